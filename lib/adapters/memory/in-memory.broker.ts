@@ -1,0 +1,359 @@
+import type {
+  BroadcastListener,
+  BroadcastSubscription,
+  Broker,
+  ConsumeOptions,
+  Consumer,
+  DeadLetterEntry,
+  DeadLetterPage,
+  Delivery,
+  NackOptions,
+  PurgeDeadLettersOptions,
+  ReplayOptions,
+  ReplayResult,
+} from '../../core/contracts/broker.js';
+import type { Envelope } from '../../core/envelope.js';
+import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
+import { type Clock, systemClock, type TimerHandle } from '../../core/utils/clock.js';
+import { Deque } from '../../core/utils/deque.js';
+import { MinHeap } from '../../core/utils/min-heap.js';
+
+/** Options of {@link InMemoryBroker}. */
+export interface InMemoryBrokerOptions {
+  /** Lease length for envelopes without `visibilityTimeout`. @default 30000 */
+  readonly defaultVisibilityTimeout?: number;
+  /** Time source (use `TestClock` in tests). @default systemClock */
+  readonly clock?: Clock;
+}
+
+interface Lease {
+  readonly delivery: Delivery;
+  timer: TimerHandle;
+}
+
+interface QueueState {
+  /** Ready envelopes, one FIFO per priority 0..9. */
+  readonly buckets: Deque<Envelope>[];
+  ready: number;
+  readonly leases: Map<string, Lease>;
+  /** Dead letters, oldest first. */
+  dead: DeadLetterEntry[];
+}
+
+interface Waiter {
+  readonly queues: readonly string[];
+  readonly max: number;
+  readonly consumer: InMemoryConsumer;
+  readonly resolve: (deliveries: Delivery[]) => void;
+}
+
+const PRIORITIES = 10;
+
+function clampPriority(priority: number): number {
+  if (!Number.isFinite(priority)) return 0;
+  return Math.min(PRIORITIES - 1, Math.max(0, Math.trunc(priority)));
+}
+
+/**
+ * A broker that lives in this process: the embedded default (`memory://`). Keeps every semantic of
+ * the contract (leases, priorities, delays, dead letters, broadcast), but nothing survives a
+ * restart and only this process can reach it.
+ *
+ * @example
+ * const broker = new InMemoryBroker();
+ * const stem = new Stem({ broker, backend: new InMemoryResultBackend(), registry });
+ */
+export class InMemoryBroker implements Broker {
+  readonly name = 'memory';
+  private readonly clock: Clock;
+  private readonly defaultVisibilityTimeout: number;
+  private readonly queues = new Map<string, QueueState>();
+  private readonly delayed = new MinHeap<Envelope>();
+  private delayedTimer: { at: number; handle: TimerHandle } | undefined;
+  private waiters: Waiter[] = [];
+  private readonly channels = new Map<string, Set<BroadcastListener>>();
+  private receiptSeq = 0;
+  private closed = false;
+
+  constructor(options: InMemoryBrokerOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.defaultVisibilityTimeout = options.defaultVisibilityTimeout ?? 30_000;
+  }
+
+  async publish(envelope: Envelope): Promise<void> {
+    this.assertOpen();
+    this.enqueue(envelope);
+  }
+
+  consume(options: ConsumeOptions): Consumer {
+    this.assertOpen();
+    return new InMemoryConsumer(this, options.queues, options.defaultVisibilityTimeout ?? this.defaultVisibilityTimeout);
+  }
+
+  async ack(delivery: Delivery): Promise<void> {
+    this.settle(delivery);
+  }
+
+  async nack(delivery: Delivery, options: NackOptions = {}): Promise<void> {
+    if (!this.settle(delivery)) return;
+    if (options.requeue ?? true) this.enqueue(options.envelope ?? delivery.envelope);
+  }
+
+  async deadLetter(delivery: Delivery, reason: string, meta: Record<string, unknown> = {}): Promise<void> {
+    if (!this.settle(delivery)) return;
+    this.state(delivery.envelope.queue).dead.push({ envelope: delivery.envelope, reason, meta, deadAt: this.clock.now() });
+  }
+
+  async extendLease(delivery: Delivery, ms: number): Promise<void> {
+    const state = this.state(delivery.envelope.queue);
+    const lease = state.leases.get(delivery.receipt);
+    if (!lease) throw new LeaseLostError(delivery.envelope.id, delivery.envelope.queue);
+    lease.timer.cancel();
+    delivery.leaseExpiresAt = this.clock.now() + ms;
+    lease.timer = this.clock.setTimeout(() => this.lapse(delivery), ms);
+  }
+
+  async purge(queue: string): Promise<number> {
+    const state = this.state(queue);
+    let removed = 0;
+    for (const bucket of state.buckets) removed += bucket.removeWhere(() => true);
+    state.ready = 0;
+    removed += this.delayed.removeWhere((env) => env.queue === queue);
+    state.dead = [];
+    return removed;
+  }
+
+  async pendingCount(queue: string): Promise<number> {
+    return this.queues.get(queue)?.ready ?? 0;
+  }
+
+  async inflightCount(queue: string): Promise<number> {
+    return this.queues.get(queue)?.leases.size ?? 0;
+  }
+
+  async listDeadLetters(queue: string, options: { limit?: number; offset?: number } = {}): Promise<DeadLetterPage> {
+    const limit = options.limit ?? 50;
+    const offset = options.offset ?? 0;
+    const newestFirst = [...(this.queues.get(queue)?.dead ?? [])].reverse();
+    const items = newestFirst.slice(offset, offset + limit);
+    const next = offset + items.length;
+    return { items, ...(next < newestFirst.length ? { nextOffset: next } : {}) };
+  }
+
+  async getDeadLetter(queue: string, id: string): Promise<DeadLetterEntry | null> {
+    const dead = this.queues.get(queue)?.dead ?? [];
+    for (let i = dead.length - 1; i >= 0; i--) if (dead[i]!.envelope.id === id) return dead[i]!;
+    return null;
+  }
+
+  async replayDeadLetters(queue: string, options: ReplayOptions = {}): Promise<ReplayResult> {
+    const state = this.state(queue);
+    const selected = this.selectDead(state.dead, options.since, options.limit ?? 50);
+    if (options.dryRun) return { entries: selected, dryRun: true };
+    const chosen = new Set(selected);
+    state.dead = state.dead.filter((entry) => !chosen.has(entry));
+    const now = this.clock.now();
+    for (const entry of selected) {
+      this.enqueue({
+        ...entry.envelope,
+        attempt: entry.envelope.attempt + 1,
+        notBefore: options.delay ? now + options.delay : undefined,
+      });
+    }
+    return { entries: selected, dryRun: false };
+  }
+
+  async purgeDeadLetters(queue: string, options: PurgeDeadLettersOptions = {}): Promise<number> {
+    const state = this.state(queue);
+    const selected = new Set(this.selectDead(state.dead, options.since, options.limit ?? Infinity));
+    state.dead = state.dead.filter((entry) => !selected.has(entry));
+    return selected.size;
+  }
+
+  async broadcast(channel: string, payload: unknown): Promise<void> {
+    const message = { channel, payload, publishedAt: this.clock.now() };
+    for (const listener of [...(this.channels.get(channel) ?? [])]) {
+      queueMicrotask(() => listener(message));
+    }
+  }
+
+  async subscribeBroadcast(channel: string, listener: BroadcastListener): Promise<BroadcastSubscription> {
+    let listeners = this.channels.get(channel);
+    if (!listeners) this.channels.set(channel, (listeners = new Set()));
+    const wrapped: BroadcastListener = (message) => listener(message);
+    listeners.add(wrapped);
+    return { close: async () => void listeners.delete(wrapped) };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.delayedTimer?.handle.cancel();
+    for (const state of this.queues.values()) for (const lease of state.leases.values()) lease.timer.cancel();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter.resolve([]);
+  }
+
+  /** @internal Takes up to `max` ready envelopes across `queues`, highest priority first. */
+  take(queues: readonly string[], max: number, lease: number): Delivery[] {
+    const out: Delivery[] = [];
+    const states = queues.map((q) => this.state(q));
+    for (let p = PRIORITIES - 1; p >= 0 && out.length < max; p--) {
+      for (const state of states) {
+        if (state.ready === 0) continue;
+        const bucket = state.buckets[p]!;
+        while (bucket.length > 0 && out.length < max) {
+          const envelope = bucket.shift()!;
+          state.ready--;
+          out.push(this.lease(state, envelope, lease));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** @internal Parks a fetch until work arrives. */
+  wait(waiter: Waiter): void {
+    this.waiters.push(waiter);
+  }
+
+  /** @internal */
+  unwait(consumer: InMemoryConsumer): void {
+    const remaining: Waiter[] = [];
+    for (const waiter of this.waiters) {
+      if (waiter.consumer === consumer) waiter.resolve([]);
+      else remaining.push(waiter);
+    }
+    this.waiters = remaining;
+  }
+
+  private lease(state: QueueState, envelope: Envelope, defaultLease: number): Delivery {
+    const ms = envelope.visibilityTimeout ?? defaultLease;
+    const delivery: Delivery = {
+      envelope,
+      receipt: `${envelope.id}#${++this.receiptSeq}`,
+      leaseExpiresAt: this.clock.now() + ms,
+    };
+    state.leases.set(delivery.receipt, { delivery, timer: this.clock.setTimeout(() => this.lapse(delivery), ms) });
+    return delivery;
+  }
+
+  private lapse(delivery: Delivery): void {
+    const state = this.state(delivery.envelope.queue);
+    if (!state.leases.delete(delivery.receipt)) return;
+    this.makeReady(delivery.envelope);
+  }
+
+  /** Removes a delivery's lease; false when it was no longer leased (stale receipt). */
+  private settle(delivery: Delivery): boolean {
+    const state = this.queues.get(delivery.envelope.queue);
+    const lease = state?.leases.get(delivery.receipt);
+    if (!state || !lease) return false;
+    lease.timer.cancel();
+    state.leases.delete(delivery.receipt);
+    return true;
+  }
+
+  private enqueue(envelope: Envelope): void {
+    if (envelope.notBefore !== undefined && envelope.notBefore > this.clock.now()) {
+      this.delayed.push(envelope.notBefore, envelope);
+      this.armDelayedTimer();
+    } else {
+      this.makeReady(envelope);
+    }
+  }
+
+  private makeReady(envelope: Envelope): void {
+    const state = this.state(envelope.queue);
+    state.buckets[clampPriority(envelope.priority)]!.push(envelope);
+    state.ready++;
+    this.wake(envelope.queue);
+  }
+
+  private wake(queue: string): void {
+    if (this.waiters.length === 0) return;
+    for (let i = 0; i < this.waiters.length; i++) {
+      const waiter = this.waiters[i]!;
+      if (!waiter.queues.includes(queue)) continue;
+      const deliveries = this.take(waiter.queues, waiter.max, waiter.consumer.defaultLease);
+      if (deliveries.length === 0) return;
+      this.waiters.splice(i, 1);
+      waiter.resolve(deliveries);
+      return;
+    }
+  }
+
+  private armDelayedTimer(): void {
+    const at = this.delayed.peekKey();
+    if (at === undefined) return;
+    if (this.delayedTimer && this.delayedTimer.at <= at) return;
+    this.delayedTimer?.handle.cancel();
+    const handle = this.clock.setTimeout(() => {
+      this.delayedTimer = undefined;
+      this.promoteDue();
+    }, at - this.clock.now());
+    this.delayedTimer = { at, handle };
+  }
+
+  private promoteDue(): void {
+    const now = this.clock.now();
+    while ((this.delayed.peekKey() ?? Infinity) <= now) this.makeReady(this.delayed.pop()!);
+    this.armDelayedTimer();
+  }
+
+  private selectDead(dead: readonly DeadLetterEntry[], since: number | undefined, limit: number): DeadLetterEntry[] {
+    const out: DeadLetterEntry[] = [];
+    for (const entry of dead) {
+      if (out.length >= limit) break;
+      if (since === undefined || entry.deadAt >= since) out.push(entry);
+    }
+    return out;
+  }
+
+  private state(queue: string): QueueState {
+    let state = this.queues.get(queue);
+    if (!state) {
+      state = { buckets: Array.from({ length: PRIORITIES }, () => new Deque<Envelope>()), ready: 0, leases: new Map(), dead: [] };
+      this.queues.set(queue, state);
+    }
+    return state;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('InMemoryBroker is closed');
+  }
+}
+
+class InMemoryConsumer implements Consumer {
+  private closed = false;
+
+  constructor(
+    private readonly broker: InMemoryBroker,
+    private readonly queues: readonly string[],
+    readonly defaultLease: number,
+  ) {}
+
+  fetch(max: number, signal: AbortSignal): Promise<Delivery[]> {
+    if (this.closed || signal.aborted || max <= 0) return Promise.resolve([]);
+    const ready = this.broker.take(this.queues, max, this.defaultLease);
+    if (ready.length > 0) return Promise.resolve(ready);
+    return new Promise<Delivery[]>((resolve) => {
+      let settled = false;
+      const finish = (deliveries: Delivery[]) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        resolve(deliveries);
+      };
+      const onAbort = () => this.broker.unwait(this);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.broker.wait({ queues: this.queues, max, consumer: this, resolve: finish });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.broker.unwait(this);
+  }
+}

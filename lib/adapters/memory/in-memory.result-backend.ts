@@ -1,0 +1,149 @@
+import type {
+  ResultBackend,
+  SetStatusOptions,
+  StatusWatch,
+  TaskStatusListRequest,
+  TaskStatusPage,
+  TaskStatusTouch,
+  TaskStatusUpdate,
+} from '../../core/contracts/result-backend.js';
+import type { TaskStatus } from '../../core/envelope.js';
+import { type Clock, systemClock } from '../../core/utils/clock.js';
+
+/** Options of {@link InMemoryResultBackend}. */
+export interface InMemoryResultBackendOptions {
+  /** TTL in ms for statuses written without one. @default 86400000 (1 day) */
+  readonly defaultTtl?: number;
+  /** @default systemClock */
+  readonly clock?: Clock;
+}
+
+interface Entry {
+  status: TaskStatus;
+  expiresAt: number;
+}
+
+/**
+ * Statuses kept in a Map in this process (the embedded default). Expired statuses vanish on read
+ * and are swept as new ones are written.
+ */
+export class InMemoryResultBackend implements ResultBackend {
+  readonly name = 'memory';
+  private readonly clock: Clock;
+  private readonly defaultTtl: number;
+  private readonly entries = new Map<string, Entry>();
+  private readonly watchers = new Map<string, Set<(status: TaskStatus) => void>>();
+  private writesSinceSweep = 0;
+
+  constructor(options: InMemoryResultBackendOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.defaultTtl = options.defaultTtl ?? 86_400_000;
+  }
+
+  async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
+    const now = this.clock.now();
+    const previous = this.live(id, now);
+    const status: TaskStatus = {
+      id,
+      state: update.state,
+      attempt: update.attempt,
+      name: update.name ?? previous?.name,
+      queue: update.queue ?? previous?.queue,
+      payload: update.payload,
+      error: update.error,
+      meta: update.meta ? { ...previous?.meta, ...update.meta } : (previous?.meta ?? {}),
+      progress: previous?.progress,
+      heartbeatAt: previous?.heartbeatAt,
+      createdAt: previous?.createdAt ?? now,
+      updatedAt: now,
+    };
+    this.entries.set(id, { status, expiresAt: now + (options.ttl ?? this.defaultTtl) });
+    this.notify(status);
+    if (++this.writesSinceSweep >= 10_000) this.sweep(now);
+  }
+
+  async touch(id: string, touch: TaskStatusTouch): Promise<void> {
+    const now = this.clock.now();
+    const entry = this.entries.get(id);
+    if (!entry || entry.expiresAt <= now) return;
+    entry.status = {
+      ...entry.status,
+      ...(touch.progress ? { progress: touch.progress } : {}),
+      ...(touch.heartbeatAt !== undefined ? { heartbeatAt: touch.heartbeatAt } : {}),
+      updatedAt: now,
+    };
+    this.notify(entry.status);
+  }
+
+  async get(id: string): Promise<TaskStatus | null> {
+    return this.live(id, this.clock.now()) ?? null;
+  }
+
+  async watch(id: string, listener: (status: TaskStatus) => void): Promise<StatusWatch> {
+    let set = this.watchers.get(id);
+    if (!set) this.watchers.set(id, (set = new Set()));
+    const wrapped = (status: TaskStatus) => listener(status);
+    set.add(wrapped);
+    return {
+      close: async () => {
+        set.delete(wrapped);
+        if (set.size === 0 && this.watchers.get(id) === set) this.watchers.delete(id);
+      },
+    };
+  }
+
+  async listStatuses(request: TaskStatusListRequest = {}): Promise<TaskStatusPage> {
+    const now = this.clock.now();
+    const limit = request.limit ?? 50;
+    const offset = request.offset ?? 0;
+    const matching: TaskStatus[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.expiresAt <= now) continue;
+      const s = entry.status;
+      if (request.state && s.state !== request.state) continue;
+      if (request.queue && s.queue !== request.queue) continue;
+      if (request.name && s.name !== request.name) continue;
+      matching.push(s);
+    }
+    matching.sort((a, b) => b.updatedAt - a.updatedAt);
+    const items = matching.slice(offset, offset + limit);
+    const next = offset + items.length;
+    return { items, ...(next < matching.length ? { nextOffset: next } : {}) };
+  }
+
+  async expire(id: string, ttl: number): Promise<void> {
+    const entry = this.entries.get(id);
+    if (entry) entry.expiresAt = this.clock.now() + ttl;
+  }
+
+  async close(): Promise<void> {
+    this.watchers.clear();
+  }
+
+  private live(id: string, now: number): TaskStatus | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= now) {
+      this.entries.delete(id);
+      return undefined;
+    }
+    return entry.status;
+  }
+
+  private notify(status: TaskStatus): void {
+    const set = this.watchers.get(status.id);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        listener(status);
+      } catch {
+        // NOTE: a throwing watcher must not fail the write that triggered it.
+      }
+    }
+  }
+
+  private sweep(now: number): void {
+    this.writesSinceSweep = 0;
+    for (const [id, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(id);
+  }
+}

@@ -1,0 +1,159 @@
+import type { Envelope } from '../envelope.js';
+
+/**
+ * One leased delivery of an envelope. Until it is acked, nacked or dead-lettered, the broker hides
+ * it from other consumers; if its lease lapses, the broker redelivers the same envelope.
+ */
+export interface Delivery<TArgs = unknown> {
+  readonly envelope: Envelope<TArgs>;
+  /** Broker-specific handle identifying this delivery (never parse it). */
+  readonly receipt: string;
+  /** Epoch ms when the lease lapses, as last set by the broker. */
+  leaseExpiresAt: number;
+}
+
+/** Options for {@link Broker.consume}. */
+export interface ConsumeOptions {
+  /** Queues to take work from, in no particular order (priority decides across them). */
+  readonly queues: readonly string[];
+  /** Name of this consumer (worker id); shows up in inflight listings. */
+  readonly consumerName: string;
+  /** Lease length for envelopes that carry no `visibilityTimeout`. @default broker default */
+  readonly defaultVisibilityTimeout?: number;
+}
+
+/**
+ * A pull-based subscription. The worker asks for at most as many deliveries as it has room for,
+ * which is how concurrency stays a hard cap.
+ */
+export interface Consumer {
+  /**
+   * Resolves with 1..`max` leased deliveries as soon as any are available, or with `[]` when
+   * `signal` aborts. Never busy-polls.
+   */
+  fetch(max: number, signal: AbortSignal): Promise<Delivery[]>;
+  /** Stops the subscription; pending `fetch` calls resolve with `[]`. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link Broker.nack}. */
+export interface NackOptions {
+  /**
+   * Put the envelope back for another delivery. `false` drops it (it is removed as if acked).
+   * @default true
+   */
+  readonly requeue?: boolean;
+  /**
+   * Replacement envelope (same id) to requeue instead of the delivered one, e.g. with
+   * `attempt + 1` and a later `notBefore` for a retry. Replacing is atomic with the nack.
+   */
+  readonly envelope?: Envelope;
+}
+
+/** A dead-lettered envelope with the reason it could not be processed. */
+export interface DeadLetterEntry {
+  readonly envelope: Envelope;
+  /** Why it was dead-lettered, e.g. `max-retries-exhausted`, `unregistered-task`, `invalid-args`. */
+  readonly reason: string;
+  /** Error details and other context. */
+  readonly meta: Readonly<Record<string, unknown>>;
+  /** Epoch ms when it was dead-lettered. */
+  readonly deadAt: number;
+}
+
+/** One page of dead letters, newest first. */
+export interface DeadLetterPage {
+  readonly items: readonly DeadLetterEntry[];
+  /** Offset of the next page, or `undefined` at the end. */
+  readonly nextOffset?: number;
+}
+
+/** Options for {@link Broker.replayDeadLetters}. */
+export interface ReplayOptions {
+  /** At most this many entries (oldest first). @default 50 */
+  readonly limit?: number;
+  /** Only entries dead-lettered at or after this epoch ms. */
+  readonly since?: number;
+  /** Delay in ms before the replayed envelopes become visible. @default 0 */
+  readonly delay?: number;
+  /** Report what would be replayed, change nothing. @default false */
+  readonly dryRun?: boolean;
+}
+
+/** Result of {@link Broker.replayDeadLetters}. */
+export interface ReplayResult {
+  /** Entries replayed (or, on a dry run, that would be). */
+  readonly entries: readonly DeadLetterEntry[];
+  readonly dryRun: boolean;
+}
+
+/** Options for {@link Broker.purgeDeadLetters}. */
+export interface PurgeDeadLettersOptions {
+  /** Only entries dead-lettered at or after this epoch ms. */
+  readonly since?: number;
+  /** At most this many entries. */
+  readonly limit?: number;
+}
+
+/** A handler for broadcast messages. */
+export type BroadcastListener = (message: BroadcastMessage) => void;
+
+/** A message published to every subscriber of a broadcast channel. */
+export interface BroadcastMessage {
+  readonly channel: string;
+  readonly payload: unknown;
+  readonly publishedAt: number;
+}
+
+/** A live broadcast subscription. */
+export interface BroadcastSubscription {
+  close(): Promise<void>;
+}
+
+/**
+ * Moves envelopes from producers to workers with at-least-once delivery and leases.
+ *
+ * Semantics every adapter must keep (checked by `runBrokerContractTests`):
+ * - a delivery is leased until acked/nacked/dead-lettered; a lapsed lease redelivers the envelope;
+ * - `extendLease` extends the same delivery, never acks and republishes a copy;
+ * - `notBefore` envelopes are invisible (and not counted pending) until due;
+ * - higher priority first (0–9), FIFO within a priority;
+ * - adapters that decode stored payloads dead-letter undecodable ones (`malformed-envelope`) and
+ *   keep consuming.
+ */
+export interface Broker {
+  /** Short adapter name for logs and errors (`memory`, `redis`, `postgres`). */
+  readonly name: string;
+  /** Publishes an envelope to `envelope.queue`. */
+  publish(envelope: Envelope): Promise<void>;
+  /** Opens a pull subscription over some queues. */
+  consume(options: ConsumeOptions): Consumer;
+  /** Acknowledges a delivery: the envelope is done and removed. */
+  ack(delivery: Delivery): Promise<void>;
+  /** Gives a delivery back: requeued (optionally replaced) or dropped. */
+  nack(delivery: Delivery, options?: NackOptions): Promise<void>;
+  /** Moves a delivery to its queue's dead letters. */
+  deadLetter(delivery: Delivery, reason: string, meta?: Record<string, unknown>): Promise<void>;
+  /** Pushes the lease deadline of a delivery to now + `ms`. */
+  extendLease(delivery: Delivery, ms: number): Promise<void>;
+  /** Removes every pending envelope and dead letter of a queue; returns envelopes removed. */
+  purge(queue: string): Promise<number>;
+  /** Envelopes waiting in a queue (ready now, excluding delayed and in flight). */
+  pendingCount(queue: string): Promise<number>;
+  /** Envelopes of a queue currently leased by consumers. */
+  inflightCount(queue: string): Promise<number>;
+  /** Dead letters of a queue, newest first. */
+  listDeadLetters(queue: string, options?: { limit?: number; offset?: number }): Promise<DeadLetterPage>;
+  /** One dead letter by task id, or `null`. */
+  getDeadLetter(queue: string, id: string): Promise<DeadLetterEntry | null>;
+  /** Re-publishes dead letters (attempt + 1) and removes them from the dead letters. */
+  replayDeadLetters(queue: string, options?: ReplayOptions): Promise<ReplayResult>;
+  /** Deletes dead letters; returns how many. */
+  purgeDeadLetters(queue: string, options?: PurgeDeadLettersOptions): Promise<number>;
+  /** Publishes a message that every current subscriber of `channel` receives. */
+  broadcast(channel: string, payload: unknown): Promise<void>;
+  /** Subscribes to a broadcast channel; each subscription gets every message. */
+  subscribeBroadcast(channel: string, listener: BroadcastListener): Promise<BroadcastSubscription>;
+  /** Releases connections and timers. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,4 @@
+export * from './broker.js';
+export * from './result-backend.js';
+export * from './lock-store.js';
+export * from './rate-limiter.js';

@@ -1,0 +1,76 @@
+import type { TaskError, TaskProgress, TaskState, TaskStatus } from '../envelope.js';
+
+/** A status write for {@link ResultBackend.set}. */
+export interface TaskStatusUpdate {
+  readonly state: TaskState;
+  readonly attempt: number;
+  readonly name?: string;
+  readonly queue?: string;
+  /** Result value; cleared when absent. */
+  readonly payload?: unknown;
+  /** Error details; cleared when absent (a success overwrites an earlier error). */
+  readonly error?: TaskError;
+  /** Merged over the meta already stored. */
+  readonly meta?: Record<string, unknown>;
+}
+
+/** Options for {@link ResultBackend.set}. */
+export interface SetStatusOptions {
+  /** Time to live in ms; the status disappears afterwards. @default the backend's default TTL */
+  readonly ttl?: number;
+}
+
+/** A partial update that does not change the state (progress and heartbeats). */
+export interface TaskStatusTouch {
+  readonly progress?: TaskProgress;
+  readonly heartbeatAt?: number;
+}
+
+/** Filters for {@link ResultBackend.listStatuses}. */
+export interface TaskStatusListRequest {
+  readonly state?: TaskState;
+  readonly queue?: string;
+  readonly name?: string;
+  /** @default 50 */
+  readonly limit?: number;
+  /** @default 0 */
+  readonly offset?: number;
+}
+
+/** One page of statuses, most recently updated first. */
+export interface TaskStatusPage {
+  readonly items: readonly TaskStatus[];
+  readonly nextOffset?: number;
+}
+
+/** A live watch on a task's status. */
+export interface StatusWatch {
+  /** Stops delivering updates. */
+  close(): Promise<void>;
+}
+
+/**
+ * Stores task statuses and results. Every write is visible to `get` and `watch` in any process
+ * sharing the backend (the in-memory backend: in this process).
+ */
+export interface ResultBackend {
+  /** Short adapter name (`memory`, `redis`, `postgres`). */
+  readonly name: string;
+  /** Writes a status (creating or replacing it; `createdAt` is kept). */
+  set(id: string, update: TaskStatusUpdate, options?: SetStatusOptions): Promise<void>;
+  /** Merges progress/heartbeat into an existing status; a no-op when there is none. */
+  touch(id: string, touch: TaskStatusTouch): Promise<void>;
+  /** The status of a task, or `null` when unknown or expired. */
+  get(id: string): Promise<TaskStatus | null>;
+  /**
+   * Calls `listener` with every status written for `id` after the watch is established. The
+   * returned promise resolves once no later write can be missed.
+   */
+  watch(id: string, listener: (status: TaskStatus) => void): Promise<StatusWatch>;
+  /** Lists statuses, most recently updated first. */
+  listStatuses(request?: TaskStatusListRequest): Promise<TaskStatusPage>;
+  /** Sets a new TTL on an existing status. */
+  expire(id: string, ttl: number): Promise<void>;
+  /** Releases connections and timers. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,78 @@
+/** Matches an error for retry filters: a class, or an error name such as `'TypeError'`. */
+export type ErrorMatcher = string | (abstract new (...args: never[]) => Error);
+
+/** How failed attempts are retried. */
+export interface RetryPolicy {
+  /** Base delay in ms before the first retry. @default 1000 */
+  readonly backoff?: number;
+  /** Upper bound for the exponential delay in ms. @default 300000 (5 min) */
+  readonly backoffMax?: number;
+  /** Subtract up to a quarter of the delay at random, so retries spread out. @default true */
+  readonly jitter?: boolean;
+  /** `false` keeps the delay at `backoff` for every retry instead of doubling. @default true */
+  readonly exponential?: boolean;
+  /** Retry only errors matching one of these (empty or unset: every error). */
+  readonly autoRetryFor?: readonly ErrorMatcher[];
+  /** Never retry errors matching one of these; wins over `autoRetryFor`. */
+  readonly dontAutoRetryFor?: readonly ErrorMatcher[];
+}
+
+/**
+ * Options of a task. Precedence: per-call enqueue options > `@Task` options > module defaults.
+ */
+export interface TaskOptions {
+  /** Queue the task is published to. @default 'default' */
+  readonly queue?: string;
+  /** Retries after the first attempt (so `3` means up to 4 attempts). @default 0 */
+  readonly maxRetries?: number;
+  /** Backoff and retry filters. */
+  readonly retryPolicy?: RetryPolicy;
+  /** Lease length per delivery in ms; the worker renews it while the task runs. @default 30000 */
+  readonly visibilityTimeout?: number;
+  /** 0–9, higher runs first. @default 0 */
+  readonly priority?: number;
+  /** Ms after enqueue after which the task is no longer run (cancelled, reason `expired`). */
+  readonly expires?: number;
+  /** Ms after which `ctx.signal` aborts; the task should stop cooperatively. */
+  readonly softTimeLimit?: number;
+  /** Ms after which the attempt fails with `TimeLimitExceededError` and its slot is freed. */
+  readonly hardTimeLimit?: number;
+  /** Do not store the return value (the status still records success). @default false */
+  readonly ignoreResult?: boolean;
+  /** Rate limit such as `'10/s'`, `'100/m'`, `'1000/h'`; denied tasks are delayed, not failed. */
+  readonly rateLimit?: string;
+}
+
+/** The option fields a module may set as defaults for every task. */
+export type TaskDefaults = Omit<TaskOptions, 'rateLimit' | 'expires'>;
+
+/** Default values used when neither the call, the task nor the module sets an option. */
+export const DEFAULT_TASK_OPTIONS = {
+  queue: 'default',
+  maxRetries: 0,
+  visibilityTimeout: 30_000,
+  priority: 0,
+} as const;
+
+/** Per-call options of `enqueue`. */
+export interface EnqueueOptions {
+  /** Use this id instead of a fresh UUIDv7. */
+  readonly taskId?: string;
+  readonly queue?: string;
+  /** 0–9, higher first. */
+  readonly priority?: number;
+  /** Ms to wait before the task becomes visible (alias: countdown). */
+  readonly delay?: number;
+  /** Absolute time (Date or epoch ms) before which the task is not run. Wins over `delay`. */
+  readonly eta?: Date | number;
+  /** Ms from now, or an absolute Date, after which the task is not run. */
+  readonly expires?: number | Date;
+  readonly headers?: Record<string, string>;
+  readonly meta?: Record<string, unknown>;
+  readonly maxRetries?: number;
+  readonly retryPolicy?: RetryPolicy;
+  readonly visibilityTimeout?: number;
+  readonly softTimeLimit?: number;
+  readonly hardTimeLimit?: number;
+  readonly ignoreResult?: boolean;
+}

@@ -1,0 +1,128 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ResultBackend } from '../core/contracts/result-backend.js';
+import type { TaskStatus } from '../core/envelope.js';
+import { uuidv7 } from '../core/utils/uuid.js';
+import { sleep, uniqueName } from './contract-helpers.js';
+
+/** How the result backend suite gets fresh instances. */
+export interface ResultBackendContractFactory {
+  /** A new backend on the shared store. */
+  create(): Promise<ResultBackend>;
+  dispose?(backend: ResultBackend): Promise<void>;
+}
+
+/**
+ * The behaviours every {@link ResultBackend} must show: round trips, overwrite semantics, TTLs,
+ * watch (also from a second instance, which is how cross-process waiting works), progress and
+ * listing.
+ */
+export function runResultBackendContractTests(adapter: string, factory: ResultBackendContractFactory): void {
+  describe(`ResultBackend contract: ${adapter}`, () => {
+    let backend: ResultBackend;
+    const opened: ResultBackend[] = [];
+    const another = async () => {
+      const b = await factory.create();
+      opened.push(b);
+      return b;
+    };
+
+    beforeEach(async () => {
+      backend = await another();
+    });
+
+    afterEach(async () => {
+      for (const b of opened.splice(0)) await (factory.dispose ? factory.dispose(b) : b.close());
+    });
+
+    it('round-trips payload, error, attempt, name, queue and meta', async () => {
+      const id = uuidv7();
+      await backend.set(id, { state: 'succeeded', attempt: 2, name: 'email.send', queue: 'emails', payload: { delivered: true, n: [1, 2] }, meta: { tenant: 'a' } });
+      const status = await backend.get(id);
+      expect(status).toMatchObject({ id, state: 'succeeded', attempt: 2, name: 'email.send', queue: 'emails', payload: { delivered: true, n: [1, 2] }, meta: { tenant: 'a' } });
+      expect(status!.createdAt).toBeGreaterThan(0);
+      const failedId = uuidv7();
+      await backend.set(failedId, { state: 'failed', attempt: 0, error: { type: 'TypeError', message: 'bad', retryable: false, meta: { reason: 'x' } } });
+      expect((await backend.get(failedId))?.error).toMatchObject({ type: 'TypeError', message: 'bad', retryable: false, meta: { reason: 'x' } });
+      expect(await backend.get(uuidv7())).toBeNull();
+    });
+
+    it('overwrites a status: the error is cleared, meta merged, createdAt kept', async () => {
+      const id = uuidv7();
+      await backend.set(id, { state: 'retried', attempt: 0, error: { type: 'Error', message: 'boom', retryable: true }, meta: { a: 1 } });
+      const first = await backend.get(id);
+      await sleep(5);
+      await backend.set(id, { state: 'succeeded', attempt: 1, payload: 42, meta: { b: 2 } });
+      const second = await backend.get(id);
+      expect(second).toMatchObject({ state: 'succeeded', attempt: 1, payload: 42, meta: { a: 1, b: 2 } });
+      expect(second!.error).toBeUndefined();
+      expect(second!.createdAt).toBe(first!.createdAt);
+      expect(second!.updatedAt).toBeGreaterThanOrEqual(first!.updatedAt);
+    });
+
+    it('honours a TTL given to set', async () => {
+      const id = uuidv7();
+      await backend.set(id, { state: 'succeeded', attempt: 0, payload: 1 }, { ttl: 300 });
+      expect(await backend.get(id)).not.toBeNull();
+      await sleep(700);
+      expect(await backend.get(id)).toBeNull();
+    });
+
+    it('expire() removes a status after the new TTL', async () => {
+      const id = uuidv7();
+      await backend.set(id, { state: 'succeeded', attempt: 0 });
+      await backend.expire(id, 300);
+      await sleep(700);
+      expect(await backend.get(id)).toBeNull();
+    });
+
+    it('watch emits every later write, also across instances, until closed', async () => {
+      const id = uuidv7();
+      const seen: TaskStatus[] = [];
+      const watcherSide = await another();
+      const watch = await watcherSide.watch(id, (s) => seen.push(s));
+      await backend.set(id, { state: 'running', attempt: 0 });
+      await backend.set(id, { state: 'succeeded', attempt: 0, payload: 'ok' });
+      const deadline = Date.now() + 2_000;
+      while (seen.length < 2 && Date.now() < deadline) await sleep(10);
+      expect(seen.map((s) => s.state)).toEqual(['running', 'succeeded']);
+      expect(seen[1]!.payload).toBe('ok');
+      await watch.close();
+      await backend.set(id, { state: 'failed', attempt: 1 });
+      await sleep(200);
+      expect(seen).toHaveLength(2);
+    });
+
+    it('persists progress and heartbeats without changing the state', async () => {
+      const id = uuidv7();
+      await backend.set(id, { state: 'running', attempt: 0 });
+      const at = Date.now();
+      await backend.touch(id, { progress: { percent: 40, data: { step: 'upload' }, updatedAt: at } });
+      await backend.touch(id, { heartbeatAt: at + 1 });
+      const status = await backend.get(id);
+      expect(status).toMatchObject({ state: 'running', progress: { percent: 40, data: { step: 'upload' } }, heartbeatAt: at + 1 });
+      await backend.set(id, { state: 'succeeded', attempt: 0 });
+      expect((await backend.get(id))?.progress?.percent).toBe(40);
+      const unknown = uuidv7();
+      await backend.touch(unknown, { heartbeatAt: at });
+      expect(await backend.get(unknown)).toBeNull();
+    });
+
+    it('lists statuses by state and queue, most recently updated first, with paging', async () => {
+      const queue = uniqueName('q');
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const id = uuidv7();
+        ids.push(id);
+        await backend.set(id, { state: 'succeeded', attempt: 0, queue, name: 'list.task' });
+        await sleep(5);
+      }
+      await backend.set(uuidv7(), { state: 'failed', attempt: 0, queue, name: 'list.task' });
+      const page = await backend.listStatuses({ queue, state: 'succeeded', limit: 2 });
+      expect(page.items.map((s) => s.id)).toEqual([ids[2], ids[1]]);
+      const rest = await backend.listStatuses({ queue, state: 'succeeded', limit: 2, offset: page.nextOffset });
+      expect(rest.items.map((s) => s.id)).toEqual([ids[0]]);
+      expect(rest.nextOffset).toBeUndefined();
+      expect((await backend.listStatuses({ queue, state: 'failed' })).items).toHaveLength(1);
+    });
+  });
+}
