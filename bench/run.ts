@@ -1,0 +1,25 @@
+/**
+ * Benchmark entry point: `npm run bench` runs every suite whose service answers;
+ * `npm run bench -- memory redis` runs the named ones.
+ */
+type Suite = { name: string; load: () => Promise<{ run: () => Promise<void> }> };
+
+const suites: Suite[] = [
+  { name: 'memory', load: () => import('./memory.bench.js') },
+  { name: 'redis', load: () => import('./redis.bench.js') },
+  { name: 'postgres', load: () => import('./postgres.bench.js') },
+];
+
+const wanted = process.argv.slice(2);
+for (const suite of suites) {
+  if (wanted.length > 0 && !wanted.includes(suite.name)) continue;
+  let mod: { run: () => Promise<void> };
+  try {
+    mod = await suite.load();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && wanted.length === 0) continue;
+    throw error;
+  }
+  console.log(`\n=== ${suite.name} ===`);
+  await mod.run();
+}
