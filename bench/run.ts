@@ -4,11 +4,8 @@
  */
 type Suite = { name: string; load: () => Promise<{ run: () => Promise<void> }> };
 
-const suites: Suite[] = [
-  { name: 'memory', load: () => import('./memory.bench.js') },
-  { name: 'redis', load: () => import('./redis.bench.js') },
-  { name: 'postgres', load: () => import('./postgres.bench.js') },
-];
+const load = (name: string) => () => import(new URL(`./${name}.bench.js`, import.meta.url).href) as Promise<{ run: () => Promise<void> }>;
+const suites: Suite[] = ['memory', 'redis', 'postgres'].map((name) => ({ name, load: load(name) }));
 
 const wanted = process.argv.slice(2);
 for (const suite of suites) {
