@@ -1,5 +1,6 @@
 import type { RateLimit, RateLimitDecision, RateLimiter } from '../../core/contracts/rate-limiter.js';
 import { type Clock, systemClock } from '../../core/utils/clock.js';
+import { takeToken } from '../../core/worker/fallback-rate-limiter.js';
 
 /**
  * A token bucket per key, in this process: `tokens` per `interval`, refilled continuously, burst
@@ -16,17 +17,7 @@ export class InMemoryRateLimiter implements RateLimiter {
   }
 
   async acquire(key: string, limit: RateLimit): Promise<RateLimitDecision> {
-    const now = this.clock.now();
-    const rate = limit.tokens / limit.interval;
-    const bucket = this.buckets.get(key) ?? { tokens: limit.tokens, updatedAt: now };
-    bucket.tokens = Math.min(limit.tokens, bucket.tokens + (now - bucket.updatedAt) * rate);
-    bucket.updatedAt = now;
-    this.buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return { allowed: true, retryAfter: 0 };
-    }
-    return { allowed: false, retryAfter: Math.max(1, Math.ceil((1 - bucket.tokens) / rate)) };
+    return takeToken(this.buckets, key, limit, this.clock.now());
   }
 
   async close(): Promise<void> {}

@@ -126,6 +126,11 @@ export interface Broker {
   readonly name: string;
   /** Publishes an envelope to `envelope.queue`. */
   publish(envelope: Envelope): Promise<void>;
+  /**
+   * Publishes many envelopes in as few round trips as the store allows. Optional: callers fall
+   * back to `publish` for each envelope.
+   */
+  publishBatch?(envelopes: readonly Envelope[]): Promise<void>;
   /** Opens a pull subscription over some queues. */
   consume(options: ConsumeOptions): Consumer;
   /** Acknowledges a delivery: the envelope is done and removed. */

@@ -1,0 +1,42 @@
+import type { Delivery } from '../contracts/broker.js';
+import type { Envelope, TaskError } from '../envelope.js';
+
+/** Events of a {@link Worker}, with one line each on when they fire. */
+export interface WorkerEvents {
+  [event: string]: unknown[];
+  /** The worker subscribed and is taking work. */
+  'worker:ready': [info: { id: string; queues: readonly string[]; concurrency: number }];
+  /** Something went wrong outside a task (broker or backend unreachable, ...). The worker keeps running. */
+  'worker:error': [error: unknown];
+  /** The worker stopped; nothing of it runs any more. */
+  'worker:closed': [];
+  /** A delivery arrived and is about to be processed. */
+  'task:received': [envelope: Envelope];
+  /** An attempt started (status `running` written). */
+  'task:started': [envelope: Envelope];
+  /** The task succeeded; `result` was stored unless the task ignores results. */
+  'task:succeeded': [envelope: Envelope, result: unknown, durationMs: number];
+  /** An attempt failed and a retry was scheduled (status `retried`). */
+  'task:retried': [envelope: Envelope, error: TaskError, delayMs: number];
+  /** The task failed for good (status `failed`). */
+  'task:failed': [envelope: Envelope, error: TaskError];
+  /** The task expired before it ran (status `cancelled`). */
+  'task:expired': [envelope: Envelope];
+  /** The envelope was moved to the dead letters. */
+  'task:dead-lettered': [envelope: Envelope, reason: string];
+  /** The rate limit denied the task; it was delayed by `retryAfterMs` without using an attempt. */
+  'task:rate-limited': [envelope: Envelope, retryAfterMs: number];
+  /** `ctx.progress()` was called. */
+  'task:progress': [envelope: Envelope, percent: number, data: unknown];
+  /** `ctx.heartbeat()` was called. */
+  'task:heartbeat': [envelope: Envelope];
+  /** The soft time limit passed and `ctx.signal` was aborted. */
+  'task:soft-timeout': [envelope: Envelope];
+  /** The lease was renewed (automatically or by `ctx.extendLease`). */
+  'task:lease-renewed': [delivery: Delivery];
+  /** The broker no longer holds this delivery's lease; the task may run elsewhere. */
+  'task:lease-lost': [envelope: Envelope, error: unknown];
+}
+
+/** Every event name of {@link WorkerEvents}. */
+export type WorkerEventName = keyof WorkerEvents & string;

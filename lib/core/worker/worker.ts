@@ -1,0 +1,481 @@
+import { hostname } from 'node:os';
+import type { TaskArgsValidator } from '../args-validator.js';
+import type { Broker, Consumer, Delivery } from '../contracts/broker.js';
+import type { RateLimit, RateLimiter } from '../contracts/rate-limiter.js';
+import type { ResultBackend, TaskStatusUpdate } from '../contracts/result-backend.js';
+import { type Envelope, StemMeta, type TaskError } from '../envelope.js';
+import { InvalidTaskArgsError } from '../errors/invalid-task-args.error.js';
+import { LeaseLostError } from '../errors/lease-lost.error.js';
+import { TaskRetryRequest } from '../errors/task-retry-request.error.js';
+import { TimeLimitExceededError } from '../errors/time-limit-exceeded.error.js';
+import { UnknownTaskError } from '../errors/unknown-task.error.js';
+import { UnrecoverableError } from '../errors/unrecoverable.error.js';
+import { parseRateLimit } from '../rate-limit.js';
+import { computeBackoff, isRetryableError } from '../retry-policy.js';
+import { Stem } from '../stem.js';
+import type { TaskHandler, TaskRegistry } from '../task-handler.js';
+import { DEFAULT_TASK_OPTIONS, type RetryPolicy, type TaskDefaults } from '../task-options.js';
+import { type Clock, systemClock, type TimerHandle } from '../utils/clock.js';
+import { TypedEmitter } from '../utils/typed-emitter.js';
+import { uuidv7 } from '../utils/uuid.js';
+import { InMemoryRateLimiterFallback } from './fallback-rate-limiter.js';
+import { type TaskContextHost, WorkerTaskContext } from './worker-task-context.js';
+import type { WorkerEvents } from './worker.events.js';
+import type { ShutdownMode, WorkerOptions } from './worker.options.js';
+
+/** One delivery the worker holds, waiting or running. */
+interface Job {
+  readonly delivery: Delivery;
+  readonly handler: TaskHandler | undefined;
+  readonly leaseMs: number;
+  readonly controller: AbortController;
+  renewTimer?: TimerHandle;
+  /** Requeued by a hard shutdown: whatever the handler does later is ignored. */
+  abandoned: boolean;
+}
+
+/** Counters of a worker since it started. */
+export interface WorkerStats {
+  readonly id: string;
+  readonly queues: readonly string[];
+  readonly concurrency: number;
+  /** Tasks running now. */
+  readonly active: number;
+  /** Deliveries fetched and waiting for a slot. */
+  readonly buffered: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly retried: number;
+}
+
+function toTaskError(error: unknown, retryable: boolean, meta?: Record<string, unknown>): TaskError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return {
+    type: e.name || e.constructor?.name || 'Error',
+    message: e.message,
+    ...(e.stack ? { stack: e.stack } : {}),
+    retryable,
+    ...(meta ? { meta } : e instanceof InvalidTaskArgsError ? { meta: { violations: e.violations } } : {}),
+  };
+}
+
+/**
+ * Consumes queues and runs tasks: leases with auto-renewal, retries with backoff, dead letters,
+ * rate limits, time limits, a hard concurrency cap, and warm/soft/hard shutdown.
+ *
+ * @example
+ * const worker = new Worker({ broker, backend, registry, queues: ['emails'], concurrency: 8 });
+ * worker.events.on('task:failed', (env, err) => log.error(env.name, err.message));
+ * await worker.start();
+ * // ...
+ * await worker.close(); // warm: waits for running tasks
+ */
+export class Worker implements TaskContextHost {
+  /** Typed lifecycle and task events. */
+  readonly events = new TypedEmitter<WorkerEvents>();
+  readonly id: string;
+  readonly queues: readonly string[];
+  readonly concurrency: number;
+  private readonly prefetch: number;
+  private readonly broker: Broker;
+  private readonly backend?: ResultBackend;
+  private readonly registry: TaskRegistry;
+  private readonly defaults: TaskDefaults;
+  private readonly clock: Clock;
+  private readonly rateLimiter: RateLimiter;
+  private readonly argsValidator?: TaskArgsValidator;
+  private readonly producer: Stem;
+  private readonly rateLimits = new Map<string, RateLimit | null>();
+  private consumer?: Consumer;
+  private loop?: Promise<void>;
+  private readonly fetchAbort = new AbortController();
+  private readonly buffer: Job[] = [];
+  private readonly running = new Set<Job>();
+  private slotWaiter?: () => void;
+  private drainWaiters: (() => void)[] = [];
+  private closing?: Promise<void>;
+  private stopping = false;
+  private counters = { succeeded: 0, failed: 0, retried: 0 };
+
+  constructor(private readonly options: WorkerOptions) {
+    this.broker = options.broker;
+    this.backend = options.backend;
+    this.registry = options.registry;
+    this.defaults = options.defaults ?? {};
+    this.clock = options.clock ?? systemClock;
+    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 8));
+    this.prefetch = Math.max(0, Math.floor(options.prefetch ?? this.concurrency));
+    this.id = options.id ?? `stem-worker-${hostname()}-${process.pid}-${uuidv7().slice(-6)}`;
+    this.queues = options.queues?.length ? [...options.queues] : this.inferQueues();
+    this.rateLimiter = options.rateLimiter ?? new InMemoryRateLimiterFallback(this.clock);
+    this.argsValidator = options.argsValidator;
+    this.producer = options.producer ?? new Stem({
+      broker: this.broker,
+      backend: this.backend,
+      registry: this.registry,
+      defaults: this.defaults,
+      argsValidator: this.argsValidator,
+      clock: this.clock,
+    });
+  }
+
+  /** Subscribes to the queues and starts taking work. Idempotent. */
+  async start(): Promise<void> {
+    if (this.consumer) return;
+    if (this.closing) throw new Error(`Worker ${this.id} was closed; create a new one`);
+    for (const handler of this.registry.list()) this.rateLimitOf(handler);
+    this.consumer = this.broker.consume({
+      queues: this.queues,
+      consumerName: this.id,
+      defaultVisibilityTimeout: this.defaults.visibilityTimeout ?? DEFAULT_TASK_OPTIONS.visibilityTimeout,
+    });
+    this.loop = this.fetchLoop();
+    this.events.emit('worker:ready', { id: this.id, queues: this.queues, concurrency: this.concurrency });
+  }
+
+  /** Current counters. */
+  stats(): WorkerStats {
+    return {
+      id: this.id,
+      queues: this.queues,
+      concurrency: this.concurrency,
+      active: this.running.size,
+      buffered: this.buffer.length,
+      ...this.counters,
+    };
+  }
+
+  /**
+   * Stops the worker. Idempotent: later calls return the same promise.
+   * - `warm` (default): stop fetching, requeue prefetched deliveries, wait for running tasks.
+   * - `soft`: also abort every running task's `ctx.signal`, wait up to the grace period, then hard.
+   * - `hard`: requeue running deliveries at once; their outcome is ignored.
+   */
+  close(options: { mode?: ShutdownMode; gracePeriod?: number } = {}): Promise<void> {
+    this.closing ??= this.shutdown(options.mode ?? 'warm', options.gracePeriod ?? this.options.softShutdownGracePeriod ?? 30_000);
+    return this.closing;
+  }
+
+  private async shutdown(mode: ShutdownMode, gracePeriod: number): Promise<void> {
+    this.stopping = true;
+    this.fetchAbort.abort();
+    this.slotWaiter?.();
+    const steps: (() => Promise<unknown>)[] = [
+      async () => this.loop,
+      async () => Promise.all(this.buffer.splice(0).map((job) => this.requeue(job))),
+      async () => {
+        if (mode === 'hard') return this.abandonRunning();
+        if (mode === 'soft') {
+          for (const job of this.running) job.controller.abort(new Error(`Worker ${this.id} is shutting down`));
+          const drained = await this.waitForDrain(gracePeriod);
+          if (!drained) await this.abandonRunning();
+          return;
+        }
+        await this.waitForDrain(Infinity);
+      },
+      async () => this.consumer?.close(),
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (error) {
+        this.events.emit('worker:error', error);
+      }
+    }
+    this.events.emit('worker:closed');
+  }
+
+  private async abandonRunning(): Promise<void> {
+    const jobs = [...this.running];
+    for (const job of jobs) {
+      job.abandoned = true;
+      job.controller.abort(new Error(`Worker ${this.id} shut down hard; the task was requeued`));
+      this.running.delete(job);
+    }
+    await Promise.all(jobs.map((job) => this.requeue(job)));
+    this.notifyDrain();
+  }
+
+  private async requeue(job: Job): Promise<void> {
+    job.renewTimer?.cancel();
+    await this.broker.nack(job.delivery, { requeue: true });
+  }
+
+  private waitForDrain(timeout: number): Promise<boolean> {
+    if (this.running.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(timeout) ? this.clock.setTimeout(() => resolve(false), timeout) : undefined;
+      this.drainWaiters.push(() => {
+        timer?.cancel();
+        resolve(true);
+      });
+    });
+  }
+
+  private notifyDrain(): void {
+    if (this.running.size > 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private async fetchLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      const room = this.concurrency + this.prefetch - this.running.size - this.buffer.length;
+      if (room <= 0) {
+        await new Promise<void>((resolve) => (this.slotWaiter = resolve));
+        this.slotWaiter = undefined;
+        continue;
+      }
+      let deliveries: Delivery[];
+      try {
+        deliveries = await this.consumer!.fetch(room, this.fetchAbort.signal);
+        failures = 0;
+      } catch (error) {
+        this.events.emit('worker:error', error);
+        failures++;
+        await new Promise<void>((resolve) => {
+          const t = this.clock.setTimeout(resolve, Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
+          this.fetchAbort.signal.addEventListener('abort', () => { t.cancel(); resolve(); }, { once: true });
+        });
+        continue;
+      }
+      for (const delivery of deliveries) {
+        if (this.stopping) {
+          await this.broker.nack(delivery, { requeue: true }).catch((e) => this.events.emit('worker:error', e));
+          continue;
+        }
+        const handler = this.registry.get(delivery.envelope.name);
+        const job: Job = {
+          delivery,
+          handler,
+          leaseMs: delivery.envelope.visibilityTimeout ?? handler?.options?.visibilityTimeout ?? this.defaults.visibilityTimeout ?? DEFAULT_TASK_OPTIONS.visibilityTimeout,
+          controller: new AbortController(),
+          abandoned: false,
+        };
+        this.scheduleRenewal(job);
+        this.buffer.push(job);
+      }
+      this.dispatch();
+    }
+  }
+
+  private dispatch(): void {
+    while (this.running.size < this.concurrency && this.buffer.length > 0 && !this.stopping) {
+      const job = this.buffer.shift()!;
+      this.running.add(job);
+      void this.process(job)
+        .catch((error) => this.events.emit('worker:error', error))
+        .finally(() => this.release(job));
+    }
+  }
+
+  private release(job: Job): void {
+    job.renewTimer?.cancel();
+    if (!this.running.delete(job)) return;
+    this.dispatch();
+    this.slotWaiter?.();
+    this.notifyDrain();
+  }
+
+  private scheduleRenewal(job: Job): void {
+    const remaining = job.delivery.leaseExpiresAt - this.clock.now();
+    const wait = Math.min(30_000, Math.max(50, Math.floor(Math.min(remaining, job.leaseMs) / 2)));
+    job.renewTimer = this.clock.setTimeout(() => {
+      if (job.abandoned) return;
+      this.renew(job.delivery, job.leaseMs).then(
+        () => this.scheduleRenewal(job),
+        (error) => {
+          if (error instanceof LeaseLostError) {
+            this.events.emit('task:lease-lost', job.delivery.envelope, error);
+          } else {
+            this.events.emit('worker:error', error);
+            this.scheduleRenewal(job);
+          }
+        },
+      );
+    }, wait);
+  }
+
+  private async renew(delivery: Delivery, ms: number): Promise<void> {
+    await this.broker.extendLease(delivery, ms);
+    this.events.emit('task:lease-renewed', delivery);
+  }
+
+  private async process(job: Job): Promise<void> {
+    const { delivery, handler } = job;
+    const env = delivery.envelope;
+    this.events.emit('task:received', env);
+    if (!handler) {
+      const error = new UnknownTaskError(env.name, this.registry.list().map((h) => h.name));
+      return this.deadLetter(job, 'unregistered-task', toTaskError(error, false), 'failed');
+    }
+    const expiresAt = (env.meta[StemMeta.expiresAt] as number | undefined) ??
+      (handler.options?.expires !== undefined ? env.enqueuedAt + handler.options.expires : undefined);
+    if (expiresAt !== undefined && this.clock.now() >= expiresAt) {
+      this.events.emit('task:expired', env);
+      const error: TaskError = { type: 'TaskExpired', message: `Task "${env.name}" expired at ${new Date(expiresAt).toISOString()} before it ran`, retryable: false };
+      return this.deadLetter(job, 'expired', error, 'cancelled');
+    }
+    let args: unknown = env.args;
+    try {
+      if (this.argsValidator) args = this.argsValidator.validate(handler, env.args);
+    } catch (error) {
+      return this.deadLetter(job, 'invalid-args', toTaskError(error, false), 'failed');
+    }
+    const limit = this.rateLimitOf(handler);
+    if (limit) {
+      const decision = await this.rateLimiter.acquire(`stem:rate:${env.name}`, limit);
+      if (!decision.allowed) return this.rateLimited(job, decision.retryAfter);
+    }
+    await this.writeStatus(env, { state: 'running', attempt: env.attempt });
+    this.events.emit('task:started', env);
+    const started = this.clock.now();
+    const maxRetries = env.maxRetries ?? handler.options?.maxRetries ?? this.defaults.maxRetries ?? DEFAULT_TASK_OPTIONS.maxRetries;
+    const ctx = new WorkerTaskContext(delivery, maxRetries, job.controller.signal, this);
+    let result: unknown;
+    try {
+      result = await this.runWithLimits(job, handler, ctx, args);
+    } catch (error) {
+      if (job.abandoned) return;
+      return this.handleFailure(job, handler, error, maxRetries);
+    }
+    if (job.abandoned) return;
+    const ignore = (env.meta[StemMeta.ignoreResult] as boolean | undefined) ?? handler.options?.ignoreResult ?? this.defaults.ignoreResult ?? false;
+    await this.writeStatus(env, { state: 'succeeded', attempt: env.attempt, ...(ignore ? {} : { payload: result }) });
+    job.renewTimer?.cancel();
+    await this.broker.ack(delivery);
+    this.counters.succeeded++;
+    this.events.emit('task:succeeded', env, result, this.clock.now() - started);
+  }
+
+  private runWithLimits(job: Job, handler: TaskHandler, ctx: WorkerTaskContext, args: unknown): Promise<unknown> {
+    const env = job.delivery.envelope;
+    const soft = (env.meta[StemMeta.softTimeLimitMs] as number | undefined) ?? handler.options?.softTimeLimit ?? this.defaults.softTimeLimit;
+    const hard = (env.meta[StemMeta.hardTimeLimitMs] as number | undefined) ?? handler.options?.hardTimeLimit ?? this.defaults.hardTimeLimit;
+    const call = (async () => handler.call(ctx, args))();
+    if (soft === undefined && hard === undefined) return call;
+    const timers: TimerHandle[] = [];
+    if (soft !== undefined) {
+      timers.push(this.clock.setTimeout(() => {
+        this.events.emit('task:soft-timeout', env);
+        job.controller.abort(new Error(`Task "${env.name}" passed its soft time limit of ${soft} ms`));
+      }, soft));
+    }
+    const racers: Promise<unknown>[] = [call];
+    if (hard !== undefined) {
+      racers.push(new Promise((_, reject) => {
+        timers.push(this.clock.setTimeout(() => {
+          const error = new TimeLimitExceededError(env.name, hard);
+          job.controller.abort(error);
+          reject(error);
+        }, hard));
+      }));
+      // NOTE: the abandoned handler promise may still reject later; keep it from becoming unhandled.
+      call.catch(() => undefined);
+    }
+    return Promise.race(racers).finally(() => timers.forEach((t) => t.cancel()));
+  }
+
+  private async handleFailure(job: Job, handler: TaskHandler, error: unknown, maxRetries: number): Promise<void> {
+    const env = job.delivery.envelope;
+    if (error instanceof InvalidTaskArgsError) return this.deadLetter(job, 'invalid-args', toTaskError(error, false), 'failed');
+    if (error instanceof UnrecoverableError) return this.deadLetter(job, 'unrecoverable', toTaskError(error, false), 'failed');
+    const policy = (env.meta[StemMeta.retryPolicy] as RetryPolicy | undefined) ?? handler.options?.retryPolicy ?? this.defaults.retryPolicy;
+    const requested = error instanceof TaskRetryRequest;
+    const allowed = requested || isRetryableError(policy, error);
+    if (allowed && env.attempt < maxRetries) {
+      const delay = (requested ? error.countdown : undefined) ?? computeBackoff(policy, env.attempt);
+      const taskError = toTaskError(error, true);
+      await this.writeStatus(env, { state: 'retried', attempt: env.attempt, error: taskError, meta: { [StemMeta.retryDelayMs]: delay } });
+      job.renewTimer?.cancel();
+      await this.broker.nack(job.delivery, { requeue: true, envelope: { ...env, attempt: env.attempt + 1, notBefore: this.clock.now() + delay } });
+      this.counters.retried++;
+      this.events.emit('task:retried', env, taskError, delay);
+      return;
+    }
+    const reason = allowed ? 'max-retries-exhausted' : 'not-retryable';
+    return this.deadLetter(job, reason, toTaskError(error, false), 'failed');
+  }
+
+  private async rateLimited(job: Job, retryAfter: number): Promise<void> {
+    const env = job.delivery.envelope;
+    const until = this.clock.now() + retryAfter;
+    await this.writeStatus(env, { state: 'queued', attempt: env.attempt, meta: { [StemMeta.rateLimitedUntil]: until } });
+    job.renewTimer?.cancel();
+    await this.broker.nack(job.delivery, { requeue: true, envelope: { ...env, notBefore: until } });
+    this.events.emit('task:rate-limited', env, retryAfter);
+  }
+
+  private async deadLetter(job: Job, reason: string, error: TaskError, state: 'failed' | 'cancelled'): Promise<void> {
+    const env = job.delivery.envelope;
+    // NOTE: the dead letter is written before the terminal status, so whoever sees `failed` can
+    // already find the dead letter; a crash in between leaves the envelope safe in the DLQ.
+    job.renewTimer?.cancel();
+    await this.broker.deadLetter(job.delivery, reason, { error });
+    await this.writeStatus(env, { state, attempt: env.attempt, error: { ...error, meta: { ...error.meta, [StemMeta.deadLetterReason]: reason } } });
+    if (state === 'failed') {
+      this.counters.failed++;
+      this.events.emit('task:failed', env, error);
+    }
+    this.events.emit('task:dead-lettered', env, reason);
+  }
+
+  private async writeStatus(env: Envelope, update: Omit<TaskStatusUpdate, 'name' | 'queue'>): Promise<void> {
+    if (!this.backend) return;
+    const ttl = this.options.resultTtl;
+    await this.backend.set(env.id, { ...update, name: env.name, queue: env.queue }, ttl !== undefined ? { ttl } : undefined);
+  }
+
+  private rateLimitOf(handler: TaskHandler): RateLimit | null {
+    let limit = this.rateLimits.get(handler.name);
+    if (limit === undefined) {
+      limit = handler.options?.rateLimit ? parseRateLimit(handler.options.rateLimit, handler.name) : null;
+      this.rateLimits.set(handler.name, limit);
+    }
+    return limit;
+  }
+
+  private inferQueues(): string[] {
+    const fallback = this.defaults.queue ?? DEFAULT_TASK_OPTIONS.queue;
+    const queues = new Set(this.registry.list().map((h) => h.options?.queue ?? fallback));
+    if (queues.size === 0) queues.add(fallback);
+    return [...queues];
+  }
+
+  /** @internal TaskContextHost */
+  async heartbeat(delivery: Delivery): Promise<void> {
+    const job = this.jobOf(delivery);
+    await this.backend?.touch(delivery.envelope.id, { heartbeatAt: this.clock.now() });
+    if (job) await this.renew(delivery, job.leaseMs);
+    this.events.emit('task:heartbeat', delivery.envelope);
+  }
+
+  /** @internal TaskContextHost */
+  async extendLease(delivery: Delivery, ms: number): Promise<void> {
+    await this.renew(delivery, ms);
+    const job = this.jobOf(delivery);
+    if (job) {
+      job.renewTimer?.cancel();
+      (job as { leaseMs: number }).leaseMs = ms;
+      this.scheduleRenewal(job);
+    }
+  }
+
+  /** @internal TaskContextHost */
+  async progress(delivery: Delivery, percent: number, data: unknown): Promise<void> {
+    await this.backend?.touch(delivery.envelope.id, { progress: { percent, data, updatedAt: this.clock.now() } });
+    this.events.emit('task:progress', delivery.envelope, percent, data);
+  }
+
+  /** @internal TaskContextHost */
+  enqueue(name: string, args: unknown, options: Parameters<Stem['enqueue']>[2]): Promise<string> {
+    return this.producer.enqueue(name, args, options);
+  }
+
+  private jobOf(delivery: Delivery): Job | undefined {
+    for (const job of this.running) if (job.delivery === delivery) return job;
+    return undefined;
+  }
+}
