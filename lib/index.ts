@@ -1,2 +1,14 @@
 export * from './core/index.js';
 export * from './adapters/memory/index.js';
+export * from './interfaces/index.js';
+export * from './decorators/index.js';
+export * from './stem.constants.js';
+export { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
+export type { StemModuleExtras } from './stem.module-definition.js';
+export * from './stem.module.js';
+export * from './stem.client.js';
+export * from './stem-worker.host.js';
+export * from './stem-worker.strategy.js';
+export * from './stem-metadata.accessor.js';
+export { createStemAdapters, type StemAdapters } from './stem-adapters.factory.js';
+export { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';

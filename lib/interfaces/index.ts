@@ -1,0 +1,1 @@
+export * from './stem-module-options.interface.js';

@@ -1,0 +1,61 @@
+import type { ValidatorOptions } from 'class-validator';
+import type { Broker } from '../core/contracts/broker.js';
+import type { LockStore } from '../core/contracts/lock-store.js';
+import type { RateLimiter } from '../core/contracts/rate-limiter.js';
+import type { ResultBackend } from '../core/contracts/result-backend.js';
+import type { TaskDefaults } from '../core/task-options.js';
+import type { ShutdownMode } from '../core/worker/worker.options.js';
+
+/** Worker settings of {@link StemModuleOptions}. */
+export interface StemWorkerOptions {
+  /** Queues to consume. @default the queues of the discovered `@Task()` methods */
+  readonly queues?: readonly string[];
+  /** Hard cap on tasks running at once in this process. @default 8 */
+  readonly concurrency?: number;
+  /** Deliveries fetched ahead of free slots. @default concurrency */
+  readonly prefetch?: number;
+  /** Worker id (consumer name). @default `stem-worker-<host>-<pid>-<random>` */
+  readonly id?: string;
+  /** How `app.close()` stops the worker. @default 'warm' (wait for running tasks) */
+  readonly shutdownMode?: ShutdownMode;
+  /** Grace period of a soft shutdown in ms. @default 30000 */
+  readonly shutdownGracePeriod?: number;
+}
+
+/**
+ * Options of `StemModule.forRoot()` / `forRootAsync()`.
+ *
+ * @example
+ * StemModule.forRoot({
+ *   broker: 'redis://127.0.0.1:6379',
+ *   worker: { queues: ['emails'], concurrency: 8 },
+ *   defaults: { maxRetries: 3 },
+ * })
+ */
+export interface StemModuleOptions {
+  /**
+   * Broker URL (`memory://`, `redis://`, `rediss://`, `postgres://`, `postgresql://`) or instance.
+   * @default 'memory://'
+   */
+  readonly broker?: string | Broker;
+  /**
+   * Result backend URL or instance; `false` disables statuses (then `waitForTask` is unavailable).
+   * @default the same store as the broker
+   */
+  readonly backend?: string | ResultBackend | false;
+  /** Lock store URL or instance (unique tasks, Beat). @default the same store as the broker */
+  readonly lockStore?: string | LockStore;
+  /** Rate limiter URL or instance. @default the same store as the broker (global on Redis/Postgres) */
+  readonly rateLimiter?: string | RateLimiter;
+  /** Defaults for every task (lowest precedence). */
+  readonly defaults?: TaskDefaults;
+  /** Run a worker in this process; `false` makes a producer-only app. @default {} (a worker on the tasks' queues) */
+  readonly worker?: StemWorkerOptions | false;
+  /**
+   * Validate DTO arguments with class-validator on enqueue and in the worker. `false` disables it.
+   * @default true
+   */
+  readonly validation?: boolean | ValidatorOptions;
+  /** TTL of statuses and results in ms. @default the backend's default (1 day) */
+  readonly resultTtl?: number;
+}

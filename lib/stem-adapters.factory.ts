@@ -1,0 +1,122 @@
+import { InMemoryBroker } from './adapters/memory/in-memory.broker.js';
+import { InMemoryLockStore } from './adapters/memory/in-memory.lock-store.js';
+import { InMemoryRateLimiter } from './adapters/memory/in-memory.rate-limiter.js';
+import { InMemoryResultBackend } from './adapters/memory/in-memory.result-backend.js';
+import type { Broker } from './core/contracts/broker.js';
+import type { LockStore } from './core/contracts/lock-store.js';
+import type { RateLimiter } from './core/contracts/rate-limiter.js';
+import type { ResultBackend } from './core/contracts/result-backend.js';
+import { ConfigurationError } from './core/errors/configuration.error.js';
+import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
+import { DEFAULT_BROKER_URL } from './stem.constants.js';
+
+/** The stores a Stem module runs on, and how to release the ones it created. */
+export interface StemAdapters {
+  readonly broker: Broker;
+  readonly backend: ResultBackend | null;
+  readonly lockStore: LockStore;
+  readonly rateLimiter: RateLimiter;
+  /** Closes every adapter the factory created (not the instances passed in). */
+  close(): Promise<void>;
+}
+
+/** Connects one kind of store from a URL; one loader per URL scheme family. */
+interface AdapterLoader {
+  broker(url: string): Promise<Broker>;
+  backend(url: string): Promise<ResultBackend>;
+  lockStore(url: string): Promise<LockStore>;
+  rateLimiter(url: string): Promise<RateLimiter>;
+}
+
+/** Masks the password of a URL for error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+function schemeOf(option: string, url: string): string {
+  const match = /^([a-z][a-z0-9+.-]*):/i.exec(url);
+  if (!match) {
+    throw new ConfigurationError(option, `"${redactUrl(url)}" is not a URL; use memory://, redis://host:6379, rediss://..., postgres://user@host/db`);
+  }
+  return match[1]!.toLowerCase();
+}
+
+/**
+ * Creates the adapters named by the module options. Stores left unset use the broker's URL, so
+ * `broker: 'redis://...'` alone puts statuses, locks and rate limits on the same Redis.
+ */
+export async function createStemAdapters(options: StemModuleOptions, loaders: Record<string, () => Promise<AdapterLoader>> = urlLoaders): Promise<StemAdapters> {
+  const created: { close(): Promise<void> }[] = [];
+  const brokerOption = options.broker ?? DEFAULT_BROKER_URL;
+  const brokerUrl = typeof brokerOption === 'string' ? brokerOption : undefined;
+
+  const fromUrl = async <K extends keyof AdapterLoader>(option: string, kind: K, url: string): Promise<Awaited<ReturnType<AdapterLoader[K]>>> => {
+    const scheme = schemeOf(option, url);
+    const load = loaders[scheme];
+    if (!load) {
+      throw new ConfigurationError(option, `unsupported scheme "${scheme}:" in "${redactUrl(url)}"; use one of ${Object.keys(loaders).map((s) => `${s}://`).join(', ')}`);
+    }
+    const loader = await load();
+    const adapter = (await loader[kind](url)) as Awaited<ReturnType<AdapterLoader[K]>>;
+    created.push(adapter);
+    return adapter;
+  };
+
+  try {
+    const broker = typeof brokerOption === 'string' ? await fromUrl('broker', 'broker', brokerOption) : brokerOption;
+    const sameStore = (option: 'backend' | 'lockStore' | 'rateLimiter') => {
+      const value = options[option];
+      if (typeof value === 'string') return value;
+      if (value === undefined && brokerUrl) return brokerUrl;
+      return value === undefined ? DEFAULT_BROKER_URL : undefined;
+    };
+    const backendUrl = options.backend === false ? undefined : sameStore('backend');
+    const backend = options.backend === false ? null : backendUrl ? await fromUrl('backend', 'backend', backendUrl) : (options.backend as ResultBackend);
+    const lockUrl = sameStore('lockStore');
+    const lockStore = lockUrl ? await fromUrl('lockStore', 'lockStore', lockUrl) : (options.lockStore as LockStore);
+    const limiterUrl = sameStore('rateLimiter');
+    const rateLimiter = limiterUrl ? await fromUrl('rateLimiter', 'rateLimiter', limiterUrl) : (options.rateLimiter as RateLimiter);
+    let closing: Promise<void> | undefined;
+    return {
+      broker,
+      backend,
+      lockStore,
+      rateLimiter,
+      close: () => (closing ??= closeAll(created)),
+    };
+  } catch (error) {
+    await closeAll(created);
+    throw error;
+  }
+}
+
+async function closeAll(adapters: readonly { close(): Promise<void> }[]): Promise<void> {
+  const errors: unknown[] = [];
+  for (const adapter of [...adapters].reverse()) {
+    try {
+      await adapter.close();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, 'Several Stem adapters failed to close');
+}
+
+const memoryLoader: AdapterLoader = {
+  broker: async () => new InMemoryBroker(),
+  backend: async () => new InMemoryResultBackend(),
+  lockStore: async () => new InMemoryLockStore(),
+  rateLimiter: async () => new InMemoryRateLimiter(),
+};
+
+/** URL scheme → adapter loader. Redis and Postgres load lazily so their drivers stay optional. */
+const urlLoaders: Record<string, () => Promise<AdapterLoader>> = {
+  memory: async () => memoryLoader,
+};

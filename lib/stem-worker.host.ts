@@ -1,0 +1,80 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { TaskArgsValidator } from './core/args-validator.js';
+import type { Stem } from './core/stem.js';
+import type { TaskRegistry } from './core/task-handler.js';
+import { Worker } from './core/worker/worker.js';
+import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
+import type { StemAdapters } from './stem-adapters.factory.js';
+import { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
+import { STEM_ADAPTERS, STEM_PRODUCER, STEM_TASK_REGISTRY } from './stem.constants.js';
+import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
+
+/**
+ * Runs the worker of a Stem module: starts it once the app has bootstrapped (after every
+ * `@Task()` was discovered), drains it before shutdown, then closes the adapters it created.
+ * Inject it to listen to worker events: `host.worker?.events.on('task:failed', ...)`.
+ */
+@Injectable()
+export class StemWorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('Stem');
+  private current?: Worker;
+
+  constructor(
+    @Inject(STEM_MODULE_OPTIONS) private readonly options: StemModuleOptions,
+    @Inject(STEM_ADAPTERS) private readonly adapters: StemAdapters,
+    @Inject(STEM_TASK_REGISTRY) private readonly registry: TaskRegistry,
+    @Inject(STEM_PRODUCER) private readonly producer: Stem,
+    @Inject(STEM_ARGS_VALIDATOR) private readonly argsValidator: TaskArgsValidator | null,
+  ) {}
+
+  /** The running worker, or `undefined` for producer-only apps (`worker: false`). */
+  get worker(): Worker | undefined {
+    return this.current;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const config = this.options.worker;
+    if (config === false) return;
+    const worker = new Worker({
+      broker: this.adapters.broker,
+      backend: this.adapters.backend ?? undefined,
+      registry: this.registry,
+      rateLimiter: this.adapters.rateLimiter,
+      producer: this.producer,
+      defaults: this.options.defaults,
+      resultTtl: this.options.resultTtl,
+      ...(this.argsValidator ? { argsValidator: this.argsValidator } : {}),
+      ...(config?.queues ? { queues: config.queues } : {}),
+      ...(config?.concurrency !== undefined ? { concurrency: config.concurrency } : {}),
+      ...(config?.prefetch !== undefined ? { prefetch: config.prefetch } : {}),
+      ...(config?.id ? { id: config.id } : {}),
+      ...(config?.shutdownGracePeriod !== undefined ? { softShutdownGracePeriod: config.shutdownGracePeriod } : {}),
+    });
+    worker.events.on('worker:error', (error) => this.logger.error(`Worker error: ${(error as Error)?.message ?? error}`, (error as Error)?.stack));
+    if (this.registry.list().length === 0) {
+      this.logger.warn('The worker found no @Task() methods; it consumes its queues but every delivery will be dead-lettered as unregistered-task. Set worker: false for a producer-only app.');
+    }
+    await worker.start();
+    this.current = worker;
+    this.logger.log(`Worker ${worker.id} consuming [${worker.queues.join(', ')}] with concurrency ${worker.concurrency} on ${this.adapters.broker.name}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const config = this.options.worker || {};
+    await this.current?.close({
+      mode: config.shutdownMode ?? 'warm',
+      ...(config.shutdownGracePeriod !== undefined ? { gracePeriod: config.shutdownGracePeriod } : {}),
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.adapters.close();
+  }
+}

@@ -1,0 +1,54 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { TaskStatus } from './core/envelope.js';
+import type { EnqueueCall, Stem } from './core/stem.js';
+import type { EnqueueOptions } from './core/task-options.js';
+import type { TaskResult, WaitOptions } from './core/task-result.js';
+import { STEM_PRODUCER } from './stem.constants.js';
+
+/**
+ * Enqueue tasks and read their results from controllers and services.
+ *
+ * @example
+ * @Controller('emails')
+ * export class EmailController {
+ *   constructor(private readonly stem: StemClient) {}
+ *
+ *   @Post()
+ *   async send(@Body() body: SendEmailDto) {
+ *     const id = await this.stem.enqueue('email.send', body, { delay: 30_000 });
+ *     return { id };
+ *   }
+ * }
+ */
+@Injectable()
+export class StemClient {
+  constructor(@Inject(STEM_PRODUCER) private readonly producer: Stem) {}
+
+  /**
+   * Enqueues `name` with `args`; resolves with the task id once published.
+   * @throws InvalidTaskArgsError when the task's DTO rejects `args` (nothing is published)
+   */
+  enqueue(name: string, args?: unknown, options?: EnqueueOptions): Promise<string> {
+    return this.producer.enqueue(name, args, options);
+  }
+
+  /** Enqueues many tasks in one batch. */
+  enqueueMany(calls: readonly EnqueueCall[]): Promise<string[]> {
+    return this.producer.enqueueMany(calls);
+  }
+
+  /** Waits for a terminal state or the timeout (`res.timedOut`). Works across processes. */
+  waitForTask<TResult = unknown>(id: string, options?: WaitOptions): Promise<TaskResult<TResult>> {
+    return this.producer.waitForTask<TResult>(id, options);
+  }
+
+  /** The current status of a task, or `null` when unknown or expired. */
+  getTaskStatus<TResult = unknown>(id: string): Promise<TaskStatus<TResult> | null> {
+    return this.producer.getTaskStatus<TResult>(id);
+  }
+
+  /** The underlying core producer, for features not wrapped here. */
+  get core(): Stem {
+    return this.producer;
+  }
+}

@@ -1,0 +1,60 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import type { TaskArgsValidator } from './core/args-validator.js';
+import { Stem } from './core/stem.js';
+import { SimpleTaskRegistry } from './core/task-registry.js';
+import type { TaskRegistry } from './core/task-handler.js';
+import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
+import { createStemAdapters, type StemAdapters } from './stem-adapters.factory.js';
+import { StemMetadataAccessor } from './stem-metadata.accessor.js';
+import { STEM_ARGS_VALIDATOR, stemArgsValidatorProvider } from './stem-validation.provider.js';
+import { StemWorkerHost } from './stem-worker.host.js';
+import { StemClient } from './stem.client.js';
+import { STEM_ADAPTERS, STEM_BROKER, STEM_PRODUCER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY } from './stem.constants.js';
+import { StemExplorer } from './stem.explorer.js';
+import { StemConfigurableModuleClass, STEM_MODULE_OPTIONS } from './stem.module-definition.js';
+
+/**
+ * Background jobs for Nest: registers the broker and result backend, discovers `@Task()` methods,
+ * provides {@link StemClient}, and runs a worker (unless `worker: false`).
+ *
+ * @example
+ * @Module({
+ *   imports: [StemModule.forRoot({ broker: 'memory://', worker: { queues: ['emails'], concurrency: 8 } })],
+ *   providers: [EmailTasks, Mailer],
+ * })
+ * export class AppModule {}
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    StemMetadataAccessor,
+    StemExplorer,
+    StemWorkerHost,
+    StemClient,
+    stemArgsValidatorProvider,
+    {
+      provide: STEM_ADAPTERS,
+      inject: [STEM_MODULE_OPTIONS],
+      useFactory: (options: StemModuleOptions) => createStemAdapters(options),
+    },
+    { provide: STEM_BROKER, inject: [STEM_ADAPTERS], useFactory: (a: StemAdapters) => a.broker },
+    { provide: STEM_RESULT_BACKEND, inject: [STEM_ADAPTERS], useFactory: (a: StemAdapters) => a.backend },
+    { provide: STEM_TASK_REGISTRY, useFactory: () => new SimpleTaskRegistry() },
+    {
+      provide: STEM_PRODUCER,
+      inject: [STEM_MODULE_OPTIONS, STEM_ADAPTERS, STEM_TASK_REGISTRY, STEM_ARGS_VALIDATOR],
+      useFactory: (options: StemModuleOptions, adapters: StemAdapters, registry: TaskRegistry, argsValidator: TaskArgsValidator | null) =>
+        new Stem({
+          broker: adapters.broker,
+          ...(adapters.backend ? { backend: adapters.backend } : {}),
+          registry,
+          ...(options.defaults ? { defaults: options.defaults } : {}),
+          ...(argsValidator ? { argsValidator } : {}),
+          ...(options.resultTtl !== undefined ? { resultTtl: options.resultTtl } : {}),
+        }),
+    },
+  ],
+  exports: [StemClient, StemWorkerHost, STEM_BROKER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY, STEM_PRODUCER],
+})
+export class StemModule extends StemConfigurableModuleClass {}
