@@ -1,0 +1,5 @@
+export * from './contract-helpers.js';
+export * from './broker.contract.js';
+export * from './result-backend.contract.js';
+export * from './lock-store.contract.js';
+export * from './rate-limiter.contract.js';

@@ -1,0 +1,2 @@
+export * from './fake-stem.js';
+export { TestClock } from '../core/utils/clock.js';
