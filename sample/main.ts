@@ -1,0 +1,53 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+
+const log = new Logger('Sample');
+
+async function call(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+async function demo(base: string): Promise<void> {
+  log.log('1) POST /emails with valid arguments');
+  const sent = await call(base, 'POST', '/emails', { to: 'ada@example.com', subject: 'Welcome to Stem' });
+  log.log(`   -> ${sent.status} ${JSON.stringify(sent.json)}`);
+  const email = await call(base, 'GET', `/tasks/${sent.json.id}/wait`);
+  log.log(`   task ${email.json.status.state}: ${JSON.stringify(email.json.value)} (progress ${email.json.status.progress?.percent}%)`);
+
+  log.log('2) POST /emails with an invalid address: rejected before anything is queued');
+  const invalid = await call(base, 'POST', '/emails', { to: 'not-an-email', subject: 42 });
+  log.log(`   -> ${invalid.status} ${invalid.json.message}`);
+
+  log.log('3) POST /reports: the task fails on attempt 0, is retried under the same id, succeeds on attempt 1');
+  const report = await call(base, 'POST', '/reports', { month: '2026-10' });
+  const done = await call(base, 'GET', `/tasks/${report.json.id}/wait`);
+  log.log(`   task ${report.json.id} ${done.json.status.state} on attempt ${done.json.status.attempt}: ${JSON.stringify(done.json.value)}`);
+}
+
+async function main(): Promise<void> {
+  const app = await NestFactory.create(AppModule, { logger: ['log', 'warn', 'error'] });
+  app.enableShutdownHooks();
+  const port = Number(process.env.PORT ?? (process.env.SAMPLE_SERVE === '1' ? 3000 : 0));
+  await app.listen(port, '127.0.0.1');
+  const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  log.log(`Listening on ${base}`);
+  await demo(base);
+  if (process.env.SAMPLE_SERVE === '1') {
+    log.log(`Serving until Ctrl+C. Try: curl -XPOST ${base}/emails -H 'content-type: application/json' -d '{"to":"a@b.co","subject":"hi"}'`);
+    return;
+  }
+  log.log('Demo finished; draining the worker and exiting (set SAMPLE_SERVE=1 to keep serving).');
+  await app.close();
+}
+
+main().catch((error) => {
+  log.error(error instanceof Error ? error.stack : error);
+  process.exit(1);
+});
