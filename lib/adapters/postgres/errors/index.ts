@@ -1,0 +1,2 @@
+export * from './postgres-connection.error.js';
+export * from './postgres-migration.error.js';

@@ -1,0 +1,14 @@
+import { sql as init } from './0001_init.sql.js';
+
+/** One numbered schema change. */
+export interface PostgresMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * Every migration, in order. Append only: a released migration never changes; a new one gets the
+ * next number and a file `NNNN_<name>.sql.ts`.
+ */
+export const MIGRATIONS: readonly PostgresMigration[] = [{ version: 1, name: '0001_init', sql: init }];

@@ -1,0 +1,81 @@
+interface Pending<T, R> {
+  readonly item: T;
+  readonly resolve: (result: R) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Options of {@link MicroBatcher}. */
+export interface MicroBatcherOptions {
+  /** Largest batch handed to the runner. */
+  readonly maxBatch: number;
+  /** Batches that may run at once; 1 keeps calls applied in call order. */
+  readonly maxConcurrent: number;
+}
+
+/**
+ * Coalesces concurrent calls into batches so one SQL statement does the work of many round trips.
+ * A call made while the connection is idle is flushed on the next turn of the event loop; calls
+ * made while batches are running wait for the next free slot and go together. Under light load a
+ * batch holds one item; under heavy load batches grow on their own.
+ */
+export class MicroBatcher<T, R = void> {
+  private queue: Pending<T, R>[] = [];
+  private running = 0;
+  private scheduled = false;
+  private idleWaiters: (() => void)[] = [];
+
+  /**
+   * @param runner executes one batch; returns one result per item, in order (or nothing for void)
+   */
+  constructor(
+    private readonly runner: (items: T[]) => Promise<R[] | void>,
+    private readonly options: MicroBatcherOptions,
+  ) {}
+
+  /** Adds one item; resolves with its result once its batch ran. */
+  add(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Items waiting for a batch. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves once every item added so far has been run. */
+  drain(): Promise<void> {
+    if (this.queue.length === 0 && this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running >= this.options.maxConcurrent) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0 && this.running < this.options.maxConcurrent) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      this.running++;
+      this.runner(batch.map((p) => p.item)).then(
+        (results) => {
+          batch.forEach((p, i) => p.resolve((results ? results[i] : undefined) as R));
+        },
+        (error: unknown) => {
+          for (const p of batch) p.reject(error);
+        },
+      ).finally(() => {
+        this.running--;
+        if (this.queue.length > 0) this.flush();
+        else if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      });
+    }
+  }
+}

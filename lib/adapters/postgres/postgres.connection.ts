@@ -1,0 +1,169 @@
+import pg from 'pg';
+import { PostgresConnectionError } from './errors/postgres-connection.error.js';
+import { assertSchemaName, channelsFor, type PostgresChannels, quoteIdent, redactUrl } from './postgres.identifiers.js';
+import { runMigrations } from './postgres.migrator.js';
+import { PostgresNotifier } from './postgres.notifier.js';
+import { consoleLogger, DEFAULT_SCHEMA, type PostgresConnectOptions, type PostgresLogger } from './postgres.options.js';
+
+/** A connection URL (`postgres://...`) or a pool the caller owns (never ended by Stem). */
+export type PostgresTarget = string | pg.Pool;
+
+/** Everything an adapter needs: a pool, the schema, the LISTEN connection. */
+export interface PostgresContext {
+  readonly pool: pg.Pool;
+  readonly schema: string;
+  /** The schema, quoted for SQL. */
+  readonly s: string;
+  readonly channels: PostgresChannels;
+  readonly notifier: PostgresNotifier;
+  readonly logger: PostgresLogger;
+  /** The URL with the password removed. */
+  readonly url: string;
+  /** Drops this adapter's reference; the last one closes the pool (if Stem created it). */
+  release(): Promise<void>;
+}
+
+interface Shared {
+  readonly pool: pg.Pool;
+  readonly notifier: PostgresNotifier;
+  readonly ready: Promise<void>;
+  readonly owned: boolean;
+  refs: number;
+}
+
+const shared = new Map<string, Shared>();
+const migrated = new WeakMap<pg.Pool, Map<string, Promise<void>>>();
+
+/**
+ * Opens (or joins) the pool for `target` + schema: checks the server answers, runs pending
+ * migrations once per pool and schema, and attaches the error handlers that keep a dropped
+ * connection from killing the process.
+ *
+ * @throws PostgresConnectionError when the server cannot be reached (URL shown without password)
+ * @throws PostgresMigrationError when the schema cannot be created or upgraded
+ */
+export async function openPostgres(target: PostgresTarget, options: PostgresConnectOptions = {}): Promise<PostgresContext> {
+  const schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  const logger = options.logger ?? consoleLogger;
+  const url = typeof target === 'string' ? redactUrl(target) : describePool(target);
+  const key = typeof target === 'string' ? `${target}\u0000${schema}\u0000${JSON.stringify(options.pool ?? {})}` : undefined;
+
+  let entry = key ? shared.get(key) : undefined;
+  if (!entry) {
+    const owned = typeof target === 'string';
+    const pool = typeof target === 'string' ? new pg.Pool({ max: 10, ...options.pool, connectionString: target }) : target;
+    if (owned || pool.listenerCount('error') === 0) {
+      pool.on('error', (error) => logger.warn('An idle Postgres connection failed (it is replaced on next use)', error));
+    }
+    const notifier = new PostgresNotifier(pool, logger);
+    entry = { pool, notifier, owned, refs: 0, ready: prepare(pool, schema, url, logger, options.migrate ?? true) };
+    if (key) shared.set(key, entry);
+  }
+  entry.refs++;
+  const current = entry;
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    if (--current.refs > 0) return;
+    if (key && shared.get(key) === current) shared.delete(key);
+    await current.notifier.close();
+    if (current.owned) await current.pool.end().catch(() => undefined);
+  };
+  try {
+    await current.ready;
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  return { pool: current.pool, schema, s: quoteIdent(schema), channels: channelsFor(schema), notifier: current.notifier, logger, url, release };
+}
+
+async function prepare(pool: pg.Pool, schema: string, url: string, logger: PostgresLogger, migrate: boolean): Promise<void> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw new PostgresConnectionError(url, describeError(error), { cause: error });
+  }
+  try {
+    if (migrate) await migrateOnce(pool, client, schema, logger);
+    else await client.query('SELECT 1');
+  } finally {
+    client.release();
+  }
+}
+
+function migrateOnce(pool: pg.Pool, client: pg.ClientBase, schema: string, logger: PostgresLogger): Promise<void> {
+  let bySchema = migrated.get(pool);
+  if (!bySchema) migrated.set(pool, (bySchema = new Map()));
+  let done = bySchema.get(schema);
+  if (!done) {
+    done = runMigrations(client, schema, logger).then(() => undefined);
+    bySchema.set(schema, done);
+    done.catch(() => bySchema.delete(schema));
+  }
+  return done;
+}
+
+function describePool(pool: pg.Pool): string {
+  const o = pool.options;
+  if (o.connectionString) return redactUrl(o.connectionString);
+  return `postgres://${o.user ?? ''}@${o.host ?? 'localhost'}:${o.port ?? 5432}/${o.database ?? ''}`;
+}
+
+function describeError(error: unknown): string {
+  const e = error as { code?: string; message?: string; errors?: { message?: string }[] };
+  const message = e.message || e.errors?.map((inner) => inner.message).join('; ') || String(error);
+  return e.code ? `${message} (${e.code})` : message;
+}
+
+const TRANSIENT_CODES = new Set([
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300', '40001', '40P01',
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+]);
+
+/**
+ * True for errors a retry may cure: the connection died or was refused, the server is starting
+ * or shutting down, a serialization failure or deadlock.
+ */
+export function isTransientError(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | undefined;
+  if (e?.code && TRANSIENT_CODES.has(e.code)) return true;
+  const message = e?.message ?? '';
+  return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable/i.test(message);
+}
+
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', '57P03', '53300', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+
+/**
+ * True for failures that happen before a statement reaches the server (refused or impossible
+ * connections), which makes even a non-idempotent statement safe to retry.
+ */
+export function isNotSentError(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | undefined;
+  return Boolean(e?.code && NOT_SENT_CODES.has(e.code)) || /timeout exceeded when trying to connect/i.test(e?.message ?? '');
+}
+
+/**
+ * Runs an operation, retrying failures `retryable` accepts (by default: transient ones, so only
+ * use the default for idempotent work) with backoff for up to `budgetMs`. Other errors and the
+ * last retryable one are rethrown.
+ */
+export async function retryTransient<T>(
+  run: () => Promise<T>,
+  budgetMs = 10_000,
+  retryable: (error: unknown) => boolean = isTransientError,
+): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  let delay = 50;
+  for (;;) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!retryable(error) || Date.now() + delay > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      delay = Math.min(1_000, delay * 2);
+    }
+  }
+}

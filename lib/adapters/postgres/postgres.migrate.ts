@@ -1,0 +1,43 @@
+import pg from 'pg';
+import { PostgresConnectionError } from './errors/postgres-connection.error.js';
+import { assertSchemaName, redactUrl } from './postgres.identifiers.js';
+import { type MigrationReport, runMigrations } from './postgres.migrator.js';
+import type { PostgresTarget } from './postgres.connection.js';
+import { consoleLogger, DEFAULT_SCHEMA, type PostgresLogger } from './postgres.options.js';
+
+/**
+ * Creates or upgrades Stem's schema and returns what was applied. Safe to run from several
+ * processes at once (they wait on an advisory lock) and to run again (a no-op). Use it from a
+ * deploy step and connect the adapters with `migrate: false`, or let `connect` do it.
+ *
+ * @example
+ * await migratePostgres(process.env.DATABASE_URL!, { schema: 'stem' });
+ * @throws PostgresConnectionError when the server cannot be reached
+ * @throws PostgresMigrationError when the server is too old or the role lacks a privilege
+ */
+export async function migratePostgres(
+  target: PostgresTarget,
+  options: { schema?: string; logger?: PostgresLogger } = {},
+): Promise<MigrationReport> {
+  const schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  const client = typeof target === 'string' ? new pg.Client({ connectionString: target }) : undefined;
+  let pooled: pg.PoolClient | undefined;
+  try {
+    if (client) {
+      client.on('error', () => undefined);
+      await client.connect();
+    } else {
+      pooled = await (target as pg.Pool).connect();
+    }
+  } catch (error) {
+    await client?.end().catch(() => undefined);
+    const url = typeof target === 'string' ? redactUrl(target) : 'the given pool';
+    throw new PostgresConnectionError(url, (error as Error).message || String(error), { cause: error });
+  }
+  try {
+    return await runMigrations((client ?? pooled)!, schema, options.logger ?? consoleLogger);
+  } finally {
+    if (client) await client.end().catch(() => undefined);
+    pooled?.release();
+  }
+}

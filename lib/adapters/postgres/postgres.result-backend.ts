@@ -1,0 +1,256 @@
+import type pg from 'pg';
+import type {
+  ResultBackend,
+  SetStatusOptions,
+  StatusWatch,
+  TaskStatusListRequest,
+  TaskStatusPage,
+  TaskStatusTouch,
+  TaskStatusUpdate,
+} from '../../core/contracts/result-backend.js';
+import type { TaskStatus } from '../../core/envelope.js';
+import { StemError } from '../../core/errors/stem.error.js';
+import { MicroBatcher } from './postgres.batcher.js';
+import { openPostgres, type PostgresContext, type PostgresTarget, retryTransient } from './postgres.connection.js';
+import type { PostgresConnectOptions } from './postgres.options.js';
+import { prepared } from './postgres.statements.js';
+import { type StatusRow, statusFromRow } from './postgres.status-row.js';
+import * as sql from './sql/results.sql.js';
+
+/** Options of {@link PostgresResultBackend.connect}. */
+export interface PostgresResultBackendOptions extends PostgresConnectOptions {
+  /** TTL of statuses written without one, ms. @default 86400000 (1 day) */
+  readonly defaultTtl?: number;
+  /** How often expired statuses are deleted, ms (0 disables the sweeper). @default 60000 */
+  readonly cleanupInterval?: number;
+}
+
+type WriteOp =
+  | { readonly kind: 'set'; readonly id: string; readonly update: TaskStatusUpdate; readonly ttl: number }
+  | { readonly kind: 'touch'; readonly id: string; readonly touch: TaskStatusTouch };
+
+interface Watcher {
+  readonly listener: (status: TaskStatus) => void;
+  lastUpdated: number;
+}
+
+const WRITE_BATCH = 500;
+const CLEANUP_BATCH = 5_000;
+
+/**
+ * A {@link ResultBackend} on Postgres: one row per task id with an expiry. Concurrent writes are
+ * sent as one upsert statement (in call order), and every write NOTIFYs the new status, so `watch`
+ * (and `waitForTask`) sees writes from any process without polling. Expired rows are invisible at
+ * once and deleted by a periodic sweep.
+ *
+ * @example
+ * const backend = await PostgresResultBackend.connect(process.env.DATABASE_URL!);
+ */
+export class PostgresResultBackend implements ResultBackend {
+  readonly name = 'postgres';
+  private readonly writer: MicroBatcher<WriteOp>;
+  private readonly watchers = new Map<string, Set<Watcher>>();
+  private listening: Promise<() => void> | undefined;
+  private readonly removeReconnectHook: () => void;
+  private readonly cleanupTimer: NodeJS.Timeout | undefined;
+  private readonly statements: {
+    upsert: (values: unknown[]) => pg.QueryConfig;
+    touch: (values: unknown[]) => pg.QueryConfig;
+    get: (values: unknown[]) => pg.QueryConfig;
+  };
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly ctx: PostgresContext,
+    private readonly defaultTtl: number,
+    cleanupInterval: number,
+  ) {
+    const { s, channels } = ctx;
+    this.statements = {
+      upsert: prepared(sql.upsertStatuses(s, channels.results)),
+      touch: prepared(sql.touchStatus(s, channels.results)),
+      get: prepared(sql.getStatus(s)),
+    };
+    this.writer = new MicroBatcher((ops) => this.write(ops), { maxBatch: WRITE_BATCH, maxConcurrent: 1 });
+    this.removeReconnectHook = ctx.notifier.onReconnect(() => void this.catchUp());
+    if (cleanupInterval > 0) {
+      this.cleanupTimer = setInterval(() => {
+        this.cleanup().catch((error: unknown) => ctx.logger.warn('Deleting expired statuses failed', error));
+      }, cleanupInterval);
+      this.cleanupTimer.unref();
+    }
+  }
+
+  /**
+   * Connects to `target` (a URL or your own `pg.Pool`), running pending migrations first.
+   *
+   * @throws PostgresConnectionError when the server cannot be reached
+   */
+  static async connect(target: PostgresTarget, options: PostgresResultBackendOptions = {}): Promise<PostgresResultBackend> {
+    const ctx = await openPostgres(target, options);
+    return new PostgresResultBackend(ctx, options.defaultTtl ?? 86_400_000, options.cleanupInterval ?? 60_000);
+  }
+
+  async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
+    this.assertOpen();
+    await this.writer.add({ kind: 'set', id, update, ttl: options.ttl ?? this.defaultTtl });
+  }
+
+  async touch(id: string, touch: TaskStatusTouch): Promise<void> {
+    this.assertOpen();
+    await this.writer.add({ kind: 'touch', id, touch });
+  }
+
+  async get(id: string): Promise<TaskStatus | null> {
+    const { rows } = await this.ctx.pool.query<StatusRow>(this.statements.get([id]));
+    return rows[0] ? statusFromRow(rows[0]) : null;
+  }
+
+  async watch(id: string, listener: (status: TaskStatus) => void): Promise<StatusWatch> {
+    this.assertOpen();
+    let set = this.watchers.get(id);
+    if (!set) this.watchers.set(id, (set = new Set()));
+    const watcher: Watcher = { listener, lastUpdated: 0 };
+    set.add(watcher);
+    const close = async () => {
+      set.delete(watcher);
+      if (set.size === 0 && this.watchers.get(id) === set) this.watchers.delete(id);
+    };
+    try {
+      this.listening ??= this.ctx.notifier.listen(this.ctx.channels.results, (payload) => this.onNotification(payload));
+      await this.listening;
+    } catch (error) {
+      this.listening = undefined;
+      await close();
+      throw error;
+    }
+    return { close };
+  }
+
+  async listStatuses(request: TaskStatusListRequest = {}): Promise<TaskStatusPage> {
+    const limit = request.limit ?? 50;
+    const offset = request.offset ?? 0;
+    const { rows } = await this.ctx.pool.query<StatusRow>(sql.listStatuses(this.ctx.s), [
+      request.state ?? null,
+      request.queue ?? null,
+      request.name ?? null,
+      limit + 1,
+      offset,
+    ]);
+    const items = rows.slice(0, limit).map(statusFromRow);
+    return { items, ...(rows.length > limit ? { nextOffset: offset + items.length } : {}) };
+  }
+
+  async expire(id: string, ttl: number): Promise<void> {
+    await this.writer.drain();
+    await retryTransient(() => this.ctx.pool.query(sql.expireStatus(this.ctx.s), [id, Math.max(0, ttl)]));
+  }
+
+  /** Deletes expired statuses now (the sweeper calls this periodically); returns how many. */
+  async cleanup(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rowCount } = await this.ctx.pool.query(sql.deleteExpiredStatuses(this.ctx.s), [CLEANUP_BATCH]);
+      total += rowCount ?? 0;
+      if ((rowCount ?? 0) < CLEANUP_BATCH) return total;
+    }
+  }
+
+  /** Stops watches and the sweeper, waits for pending writes, releases the pool. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.cleanupTimer);
+      this.removeReconnectHook();
+      this.watchers.clear();
+      await this.writer.drain();
+      const stop = await this.listening?.catch(() => undefined);
+      stop?.();
+      await this.ctx.release();
+    })();
+    return this.closing;
+  }
+
+  /** Runs queued writes in order: consecutive `set`s on distinct ids share one statement. */
+  private async write(ops: WriteOp[]): Promise<void> {
+    let group: Extract<WriteOp, { kind: 'set' }>[] = [];
+    const ids = new Set<string>();
+    const flush = async () => {
+      if (group.length === 0) return;
+      const params = upsertParams(group);
+      group = [];
+      ids.clear();
+      await retryTransient(() => this.ctx.pool.query(this.statements.upsert(params)));
+    };
+    for (const op of ops) {
+      if (op.kind === 'set') {
+        if (ids.has(op.id)) await flush();
+        group.push(op);
+        ids.add(op.id);
+        continue;
+      }
+      await flush();
+      const { progress, heartbeatAt } = op.touch;
+      await retryTransient(() =>
+        this.ctx.pool.query(this.statements.touch([op.id, progress ? JSON.stringify(progress) : null, heartbeatAt ?? null])),
+      );
+    }
+    await flush();
+  }
+
+  private onNotification(payload: string): void {
+    const newline = payload.indexOf('\n');
+    const id = newline < 0 ? payload : payload.slice(0, newline);
+    const set = this.watchers.get(id);
+    if (!set) return;
+    const json = newline < 0 ? '' : payload.slice(newline + 1);
+    if (json) this.deliver(id, statusFromRow(JSON.parse(json) as StatusRow));
+    else void this.refresh(id);
+  }
+
+  private deliver(id: string, status: TaskStatus): void {
+    for (const watcher of [...(this.watchers.get(id) ?? [])]) {
+      if (status.updatedAt < watcher.lastUpdated) continue;
+      watcher.lastUpdated = status.updatedAt;
+      try {
+        watcher.listener(status);
+      } catch (error) {
+        this.ctx.logger.warn(`A watcher of task ${id} threw`, error);
+      }
+    }
+  }
+
+  private async refresh(id: string, onlyNewer = false): Promise<void> {
+    const status = await this.get(id).catch(() => null);
+    if (!status) return;
+    if (onlyNewer) {
+      for (const watcher of this.watchers.get(id) ?? []) if (status.updatedAt > watcher.lastUpdated) return this.deliver(id, status);
+      return;
+    }
+    this.deliver(id, status);
+  }
+
+  /** After the LISTEN connection came back: report statuses written while it was down. */
+  private async catchUp(): Promise<void> {
+    for (const id of [...this.watchers.keys()]) await this.refresh(id, true);
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new StemError('STEM_CLOSED', 'PostgresResultBackend is closed');
+  }
+}
+
+function upsertParams(ops: readonly Extract<WriteOp, { kind: 'set' }>[]): unknown[] {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
+  for (const { id, update, ttl } of ops) {
+    columns[0]!.push(id);
+    columns[1]!.push(update.state);
+    columns[2]!.push(update.name ?? null);
+    columns[3]!.push(update.queue ?? null);
+    columns[4]!.push(update.attempt);
+    columns[5]!.push(update.payload === undefined ? null : JSON.stringify(update.payload));
+    columns[6]!.push(update.error === undefined ? null : JSON.stringify(update.error));
+    columns[7]!.push(update.meta === undefined ? null : JSON.stringify(update.meta));
+    columns[8]!.push(Math.max(0, ttl));
+  }
+  return columns;
+}

@@ -1,0 +1,72 @@
+/**
+ * Statements on `results`. Writes NOTIFY the results channel with `<id>\n<status JSON>` per row
+ * (the JSON is left empty when it would not fit in a NOTIFY; listeners then read the row).
+ */
+
+/** The columns a status is read from, by `get`, `listStatuses` and the NOTIFY payloads. */
+const STATUS = `id, state, name, queue, attempt, payload::text AS payload, error::text AS error, meta,
+  progress::text AS progress, heartbeat_at,
+  (extract(epoch FROM created_at) * 1000)::float8 AS created_ms,
+  (extract(epoch FROM updated_at) * 1000)::float8 AS updated_ms`;
+
+/** Selects `pg_notify` for every row of the CTE `up`. */
+const notifyFrom = (channel: string) => `
+SELECT pg_notify('${channel}', n.id || E'\\n' || CASE WHEN octet_length(n.j) <= 7800 THEN n.j ELSE '' END)
+FROM (SELECT s.id, row_to_json(s)::text AS j FROM (SELECT ${STATUS} FROM up) s) n`;
+
+/**
+ * Upserts statuses: $1 ids, $2 states, $3 names, $4 queues, $5 attempts, $6 payload JSON texts,
+ * $7 error JSON texts, $8 meta JSON texts, $9 TTL ms. Meta is merged, name/queue kept when
+ * absent, payload and error replaced (cleared when null), `created_at` kept; a row that already
+ * expired is replaced as if new. Ids must be distinct within one call.
+ */
+export const upsertStatuses = (s: string, channel: string) => `
+WITH up AS (
+  INSERT INTO ${s}.results AS r (id, state, name, queue, attempt, payload, error, meta, created_at, updated_at, expires_at)
+  SELECT t.id, t.state, t.name, t.queue, t.attempt, t.payload::json, t.error::json, coalesce(t.meta::jsonb, '{}'::jsonb),
+         now(), now(), now() + t.ttl_ms * interval '1 millisecond'
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::float8[])
+       AS t(id, state, name, queue, attempt, payload, error, meta, ttl_ms)
+  ON CONFLICT (id) DO UPDATE SET
+    state = EXCLUDED.state,
+    attempt = EXCLUDED.attempt,
+    payload = EXCLUDED.payload,
+    error = EXCLUDED.error,
+    name = CASE WHEN r.expires_at <= now() THEN EXCLUDED.name ELSE coalesce(EXCLUDED.name, r.name) END,
+    queue = CASE WHEN r.expires_at <= now() THEN EXCLUDED.queue ELSE coalesce(EXCLUDED.queue, r.queue) END,
+    meta = CASE WHEN r.expires_at <= now() THEN EXCLUDED.meta ELSE r.meta || EXCLUDED.meta END,
+    progress = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.progress END,
+    heartbeat_at = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.heartbeat_at END,
+    created_at = CASE WHEN r.expires_at <= now() THEN now() ELSE r.created_at END,
+    updated_at = now(),
+    expires_at = EXCLUDED.expires_at
+  RETURNING r.*
+)${notifyFrom(channel)}`;
+
+/** Merges progress ($2 JSON text, null = keep) and heartbeat ($3 epoch ms, null = keep) into a live status ($1). */
+export const touchStatus = (s: string, channel: string) => `
+WITH up AS (
+  UPDATE ${s}.results SET progress = coalesce($2::json, progress), heartbeat_at = coalesce($3::bigint, heartbeat_at), updated_at = now()
+  WHERE id = $1 AND expires_at > now()
+  RETURNING *
+)${notifyFrom(channel)}`;
+
+/** One live status ($1). */
+export const getStatus = (s: string) => `SELECT ${STATUS} FROM ${s}.results WHERE id = $1 AND expires_at > now()`;
+
+/**
+ * Live statuses filtered by $1 state, $2 queue, $3 name (each null = any), most recently updated
+ * first: $4 limit, $5 offset.
+ */
+export const listStatuses = (s: string) => `
+SELECT ${STATUS} FROM ${s}.results
+WHERE expires_at > now() AND ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR name = $3)
+ORDER BY updated_at DESC, id DESC LIMIT $4 OFFSET $5`;
+
+/** Sets a new TTL ($2 ms) on a live status ($1). */
+export const expireStatus = (s: string) => `
+UPDATE ${s}.results SET expires_at = now() + $2 * interval '1 millisecond' WHERE id = $1 AND expires_at > now()`;
+
+/** Deletes up to $1 expired statuses. */
+export const deleteExpiredStatuses = (s: string) => `
+DELETE FROM ${s}.results WHERE id IN (SELECT id FROM ${s}.results WHERE expires_at <= now() LIMIT $1)`;
