@@ -1,0 +1,14 @@
+/**
+ * Redis adapters for Stem (`nestjs-stem/redis`): install `ioredis` next to `nestjs-stem`.
+ *
+ * @example
+ * import { RedisResultBackend, RedisStreamsBroker } from 'nestjs-stem/redis';
+ * const broker = await RedisStreamsBroker.connect('redis://127.0.0.1:6379');
+ * const backend = await RedisResultBackend.connect('redis://127.0.0.1:6379');
+ */
+export { RedisStreamsBroker, type RedisStreamsBrokerOptions } from './redis-streams.broker.js';
+export { RedisResultBackend, type RedisResultBackendOptions } from './redis.result-backend.js';
+export { RedisLockStore } from './redis.lock-store.js';
+export { RedisRateLimiter } from './redis.rate-limiter.js';
+export { RedisConnectionError } from './redis-connection.error.js';
+export { type RedisConnectionOptions, redactUrl } from './redis.connection.js';

@@ -1,0 +1,259 @@
+import type {
+  BroadcastListener,
+  BroadcastSubscription,
+  Broker,
+  ConsumeOptions,
+  Consumer,
+  DeadLetterEntry,
+  DeadLetterPage,
+  Delivery,
+  NackOptions,
+  PurgeDeadLettersOptions,
+  ReplayOptions,
+  ReplayResult,
+} from '../../core/contracts/broker.js';
+import type { Envelope } from '../../core/envelope.js';
+import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
+import { encodeDeadLetter, RedisDeadLetters } from './redis-dead-letters.js';
+import { encodeEnvelope, leaseField, malformedEnvelope, parseReceipt, priorityOf, queueScriptKeys } from './redis-envelope.codec.js';
+import { RedisStreamsConsumer } from './redis-streams.consumer.js';
+import { RedisConnection, type RedisConnectionOptions } from './redis.connection.js';
+import { CONSUMER_GROUP, type QueueKeys, RedisKeys } from './redis.keys.js';
+import { RedisSubscriber } from './redis.subscriber.js';
+import { scripts } from './scripts/index.js';
+
+/** Options of {@link RedisStreamsBroker.connect}. */
+export interface RedisStreamsBrokerOptions extends RedisConnectionOptions {
+  /** Lease length for envelopes without `visibilityTimeout`. @default 30000 */
+  readonly defaultVisibilityTimeout?: number;
+  /**
+   * Longest time an idle consumer blocks before it re-checks for lapsed leases of other
+   * consumers, in ms (also capped at half the lease). Due delayed envelopes wake it on time.
+   * @default 5000
+   */
+  readonly blockTime?: number;
+  /** Delayed envelopes promoted and lapsed leases reclaimed per fetch. @default 128 */
+  readonly batchSize?: number;
+  /** Called with errors of background work (a consumer losing its connection, ...). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * A {@link Broker} on Redis Streams (Redis ≥ 6.2; `redis://`, `rediss://`, standalone or cluster).
+ *
+ * - One stream per priority 0–9 per queue, one consumer group; consumers read the highest first.
+ * - Each delivery is leased: the fetch script records `<priority>:<entry id>` with its deadline in a
+ *   leases ZSET in the same atomic step as the read. `extendLease` moves that deadline (the same
+ *   delivery continues); a lapsed lease is reclaimed by the next fetch of any consumer, which
+ *   re-adds the entry as a new stream entry, so the old receipt turns stale.
+ * - Envelopes with a future `notBefore` wait in a delayed ZSET; fetches move due ones to their
+ *   streams atomically, so two racing workers never publish one twice.
+ * - Idle consumers block on XREAD on a dedicated connection; nothing polls.
+ * - All keys of a queue share the hash tag `{queue}` (`stem:{emails}:stream:p0`, ...).
+ * - Broadcasts use pub/sub: every subscriber connected at the time receives each message.
+ *
+ * @example
+ * const broker = await RedisStreamsBroker.connect('redis://127.0.0.1:6379');
+ * await broker.publish(envelope);
+ * const consumer = broker.consume({ queues: ['default'], consumerName: 'worker-1' });
+ * const deliveries = await consumer.fetch(10, AbortSignal.timeout(5_000));
+ */
+export class RedisStreamsBroker implements Broker {
+  readonly name = 'redis';
+  private readonly keys: RedisKeys;
+  private readonly deadLetters: RedisDeadLetters;
+  private readonly subscriber: RedisSubscriber;
+  private readonly consumers = new Set<RedisStreamsConsumer>();
+  private readonly defaultVisibilityTimeout: number;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    /** The command connection (auto-pipelined). */
+    readonly connection: RedisConnection,
+    private readonly options: RedisStreamsBrokerOptions,
+  ) {
+    this.keys = new RedisKeys(options.prefix ?? 'stem');
+    this.deadLetters = new RedisDeadLetters(connection, this.keys);
+    this.subscriber = new RedisSubscriber(() => connection.duplicate({ enableAutoPipelining: false }));
+    this.defaultVisibilityTimeout = options.defaultVisibilityTimeout ?? 30_000;
+  }
+
+  /**
+   * Connects to Redis and returns a broker.
+   * @param url `redis://[user:pass@]host:port[/db]` or `rediss://...` for TLS
+   * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
+   */
+  static async connect(url: string, options: RedisStreamsBrokerOptions = {}): Promise<RedisStreamsBroker> {
+    return new RedisStreamsBroker(await RedisConnection.open(url, options), options);
+  }
+
+  async publish(envelope: Envelope): Promise<void> {
+    this.assertOpen();
+    const keys = this.keys.queue(envelope.queue);
+    const priority = priorityOf(envelope);
+    const body = encodeEnvelope(envelope);
+    if (envelope.notBefore !== undefined && envelope.notBefore > Date.now()) {
+      await scripts.publishDelayed.run(this.connection, queueScriptKeys(keys), [priority, leaseField(envelope), body, envelope.notBefore]);
+      return;
+    }
+    await this.connection.command('xadd', keys.streams[priority]!, '*', 'e', body, 'v', leaseField(envelope));
+  }
+
+  consume(options: ConsumeOptions): Consumer {
+    this.assertOpen();
+    const queues = [...new Set(options.queues)].map((q) => this.keys.queue(q));
+    const consumer = new RedisStreamsConsumer(
+      {
+        connection: this.connection,
+        openBlocking: () => this.connection.duplicate({ enableAutoPipelining: false }),
+        deadLetterMalformed: (keys, priority, entryId, body, error) => this.deadLetterMalformed(keys, priority, entryId, body, error),
+        release: (deliveries) => Promise.all(deliveries.map((d) => this.nack(d, { requeue: true }))).then(() => undefined),
+        reportError: (error) => this.options.onError?.(error),
+      },
+      {
+        consumerName: options.consumerName,
+        defaultVisibilityTimeout: options.defaultVisibilityTimeout ?? this.defaultVisibilityTimeout,
+        blockTime: this.options.blockTime ?? 5_000,
+        batchSize: this.options.batchSize ?? 128,
+        wakeGroups: this.connection.isCluster ? queues.map((q) => [q]) : [queues],
+      },
+    );
+    this.consumers.add(consumer);
+    const close = consumer.close.bind(consumer);
+    consumer.close = async () => {
+      this.consumers.delete(consumer);
+      await close();
+    };
+    return consumer;
+  }
+
+  async ack(delivery: Delivery): Promise<void> {
+    const receipt = parseReceipt(delivery.receipt);
+    if (!receipt) return;
+    const keys = this.keys.queue(receipt.queue);
+    await scripts.ack.run(this.connection, [keys.streams[receipt.priority]!, keys.leases], [CONSUMER_GROUP, receipt.entryId, receipt.member]);
+  }
+
+  async nack(delivery: Delivery, options: NackOptions = {}): Promise<void> {
+    const receipt = parseReceipt(delivery.receipt);
+    if (!receipt) return;
+    const keys = this.keys.queue(receipt.queue);
+    const requeue = options.requeue ?? true;
+    const replacement = options.envelope ?? delivery.envelope;
+    await scripts.nack.run(this.connection, queueScriptKeys(keys), [
+      CONSUMER_GROUP,
+      receipt.priority,
+      receipt.entryId,
+      requeue ? '1' : '0',
+      priorityOf(replacement),
+      leaseField(replacement),
+      requeue ? encodeEnvelope(replacement) : '',
+      replacement.notBefore ?? 0,
+    ]);
+  }
+
+  async deadLetter(delivery: Delivery, reason: string, meta: Record<string, unknown> = {}): Promise<void> {
+    const receipt = parseReceipt(delivery.receipt);
+    if (!receipt) return;
+    const keys = this.keys.queue(receipt.queue);
+    const deadAt = Date.now();
+    const entry: DeadLetterEntry = { envelope: delivery.envelope, reason, meta, deadAt };
+    await scripts.deadLetter.run(this.connection, queueScriptKeys(keys), [
+      CONSUMER_GROUP,
+      receipt.priority,
+      receipt.entryId,
+      delivery.envelope.id,
+      encodeDeadLetter(entry),
+      deadAt,
+    ]);
+  }
+
+  async extendLease(delivery: Delivery, ms: number): Promise<void> {
+    const receipt = parseReceipt(delivery.receipt);
+    const queue = receipt?.queue ?? delivery.envelope.queue;
+    if (!receipt) throw new LeaseLostError(delivery.envelope.id, queue);
+    const keys = this.keys.queue(queue);
+    const deadline = Number(await scripts.extendLease.run(this.connection, [keys.leases], [receipt.member, Math.max(1, Math.ceil(ms))]));
+    if (deadline < 0) throw new LeaseLostError(delivery.envelope.id, queue);
+    delivery.leaseExpiresAt = deadline;
+  }
+
+  async purge(queue: string): Promise<number> {
+    return Number(await scripts.purgeQueue.run(this.connection, queueScriptKeys(this.keys.queue(queue)), [CONSUMER_GROUP]));
+  }
+
+  async pendingCount(queue: string): Promise<number> {
+    return (await this.counts(queue)).ready;
+  }
+
+  async inflightCount(queue: string): Promise<number> {
+    return (await this.counts(queue)).inflight;
+  }
+
+  /** Ready, leased and delayed envelopes of a queue, read in one atomic step. */
+  async counts(queue: string): Promise<{ ready: number; inflight: number; delayed: number }> {
+    const [ready, inflight, delayed] = await scripts.queueCounts.run<number[]>(this.connection, queueScriptKeys(this.keys.queue(queue)), [CONSUMER_GROUP]);
+    return { ready: Number(ready), inflight: Number(inflight), delayed: Number(delayed) };
+  }
+
+  listDeadLetters(queue: string, options?: { limit?: number; offset?: number }): Promise<DeadLetterPage> {
+    return this.deadLetters.list(queue, options);
+  }
+
+  getDeadLetter(queue: string, id: string): Promise<DeadLetterEntry | null> {
+    return this.deadLetters.get(queue, id);
+  }
+
+  replayDeadLetters(queue: string, options?: ReplayOptions): Promise<ReplayResult> {
+    return this.deadLetters.replay(queue, options);
+  }
+
+  purgeDeadLetters(queue: string, options?: PurgeDeadLettersOptions): Promise<number> {
+    return this.deadLetters.purge(queue, options);
+  }
+
+  async broadcast(channel: string, payload: unknown): Promise<void> {
+    this.assertOpen();
+    await this.connection.command('publish', this.keys.broadcast(channel), JSON.stringify({ payload, publishedAt: Date.now() }));
+  }
+
+  async subscribeBroadcast(channel: string, listener: BroadcastListener): Promise<BroadcastSubscription> {
+    this.assertOpen();
+    const unsubscribe = await this.subscriber.subscribe(this.keys.broadcast(channel), (text) => {
+      let message: { payload?: unknown; publishedAt?: number };
+      try {
+        message = JSON.parse(text) as typeof message;
+      } catch {
+        return;
+      }
+      listener({ channel, payload: message.payload, publishedAt: Number(message.publishedAt ?? 0) });
+    });
+    return { close: unsubscribe };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const steps = [...[...this.consumers].map((c) => () => c.close()), () => this.subscriber.close(), () => this.connection.quit()];
+      for (const step of steps) {
+        try {
+          await step();
+        } catch (error) {
+          this.options.onError?.(error);
+        }
+      }
+    })();
+    return this.closing;
+  }
+
+  private async deadLetterMalformed(keys: QueueKeys, priority: number, entryId: string, body: string, error: unknown): Promise<void> {
+    const envelope = malformedEnvelope(keys.queue, priority, entryId);
+    const deadAt = Date.now();
+    const meta = { error: { type: 'MalformedEnvelope', message: (error as Error)?.message ?? String(error) }, raw: body.slice(0, 65_536) };
+    const entry: DeadLetterEntry = { envelope, reason: 'malformed-envelope', meta, deadAt };
+    await scripts.deadLetter.run(this.connection, queueScriptKeys(keys), [CONSUMER_GROUP, priority, entryId, envelope.id, encodeDeadLetter(entry), deadAt]);
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new Error('RedisStreamsBroker is closed');
+  }
+}

@@ -1,0 +1,94 @@
+import { ConfigurationError } from '../../core/errors/configuration.error.js';
+
+/** Number of priority levels (0–9); each has its own stream. */
+export const PRIORITY_LEVELS = 10;
+
+/** Consumer group every worker of a queue joins. */
+export const CONSUMER_GROUP = 'stem-workers';
+
+/** Clamps a priority to 0–9. */
+export function clampPriority(priority: number): number {
+  if (!Number.isFinite(priority)) return 0;
+  return Math.min(PRIORITY_LEVELS - 1, Math.max(0, Math.trunc(priority)));
+}
+
+/**
+ * The keys of one queue. All of them share the hash tag `{queue}`, so a queue lives on one
+ * cluster slot and every Lua script over it is cluster-safe.
+ *
+ * - `<prefix>:{q}:stream:p0..p9`: ready and leased envelopes, one stream per priority
+ * - `<prefix>:{q}:delayed`: ZSET of envelopes by `notBefore`
+ * - `<prefix>:{q}:leases`: ZSET of `<priority>:<entry id>` by lease deadline
+ * - `<prefix>:{q}:signal`: a one-entry stream bumped when the earliest due time moves earlier
+ * - `<prefix>:{q}:dead` / `:dead:entries`: ZSET of task ids by dead-letter time, HASH of entries
+ */
+export interface QueueKeys {
+  readonly queue: string;
+  /** Streams indexed by priority 0..9. */
+  readonly streams: readonly string[];
+  readonly delayed: string;
+  readonly leases: string;
+  readonly signal: string;
+  readonly dead: string;
+  readonly deadEntries: string;
+}
+
+/** Builds and caches key names under one prefix. */
+export class RedisKeys {
+  private readonly queues = new Map<string, QueueKeys>();
+
+  constructor(readonly prefix: string) {}
+
+  /** Keys of a queue. @throws ConfigurationError for names that would break the hash tag */
+  queue(queue: string): QueueKeys {
+    let keys = this.queues.get(queue);
+    if (keys) return keys;
+    if (queue.length === 0 || /[{}]/.test(queue)) {
+      throw new ConfigurationError('queue', `queue name "${queue}" must be non-empty and must not contain "{" or "}" (they form the Redis Cluster hash tag)`);
+    }
+    const base = `${this.prefix}:{${queue}}`;
+    keys = {
+      queue,
+      streams: Array.from({ length: PRIORITY_LEVELS }, (_, p) => `${base}:stream:p${p}`),
+      delayed: `${base}:delayed`,
+      leases: `${base}:leases`,
+      signal: `${base}:signal`,
+      dead: `${base}:dead`,
+      deadEntries: `${base}:dead:entries`,
+    };
+    this.queues.set(queue, keys);
+    return keys;
+  }
+
+  /** Pub/sub channel of a broadcast channel. */
+  broadcast(channel: string): string {
+    return `${this.prefix}:broadcast:${channel}`;
+  }
+
+  /** HASH holding a task status; the id is the hash tag so its channel maps to the same slot. */
+  status(id: string): string {
+    return `${this.prefix}:result:{${id}}`;
+  }
+
+  /** Pub/sub channel announcing writes to a task status. */
+  statusChannel(id: string): string {
+    return `${this.prefix}:status:{${id}}`;
+  }
+
+  /** Status listing indexes (ZSETs by updatedAt), all on one slot. */
+  statusIndex(kind: 'all'): string;
+  statusIndex(kind: 'state' | 'queue' | 'name', value: string): string;
+  statusIndex(kind: 'all' | 'state' | 'queue' | 'name', value?: string): string {
+    return kind === 'all' ? `${this.prefix}:{results}:idx:all` : `${this.prefix}:{results}:idx:${kind}:${value}`;
+  }
+
+  /** Key of a lock. */
+  lock(key: string): string {
+    return `${this.prefix}:lock:${key}`;
+  }
+
+  /** Key of a rate limiter bucket. */
+  rate(key: string): string {
+    return `${this.prefix}:rate:${key}`;
+  }
+}

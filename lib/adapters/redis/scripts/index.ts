@@ -1,0 +1,30 @@
+import { RedisScript } from '../redis.script.js';
+import { DEAD_LETTER_LUA, PURGE_DEAD_LETTERS_LUA, REPLAY_DEAD_LETTERS_LUA } from './dead-letters.lua.js';
+import { FETCH_LUA } from './fetch.lua.js';
+import { LOCK_ACQUIRE_LUA, LOCK_RELEASE_LUA, LOCK_RENEW_LUA } from './lock.lua.js';
+import { PURGE_QUEUE_LUA, QUEUE_COUNTS_LUA, RELEASE_CONSUMER_LUA } from './queue-admin.lua.js';
+import { RATE_LIMIT_LUA } from './rate-limit.lua.js';
+import { ACK_LUA, EXTEND_LEASE_LUA, NACK_LUA, PUBLISH_DELAYED_LUA } from './settle.lua.js';
+import { STATUS_INDEX_LUA, STATUS_SET_LUA, STATUS_TOUCH_LUA } from './status.lua.js';
+
+/** Every Lua script of the Redis adapters (sources in `*.lua.ts`, each with a KEYS/ARGV header). */
+export const scripts = {
+  fetch: new RedisScript('fetch', FETCH_LUA),
+  ack: new RedisScript('ack', ACK_LUA),
+  nack: new RedisScript('nack', NACK_LUA),
+  extendLease: new RedisScript('extend-lease', EXTEND_LEASE_LUA),
+  publishDelayed: new RedisScript('publish-delayed', PUBLISH_DELAYED_LUA),
+  deadLetter: new RedisScript('dead-letter', DEAD_LETTER_LUA),
+  replayDeadLetters: new RedisScript('replay-dead-letters', REPLAY_DEAD_LETTERS_LUA),
+  purgeDeadLetters: new RedisScript('purge-dead-letters', PURGE_DEAD_LETTERS_LUA),
+  purgeQueue: new RedisScript('purge-queue', PURGE_QUEUE_LUA),
+  queueCounts: new RedisScript('queue-counts', QUEUE_COUNTS_LUA),
+  releaseConsumer: new RedisScript('release-consumer', RELEASE_CONSUMER_LUA),
+  statusSet: new RedisScript('status-set', STATUS_SET_LUA),
+  statusTouch: new RedisScript('status-touch', STATUS_TOUCH_LUA),
+  statusIndex: new RedisScript('status-index', STATUS_INDEX_LUA),
+  lockAcquire: new RedisScript('lock-acquire', LOCK_ACQUIRE_LUA),
+  lockRenew: new RedisScript('lock-renew', LOCK_RENEW_LUA),
+  lockRelease: new RedisScript('lock-release', LOCK_RELEASE_LUA),
+  rateLimit: new RedisScript('rate-limit', RATE_LIMIT_LUA),
+} as const;

@@ -1,0 +1,21 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisLockStore, RedisRateLimiter, RedisResultBackend, RedisStreamsBroker } from '../../lib/adapters/redis/index.js';
+import { runBrokerContractTests } from '../../lib/testing/broker.contract.js';
+import { fetchWithin, makeEnvelope, uniqueName } from '../../lib/testing/contract-helpers.js';
+import { runLockStoreContractTests } from '../../lib/testing/lock-store.contract.js';
+import { runRateLimiterContractTests } from '../../lib/testing/rate-limiter.contract.js';
+import { runResultBackendContractTests } from '../../lib/testing/result-backend.contract.js';
+import { deleteKeys, uniquePrefix } from '../redis/redis-test-utils.js';
+import { REDIS_URL, redisAvailable } from '../support/services.js';
+
+const available = await redisAvailable();
+const prefix = uniquePrefix('contract');
+
+describe.runIf(available)('Redis adapters', () => {
+  afterAll(() => deleteKeys(REDIS_URL, prefix));
+
+  runBrokerContractTests('redis', { create: () => RedisStreamsBroker.connect(REDIS_URL, { prefix }) });
+  runResultBackendContractTests('redis', { create: () => RedisResultBackend.connect(REDIS_URL, { prefix }) });
+  runLockStoreContractTests('redis', { create: () => RedisLockStore.connect(REDIS_URL, { prefix }) });
+  runRateLimiterContractTests('redis', { create: () => RedisRateLimiter.connect(REDIS_URL, { prefix }) });
+});
