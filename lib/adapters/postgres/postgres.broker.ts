@@ -148,8 +148,8 @@ export class PostgresBroker implements Broker {
     await this.publisher.add(envelope);
   }
 
-  /** Publishes many envelopes in one statement (one NOTIFY per queue). */
-  async publishMany(envelopes: readonly Envelope[]): Promise<void> {
+  /** Publishes many envelopes in one statement per 500 (one NOTIFY per queue). */
+  async publishBatch(envelopes: readonly Envelope[]): Promise<void> {
     this.assertOpen();
     for (let i = 0; i < envelopes.length; i += PUBLISH_BATCH) await this.insert(this.ctx.pool, envelopes.slice(i, i + PUBLISH_BATCH));
   }

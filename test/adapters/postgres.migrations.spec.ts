@@ -1,0 +1,100 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { migratePostgres, PostgresLockStore, PostgresMigrationError, PostgresResultBackend } from '../../lib/adapters/postgres/index.js';
+import { assertServerVersion } from '../../lib/adapters/postgres/postgres.migrator.js';
+import { uniqueName } from '../../lib/testing/contract-helpers.js';
+import { postgresAvailable } from '../support/services.js';
+import { adminQuery, dropSchema, eventually, POSTGRES_URL, recordingLogger, testSchema } from '../postgres/postgres-test-kit.js';
+
+const available = await postgresAvailable();
+
+describe('Postgres server version check', () => {
+  it('refuses servers older than 12 with a message saying what to do', () => {
+    expect(() => assertServerVersion(110_022, '11.22')).toThrow(/Postgres 11\.22 is too old.*12 or newer/);
+    expect(() => assertServerVersion(120_000)).not.toThrow();
+  });
+});
+
+describe.runIf(available)('Postgres migrations', () => {
+  const schemas: string[] = [];
+  const fresh = () => {
+    const schema = testSchema();
+    schemas.push(schema);
+    return schema;
+  };
+  afterAll(async () => {
+    for (const schema of schemas) await dropSchema(schema);
+    await adminQuery('DROP ROLE IF EXISTS stem_test_limited').catch(() => undefined);
+  });
+
+  it('creates the schema with a log line per migration; running again is a no-op', async () => {
+    const schema = fresh();
+    const logger = recordingLogger();
+    const first = await migratePostgres(POSTGRES_URL, { schema, logger });
+    expect(first.applied).toEqual(['0001_init']);
+    expect(logger.lines).toEqual([expect.stringMatching(new RegExp(`Migrated schema "${schema}": applied 0001_init`))]);
+    const { rows } = await adminQuery<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+      [schema],
+    );
+    expect(rows.map((r) => r.table_name)).toEqual(['dead_letters', 'jobs', 'locks', 'migrations', 'rate_limits', 'results']);
+    const again = await migratePostgres(POSTGRES_URL, { schema, logger });
+    expect(again).toEqual({ applied: [], version: 1 });
+    expect(logger.lines).toHaveLength(1);
+  });
+
+  it('lets concurrent migrators wait on the advisory lock instead of racing', async () => {
+    const schema = fresh();
+    const reports = await Promise.all(Array.from({ length: 6 }, () => migratePostgres(POSTGRES_URL, { schema, logger: recordingLogger() })));
+    expect(reports.filter((r) => r.applied.length === 1)).toHaveLength(1);
+    expect(reports.every((r) => r.version === 1)).toBe(true);
+    const { rows } = await adminQuery<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".migrations`);
+    expect(rows[0]!.n).toBe(1);
+  });
+
+  it('migrates on connect when adapters of several kinds start at once', async () => {
+    const schema = fresh();
+    const logger = recordingLogger();
+    const [a, b] = await Promise.all([
+      PostgresResultBackend.connect(POSTGRES_URL, { schema, logger, pool: { max: 2 } }),
+      PostgresLockStore.connect(POSTGRES_URL, { schema, logger, pool: { max: 3 } }),
+    ]);
+    expect(logger.lines.filter((l) => l.includes('applied 0001_init'))).toHaveLength(1);
+    expect(await b.acquire('k', 'me', 1_000)).toBe(true);
+    await a.close();
+    await b.close();
+  });
+
+  it('refuses a schema written by a newer release', async () => {
+    const schema = fresh();
+    await migratePostgres(POSTGRES_URL, { schema, logger: recordingLogger() });
+    await adminQuery(`INSERT INTO "${schema}".migrations (version, name) VALUES (99, '0099_future')`);
+    await expect(migratePostgres(POSTGRES_URL, { schema, logger: recordingLogger() })).rejects.toThrow(/version 99, newer than this release/);
+  });
+
+  it('explains a missing privilege with the GRANT to run', async () => {
+    const schema = fresh();
+    await adminQuery('DROP ROLE IF EXISTS stem_test_limited');
+    await adminQuery('CREATE ROLE stem_test_limited LOGIN');
+    const url = new URL(POSTGRES_URL);
+    url.username = 'stem_test_limited';
+    const error = await migratePostgres(url.toString(), { schema, logger: recordingLogger() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PostgresMigrationError);
+    expect((error as Error).message).toMatch(new RegExp(`may not create schema "${schema}".*GRANT CREATE ON DATABASE`));
+  });
+
+  it('deletes expired statuses in the sweep', async () => {
+    const schema = fresh();
+    const backend = await PostgresResultBackend.connect(POSTGRES_URL, { schema, logger: recordingLogger(), cleanupInterval: 0 });
+    try {
+      const id = uniqueName('status');
+      await backend.set(id, { state: 'succeeded', attempt: 0 }, { ttl: 50 });
+      await backend.set(`${id}-kept`, { state: 'succeeded', attempt: 0 });
+      expect(await eventually(async () => (await backend.get(id)) === null, 2_000)).toBe(true);
+      expect(await backend.cleanup()).toBe(1);
+      const { rows } = await adminQuery<{ id: string }>(`SELECT id FROM "${schema}".results`);
+      expect(rows.map((r) => r.id)).toEqual([`${id}-kept`]);
+    } finally {
+      await backend.close();
+    }
+  });
+});
