@@ -2,3 +2,4 @@ export * from './broker.js';
 export * from './result-backend.js';
 export * from './lock-store.js';
 export * from './rate-limiter.js';
+export * from './schedule-store.js';
