@@ -116,7 +116,43 @@ const memoryLoader: AdapterLoader = {
   rateLimiter: async () => new InMemoryRateLimiter(),
 };
 
+/** Imports an optional adapter, turning a missing driver into an error that says what to install. */
+async function importAdapter<T>(scheme: string, driver: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(`'${driver}'`)) {
+      throw new ConfigurationError('broker', `${scheme}:// URLs need the "${driver}" package; install it with: npm install ${driver}`);
+    }
+    throw error;
+  }
+}
+
+const redisLoader = async (): Promise<AdapterLoader> => {
+  const redis = await importAdapter('redis', 'ioredis', () => import('./adapters/redis/index.js'));
+  return {
+    broker: (url) => redis.RedisStreamsBroker.connect(url),
+    backend: (url) => redis.RedisResultBackend.connect(url),
+    lockStore: (url) => redis.RedisLockStore.connect(url),
+    rateLimiter: (url) => redis.RedisRateLimiter.connect(url),
+  };
+};
+
+const postgresLoader = async (): Promise<AdapterLoader> => {
+  const pg = await importAdapter('postgres', 'pg', () => import('./adapters/postgres/index.js'));
+  return {
+    broker: (url) => pg.PostgresBroker.connect(url),
+    backend: (url) => pg.PostgresResultBackend.connect(url),
+    lockStore: (url) => pg.PostgresLockStore.connect(url),
+    rateLimiter: (url) => pg.PostgresRateLimiter.connect(url),
+  };
+};
+
 /** URL scheme → adapter loader. Redis and Postgres load lazily so their drivers stay optional. */
 const urlLoaders: Record<string, () => Promise<AdapterLoader>> = {
   memory: async () => memoryLoader,
+  redis: redisLoader,
+  rediss: redisLoader,
+  postgres: postgresLoader,
+  postgresql: postgresLoader,
 };
