@@ -1,7 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe } from 'vitest';
 import { RedisLockStore, RedisRateLimiter, RedisResultBackend, RedisStreamsBroker } from '../../lib/adapters/redis/index.js';
 import { runBrokerContractTests } from '../../lib/testing/broker.contract.js';
-import { fetchWithin, makeEnvelope, uniqueName } from '../../lib/testing/contract-helpers.js';
 import { runLockStoreContractTests } from '../../lib/testing/lock-store.contract.js';
 import { runRateLimiterContractTests } from '../../lib/testing/rate-limiter.contract.js';
 import { runResultBackendContractTests } from '../../lib/testing/result-backend.contract.js';
