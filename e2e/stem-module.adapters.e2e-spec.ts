@@ -68,7 +68,7 @@ describe('StemModule with an unreachable store', () => {
   });
 
   it('fails to start with an error naming the Postgres URL, without its password', async () => {
-    const error = await boot({ broker: 'postgres://stem:secret@127.0.0.1:5439/app' }).catch((e: unknown) => e as Error);
+    const error = (await boot({ broker: 'postgres://stem:secret@127.0.0.1:5439/app' }).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(Error);
     expect(error.message).toMatch(/127\.0\.0\.1:5439/);
     expect(error.message).not.toMatch(/secret/);

@@ -12,3 +12,4 @@ export * from './stem-worker.strategy.js';
 export * from './stem-metadata.accessor.js';
 export { createStemAdapters, type StemAdapters } from './stem-adapters.factory.js';
 export { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
+export * from './stem-task.handle.js';

@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type Type } from '@nestjs/common';
 import type { TaskStatus } from './core/envelope.js';
 import type { EnqueueCall, Stem } from './core/stem.js';
 import type { EnqueueOptions } from './core/task-options.js';
 import type { TaskResult, WaitOptions } from './core/task-result.js';
+import { createTaskHandle, type TaskHandle, type TaskMethodArgs, type TaskMethodName, type TaskMethodResult } from './stem-task.handle.js';
 import { STEM_PRODUCER } from './stem.constants.js';
 
 /**
@@ -45,6 +46,18 @@ export class StemClient {
   /** The current status of a task, or `null` when unknown or expired. */
   getTaskStatus<TResult = unknown>(id: string): Promise<TaskStatus<TResult> | null> {
     return this.producer.getTaskStatus<TResult>(id);
+  }
+
+  /**
+   * A typed handle for a `@Task()` method: arguments and result are typed from its signature.
+   *
+   * @example
+   * const send = this.stem.task(EmailTasks, 'send');
+   * const res = await send.enqueueAndWait({ to: 'a@b.co', subject: 'hi' }, { timeout: 5_000 });
+   * res.value?.delivered; // typed from EmailTasks.send's return type
+   */
+  task<C, K extends TaskMethodName<C>>(host: Type<C>, method: K): TaskHandle<TaskMethodArgs<C, K>, TaskMethodResult<C, K>> {
+    return createTaskHandle(this.producer, host, method);
   }
 
   /** The underlying core producer, for features not wrapped here. */

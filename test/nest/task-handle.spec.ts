@@ -1,0 +1,70 @@
+import 'reflect-metadata';
+import { Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { IsString } from 'class-validator';
+import { describe, expect, it } from 'vitest';
+import { StemClient, StemModule, Task, type TaskContext } from '../../lib/index.js';
+
+class GreetDto {
+  @IsString()
+  name!: string;
+}
+
+@Injectable()
+class GreetingTasks {
+  @Task({ name: 'greet' })
+  async greet(args: GreetDto, _ctx: TaskContext): Promise<{ text: string; length: number }> {
+    return { text: `hello ${args.name}`, length: args.name.length };
+  }
+
+  @Task()
+  async shout(args: { words: string[] }): Promise<string> {
+    return args.words.join(' ').toUpperCase();
+  }
+
+  notATask(): void {}
+}
+
+async function boot() {
+  @Module({ imports: [StemModule.forRoot({ worker: { concurrency: 2 } })], providers: [GreetingTasks] })
+  class AppModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  return app;
+}
+
+describe('StemClient.task(): typed handles from @Task() methods', () => {
+  it('enqueues by the decorated name (or Class.method) and types the result', async () => {
+    const app = await boot();
+    const stem = app.get(StemClient);
+    const greet = stem.task(GreetingTasks, 'greet');
+    expect(greet.name).toBe('greet');
+    const res = await greet.enqueueAndWait({ name: 'Ada' }, { timeout: 5_000 });
+    const length: number | undefined = res.value?.length;
+    expect(length).toBe(3);
+    expect(res.value?.text).toBe('hello Ada');
+    const shout = stem.task(GreetingTasks, 'shout');
+    expect(shout.name).toBe('GreetingTasks.shout');
+    const id = await shout.enqueue({ words: ['stem', 'rocks'] });
+    expect((await shout.waitFor(id, { timeout: 5_000 })).value).toBe('STEM ROCKS');
+    expect(() => stem.task(GreetingTasks, 'notATask')).toThrow(/GreetingTasks\.notATask is not a @Task\(\) method/);
+    await app.close();
+  });
+});
+
+// Compile-time checks (`npm run typecheck` compiles this file): wrong argument types and unknown
+// methods must not compile.
+export function typeChecks(stem: StemClient): void {
+  const greet = stem.task(GreetingTasks, 'greet');
+  // @ts-expect-error name must be a string
+  void greet.enqueue({ name: 42 });
+  // @ts-expect-error missing required property
+  void greet.enqueue({});
+  // @ts-expect-error no such method on GreetingTasks
+  stem.task(GreetingTasks, 'greets');
+  void greet.enqueueAndWait({ name: 'ok' }).then((res) => {
+    // @ts-expect-error the result has no such field
+    void res.value?.missing;
+  });
+}
