@@ -7,3 +7,7 @@ export * from './unrecoverable.error.js';
 export * from './time-limit-exceeded.error.js';
 export * from './configuration.error.js';
 export * from './lease-lost.error.js';
+export * from './unknown-encoder.error.js';
+export * from './signature-invalid.error.js';
+export * from './chord-failed.error.js';
+export * from './chain-broken.error.js';

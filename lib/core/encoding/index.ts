@@ -1,0 +1,2 @@
+export * from './task-payload-encoder.js';
+export * from './encoder-registry.js';
