@@ -1,0 +1,107 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { GroupMemberResult, GroupStore } from '../core/canvas/group-store.js';
+import { sleep, uniqueName } from './contract-helpers.js';
+
+/** How the group store suite gets fresh instances. */
+export interface GroupStoreContractFactory {
+  /** A new store instance on the shared backing store. */
+  create(): Promise<GroupStore>;
+  dispose?(store: GroupStore): Promise<void>;
+}
+
+const ok = (taskId: string, payload: unknown): GroupMemberResult => ({ taskId, state: 'succeeded', payload, resultEncoder: 'json' });
+
+/**
+ * The behaviours every {@link GroupStore} must show: ordered slots, idempotent adds, atomic
+ * concurrent adds, reset on re-init, expiry (TTL 200 ms), and a single chord-claim winner across
+ * instances.
+ */
+export function runGroupStoreContractTests(adapter: string, factory: GroupStoreContractFactory): void {
+  describe(`GroupStore contract: ${adapter}`, () => {
+    let store: GroupStore;
+    let id: string;
+    const opened: GroupStore[] = [];
+    const another = async () => {
+      const s = await factory.create();
+      opened.push(s);
+      return s;
+    };
+    beforeEach(async () => {
+      store = await another();
+      id = uniqueName('group');
+    });
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await (factory.dispose ? factory.dispose(s) : s.close());
+    });
+
+    it('collects results in body order, keeps meta, and reports completion', async () => {
+      await store.initGroup(id, 3, { owner: 'test', nested: { a: [1, 2] } });
+      expect(await store.addResult(id, 2, ok('t2', 'c'))).toMatchObject({ completed: 1, isComplete: false, failed: 0 });
+      await store.addResult(id, 0, ok('t0', 'a'));
+      const status = await store.addResult(id, 1, { taskId: 't1', state: 'failed', error: { type: 'TypeError', message: 'bad', retryable: false } });
+      expect(status).toMatchObject({ id, expected: 3, completed: 3, failed: 1, isComplete: true, meta: { owner: 'test', nested: { a: [1, 2] } } });
+      expect(status!.results.map((r) => r?.taskId)).toEqual(['t0', 't1', 't2']);
+      expect(status!.results[0]).toMatchObject({ state: 'succeeded', payload: 'a', resultEncoder: 'json' });
+      expect(status!.results[1]).toMatchObject({ state: 'failed', error: { type: 'TypeError', message: 'bad' } });
+      expect(await store.getGroup(id)).toMatchObject({ completed: 3, isComplete: true });
+    });
+
+    it('returns null for unknown groups', async () => {
+      expect(await store.addResult(uniqueName('missing'), 0, ok('t', 1))).toBeNull();
+      expect(await store.getGroup(uniqueName('missing'))).toBeNull();
+      expect(await store.claimChord(uniqueName('missing'), 'cb')).toBe(false);
+    });
+
+    it('treats a repeated add for the same index as an overwrite, not a new member', async () => {
+      await store.initGroup(id, 2);
+      await store.addResult(id, 0, ok('t0', 1));
+      const status = await store.addResult(id, 0, ok('t0', 2));
+      expect(status).toMatchObject({ completed: 1, isComplete: false });
+      expect(status!.results[0]).toMatchObject({ payload: 2 });
+    });
+
+    it('rejects an index outside the group', async () => {
+      await store.initGroup(id, 2);
+      await expect(store.addResult(id, 2, ok('t', 1))).rejects.toThrow(RangeError);
+      await expect(store.addResult(id, -1, ok('t', 1))).rejects.toThrow(RangeError);
+    });
+
+    it('records concurrent adds from several instances without losing any', async () => {
+      const other = await another();
+      await store.initGroup(id, 50);
+      await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? store : other).addResult(id, i, ok(`t${i}`, i))));
+      const status = await store.getGroup(id);
+      expect(status).toMatchObject({ completed: 50, isComplete: true });
+      expect(status!.results.map((r) => r?.payload)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    });
+
+    it('resets results and the chord claim when a group is initialised again', async () => {
+      await store.initGroup(id, 2, { v: 1 });
+      await store.addResult(id, 0, ok('t0', 1));
+      expect(await store.claimChord(id, 'cb')).toBe(true);
+      await store.initGroup(id, 3, { v: 2 });
+      const status = await store.getGroup(id);
+      expect(status).toMatchObject({ expected: 3, completed: 0, meta: { v: 2 } });
+      expect(status!.chordClaimedBy).toBeUndefined();
+      expect(status!.results).toEqual([null, null, null]);
+      expect(await store.claimChord(id, 'cb')).toBe(true);
+    });
+
+    it('expires a group after its TTL; a late add returns null', async () => {
+      await store.initGroup(id, 2, {}, 200);
+      await store.addResult(id, 0, ok('t0', 1));
+      await sleep(400);
+      expect(await store.getGroup(id)).toBeNull();
+      expect(await store.addResult(id, 1, ok('t1', 1))).toBeNull();
+    });
+
+    it('gives the chord claim to exactly one of many concurrent callers across instances', async () => {
+      const other = await another();
+      await store.initGroup(id, 1);
+      const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).claimChord(id, 'callback-1')));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect((await store.getGroup(id))!.chordClaimedBy).toBe('callback-1');
+      expect(await store.claimChord(id, 'callback-1')).toBe(false);
+    });
+  });
+}
