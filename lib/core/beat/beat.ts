@@ -244,8 +244,11 @@ export class Beat {
     const drift = run.executedAt - run.scheduledFor;
     let entry = read;
     for (let attempt = 0; ; attempt++) {
-      // NOTE: a failed clocked run stays due so the next tick retries it instead of losing it.
-      const nextRunAt = run.error && entry.spec.kind === 'clocked' ? run.scheduledFor : this.next(entry, run.executedAt, run.scheduledFor);
+      // NOTE: an on-time run moves to the tick after it, even if jitter made it late; a catch-up
+      // run moves past now so missed ticks are not replayed. A failed clocked run stays due so
+      // the next tick retries it instead of losing it.
+      const nextRunAt = run.error && entry.spec.kind === 'clocked' ? run.scheduledFor
+        : this.next(entry, run.catchUp ? run.executedAt : run.scheduledFor, run.scheduledFor);
       const execution: ScheduleExecution = {
         version: entry.version,
         scheduledFor: run.scheduledFor,
