@@ -13,3 +13,6 @@ export * from './stem-metadata.accessor.js';
 export { createStemAdapters, type StemAdapters } from './stem-adapters.factory.js';
 export { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
 export * from './stem-task.handle.js';
+export * from './stem-beat.host.js';
+export * from './stem-schedule.definitions.js';
+export * from './core/beat/index.js';

@@ -2,10 +2,12 @@ import { InMemoryBroker } from './adapters/memory/in-memory.broker.js';
 import { InMemoryLockStore } from './adapters/memory/in-memory.lock-store.js';
 import { InMemoryRateLimiter } from './adapters/memory/in-memory.rate-limiter.js';
 import { InMemoryResultBackend } from './adapters/memory/in-memory.result-backend.js';
+import { InMemoryScheduleStore } from './adapters/memory/in-memory.schedule-store.js';
 import type { Broker } from './core/contracts/broker.js';
 import type { LockStore } from './core/contracts/lock-store.js';
 import type { RateLimiter } from './core/contracts/rate-limiter.js';
 import type { ResultBackend } from './core/contracts/result-backend.js';
+import type { ScheduleStore } from './core/contracts/schedule-store.js';
 import { ConfigurationError } from './core/errors/configuration.error.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import { DEFAULT_BROKER_URL } from './stem.constants.js';
@@ -16,8 +18,19 @@ export interface StemAdapters {
   readonly backend: ResultBackend | null;
   readonly lockStore: LockStore;
   readonly rateLimiter: RateLimiter;
+  /** Where Beat keeps schedule entries; `null` when the store has no schedule store. */
+  readonly scheduleStore: ScheduleStore | null;
   /** Closes every adapter the factory created (not the instances passed in). */
   close(): Promise<void>;
+}
+
+/** Adapter type by option name. */
+interface AdapterKinds {
+  broker: Broker;
+  backend: ResultBackend;
+  lockStore: LockStore;
+  rateLimiter: RateLimiter;
+  scheduleStore: ScheduleStore;
 }
 
 /** Connects one kind of store from a URL; one loader per URL scheme family. */
@@ -26,6 +39,8 @@ interface AdapterLoader {
   backend(url: string): Promise<ResultBackend>;
   lockStore(url: string): Promise<LockStore>;
   rateLimiter(url: string): Promise<RateLimiter>;
+  /** Absent for stores without a schedule store. */
+  scheduleStore?(url: string): Promise<ScheduleStore>;
 }
 
 /** Masks the password of a URL for error messages. */
@@ -56,38 +71,51 @@ export async function createStemAdapters(options: StemModuleOptions, loaders: Re
   const brokerOption = options.broker ?? DEFAULT_BROKER_URL;
   const brokerUrl = typeof brokerOption === 'string' ? brokerOption : undefined;
 
-  const fromUrl = async <K extends keyof AdapterLoader>(option: string, kind: K, url: string): Promise<Awaited<ReturnType<AdapterLoader[K]>>> => {
+  const loaderFor = async (option: string, url: string): Promise<AdapterLoader> => {
     const scheme = schemeOf(option, url);
     const load = loaders[scheme];
     if (!load) {
       throw new ConfigurationError(option, `unsupported scheme "${scheme}:" in "${redactUrl(url)}"; use one of ${Object.keys(loaders).map((s) => `${s}://`).join(', ')}`);
     }
-    const loader = await load();
-    const adapter = (await loader[kind](url)) as Awaited<ReturnType<AdapterLoader[K]>>;
+    return load();
+  };
+  const fromUrl = async <K extends keyof AdapterKinds>(kind: K, url: string): Promise<AdapterKinds[K]> => {
+    const connect = (await loaderFor(kind, url))[kind] as ((url: string) => Promise<AdapterKinds[K]>) | undefined;
+    if (!connect) throw new ConfigurationError(kind, `"${redactUrl(url)}" has no ${kind} yet; use memory:// for it, or pass an instance`);
+    const adapter = await connect(url);
     created.push(adapter);
     return adapter;
   };
 
   try {
-    const broker = typeof brokerOption === 'string' ? await fromUrl('broker', 'broker', brokerOption) : brokerOption;
-    const sameStore = (option: 'backend' | 'lockStore' | 'rateLimiter') => {
+    const broker = typeof brokerOption === 'string' ? await fromUrl('broker', brokerOption) : brokerOption;
+    const sameStore = (option: 'backend' | 'lockStore' | 'rateLimiter' | 'scheduleStore') => {
       const value = options[option];
       if (typeof value === 'string') return value;
       if (value === undefined && brokerUrl) return brokerUrl;
       return value === undefined ? DEFAULT_BROKER_URL : undefined;
     };
     const backendUrl = options.backend === false ? undefined : sameStore('backend');
-    const backend = options.backend === false ? null : backendUrl ? await fromUrl('backend', 'backend', backendUrl) : (options.backend as ResultBackend);
+    const backend = options.backend === false ? null : backendUrl ? await fromUrl('backend', backendUrl) : (options.backend as ResultBackend);
     const lockUrl = sameStore('lockStore');
-    const lockStore = lockUrl ? await fromUrl('lockStore', 'lockStore', lockUrl) : (options.lockStore as LockStore);
+    const lockStore = lockUrl ? await fromUrl('lockStore', lockUrl) : (options.lockStore as LockStore);
     const limiterUrl = sameStore('rateLimiter');
-    const rateLimiter = limiterUrl ? await fromUrl('rateLimiter', 'rateLimiter', limiterUrl) : (options.rateLimiter as RateLimiter);
+    const rateLimiter = limiterUrl ? await fromUrl('rateLimiter', limiterUrl) : (options.rateLimiter as RateLimiter);
+    const scheduleUrl = sameStore('scheduleStore');
+    // NOTE: a store without a schedule store is fine until Beat or an explicit scheduleStore needs one.
+    const wantsSchedules = Boolean(options.beat || options.scheduleStore);
+    const scheduleStore = !scheduleUrl
+      ? (options.scheduleStore as ScheduleStore)
+      : wantsSchedules || (await loaderFor('scheduleStore', scheduleUrl)).scheduleStore
+        ? await fromUrl('scheduleStore', scheduleUrl)
+        : null;
     let closing: Promise<void> | undefined;
     return {
       broker,
       backend,
       lockStore,
       rateLimiter,
+      scheduleStore,
       close: () => (closing ??= closeAll(created)),
     };
   } catch (error) {
@@ -114,6 +142,7 @@ const memoryLoader: AdapterLoader = {
   backend: async () => new InMemoryResultBackend(),
   lockStore: async () => new InMemoryLockStore(),
   rateLimiter: async () => new InMemoryRateLimiter(),
+  scheduleStore: async () => new InMemoryScheduleStore(),
 };
 
 /** Imports an optional adapter, turning a missing driver into an error that says what to install. */

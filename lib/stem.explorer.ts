@@ -3,8 +3,12 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import type { ArgsType, TaskHandler, TaskRegistry } from './core/task-handler.js';
 import type { TaskContext } from './core/task-context.js';
+import { Schedules, type ScheduleSpecInput } from './core/beat/schedule-spec.js';
+import { ConfigurationError } from './core/errors/configuration.error.js';
+import type { ScheduleDecoratorOptions } from './decorators/schedule.decorator.js';
 import type { TaskDecoratorOptions } from './decorators/task.decorator.js';
 import { StemMetadataAccessor } from './stem-metadata.accessor.js';
+import { StemScheduleDefinitions } from './stem-schedule.definitions.js';
 import { STEM_TASK_REGISTRY } from './stem.constants.js';
 
 const NOT_DTO: ReadonlySet<unknown> = new Set([Object, String, Number, Boolean, Array, Promise, Function, Symbol, BigInt, Map, Set, Date, undefined]);
@@ -17,8 +21,9 @@ function declaredArgsType(prototype: object, methodName: string): ArgsType | und
 }
 
 /**
- * Finds `@Task()` methods on providers at module init and registers them as task handlers.
- * Finding only: running them is the worker's job.
+ * Finds `@Task()` and `@Schedule()` methods on providers at module init: tasks go into the task
+ * registry, schedules into the schedule definitions. Finding only: running them is the worker's
+ * and Beat's job.
  */
 @Injectable()
 export class StemExplorer implements OnModuleInit {
@@ -29,6 +34,7 @@ export class StemExplorer implements OnModuleInit {
     private readonly scanner: MetadataScanner,
     private readonly metadata: StemMetadataAccessor,
     @Inject(STEM_TASK_REGISTRY) private readonly registry: TaskRegistry,
+    private readonly schedules: StemScheduleDefinitions,
   ) {}
 
   onModuleInit(): void {
@@ -44,14 +50,49 @@ export class StemExplorer implements OnModuleInit {
       const method = (prototype as Record<string, unknown>)[methodName];
       if (typeof method !== 'function') continue;
       const options = this.metadata.getTaskMetadata(method);
-      if (!options) continue;
+      const schedules = this.metadata.getScheduleMetadata(method);
+      if (!options && schedules.length === 0) continue;
       const className = (instance as object).constructor?.name ?? wrapper.name?.toString() ?? 'anonymous';
       if (!wrapper.isDependencyTreeStatic()) {
         this.logger.warn(`@Task() ${className}.${methodName} is on a request-scoped provider and was not registered; tasks run outside any request, so make ${className} a singleton.`);
         continue;
       }
-      this.registry.register(this.toHandler(instance as Record<string, Function>, className, methodName, options, prototype));
+      const source = `${className}.${methodName}`;
+      let taskName: string | undefined;
+      if (options) {
+        const handler = this.toHandler(instance as Record<string, Function>, className, methodName, options, prototype);
+        this.registry.register(handler);
+        taskName = handler.name;
+      }
+      for (const schedule of schedules) this.addSchedule(schedule, taskName, source);
     }
+  }
+
+  private addSchedule(schedule: ScheduleDecoratorOptions, taskName: string | undefined, source: string): void {
+    const task = schedule.task ?? taskName;
+    if (!task) {
+      throw new ConfigurationError('schedule', `@Schedule({ id: '${schedule.id}' }) on ${source} has no task: put it on a @Task() method or set its "task" option`);
+    }
+    const { id, every, startAt, endAt, cron, solar, at, timezone, args, jitter, enabled, options, description } = schedule;
+    const kinds: ScheduleSpecInput[] = [];
+    if (every !== undefined) kinds.push(Schedules.every(every, { ...(startAt !== undefined ? { startAt } : {}), ...(endAt !== undefined ? { endAt } : {}) }));
+    if (cron !== undefined) kinds.push(Schedules.cron(cron));
+    if (solar !== undefined) kinds.push(Schedules.solar(solar.event, solar.latitude, solar.longitude, solar.offset !== undefined ? { offset: solar.offset } : {}));
+    if (at !== undefined) kinds.push(Schedules.at(at));
+    if (kinds.length !== 1) {
+      throw new ConfigurationError('schedule', `@Schedule({ id: '${id}' }) on ${source} must set exactly one of every, cron, solar, at (found ${kinds.length})`);
+    }
+    this.schedules.add({
+      id,
+      task,
+      schedule: kinds[0]!,
+      ...(args !== undefined ? { args } : {}),
+      ...(options !== undefined ? { options } : {}),
+      ...(timezone !== undefined ? { timezone } : {}),
+      ...(jitter !== undefined ? { jitter } : {}),
+      ...(enabled !== undefined ? { enabled } : {}),
+      ...(description !== undefined ? { description } : {}),
+    }, source);
   }
 
   private toHandler(instance: Record<string, Function>, className: string, methodName: string, options: TaskDecoratorOptions, prototype: object): TaskHandler {

@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { TaskArgsValidator } from './core/args-validator.js';
+import { StemScheduler } from './core/beat/stem-scheduler.js';
 import { Stem } from './core/stem.js';
 import { SimpleTaskRegistry } from './core/task-registry.js';
 import type { TaskRegistry } from './core/task-handler.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import { createStemAdapters, type StemAdapters } from './stem-adapters.factory.js';
+import { StemBeatHost } from './stem-beat.host.js';
 import { StemMetadataAccessor } from './stem-metadata.accessor.js';
+import { StemScheduleDefinitions } from './stem-schedule.definitions.js';
 import { STEM_ARGS_VALIDATOR, stemArgsValidatorProvider } from './stem-validation.provider.js';
 import { StemWorkerHost } from './stem-worker.host.js';
 import { StemClient } from './stem.client.js';
@@ -15,8 +18,9 @@ import { StemExplorer } from './stem.explorer.js';
 import { StemConfigurableModuleClass, STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 
 /**
- * Background jobs for Nest: registers the broker and result backend, discovers `@Task()` methods,
- * provides {@link StemClient}, and runs a worker (unless `worker: false`).
+ * Background jobs for Nest: registers the broker and result backend, discovers `@Task()` and
+ * `@Schedule()` methods, provides {@link StemClient} and {@link StemScheduler}, runs a worker
+ * (unless `worker: false`) and Beat (with `beat: true`).
  *
  * @example
  * @Module({
@@ -31,6 +35,8 @@ import { StemConfigurableModuleClass, STEM_MODULE_OPTIONS } from './stem.module-
     StemMetadataAccessor,
     StemExplorer,
     StemWorkerHost,
+    StemBeatHost,
+    StemScheduleDefinitions,
     StemClient,
     stemArgsValidatorProvider,
     {
@@ -41,6 +47,11 @@ import { StemConfigurableModuleClass, STEM_MODULE_OPTIONS } from './stem.module-
     { provide: STEM_BROKER, inject: [STEM_ADAPTERS], useFactory: (a: StemAdapters) => a.broker },
     { provide: STEM_RESULT_BACKEND, inject: [STEM_ADAPTERS], useFactory: (a: StemAdapters) => a.backend },
     { provide: STEM_TASK_REGISTRY, useFactory: () => new SimpleTaskRegistry() },
+    {
+      provide: StemScheduler,
+      inject: [STEM_ADAPTERS],
+      useFactory: (adapters: StemAdapters) => (adapters.scheduleStore ? new StemScheduler({ store: adapters.scheduleStore }) : null),
+    },
     {
       provide: STEM_PRODUCER,
       inject: [STEM_MODULE_OPTIONS, STEM_ADAPTERS, STEM_TASK_REGISTRY, STEM_ARGS_VALIDATOR],
@@ -55,6 +66,6 @@ import { StemConfigurableModuleClass, STEM_MODULE_OPTIONS } from './stem.module-
         }),
     },
   ],
-  exports: [StemClient, StemWorkerHost, STEM_BROKER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY, STEM_PRODUCER],
+  exports: [StemClient, StemWorkerHost, StemBeatHost, StemScheduler, STEM_BROKER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY, STEM_PRODUCER],
 })
 export class StemModule extends StemConfigurableModuleClass {}

@@ -1,1 +1,2 @@
 export * from './task.decorator.js';
+export * from './schedule.decorator.js';

@@ -3,6 +3,8 @@ import type { Broker } from '../core/contracts/broker.js';
 import type { LockStore } from '../core/contracts/lock-store.js';
 import type { RateLimiter } from '../core/contracts/rate-limiter.js';
 import type { ResultBackend } from '../core/contracts/result-backend.js';
+import type { ScheduleStore } from '../core/contracts/schedule-store.js';
+import type { CatchUpPolicy } from '../core/beat/beat.options.js';
 import type { TaskDefaults } from '../core/task-options.js';
 import type { ShutdownMode } from '../core/worker/worker.options.js';
 
@@ -20,6 +22,16 @@ export interface StemWorkerOptions {
   readonly shutdownMode?: ShutdownMode;
   /** Grace period of a soft shutdown in ms. @default 30000 */
   readonly shutdownGracePeriod?: number;
+}
+
+/** Beat settings of {@link StemModuleOptions}. */
+export interface StemBeatOptions {
+  /** Ms between ticks. @default 1000 */
+  readonly tickInterval?: number;
+  /** TTL of the per-entry lock; a dead replica hands over within it. @default 5000 */
+  readonly lockTtl?: number;
+  /** Ticks missed while no replica ran: run `'once'`, or `'skip'` them. Never a burst. @default 'once' */
+  readonly catchUp?: CatchUpPolicy;
 }
 
 /**
@@ -47,6 +59,13 @@ export interface StemModuleOptions {
   readonly lockStore?: string | LockStore;
   /** Rate limiter URL or instance. @default the same store as the broker (global on Redis/Postgres) */
   readonly rateLimiter?: string | RateLimiter;
+  /** Schedule store URL or instance. @default the same store as the broker */
+  readonly scheduleStore?: string | ScheduleStore;
+  /**
+   * Run Beat in this process: upsert `@Schedule()` entries at boot and dispatch due runs. Any
+   * number of replicas may run it; each tick is dispatched once. @default false
+   */
+  readonly beat?: boolean | StemBeatOptions;
   /** Defaults for every task (lowest precedence). */
   readonly defaults?: TaskDefaults;
   /** Run a worker in this process; `false` makes a producer-only app. @default {} (a worker on the tasks' queues) */
