@@ -1,0 +1,157 @@
+import { ScheduleRecords } from '../../core/beat/schedule-records.js';
+import type {
+  ScheduleEntry,
+  ScheduleExecution,
+  ScheduleListFilter,
+  ScheduleReschedule,
+  ScheduleStore,
+  ScheduleUpsert,
+  ScheduleUpsertOptions,
+} from '../../core/contracts/schedule-store.js';
+import { ScheduleConflictError } from '../../core/errors/schedule-conflict.error.js';
+import { type Clock, systemClock } from '../../core/utils/clock.js';
+import { RedisConnection, type RedisConnectionOptions } from './redis.connection.js';
+import { RedisScript } from './redis.script.js';
+
+/**
+ * Compare-and-set of one schedule entry.
+ * KEYS[1] entries HASH (id → entry JSON), KEYS[2] due ZSET (id scored by nextRunAt, enabled only)
+ * ARGV[1] id, ARGV[2] expected version (0: must not exist), ARGV[3] entry JSON, ARGV[4] due score ('' = not due)
+ * Returns {1, 0} when written, {0, stored version or -1 when missing} on conflict.
+ */
+const SCHEDULE_CAS_LUA = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+local version = 0
+if current then version = tonumber(cjson.decode(current).version) end
+if version ~= tonumber(ARGV[2]) then
+  if current then return {0, version} end
+  return {0, -1}
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[4] == '' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1]) end
+return {1, 0}
+`;
+
+/**
+ * Removes one schedule entry.
+ * KEYS[1] entries HASH, KEYS[2] due ZSET; ARGV[1] id. Returns 1 when it existed, else 0.
+ */
+const SCHEDULE_REMOVE_LUA = `
+redis.call('ZREM', KEYS[2], ARGV[1])
+return redis.call('HDEL', KEYS[1], ARGV[1])
+`;
+
+const casScript = new RedisScript('schedule-cas', SCHEDULE_CAS_LUA);
+const removeScript = new RedisScript('schedule-remove', SCHEDULE_REMOVE_LUA);
+
+/** Options of {@link RedisScheduleStore.connect}. */
+export interface RedisScheduleStoreOptions extends RedisConnectionOptions {
+  /** Stamps `createdAt`/`updatedAt`. @default systemClock */
+  readonly clock?: Clock;
+}
+
+/**
+ * A {@link ScheduleStore} on Redis. Entries are JSON in one HASH, enabled entries are indexed by
+ * next run in a ZSET for `due()`, and every write is a Lua compare-and-set on the entry's
+ * version, so concurrent Beat replicas and CLI edits never overwrite each other. Both keys share
+ * the `{schedules}` hash tag, so the store works on Redis Cluster.
+ *
+ * @example
+ * const store = await RedisScheduleStore.connect('redis://127.0.0.1:6379');
+ * const beat = new Beat({ store, stem, lockStore: await RedisLockStore.connect(url) });
+ */
+export class RedisScheduleStore implements ScheduleStore {
+  readonly name = 'redis';
+  private readonly entriesKey: string;
+  private readonly dueKey: string;
+  private readonly clock: Clock;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    /** The command connection. */
+    readonly connection: RedisConnection,
+    options: RedisScheduleStoreOptions,
+  ) {
+    const prefix = options.prefix ?? 'stem';
+    this.entriesKey = `${prefix}:{schedules}:entries`;
+    this.dueKey = `${prefix}:{schedules}:due`;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Connects to Redis and returns a schedule store.
+   * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
+   */
+  static async connect(url: string, options: RedisScheduleStoreOptions = {}): Promise<RedisScheduleStore> {
+    return new RedisScheduleStore(await RedisConnection.open(url, options), options);
+  }
+
+  async upsert(entry: ScheduleUpsert, options: ScheduleUpsertOptions = {}): Promise<ScheduleEntry> {
+    for (;;) {
+      const existing = await this.get(entry.id);
+      const version = existing?.version ?? 0;
+      if (options.expectedVersion !== undefined && version !== options.expectedVersion) {
+        throw new ScheduleConflictError(entry.id, options.expectedVersion, existing?.version ?? null);
+      }
+      const next = ScheduleRecords.upsert(existing, entry, this.clock.now());
+      const [written, actual] = await this.compareAndSet(next, version);
+      if (written) return next;
+      if (options.expectedVersion !== undefined) throw new ScheduleConflictError(entry.id, options.expectedVersion, actual < 0 ? null : actual);
+    }
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return Number(await removeScript.run(this.connection, [this.entriesKey, this.dueKey], [id])) === 1;
+  }
+
+  async get(id: string): Promise<ScheduleEntry | null> {
+    const raw = await this.connection.command<string | null>('hget', this.entriesKey, id);
+    return raw ? (JSON.parse(raw) as ScheduleEntry) : null;
+  }
+
+  async list(filter: ScheduleListFilter = {}): Promise<ScheduleEntry[]> {
+    const raw = await this.connection.command<string[]>('hvals', this.entriesKey);
+    return raw
+      .map((r) => JSON.parse(r) as ScheduleEntry)
+      .filter((e) => (filter.enabled === undefined || e.enabled === filter.enabled) && (filter.source === undefined || e.source === filter.source))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async due(now: number, limit = 100): Promise<ScheduleEntry[]> {
+    const ids = await this.connection.command<string[]>('zrangebyscore', this.dueKey, '-inf', now, 'LIMIT', 0, limit);
+    if (ids.length === 0) return [];
+    const raw = await this.connection.command<(string | null)[]>('hmget', this.entriesKey, ...ids);
+    return raw
+      .filter((r): r is string => r !== null)
+      .map((r) => JSON.parse(r) as ScheduleEntry)
+      .filter((e) => e.enabled && e.nextRunAt !== null && e.nextRunAt <= now);
+  }
+
+  async markExecuted(id: string, execution: ScheduleExecution): Promise<ScheduleEntry> {
+    return this.update(id, execution.version, (existing, now) => ScheduleRecords.execute(existing, execution, now));
+  }
+
+  async reschedule(id: string, change: ScheduleReschedule): Promise<ScheduleEntry> {
+    return this.update(id, change.version, (existing, now) => ScheduleRecords.reschedule(existing, change, now));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.connection.quit();
+    return this.closing;
+  }
+
+  private async update(id: string, version: number, change: (existing: ScheduleEntry, now: number) => ScheduleEntry): Promise<ScheduleEntry> {
+    const existing = await this.get(id);
+    if (!existing || existing.version !== version) throw new ScheduleConflictError(id, version, existing?.version ?? null);
+    const next = change(existing, this.clock.now());
+    const [written, actual] = await this.compareAndSet(next, version);
+    if (!written) throw new ScheduleConflictError(id, version, actual < 0 ? null : actual);
+    return next;
+  }
+
+  private async compareAndSet(entry: ScheduleEntry, expectedVersion: number): Promise<[boolean, number]> {
+    const score = entry.enabled && entry.nextRunAt !== null ? String(entry.nextRunAt) : '';
+    const [written, actual] = await casScript.run<[number, number]>(this.connection, [this.entriesKey, this.dueKey], [entry.id, expectedVersion, JSON.stringify(entry), score]);
+    return [Number(written) === 1, Number(actual)];
+  }
+}
