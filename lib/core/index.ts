@@ -17,3 +17,8 @@ export * from './worker/worker.options.js';
 export * from './utils/clock.js';
 export * from './utils/uuid.js';
 export * from './utils/typed-emitter.js';
+export * from './encoding/index.js';
+export * from './signing/index.js';
+export * from './unique/index.js';
+export * from './canvas/index.js';
+export * from './definitions/index.js';

@@ -1,15 +1,24 @@
 import type { TaskArgsValidator } from './args-validator.js';
+import { CanvasMeta } from './canvas/canvas.constants.js';
+import type { GroupStore } from './canvas/group-store.js';
+import { serializeTaskCalls } from './canvas/task-call.serializer.js';
 import type { Broker } from './contracts/broker.js';
 import type { ResultBackend } from './contracts/result-backend.js';
+import type { TaskDefinition } from './definitions/task-definition.js';
+import { TaskEnqueueBuilder } from './definitions/task-enqueue-builder.js';
+import { TaskPayloadEncoderRegistry } from './encoding/encoder-registry.js';
+import { EncoderKeys } from './encoding/task-payload-encoder.js';
 import { type Envelope, isTerminalState, StemMeta, type TaskStatus } from './envelope.js';
 import { ConfigurationError } from './errors/configuration.error.js';
 import { StemError } from './errors/stem.error.js';
 import { serializeRetryPolicy } from './retry-policy.js';
+import type { EnvelopeSigner } from './signing/envelope-signer.js';
 import type { TaskHandler, TaskRegistry } from './task-handler.js';
-import { DEFAULT_TASK_OPTIONS, type EnqueueOptions, type TaskDefaults } from './task-options.js';
+import { DEFAULT_TASK_OPTIONS, type EnqueueOptions, type TaskDefaults, type TaskOptions } from './task-options.js';
 import type { TaskResult, WaitOptions } from './task-result.js';
 import { type Clock, systemClock } from './utils/clock.js';
 import { uuidv7 } from './utils/uuid.js';
+import type { UniqueTaskCoordinator } from './unique/unique-task-coordinator.js';
 
 /** Options of the {@link Stem} producer. */
 export interface StemOptions {
@@ -26,6 +35,14 @@ export interface StemOptions {
   readonly resultTtl?: number;
   /** @default systemClock */
   readonly clock?: Clock;
+  /** Signs every published envelope (workers with a signer refuse unsigned or tampered ones). */
+  readonly signer?: EnvelopeSigner;
+  /** Encoders of args and results. @default json only */
+  readonly encoders?: TaskPayloadEncoderRegistry;
+  /** Deduplicates `unique` tasks; required to enqueue them. */
+  readonly uniqueCoordinator?: UniqueTaskCoordinator;
+  /** Group and chord state for `Canvas`. */
+  readonly groupStore?: GroupStore;
 }
 
 /** One call of {@link Stem.enqueueMany}. */
@@ -33,6 +50,8 @@ export interface EnqueueCall {
   readonly name: string;
   readonly args?: unknown;
   readonly options?: EnqueueOptions;
+  /** Options of a task this process has no handler for (typed definitions pass theirs). */
+  readonly taskOptions?: TaskOptions;
 }
 
 /** Publishing to the broker failed; nothing was enqueued. */
@@ -61,6 +80,11 @@ export class Stem {
   readonly broker: Broker;
   readonly backend?: ResultBackend;
   readonly registry?: TaskRegistry;
+  /** Encoder registry used for args written and results read. */
+  readonly encoders: TaskPayloadEncoderRegistry;
+  readonly signer?: EnvelopeSigner;
+  readonly uniqueCoordinator?: UniqueTaskCoordinator;
+  readonly groupStore?: GroupStore;
   private readonly defaults: TaskDefaults;
   private readonly clock: Clock;
 
@@ -70,47 +94,76 @@ export class Stem {
     this.registry = options.registry;
     this.defaults = options.defaults ?? {};
     this.clock = options.clock ?? systemClock;
+    this.encoders = options.encoders ?? new TaskPayloadEncoderRegistry();
+    this.signer = options.signer;
+    this.uniqueCoordinator = options.uniqueCoordinator;
+    this.groupStore = options.groupStore;
   }
 
   /**
-   * Enqueues a task and resolves with its id once it is published.
+   * Enqueues a task and resolves with its id once it is published. A `unique` task that
+   * duplicates one still queued or running resolves with that task's id and publishes nothing.
+   * @param taskOptions options of a task this process has no handler for (typed definitions pass theirs)
    * @throws InvalidTaskArgsError when the task has a DTO and `args` fail validation
    * @throws PublishError when the broker rejects the publish
    */
-  async enqueue(name: string, args: unknown = {}, options: EnqueueOptions = {}): Promise<string> {
-    const envelope = this.buildEnvelope(name, args, options);
+  async enqueue(name: string, args: unknown = {}, options: EnqueueOptions = {}, taskOptions?: TaskOptions): Promise<string> {
+    const envelope = this.buildEnvelope(name, args, options, taskOptions);
+    const existing = await this.uniqueCoordinator?.claim(envelope, this.backend);
+    if (existing) return existing;
     await this.recordQueued([envelope]);
     try {
       await this.broker.publish(envelope);
     } catch (error) {
       await this.recordPublishFailure([envelope], error);
+      await this.uniqueCoordinator?.release(envelope).catch(() => undefined);
       throw new PublishError(name, envelope.queue, error);
     }
     return envelope.id;
   }
 
+  /**
+   * A fluent, typed enqueue of a task definition.
+   *
+   * @example
+   * const id = await stem.build(sendEmail, { to: 'a@b.c' }).priority(7).delay(5_000).enqueue();
+   */
+  build<TArgs, TResult>(definition: TaskDefinition<TArgs, TResult>, args: TArgs): TaskEnqueueBuilder<TArgs, TResult> {
+    return new TaskEnqueueBuilder(this, definition, args);
+  }
+
   /** Enqueues many tasks in one batch (one round trip where the broker supports it). */
   async enqueueMany(calls: readonly EnqueueCall[]): Promise<string[]> {
-    const envelopes = calls.map((c) => this.buildEnvelope(c.name, c.args ?? {}, c.options ?? {}));
+    const built = calls.map((c) => this.buildEnvelope(c.name, c.args ?? {}, c.options ?? {}, c.taskOptions));
+    const ids = built.map((e) => e.id);
+    const envelopes: Envelope[] = [];
+    for (const [i, envelope] of built.entries()) {
+      const existing = await this.uniqueCoordinator?.claim(envelope, this.backend);
+      if (existing) ids[i] = existing;
+      else envelopes.push(envelope);
+    }
+    if (envelopes.length === 0) return ids;
     await this.recordQueued(envelopes);
     try {
       if (this.broker.publishBatch) await this.broker.publishBatch(envelopes);
       else for (const envelope of envelopes) await this.broker.publish(envelope);
     } catch (error) {
       await this.recordPublishFailure(envelopes, error);
+      if (this.uniqueCoordinator) await Promise.all(envelopes.map((e) => this.uniqueCoordinator!.release(e).catch(() => undefined)));
       throw new PublishError(envelopes[0]?.name ?? 'batch', envelopes[0]?.queue ?? 'unknown', error);
     }
-    return envelopes.map((e) => e.id);
+    return ids;
   }
 
   /**
-   * Builds (and validates) the envelope `enqueue` would publish, without publishing it.
-   * Precedence: `options` > the task's registered options > module defaults.
+   * Builds (and validates) the envelope `enqueue` would publish, without publishing it: args
+   * encoded, unique key stamped and signed when configured.
+   * Precedence: `options` > the task's options (`taskOptions`, else the registered handler's) > module defaults.
    */
-  buildEnvelope(name: string, args: unknown, options: EnqueueOptions = {}): Envelope {
+  buildEnvelope(name: string, args: unknown, options: EnqueueOptions = {}, taskOptions?: TaskOptions): Envelope {
     const handler: TaskHandler | undefined = this.registry?.get(name);
     if (handler && this.options.argsValidator) this.options.argsValidator.validate(handler, args);
-    const task = handler?.options ?? {};
+    const task = taskOptions ?? handler?.options ?? {};
     const now = this.clock.now();
     const meta: Record<string, unknown> = { ...options.meta };
     const expires = options.expires ?? task.expires;
@@ -119,16 +172,32 @@ export class Stem {
     if (options.softTimeLimit !== undefined) meta[StemMeta.softTimeLimitMs] = options.softTimeLimit;
     if (options.hardTimeLimit !== undefined) meta[StemMeta.hardTimeLimitMs] = options.hardTimeLimit;
     if (options.ignoreResult !== undefined) meta[StemMeta.ignoreResult] = options.ignoreResult;
+    if (options.link?.length) meta[CanvasMeta.link] = serializeTaskCalls(options.link);
+    if (options.linkError?.length) meta[CanvasMeta.linkError] = serializeTaskCalls(options.linkError);
     const eta = options.eta instanceof Date ? options.eta.getTime() : options.eta;
     const notBefore = eta ?? (options.delay ? now + options.delay : undefined);
     const maxRetries = options.maxRetries ?? task.maxRetries;
     const visibilityTimeout = options.visibilityTimeout ?? task.visibilityTimeout;
-    return {
-      id: options.taskId ?? uuidv7(now),
+    const id = options.taskId ?? uuidv7(now);
+    const queue = options.queue ?? task.queue ?? this.defaults.queue ?? DEFAULT_TASK_OPTIONS.queue;
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.unique ?? task.unique) {
+      if (!this.uniqueCoordinator) {
+        throw new ConfigurationError('uniqueCoordinator', `task "${name}" is unique but this Stem has no unique coordinator; pass { uniqueCoordinator: new UniqueTaskCoordinator({ lockStore }) }`);
+      }
+      const key = this.uniqueCoordinator.keyFor({ task: name, queue, args, headers, meta });
+      const ttl = this.uniqueCoordinator.ttlFor(options.uniqueFor ?? task.uniqueFor, visibilityTimeout);
+      Object.assign(meta, this.uniqueCoordinator.stamp(key, id, ttl));
+    }
+    const argsEncoder = this.encoders.resolve(task.argsEncoder ?? this.encoders.argsEncoder, `argsEncoder of task "${name}"`);
+    headers[EncoderKeys.argsHeader] = argsEncoder.id;
+    meta[EncoderKeys.argsMeta] = argsEncoder.id;
+    const envelope: Envelope = {
+      id,
       name,
-      args,
-      headers: { ...options.headers },
-      queue: options.queue ?? task.queue ?? this.defaults.queue ?? DEFAULT_TASK_OPTIONS.queue,
+      args: argsEncoder.encode(args),
+      headers,
+      queue,
       priority: validPriority(options.priority ?? task.priority ?? this.defaults.priority ?? DEFAULT_TASK_OPTIONS.priority, name),
       attempt: 0,
       enqueuedAt: now,
@@ -137,11 +206,24 @@ export class Stem {
       ...(notBefore !== undefined ? { notBefore } : {}),
       ...(visibilityTimeout !== undefined ? { visibilityTimeout } : {}),
     };
+    return this.signer ? this.signer.sign(envelope) : envelope;
   }
 
   /** The current status of a task, or `null`. */
   async getTaskStatus<TResult = unknown>(id: string): Promise<TaskStatus<TResult> | null> {
-    return (await this.requireBackend('getTaskStatus').get(id)) as TaskStatus<TResult> | null;
+    const status = await this.requireBackend('getTaskStatus').get(id);
+    return status ? this.decodeStatus<TResult>(status) : null;
+  }
+
+  /**
+   * A status with its payload decoded by the encoder named in meta `__stemResultEncoder`.
+   * @throws UnknownEncoderError when this process does not know that encoder
+   */
+  decodeStatus<TResult = unknown>(status: TaskStatus): TaskStatus<TResult> {
+    const encoderId = status.meta[EncoderKeys.resultMeta];
+    if (status.payload === undefined || typeof encoderId !== 'string') return status as TaskStatus<TResult>;
+    const payload = this.encoders.decode(status.payload, encoderId, `result of task "${status.name ?? status.id}"`) as TResult;
+    return { ...status, payload };
   }
 
   /**
@@ -153,7 +235,7 @@ export class Stem {
     const backend = this.requireBackend('waitForTask');
     const timeout = options.timeout ?? 30_000;
     const pollInterval = options.pollInterval ?? 1_000;
-    return new Promise<TaskResult<TResult>>((resolve) => {
+    return new Promise<TaskResult<TResult>>((resolve, reject) => {
       let latest: TaskStatus | null = null;
       let done = false;
       let watch: { close(): Promise<void> } | undefined;
@@ -164,7 +246,12 @@ export class Stem {
         for (const t of timers) clearTimeout(t);
         options.signal?.removeEventListener('abort', onAbort);
         void watch?.close().catch(() => undefined);
-        const status = latest as TaskStatus<TResult> | null;
+        let status: TaskStatus<TResult> | null;
+        try {
+          status = latest ? this.decodeStatus<TResult>(latest) : null;
+        } catch (error) {
+          return reject(error);
+        }
         resolve({ taskId: id, status, timedOut, ...(status?.state === 'succeeded' ? { value: status.payload as TResult } : {}) });
       };
       const observe = (status: TaskStatus | null) => {

@@ -1,3 +1,5 @@
+import type { EncoderRef } from './encoding/task-payload-encoder.js';
+
 /** Matches an error for retry filters: a class, or an error name such as `'TypeError'`. */
 export type ErrorMatcher = string | (abstract new (...args: never[]) => Error);
 
@@ -41,10 +43,18 @@ export interface TaskOptions {
   readonly ignoreResult?: boolean;
   /** Rate limit such as `'10/s'`, `'100/m'`, `'1000/h'`; denied tasks are delayed, not failed. */
   readonly rateLimit?: string;
+  /** Publish once while a task with the same name, queue, args, headers and meta is queued or running. @default false */
+  readonly unique?: boolean;
+  /** TTL in ms of the unique lock. @default the visibility timeout, else the coordinator's default */
+  readonly uniqueFor?: number;
+  /** Encoder of this task's args (instance or registered id). @default the registry's default (json) */
+  readonly argsEncoder?: EncoderRef;
+  /** Encoder of this task's stored result (instance or registered id). @default the registry's default (json) */
+  readonly resultEncoder?: EncoderRef;
 }
 
 /** The option fields a module may set as defaults for every task. */
-export type TaskDefaults = Omit<TaskOptions, 'rateLimit' | 'expires'>;
+export type TaskDefaults = Omit<TaskOptions, 'rateLimit' | 'expires' | 'unique' | 'uniqueFor' | 'argsEncoder' | 'resultEncoder'>;
 
 /** Default values used when neither the call, the task nor the module sets an option. */
 export const DEFAULT_TASK_OPTIONS = {
@@ -75,4 +85,19 @@ export interface EnqueueOptions {
   readonly softTimeLimit?: number;
   readonly hardTimeLimit?: number;
   readonly ignoreResult?: boolean;
+  /** Deduplicate this call (see `TaskOptions.unique`); override the key with meta `stem.unique.override`. */
+  readonly unique?: boolean;
+  /** TTL in ms of the unique lock. */
+  readonly uniqueFor?: number;
+  /** Tasks the worker enqueues after this one succeeds (meta `stem.parentResult` holds the result). */
+  readonly link?: readonly TaskCallSpec[];
+  /** Tasks the worker enqueues after this one fails for good or is cancelled (meta `stem.parentError`). */
+  readonly linkError?: readonly TaskCallSpec[];
+}
+
+/** A task call to make later: link callbacks and canvas signatures. */
+export interface TaskCallSpec {
+  readonly name: string;
+  readonly args?: unknown;
+  readonly options?: EnqueueOptions;
 }

@@ -1,11 +1,22 @@
 import type { TaskArgsValidator } from '../args-validator.js';
+import type { CanvasTaskOutcome } from '../canvas/canvas.worker-hook.js';
+import type { GroupStore } from '../canvas/group-store.js';
 import type { Broker } from '../contracts/broker.js';
 import type { RateLimiter } from '../contracts/rate-limiter.js';
 import type { ResultBackend } from '../contracts/result-backend.js';
+import type { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
+import type { EnvelopeSigner } from '../signing/envelope-signer.js';
 import type { Stem } from '../stem.js';
 import type { TaskRegistry } from '../task-handler.js';
 import type { TaskDefaults } from '../task-options.js';
+import type { UniqueTaskCoordinator } from '../unique/unique-task-coordinator.js';
 import type { Clock } from '../utils/clock.js';
+
+/** How a task ended, handed to {@link TerminalTaskHook}s after the terminal status is written. */
+export type TerminalTaskOutcome = CanvasTaskOutcome;
+
+/** Runs after a task reached `succeeded`, `failed` or `cancelled` (before the ack); errors become `worker:error` events. */
+export type TerminalTaskHook = (outcome: TerminalTaskOutcome) => Promise<void> | void;
 
 /** How a worker stops. */
 export type ShutdownMode = 'warm' | 'soft' | 'hard';
@@ -38,4 +49,14 @@ export interface WorkerOptions {
   readonly softShutdownGracePeriod?: number;
   /** @default systemClock */
   readonly clock?: Clock;
+  /** Verifies every envelope (unsigned or tampered ones are dead-lettered `signature-invalid`) and re-signs retries. */
+  readonly signer?: EnvelopeSigner;
+  /** Encoders of args and results. @default the producer's, else json only */
+  readonly encoders?: TaskPayloadEncoderRegistry;
+  /** Releases unique locks when tasks reach a terminal state. */
+  readonly uniqueCoordinator?: UniqueTaskCoordinator;
+  /** Group and chord state, needed to run canvas groups and chords. */
+  readonly groupStore?: GroupStore;
+  /** Extra hooks run after each terminal status. */
+  readonly onTerminal?: readonly TerminalTaskHook[];
 }

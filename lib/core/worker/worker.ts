@@ -1,11 +1,15 @@
 import { hostname } from 'node:os';
 import type { TaskArgsValidator } from '../args-validator.js';
+import { CanvasCoordinator } from '../canvas/canvas.worker-hook.js';
 import type { Broker, Consumer, Delivery } from '../contracts/broker.js';
 import type { RateLimit, RateLimiter } from '../contracts/rate-limiter.js';
 import type { ResultBackend, TaskStatusUpdate } from '../contracts/result-backend.js';
+import { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
+import { EncoderKeys } from '../encoding/task-payload-encoder.js';
 import { type Envelope, StemMeta, type TaskError } from '../envelope.js';
 import { InvalidTaskArgsError } from '../errors/invalid-task-args.error.js';
 import { LeaseLostError } from '../errors/lease-lost.error.js';
+import { SignatureInvalidError } from '../errors/signature-invalid.error.js';
 import { TaskRetryRequest } from '../errors/task-retry-request.error.js';
 import { TimeLimitExceededError } from '../errors/time-limit-exceeded.error.js';
 import { UnknownTaskError } from '../errors/unknown-task.error.js';
@@ -21,7 +25,7 @@ import { uuidv7 } from '../utils/uuid.js';
 import { InMemoryRateLimiterFallback } from './fallback-rate-limiter.js';
 import { type TaskContextHost, WorkerTaskContext } from './worker-task-context.js';
 import type { WorkerEvents } from './worker.events.js';
-import type { ShutdownMode, WorkerOptions } from './worker.options.js';
+import type { ShutdownMode, TerminalTaskOutcome, WorkerOptions } from './worker.options.js';
 
 /** One delivery the worker holds, waiting or running. */
 interface Job {
@@ -85,6 +89,8 @@ export class Worker implements TaskContextHost {
   private readonly rateLimiter: RateLimiter;
   private readonly argsValidator?: TaskArgsValidator;
   private readonly producer: Stem;
+  private readonly encoders: TaskPayloadEncoderRegistry;
+  private readonly canvas: CanvasCoordinator;
   private readonly rateLimits = new Map<string, RateLimit | null>();
   private consumer?: Consumer;
   private loop?: Promise<void>;
@@ -109,6 +115,7 @@ export class Worker implements TaskContextHost {
     this.queues = options.queues?.length ? [...options.queues] : this.inferQueues();
     this.rateLimiter = options.rateLimiter ?? new InMemoryRateLimiterFallback(this.clock);
     this.argsValidator = options.argsValidator;
+    this.encoders = options.encoders ?? options.producer?.encoders ?? new TaskPayloadEncoderRegistry();
     this.producer = options.producer ?? new Stem({
       broker: this.broker,
       backend: this.backend,
@@ -116,7 +123,12 @@ export class Worker implements TaskContextHost {
       defaults: this.defaults,
       argsValidator: this.argsValidator,
       clock: this.clock,
+      encoders: this.encoders,
+      ...(options.signer ? { signer: options.signer } : {}),
+      ...(options.uniqueCoordinator ? { uniqueCoordinator: options.uniqueCoordinator } : {}),
+      ...(options.groupStore ? { groupStore: options.groupStore } : {}),
     });
+    this.canvas = new CanvasCoordinator(this.producer, options.groupStore ?? this.producer.groupStore);
   }
 
   /** Subscribes to the queues and starts taking work. Idempotent. */
@@ -307,6 +319,11 @@ export class Worker implements TaskContextHost {
     const { delivery, handler } = job;
     const env = delivery.envelope;
     this.events.emit('task:received', env);
+    const signature = this.options.signer?.verify(env);
+    if (signature && !signature.valid) {
+      const error = new SignatureInvalidError(env.name, env.id, signature.reason, signature.keyId);
+      return this.deadLetter(job, 'signature-invalid', toTaskError(error, false, { keyId: signature.keyId ?? null }), 'failed', false);
+    }
     if (!handler) {
       const error = new UnknownTaskError(env.name, this.registry.list().map((h) => h.name));
       return this.deadLetter(job, 'unregistered-task', toTaskError(error, false), 'failed');
@@ -318,9 +335,10 @@ export class Worker implements TaskContextHost {
       const error: TaskError = { type: 'TaskExpired', message: `Task "${env.name}" expired at ${new Date(expiresAt).toISOString()} before it ran`, retryable: false };
       return this.deadLetter(job, 'expired', error, 'cancelled');
     }
-    let args: unknown = env.args;
+    let args: unknown;
     try {
-      if (this.argsValidator) args = this.argsValidator.validate(handler, env.args);
+      args = this.encoders.decode(env.args, env.headers[EncoderKeys.argsHeader], `args of task "${env.name}"`);
+      if (this.argsValidator) args = this.argsValidator.validate(handler, args);
     } catch (error) {
       return this.deadLetter(job, 'invalid-args', toTaskError(error, false), 'failed');
     }
@@ -343,7 +361,17 @@ export class Worker implements TaskContextHost {
     }
     if (job.abandoned) return;
     const ignore = (env.meta[StemMeta.ignoreResult] as boolean | undefined) ?? handler.options?.ignoreResult ?? this.defaults.ignoreResult ?? false;
-    await this.writeStatus(env, { state: 'succeeded', attempt: env.attempt, ...(ignore ? {} : { payload: result }) });
+    let payload: unknown;
+    let resultEncoder: string;
+    try {
+      const encoder = this.encoders.resolve(handler.options?.resultEncoder ?? this.encoders.resultEncoder, `resultEncoder of task "${env.name}"`);
+      resultEncoder = encoder.id;
+      payload = ignore ? undefined : encoder.encode(result);
+    } catch (error) {
+      return this.handleFailure(job, handler, error, maxRetries);
+    }
+    await this.writeStatus(env, { state: 'succeeded', attempt: env.attempt, ...(ignore ? {} : { payload }), meta: { [EncoderKeys.resultMeta]: resultEncoder } });
+    await this.afterTerminal({ envelope: env, state: 'succeeded', result, ...(ignore ? {} : { payload }), resultEncoder });
     job.renewTimer?.cancel();
     await this.broker.ack(delivery);
     this.counters.succeeded++;
@@ -390,7 +418,7 @@ export class Worker implements TaskContextHost {
       const taskError = toTaskError(error, true);
       await this.writeStatus(env, { state: 'retried', attempt: env.attempt, error: taskError, meta: { [StemMeta.retryDelayMs]: delay } });
       job.renewTimer?.cancel();
-      await this.broker.nack(job.delivery, { requeue: true, envelope: { ...env, attempt: env.attempt + 1, notBefore: this.clock.now() + delay } });
+      await this.broker.nack(job.delivery, { requeue: true, envelope: this.resign({ ...env, attempt: env.attempt + 1, notBefore: this.clock.now() + delay }) });
       this.counters.retried++;
       this.events.emit('task:retried', env, taskError, delay);
       return;
@@ -404,22 +432,46 @@ export class Worker implements TaskContextHost {
     const until = this.clock.now() + retryAfter;
     await this.writeStatus(env, { state: 'queued', attempt: env.attempt, meta: { [StemMeta.rateLimitedUntil]: until } });
     job.renewTimer?.cancel();
-    await this.broker.nack(job.delivery, { requeue: true, envelope: { ...env, notBefore: until } });
+    await this.broker.nack(job.delivery, { requeue: true, envelope: this.resign({ ...env, notBefore: until }) });
     this.events.emit('task:rate-limited', env, retryAfter);
   }
 
-  private async deadLetter(job: Job, reason: string, error: TaskError, state: 'failed' | 'cancelled'): Promise<void> {
+  /** @param trusted false for envelopes whose content cannot be trusted: no follow-ups run for them */
+  private async deadLetter(job: Job, reason: string, error: TaskError, state: 'failed' | 'cancelled', trusted = true): Promise<void> {
     const env = job.delivery.envelope;
     // NOTE: the dead letter is written before the terminal status, so whoever sees `failed` can
     // already find the dead letter; a crash in between leaves the envelope safe in the DLQ.
     job.renewTimer?.cancel();
     await this.broker.deadLetter(job.delivery, reason, { error });
-    await this.writeStatus(env, { state, attempt: env.attempt, error: { ...error, meta: { ...error.meta, [StemMeta.deadLetterReason]: reason } } });
+    const recorded: TaskError = { ...error, meta: { ...error.meta, [StemMeta.deadLetterReason]: reason } };
+    await this.writeStatus(env, { state, attempt: env.attempt, error: recorded });
+    if (trusted) await this.afterTerminal({ envelope: env, state, error: recorded });
     if (state === 'failed') {
       this.counters.failed++;
       this.events.emit('task:failed', env, error);
     }
     this.events.emit('task:dead-lettered', env, reason);
+  }
+
+  /** Re-signs an envelope the worker changed (retry, rate-limit delay), so it still verifies. */
+  private resign(envelope: Envelope): Envelope {
+    return this.options.signer?.canSign ? this.options.signer.sign(envelope) : envelope;
+  }
+
+  /** Canvas follow-ups, unique lock release and user hooks; none of them can fail the task. */
+  private async afterTerminal(outcome: TerminalTaskOutcome): Promise<void> {
+    const steps: (() => Promise<unknown> | unknown)[] = [
+      () => this.canvas.onTerminal(outcome),
+      () => this.options.uniqueCoordinator?.release(outcome.envelope),
+      ...(this.options.onTerminal ?? []).map((hook) => () => hook(outcome)),
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (error) {
+        this.events.emit('worker:error', error);
+      }
+    }
   }
 
   private async writeStatus(env: Envelope, update: Omit<TaskStatusUpdate, 'name' | 'queue'>): Promise<void> {

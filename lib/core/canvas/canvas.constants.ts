@@ -1,0 +1,21 @@
+/** Meta keys written by canvas primitives and read by the worker. */
+export const CanvasMeta = {
+  /** Group id of a group member (also in header `stem-group-id`). */
+  groupId: 'stem.group.id',
+  /** 0-based position of a group member in the body. */
+  groupIndex: 'stem.group.index',
+  /** On a group: the chord callback call and its pre-assigned task id. */
+  chordCallback: 'stem.chord.callback',
+  /** On a chord callback: the body's results, in body order. */
+  chordResults: 'stem.chord.results',
+  /** On a chain step: `{ id, next }`, the chain id and the steps still to run. */
+  chain: 'stem.chain',
+  /** On a chain step or link callback: the result of the task before it. */
+  parentResult: 'stem.parentResult',
+  /** On a `linkError` callback: the error of the task that failed. */
+  parentError: 'stem.parentError',
+  /** Calls to enqueue after success. */
+  link: 'stem.link',
+  /** Calls to enqueue after a terminal failure. */
+  linkError: 'stem.linkError',
+} as const;

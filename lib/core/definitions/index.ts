@@ -1,0 +1,2 @@
+export * from './task-definition.js';
+export * from './task-enqueue-builder.js';
