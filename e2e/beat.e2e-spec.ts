@@ -2,6 +2,9 @@ import 'reflect-metadata';
 import { Injectable, type INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RedisScheduleStore } from '../lib/adapters/redis/redis.schedule-store.js';
+import { uniqueName } from '../lib/testing/contract-helpers.js';
+import { REDIS_URL, redisAvailable } from '../test/support/services.js';
 import { Schedule, Schedules, StemBeatHost, StemClient, StemModule, type StemModuleOptions, StemScheduler, Task, type TaskContext } from '../lib/index.js';
 
 @Injectable()
@@ -100,5 +103,38 @@ describe('Beat in a Nest app', () => {
       b(): void {}
     }
     await expect(boot({ beat: true }, [Twice])).rejects.toThrow(/schedule id "same" is declared twice \(Twice\.a and Twice\.b\)/);
+  });
+});
+
+const hasRedis = await redisAvailable();
+
+describe.skipIf(!hasRedis)('Beat replicas on Redis', () => {
+  it('two Nest apps running Beat on one Redis dispatch each tick exactly once', async () => {
+    const id = uniqueName('every-150ms');
+    const queue = uniqueName('beat-q');
+    const seen: number[] = [];
+    @Injectable()
+    class Ticker {
+      @Schedule({ id, every: 150 })
+      @Task({ name: `${id}.task`, queue })
+      run(_args: unknown, ctx: TaskContext): void {
+        seen.push(ctx.meta['stem.scheduledFor'] as number);
+      }
+    }
+    const prefix = uniqueName('beat');
+    const replicas = [];
+    for (let i = 0; i < 2; i++) {
+      const scheduleStore = await RedisScheduleStore.connect(REDIS_URL, { prefix });
+      const app = await boot({ broker: REDIS_URL, scheduleStore, beat: { tickInterval: 20 } }, [Ticker]);
+      replicas.push({ app, scheduleStore });
+    }
+    await new Promise((r) => setTimeout(r, 1_500));
+    for (const { app, scheduleStore } of replicas.splice(0)) {
+      apps.splice(apps.indexOf(app), 1);
+      await app.close();
+      await scheduleStore.close();
+    }
+    expect(seen.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(seen).size).toBe(seen.length);
   });
 });

@@ -159,11 +159,13 @@ async function importAdapter<T>(scheme: string, driver: string, load: () => Prom
 
 const redisLoader = async (): Promise<AdapterLoader> => {
   const redis = await importAdapter('redis', 'ioredis', () => import('./adapters/redis/index.js'));
+  const { RedisScheduleStore } = await import('./adapters/redis/redis.schedule-store.js');
   return {
     broker: (url) => redis.RedisStreamsBroker.connect(url),
     backend: (url) => redis.RedisResultBackend.connect(url),
     lockStore: (url) => redis.RedisLockStore.connect(url),
     rateLimiter: (url) => redis.RedisRateLimiter.connect(url),
+    scheduleStore: (url) => RedisScheduleStore.connect(url),
   };
 };
 
