@@ -16,3 +16,4 @@ export * from './stem-task.handle.js';
 export * from './stem-beat.host.js';
 export * from './stem-schedule.definitions.js';
 export * from './core/beat/index.js';
+export * from './core/observability/index.js';

@@ -2,6 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnAppl
 import { Beat } from './core/beat/beat.js';
 import { StemScheduler } from './core/beat/stem-scheduler.js';
 import { ConfigurationError } from './core/errors/configuration.error.js';
+import { StemMetrics } from './core/observability/stem-metrics.js';
 import type { Stem } from './core/stem.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import type { StemAdapters } from './stem-adapters.factory.js';
@@ -43,6 +44,7 @@ export class StemBeatHost implements OnApplicationBootstrap, BeforeApplicationSh
       store: this.adapters.scheduleStore,
       stem: this.producer,
       lockStore: this.adapters.lockStore,
+      ...(this.options.telemetry !== false ? { metrics: new StemMetrics().beatHook() } : {}),
       ...settings,
     });
     beat.events.on('beat:error', (error) => this.logger.error(`Beat error: ${error.message}`, error.stack));

@@ -9,6 +9,7 @@ import {
 import type { TaskArgsValidator } from './core/args-validator.js';
 import type { Stem } from './core/stem.js';
 import type { TaskRegistry } from './core/task-handler.js';
+import { StemMetrics } from './core/observability/stem-metrics.js';
 import { Worker } from './core/worker/worker.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import type { StemAdapters } from './stem-adapters.factory.js';
@@ -25,6 +26,7 @@ import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 export class StemWorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Stem');
   private current?: Worker;
+  private stopMetrics?: () => void;
 
   constructor(
     @Inject(STEM_MODULE_OPTIONS) private readonly options: StemModuleOptions,
@@ -61,6 +63,7 @@ export class StemWorkerHost implements OnApplicationBootstrap, BeforeApplication
     if (this.registry.list().length === 0) {
       this.logger.warn('The worker found no @Task() methods; it consumes its queues but every delivery will be dead-lettered as unregistered-task. Set worker: false for a producer-only app.');
     }
+    if (this.options.telemetry !== false) this.stopMetrics = new StemMetrics().instrumentWorker(worker, this.adapters.broker);
     await worker.start();
     this.current = worker;
     this.logger.log(`Worker ${worker.id} consuming [${worker.queues.join(', ')}] with concurrency ${worker.concurrency} on ${this.adapters.broker.name}`);
@@ -72,6 +75,7 @@ export class StemWorkerHost implements OnApplicationBootstrap, BeforeApplication
       mode: config.shutdownMode ?? 'warm',
       ...(config.shutdownGracePeriod !== undefined ? { gracePeriod: config.shutdownGracePeriod } : {}),
     });
+    this.stopMetrics?.();
   }
 
   async onApplicationShutdown(): Promise<void> {

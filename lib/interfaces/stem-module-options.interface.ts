@@ -75,6 +75,11 @@ export interface StemModuleOptions {
    * @default true
    */
   readonly validation?: boolean | ValidatorOptions;
+  /**
+   * Record `stem.*` metrics through the OpenTelemetry API (a no-op until an OpenTelemetry SDK is
+   * registered in the process). @default true
+   */
+  readonly telemetry?: boolean;
   /** TTL of statuses and results in ms. @default the backend's default (1 day) */
   readonly resultTtl?: number;
 }

@@ -1,0 +1,1 @@
+export * from './stem-metrics.js';

@@ -1,0 +1,105 @@
+import { type Attributes, type Counter, type Histogram, type Meter, type MeterProvider, metrics } from '@opentelemetry/api';
+import type { BeatMetricsHook } from '../beat/beat.options.js';
+import type { Broker } from '../contracts/broker.js';
+import type { Worker } from '../worker/worker.js';
+
+/** Name of the OpenTelemetry meter Stem records on. */
+export const STEM_METER_NAME = 'nestjs-stem';
+
+/** Metric names kept from Stem, so dashboards built for it keep working. */
+export const StemMetricNames = {
+  tasksStarted: 'stem.tasks.started',
+  tasksSucceeded: 'stem.tasks.succeeded',
+  tasksFailed: 'stem.tasks.failed',
+  tasksRetried: 'stem.tasks.retried',
+  tasksRevoked: 'stem.tasks.revoked',
+  tasksDeduplicated: 'stem.tasks.deduplicated',
+  tasksDeadLettered: 'stem.tasks.dead_lettered',
+  tasksRateLimited: 'stem.tasks.rate_limited',
+  taskDuration: 'stem.task.duration',
+  queueDepth: 'stem.queue.depth',
+  workerInflight: 'stem.worker.inflight',
+  schedulerDrift: 'stem.scheduler.drift',
+} as const;
+
+/**
+ * Records Stem's metrics through the OpenTelemetry API. Without an OpenTelemetry SDK in the
+ * process every call is a no-op; register a `MeterProvider` (or pass one) to export them.
+ *
+ * @example
+ * const telemetry = new StemMetrics();
+ * const stop = telemetry.instrumentWorker(worker, broker);
+ * const beat = new Beat({ store, stem, lockStore, metrics: telemetry.beatHook() });
+ */
+export class StemMetrics {
+  private readonly meter: Meter;
+  private readonly counters = new Map<string, Counter>();
+  private readonly histograms = new Map<string, Histogram>();
+
+  /** @param meterProvider @default the global provider (`metrics.getMeterProvider()`) */
+  constructor(meterProvider?: MeterProvider) {
+    this.meter = (meterProvider ?? metrics.getMeterProvider()).getMeter(STEM_METER_NAME);
+  }
+
+  /** Adds `value` to the counter `name` (created on first use). */
+  increment(name: string, value = 1, attributes: Attributes = {}): void {
+    let counter = this.counters.get(name);
+    if (!counter) this.counters.set(name, (counter = this.meter.createCounter(name)));
+    counter.add(value, attributes);
+  }
+
+  /** Records `value` on the histogram `name` (created on first use). */
+  record(name: string, value: number, unit: string, attributes: Attributes = {}): void {
+    let histogram = this.histograms.get(name);
+    if (!histogram) this.histograms.set(name, (histogram = this.meter.createHistogram(name, { unit })));
+    histogram.record(value, attributes);
+  }
+
+  /**
+   * Counts a worker's task outcomes (`stem.tasks.*`), records `stem.task.duration` (ms), and
+   * observes `stem.worker.inflight` and, with a broker, `stem.queue.depth` of its queues.
+   * Returns a function that stops it.
+   */
+  instrumentWorker(worker: Worker, broker?: Broker): () => void {
+    const attrs = (env: { name: string; queue: string }): Attributes => ({ 'stem.task': env.name, 'stem.queue': env.queue });
+    const offs = [
+      worker.events.on('task:started', (env) => this.increment(StemMetricNames.tasksStarted, 1, attrs(env))),
+      worker.events.on('task:succeeded', (env, _result, ms) => {
+        this.increment(StemMetricNames.tasksSucceeded, 1, attrs(env));
+        this.record(StemMetricNames.taskDuration, ms, 'ms', attrs(env));
+      }),
+      worker.events.on('task:failed', (env) => this.increment(StemMetricNames.tasksFailed, 1, attrs(env))),
+      worker.events.on('task:retried', (env) => this.increment(StemMetricNames.tasksRetried, 1, attrs(env))),
+      worker.events.on('task:expired', (env) => this.increment(StemMetricNames.tasksRevoked, 1, { ...attrs(env), reason: 'expired' })),
+      worker.events.on('task:dead-lettered', (env, reason) => this.increment(StemMetricNames.tasksDeadLettered, 1, { ...attrs(env), reason })),
+      worker.events.on('task:rate-limited', (env) => this.increment(StemMetricNames.tasksRateLimited, 1, attrs(env))),
+    ];
+    const inflight = this.meter.createObservableGauge(StemMetricNames.workerInflight);
+    const observeInflight = (result: { observe(value: number, attributes?: Attributes): void }) => {
+      result.observe(worker.stats().active, { 'stem.worker': worker.id });
+    };
+    inflight.addCallback(observeInflight);
+    const depth = broker ? this.meter.createObservableGauge(StemMetricNames.queueDepth) : undefined;
+    const observeDepth = async (result: { observe(value: number, attributes?: Attributes): void }) => {
+      for (const queue of worker.queues) {
+        const pending = await broker!.pendingCount(queue).catch(() => undefined);
+        if (pending !== undefined) result.observe(pending, { 'stem.queue': queue });
+      }
+    };
+    depth?.addCallback(observeDepth);
+    return () => {
+      for (const off of offs) off();
+      inflight.removeCallback(observeInflight);
+      depth?.removeCallback(observeDepth);
+    };
+  }
+
+  /** A Beat `metrics` hook that records `stem.scheduler.drift` and the dispatch counters. */
+  beatHook(): BeatMetricsHook {
+    return (metric) => {
+      if (metric.unit === 'ms') this.record(metric.name, metric.value, 'ms', metric.attributes);
+      else if (metric.name.endsWith('.entries')) this.record(metric.name, metric.value, '1', metric.attributes);
+      else this.increment(metric.name, metric.value, metric.attributes);
+    };
+  }
+}
