@@ -36,7 +36,7 @@ describe.runIf(available)('Postgres migrations', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
     );
-    expect(rows.map((r) => r.table_name)).toEqual(['dead_letters', 'jobs', 'locks', 'migrations', 'rate_limits', 'results']);
+    expect(rows.map((r) => r.table_name)).toEqual(['dead_letters', 'jobs', 'locks', 'migrations', 'rate_limits', 'result_watches', 'results']);
     const again = await migratePostgres(POSTGRES_URL, { schema, logger });
     expect(again).toEqual({ applied: [], version: 1 });
     expect(logger.lines).toHaveLength(1);

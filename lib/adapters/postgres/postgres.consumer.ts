@@ -4,7 +4,7 @@ import { decodeEnvelope, placeholderEnvelope } from './postgres.envelope-codec.j
 import type { PostgresContext } from './postgres.connection.js';
 import { encodeReceipt } from './postgres.receipt.js';
 import { prepared } from './postgres.statements.js';
-import { claimMany, claimOne, nextDueIn } from './sql/jobs.sql.js';
+import { claimJobs, nextDueIn } from './sql/jobs.sql.js';
 
 /** A claimed row as the claim statements return it. */
 export interface ClaimedRow {
@@ -66,7 +66,7 @@ export class PostgresConsumer implements Consumer {
   ) {
     this.queueSet = new Set(settings.queues);
     const { s } = host.ctx;
-    this.claimQuery = prepared(settings.queues.length === 1 ? claimOne(s) : claimMany(s));
+    this.claimQuery = prepared(claimJobs(s));
     this.dueQuery = prepared(nextDueIn(s));
   }
 
@@ -137,7 +137,7 @@ export class PostgresConsumer implements Consumer {
   private async claim(max: number): Promise<{ deliveries: Delivery[]; claimedAny: boolean }> {
     const { queues, lease, consumerName } = this.settings;
     const { rows } = await this.host.ctx.pool.query<ClaimedRow>(
-      this.claimQuery([queues.length === 1 ? queues[0] : queues, max, lease, consumerName]),
+      this.claimQuery([queues, max, lease, consumerName]),
     );
     if (rows.length > 1) rows.sort((a, b) => b.priority - a.priority || a.run_at_ms - b.run_at_ms || Number(a.id) - Number(b.id));
     const deliveries: Delivery[] = [];

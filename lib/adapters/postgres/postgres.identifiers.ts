@@ -25,7 +25,7 @@ export interface PostgresChannels {
   readonly jobs: string;
   /** Payload: a JSON broadcast message. */
   readonly broadcast: string;
-  /** Payload: `<task id>\n<status JSON>` (the JSON is empty when it would not fit). */
+  /** Payload: lines of `<task id>\t<status JSON>` (the JSON is empty when too large). */
   readonly results: string;
 }
 

@@ -22,6 +22,7 @@ export class PostgresNotifier {
   private dropClient: (() => void) | undefined;
   private connecting: Promise<pg.PoolClient> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private pid: number | undefined;
   private backoff = RECONNECT_MIN_MS;
   private closed = false;
 
@@ -51,6 +52,11 @@ export class PostgresNotifier {
     return () => {
       set.delete(wrapped);
     };
+  }
+
+  /** Server pid of the current LISTEN connection (changes on reconnect), once connected. */
+  get backendPid(): number | undefined {
+    return this.client ? this.pid : undefined;
   }
 
   /** Registers a hook run after every reconnect; returns its remover. */
@@ -115,6 +121,8 @@ export class PostgresNotifier {
     client.on('notification', onNotification);
     try {
       for (const channel of this.handlers.keys()) await client.query(`LISTEN ${quoteIdent(channel)}`);
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      this.pid = rows[0]!.pid;
     } catch (error) {
       onLost(error as Error);
       throw error;

@@ -50,12 +50,15 @@ export class PostgresResultBackend implements ResultBackend {
   readonly name = 'postgres';
   private readonly writer: MicroBatcher<WriteOp>;
   private readonly watchers = new Map<string, Set<Watcher>>();
+  /** Per watched id: its registration in `result_watches` (or the removal of it) in flight. */
+  private readonly registrations = new Map<string, Promise<void>>();
   private listening: Promise<() => void> | undefined;
   private readonly removeReconnectHook: () => void;
   private readonly cleanupTimer: NodeJS.Timeout | undefined;
   private readonly statements: {
     upsert: (values: unknown[]) => pg.QueryConfig;
     touch: (values: unknown[]) => pg.QueryConfig;
+    addWatches: (values: unknown[]) => pg.QueryConfig;
     get: (values: unknown[]) => pg.QueryConfig;
   };
   private closing: Promise<void> | undefined;
@@ -68,11 +71,14 @@ export class PostgresResultBackend implements ResultBackend {
     const { s, channels } = ctx;
     this.statements = {
       upsert: prepared(sql.upsertStatuses(s, channels.results)),
+      addWatches: prepared(sql.addWatches(s)),
       touch: prepared(sql.touchStatus(s, channels.results)),
       get: prepared(sql.getStatus(s)),
     };
     this.writer = new MicroBatcher((ops) => this.write(ops), { maxBatch: WRITE_BATCH, maxConcurrent: 1 });
-    this.removeReconnectHook = ctx.notifier.onReconnect(() => void this.catchUp());
+    this.removeReconnectHook = ctx.notifier.onReconnect(() => {
+      this.catchUp().catch((error: unknown) => ctx.logger.warn('Re-registering watches after a reconnect failed', error));
+    });
     if (cleanupInterval > 0) {
       this.cleanupTimer = setInterval(() => {
         this.cleanup().catch((error: unknown) => ctx.logger.warn('Deleting expired statuses failed', error));
@@ -109,16 +115,35 @@ export class PostgresResultBackend implements ResultBackend {
   async watch(id: string, listener: (status: TaskStatus) => void): Promise<StatusWatch> {
     this.assertOpen();
     let set = this.watchers.get(id);
+    const fresh = !set;
     if (!set) this.watchers.set(id, (set = new Set()));
     const watcher: Watcher = { listener, lastUpdated: 0 };
     set.add(watcher);
     const close = async () => {
       set.delete(watcher);
-      if (set.size === 0 && this.watchers.get(id) === set) this.watchers.delete(id);
+      if (set.size > 0 || this.watchers.get(id) !== set) return;
+      this.watchers.delete(id);
+      const pid = this.ctx.notifier.backendPid;
+      const previous = this.registrations.get(id) ?? Promise.resolve();
+      const removal = previous
+        .then(() => (pid === undefined ? undefined : this.ctx.pool.query(sql.removeWatch(this.ctx.s), [id, pid])))
+        .then(() => undefined, () => undefined);
+      this.registrations.set(id, removal);
+      void removal.finally(() => {
+        if (this.registrations.get(id) === removal) this.registrations.delete(id);
+      });
     };
     try {
       this.listening ??= this.ctx.notifier.listen(this.ctx.channels.results, (payload) => this.onNotification(payload));
       await this.listening;
+      if (fresh) {
+        const previous = this.registrations.get(id) ?? Promise.resolve();
+        const registration = previous.then(() => this.register([id]));
+        this.registrations.set(id, registration.catch(() => undefined));
+        await registration;
+      } else {
+        await this.registrations.get(id);
+      }
     } catch (error) {
       this.listening = undefined;
       await close();
@@ -146,8 +171,12 @@ export class PostgresResultBackend implements ResultBackend {
     await retryTransient(() => this.ctx.pool.query(sql.expireStatus(this.ctx.s), [id, Math.max(0, ttl)]));
   }
 
-  /** Deletes expired statuses now (the sweeper calls this periodically); returns how many. */
+  /**
+   * Deletes expired statuses, and watches of processes that are gone, now (the sweeper calls this
+   * periodically); returns how many statuses were deleted.
+   */
   async cleanup(): Promise<number> {
+    await this.ctx.pool.query(sql.deleteOrphanWatches(this.ctx.s));
     let total = 0;
     for (;;) {
       const { rowCount } = await this.ctx.pool.query(sql.deleteExpiredStatuses(this.ctx.s), [CLEANUP_BATCH]);
@@ -161,8 +190,14 @@ export class PostgresResultBackend implements ResultBackend {
     this.closing ??= (async () => {
       clearInterval(this.cleanupTimer);
       this.removeReconnectHook();
+      const pid = this.ctx.notifier.backendPid;
+      const watched = [...this.watchers.keys()];
       this.watchers.clear();
       await this.writer.drain();
+      await Promise.allSettled([...this.registrations.values()]);
+      if (pid !== undefined && watched.length > 0) {
+        await this.ctx.pool.query(sql.removeWatches(this.ctx.s), [pid, watched]).catch(() => undefined);
+      }
       const stop = await this.listening?.catch(() => undefined);
       stop?.();
       await this.ctx.release();
@@ -198,13 +233,15 @@ export class PostgresResultBackend implements ResultBackend {
   }
 
   private onNotification(payload: string): void {
-    const newline = payload.indexOf('\n');
-    const id = newline < 0 ? payload : payload.slice(0, newline);
-    const set = this.watchers.get(id);
-    if (!set) return;
-    const json = newline < 0 ? '' : payload.slice(newline + 1);
-    if (json) this.deliver(id, statusFromRow(JSON.parse(json) as StatusRow));
-    else void this.refresh(id);
+    if (this.watchers.size === 0) return;
+    for (const line of payload.split('\n')) {
+      const tab = line.indexOf('\t');
+      const id = tab < 0 ? line : line.slice(0, tab);
+      if (!this.watchers.has(id)) continue;
+      const json = tab < 0 ? '' : line.slice(tab + 1);
+      if (json) this.deliver(id, statusFromRow(JSON.parse(json) as StatusRow));
+      else void this.refresh(id);
+    }
   }
 
   private deliver(id: string, status: TaskStatus): void {
@@ -229,8 +266,19 @@ export class PostgresResultBackend implements ResultBackend {
     this.deliver(id, status);
   }
 
-  /** After the LISTEN connection came back: report statuses written while it was down. */
+  /** Records `ids` as watched by this process's LISTEN connection, so writes to them NOTIFY. */
+  private async register(ids: string[]): Promise<void> {
+    const pid = this.ctx.notifier.backendPid;
+    if (pid === undefined || ids.length === 0) return;
+    await retryTransient(() => this.ctx.pool.query(this.statements.addWatches([ids, pid])));
+  }
+
+  /**
+   * After the LISTEN connection came back (with a new pid): register the watches again, then
+   * report statuses written while it was down.
+   */
   private async catchUp(): Promise<void> {
+    await this.register([...this.watchers.keys()]);
     for (const id of [...this.watchers.keys()]) await this.refresh(id, true);
   }
 

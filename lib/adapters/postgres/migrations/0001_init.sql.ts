@@ -6,8 +6,14 @@
  *   has `locked_until` in the future; `lease` changes on every claim and settle, so a stale
  *   receipt cannot touch a later delivery. Claims scan `jobs_claim_idx` with SKIP LOCKED. Claims
  *   and lease extensions change no indexed column (HOT updates, hence the fillfactor).
+ * - `claim_jobs(queues, max, lease_ms, consumer)`: the claim, as a function so its planner settings
+ *   stick: it must walk `jobs_claim_idx` in order and stop after `max` rows, never bitmap-scan and
+ *   sort a whole backlog (which a fresh or churning table's statistics would otherwise invite);
+ *   JIT is off because compiling costs far more than this short statement runs.
  * - `dead_letters`: settled envelopes with a reason; listed newest first per queue.
- * - `results`: one status per task id, with `expires_at` for the TTL.
+ * - `results`: one status per task id, with `expires_at` for the TTL. `result_watches` lists the
+ *   task ids some process watches (with the pid of its LISTEN connection), so writes NOTIFY only
+ *   for watched tasks instead of for every status.
  * - `locks`: owner + expiry per key. `rate_limits`: one token bucket per key.
  */
 export const sql = /* sql */ `
@@ -26,6 +32,40 @@ CREATE TABLE jobs (
   created_at    timestamptz NOT NULL DEFAULT now()
 ) WITH (fillfactor = 70);
 CREATE INDEX jobs_claim_idx ON jobs (queue, priority DESC, run_at, id);
+
+CREATE FUNCTION claim_jobs(p_queues text[], p_max integer, p_lease_ms integer, p_consumer text)
+RETURNS TABLE (id bigint, lease integer, task_id text, queue text, priority smallint, attempt integer,
+               envelope text, locked_until_ms double precision, created_ms double precision, run_at_ms double precision)
+LANGUAGE plpgsql VOLATILE
+SET search_path FROM CURRENT
+SET enable_bitmapscan = off
+SET enable_seqscan = off
+SET jit = off
+AS $$
+BEGIN
+  RETURN QUERY
+  WITH candidates AS (
+    SELECT c.id AS cid, c.priority AS cprio, c.run_at AS crun
+    FROM unnest(p_queues) AS q(name),
+    LATERAL (
+      SELECT j.id, j.priority, j.run_at FROM jobs j
+      WHERE j.queue = q.name AND j.run_at <= now() AND (j.locked_until IS NULL OR j.locked_until < now())
+      ORDER BY j.priority DESC, j.run_at, j.id
+      LIMIT p_max
+      FOR UPDATE SKIP LOCKED
+    ) c
+  ), chosen AS (
+    SELECT cid FROM candidates ORDER BY cprio DESC, crun, cid LIMIT p_max
+  )
+  UPDATE jobs j
+  SET locked_until = now() + coalesce(j.visibility_ms, p_lease_ms) * interval '1 millisecond',
+      locked_by = p_consumer, lease = j.lease + 1
+  FROM chosen WHERE j.id = chosen.cid
+  RETURNING j.id, j.lease, j.task_id, j.queue, j.priority, j.attempt, j.envelope::text,
+            (extract(epoch FROM j.locked_until) * 1000)::float8, (extract(epoch FROM j.created_at) * 1000)::float8,
+            (extract(epoch FROM j.run_at) * 1000)::float8;
+END
+$$;
 
 CREATE TABLE dead_letters (
   id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -56,6 +96,13 @@ CREATE TABLE results (
 );
 CREATE INDEX results_updated_idx ON results (updated_at);
 CREATE INDEX results_expires_idx ON results (expires_at);
+
+CREATE TABLE result_watches (
+  task_id      text NOT NULL,
+  listener_pid integer NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (task_id, listener_pid)
+);
 
 CREATE TABLE locks (
   key        text PRIMARY KEY,

@@ -3,11 +3,6 @@
  * channel; parameters are listed per statement.
  */
 
-/** Columns every claim returns (`envelope` as text so a broken row can be dead-lettered). */
-const CLAIMED = `j.id, j.lease, j.task_id, j.queue, j.priority, j.attempt, j.envelope::text AS envelope,
-  (extract(epoch FROM j.locked_until) * 1000)::float8 AS locked_until_ms,
-  (extract(epoch FROM j.created_at) * 1000)::float8 AS created_ms`;
-
 /**
  * Inserts envelopes and NOTIFYs each queue once.
  * $1 task ids, $2 queues, $3 priorities, $4 notBefore epoch ms (null = now), $5 attempts,
@@ -26,42 +21,11 @@ WITH ins AS (
 SELECT pg_notify('${channel}', q.queue) FROM (SELECT DISTINCT queue FROM ins) q`;
 
 /**
- * Claims up to $2 due rows of one queue ($1), highest priority first, FIFO by due time, skipping
- * rows other consumers hold locked. Rows whose lease lapsed are claimable again.
- * $3 default lease ms, $4 consumer name.
+ * Claims up to $2 due rows across queues $1 (text[]), highest priority first, FIFO by due time,
+ * skipping rows other consumers hold locked; rows whose lease lapsed are claimable again.
+ * $3 default lease ms, $4 consumer name. See `claim_jobs` in the 0001 migration.
  */
-export const claimOne = (s: string) => `
-WITH next AS (
-  SELECT id FROM ${s}.jobs
-  WHERE queue = $1 AND run_at <= now() AND (locked_until IS NULL OR locked_until < now())
-  ORDER BY priority DESC, run_at, id
-  LIMIT $2
-  FOR UPDATE SKIP LOCKED
-)
-UPDATE ${s}.jobs j
-SET locked_until = now() + coalesce(j.visibility_ms, $3) * interval '1 millisecond', locked_by = $4, lease = j.lease + 1
-FROM next WHERE j.id = next.id
-RETURNING ${CLAIMED}, (extract(epoch FROM j.run_at) * 1000)::float8 AS run_at_ms`;
-
-/** Like {@link claimOne} over several queues ($1 text[]): the best $2 rows across them. */
-export const claimMany = (s: string) => `
-WITH candidates AS (
-  SELECT c.id, c.priority, c.run_at
-  FROM unnest($1::text[]) AS q(name),
-  LATERAL (
-    SELECT id, priority, run_at FROM ${s}.jobs
-    WHERE queue = q.name AND run_at <= now() AND (locked_until IS NULL OR locked_until < now())
-    ORDER BY priority DESC, run_at, id
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
-  ) c
-), next AS (
-  SELECT id FROM candidates ORDER BY priority DESC, run_at, id LIMIT $2
-)
-UPDATE ${s}.jobs j
-SET locked_until = now() + coalesce(j.visibility_ms, $3) * interval '1 millisecond', locked_by = $4, lease = j.lease + 1
-FROM next WHERE j.id = next.id
-RETURNING ${CLAIMED}, (extract(epoch FROM j.run_at) * 1000)::float8 AS run_at_ms`;
+export const claimJobs = (s: string) => `SELECT * FROM ${s}.claim_jobs($1::text[], $2::int, $3::int, $4::text)`;
 
 /**
  * Milliseconds until something in queues $1 may become claimable: the next delayed row or the

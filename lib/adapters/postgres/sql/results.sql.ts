@@ -1,6 +1,6 @@
 /**
- * Statements on `results`. Writes NOTIFY the results channel with `<id>\n<status JSON>` per row
- * (the JSON is left empty when it would not fit in a NOTIFY; listeners then read the row).
+ * Statements on `results`. Every write NOTIFYs the results channel with the new statuses (see
+ * `notifyFrom`), which is how `watch` works across processes.
  */
 
 /** The columns a status is read from, by `get`, `listStatuses` and the NOTIFY payloads. */
@@ -9,10 +9,17 @@ const STATUS = `id, state, name, queue, attempt, payload::text AS payload, error
   (extract(epoch FROM created_at) * 1000)::float8 AS created_ms,
   (extract(epoch FROM updated_at) * 1000)::float8 AS updated_ms`;
 
-/** Selects `pg_notify` for every row of the CTE `up`. */
-const notifyFrom = (channel: string) => `
-SELECT pg_notify('${channel}', n.id || E'\\n' || CASE WHEN octet_length(n.j) <= 7800 THEN n.j ELSE '' END)
-FROM (SELECT s.id, row_to_json(s)::text AS j FROM (SELECT ${STATUS} FROM up) s) n`;
+/**
+ * NOTIFYs `<id>\t<status JSON>` for each row of the CTE `up` that some process watches (the JSON
+ * is left empty above 7000 bytes; listeners then read the row). Unwatched writes notify nobody,
+ * which keeps NOTIFY (a commit-time lock) off the hot path.
+ */
+const notifyFrom = (s: string, channel: string) => `
+SELECT pg_notify('${channel}', n.id || E'\t' || CASE WHEN octet_length(n.j) <= 7000 THEN n.j ELSE '' END)
+FROM (
+  SELECT w.id, row_to_json(w)::text AS j
+  FROM (SELECT ${STATUS} FROM up WHERE EXISTS (SELECT 1 FROM ${s}.result_watches rw WHERE rw.task_id = up.id)) w
+) n`;
 
 /**
  * Upserts statuses: $1 ids, $2 states, $3 names, $4 queues, $5 attempts, $6 payload JSON texts,
@@ -41,7 +48,7 @@ WITH up AS (
     updated_at = now(),
     expires_at = EXCLUDED.expires_at
   RETURNING r.*
-)${notifyFrom(channel)}`;
+)${notifyFrom(s, channel)}`;
 
 /** Merges progress ($2 JSON text, null = keep) and heartbeat ($3 epoch ms, null = keep) into a live status ($1). */
 export const touchStatus = (s: string, channel: string) => `
@@ -49,7 +56,7 @@ WITH up AS (
   UPDATE ${s}.results SET progress = coalesce($2::json, progress), heartbeat_at = coalesce($3::bigint, heartbeat_at), updated_at = now()
   WHERE id = $1 AND expires_at > now()
   RETURNING *
-)${notifyFrom(channel)}`;
+)${notifyFrom(s, channel)}`;
 
 /** One live status ($1). */
 export const getStatus = (s: string) => `SELECT ${STATUS} FROM ${s}.results WHERE id = $1 AND expires_at > now()`;
@@ -70,3 +77,17 @@ UPDATE ${s}.results SET expires_at = now() + $2 * interval '1 millisecond' WHERE
 /** Deletes up to $1 expired statuses. */
 export const deleteExpiredStatuses = (s: string) => `
 DELETE FROM ${s}.results WHERE id IN (SELECT id FROM ${s}.results WHERE expires_at <= now() LIMIT $1)`;
+
+/** Registers task ids $1 (text[]) as watched by the LISTEN connection with pid $2. */
+export const addWatches = (s: string) => `
+INSERT INTO ${s}.result_watches (task_id, listener_pid) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`;
+
+/** Removes the watch of task $1 by LISTEN connection pid $2. */
+export const removeWatch = (s: string) => `DELETE FROM ${s}.result_watches WHERE task_id = $1 AND listener_pid = $2`;
+
+/** Removes the watches of tasks $2 (text[]) by LISTEN connection pid $1. */
+export const removeWatches = (s: string) => `DELETE FROM ${s}.result_watches WHERE listener_pid = $1 AND task_id = ANY($2::text[])`;
+
+/** Deletes watches whose LISTEN connection is gone (a crashed or restarted process). */
+export const deleteOrphanWatches = (s: string) => `
+DELETE FROM ${s}.result_watches w WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = w.listener_pid)`;
