@@ -1,0 +1,94 @@
+import type { Broker } from '../core/contracts/broker.js';
+import type { ResultBackend } from '../core/contracts/result-backend.js';
+import type { ScheduleStore } from '../core/contracts/schedule-store.js';
+import { ConfigurationError } from '../core/errors/configuration.error.js';
+import { createStemAdapters, type StemAdapters } from '../stem-adapters.factory.js';
+
+/** Where a command writes; tests pass their own. */
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Options every command understands. */
+export interface GlobalOptions {
+  readonly broker?: string;
+  readonly backend?: string;
+  readonly json?: boolean;
+}
+
+/** Lazily connected stores for one CLI invocation. */
+export class CliContext {
+  private adapters?: Promise<StemAdapters>;
+
+  constructor(readonly io: CliIo, readonly options: GlobalOptions, private readonly env: NodeJS.ProcessEnv) {}
+
+  /** The broker URL from `--broker` or `STEM_BROKER_URL`. */
+  get brokerUrl(): string {
+    const url = this.options.broker ?? this.env.STEM_BROKER_URL;
+    if (!url) throw new ConfigurationError('broker', 'pass --broker <url> or set STEM_BROKER_URL (redis://... or postgres://...)');
+    if (url.startsWith('memory:')) {
+      throw new ConfigurationError('broker', 'memory:// lives inside one process, so the CLI cannot reach it; point --broker at the Redis or Postgres your workers use');
+    }
+    return url;
+  }
+
+  private connect(): Promise<StemAdapters> {
+    const backend = this.options.backend ?? this.env.STEM_RESULT_BACKEND_URL;
+    this.adapters ??= createStemAdapters({ broker: this.brokerUrl, ...(backend ? { backend } : {}), scheduleStore: this.env.STEM_SCHEDULE_STORE_URL ?? this.brokerUrl });
+    return this.adapters;
+  }
+
+  async broker(): Promise<Broker> {
+    return (await this.connect()).broker;
+  }
+
+  async backend(): Promise<ResultBackend> {
+    const backend = (await this.connect()).backend;
+    if (!backend) throw new ConfigurationError('backend', 'no result backend configured');
+    return backend;
+  }
+
+  async scheduleStore(): Promise<ScheduleStore> {
+    const store = (await this.connect()).scheduleStore;
+    if (!store) throw new ConfigurationError('scheduleStore', `"${this.brokerUrl}" has no schedule store; set STEM_SCHEDULE_STORE_URL`);
+    return store;
+  }
+
+  /** Prints `value` as JSON with `--json`, else through `human`. */
+  print(value: unknown, human: () => void): void {
+    if (this.options.json) this.io.out(JSON.stringify(value, null, 2));
+    else human();
+  }
+
+  async close(): Promise<void> {
+    if (this.adapters) await (await this.adapters.catch(() => undefined))?.close();
+  }
+}
+
+/** A bad command line: the message says what to type instead. */
+export class UsageError extends Error {}
+
+/** Parses `ms`, an ISO date, or a duration back from now (`'1h'`, `'30m'`, `'2d'`) into epoch ms. */
+export function parseSince(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const ago = /^(\d+)(s|m|h|d)$/.exec(value);
+  if (ago) return now - Number(ago[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as 's' | 'm' | 'h' | 'd'];
+  if (/^\d+$/.test(value)) return Number(value);
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) throw new UsageError(`--since "${value}" is not a time; use an ISO date, epoch ms, or a duration such as 1h`);
+  return date;
+}
+
+/** Parses a non-negative integer option. */
+export function parseCount(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+/** Formats epoch ms as an ISO string (or `-`). */
+export function iso(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? '-' : new Date(ms).toISOString();
+}
