@@ -15,7 +15,8 @@ import type {
 import type { Envelope } from '../../core/envelope.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
 import { encodeDeadLetter, RedisDeadLetters } from './redis-dead-letters.js';
-import { encodeEnvelope, leaseField, malformedEnvelope, parseReceipt, priorityOf, queueScriptKeys } from './redis-envelope.codec.js';
+import { Batcher } from './redis.batcher.js';
+import { encodeEnvelope, leaseField, malformedEnvelope, type ParsedReceipt, parseReceipt, priorityOf, queueScriptKeys } from './redis-envelope.codec.js';
 import { RedisStreamsConsumer } from './redis-streams.consumer.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis.connection.js';
 import { CONSUMER_GROUP, type QueueKeys, RedisKeys } from './redis.keys.js';
@@ -65,6 +66,7 @@ export class RedisStreamsBroker implements Broker {
   private readonly subscriber: RedisSubscriber;
   private readonly consumers = new Set<RedisStreamsConsumer>();
   private readonly defaultVisibilityTimeout: number;
+  private readonly acks: Batcher<ParsedReceipt>;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -76,6 +78,7 @@ export class RedisStreamsBroker implements Broker {
     this.deadLetters = new RedisDeadLetters(connection, this.keys);
     this.subscriber = new RedisSubscriber(() => connection.duplicate({ enableAutoPipelining: false }));
     this.defaultVisibilityTimeout = options.defaultVisibilityTimeout ?? 30_000;
+    this.acks = new Batcher((receipts) => this.ackMany(receipts));
   }
 
   /**
@@ -97,6 +100,28 @@ export class RedisStreamsBroker implements Broker {
       return;
     }
     await this.connection.command('xadd', keys.streams[priority]!, '*', 'e', body, 'v', leaseField(envelope));
+  }
+
+  /** Publishes many envelopes with one script call per queue. */
+  async publishBatch(envelopes: readonly Envelope[]): Promise<void> {
+    this.assertOpen();
+    const byQueue = new Map<string, (string | number)[]>();
+    for (const envelope of envelopes) {
+      let args = byQueue.get(envelope.queue);
+      if (!args) {
+        this.keys.queue(envelope.queue);
+        byQueue.set(envelope.queue, (args = []));
+      }
+      args.push(priorityOf(envelope), leaseField(envelope), encodeEnvelope(envelope), envelope.notBefore ?? 0);
+    }
+    await Promise.all(
+      [...byQueue].map(async ([queue, args]) => {
+        // NOTE: chunks keep each script call short, so other clients are not held up.
+        for (let i = 0; i < args.length; i += 2_000) {
+          await scripts.publishMany.run(this.connection, queueScriptKeys(this.keys.queue(queue)), args.slice(i, i + 2_000));
+        }
+      }),
+    );
   }
 
   consume(options: ConsumeOptions): Consumer {
@@ -129,9 +154,7 @@ export class RedisStreamsBroker implements Broker {
 
   async ack(delivery: Delivery): Promise<void> {
     const receipt = parseReceipt(delivery.receipt);
-    if (!receipt) return;
-    const keys = this.keys.queue(receipt.queue);
-    await scripts.ack.run(this.connection, [keys.streams[receipt.priority]!, keys.leases], [CONSUMER_GROUP, receipt.entryId, receipt.member]);
+    if (receipt) await this.acks.add(receipt);
   }
 
   async nack(delivery: Delivery, options: NackOptions = {}): Promise<void> {
@@ -243,6 +266,18 @@ export class RedisStreamsBroker implements Broker {
       }
     })();
     return this.closing;
+  }
+
+  /** Acks gathered in one event-loop turn: one script call per queue. */
+  private async ackMany(receipts: readonly ParsedReceipt[]): Promise<void[]> {
+    const byQueue = new Map<string, (string | number)[]>();
+    for (const r of receipts) {
+      let args = byQueue.get(r.queue);
+      if (!args) byQueue.set(r.queue, (args = [CONSUMER_GROUP]));
+      args.push(r.priority, r.entryId);
+    }
+    await Promise.all([...byQueue].map(([queue, args]) => scripts.ackMany.run(this.connection, queueScriptKeys(this.keys.queue(queue)), args)));
+    return [];
   }
 
   private async deadLetterMalformed(keys: QueueKeys, priority: number, entryId: string, body: string, error: unknown): Promise<void> {

@@ -71,9 +71,22 @@ export class RedisStreamsConsumer implements Consumer {
   }
 
   async fetch(max: number, signal: AbortSignal): Promise<Delivery[]> {
+    if (signal.aborted || this.closed || max <= 0) return [];
+    // NOTE: the first attempt skips the abort plumbing: under load it returns at once.
+    try {
+      const first = await this.tryFetch(max);
+      if (first.deliveries.length > 0) {
+        if (!signal.aborted && !this.closed) return first.deliveries;
+        await this.host.release(first.deliveries);
+        return [];
+      }
+    } catch (error) {
+      if (signal.aborted || this.closed) return [];
+      this.host.reportError(error);
+    }
     const cancelled = AbortSignal.any([signal, this.closing.signal]);
     let failures = 0;
-    while (!cancelled.aborted && max > 0) {
+    while (!cancelled.aborted) {
       try {
         const { deliveries, idle } = await this.tryFetch(max);
         failures = 0;

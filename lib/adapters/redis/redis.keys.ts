@@ -75,11 +75,29 @@ export class RedisKeys {
     return `${this.prefix}:status:{${id}}`;
   }
 
-  /** Status listing indexes (ZSETs by updatedAt), all on one slot. */
-  statusIndex(kind: 'all'): string;
-  statusIndex(kind: 'state' | 'queue' | 'name', value: string): string;
-  statusIndex(kind: 'all' | 'state' | 'queue' | 'name', value?: string): string {
-    return kind === 'all' ? `${this.prefix}:{results}:idx:all` : `${this.prefix}:{results}:idx:${kind}:${value}`;
+  /** Counter of live watches of a task status; writes are published only while it exists. */
+  statusWatchers(id: string): string {
+    return `${this.status(id)}:watchers`;
+  }
+
+  /** Channel prefix: `statusChannel(id)` is this + id + `}`. */
+  get statusChannelPrefix(): string {
+    return `${this.prefix}:status:{`;
+  }
+
+  /** Listing index of every status (ZSET by updatedAt); all listing indexes share one slot. */
+  get statusIndexAll(): string {
+    return `${this.prefix}:{results}:idx:all`;
+  }
+
+  /** Prefix of the per-queue listing indexes: `statusIndexQueue(q)` is this + q. */
+  get statusIndexQueuePrefix(): string {
+    return `${this.prefix}:{results}:idx:queue:`;
+  }
+
+  /** Listing index of the statuses of one queue. */
+  statusIndexQueue(queue: string): string {
+    return this.statusIndexQueuePrefix + queue;
   }
 
   /** Key of a lock. */

@@ -4,13 +4,15 @@ import { FETCH_LUA } from './fetch.lua.js';
 import { LOCK_ACQUIRE_LUA, LOCK_RELEASE_LUA, LOCK_RENEW_LUA } from './lock.lua.js';
 import { PURGE_QUEUE_LUA, QUEUE_COUNTS_LUA, RELEASE_CONSUMER_LUA } from './queue-admin.lua.js';
 import { RATE_LIMIT_LUA } from './rate-limit.lua.js';
-import { ACK_LUA, EXTEND_LEASE_LUA, NACK_LUA, PUBLISH_DELAYED_LUA } from './settle.lua.js';
-import { STATUS_INDEX_LUA, STATUS_SET_LUA, STATUS_TOUCH_LUA } from './status.lua.js';
+import { EXTEND_LEASE_LUA, NACK_LUA, PUBLISH_DELAYED_LUA } from './settle.lua.js';
+import { ACK_MANY_LUA, PUBLISH_MANY_LUA } from './settle-many.lua.js';
+import { STATUS_INDEX_LUA, STATUS_SET_LUA, STATUS_SET_MANY_LUA, STATUS_TOUCH_LUA, STATUS_UNWATCH_LUA } from './status.lua.js';
 
 /** Every Lua script of the Redis adapters (sources in `*.lua.ts`, each with a KEYS/ARGV header). */
 export const scripts = {
   fetch: new RedisScript('fetch', FETCH_LUA),
-  ack: new RedisScript('ack', ACK_LUA),
+  ackMany: new RedisScript('ack-many', ACK_MANY_LUA),
+  publishMany: new RedisScript('publish-many', PUBLISH_MANY_LUA),
   nack: new RedisScript('nack', NACK_LUA),
   extendLease: new RedisScript('extend-lease', EXTEND_LEASE_LUA),
   publishDelayed: new RedisScript('publish-delayed', PUBLISH_DELAYED_LUA),
@@ -21,6 +23,8 @@ export const scripts = {
   queueCounts: new RedisScript('queue-counts', QUEUE_COUNTS_LUA),
   releaseConsumer: new RedisScript('release-consumer', RELEASE_CONSUMER_LUA),
   statusSet: new RedisScript('status-set', STATUS_SET_LUA),
+  statusSetMany: new RedisScript('status-set-many', STATUS_SET_MANY_LUA),
+  statusUnwatch: new RedisScript('status-unwatch', STATUS_UNWATCH_LUA),
   statusTouch: new RedisScript('status-touch', STATUS_TOUCH_LUA),
   statusIndex: new RedisScript('status-index', STATUS_INDEX_LUA),
   lockAcquire: new RedisScript('lock-acquire', LOCK_ACQUIRE_LUA),

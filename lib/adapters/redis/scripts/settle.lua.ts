@@ -1,23 +1,6 @@
 import { QUEUE_LIB_LUA } from './queue-lib.lua.js';
 
 /**
- * ack: removes a leased delivery for good. A stale receipt (lease already gone) changes nothing.
- *
- * KEYS[1] the entry's stream
- * KEYS[2] leases ZSET
- * ARGV[1] consumer group
- * ARGV[2] entry id
- * ARGV[3] lease member "<priority>:<entry id>"
- * Returns 1 when acknowledged, 0 for a stale receipt.
- */
-export const ACK_LUA = `
-if redis.call('ZREM', KEYS[2], ARGV[3]) == 0 then return 0 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-return 1
-`;
-
-/**
  * nack: settles a delivery and, when requeueing, publishes the replacement envelope in the same
  * step (to its stream, or to the delayed ZSET when its notBefore is in the future).
  *
