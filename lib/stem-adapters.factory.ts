@@ -171,11 +171,13 @@ const redisLoader = async (): Promise<AdapterLoader> => {
 
 const postgresLoader = async (): Promise<AdapterLoader> => {
   const pg = await importAdapter('postgres', 'pg', () => import('./adapters/postgres/index.js'));
+  const { PostgresScheduleStore } = await import('./adapters/postgres/postgres.schedule-store.js');
   return {
     broker: (url) => pg.PostgresBroker.connect(url),
     backend: (url) => pg.PostgresResultBackend.connect(url),
     lockStore: (url) => pg.PostgresLockStore.connect(url),
     rateLimiter: (url) => pg.PostgresRateLimiter.connect(url),
+    scheduleStore: (url) => PostgresScheduleStore.connect(url),
   };
 };
 
