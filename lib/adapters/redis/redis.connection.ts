@@ -71,22 +71,19 @@ export class RedisConnection {
    * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
    */
   static async open(url: string, options: RedisConnectionOptions = {}, extra: RedisOptions = {}): Promise<RedisConnection> {
-    let cluster = options.cluster;
-    if (cluster === undefined) {
-      const probe = await connectStandalone(url, options, { enableAutoPipelining: false });
-      try {
-        const info = String(await probe.info('cluster'));
-        cluster = /cluster_enabled:1/.test(info);
-        if (!cluster) {
-          probe.disconnect();
-          return new RedisConnection(await connectStandalone(url, options, extra), false, url, { ...options, cluster });
-        }
-      } finally {
-        probe.disconnect();
-      }
+    if (options.cluster === true) return new RedisConnection(await connectCluster(url, options, extra), true, url, options);
+    const client = await connectStandalone(url, options, extra);
+    if (options.cluster === false) return new RedisConnection(client, false, url, options);
+    let info: string;
+    try {
+      info = String(await client.info('cluster'));
+    } catch (error) {
+      client.disconnect();
+      throw error;
     }
-    const client = cluster ? await connectCluster(url, options, extra) : await connectStandalone(url, options, extra);
-    return new RedisConnection(client, cluster, url, { ...options, cluster });
+    if (!/cluster_enabled:1/.test(info)) return new RedisConnection(client, false, url, { ...options, cluster: false });
+    client.disconnect();
+    return new RedisConnection(await connectCluster(url, options, extra), true, url, { ...options, cluster: true });
   }
 
   /** Opens another connection to the same server(s), e.g. for a blocking read or a subscriber. */

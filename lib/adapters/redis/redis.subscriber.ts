@@ -25,7 +25,16 @@ export class RedisSubscriber {
     const wrapped: Handler = (message) => handler(message);
     set.add(wrapped);
     if (first) this.confirmed.set(channel, connection.client.subscribe(channel));
-    await this.confirmed.get(channel);
+    try {
+      await this.confirmed.get(channel);
+    } catch (error) {
+      set.delete(wrapped);
+      if (set.size === 0 && this.handlers.get(channel) === set) {
+        this.handlers.delete(channel);
+        this.confirmed.delete(channel);
+      }
+      throw error;
+    }
     return async () => {
       if (!set.delete(wrapped) || set.size > 0 || this.handlers.get(channel) !== set) return;
       this.handlers.delete(channel);

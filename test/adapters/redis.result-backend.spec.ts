@@ -1,0 +1,85 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisResultBackend } from '../../lib/adapters/redis/index.js';
+import type { TaskStatus } from '../../lib/core/envelope.js';
+import { sleep, uniqueName } from '../../lib/testing/contract-helpers.js';
+import { uuidv7 } from '../../lib/core/utils/uuid.js';
+import { deleteKeys, uniquePrefix } from '../redis/redis-test-utils.js';
+import { REDIS_URL, redisAvailable } from '../support/services.js';
+
+const available = await redisAvailable();
+const prefix = uniquePrefix('backend');
+
+describe.runIf(available)('RedisResultBackend specifics', () => {
+  let backend: RedisResultBackend;
+  let other: RedisResultBackend;
+  let raw: Redis;
+  beforeAll(async () => {
+    backend = await RedisResultBackend.connect(REDIS_URL, { prefix });
+    other = await RedisResultBackend.connect(REDIS_URL, { prefix });
+    raw = new Redis(REDIS_URL);
+  });
+  afterAll(async () => {
+    await backend.close();
+    await other.close();
+    raw.disconnect();
+    await deleteKeys(REDIS_URL, prefix);
+  });
+
+  it('publishes a status only while someone watches it', async () => {
+    const id = uuidv7();
+    const spy = raw.duplicate();
+    const published: string[] = [];
+    await spy.subscribe(`${prefix}:status:{${id}}`);
+    spy.on('message', (_channel: string, message: string) => published.push(message));
+    try {
+      await backend.set(id, { state: 'queued', attempt: 0 });
+      const seen: TaskStatus[] = [];
+      const watch = await other.watch(id, (s) => seen.push(s));
+      await backend.set(id, { state: 'running', attempt: 0 });
+      await sleep(100);
+      await watch.close();
+      await backend.set(id, { state: 'succeeded', attempt: 0, payload: 1 });
+      await sleep(100);
+      expect(seen.map((s) => s.state)).toEqual(['running']);
+      expect(published).toHaveLength(1);
+      expect(await raw.exists(`${prefix}:result:{${id}}:watchers`)).toBe(0);
+    } finally {
+      spy.disconnect();
+    }
+  });
+
+  it('keeps name and queue from earlier writes and lists by name within them', async () => {
+    const queue = uniqueName('q');
+    const id = uuidv7();
+    await backend.set(id, { state: 'queued', attempt: 0, name: 'report.build', queue });
+    await backend.set(id, { state: 'running', attempt: 0 });
+    expect(await backend.get(id)).toMatchObject({ state: 'running', name: 'report.build', queue });
+    const page = await backend.listStatuses({ queue, name: 'report.build', state: 'running' });
+    expect(page.items.map((s) => s.id)).toEqual([id]);
+    expect((await backend.listStatuses({ queue, name: 'other' })).items).toEqual([]);
+  });
+
+  it('drops expired statuses from listings and from the index', async () => {
+    const queue = uniqueName('q');
+    const gone = uuidv7();
+    const kept = uuidv7();
+    await backend.set(gone, { state: 'succeeded', attempt: 0, queue, name: 't' }, { ttl: 100 });
+    await backend.set(kept, { state: 'succeeded', attempt: 0, queue, name: 't' });
+    await sleep(250);
+    expect((await backend.listStatuses({ queue })).items.map((s) => s.id)).toEqual([kept]);
+    expect(await raw.zscore(`${prefix}:{results}:idx:queue:${queue}`, gone)).toBeNull();
+    expect(await raw.zscore(`${prefix}:{results}:idx:all`, kept)).not.toBeNull();
+  });
+
+  it('writes many statuses issued together, each readable with its own fields', async () => {
+    const ids = Array.from({ length: 300 }, () => uuidv7());
+    await Promise.all(ids.map((id, i) => backend.set(id, { state: i % 2 ? 'failed' : 'succeeded', attempt: i, payload: i % 2 ? undefined : { i }, error: i % 2 ? { type: 'E', message: `m${i}`, retryable: false } : undefined, meta: { i } })));
+    const statuses = await Promise.all(ids.map((id) => other.get(id)));
+    statuses.forEach((s, i) => {
+      expect(s).toMatchObject({ id: ids[i], attempt: i, meta: { i } });
+      if (i % 2) expect(s).toMatchObject({ state: 'failed', error: { message: `m${i}` } });
+      else expect(s).toMatchObject({ state: 'succeeded', payload: { i } });
+    });
+  });
+});
