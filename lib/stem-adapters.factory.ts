@@ -1,8 +1,10 @@
 import { InMemoryBroker } from './adapters/memory/in-memory.broker.js';
+import { InMemoryGroupStore } from './adapters/memory/in-memory.group-store.js';
 import { InMemoryLockStore } from './adapters/memory/in-memory.lock-store.js';
 import { InMemoryRateLimiter } from './adapters/memory/in-memory.rate-limiter.js';
 import { InMemoryResultBackend } from './adapters/memory/in-memory.result-backend.js';
 import { InMemoryScheduleStore } from './adapters/memory/in-memory.schedule-store.js';
+import type { GroupStore } from './core/canvas/group-store.js';
 import type { Broker } from './core/contracts/broker.js';
 import type { LockStore } from './core/contracts/lock-store.js';
 import type { RateLimiter } from './core/contracts/rate-limiter.js';
@@ -20,6 +22,8 @@ export interface StemAdapters {
   readonly rateLimiter: RateLimiter;
   /** Where Beat keeps schedule entries; `null` when the store has no schedule store. */
   readonly scheduleStore: ScheduleStore | null;
+  /** Where canvas keeps group and chord state. */
+  readonly groupStore: GroupStore;
   /** Closes every adapter the factory created (not the instances passed in). */
   close(): Promise<void>;
 }
@@ -31,6 +35,7 @@ interface AdapterKinds {
   lockStore: LockStore;
   rateLimiter: RateLimiter;
   scheduleStore: ScheduleStore;
+  groupStore: GroupStore;
 }
 
 /** Connects one kind of store from a URL; one loader per URL scheme family. */
@@ -41,6 +46,7 @@ interface AdapterLoader {
   rateLimiter(url: string): Promise<RateLimiter>;
   /** Absent for stores without a schedule store. */
   scheduleStore?(url: string): Promise<ScheduleStore>;
+  groupStore(url: string): Promise<GroupStore>;
 }
 
 /** Masks the password of a URL for error messages. */
@@ -89,7 +95,7 @@ export async function createStemAdapters(options: StemModuleOptions, loaders: Re
 
   try {
     const broker = typeof brokerOption === 'string' ? await fromUrl('broker', brokerOption) : brokerOption;
-    const sameStore = (option: 'backend' | 'lockStore' | 'rateLimiter' | 'scheduleStore') => {
+    const sameStore = (option: 'backend' | 'lockStore' | 'rateLimiter' | 'scheduleStore' | 'groupStore') => {
       const value = options[option];
       if (typeof value === 'string') return value;
       if (value === undefined && brokerUrl) return brokerUrl;
@@ -109,6 +115,8 @@ export async function createStemAdapters(options: StemModuleOptions, loaders: Re
       : wantsSchedules || (await loaderFor('scheduleStore', scheduleUrl)).scheduleStore
         ? await fromUrl('scheduleStore', scheduleUrl)
         : null;
+    const groupUrl = sameStore('groupStore');
+    const groupStore = groupUrl ? await fromUrl('groupStore', groupUrl) : (options.groupStore as GroupStore);
     let closing: Promise<void> | undefined;
     return {
       broker,
@@ -116,6 +124,7 @@ export async function createStemAdapters(options: StemModuleOptions, loaders: Re
       lockStore,
       rateLimiter,
       scheduleStore,
+      groupStore,
       close: () => (closing ??= closeAll(created)),
     };
   } catch (error) {
@@ -143,6 +152,7 @@ const memoryLoader: AdapterLoader = {
   lockStore: async () => new InMemoryLockStore(),
   rateLimiter: async () => new InMemoryRateLimiter(),
   scheduleStore: async () => new InMemoryScheduleStore(),
+  groupStore: async () => new InMemoryGroupStore(),
 };
 
 /** Imports an optional adapter, turning a missing driver into an error that says what to install. */
@@ -160,24 +170,28 @@ async function importAdapter<T>(scheme: string, driver: string, load: () => Prom
 const redisLoader = async (): Promise<AdapterLoader> => {
   const redis = await importAdapter('redis', 'ioredis', () => import('./adapters/redis/index.js'));
   const { RedisScheduleStore } = await import('./adapters/redis/redis.schedule-store.js');
+  const { RedisGroupStore } = await import('./adapters/redis/redis.group-store.js');
   return {
     broker: (url) => redis.RedisStreamsBroker.connect(url),
     backend: (url) => redis.RedisResultBackend.connect(url),
     lockStore: (url) => redis.RedisLockStore.connect(url),
     rateLimiter: (url) => redis.RedisRateLimiter.connect(url),
     scheduleStore: (url) => RedisScheduleStore.connect(url),
+    groupStore: (url) => RedisGroupStore.connect(url),
   };
 };
 
 const postgresLoader = async (): Promise<AdapterLoader> => {
   const pg = await importAdapter('postgres', 'pg', () => import('./adapters/postgres/index.js'));
   const { PostgresScheduleStore } = await import('./adapters/postgres/postgres.schedule-store.js');
+  const { PostgresGroupStore } = await import('./adapters/postgres/postgres.group-store.js');
   return {
     broker: (url) => pg.PostgresBroker.connect(url),
     backend: (url) => pg.PostgresResultBackend.connect(url),
     lockStore: (url) => pg.PostgresLockStore.connect(url),
     rateLimiter: (url) => pg.PostgresRateLimiter.connect(url),
     scheduleStore: (url) => PostgresScheduleStore.connect(url),
+    groupStore: (url) => PostgresGroupStore.connect(url),
   };
 };
 

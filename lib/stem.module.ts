@@ -2,7 +2,12 @@ import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { TaskArgsValidator } from './core/args-validator.js';
 import { StemScheduler } from './core/beat/stem-scheduler.js';
+import { Canvas } from './core/canvas/canvas.js';
+import { TaskPayloadEncoderRegistry } from './core/encoding/encoder-registry.js';
+import { StemMetrics } from './core/observability/stem-metrics.js';
+import { EnvelopeSigner } from './core/signing/envelope-signer.js';
 import { Stem } from './core/stem.js';
+import { UniqueTaskCoordinator } from './core/unique/unique-task-coordinator.js';
 import { SimpleTaskRegistry } from './core/task-registry.js';
 import type { TaskRegistry } from './core/task-handler.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
@@ -16,6 +21,13 @@ import { StemClient } from './stem.client.js';
 import { STEM_ADAPTERS, STEM_BROKER, STEM_PRODUCER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { StemExplorer } from './stem.explorer.js';
 import { StemConfigurableModuleClass, STEM_MODULE_OPTIONS } from './stem.module-definition.js';
+
+function signerOption(options: StemModuleOptions): { signer?: EnvelopeSigner } {
+  if (options.signing === false) return {};
+  if (options.signing instanceof EnvelopeSigner) return { signer: options.signing };
+  const signer = options.signing ? new EnvelopeSigner(options.signing) : EnvelopeSigner.fromEnv();
+  return signer ? { signer } : {};
+}
 
 /**
  * Background jobs for Nest: registers the broker and result backend, discovers `@Task()` and
@@ -63,9 +75,18 @@ import { StemConfigurableModuleClass, STEM_MODULE_OPTIONS } from './stem.module-
           ...(options.defaults ? { defaults: options.defaults } : {}),
           ...(argsValidator ? { argsValidator } : {}),
           ...(options.resultTtl !== undefined ? { resultTtl: options.resultTtl } : {}),
+          ...signerOption(options),
+          encoders: options.encoders instanceof TaskPayloadEncoderRegistry ? options.encoders : new TaskPayloadEncoderRegistry(options.encoders),
+          uniqueCoordinator: new UniqueTaskCoordinator({
+            lockStore: adapters.lockStore,
+            ...(options.uniqueDefaultTtl !== undefined ? { defaultTtl: options.uniqueDefaultTtl } : {}),
+            ...(options.telemetry !== false ? { metrics: new StemMetrics() } : {}),
+          }),
+          ...(adapters.groupStore ? { groupStore: adapters.groupStore } : {}),
         }),
     },
+    { provide: Canvas, inject: [STEM_PRODUCER], useFactory: (producer: Stem) => new Canvas(producer) },
   ],
-  exports: [StemClient, StemWorkerHost, StemBeatHost, StemScheduler, STEM_BROKER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY, STEM_PRODUCER],
+  exports: [Canvas, StemClient, StemWorkerHost, StemBeatHost, StemScheduler, STEM_BROKER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY, STEM_PRODUCER],
 })
 export class StemModule extends StemConfigurableModuleClass {}

@@ -5,6 +5,10 @@ import type { RateLimiter } from '../core/contracts/rate-limiter.js';
 import type { ResultBackend } from '../core/contracts/result-backend.js';
 import type { ScheduleStore } from '../core/contracts/schedule-store.js';
 import type { CatchUpPolicy } from '../core/beat/beat.options.js';
+import type { GroupStore } from '../core/canvas/group-store.js';
+import type { TaskPayloadEncoderRegistry, TaskPayloadEncoderRegistryOptions } from '../core/encoding/encoder-registry.js';
+import type { EnvelopeSigner } from '../core/signing/envelope-signer.js';
+import type { SigningOptions } from '../core/signing/signing.options.js';
 import type { TaskDefaults } from '../core/task-options.js';
 import type { ShutdownMode } from '../core/worker/worker.options.js';
 
@@ -66,6 +70,17 @@ export interface StemModuleOptions {
    * number of replicas may run it; each tick is dispatched once. @default false
    */
   readonly beat?: boolean | StemBeatOptions;
+  /** Group and chord store (canvas) URL or instance. @default the same store as the broker */
+  readonly groupStore?: string | GroupStore;
+  /**
+   * Sign envelopes on enqueue and verify them in the worker (HMAC-SHA256 or Ed25519). An
+   * `EnvelopeSigner`, its options, or `false`. @default from `STEM_SIGNING_*` env vars, else off
+   */
+  readonly signing?: EnvelopeSigner | SigningOptions | false;
+  /** Payload encoders of args and results (ids carried with each task). @default JSON only */
+  readonly encoders?: TaskPayloadEncoderRegistry | TaskPayloadEncoderRegistryOptions;
+  /** Unique tasks: default lock TTL in ms when a task sets neither `uniqueFor` nor a visibility timeout. @default 300000 */
+  readonly uniqueDefaultTtl?: number;
   /** Defaults for every task (lowest precedence). */
   readonly defaults?: TaskDefaults;
   /** Run a worker in this process; `false` makes a producer-only app. @default {} (a worker on the tasks' queues) */
