@@ -182,12 +182,12 @@ describe('Worker', () => {
 
   it('renews leases of long tasks so they are not redelivered', async () => {
     let runs = 0;
-    const { stem, worker } = setup([{ name: 'long', options: { visibilityTimeout: 100 }, call: async () => { runs++; await new Promise((r) => setTimeout(r, 450)); } }]);
+    const { stem, worker } = setup([{ name: 'long', options: { visibilityTimeout: 400 }, call: async () => { runs++; await new Promise((r) => setTimeout(r, 1_300)); } }]);
     const other = new Worker({ broker: worker['broker'] as InMemoryBroker, registry: worker['registry'] as SimpleTaskRegistry, concurrency: 1 });
     await worker.start();
     await other.start();
     const id = await stem.enqueue('long');
-    expect((await stem.waitForTask(id, { timeout: 3_000 })).status?.state).toBe('succeeded');
+    expect((await stem.waitForTask(id, { timeout: 5_000 })).status?.state).toBe('succeeded');
     await other.close();
     expect(runs).toBe(1);
   });
