@@ -162,7 +162,8 @@ export async function retryTransient<T>(
       return await run();
     } catch (error) {
       if (!retryable(error) || Date.now() + delay > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      // NOTE: a ref'd timer: while every connection is down, a pending retry is what keeps a worker alive.
+      await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(1_000, delay * 2);
     }
   }

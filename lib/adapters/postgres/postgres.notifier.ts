@@ -154,6 +154,5 @@ export class PostgresNotifier {
         },
       );
     }, delay);
-    this.reconnectTimer.unref();
   }
 }

@@ -266,11 +266,15 @@ export class PostgresResultBackend implements ResultBackend {
     this.deliver(id, status);
   }
 
-  /** Records `ids` as watched by this process's LISTEN connection, so writes to them NOTIFY. */
+  /**
+   * Records `ids` as watched by this process's LISTEN connection, so writes to them NOTIFY, then
+   * waits out writes that were in flight meanwhile (a read afterwards sees them).
+   */
   private async register(ids: string[]): Promise<void> {
     const pid = this.ctx.notifier.backendPid;
     if (pid === undefined || ids.length === 0) return;
     await retryTransient(() => this.ctx.pool.query(this.statements.addWatches([ids, pid])));
+    if (ids.length === 1) await retryTransient(() => this.ctx.pool.query(sql.awaitInflightWrite(this.ctx.s), ids));
   }
 
   /**

@@ -104,6 +104,18 @@ CREATE TABLE result_watches (
   PRIMARY KEY (task_id, listener_pid)
 );
 
+-- Volatile on purpose: it reads with a fresh snapshot after the writer locked the status row, so a
+-- watch committed while the write was in flight is seen (together with the FOR SHARE barrier in
+-- watch(), no write can slip between registering a watch and reading the status).
+CREATE FUNCTION is_watched(p_task_id text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path FROM CURRENT
+AS $$
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM result_watches WHERE task_id = p_task_id);
+END
+$$;
+
 CREATE TABLE locks (
   key        text PRIMARY KEY,
   owner      text NOT NULL,

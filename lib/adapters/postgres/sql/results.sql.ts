@@ -18,7 +18,7 @@ const notifyFrom = (s: string, channel: string) => `
 SELECT pg_notify('${channel}', n.id || E'\t' || CASE WHEN octet_length(n.j) <= 7000 THEN n.j ELSE '' END)
 FROM (
   SELECT w.id, row_to_json(w)::text AS j
-  FROM (SELECT ${STATUS} FROM up WHERE EXISTS (SELECT 1 FROM ${s}.result_watches rw WHERE rw.task_id = up.id)) w
+  FROM (SELECT ${STATUS} FROM up WHERE ${s}.is_watched(up.id)) w
 ) n`;
 
 /**
@@ -91,3 +91,9 @@ export const removeWatches = (s: string) => `DELETE FROM ${s}.result_watches WHE
 /** Deletes watches whose LISTEN connection is gone (a crashed or restarted process). */
 export const deleteOrphanWatches = (s: string) => `
 DELETE FROM ${s}.result_watches w WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = w.listener_pid)`;
+
+/**
+ * Waits for any write to status $1 still in flight (it holds the row lock) to commit. Run after a
+ * watch is registered: every write is then either committed (visible to a read) or notifies.
+ */
+export const awaitInflightWrite = (s: string) => `SELECT 1 FROM ${s}.results WHERE id = $1 FOR SHARE`;
