@@ -5,9 +5,9 @@ import { RedisResultBackend, RedisStreamsBroker } from '../lib/adapters/redis/in
 import { SimpleTaskRegistry, Stem, Worker } from '../lib/core/index.js';
 
 const URL_ = process.env.BENCH_REDIS_URL ?? process.env.STEM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const TASKS = Number(process.env.BENCH_TASKS ?? 50_000);
-const SINGLE = Number(process.env.BENCH_SINGLE ?? 5_000);
-const SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 500);
+const TASKS = Number(process.env.BENCH_TASKS ?? 30_000);
+const SINGLE = Number(process.env.BENCH_SINGLE ?? 3_000);
+const SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
 const CONCURRENCY = 50;
 const BATCH = 1_000;
 
@@ -26,31 +26,46 @@ interface Side {
   close(): Promise<void>;
 }
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+type Metric = 'bulk' | 'single' | 'processing' | 'p50' | 'p99';
+const METRICS: { key: Metric; label: string; unit: string; higherIsBetter: boolean }[] = [
+  { key: 'bulk', label: 'enqueue, bulk (batches of 1000)', unit: '/s', higherIsBetter: true },
+  { key: 'single', label: 'enqueue, one by one', unit: '/s', higherIsBetter: true },
+  { key: 'processing', label: 'processing at concurrency 50', unit: '/s', higherIsBetter: true },
+  { key: 'p50', label: 'enqueue → start latency p50', unit: 'ms', higherIsBetter: false },
+  { key: 'p99', label: 'enqueue → start latency p99', unit: 'ms', higherIsBetter: false },
+];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 /**
  * Stem on Redis vs BullMQ on the same Redis, in one process run: enqueue throughput (bulk and
  * one by one), processing of a backlog at concurrency 50 with results kept, and enqueue → start
- * latency on an idle queue. Keys live under fresh prefixes and are deleted afterwards.
+ * latency on an idle queue. The two sides alternate over several rounds (order swapped each
+ * round) and the medians are compared, so background load hits both alike. Keys live under fresh
+ * prefixes and are deleted afterwards.
  */
 export async function run(): Promise<void> {
   const tag = randomBytes(4).toString('hex');
-  console.log(`Redis ${URL_}, ${fmt(TASKS)} tasks per throughput run, no-op tasks, concurrency ${CONCURRENCY}, results kept`);
+  console.log(`Redis ${URL_}: ${ROUNDS} rounds of ${fmt(TASKS)} no-op tasks per side, concurrency ${CONCURRENCY}, results kept`);
   const stem = await stemSide(`stem-bench-${tag}`);
   const bull = await bullSide(`bull-bench-${tag}`);
+  const samples = new Map<Side, Record<Metric, number[]>>([stem, bull].map((side) => [side, { bulk: [], single: [], processing: [], p50: [], p99: [] }]));
   try {
-    const results: Record<string, { stem: number; bull: number; unit: string; higherIsBetter: boolean }> = {};
-    for (const side of [stem, bull]) {
-      console.log(`\n[${side.name}]`);
-      const r = await measure(side);
-      for (const [key, value] of Object.entries(r)) {
-        results[key] ??= { stem: 0, bull: 0, unit: value.unit, higherIsBetter: value.higherIsBetter };
-        results[key]![side === stem ? 'stem' : 'bull'] = value.value;
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const side of round % 2 ? [stem, bull] : [bull, stem]) {
+        console.log(`\n[round ${round}/${ROUNDS}: ${side.name}]`);
+        const r = await measure(side);
+        for (const m of METRICS) samples.get(side)![m.key].push(r[m.key]);
       }
     }
-    console.log('\nResult (Stem vs BullMQ, same Redis):');
-    for (const [key, r] of Object.entries(results)) {
-      const ratio = r.higherIsBetter ? r.stem / r.bull : r.bull / r.stem;
-      const shown = r.unit === 'ms' ? (n: number) => n.toFixed(2) : fmt;
-      console.log(`  ${key.padEnd(34)} stem ${shown(r.stem).padStart(9)} ${r.unit}  bullmq ${shown(r.bull).padStart(9)} ${r.unit}  → stem ${ratio.toFixed(2)}x ${ratio >= 1 ? 'better' : 'worse'}`);
+    console.log('\nResult (medians; Stem vs BullMQ on the same Redis):');
+    for (const m of METRICS) {
+      const a = median(samples.get(stem)![m.key]);
+      const b = median(samples.get(bull)![m.key]);
+      const ratio = m.higherIsBetter ? a / b : b / a;
+      const shown = m.unit === 'ms' ? (n: number) => n.toFixed(2) : fmt;
+      console.log(`  ${m.label.padEnd(34)} stem ${shown(a).padStart(9)} ${m.unit}  bullmq ${shown(b).padStart(9)} ${m.unit}  → stem ${ratio.toFixed(2)}x ${ratio >= 1 ? 'better' : 'worse'}`);
     }
   } finally {
     await stem.close();
@@ -59,7 +74,7 @@ export async function run(): Promise<void> {
   }
 }
 
-async function measure(side: Side) {
+async function measure(side: Side): Promise<Record<Metric, number>> {
   let t = performance.now();
   await side.enqueueBulk(TASKS);
   const bulk = rate(TASKS, t);
@@ -94,7 +109,6 @@ async function measure(side: Side) {
   await oneByOne;
 
   const latencies: number[] = [];
-  done = 0;
   target = Number.MAX_SAFE_INTEGER;
   for (let i = 0; i < SAMPLES; i++) {
     await sleep(2);
@@ -102,19 +116,12 @@ async function measure(side: Side) {
     const sent = performance.now();
     await side.enqueueOne(i);
     latencies.push((await start) - sent);
-    if ((i + 1) % 250 === 0) progress(`${i + 1}/${SAMPLES} latency samples`);
   }
   latencies.sort((a, b) => a - b);
   const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-  progress(`enqueue → start on an idle queue: p50 ${p(0.5).toFixed(2)} ms, p99 ${p(0.99).toFixed(2)} ms`);
+  progress(`enqueue → start on an idle queue (${SAMPLES} samples): p50 ${p(0.5).toFixed(2)} ms, p99 ${p(0.99).toFixed(2)} ms`);
   await side.stopWorker();
-  return {
-    'enqueue, bulk (batches of 1000)': { value: bulk, unit: '/s', higherIsBetter: true },
-    'enqueue, one by one': { value: single, unit: '/s', higherIsBetter: true },
-    'processing at concurrency 50': { value: processing, unit: '/s', higherIsBetter: true },
-    'enqueue → start latency p50': { value: p(0.5), unit: 'ms', higherIsBetter: false },
-    'enqueue → start latency p99': { value: p(0.99), unit: 'ms', higherIsBetter: false },
-  };
+  return { bulk, single, processing, p50: p(0.5), p99: p(0.99) };
 }
 
 async function stemSide(prefix: string): Promise<Side> {

@@ -69,7 +69,25 @@ describe.runIf(available)('RedisResultBackend specifics', () => {
     await sleep(250);
     expect((await backend.listStatuses({ queue })).items.map((s) => s.id)).toEqual([kept]);
     expect(await raw.zscore(`${prefix}:{results}:idx:queue:${queue}`, gone)).toBeNull();
-    expect(await raw.zscore(`${prefix}:{results}:idx:all`, kept)).not.toBeNull();
+    expect(await raw.zscore(`${prefix}:{results}:idx:queue:${queue}`, kept)).not.toBeNull();
+  });
+
+  it('lists across queues most recently updated first, including statuses without a queue', async () => {
+    const a = uniqueName('qa');
+    const b = uniqueName('qb');
+    const name = uniqueName('task');
+    const ids: string[] = [];
+    for (const queue of [a, b, undefined, a, b]) {
+      const id = uuidv7();
+      ids.push(id);
+      await backend.set(id, { state: 'succeeded', attempt: 0, name, ...(queue ? { queue } : {}) });
+      await sleep(3);
+    }
+    const first = await other.listStatuses({ name, limit: 3 });
+    expect(first.items.map((s) => s.id)).toEqual([ids[4], ids[3], ids[2]]);
+    const rest = await other.listStatuses({ name, limit: 3, offset: first.nextOffset });
+    expect(rest.items.map((s) => s.id)).toEqual([ids[1], ids[0]]);
+    expect(rest.nextOffset).toBeUndefined();
   });
 
   it('writes many statuses issued together, each readable with its own fields', async () => {

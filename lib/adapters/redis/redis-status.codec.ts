@@ -8,7 +8,7 @@ const META = 'm:';
 export const TASK_STATES: readonly TaskState[] = ['queued', 'running', 'succeeded', 'failed', 'retried', 'cancelled'];
 
 function parse<T>(text: string | undefined): T | undefined {
-  if (text === undefined) return undefined;
+  if (text === undefined || text === '') return undefined;
   try {
     return JSON.parse(text) as T;
   } catch {
@@ -54,7 +54,7 @@ export function decodeStatus(id: string, hash: Record<string, string> | readonly
     attempt: Number(fields.attempt ?? 0),
     ...(fields.name ? { name: fields.name } : {}),
     ...(fields.queue ? { queue: fields.queue } : {}),
-    ...(fields.payload !== undefined ? { payload } : {}),
+    ...(fields.payload ? { payload } : {}),
     ...(error ? { error } : {}),
     meta,
     ...(progress ? { progress } : {}),

@@ -18,7 +18,7 @@ import { encodeDeadLetter, RedisDeadLetters } from './redis-dead-letters.js';
 import { Batcher } from './redis.batcher.js';
 import { encodeEnvelope, leaseField, malformedEnvelope, type ParsedReceipt, parseReceipt, priorityOf, queueScriptKeys } from './redis-envelope.codec.js';
 import { RedisStreamsConsumer } from './redis-streams.consumer.js';
-import { RedisConnection, type RedisConnectionOptions } from './redis.connection.js';
+import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { CONSUMER_GROUP, type QueueKeys, RedisKeys } from './redis.keys.js';
 import { RedisSubscriber } from './redis.subscriber.js';
 import { scripts } from './scripts/index.js';
@@ -69,11 +69,14 @@ export class RedisStreamsBroker implements Broker {
   private readonly acks: Batcher<ParsedReceipt>;
   private closing: Promise<void> | undefined;
 
+  /** The command connection (auto-pipelined, shared with other adapters on the same server). */
+  readonly connection: RedisConnection;
+
   private constructor(
-    /** The command connection (auto-pipelined). */
-    readonly connection: RedisConnection,
+    private readonly shared: SharedRedisConnection,
     private readonly options: RedisStreamsBrokerOptions,
   ) {
+    const connection = (this.connection = shared.connection);
     this.keys = new RedisKeys(options.prefix ?? 'stem');
     this.deadLetters = new RedisDeadLetters(connection, this.keys);
     this.subscriber = new RedisSubscriber(() => connection.duplicate({ enableAutoPipelining: false }));
@@ -87,7 +90,7 @@ export class RedisStreamsBroker implements Broker {
    * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
    */
   static async connect(url: string, options: RedisStreamsBrokerOptions = {}): Promise<RedisStreamsBroker> {
-    return new RedisStreamsBroker(await RedisConnection.open(url, options), options);
+    return new RedisStreamsBroker(await Connection.share(url, options), options);
   }
 
   async publish(envelope: Envelope): Promise<void> {
@@ -256,7 +259,7 @@ export class RedisStreamsBroker implements Broker {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const steps = [...[...this.consumers].map((c) => () => c.close()), () => this.subscriber.close(), () => this.connection.quit()];
+      const steps = [...[...this.consumers].map((c) => () => c.close()), () => this.subscriber.close(), () => this.shared.release()];
       for (const step of steps) {
         try {
           await step();

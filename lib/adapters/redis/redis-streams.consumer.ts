@@ -38,6 +38,9 @@ interface Idle {
   readonly after: Map<string, string>;
 }
 
+/** Most deliveries one fetch returns (keeps each script call short). */
+const MAX_FETCH = 1_000;
+
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(done, ms);
@@ -70,8 +73,9 @@ export class RedisStreamsConsumer implements Consumer {
     this.wakers = settings.wakeGroups.map(() => ({}));
   }
 
-  async fetch(max: number, signal: AbortSignal): Promise<Delivery[]> {
-    if (signal.aborted || this.closed || max <= 0) return [];
+  async fetch(requested: number, signal: AbortSignal): Promise<Delivery[]> {
+    if (signal.aborted || this.closed || requested <= 0) return [];
+    const max = Math.min(requested, MAX_FETCH);
     // NOTE: the first attempt skips the abort plumbing: under load it returns at once.
     try {
       const first = await this.tryFetch(max);

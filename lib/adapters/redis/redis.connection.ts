@@ -49,6 +49,20 @@ function reasonOf(error: unknown): string {
   return e.code ?? e.message ?? String(error);
 }
 
+/** A connection shared by adapters on the same server; `release` closes it after its last user. */
+export interface SharedRedisConnection {
+  readonly connection: RedisConnection;
+  /** Gives the connection back. Idempotent. */
+  release(): Promise<void>;
+}
+
+const shared = new Map<string, { connection: Promise<RedisConnection>; users: number }>();
+
+function shareKey(url: string, options: RedisConnectionOptions): string {
+  const { redis, cluster, clusterOptions, connectTimeout } = options;
+  return `${url}\n${JSON.stringify({ redis, cluster, clusterOptions, connectTimeout })}`;
+}
+
 /** Reconnect delay once a connection has been established: 50 ms doubling up to 2 s. */
 const reconnectDelay = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
 
@@ -84,6 +98,42 @@ export class RedisConnection {
     if (!/cluster_enabled:1/.test(info)) return new RedisConnection(client, false, url, { ...options, cluster: false });
     client.disconnect();
     return new RedisConnection(await connectCluster(url, options, extra), true, url, { ...options, cluster: true });
+  }
+
+  /**
+   * The command connection of every adapter in this process with the same URL and connection
+   * options: one socket carries the broker's, the backend's and the stores' commands, so commands
+   * issued in one event-loop turn go out in one write and come back in one read.
+   */
+  static async share(url: string, options: RedisConnectionOptions = {}): Promise<SharedRedisConnection> {
+    const key = shareKey(url, options);
+    let entry = shared.get(key);
+    if (!entry) {
+      const opening = RedisConnection.open(url, options);
+      entry = { connection: opening, users: 0 };
+      shared.set(key, entry);
+      opening.catch(() => shared.get(key) === entry && shared.delete(key));
+    }
+    const current = entry;
+    current.users++;
+    let connection: RedisConnection;
+    try {
+      connection = await current.connection;
+    } catch (error) {
+      current.users--;
+      throw error;
+    }
+    let released = false;
+    return {
+      connection,
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (--current.users > 0) return;
+        if (shared.get(key) === current) shared.delete(key);
+        await connection.quit();
+      },
+    };
   }
 
   /** Opens another connection to the same server(s), e.g. for a blocking read or a subscriber. */

@@ -75,6 +75,11 @@ export class RedisKeys {
     return `${this.prefix}:status:{${id}}`;
   }
 
+  /** Status key prefix: `status(id)` is this + id + `}`. */
+  get statusPrefix(): string {
+    return `${this.prefix}:result:{`;
+  }
+
   /** Counter of live watches of a task status; writes are published only while it exists. */
   statusWatchers(id: string): string {
     return `${this.status(id)}:watchers`;
@@ -85,9 +90,9 @@ export class RedisKeys {
     return `${this.prefix}:status:{`;
   }
 
-  /** Listing index of every status (ZSET by updatedAt); all listing indexes share one slot. */
-  get statusIndexAll(): string {
-    return `${this.prefix}:{results}:idx:all`;
+  /** SET of the queue names that have a status listing index; all listing keys share one slot. */
+  get statusIndexQueues(): string {
+    return `${this.prefix}:{results}:idx:queues`;
   }
 
   /** Prefix of the per-queue listing indexes: `statusIndexQueue(q)` is this + q. */

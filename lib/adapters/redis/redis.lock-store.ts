@@ -1,5 +1,5 @@
 import type { LockStore } from '../../core/contracts/lock-store.js';
-import { RedisConnection, type RedisConnectionOptions } from './redis.connection.js';
+import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisKeys } from './redis.keys.js';
 import { scripts } from './scripts/index.js';
 
@@ -15,11 +15,14 @@ export class RedisLockStore implements LockStore {
   private readonly keys: RedisKeys;
   private closing: Promise<void> | undefined;
 
+  /** The command connection (shared with other adapters on the same server). */
+  readonly connection: RedisConnection;
+
   private constructor(
-    /** The command connection. */
-    readonly connection: RedisConnection,
+    private readonly shared: SharedRedisConnection,
     options: RedisConnectionOptions,
   ) {
+    this.connection = shared.connection;
     this.keys = new RedisKeys(options.prefix ?? 'stem');
   }
 
@@ -28,7 +31,7 @@ export class RedisLockStore implements LockStore {
    * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
    */
   static async connect(url: string, options: RedisConnectionOptions = {}): Promise<RedisLockStore> {
-    return new RedisLockStore(await RedisConnection.open(url, options), options);
+    return new RedisLockStore(await Connection.share(url, options), options);
   }
 
   async acquire(key: string, owner: string, ttl: number): Promise<boolean> {
@@ -48,7 +51,7 @@ export class RedisLockStore implements LockStore {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.connection.quit();
+    this.closing ??= this.shared.release();
     return this.closing;
   }
 }

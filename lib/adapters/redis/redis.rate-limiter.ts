@@ -1,5 +1,5 @@
 import type { RateLimit, RateLimitDecision, RateLimiter } from '../../core/contracts/rate-limiter.js';
-import { RedisConnection, type RedisConnectionOptions } from './redis.connection.js';
+import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisKeys } from './redis.keys.js';
 import { scripts } from './scripts/index.js';
 
@@ -16,11 +16,14 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly keys: RedisKeys;
   private closing: Promise<void> | undefined;
 
+  /** The command connection (shared with other adapters on the same server). */
+  readonly connection: RedisConnection;
+
   private constructor(
-    /** The command connection. */
-    readonly connection: RedisConnection,
+    private readonly shared: SharedRedisConnection,
     options: RedisConnectionOptions,
   ) {
+    this.connection = shared.connection;
     this.keys = new RedisKeys(options.prefix ?? 'stem');
   }
 
@@ -29,7 +32,7 @@ export class RedisRateLimiter implements RateLimiter {
    * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
    */
   static async connect(url: string, options: RedisConnectionOptions = {}): Promise<RedisRateLimiter> {
-    return new RedisRateLimiter(await RedisConnection.open(url, options), options);
+    return new RedisRateLimiter(await Connection.share(url, options), options);
   }
 
   async acquire(key: string, limit: RateLimit): Promise<RateLimitDecision> {
@@ -38,7 +41,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.connection.quit();
+    this.closing ??= this.shared.release();
     return this.closing;
   }
 }

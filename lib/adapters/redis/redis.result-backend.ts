@@ -10,7 +10,7 @@ import type {
 import type { TaskStatus } from '../../core/envelope.js';
 import { decodeStatus, errorField, metaPairs, payloadField } from './redis-status.codec.js';
 import { Batcher } from './redis.batcher.js';
-import { RedisConnection, type RedisConnectionOptions } from './redis.connection.js';
+import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisKeys } from './redis.keys.js';
 import { RedisSubscriber } from './redis.subscriber.js';
 import { scripts } from './scripts/index.js';
@@ -36,7 +36,8 @@ interface StatusWrite {
  * A {@link ResultBackend} on Redis. Each status is a HASH `<prefix>:result:{id}` with a TTL. While
  * a status is watched (a counter key next to it exists), every write is published on
  * `<prefix>:status:{id}`, so `watch` and `waitForTask` work across processes. `listStatuses`
- * walks ZSET indexes by updatedAt (all statuses, and per queue), dropping expired ids as it goes.
+ * walks one ZSET index by updatedAt per queue (merged when no queue is asked for), dropping
+ * expired ids as it goes.
  *
  * Writes issued in the same event-loop turn go out as one script call on a standalone server.
  *
@@ -53,11 +54,14 @@ export class RedisResultBackend implements ResultBackend {
   private batches = 0;
   private closing: Promise<void> | undefined;
 
+  /** The command connection (auto-pipelined, shared with other adapters on the same server). */
+  readonly connection: RedisConnection;
+
   private constructor(
-    /** The command connection (auto-pipelined). */
-    readonly connection: RedisConnection,
+    private readonly shared: SharedRedisConnection,
     options: RedisResultBackendOptions,
   ) {
+    const connection = (this.connection = shared.connection);
     this.keys = new RedisKeys(options.prefix ?? 'stem');
     this.subscriber = new RedisSubscriber(() => connection.duplicate({ enableAutoPipelining: false }));
     this.defaultTtl = options.defaultTtl ?? 86_400_000;
@@ -69,7 +73,7 @@ export class RedisResultBackend implements ResultBackend {
    * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
    */
   static async connect(url: string, options: RedisResultBackendOptions = {}): Promise<RedisResultBackend> {
-    return new RedisResultBackend(await RedisConnection.open(url, options), options);
+    return new RedisResultBackend(await Connection.share(url, options), options);
   }
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
@@ -125,39 +129,37 @@ export class RedisResultBackend implements ResultBackend {
   async listStatuses(request: TaskStatusListRequest = {}): Promise<TaskStatusPage> {
     const limit = Math.max(0, request.limit ?? 50);
     const offset = Math.max(0, request.offset ?? 0);
-    const index = request.queue !== undefined ? this.keys.statusIndexQueue(request.queue) : this.keys.statusIndexAll;
+    const queues = request.queue !== undefined ? [request.queue] : await this.connection.command<string[]>('smembers', this.keys.statusIndexQueues);
+    const chunk = Math.min(Math.max((offset + limit + 1) * 2, 100), 1_000);
+    const merged = new StatusIndexMerge(this.connection, queues.map((queue) => ({ queue, key: this.keys.statusIndexQueue(queue) })), chunk);
     const matches = (s: TaskStatus) =>
       (request.state === undefined || s.state === request.state) &&
       (request.queue === undefined || s.queue === request.queue) &&
       (request.name === undefined || s.name === request.name);
     const items: TaskStatus[] = [];
+    const seen = new Set<string>();
     let skipped = 0;
     let more = false;
-    const chunk = Math.min(Math.max((offset + limit + 1) * 2, 100), 1_000);
-    for (let start = 0; !more; start += chunk) {
-      const ids = await this.connection.command<string[]>('zrevrange', index, start, start + chunk - 1);
-      if (ids.length === 0) break;
-      const hashes = await Promise.all(ids.map((id) => this.connection.command<string[]>('hgetall', this.keys.status(id))));
-      const gone: string[] = [];
-      for (let i = 0; i < ids.length; i++) {
-        const status = decodeStatus(ids[i]!, hashes[i]!);
-        if (!status) {
-          gone.push(ids[i]!);
+    while (!more) {
+      const batch = await merged.next();
+      if (batch.length === 0) break;
+      const hashes = await Promise.all(batch.map(({ id }) => this.connection.command<string[]>('hgetall', this.keys.status(id))));
+      const stale: { id: string; source: IndexSource }[] = [];
+      for (let i = 0; i < batch.length && !more; i++) {
+        const { id, source } = batch[i]!;
+        const status = decodeStatus(id, hashes[i]!);
+        if (!status || (status.queue ?? '') !== source.queue) {
+          stale.push(batch[i]!);
           continue;
         }
+        if (seen.has(id)) continue;
+        seen.add(id);
         if (!matches(status)) continue;
         if (skipped < offset) skipped++;
         else if (items.length < limit) items.push(status);
-        else {
-          more = true;
-          break;
-        }
+        else more = true;
       }
-      if (gone.length > 0) {
-        await this.connection.command('zrem', index, ...gone);
-        start -= gone.length;
-      }
-      if (ids.length < chunk) break;
+      await merged.remove(stale);
     }
     return { items, ...(more ? { nextOffset: offset + items.length } : {}) };
   }
@@ -169,7 +171,7 @@ export class RedisResultBackend implements ResultBackend {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.subscriber.close().catch(() => undefined);
-      await this.connection.quit();
+      await this.shared.release();
     })();
     return this.closing;
   }
@@ -181,14 +183,19 @@ export class RedisResultBackend implements ResultBackend {
   /** One server: every status of the batch and its index entries in one script call. */
   private async writeMany(batch: readonly StatusWrite[]): Promise<void[]> {
     const now = Date.now();
-    const keys = [this.keys.statusIndexAll];
-    const args: (string | number)[] = [now, this.keys.statusChannelPrefix, this.keys.statusIndexQueuePrefix, this.pruneHorizon(now)];
+    const list: string[] = [];
     for (const { id, ttl, update } of batch) {
-      keys.push(this.keys.status(id));
       const meta = metaPairs(update.meta);
-      args.push(id, ttl, update.state, update.attempt, update.name ?? '', update.queue ?? '', payloadField(update), errorField(update.error), meta.length / 2, ...meta);
+      list.push(id, String(ttl), update.state, String(update.attempt), update.name ?? '', update.queue ?? '', payloadField(update), errorField(update.error), String(meta.length / 2), ...meta);
     }
-    await scripts.statusSetMany.run(this.connection, keys, args);
+    await scripts.statusSetMany.run(this.connection, [this.keys.statusIndexQueues], [
+      now,
+      this.keys.statusPrefix,
+      this.keys.statusChannelPrefix,
+      this.keys.statusIndexQueuePrefix,
+      this.pruneHorizon(now),
+      JSON.stringify(list),
+    ]);
     return [];
   }
 
@@ -211,19 +218,66 @@ export class RedisResultBackend implements ResultBackend {
         ]),
       ),
     );
-    const keys = [this.keys.statusIndexAll];
-    const position = new Map<string, number>();
-    const args: (string | number)[] = [now, this.pruneHorizon(now)];
-    batch.forEach(({ id }, i) => {
-      const queue = queues[i];
-      let at = 0;
-      if (queue) {
-        at = position.get(queue) ?? keys.push(this.keys.statusIndexQueue(queue));
-        position.set(queue, at);
-      }
-      args.push(id, at);
-    });
-    await scripts.statusIndex.run(this.connection, keys, args);
+    const args: (string | number)[] = [now, this.pruneHorizon(now), this.keys.statusIndexQueuePrefix];
+    batch.forEach(({ id }, i) => args.push(id, queues[i] ?? ''));
+    await scripts.statusIndex.run(this.connection, [this.keys.statusIndexQueues], args);
     return [];
+  }
+}
+
+interface IndexSource {
+  readonly queue: string;
+  readonly key: string;
+  /** Rank of the next entry to read. */
+  next: number;
+  buffer: { id: string; score: number }[];
+  done: boolean;
+}
+
+/**
+ * Walks several per-queue listing indexes at once, most recently updated first (a k-way merge
+ * of ZREVRANGE pages).
+ */
+class StatusIndexMerge {
+  private readonly sources: IndexSource[];
+
+  constructor(
+    private readonly connection: RedisConnection,
+    indexes: readonly { queue: string; key: string }[],
+    private readonly chunk: number,
+  ) {
+    this.sources = indexes.map((index) => ({ ...index, next: 0, buffer: [], done: false }));
+  }
+
+  /** The next up to `chunk` ids in merged order; `[]` at the end. */
+  async next(): Promise<{ id: string; source: IndexSource }[]> {
+    const out: { id: string; source: IndexSource }[] = [];
+    while (out.length < this.chunk) {
+      await Promise.all(this.sources.filter((s) => !s.done && s.buffer.length === 0).map((s) => this.refill(s)));
+      let best: IndexSource | undefined;
+      for (const s of this.sources) if (s.buffer.length > 0 && (!best || s.buffer[0]!.score > best.buffer[0]!.score)) best = s;
+      if (!best) break;
+      out.push({ id: best.buffer.shift()!.id, source: best });
+    }
+    return out;
+  }
+
+  /** Drops ids whose status expired or moved, keeping the read positions right. */
+  async remove(entries: readonly { id: string; source: IndexSource }[]): Promise<void> {
+    const bySource = new Map<IndexSource, string[]>();
+    for (const { id, source } of entries) bySource.set(source, [...(bySource.get(source) ?? []), id]);
+    await Promise.all(
+      [...bySource].map(async ([source, ids]) => {
+        const removed = Number(await this.connection.command('zrem', source.key, ...ids));
+        source.next -= removed;
+      }),
+    );
+  }
+
+  private async refill(source: IndexSource): Promise<void> {
+    const flat = await this.connection.command<string[]>('zrevrange', source.key, source.next, source.next + this.chunk - 1, 'WITHSCORES');
+    for (let i = 0; i + 1 < flat.length; i += 2) source.buffer.push({ id: flat[i]!, score: Number(flat[i + 1]) });
+    source.next += flat.length / 2;
+    if (flat.length / 2 < this.chunk) source.done = true;
   }
 }

@@ -44,6 +44,7 @@ end
 if #lapsed > 0 then redis.call('ZREM', KEYS[12], unpack(lapsed)) end
 
 local out = { 0 }
+local leases = {}
 local n = 0
 for prio = 9, 0, -1 do
   if n >= max then break end
@@ -63,7 +64,8 @@ for prio = 9, 0, -1 do
       end
       if not lease_ms or lease_ms <= 0 then lease_ms = default_lease end
       local deadline = now + lease_ms
-      redis.call('ZADD', KEYS[12], deadline, prio .. ':' .. id)
+      leases[#leases + 1] = deadline
+      leases[#leases + 1] = prio .. ':' .. id
       n = n + 1
       out[#out + 1] = prio
       out[#out + 1] = id
@@ -73,6 +75,7 @@ for prio = 9, 0, -1 do
   end
 end
 if n > 0 then
+  redis.call('ZADD', KEYS[12], unpack(leases))
   out[1] = n
   return out
 end

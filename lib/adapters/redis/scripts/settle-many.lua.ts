@@ -9,12 +9,29 @@ import { QUEUE_LIB_LUA } from './queue-lib.lua.js';
  * ARGV[2..] pairs of (priority, entry id)
  * Returns the number acknowledged.
  */
-export const ACK_MANY_LUA = `${QUEUE_LIB_LUA}
-local n = 0
+export const ACK_MANY_LUA = `
+local members, ids = {}, {}
 for i = 2, #ARGV, 2 do
-  if settle(ARGV[1], tonumber(ARGV[i]), ARGV[i + 1]) then n = n + 1 end
+  members[#members + 1] = ARGV[i] .. ':' .. ARGV[i + 1]
+  ids[#ids + 1] = { tonumber(ARGV[i]), ARGV[i + 1] }
 end
-return n
+local scores = redis.call('ZMSCORE', KEYS[12], unpack(members))
+local live, by_prio = {}, {}
+for i, score in ipairs(scores) do
+  if score then
+    live[#live + 1] = members[i]
+    local p = ids[i][1]
+    by_prio[p] = by_prio[p] or {}
+    table.insert(by_prio[p], ids[i][2])
+  end
+end
+if #live == 0 then return 0 end
+redis.call('ZREM', KEYS[12], unpack(live))
+for p, list in pairs(by_prio) do
+  redis.call('XACK', KEYS[p + 1], ARGV[1], unpack(list))
+  redis.call('XDEL', KEYS[p + 1], unpack(list))
+end
+return #live
 `;
 
 /**

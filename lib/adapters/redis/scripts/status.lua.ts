@@ -1,28 +1,20 @@
 /**
  * Lua helper shared by the status scripts: writes one status HASH (createdAt kept, meta merged
- * field by field, payload and error cleared when absent), sets its TTL, and publishes the whole
- * hash on its channel when someone watches it (the watchers counter key exists).
+ * field by field, payload and error overwritten, '' meaning absent), sets its TTL, and publishes
+ * the whole hash on its channel when someone watches it (the watchers counter key exists).
  *
- * Hash fields: state, attempt, name, queue, payload (json), error (json), progress (json),
- * heartbeatAt, createdAt, updatedAt, and `m:<key>` (json) per meta key.
+ * Hash fields: state, attempt, name, queue, payload (json or ''), error (json or ''),
+ * progress (json), heartbeatAt, createdAt, updatedAt, and `m:<key>` (json) per meta key.
  * Returns the stored queue ('' when unknown).
  */
 const WRITE_STATUS_LUA = `
 local function write_status(key, watchers, channel, now, ttl, state, attempt, name, queue, payload, err, meta)
-  local fields = { 'state', state, 'attempt', attempt, 'updatedAt', now }
-  local exists = redis.call('EXISTS', key) == 1
-  if not exists then fields[#fields + 1] = 'createdAt'; fields[#fields + 1] = now end
+  local fields = { 'state', state, 'attempt', attempt, 'updatedAt', now, 'payload', payload, 'error', err }
   if name ~= '' then fields[#fields + 1] = 'name'; fields[#fields + 1] = name end
   if queue ~= '' then fields[#fields + 1] = 'queue'; fields[#fields + 1] = queue end
-  if payload ~= '' then fields[#fields + 1] = 'payload'; fields[#fields + 1] = payload end
-  if err ~= '' then fields[#fields + 1] = 'error'; fields[#fields + 1] = err end
   for i = 1, #meta do fields[#fields + 1] = meta[i] end
-  redis.call('HSET', key, unpack(fields))
-  if exists then
-    if payload == '' and err == '' then redis.call('HDEL', key, 'payload', 'error')
-    elseif payload == '' then redis.call('HDEL', key, 'payload')
-    elseif err == '' then redis.call('HDEL', key, 'error') end
-  end
+  -- every field new means the hash did not exist: state is always among the fields of a status
+  if redis.call('HSET', key, unpack(fields)) * 2 == #fields then redis.call('HSET', key, 'createdAt', now) end
   redis.call('PEXPIRE', key, ttl)
   if redis.call('EXISTS', watchers) == 1 then
     redis.call('PUBLISH', channel, cjson.encode(redis.call('HGETALL', key)))
@@ -49,63 +41,72 @@ return write_status(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5
 `;
 
 /**
- * status-set-many: writes several statuses and files them in the listing indexes, in one call.
- * Only for a standalone server: it touches keys of many slots.
+ * status-set-many: writes several statuses and files each under its queue's listing index (a
+ * ZSET by updatedAt; statuses without a queue under the '' queue), in one call. Only for a
+ * standalone server: it touches keys of many slots.
  *
- * KEYS[1] all-statuses index ZSET
- * KEYS[2..] status HASHes (the watchers counter is "<status key>:watchers")
+ * KEYS[1] SET of queue names that have a listing index
  * ARGV[1] now epoch ms
- * ARGV[2] channel prefix (channel = prefix .. id .. "}")
- * ARGV[3] queue index prefix (index = prefix .. queue)
- * ARGV[4] prune horizon epoch ms ('' for none)
- * ARGV[5..] per status: id, ttl, state, attempt, name, queue, payload, error, meta count M,
- *           then M field/value pairs
- * Returns 1.
+ * ARGV[2] status key prefix (status key = prefix .. id .. "}", watchers = that .. ":watchers")
+ * ARGV[3] channel prefix (channel = prefix .. id .. "}")
+ * ARGV[4] queue index prefix (index = prefix .. queue)
+ * ARGV[5] prune horizon epoch ms ('' for none)
+ * ARGV[6] JSON array of strings; per status: id, ttl, state, attempt, name, queue, payload,
+ *         error, meta count M, then M field/value pairs
+ * Returns the number of statuses written.
  */
 export const STATUS_SET_MANY_LUA = `${WRITE_STATUS_LUA}
-local now, all = ARGV[1], KEYS[1]
-local pos = 5
-local queues = {}
-for k = 2, #KEYS do
-  local key, id = KEYS[k], ARGV[pos]
-  local count = tonumber(ARGV[pos + 8])
+local now = ARGV[1]
+local list = cjson.decode(ARGV[6])
+local pos, n = 1, 0
+local queues, names = {}, {}
+while pos <= #list do
+  local id = list[pos]
+  local key = ARGV[2] .. id .. '}'
+  local count = tonumber(list[pos + 8])
   local meta = {}
-  for j = 1, count * 2 do meta[j] = ARGV[pos + 8 + j] end
-  local queue = write_status(key, key .. ':watchers', ARGV[2] .. id .. '}', now, ARGV[pos + 1], ARGV[pos + 2], ARGV[pos + 3],
-    ARGV[pos + 4], ARGV[pos + 5], ARGV[pos + 6], ARGV[pos + 7], meta)
+  for j = 1, count * 2 do meta[j] = list[pos + 8 + j] end
+  local queue = write_status(key, key .. ':watchers', ARGV[3] .. id .. '}', now, list[pos + 1], list[pos + 2], list[pos + 3],
+    list[pos + 4], list[pos + 5], list[pos + 6], list[pos + 7], meta)
   pos = pos + 9 + count * 2
-  redis.call('ZADD', all, now, id)
-  if queue ~= '' then
-    redis.call('ZADD', ARGV[3] .. queue, now, id)
-    queues[ARGV[3] .. queue] = true
+  n = n + 1
+  redis.call('ZADD', ARGV[4] .. queue, now, id)
+  if not queues[queue] then
+    queues[queue] = true
+    names[#names + 1] = queue
   end
 end
-if ARGV[4] ~= '' then
-  redis.call('ZREMRANGEBYSCORE', all, '-inf', '(' .. ARGV[4])
-  for index in pairs(queues) do redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. ARGV[4]) end
+redis.call('SADD', KEYS[1], unpack(names))
+if ARGV[5] ~= '' then
+  for _, queue in ipairs(names) do redis.call('ZREMRANGEBYSCORE', ARGV[4] .. queue, '-inf', '(' .. ARGV[5]) end
 end
-return 1
+return n
 `;
 
 /**
- * status-index: files task ids in the listing indexes (ZSETs by updatedAt): the global one and
- * their queue's. Optionally prunes entries older than a horizon. (Cluster path.)
+ * status-index: files task ids under their queues' listing indexes (ZSETs by updatedAt) and
+ * records the queue names. Optionally prunes entries older than a horizon. (Cluster path: every
+ * index key shares the {results} hash tag.)
  *
- * KEYS[1] all-statuses index
- * KEYS[2..] queue indexes (referenced by position below)
+ * KEYS[1] SET of queue names that have a listing index
  * ARGV[1] updatedAt epoch ms
  * ARGV[2] prune horizon epoch ms ('' for none)
- * ARGV[3..] pairs of (task id, position of its queue index in KEYS, 0 for none)
+ * ARGV[3] queue index prefix (index = prefix .. queue)
+ * ARGV[4..] pairs of (task id, queue name, '' for none)
  * Returns 1.
  */
 export const STATUS_INDEX_LUA = `
-for i = 3, #ARGV, 2 do
-  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])
-  local q = tonumber(ARGV[i + 1])
-  if q > 0 then redis.call('ZADD', KEYS[q], ARGV[1], ARGV[i]) end
+local seen, names = {}, {}
+for i = 4, #ARGV, 2 do
+  redis.call('ZADD', ARGV[3] .. ARGV[i + 1], ARGV[1], ARGV[i])
+  if not seen[ARGV[i + 1]] then
+    seen[ARGV[i + 1]] = true
+    names[#names + 1] = ARGV[i + 1]
+  end
 end
+if #names > 0 then redis.call('SADD', KEYS[1], unpack(names)) end
 if ARGV[2] ~= '' then
-  for i = 1, #KEYS do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[2]) end
+  for _, queue in ipairs(names) do redis.call('ZREMRANGEBYSCORE', ARGV[3] .. queue, '-inf', '(' .. ARGV[2]) end
 end
 return 1
 `;
