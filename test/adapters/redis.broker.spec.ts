@@ -108,6 +108,20 @@ describe.runIf(available)('RedisStreamsBroker specifics', () => {
     }
   });
 
+  it('publishBatch spreads envelopes over their queues, delayed ones hidden until due', async () => {
+    const a = uniqueName('q');
+    const b = uniqueName('q');
+    const ready = Array.from({ length: 30 }, (_, i) => makeEnvelope(i % 2 ? a : b, { priority: i % 10 }));
+    const later = makeEnvelope(a, { notBefore: Date.now() + 400 });
+    await broker.publishBatch([...ready, later]);
+    expect(await broker.counts(a)).toEqual({ ready: 15, inflight: 0, delayed: 1 });
+    const got = await fetchAll(consume(a), 15, 2_000);
+    expect(got.map((d) => d.envelope.priority)).toEqual([...got.map((d) => d.envelope.priority)].sort((x, y) => y - x));
+    expect((await fetchAll(consume(b), 15, 2_000)).length).toBe(15);
+    const [delayed] = await fetchWithin(consume(a), 1, 2_000);
+    expect(delayed?.envelope.id).toBe(later.id);
+  });
+
   it('nack with a future replacement parks it in the delayed set atomically', async () => {
     const queue = uniqueName('q');
     const env = makeEnvelope(queue);
