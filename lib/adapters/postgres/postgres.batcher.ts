@@ -5,11 +5,16 @@ interface Pending<T, R> {
 }
 
 /** Options of {@link MicroBatcher}. */
-export interface MicroBatcherOptions {
+export interface MicroBatcherOptions<T> {
   /** Largest batch handed to the runner. */
   readonly maxBatch: number;
   /** Batches that may run at once; 1 keeps calls applied in call order. */
   readonly maxConcurrent: number;
+  /**
+   * Items with the same key are applied in call order even when batches run concurrently: an
+   * item waits while an earlier item with its key is in a running batch.
+   */
+  readonly keyOf?: (item: T) => string;
 }
 
 /**
@@ -23,13 +28,15 @@ export class MicroBatcher<T, R = void> {
   private running = 0;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
+  /** Keys of items in running batches, with their counts. */
+  private readonly inFlight = new Map<string, number>();
 
   /**
    * @param runner executes one batch; returns one result per item, in order (or nothing for void)
    */
   constructor(
     private readonly runner: (items: T[]) => Promise<R[] | void>,
-    private readonly options: MicroBatcherOptions,
+    private readonly options: MicroBatcherOptions<T>,
   ) {}
 
   /** Adds one item; resolves with its result once its batch ran. */
@@ -62,7 +69,10 @@ export class MicroBatcher<T, R = void> {
 
   private flush(): void {
     while (this.queue.length > 0 && this.running < this.options.maxConcurrent) {
-      const batch = this.queue.splice(0, this.options.maxBatch);
+      const batch = this.take();
+      if (batch.length === 0) return;
+      const keys = this.options.keyOf ? batch.map((p) => this.options.keyOf!(p.item)) : [];
+      for (const key of keys) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
       this.running++;
       this.runner(batch.map((p) => p.item)).then(
         (results) => {
@@ -72,10 +82,34 @@ export class MicroBatcher<T, R = void> {
           for (const p of batch) p.reject(error);
         },
       ).finally(() => {
+        for (const key of keys) {
+          const left = this.inFlight.get(key)! - 1;
+          if (left === 0) this.inFlight.delete(key);
+          else this.inFlight.set(key, left);
+        }
         this.running--;
         if (this.queue.length > 0) this.flush();
         else if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       });
     }
+  }
+
+  /** Takes the next batch: in call order, skipping items whose key is still in flight. */
+  private take(): Pending<T, R>[] {
+    const { keyOf, maxBatch } = this.options;
+    if (!keyOf || this.inFlight.size === 0) return this.queue.splice(0, maxBatch);
+    const batch: Pending<T, R>[] = [];
+    const kept: Pending<T, R>[] = [];
+    const blocked = new Set(this.inFlight.keys());
+    for (const pending of this.queue) {
+      const key = keyOf(pending.item);
+      if (batch.length < maxBatch && !blocked.has(key)) batch.push(pending);
+      else {
+        blocked.add(key);
+        kept.push(pending);
+      }
+    }
+    this.queue = kept;
+    return batch;
   }
 }

@@ -39,7 +39,8 @@ const CLEANUP_BATCH = 5_000;
 
 /**
  * A {@link ResultBackend} on Postgres: one row per task id with an expiry. Concurrent writes are
- * sent as one upsert statement (in call order), and every write NOTIFYs the new status, so `watch`
+ * sent as one upsert statement (writes to one task id stay in call order), and a write to a
+ * watched task NOTIFYs the new status, so `watch`
  * (and `waitForTask`) sees writes from any process without polling. Expired rows are invisible at
  * once and deleted by a periodic sweep.
  *
@@ -75,7 +76,7 @@ export class PostgresResultBackend implements ResultBackend {
       touch: prepared(sql.touchStatus(s, channels.results)),
       get: prepared(sql.getStatus(s)),
     };
-    this.writer = new MicroBatcher((ops) => this.write(ops), { maxBatch: WRITE_BATCH, maxConcurrent: 1 });
+    this.writer = new MicroBatcher((ops) => this.write(ops), { maxBatch: WRITE_BATCH, maxConcurrent: 3, keyOf: (op) => op.id });
     this.removeReconnectHook = ctx.notifier.onReconnect(() => {
       this.catchUp().catch((error: unknown) => ctx.logger.warn('Re-registering watches after a reconnect failed', error));
     });

@@ -104,15 +104,19 @@ CREATE TABLE result_watches (
   PRIMARY KEY (task_id, listener_pid)
 );
 
--- Volatile on purpose: it reads with a fresh snapshot after the writer locked the status row, so a
--- watch committed while the write was in flight is seen (together with the FOR SHARE barrier in
--- watch(), no write can slip between registering a watch and reading the status).
-CREATE FUNCTION is_watched(p_task_id text) RETURNS boolean
+-- Which of p_task_ids are watched. Volatile on purpose: called after the writer locked and wrote
+-- its status rows, it reads with a fresh snapshot, so a watch committed while the write was in
+-- flight is seen (with the FOR SHARE barrier in watch(), no write slips between registering a
+-- watch and reading the status).
+CREATE FUNCTION watched_ids(p_task_ids text[]) RETURNS text[]
 LANGUAGE plpgsql VOLATILE
 SET search_path FROM CURRENT
 AS $$
 BEGIN
-  RETURN EXISTS (SELECT 1 FROM result_watches WHERE task_id = p_task_id);
+  IF NOT EXISTS (SELECT 1 FROM result_watches) THEN
+    RETURN '{}';
+  END IF;
+  RETURN ARRAY(SELECT DISTINCT task_id FROM result_watches WHERE task_id = ANY(p_task_ids));
 END
 $$;
 

@@ -12,13 +12,15 @@ const STATUS = `id, state, name, queue, attempt, payload::text AS payload, error
 /**
  * NOTIFYs `<id>\t<status JSON>` for each row of the CTE `up` that some process watches (the JSON
  * is left empty above 7000 bytes; listeners then read the row). Unwatched writes notify nobody,
- * which keeps NOTIFY (a commit-time lock) off the hot path.
+ * which keeps NOTIFY (a commit-time lock) off the hot path. `watched_ids` runs once, after `up`
+ * (it aggregates over it), with a fresh snapshot.
  */
-const notifyFrom = (s: string, channel: string) => `
+const notifyFrom = (s: string, channel: string) => `,
+watched AS (SELECT ${s}.watched_ids(array_agg(up.id)) AS ids FROM up)
 SELECT pg_notify('${channel}', n.id || E'\t' || CASE WHEN octet_length(n.j) <= 7000 THEN n.j ELSE '' END)
 FROM (
   SELECT w.id, row_to_json(w)::text AS j
-  FROM (SELECT ${STATUS} FROM up WHERE ${s}.is_watched(up.id)) w
+  FROM (SELECT ${STATUS} FROM up, watched WHERE up.id = ANY(watched.ids)) w
 ) n`;
 
 /**
