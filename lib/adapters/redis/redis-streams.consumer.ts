@@ -1,5 +1,5 @@
 import type { Consumer, Delivery } from '../../core/contracts/broker.js';
-import { decodeEnvelope, makeReceipt, malformedEnvelope, queueScriptKeys } from './redis-envelope.codec.js';
+import { decodeEnvelope, makeReceipt, queueScriptKeys } from './redis-envelope.codec.js';
 import type { RedisConnection } from './redis.connection.js';
 import { CONSUMER_GROUP, type QueueKeys } from './redis.keys.js';
 import { scripts } from './scripts/index.js';
