@@ -83,18 +83,21 @@ async function measure(name: string, make: () => Promise<Side>): Promise<Figures
     let done = 0;
     const latencies: number[] = [];
     let drained!: () => void;
-    let target = TASKS;
-    let finished = new Promise<void>((resolve) => (drained = resolve));
+    const finished = new Promise<void>((resolve) => (drained = resolve));
+    let latencyDone!: () => void;
+    const measured = new Promise<void>((resolve) => (latencyDone = resolve));
     const progressEvery = Math.max(1, Math.floor(TASKS / 4));
     t = performance.now();
     await side.start(
       (sentAt) => {
-        if (sentAt !== undefined) latencies.push(now() - sentAt);
+        if (sentAt === undefined) return;
+        latencies.push(now() - sentAt);
+        if (latencies.length === LATENCY_TASKS) latencyDone();
       },
       () => {
         done++;
-        if (done === target) drained();
-        else if (target === TASKS && done % progressEvery === 0) log(`${fmt(done)}/${fmt(TASKS)} processed`);
+        if (done === TASKS) drained();
+        else if (done % progressEvery === 0 && done < TASKS) log(`${fmt(done)}/${fmt(TASKS)} processed`);
       },
     );
     const timedOut = await Promise.race([finished.then(() => false), sleep(MAX_DRAIN_MS).then(() => true)]);
@@ -105,9 +108,6 @@ async function measure(name: string, make: () => Promise<Side>): Promise<Figures
       await sleep(1_000);
     }
 
-    done = 0;
-    target = LATENCY_TASKS;
-    finished = new Promise<void>((resolve) => (drained = resolve));
     const gap = 1000 / LATENCY_RATE;
     const start = performance.now();
     for (let i = 0; i < LATENCY_TASKS; i++) {
@@ -115,7 +115,8 @@ async function measure(name: string, make: () => Promise<Side>): Promise<Figures
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       await side.enqueueOne(now());
     }
-    await finished;
+    await Promise.race([measured, sleep(MAX_DRAIN_MS)]);
+    if (latencies.length < LATENCY_TASKS) log(`only ${fmt(latencies.length)}/${fmt(LATENCY_TASKS)} latency jobs started within ${MAX_DRAIN_MS / 1000} s`);
     latencies.sort((a, b) => a - b);
     const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
     log(`latency p50 ${ms(pick(0.5))}, p99 ${ms(pick(0.99))}`);
@@ -234,8 +235,7 @@ async function bossSide(): Promise<Side> {
       });
     },
     async purge() {
-      await boss.deleteQueue('noop').catch(() => undefined);
-      await boss.createQueue('noop');
+      await boss.purgeQueue('noop');
     },
     async stop() {
       await boss.stop({ graceful: false, wait: true, timeout: 5_000 }).catch(() => undefined);

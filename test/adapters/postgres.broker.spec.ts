@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresBroker, PostgresConnectionError, withTransaction } from '../../lib/adapters/postgres/index.js';
+import { PostgresBroker, PostgresConnectionError, PostgresResultBackend, withTransaction } from '../../lib/adapters/postgres/index.js';
 import type { Broker, Consumer } from '../../lib/core/contracts/broker.js';
 import { fetchAll, fetchWithin, makeEnvelope, sleep, uniqueName } from '../../lib/testing/contract-helpers.js';
 import { postgresAvailable } from '../support/services.js';
@@ -54,6 +54,28 @@ describe.runIf(available)('PostgresBroker', () => {
     });
     const [d] = await pending;
     expect(d?.envelope.id).toBe(committed.id);
+  });
+
+  it('writes the queued status in the same transaction as the job', async () => {
+    queue = uniqueName('txs');
+    const backend = await PostgresResultBackend.connect(POSTGRES_URL, { schema, logger });
+    try {
+      const enqueueIn = (envelope: ReturnType<typeof makeEnvelope>, fail: boolean) =>
+        withTransaction(broker.pool, async (client) => {
+          await backend.setWith(client, envelope.id, { state: 'queued', attempt: 0, name: envelope.name, queue });
+          await broker.publishWith(client, envelope);
+          if (fail) throw new Error('rolled back');
+        });
+      const lost = makeEnvelope(queue);
+      await expect(enqueueIn(lost, true)).rejects.toThrow('rolled back');
+      expect(await backend.get(lost.id)).toBeNull();
+      const kept = makeEnvelope(queue);
+      await enqueueIn(kept, false);
+      expect(await backend.get(kept.id)).toMatchObject({ state: 'queued', queue });
+      expect(await broker.pendingCount(queue)).toBe(1);
+    } finally {
+      await backend.close();
+    }
   });
 
   it('publishes a batch in one call, priority first then FIFO', async () => {

@@ -7,6 +7,7 @@ export * from './postgres.broker.js';
 export * from './postgres.result-backend.js';
 export * from './postgres.lock-store.js';
 export * from './postgres.rate-limiter.js';
+export * from './postgres.group-store.js';
 export * from './postgres.transaction.js';
 export { migratePostgres } from './postgres.migrate.js';
 export type { MigrationReport } from './postgres.migrator.js';

@@ -103,6 +103,14 @@ export class PostgresResultBackend implements ResultBackend {
     await this.writer.add({ kind: 'set', id, update, ttl: options.ttl ?? this.defaultTtl });
   }
 
+  /**
+   * Writes a status inside the caller's transaction on `client`, e.g. the `queued` status next to
+   * {@link PostgresBroker.publishWith}: both appear on COMMIT, neither after a ROLLBACK.
+   */
+  async setWith(client: pg.ClientBase, id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
+    await client.query(this.statements.upsert(upsertParams([{ kind: 'set', id, update, ttl: options.ttl ?? this.defaultTtl }])));
+  }
+
   async touch(id: string, touch: TaskStatusTouch): Promise<void> {
     this.assertOpen();
     await this.writer.add({ kind: 'touch', id, touch });
