@@ -1,5 +1,5 @@
 import type { Type } from '@nestjs/common';
-import type { EnqueueOptions } from './core/task-options.js';
+import type { EnqueueOptions, TaskOptions } from './core/task-options.js';
 import type { TaskResult, WaitOptions } from './core/task-result.js';
 import { ConfigurationError } from './core/errors/configuration.error.js';
 import type { TaskDecoratorOptions } from './decorators/task.decorator.js';
@@ -16,7 +16,7 @@ export type TaskMethodResult<C, K extends keyof C> = C[K] extends (...args: neve
 
 /** Something that can publish and wait, such as the core `Stem` producer. */
 export interface TaskHandleProducer {
-  enqueue(name: string, args?: unknown, options?: EnqueueOptions): Promise<string>;
+  enqueue(name: string, args?: unknown, options?: EnqueueOptions, taskOptions?: TaskOptions): Promise<string>;
   waitForTask<TResult>(id: string, options?: WaitOptions): Promise<TaskResult<TResult>>;
 }
 
@@ -35,14 +35,15 @@ export interface TaskHandle<TArgs, TResult> {
   enqueueAndWait(args: TArgs, options?: EnqueueOptions & WaitOptions): Promise<TaskResult<TResult>>;
 }
 
-/** The task name a `@Task()` method registers under. */
-export function taskNameOf<C>(host: Type<C>, method: string): string {
+/** The task name and options a `@Task()` method registers with. */
+export function taskOf<C>(host: Type<C>, method: string): { name: string; options: TaskOptions } {
   const fn = (host.prototype as Record<string, unknown>)[method];
-  const options = typeof fn === 'function' ? (Reflect.getMetadata(STEM_TASK_METADATA, fn) as TaskDecoratorOptions | undefined) : undefined;
-  if (!options) {
+  const decorated = typeof fn === 'function' ? (Reflect.getMetadata(STEM_TASK_METADATA, fn) as TaskDecoratorOptions | undefined) : undefined;
+  if (!decorated) {
     throw new ConfigurationError('task', `${host.name}.${method} is not a @Task() method; decorate it with @Task() to get a handle for it`);
   }
-  return options.name ?? `${host.name}.${method}`;
+  const { name, args: _args, ...options } = decorated;
+  return { name: name ?? `${host.name}.${method}`, options };
 }
 
 /** Builds a {@link TaskHandle} for `host.method` on top of a producer. */
@@ -52,14 +53,16 @@ export function createTaskHandle<C, K extends TaskMethodName<C>>(
   method: K,
 ): TaskHandle<TaskMethodArgs<C, K>, TaskMethodResult<C, K>> {
   type R = TaskMethodResult<C, K>;
-  const name = taskNameOf(host, method);
+  // NOTE: the decorator's options travel with every call, so a producer-only app that does not
+  // provide the task's class still routes it to the task's queue with its priority and retries.
+  const { name, options: taskOptions } = taskOf(host, method);
   return {
     name,
-    enqueue: (args, options) => producer.enqueue(name, args, options),
+    enqueue: (args, options) => producer.enqueue(name, args, options, taskOptions),
     waitFor: (id, options) => producer.waitForTask<R>(id, options),
     enqueueAndWait: async (args, options = {}) => {
       const { timeout, pollInterval, signal, ...enqueueOptions } = options;
-      const id = await producer.enqueue(name, args, enqueueOptions);
+      const id = await producer.enqueue(name, args, enqueueOptions, taskOptions);
       return producer.waitForTask<R>(id, { timeout, pollInterval, signal });
     },
   };

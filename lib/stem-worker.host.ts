@@ -5,6 +5,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import type { TaskArgsValidator } from './core/args-validator.js';
 import type { Stem } from './core/stem.js';
@@ -19,11 +20,12 @@ import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 
 /**
  * Runs the worker of a Stem module: starts it once the app has bootstrapped (after every
- * `@Task()` was discovered), drains it before shutdown, then closes the adapters it created.
+ * `@Task()` was discovered), drains it as soon as shutdown begins (Stem's `onModuleDestroy`),
+ * then closes the adapters it created in `onApplicationShutdown`.
  * Inject it to listen to worker events: `host.worker?.events.on('task:failed', ...)`.
  */
 @Injectable()
-export class StemWorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Stem');
   private current?: Worker;
   private stopMetrics?: () => void;
@@ -72,13 +74,23 @@ export class StemWorkerHost implements OnApplicationBootstrap, BeforeApplication
     this.logger.log(`Worker ${worker.id} consuming [${worker.queues.join(', ')}] with concurrency ${worker.concurrency} on ${this.adapters.broker.name}`);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  /** Starts draining as early as Nest lets this module: stop fetching, wait for running tasks. */
+  async onModuleDestroy(): Promise<void> {
+    await this.drain();
+  }
+
+  /** Drains the worker now (idempotent); `app.close()` does it too. */
+  async drain(): Promise<void> {
     const config = this.options.worker || {};
     await this.current?.close({
       mode: config.shutdownMode ?? 'warm',
       ...(config.shutdownGracePeriod !== undefined ? { gracePeriod: config.shutdownGracePeriod } : {}),
     });
     this.stopMetrics?.();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.drain();
   }
 
   async onApplicationShutdown(): Promise<void> {

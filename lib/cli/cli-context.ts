@@ -2,6 +2,8 @@ import type { Broker } from '../core/contracts/broker.js';
 import type { ResultBackend } from '../core/contracts/result-backend.js';
 import type { ScheduleStore } from '../core/contracts/schedule-store.js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
+import { EnvelopeSigner } from '../core/signing/envelope-signer.js';
+import { Stem } from '../core/stem.js';
 import { createStemAdapters, type StemAdapters } from '../stem-adapters.factory.js';
 
 /** Where a command writes; tests pass their own. */
@@ -47,6 +49,16 @@ export class CliContext {
     const backend = (await this.connect()).backend;
     if (!backend) throw new ConfigurationError('backend', 'no result backend configured');
     return backend;
+  }
+
+  /**
+   * A producer on the same stores, signing with the `STEM_SIGNING_*` keys when set, so replays
+   * are re-signed like the workers expect.
+   */
+  async producer(): Promise<Stem> {
+    const adapters = await this.connect();
+    const signer = EnvelopeSigner.fromEnv(this.env);
+    return new Stem({ broker: adapters.broker, ...(adapters.backend ? { backend: adapters.backend } : {}), ...(signer ? { signer } : {}) });
   }
 
   async scheduleStore(): Promise<ScheduleStore> {

@@ -122,4 +122,5 @@ export const StemMeta = {
   retryDelayMs: 'stem.retryDelayMs',
   deadLetterReason: 'stem.deadLetterReason',
   rateLimitedUntil: 'stem.rateLimitedUntil',
+  replayedFrom: 'stem.replayedFrom',
 } as const;

@@ -25,10 +25,22 @@ export function computeBackoff(policy: RetryPolicy | undefined, attempt: number,
 }
 
 function matches(error: unknown, matcher: ErrorMatcher): boolean {
-  if (typeof matcher === 'string') {
-    return error instanceof Error && (error.name === matcher || error.constructor?.name === matcher);
+  if (typeof matcher !== 'string') return error instanceof matcher;
+  if (!(error instanceof Error)) return false;
+  if (error.name === matcher) return true;
+  // NOTE: names travel in envelope meta; walk the class chain so `HttpError` still matches a
+  // `NotFoundError extends HttpError`, as the class itself would.
+  for (let proto = Object.getPrototypeOf(error); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    if (proto.constructor?.name === matcher) return true;
   }
-  return error instanceof matcher;
+  return false;
+}
+
+/** Merges retry policies field by field; later ones win (defaults, then task, then call). */
+export function mergeRetryPolicies(...policies: (RetryPolicy | undefined)[]): RetryPolicy | undefined {
+  const present = policies.filter((p): p is RetryPolicy => p !== undefined);
+  if (present.length === 0) return undefined;
+  return Object.assign({}, ...present) as RetryPolicy;
 }
 
 /** Whether the retry filters of `policy` allow retrying `error`. The deny list wins. */

@@ -2,7 +2,7 @@ import type { TaskArgsValidator } from './args-validator.js';
 import { CanvasMeta } from './canvas/canvas.constants.js';
 import type { GroupStore } from './canvas/group-store.js';
 import { serializeTaskCalls } from './canvas/task-call.serializer.js';
-import type { Broker } from './contracts/broker.js';
+import type { Broker, ReplayOptions, ReplayResult } from './contracts/broker.js';
 import type { ResultBackend } from './contracts/result-backend.js';
 import type { TaskDefinition } from './definitions/task-definition.js';
 import { TaskEnqueueBuilder } from './definitions/task-enqueue-builder.js';
@@ -53,6 +53,13 @@ export interface EnqueueCall {
   /** Options of a task this process has no handler for (typed definitions pass theirs). */
   readonly taskOptions?: TaskOptions;
 }
+
+/** Longest delay a Node timer accepts. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Fallback poll of `waitForTask` while the backend's watch is live. */
+const WATCHED_POLL_MS = 5_000;
+/** Poll of `waitForTask` when the backend's watch could not be established. */
+const UNWATCHED_POLL_MS = 500;
 
 /** Publishing to the broker failed; nothing was enqueued. */
 export class PublishError extends StemError {
@@ -111,8 +118,8 @@ export class Stem {
     const envelope = this.buildEnvelope(name, args, options, taskOptions);
     const existing = await this.uniqueCoordinator?.claim(envelope, this.backend);
     if (existing) return existing;
-    await this.recordQueued([envelope]);
     try {
+      await this.recordQueued([envelope]);
       await this.broker.publish(envelope);
     } catch (error) {
       await this.recordPublishFailure([envelope], error);
@@ -143,14 +150,15 @@ export class Stem {
       else envelopes.push(envelope);
     }
     if (envelopes.length === 0) return ids;
-    await this.recordQueued(envelopes);
     try {
+      await this.recordQueued(envelopes);
       if (this.broker.publishBatch) await this.broker.publishBatch(envelopes);
       else for (const envelope of envelopes) await this.broker.publish(envelope);
     } catch (error) {
       await this.recordPublishFailure(envelopes, error);
       if (this.uniqueCoordinator) await Promise.all(envelopes.map((e) => this.uniqueCoordinator!.release(e).catch(() => undefined)));
-      throw new PublishError(envelopes[0]?.name ?? 'batch', envelopes[0]?.queue ?? 'unknown', error);
+      const distinct = (values: string[]) => [...new Set(values)].join(', ');
+      throw new PublishError(distinct(envelopes.map((e) => e.name)), distinct(envelopes.map((e) => e.queue)), error);
     }
     return ids;
   }
@@ -233,17 +241,17 @@ export class Stem {
    */
   async waitForTask<TResult = unknown>(id: string, options: WaitOptions = {}): Promise<TaskResult<TResult>> {
     const backend = this.requireBackend('waitForTask');
-    const timeout = options.timeout ?? 30_000;
-    const pollInterval = options.pollInterval ?? 1_000;
+    const timeout = Math.min(options.timeout ?? 30_000, MAX_TIMER_MS);
     return new Promise<TaskResult<TResult>>((resolve, reject) => {
       let latest: TaskStatus | null = null;
       let done = false;
       let watch: { close(): Promise<void> } | undefined;
-      const timers: NodeJS.Timeout[] = [];
+      let pollTimer: NodeJS.Timeout | undefined;
       const finish = (timedOut: boolean) => {
         if (done) return;
         done = true;
-        for (const t of timers) clearTimeout(t);
+        clearTimeout(timeoutTimer);
+        clearTimeout(pollTimer);
         options.signal?.removeEventListener('abort', onAbort);
         void watch?.close().catch(() => undefined);
         let status: TaskStatus<TResult> | null;
@@ -260,13 +268,15 @@ export class Stem {
         if (isTerminalState(status.state)) finish(false);
       };
       const onAbort = () => finish(true);
+      const timeoutTimer = setTimeout(() => finish(true), timeout);
       if (options.signal?.aborted) return finish(true);
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      timers.push(setTimeout(() => finish(true), timeout));
-      const poll = () => {
+      // NOTE: the watch delivers updates; the poll only covers a watch that could not be set up
+      // or a notification lost while reconnecting, so it runs rarely once the watch is live.
+      const poll = (interval: number) => {
         if (done) return;
         backend.get(id).then(observe, () => undefined).finally(() => {
-          if (!done) timers.push(setTimeout(poll, pollInterval));
+          if (!done) pollTimer = setTimeout(() => poll(interval), interval);
         });
       };
       backend
@@ -274,9 +284,29 @@ export class Stem {
         .then((w) => {
           watch = w;
           if (done) void w.close().catch(() => undefined);
-        }, () => undefined)
-        .finally(poll);
+          poll(options.pollInterval ?? WATCHED_POLL_MS);
+        }, () => poll(options.pollInterval ?? UNWATCHED_POLL_MS));
     });
+  }
+
+  /**
+   * Replays dead letters of a queue: each is re-signed (when this producer signs), recorded
+   * `queued` again, and published with `attempt + 1`. Prefer it over `broker.replayDeadLetters`,
+   * which neither re-signs nor resets statuses.
+   */
+  async replayDeadLetters(queue: string, options: ReplayOptions = {}): Promise<ReplayResult> {
+    const signer = this.signer;
+    const result = await this.broker.replayDeadLetters(queue, {
+      ...options,
+      ...(signer?.canSign ? { transform: (envelope: Envelope) => signer.sign(envelope) } : {}),
+    });
+    if (!result.dryRun && this.backend) {
+      const ttl = this.options.resultTtl;
+      await Promise.all(result.entries.map(({ envelope: e }) =>
+        this.backend!.set(e.id, { state: 'queued', attempt: e.attempt + 1, name: e.name, queue: e.queue, meta: { [StemMeta.replayedFrom]: 'dead-letters' } }, ttl !== undefined ? { ttl } : {}),
+      ));
+    }
+    return result;
   }
 
   private async recordQueued(envelopes: readonly Envelope[]): Promise<void> {

@@ -15,7 +15,7 @@ export interface TaskResult<TResult = unknown> {
 export interface WaitOptions {
   /** Give up after this many ms (resolves with `timedOut: true`). @default 30000 */
   readonly timeout?: number;
-  /** Fallback poll interval in ms, used besides the backend's watch. @default 1000 */
+  /** Fallback poll interval in ms, used besides the backend's watch. @default 5000 (500 when the watch fails) */
   readonly pollInterval?: number;
   /** Stops waiting when aborted (resolves with `timedOut: true`). */
   readonly signal?: AbortSignal;

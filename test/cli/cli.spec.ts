@@ -94,7 +94,7 @@ describe.skipIf(!hasRedis)('stem CLI on Redis', () => {
     expect(dry.out[0]).toBe(`Would replay 3 dead letter(s) from "${queue}":`);
     const real = capture();
     expect(await runCli(['dlq', 'replay', '--queue', queue, '--all', '--yes'], real.io, env)).toBe(0);
-    expect(real.err).toEqual(['replayed 100 ...', 'replayed 120 ...']);
+    expect(real.err).toEqual(['replayed 100/120 ...', 'replayed 120/120 ...']);
     expect(real.out).toEqual([`Replayed 120 dead letter(s) from "${queue}".`]);
     expect(await broker.pendingCount(queue)).toBe(120);
   });

@@ -22,6 +22,9 @@ class GreetingTasks {
     return args.words.join(' ').toUpperCase();
   }
 
+  @Task({ name: 'routed', queue: 'special', priority: 7, maxRetries: 4 })
+  async routed(_args: { id: number }): Promise<void> {}
+
   notATask(): void {}
 }
 
@@ -49,6 +52,28 @@ describe('StemClient.task(): typed handles from @Task() methods', () => {
     const id = await shout.enqueue({ words: ['stem', 'rocks'] });
     expect((await shout.waitFor(id, { timeout: 5_000 })).value).toBe('STEM ROCKS');
     expect(() => stem.task(GreetingTasks, 'notATask')).toThrow(/GreetingTasks\.notATask is not a @Task\(\) method/);
+    await app.close();
+  });
+});
+
+describe('typed handles in a producer-only app', () => {
+  it('carry the @Task() options, so the task lands on its queue even when the host class is not provided here', async () => {
+    @Module({ imports: [StemModule.forRoot({ worker: false })] })
+    class ApiModule {}
+    const moduleRef = await Test.createTestingModule({ imports: [ApiModule] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    const stem = app.get(StemClient);
+    const published: { queue: string; priority: number; maxRetries?: number }[] = [];
+    const broker = stem.core.broker;
+    const publish = broker.publish.bind(broker);
+    broker.publish = async (envelope) => {
+      published.push({ queue: envelope.queue, priority: envelope.priority, maxRetries: envelope.maxRetries });
+      return publish(envelope);
+    };
+    await stem.task(GreetingTasks, 'routed').enqueue({ id: 1 });
+    expect(published).toEqual([{ queue: 'special', priority: 7, maxRetries: 4 }]);
+    expect(await broker.pendingCount('special')).toBe(1);
     await app.close();
   });
 });

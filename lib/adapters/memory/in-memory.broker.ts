@@ -154,11 +154,8 @@ export class InMemoryBroker implements Broker {
     state.dead = state.dead.filter((entry) => !chosen.has(entry));
     const now = this.clock.now();
     for (const entry of selected) {
-      this.enqueue({
-        ...entry.envelope,
-        attempt: entry.envelope.attempt + 1,
-        notBefore: options.delay ? now + options.delay : undefined,
-      });
+      const replayed: Envelope = { ...entry.envelope, attempt: entry.envelope.attempt + 1, notBefore: options.delay ? now + options.delay : undefined };
+      this.enqueue(options.transform ? options.transform(replayed) : replayed);
     }
     return { entries: selected, dryRun: false };
   }

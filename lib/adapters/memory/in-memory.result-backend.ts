@@ -43,13 +43,16 @@ export class InMemoryResultBackend implements ResultBackend {
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
     const now = this.clock.now();
     const previous = this.live(id, now);
+    // NOTE: store a JSON copy, as the Redis and Postgres backends do, so a result they could not
+    // store fails here too and later changes to the caller's object do not leak into the status.
+    const payload = update.payload === undefined ? undefined : JSON.parse(JSON.stringify(update.payload)) as unknown;
     const status: TaskStatus = {
       id,
       state: update.state,
       attempt: update.attempt,
       name: update.name ?? previous?.name,
       queue: update.queue ?? previous?.queue,
-      payload: update.payload,
+      payload,
       error: update.error,
       meta: update.meta ? { ...previous?.meta, ...update.meta } : (previous?.meta ?? {}),
       progress: previous?.progress,

@@ -53,7 +53,8 @@ export class PostgresDeadLetters {
       const notBefore = options.delay ? Date.now() + options.delay : undefined;
       const envelopes = entries.map((entry) => {
         const { notBefore: _previous, ...rest } = entry.envelope;
-        return { ...rest, attempt: entry.envelope.attempt + 1, ...(notBefore !== undefined ? { notBefore } : {}) };
+        const replayed: Envelope = { ...rest, attempt: entry.envelope.attempt + 1, ...(notBefore !== undefined ? { notBefore } : {}) };
+        return options.transform ? options.transform(replayed) : replayed;
       });
       await client.query(sql.deleteDeadLettersById(this.ctx.s), [rows.map((row) => row.id)]);
       await this.publishWith(client, envelopes);

@@ -53,7 +53,8 @@ export class RedisDeadLetters {
     const notBefore = options.delay && options.delay > 0 ? Date.now() + options.delay : undefined;
     const args: (string | number)[] = [entries.length];
     for (const entry of entries) {
-      const envelope: Envelope = { ...entry.envelope, attempt: entry.envelope.attempt + 1, notBefore };
+      const replayed: Envelope = { ...entry.envelope, attempt: entry.envelope.attempt + 1, notBefore };
+      const envelope = options.transform ? options.transform(replayed) : replayed;
       args.push(envelope.id, priorityOf(envelope), leaseField(envelope), encodeEnvelope(envelope), notBefore ?? 0);
     }
     const replayed = new Set(await scripts.replayDeadLetters.run<string[]>(this.connection, queueScriptKeys(keys), args));

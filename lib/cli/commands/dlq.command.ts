@@ -15,6 +15,19 @@ export interface DlqFlags {
 
 const BATCH = 100;
 
+/** How many dead letters a queue holds now. */
+async function countDeadLetters(ctx: CliContext, queue: string): Promise<number> {
+  const broker = await ctx.broker();
+  let count = 0;
+  let offset: number | undefined = 0;
+  while (offset !== undefined) {
+    const page: { items: readonly unknown[]; nextOffset?: number } = await broker.listDeadLetters(queue, { limit: 1_000, offset });
+    count += page.items.length;
+    offset = page.nextOffset;
+  }
+  return count;
+}
+
 /** `stem dlq list|show|replay|purge`: inspect and recover dead letters. */
 export async function dlqCommand(ctx: CliContext, action: string | undefined, flags: DlqFlags): Promise<number> {
   const queue = flags.queue;
@@ -46,9 +59,12 @@ export async function dlqCommand(ctx: CliContext, action: string | undefined, fl
     case 'replay': {
       const since = parseSince(flags.since);
       const delay = parseCount('delay', flags.delay, 0);
-      const total = flags.all ? Infinity : parseCount('limit', flags.limit, 50);
+      // NOTE: --all replays what is there now; tasks that fail again while we replay are not
+      // picked up a second time, so the loop ends.
+      const total = flags.all ? await countDeadLetters(ctx, queue) : parseCount('limit', flags.limit, 50);
+      const producer = await ctx.producer();
       if (flags['dry-run']) {
-        const dry = await broker.replayDeadLetters(queue, { limit: Number.isFinite(total) ? total : 10_000, ...(since !== undefined ? { since } : {}), dryRun: true });
+        const dry = await producer.replayDeadLetters(queue, { limit: total, ...(since !== undefined ? { since } : {}), dryRun: true });
         ctx.print(dry, () => {
           ctx.io.out(`Would replay ${dry.entries.length} dead letter(s) from "${queue}":`);
           for (const e of dry.entries) ctx.io.out(`  ${e.envelope.id}  ${e.envelope.name}  ${e.reason}`);
@@ -58,10 +74,10 @@ export async function dlqCommand(ctx: CliContext, action: string | undefined, fl
       if (!flags.yes) throw new UsageError('stem dlq replay re-runs tasks; add --yes to confirm (or --dry-run to preview)');
       let replayed = 0;
       while (replayed < total) {
-        const batch = await broker.replayDeadLetters(queue, { limit: Math.min(BATCH, total - replayed), ...(since !== undefined ? { since } : {}), ...(delay ? { delay } : {}) });
+        const batch = await producer.replayDeadLetters(queue, { limit: Math.min(BATCH, total - replayed), ...(since !== undefined ? { since } : {}), ...(delay ? { delay } : {}) });
         if (batch.entries.length === 0) break;
         replayed += batch.entries.length;
-        if (!ctx.options.json) ctx.io.err(`replayed ${replayed}${Number.isFinite(total) ? `/${total}` : ''} ...`);
+        if (!ctx.options.json) ctx.io.err(`replayed ${replayed}/${total} ...`);
       }
       ctx.print({ queue, replayed }, () => ctx.io.out(`Replayed ${replayed} dead letter(s) from "${queue}"${delay ? ` with a ${delay} ms delay` : ''}.`));
       return 0;

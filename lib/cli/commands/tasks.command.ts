@@ -6,7 +6,8 @@ const STATES: readonly TaskState[] = ['queued', 'running', 'succeeded', 'failed'
 /** `stem status <id>`: one task's status, result or error, progress. */
 export async function statusCommand(ctx: CliContext, id: string | undefined): Promise<number> {
   if (!id) throw new UsageError('stem status needs a task id');
-  const status = await (await ctx.backend()).get(id);
+  const raw = await (await ctx.backend()).get(id);
+  const status = raw ? (await ctx.producer()).decodeStatus(raw) : null;
   if (!status) {
     ctx.io.err(`No status for task ${id} (unknown, or its TTL passed).`);
     return 1;

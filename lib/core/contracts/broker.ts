@@ -78,6 +78,11 @@ export interface ReplayOptions {
   readonly delay?: number;
   /** Report what would be replayed, change nothing. @default false */
   readonly dryRun?: boolean;
+  /**
+   * Applied to each replayed envelope (already with `attempt + 1` and the delay) before it is
+   * published, e.g. to sign it again.
+   */
+  readonly transform?: (envelope: Envelope) => Envelope;
 }
 
 /** Result of {@link Broker.replayDeadLetters}. */

@@ -11,3 +11,5 @@ export * from './unknown-encoder.error.js';
 export * from './signature-invalid.error.js';
 export * from './chord-failed.error.js';
 export * from './chain-broken.error.js';
+export * from './worker-shutdown.error.js';
+export * from './result-not-storable.error.js';

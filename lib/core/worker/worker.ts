@@ -7,15 +7,18 @@ import type { ResultBackend, TaskStatusUpdate } from '../contracts/result-backen
 import { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
 import { EncoderKeys } from '../encoding/task-payload-encoder.js';
 import { type Envelope, StemMeta, type TaskError } from '../envelope.js';
+import { ConfigurationError } from '../errors/configuration.error.js';
 import { InvalidTaskArgsError } from '../errors/invalid-task-args.error.js';
 import { LeaseLostError } from '../errors/lease-lost.error.js';
+import { ResultNotStorableError } from '../errors/result-not-storable.error.js';
+import { WorkerShutdownError } from '../errors/worker-shutdown.error.js';
 import { SignatureInvalidError } from '../errors/signature-invalid.error.js';
 import { TaskRetryRequest } from '../errors/task-retry-request.error.js';
 import { TimeLimitExceededError } from '../errors/time-limit-exceeded.error.js';
 import { UnknownTaskError } from '../errors/unknown-task.error.js';
 import { UnrecoverableError } from '../errors/unrecoverable.error.js';
 import { parseRateLimit } from '../rate-limit.js';
-import { computeBackoff, isRetryableError } from '../retry-policy.js';
+import { computeBackoff, isRetryableError, mergeRetryPolicies } from '../retry-policy.js';
 import { Stem } from '../stem.js';
 import type { TaskHandler, TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type RetryPolicy, type TaskDefaults } from '../task-options.js';
@@ -50,6 +53,14 @@ export interface WorkerStats {
   readonly succeeded: number;
   readonly failed: number;
   readonly retried: number;
+}
+
+/** Requeue delay after a store error, so a flapping backend is not hammered. */
+const STORE_ERROR_REQUEUE_DELAY_MS = 1_000;
+
+/** JSON.stringify's errors for values it cannot encode (BigInt, circular structures). */
+function isSerializationError(error: unknown): boolean {
+  return error instanceof TypeError && /BigInt|circular|serialize|Converting/i.test(error.message);
 }
 
 function toTaskError(error: unknown, retryable: boolean, meta?: Record<string, unknown>): TaskError {
@@ -97,6 +108,8 @@ export class Worker implements TaskContextHost {
   private readonly fetchAbort = new AbortController();
   private readonly buffer: Job[] = [];
   private readonly running = new Set<Job>();
+  /** Acks sent but not yet confirmed; `close()` waits for them. */
+  private readonly settling = new Set<Promise<void>>();
   private slotWaiter?: () => void;
   private drainWaiters: (() => void)[] = [];
   private closing?: Promise<void>;
@@ -104,6 +117,9 @@ export class Worker implements TaskContextHost {
   private counters = { succeeded: 0, failed: 0, retried: 0 };
 
   constructor(private readonly options: WorkerOptions) {
+    if (options.signer && !options.signer.canSign) {
+      throw new ConfigurationError('signing', 'the worker has only verify keys; workers re-sign retries, rate-limit delays and child tasks, so give them the signing key too (STEM_SIGNING_KEYS, or STEM_SIGNING_PRIVATE_KEYS for Ed25519)');
+    }
     this.broker = options.broker;
     this.backend = options.backend;
     this.registry = options.registry;
@@ -178,13 +194,14 @@ export class Worker implements TaskContextHost {
       async () => {
         if (mode === 'hard') return this.abandonRunning();
         if (mode === 'soft') {
-          for (const job of this.running) job.controller.abort(new Error(`Worker ${this.id} is shutting down`));
+          for (const job of this.running) job.controller.abort(new WorkerShutdownError(this.id, 'soft'));
           const drained = await this.waitForDrain(gracePeriod);
           if (!drained) await this.abandonRunning();
           return;
         }
         await this.waitForDrain(Infinity);
       },
+      async () => Promise.all([...this.settling]),
       async () => this.consumer?.close(),
     ];
     for (const step of steps) {
@@ -201,7 +218,7 @@ export class Worker implements TaskContextHost {
     const jobs = [...this.running];
     for (const job of jobs) {
       job.abandoned = true;
-      job.controller.abort(new Error(`Worker ${this.id} shut down hard; the task was requeued`));
+      job.controller.abort(new WorkerShutdownError(this.id, 'hard'));
       this.running.delete(job);
     }
     await Promise.all(jobs.map((job) => this.requeue(job)));
@@ -248,8 +265,16 @@ export class Worker implements TaskContextHost {
         this.events.emit('worker:error', error);
         failures++;
         await new Promise<void>((resolve) => {
-          const t = this.clock.setTimeout(resolve, Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
-          this.fetchAbort.signal.addEventListener('abort', () => { t.cancel(); resolve(); }, { once: true });
+          const signal = this.fetchAbort.signal;
+          const onAbort = () => {
+            t.cancel();
+            resolve();
+          };
+          const t = this.clock.setTimeout(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
+          signal.addEventListener('abort', onAbort, { once: true });
         });
         continue;
       }
@@ -278,9 +303,23 @@ export class Worker implements TaskContextHost {
       const job = this.buffer.shift()!;
       this.running.add(job);
       void this.process(job)
-        .catch((error) => this.events.emit('worker:error', error))
+        .catch((error) => this.recoverFromError(job, error))
         .finally(() => this.release(job));
     }
+  }
+
+  /**
+   * A store failed while a delivery was being processed (backend or broker unreachable). The
+   * delivery is requeued shortly rather than left to its lease, and runs again (at least once).
+   */
+  private async recoverFromError(job: Job, error: unknown): Promise<void> {
+    this.events.emit('worker:error', error);
+    if (job.abandoned) return;
+    job.renewTimer?.cancel();
+    const env = job.delivery.envelope;
+    await this.broker
+      .nack(job.delivery, { requeue: true, envelope: this.resign({ ...env, notBefore: this.clock.now() + STORE_ERROR_REQUEUE_DELAY_MS }) })
+      .catch((nackError) => this.events.emit('worker:error', nackError));
   }
 
   private release(job: Job): void {
@@ -300,6 +339,9 @@ export class Worker implements TaskContextHost {
         () => this.scheduleRenewal(job),
         (error) => {
           if (error instanceof LeaseLostError) {
+            // NOTE: another worker may run this delivery now; stop this copy and write nothing.
+            job.abandoned = true;
+            job.controller.abort(error);
             this.events.emit('task:lease-lost', job.delivery.envelope, error);
           } else {
             this.events.emit('worker:error', error);
@@ -345,21 +387,28 @@ export class Worker implements TaskContextHost {
     const limit = this.rateLimitOf(handler);
     if (limit) {
       const decision = await this.rateLimiter.acquire(`stem:rate:${env.name}`, limit);
-      if (!decision.allowed) return this.rateLimited(job, decision.retryAfter);
+      if (!decision.allowed) return this.rateLimited(job, decision.retryAfter, limit.interval);
     }
-    await this.writeStatus(env, { state: 'running', attempt: env.attempt });
+    // NOTE: the handler starts while the `running` write is in flight; it is awaited before any
+    // later status write, so statuses still land in order, one round trip sooner.
+    const running = this.writeStatus(env, { state: 'running', attempt: env.attempt });
+    running.catch(() => undefined);
     this.events.emit('task:started', env);
     const started = this.clock.now();
     const maxRetries = env.maxRetries ?? handler.options?.maxRetries ?? this.defaults.maxRetries ?? DEFAULT_TASK_OPTIONS.maxRetries;
     const ctx = new WorkerTaskContext(delivery, maxRetries, job.controller.signal, this);
+    if (job.abandoned) return;
     let result: unknown;
     try {
       result = await this.runWithLimits(job, handler, ctx, args);
     } catch (error) {
       if (job.abandoned) return;
+      await running;
+      if (job.controller.signal.reason instanceof WorkerShutdownError) return this.requeueForShutdown(job);
       return this.handleFailure(job, handler, error, maxRetries);
     }
     if (job.abandoned) return;
+    await running;
     const ignore = (env.meta[StemMeta.ignoreResult] as boolean | undefined) ?? handler.options?.ignoreResult ?? this.defaults.ignoreResult ?? false;
     let payload: unknown;
     let resultEncoder: string;
@@ -368,14 +417,27 @@ export class Worker implements TaskContextHost {
       resultEncoder = encoder.id;
       payload = ignore ? undefined : encoder.encode(result);
     } catch (error) {
-      return this.handleFailure(job, handler, error, maxRetries);
+      return this.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
     }
-    await this.writeStatus(env, { state: 'succeeded', attempt: env.attempt, ...(ignore ? {} : { payload }), meta: { [EncoderKeys.resultMeta]: resultEncoder } });
+    try {
+      await this.writeStatus(env, { state: 'succeeded', attempt: env.attempt, ...(ignore ? {} : { payload }), meta: { [EncoderKeys.resultMeta]: resultEncoder } });
+    } catch (error) {
+      if (!isSerializationError(error)) throw error;
+      return this.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
+    }
+    if (job.abandoned) return;
     await this.afterTerminal({ envelope: env, state: 'succeeded', result, ...(ignore ? {} : { payload }), resultEncoder });
     job.renewTimer?.cancel();
-    await this.broker.ack(delivery);
+    // NOTE: the result is stored; the slot is freed without waiting for the ack. A lost ack only
+    // means a redelivery of a task whose result is already recorded, and close() waits for acks.
+    this.track(this.broker.ack(delivery));
     this.counters.succeeded++;
     this.events.emit('task:succeeded', env, result, this.clock.now() - started);
+  }
+
+  private track(settle: Promise<void>): void {
+    const tracked = settle.catch((error) => this.events.emit('worker:error', error)).finally(() => this.settling.delete(tracked));
+    this.settling.add(tracked);
   }
 
   private runWithLimits(job: Job, handler: TaskHandler, ctx: WorkerTaskContext, args: unknown): Promise<unknown> {
@@ -410,7 +472,7 @@ export class Worker implements TaskContextHost {
     const env = job.delivery.envelope;
     if (error instanceof InvalidTaskArgsError) return this.deadLetter(job, 'invalid-args', toTaskError(error, false), 'failed');
     if (error instanceof UnrecoverableError) return this.deadLetter(job, 'unrecoverable', toTaskError(error, false), 'failed');
-    const policy = (env.meta[StemMeta.retryPolicy] as RetryPolicy | undefined) ?? handler.options?.retryPolicy ?? this.defaults.retryPolicy;
+    const policy = mergeRetryPolicies(this.defaults.retryPolicy, handler.options?.retryPolicy, env.meta[StemMeta.retryPolicy] as RetryPolicy | undefined);
     const requested = error instanceof TaskRetryRequest;
     const allowed = requested || isRetryableError(policy, error);
     if (allowed && env.attempt < maxRetries) {
@@ -427,9 +489,19 @@ export class Worker implements TaskContextHost {
     return this.deadLetter(job, reason, toTaskError(error, false), 'failed');
   }
 
-  private async rateLimited(job: Job, retryAfter: number): Promise<void> {
+  /** A soft or hard shutdown stopped the task: put it back as it was, without using an attempt. */
+  private async requeueForShutdown(job: Job): Promise<void> {
     const env = job.delivery.envelope;
-    const until = this.clock.now() + retryAfter;
+    job.renewTimer?.cancel();
+    await this.writeStatus(env, { state: 'queued', attempt: env.attempt });
+    await this.broker.nack(job.delivery, { requeue: true });
+  }
+
+  private async rateLimited(job: Job, retryAfter: number, interval: number): Promise<void> {
+    const env = job.delivery.envelope;
+    // NOTE: spread the retries of a backlog over one interval, so they do not all come back at
+    // the same instant and get denied together again.
+    const until = this.clock.now() + retryAfter + Math.floor(Math.random() * interval);
     await this.writeStatus(env, { state: 'queued', attempt: env.attempt, meta: { [StemMeta.rateLimitedUntil]: until } });
     job.renewTimer?.cancel();
     await this.broker.nack(job.delivery, { requeue: true, envelope: this.resign({ ...env, notBefore: until }) });
