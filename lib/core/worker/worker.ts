@@ -39,6 +39,8 @@ interface Job {
   renewTimer?: TimerHandle;
   /** Requeued by a hard shutdown: whatever the handler does later is ignored. */
   abandoned: boolean;
+  /** The terminal status is written; a hard shutdown lets it finish instead of requeueing it. */
+  finishing?: boolean;
 }
 
 /** Counters of a worker since it started. */
@@ -54,6 +56,9 @@ export interface WorkerStats {
   readonly failed: number;
   readonly retried: number;
 }
+
+/** How long a hard shutdown waits for tasks whose result is stored to ack. */
+const FINISHING_GRACE_MS = 5_000;
 
 /** Requeue delay after a store error, so a flapping backend is not hammered. */
 const STORE_ERROR_REQUEUE_DELAY_MS = 1_000;
@@ -192,11 +197,18 @@ export class Worker implements TaskContextHost {
       async () => this.loop,
       async () => Promise.all(this.buffer.splice(0).map((job) => this.requeue(job))),
       async () => {
-        if (mode === 'hard') return this.abandonRunning();
+        if (mode === 'hard') {
+          await this.abandonRunning();
+          // NOTE: only tasks whose result is already stored are left; let them ack.
+          return this.waitForDrain(FINISHING_GRACE_MS);
+        }
         if (mode === 'soft') {
           for (const job of this.running) job.controller.abort(new WorkerShutdownError(this.id, 'soft'));
           const drained = await this.waitForDrain(gracePeriod);
-          if (!drained) await this.abandonRunning();
+          if (!drained) {
+            await this.abandonRunning();
+            await this.waitForDrain(FINISHING_GRACE_MS);
+          }
           return;
         }
         await this.waitForDrain(Infinity);
@@ -215,7 +227,7 @@ export class Worker implements TaskContextHost {
   }
 
   private async abandonRunning(): Promise<void> {
-    const jobs = [...this.running];
+    const jobs = [...this.running].filter((job) => !job.finishing);
     for (const job of jobs) {
       job.abandoned = true;
       job.controller.abort(new WorkerShutdownError(this.id, 'hard'));
@@ -426,6 +438,7 @@ export class Worker implements TaskContextHost {
       return this.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
     }
     if (job.abandoned) return;
+    job.finishing = true;
     await this.afterTerminal({ envelope: env, state: 'succeeded', result, ...(ignore ? {} : { payload }), resultEncoder });
     job.renewTimer?.cancel();
     // NOTE: the result is stored; the slot is freed without waiting for the ack. A lost ack only
