@@ -2,10 +2,9 @@ import 'reflect-metadata';
 import { Injectable, type INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PostgresScheduleStore } from '../lib/adapters/postgres/postgres.schedule-store.js';
 import { Schedule, StemModule, type StemModuleOptions, StemScheduler, Task, type TaskContext } from '../lib/index.js';
 import { uniqueName } from '../lib/testing/contract-helpers.js';
-import { POSTGRES_URL, postgresAvailable } from '../test/support/services.js';
+import { isolatedPostgresUrl, postgresAvailable } from '../test/support/services.js';
 
 const apps: INestApplication[] = [];
 afterEach(async () => {
@@ -36,7 +35,8 @@ describe.skipIf(!hasPostgres)('Beat replicas on Postgres', () => {
         seen.push(ctx.meta['stem.scheduledFor'] as number);
       }
     }
-    const options: StemModuleOptions = { broker: 'memory://', scheduleStore: POSTGRES_URL, lockStore: POSTGRES_URL, beat: { tickInterval: 20 } };
+    const postgres = isolatedPostgresUrl('stem_beat_e2e');
+    const options: StemModuleOptions = { broker: 'memory://', scheduleStore: postgres.url, lockStore: postgres.url, beat: { tickInterval: 20 } };
     const replicas = [await boot(options, [Ticker]), await boot(options, [Ticker])];
     await new Promise((r) => setTimeout(r, 1_500));
     const scheduler = replicas[0]!.get(StemScheduler);
@@ -45,8 +45,7 @@ describe.skipIf(!hasPostgres)('Beat replicas on Postgres', () => {
       apps.splice(apps.indexOf(app), 1);
       await app.close();
     }
-    const store = await PostgresScheduleStore.connect(POSTGRES_URL);
-    await store.remove(id).finally(() => store.close());
+    await postgres.drop();
     expect(seen.length).toBeGreaterThanOrEqual(5);
     expect(new Set(seen).size).toBe(seen.length);
     expect(stored).toMatchObject({ id, source: 'code', enabled: true });

@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { Injectable, type INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { IsInt, Min } from 'class-validator';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Broker, STEM_BROKER, StemClient, StemModule, type StemModuleOptions, StemWorkerHost, Task, type TaskContext } from '../lib/index.js';
 import { uniqueName } from '../lib/testing/contract-helpers.js';
-import { POSTGRES_URL, postgresAvailable, REDIS_URL, redisAvailable } from '../test/support/services.js';
+import { isolatedPostgresUrl, postgresAvailable, REDIS_URL, redisAvailable } from '../test/support/services.js';
 
 class SquareDto {
   @IsInt()
@@ -38,10 +38,14 @@ async function boot(options: StemModuleOptions): Promise<INestApplication> {
   return app;
 }
 
+const postgres = isolatedPostgresUrl();
 const targets = [
-  { name: 'Redis', url: REDIS_URL, available: await redisAvailable() },
-  { name: 'Postgres', url: POSTGRES_URL, available: await postgresAvailable() },
+  { name: 'Redis', url: `${REDIS_URL}?prefix=${uniqueName('e2e')}`, available: await redisAvailable() },
+  { name: 'Postgres', url: postgres.url, available: await postgresAvailable() },
 ];
+afterAll(async () => {
+  if (targets[1]!.available) await postgres.drop();
+});
 
 for (const target of targets) {
   describe.skipIf(!target.available)(`StemModule on ${target.name} (${target.url})`, () => {

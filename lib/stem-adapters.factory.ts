@@ -167,17 +167,35 @@ async function importAdapter<T>(scheme: string, driver: string, load: () => Prom
   }
 }
 
+/**
+ * Splits adapter settings carried in the URL's query from the connection URL:
+ * `postgres://host/db?schema=jobs`, `redis://host:6379?prefix=app1`.
+ */
+export function splitUrlOptions(url: string, keys: readonly string[]): { url: string; options: Record<string, string> } {
+  const parsed = new URL(url);
+  const options: Record<string, string> = {};
+  for (const key of keys) {
+    const value = parsed.searchParams.get(key);
+    if (value !== null) {
+      options[key] = value;
+      parsed.searchParams.delete(key);
+    }
+  }
+  return { url: parsed.toString(), options };
+}
+
 const redisLoader = async (): Promise<AdapterLoader> => {
   const redis = await importAdapter('redis', 'ioredis', () => import('./adapters/redis/index.js'));
   const { RedisScheduleStore } = await import('./adapters/redis/redis.schedule-store.js');
   const { RedisGroupStore } = await import('./adapters/redis/redis.group-store.js');
+  const at = (url: string) => splitUrlOptions(url, ['prefix']);
   return {
-    broker: (url) => redis.RedisStreamsBroker.connect(url),
-    backend: (url) => redis.RedisResultBackend.connect(url),
-    lockStore: (url) => redis.RedisLockStore.connect(url),
-    rateLimiter: (url) => redis.RedisRateLimiter.connect(url),
-    scheduleStore: (url) => RedisScheduleStore.connect(url),
-    groupStore: (url) => RedisGroupStore.connect(url),
+    broker: (url) => redis.RedisStreamsBroker.connect(at(url).url, at(url).options),
+    backend: (url) => redis.RedisResultBackend.connect(at(url).url, at(url).options),
+    lockStore: (url) => redis.RedisLockStore.connect(at(url).url, at(url).options),
+    rateLimiter: (url) => redis.RedisRateLimiter.connect(at(url).url, at(url).options),
+    scheduleStore: (url) => RedisScheduleStore.connect(at(url).url, at(url).options),
+    groupStore: (url) => RedisGroupStore.connect(at(url).url, at(url).options),
   };
 };
 
@@ -185,13 +203,14 @@ const postgresLoader = async (): Promise<AdapterLoader> => {
   const pg = await importAdapter('postgres', 'pg', () => import('./adapters/postgres/index.js'));
   const { PostgresScheduleStore } = await import('./adapters/postgres/postgres.schedule-store.js');
   const { PostgresGroupStore } = await import('./adapters/postgres/postgres.group-store.js');
+  const at = (url: string) => splitUrlOptions(url, ['schema']);
   return {
-    broker: (url) => pg.PostgresBroker.connect(url),
-    backend: (url) => pg.PostgresResultBackend.connect(url),
-    lockStore: (url) => pg.PostgresLockStore.connect(url),
-    rateLimiter: (url) => pg.PostgresRateLimiter.connect(url),
-    scheduleStore: (url) => PostgresScheduleStore.connect(url),
-    groupStore: (url) => PostgresGroupStore.connect(url),
+    broker: (url) => pg.PostgresBroker.connect(at(url).url, at(url).options),
+    backend: (url) => pg.PostgresResultBackend.connect(at(url).url, at(url).options),
+    lockStore: (url) => pg.PostgresLockStore.connect(at(url).url, at(url).options),
+    rateLimiter: (url) => pg.PostgresRateLimiter.connect(at(url).url, at(url).options),
+    scheduleStore: (url) => PostgresScheduleStore.connect(at(url).url, at(url).options),
+    groupStore: (url) => PostgresGroupStore.connect(at(url).url, at(url).options),
   };
 };
 

@@ -36,3 +36,27 @@ async function serviceAvailable(name: string, url: string, port: number): Promis
 export const redisAvailable = (): Promise<boolean> => serviceAvailable('Redis', REDIS_URL, 6379);
 /** True when Postgres answers; throws under CI=true when it does not. */
 export const postgresAvailable = (): Promise<boolean> => serviceAvailable('Postgres', POSTGRES_URL, 5432);
+
+/**
+ * A Postgres URL whose adapters live in a schema of their own (`?schema=<prefix>_<random>`), and a
+ * function that drops that schema afterwards.
+ */
+export function isolatedPostgresUrl(prefix = 'stem_e2e'): { url: string; schema: string; drop: () => Promise<void> } {
+  const schema = `${prefix}_${Math.random().toString(16).slice(2, 10)}`;
+  const url = new URL(POSTGRES_URL);
+  url.searchParams.set('schema', schema);
+  return {
+    url: url.toString(),
+    schema,
+    drop: async () => {
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
