@@ -65,7 +65,7 @@ export async function run(): Promise<void> {
   for (const [name, f] of rows.slice(1)) {
     console.log(
       `stem vs ${name}: enqueue ${(stem.enqueueRate / f.enqueueRate).toFixed(2)}x, processing ${(stem.processRate / f.processRate).toFixed(2)}x, ` +
-        `p50 latency ${(f.p50 / stem.p50).toFixed(1)}x lower`,
+        `p50 latency ${ms(stem.p50)} vs ${ms(f.p50)}`,
     );
   }
   console.log(`target: processing >= 3x graphile-worker (${(stem.processRate / graphile.processRate).toFixed(2)}x), p50 < 10 ms (${ms(stem.p50)})`);

@@ -11,7 +11,10 @@
  *   sort a whole backlog (which a fresh or churning table's statistics would otherwise invite);
  *   JIT is off because compiling costs far more than this short statement runs.
  * - `dead_letters`: settled envelopes with a reason; listed newest first per queue.
- * - `results`: one status per task id, with `expires_at` for the TTL. `result_watches` lists the
+ * - `results`: one status per task id, with `expires_at` for the TTL (indexed for the sweep).
+ *   Statuses are written three times per task, so there is deliberately no index on `updated_at`:
+ *   listing newest first (an operator's query) scans and sorts instead of every write paying for
+ *   one more index entry. `result_watches` lists the
  *   task ids some process watches (with the pid of its LISTEN connection), so writes NOTIFY only
  *   for watched tasks instead of for every status.
  * - `locks`: owner + expiry per key. `rate_limits`: one token bucket per key.
@@ -94,7 +97,6 @@ CREATE TABLE results (
   updated_at   timestamptz NOT NULL DEFAULT now(),
   expires_at   timestamptz NOT NULL
 );
-CREATE INDEX results_updated_idx ON results (updated_at);
 CREATE INDEX results_expires_idx ON results (expires_at);
 
 CREATE TABLE result_watches (
