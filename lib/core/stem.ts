@@ -2,8 +2,9 @@ import type { TaskArgsValidator } from './args-validator.js';
 import { CanvasMeta } from './canvas/canvas.constants.js';
 import type { GroupStore } from './canvas/group-store.js';
 import { serializeTaskCalls } from './canvas/task-call.serializer.js';
-import type { Broker, ReplayOptions, ReplayResult } from './contracts/broker.js';
-import type { ResultBackend } from './contracts/result-backend.js';
+import { type Broker, isTransactionalBroker, type ReplayOptions, type ReplayResult } from './contracts/broker.js';
+import { isTransactionalResultBackend, type ResultBackend } from './contracts/result-backend.js';
+import { UniqueMeta } from './unique/unique.constants.js';
 import type { TaskDefinition } from './definitions/task-definition.js';
 import { TaskEnqueueBuilder } from './definitions/task-enqueue-builder.js';
 import { TaskPayloadEncoderRegistry } from './encoding/encoder-registry.js';
@@ -116,6 +117,7 @@ export class Stem {
    */
   async enqueue(name: string, args: unknown = {}, options: EnqueueOptions = {}, taskOptions?: TaskOptions): Promise<string> {
     const envelope = this.buildEnvelope(name, args, options, taskOptions);
+    if (options.transaction !== undefined) return this.enqueueInTransaction(envelope, options.transaction);
     const existing = await this.uniqueCoordinator?.claim(envelope, this.backend);
     if (existing) return existing;
     try {
@@ -126,6 +128,24 @@ export class Stem {
       await this.uniqueCoordinator?.release(envelope).catch(() => undefined);
       throw new PublishError(name, envelope.queue, error);
     }
+    return envelope.id;
+  }
+
+  private async enqueueInTransaction(envelope: Envelope, transaction: unknown): Promise<string> {
+    if (!isTransactionalBroker(this.broker)) {
+      throw new ConfigurationError('transaction', `task "${envelope.name}": the ${this.broker.name} broker cannot publish inside your transaction; use a postgres:// broker, or enqueue after COMMIT`);
+    }
+    if (envelope.meta[UniqueMeta.key] !== undefined) {
+      throw new ConfigurationError('transaction', `task "${envelope.name}" is unique; its lock cannot follow your transaction, so enqueue it after COMMIT`);
+    }
+    const tx = transaction as never;
+    // NOTE: a status written outside the transaction would outlive a rollback, so it is written
+    // only when the backend can join the transaction; otherwise the worker writes the first one.
+    if (this.backend && isTransactionalResultBackend(this.backend)) {
+      const ttl = this.options.resultTtl;
+      await this.backend.setWith(tx, envelope.id, { state: 'queued', attempt: 0, name: envelope.name, queue: envelope.queue, meta: { ...envelope.meta } }, ttl !== undefined ? { ttl } : {});
+    }
+    await this.broker.publishWith(tx, envelope);
     return envelope.id;
   }
 

@@ -93,6 +93,12 @@ export interface EnqueueOptions {
   readonly link?: readonly TaskCallSpec[];
   /** Tasks the worker enqueues after this one fails for good or is cancelled (meta `stem.parentError`). */
   readonly linkError?: readonly TaskCallSpec[];
+  /**
+   * Publish inside this transaction of yours (a `pg` client after `BEGIN`, on a Postgres
+   * broker): the task exists once you COMMIT, and never if you ROLL BACK. The `queued` status is
+   * written in the same transaction when the backend is on that database too.
+   */
+  readonly transaction?: unknown;
 }
 
 /** A task call to make later: link callbacks and canvas signatures. */

@@ -100,6 +100,20 @@ export interface PurgeDeadLettersOptions {
   readonly limit?: number;
 }
 
+/**
+ * A broker that can publish inside a transaction the caller owns (Postgres): the envelopes become
+ * visible on COMMIT and vanish on ROLLBACK. `transaction` is the store's own handle (a `pg`
+ * client inside `BEGIN`).
+ */
+export interface TransactionalBroker extends Broker {
+  publishWith(transaction: never, envelopes: Envelope | readonly Envelope[]): Promise<void>;
+}
+
+/** Whether `broker` can publish inside a caller's transaction. */
+export function isTransactionalBroker(broker: Broker): broker is TransactionalBroker {
+  return typeof (broker as Partial<TransactionalBroker>).publishWith === 'function';
+}
+
 /** A handler for broadcast messages. */
 export type BroadcastListener = (message: BroadcastMessage) => void;
 

@@ -49,6 +49,16 @@ export interface StatusWatch {
   close(): Promise<void>;
 }
 
+/** A backend that can write a status inside a transaction the caller owns (Postgres). */
+export interface TransactionalResultBackend extends ResultBackend {
+  setWith(transaction: never, id: string, update: TaskStatusUpdate, options?: SetStatusOptions): Promise<void>;
+}
+
+/** Whether `backend` can write inside a caller's transaction. */
+export function isTransactionalResultBackend(backend: ResultBackend): backend is TransactionalResultBackend {
+  return typeof (backend as Partial<TransactionalResultBackend>).setWith === 'function';
+}
+
 /**
  * Stores task statuses and results. Every write is visible to `get` and `watch` in any process
  * sharing the backend (the in-memory backend: in this process).
