@@ -277,7 +277,7 @@ export class RedisStreamsBroker implements Broker {
     for (const r of receipts) {
       let args = byQueue.get(r.queue);
       if (!args) byQueue.set(r.queue, (args = [CONSUMER_GROUP]));
-      args.push(r.priority, r.entryId);
+      args.push(r.member);
     }
     await Promise.all([...byQueue].map(([queue, args]) => scripts.ackMany.run(this.connection, queueScriptKeys(this.keys.queue(queue)), args)));
     return [];

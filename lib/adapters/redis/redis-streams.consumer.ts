@@ -1,5 +1,5 @@
 import type { Consumer, Delivery } from '../../core/contracts/broker.js';
-import { decodeEnvelope, makeReceipt, queueScriptKeys } from './redis-envelope.codec.js';
+import { decodeEnvelope, queueScriptKeys } from './redis-envelope.codec.js';
 import type { RedisConnection } from './redis.connection.js';
 import { CONSUMER_GROUP, type QueueKeys } from './redis.keys.js';
 import { scripts } from './scripts/index.js';
@@ -159,16 +159,16 @@ export class RedisStreamsConsumer implements Consumer {
   }
 
   private async collect(keys: QueueKeys, reply: (string | number)[], count: number, out: Delivery[]): Promise<void> {
+    const suffix = `@${keys.queue}`;
     for (let i = 0; i < count; i++) {
-      const priority = Number(reply[1 + i * 4]);
-      const entryId = String(reply[2 + i * 4]);
-      const body = String(reply[3 + i * 4]);
-      const deadline = Number(reply[4 + i * 4]);
+      const member = String(reply[1 + i * 3]);
+      const body = String(reply[2 + i * 3]);
+      const deadline = Number(reply[3 + i * 3]);
       try {
         const envelope = decodeEnvelope(body, keys.queue);
-        out.push({ envelope, receipt: makeReceipt(priority, entryId, keys.queue), leaseExpiresAt: deadline });
+        out.push({ envelope, receipt: member + suffix, leaseExpiresAt: deadline });
       } catch (error) {
-        await this.host.deadLetterMalformed(keys, priority, entryId, body, error);
+        await this.host.deadLetterMalformed(keys, Number(member[0]), member.slice(2), body, error);
       }
     }
   }

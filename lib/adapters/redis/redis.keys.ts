@@ -85,6 +85,14 @@ export class RedisKeys {
     return `${this.status(id)}:watchers`;
   }
 
+  /**
+   * Counter of live watches of any status (standalone servers): writes look at the per-status
+   * counters only while it exists.
+   */
+  get statusWatching(): string {
+    return `${this.prefix}:{results}:watching`;
+  }
+
   /** Channel prefix: `statusChannel(id)` is this + id + `}`. */
   get statusChannelPrefix(): string {
     return `${this.prefix}:status:{`;

@@ -21,6 +21,10 @@ export interface RedisResultBackendOptions extends RedisConnectionOptions {
   readonly defaultTtl?: number;
 }
 
+/** Field separator of packed status writes (the ASCII unit separator; JSON escapes it). */
+const SEP = '\x1f';
+const SEP_PATTERN = /\x1f/;
+
 /** Index entries older than the default TTL are pruned every this many batches. */
 const PRUNE_EVERY = 200;
 /** How long a watch marks a status as watched if its process dies without closing it. */
@@ -95,10 +99,10 @@ export class RedisResultBackend implements ResultBackend {
 
   async watch(id: string, listener: (status: TaskStatus) => void): Promise<StatusWatch> {
     const marker = this.keys.statusWatchers(id);
+    const counters = this.connection.isCluster ? [marker] : [marker, this.keys.statusWatching];
     // NOTE: mark the status as watched before subscribing: a write between the two is published
     // to nobody, and every write after the SUBSCRIBE is confirmed reaches this watch.
-    await this.connection.command('incr', marker);
-    await this.connection.command('pexpire', marker, WATCH_MARK_TTL);
+    await scripts.statusWatch.run(this.connection, counters, [WATCH_MARK_TTL]);
     let unsubscribe: () => Promise<void>;
     try {
       unsubscribe = await this.subscriber.subscribe(this.keys.statusChannel(id), (text) => {
@@ -112,7 +116,7 @@ export class RedisResultBackend implements ResultBackend {
         if (status) listener(status);
       });
     } catch (error) {
-      await scripts.statusUnwatch.run(this.connection, [marker], []).catch(() => undefined);
+      await scripts.statusUnwatch.run(this.connection, counters, []).catch(() => undefined);
       throw error;
     }
     let closed = false;
@@ -121,7 +125,7 @@ export class RedisResultBackend implements ResultBackend {
         if (closed) return;
         closed = true;
         await unsubscribe();
-        if (!this.closing) await scripts.statusUnwatch.run(this.connection, [marker], []);
+        if (!this.closing) await scripts.statusUnwatch.run(this.connection, counters, []);
       },
     };
   }
@@ -180,26 +184,36 @@ export class RedisResultBackend implements ResultBackend {
     return ++this.batches % PRUNE_EVERY === 0 ? now - this.defaultTtl : '';
   }
 
-  /** One server: every status of the batch and its index entries in one script call. */
+  /**
+   * One server: every status of the batch and its index entries in one script call, each status
+   * packed into one argument. A batch with a separator in a name, queue, id or meta key (JSON
+   * never holds one) takes the per-status path instead.
+   */
   private async writeMany(batch: readonly StatusWrite[]): Promise<void[]> {
     const now = Date.now();
-    const list: string[] = [];
+    const args: (string | number)[] = [now, this.keys.statusPrefix, this.keys.statusChannelPrefix, this.keys.statusIndexQueuePrefix, this.pruneHorizon(now)];
     for (const { id, ttl, update } of batch) {
-      const meta = metaPairs(update.meta);
-      list.push(id, String(ttl), update.state, String(update.attempt), update.name ?? '', update.queue ?? '', payloadField(update), errorField(update.error), String(meta.length / 2), ...meta);
+      const name = update.name ?? '';
+      const queue = update.queue ?? '';
+      if (SEP_PATTERN.test(id) || SEP_PATTERN.test(name) || SEP_PATTERN.test(queue)) return this.writeEach(batch);
+      let packed = `${id}${SEP}${ttl}${SEP}${update.state}${SEP}${update.attempt}${SEP}${name}${SEP}${queue}${SEP}${payloadField(update)}${SEP}${errorField(update.error)}`;
+      if (update.meta) {
+        const meta = metaPairs(update.meta);
+        for (let i = 0; i < meta.length; i += 2) {
+          if (SEP_PATTERN.test(meta[i]!)) return this.writeEach(batch);
+          packed += `${SEP}${meta[i]}${SEP}${meta[i + 1]}`;
+        }
+      }
+      args.push(packed);
     }
-    await scripts.statusSetMany.run(this.connection, [this.keys.statusIndexQueues], [
-      now,
-      this.keys.statusPrefix,
-      this.keys.statusChannelPrefix,
-      this.keys.statusIndexQueuePrefix,
-      this.pruneHorizon(now),
-      JSON.stringify(list),
-    ]);
+    await scripts.statusSetMany.run(this.connection, [this.keys.statusIndexQueues, this.keys.statusWatching], args);
     return [];
   }
 
-  /** Cluster: one script per status (its own slot), then one index call for the batch. */
+  /**
+   * Cluster (and the rare standalone batch that cannot be packed): one script per status (its own
+   * slot), then one index call for the batch.
+   */
   private async writeEach(batch: readonly StatusWrite[]): Promise<void[]> {
     const now = Date.now();
     const queues = await Promise.all(

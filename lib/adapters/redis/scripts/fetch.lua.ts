@@ -10,7 +10,8 @@ import { QUEUE_LIB_LUA } from './queue-lib.lua.js';
  * ARGV[3] max entries to read
  * ARGV[4] default lease ms (entries published without a visibility timeout)
  * ARGV[5] batch size for promotion and reclaim
- * Returns, when entries were read: { n, prio1, id1, body1, deadline1, ..., prioN, idN, bodyN, deadlineN }
+ * Returns, when entries were read: { n, member1, body1, deadline1, ..., memberN, bodyN, deadlineN }
+ *   (member = the lease member "<priority>:<entry id>")
  *   otherwise: { 0, next due ms (-1 if none), now ms, last id of streams p0..p9, last id of signal }
  *   (the last ids let the caller block on XREAD for anything newer without missing a write).
  */
@@ -44,7 +45,9 @@ end
 if #lapsed > 0 then redis.call('ZREM', KEYS[12], unpack(lapsed)) end
 
 local out = { 0 }
+local o = 1
 local leases = {}
+local l = 0
 local n = 0
 for prio = 9, 0, -1 do
   if n >= max then break end
@@ -56,21 +59,28 @@ for prio = 9, 0, -1 do
     read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - n, 'STREAMS', stream, '>')
   end
   if read then
+    local prefix = prio .. ':'
     for _, entry in ipairs(read[1][2]) do
-      local id, fields = entry[1], entry[2]
+      local fields = entry[2]
       local body, lease_ms = '', nil
-      for i = 1, #fields, 2 do
-        if fields[i] == 'e' then body = fields[i + 1] elseif fields[i] == 'v' then lease_ms = tonumber(fields[i + 1]) end
+      if fields[1] == 'e' and fields[3] == 'v' then
+        body, lease_ms = fields[2], tonumber(fields[4])
+      else
+        for i = 1, #fields, 2 do
+          if fields[i] == 'e' then body = fields[i + 1] elseif fields[i] == 'v' then lease_ms = tonumber(fields[i + 1]) end
+        end
       end
       if not lease_ms or lease_ms <= 0 then lease_ms = default_lease end
       local deadline = now + lease_ms
-      leases[#leases + 1] = deadline
-      leases[#leases + 1] = prio .. ':' .. id
+      local member = prefix .. entry[1]
+      leases[l + 1] = deadline
+      leases[l + 2] = member
+      l = l + 2
+      out[o + 1] = member
+      out[o + 2] = body
+      out[o + 3] = deadline
+      o = o + 3
       n = n + 1
-      out[#out + 1] = prio
-      out[#out + 1] = id
-      out[#out + 1] = body
-      out[#out + 1] = deadline
     end
   end
 end

@@ -6,7 +6,7 @@ import { PURGE_QUEUE_LUA, QUEUE_COUNTS_LUA, RELEASE_CONSUMER_LUA } from './queue
 import { RATE_LIMIT_LUA } from './rate-limit.lua.js';
 import { EXTEND_LEASE_LUA, NACK_LUA, PUBLISH_DELAYED_LUA } from './settle.lua.js';
 import { ACK_MANY_LUA, PUBLISH_MANY_LUA } from './settle-many.lua.js';
-import { STATUS_INDEX_LUA, STATUS_SET_LUA, STATUS_SET_MANY_LUA, STATUS_TOUCH_LUA, STATUS_UNWATCH_LUA } from './status.lua.js';
+import { STATUS_INDEX_LUA, STATUS_SET_LUA, STATUS_SET_MANY_LUA, STATUS_TOUCH_LUA, STATUS_UNWATCH_LUA, STATUS_WATCH_LUA } from './status.lua.js';
 
 /** Every Lua script of the Redis adapters (sources in `*.lua.ts`, each with a KEYS/ARGV header). */
 export const scripts = {
@@ -24,6 +24,7 @@ export const scripts = {
   releaseConsumer: new RedisScript('release-consumer', RELEASE_CONSUMER_LUA),
   statusSet: new RedisScript('status-set', STATUS_SET_LUA),
   statusSetMany: new RedisScript('status-set-many', STATUS_SET_MANY_LUA),
+  statusWatch: new RedisScript('status-watch', STATUS_WATCH_LUA),
   statusUnwatch: new RedisScript('status-unwatch', STATUS_UNWATCH_LUA),
   statusTouch: new RedisScript('status-touch', STATUS_TOUCH_LUA),
   statusIndex: new RedisScript('status-index', STATUS_INDEX_LUA),

@@ -6,32 +6,31 @@ import { QUEUE_LIB_LUA } from './queue-lib.lua.js';
  *
  * KEYS: the queue layout of queue-lib (15 keys)
  * ARGV[1] consumer group
- * ARGV[2..] pairs of (priority, entry id)
+ * ARGV[2..] lease members "<priority>:<entry id>"
  * Returns the number acknowledged.
  */
 export const ACK_MANY_LUA = `
-local members, ids = {}, {}
-for i = 2, #ARGV, 2 do
-  members[#members + 1] = ARGV[i] .. ':' .. ARGV[i + 1]
-  ids[#ids + 1] = { tonumber(ARGV[i]), ARGV[i + 1] }
-end
+local members = { unpack(ARGV, 2) }
 local scores = redis.call('ZMSCORE', KEYS[12], unpack(members))
-local live, by_prio = {}, {}
+local live, by_prio, n = {}, {}, 0
 for i, score in ipairs(scores) do
   if score then
-    live[#live + 1] = members[i]
-    local p = ids[i][1]
-    by_prio[p] = by_prio[p] or {}
-    table.insert(by_prio[p], ids[i][2])
+    local member = members[i]
+    n = n + 1
+    live[n] = member
+    local p = string.byte(member, 1) - 47
+    local list = by_prio[p]
+    if not list then list = {}; by_prio[p] = list end
+    list[#list + 1] = string.sub(member, 3)
   end
 end
-if #live == 0 then return 0 end
+if n == 0 then return 0 end
 redis.call('ZREM', KEYS[12], unpack(live))
 for p, list in pairs(by_prio) do
-  redis.call('XACK', KEYS[p + 1], ARGV[1], unpack(list))
-  redis.call('XDEL', KEYS[p + 1], unpack(list))
+  redis.call('XACK', KEYS[p], ARGV[1], unpack(list))
+  redis.call('XDEL', KEYS[p], unpack(list))
 end
-return #live
+return n
 `;
 
 /**

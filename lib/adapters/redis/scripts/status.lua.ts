@@ -43,42 +43,72 @@ return write_status(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5
 /**
  * status-set-many: writes several statuses and files each under its queue's listing index (a
  * ZSET by updatedAt; statuses without a queue under the '' queue), in one call. Only for a
- * standalone server: it touches keys of many slots.
+ * standalone server: it touches keys of many slots. The per-status watchers counters are only
+ * looked at while the global watch counter exists (some watch is live somewhere).
  *
  * KEYS[1] SET of queue names that have a listing index
+ * KEYS[2] global watch counter
  * ARGV[1] now epoch ms
  * ARGV[2] status key prefix (status key = prefix .. id .. "}", watchers = that .. ":watchers")
  * ARGV[3] channel prefix (channel = prefix .. id .. "}")
  * ARGV[4] queue index prefix (index = prefix .. queue)
  * ARGV[5] prune horizon epoch ms ('' for none)
- * ARGV[6] JSON array of strings; per status: id, ttl, state, attempt, name, queue, payload,
- *         error, meta count M, then M field/value pairs
+ * ARGV[6..] one per status, its fields joined by the unit separator (\x1f, which no field holds):
+ *   id, ttl, state, attempt, name ('' keeps), queue ('' keeps), payload json ('' clears),
+ *   error json ('' clears), then per meta key: a separator, "m:<key>", a separator, json
  * Returns the number of statuses written.
  */
-export const STATUS_SET_MANY_LUA = `${WRITE_STATUS_LUA}
-local now = ARGV[1]
-local list = cjson.decode(ARGV[6])
-local pos, n = 1, 0
-local queues, names = {}, {}
-while pos <= #list do
-  local id = list[pos]
-  local key = ARGV[2] .. id .. '}'
-  local count = tonumber(list[pos + 8])
-  local meta = {}
-  for j = 1, count * 2 do meta[j] = list[pos + 8 + j] end
-  local queue = write_status(key, key .. ':watchers', ARGV[3] .. id .. '}', now, list[pos + 1], list[pos + 2], list[pos + 3],
-    list[pos + 4], list[pos + 5], list[pos + 6], list[pos + 7], meta)
-  pos = pos + 9 + count * 2
-  n = n + 1
-  redis.call('ZADD', ARGV[4] .. queue, now, id)
-  if not queues[queue] then
-    queues[queue] = true
+export const STATUS_SET_MANY_LUA = `
+local now, status_prefix, channel_prefix, index_prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local sep = string.char(31)
+local field = '([^' .. sep .. ']*)' .. sep
+local pattern = '^' .. string.rep(field, 7) .. '([^' .. sep .. ']*)(.*)$'
+local meta_pattern = sep .. '([^' .. sep .. ']*)' .. sep .. '([^' .. sep .. ']*)'
+local watched = redis.call('EXISTS', KEYS[2]) == 1
+local by_queue, names = {}, {}
+local n = 0
+for i = 6, #ARGV do
+  local id, ttl, state, attempt, name, queue, payload, err, meta = string.match(ARGV[i], pattern)
+  local key = status_prefix .. id .. '}'
+  local written, new_fields
+  if meta == '' and name ~= '' and queue ~= '' then
+    written = 7
+    new_fields = redis.call('HSET', key, 'state', state, 'attempt', attempt, 'updatedAt', now,
+      'payload', payload, 'error', err, 'name', name, 'queue', queue)
+  else
+    local fields = { 'state', state, 'attempt', attempt, 'updatedAt', now, 'payload', payload, 'error', err }
+    local f = 10
+    if name ~= '' then fields[f + 1] = 'name'; fields[f + 2] = name; f = f + 2 end
+    if queue ~= '' then fields[f + 1] = 'queue'; fields[f + 2] = queue; f = f + 2 end
+    if meta ~= '' then
+      for k, v in string.gmatch(meta, meta_pattern) do fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
+    end
+    written = f / 2
+    new_fields = redis.call('HSET', key, unpack(fields))
+  end
+  -- every field new means the hash did not exist: state is always among the fields of a status
+  if new_fields == written then redis.call('HSET', key, 'createdAt', now) end
+  redis.call('PEXPIRE', key, ttl)
+  if watched and redis.call('EXISTS', key .. ':watchers') == 1 then
+    redis.call('PUBLISH', channel_prefix .. id .. '}', cjson.encode(redis.call('HGETALL', key)))
+  end
+  if queue == '' then queue = redis.call('HGET', key, 'queue') or '' end
+  local members = by_queue[queue]
+  if not members then
+    members = {}
+    by_queue[queue] = members
     names[#names + 1] = queue
   end
+  members[#members + 1] = now
+  members[#members + 1] = id
+  n = n + 1
 end
-redis.call('SADD', KEYS[1], unpack(names))
+for _, queue in ipairs(names) do
+  redis.call('ZADD', index_prefix .. queue, unpack(by_queue[queue]))
+end
+if n > 0 then redis.call('SADD', KEYS[1], unpack(names)) end
 if ARGV[5] ~= '' then
-  for _, queue in ipairs(names) do redis.call('ZREMRANGEBYSCORE', ARGV[4] .. queue, '-inf', '(' .. ARGV[5]) end
+  for _, queue in ipairs(names) do redis.call('ZREMRANGEBYSCORE', index_prefix .. queue, '-inf', '(' .. ARGV[5]) end
 end
 return n
 `;
@@ -135,13 +165,38 @@ return 1
 `;
 
 /**
- * status-unwatch: decrements a status's watchers counter, deleting it at zero.
+ * status-watch: marks a status as watched for a day (re-armed by every watch of it) and, when a
+ * global watch counter is given, counts the watch there too.
+ *
+ * KEYS[1] watchers counter of the status
+ * KEYS[2] global watch counter (optional; standalone servers only)
+ * ARGV[1] ttl ms of both counters
+ * Returns the status's watch count.
+ */
+export const STATUS_WATCH_LUA = `
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if KEYS[2] then
+  redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+end
+return n
+`;
+
+/**
+ * status-unwatch: decrements a status's watchers counter, deleting it at zero, and the global
+ * watch counter when given (only if the status's counter was still there, so a watch whose
+ * marker expired does not take away another one's count).
  *
  * KEYS[1] watchers counter
+ * KEYS[2] global watch counter (optional)
  * Returns the remaining count.
  */
 export const STATUS_UNWATCH_LUA = `
 local n = redis.call('DECR', KEYS[1])
 if n <= 0 then redis.call('DEL', KEYS[1]) end
+if KEYS[2] and n >= 0 then
+  if redis.call('DECR', KEYS[2]) <= 0 then redis.call('DEL', KEYS[2]) end
+end
 return n
 `;
