@@ -34,18 +34,15 @@ export function decodeEnvelope(text: string, queue: string): Envelope {
   if (!isRecord(value) || typeof value.id !== 'string' || typeof value.name !== 'string') {
     throw new Error('stored entry is not an envelope (needs string "id" and "name")');
   }
-  return {
-    ...value,
-    id: value.id,
-    name: value.name,
-    args: value.args,
-    headers: isRecord(value.headers) ? (value.headers as Record<string, string>) : {},
-    queue: typeof value.queue === 'string' ? value.queue : queue,
-    priority: typeof value.priority === 'number' ? value.priority : 0,
-    attempt: typeof value.attempt === 'number' ? value.attempt : 0,
-    enqueuedAt: typeof value.enqueuedAt === 'number' ? value.enqueuedAt : 0,
-    meta: isRecord(value.meta) ? value.meta : {},
-  } as Envelope;
+  // NOTE: the parsed object is fresh, so defaults are filled in place rather than copied.
+  if (!('args' in value)) value.args = undefined;
+  if (!isRecord(value.headers)) value.headers = {};
+  if (typeof value.queue !== 'string') value.queue = queue;
+  if (typeof value.priority !== 'number') value.priority = 0;
+  if (typeof value.attempt !== 'number') value.attempt = 0;
+  if (typeof value.enqueuedAt !== 'number') value.enqueuedAt = 0;
+  if (!isRecord(value.meta)) value.meta = {};
+  return value as unknown as Envelope;
 }
 
 /** A placeholder envelope for an entry that could not be decoded, so it can be dead-lettered. */

@@ -52,11 +52,15 @@ local n = 0
 for prio = 9, 0, -1 do
   if n >= max then break end
   local stream = KEYS[prio + 1]
-  local read = redis.pcall('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - n, 'STREAMS', stream, '>')
-  if type(read) == 'table' and read.err then
-    if not string.find(read.err, 'NOGROUP', 1, true) then return redis.error_reply(read.err) end
-    redis.call('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
-    read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - n, 'STREAMS', stream, '>')
+  -- an empty stream has nothing to read (its group is created once it gets entries)
+  local read = false
+  if redis.call('XLEN', stream) > 0 then
+    read = redis.pcall('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - n, 'STREAMS', stream, '>')
+    if type(read) == 'table' and read.err then
+      if not string.find(read.err, 'NOGROUP', 1, true) then return redis.error_reply(read.err) end
+      redis.call('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
+      read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - n, 'STREAMS', stream, '>')
+    end
   end
   if read then
     local prefix = prio .. ':'

@@ -2,7 +2,8 @@ import { QUEUE_LIB_LUA } from './queue-lib.lua.js';
 
 /**
  * ack-many: acknowledges several leased deliveries of one queue at once. Stale receipts (lease
- * already gone) are skipped.
+ * already gone) are no-ops: whatever removed the lease (a settle, or a reclaim that re-added the
+ * entry under a new id) also acknowledged and deleted the entry, and entry ids are never reused.
  *
  * KEYS: the queue layout of queue-lib (15 keys)
  * ARGV[1] consumer group
@@ -10,22 +11,16 @@ import { QUEUE_LIB_LUA } from './queue-lib.lua.js';
  * Returns the number acknowledged.
  */
 export const ACK_MANY_LUA = `
-local members = { unpack(ARGV, 2) }
-local scores = redis.call('ZMSCORE', KEYS[12], unpack(members))
-local live, by_prio, n = {}, {}, 0
-for i, score in ipairs(scores) do
-  if score then
-    local member = members[i]
-    n = n + 1
-    live[n] = member
-    local p = string.byte(member, 1) - 47
-    local list = by_prio[p]
-    if not list then list = {}; by_prio[p] = list end
-    list[#list + 1] = string.sub(member, 3)
-  end
-end
+local n = redis.call('ZREM', KEYS[12], unpack(ARGV, 2))
 if n == 0 then return 0 end
-redis.call('ZREM', KEYS[12], unpack(live))
+local by_prio = {}
+for i = 2, #ARGV do
+  local member = ARGV[i]
+  local p = string.byte(member, 1) - 47
+  local list = by_prio[p]
+  if not list then list = {}; by_prio[p] = list end
+  list[#list + 1] = string.sub(member, 3)
+end
 for p, list in pairs(by_prio) do
   redis.call('XACK', KEYS[p], ARGV[1], unpack(list))
   redis.call('XDEL', KEYS[p], unpack(list))
