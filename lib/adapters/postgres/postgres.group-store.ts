@@ -1,6 +1,7 @@
 import type { GroupMemberResult, GroupStatus, GroupStore } from '../../core/canvas/group-store.js';
 import { openPostgres, type PostgresContext, type PostgresTarget } from './postgres.connection.js';
 import type { PostgresConnectOptions } from './postgres.options.js';
+import { requireTable } from './postgres.require-table.js';
 
 /** Options of {@link PostgresGroupStore}. */
 export interface PostgresGroupStoreOptions extends PostgresConnectOptions {
@@ -9,18 +10,6 @@ export interface PostgresGroupStoreOptions extends PostgresConnectOptions {
 }
 
 const SWEEP_INTERVAL_MS = 600_000;
-
-/** Creates the groups table once per schema; safe to run from many processes at once. */
-const createTable = (s: string) => `
-CREATE TABLE IF NOT EXISTS ${s}.canvas_groups (
-  id text PRIMARY KEY,
-  expected integer NOT NULL,
-  meta jsonb NOT NULL DEFAULT '{}'::jsonb,
-  results jsonb NOT NULL,
-  claimed_by text,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  expires_at timestamptz NOT NULL
-)`;
 
 /** Creates or resets group $1 with $2 members, meta $3, TTL $4 ms. */
 const initGroup = (s: string) => `
@@ -80,25 +69,13 @@ export class PostgresGroupStore implements GroupStore {
   }
 
   /**
-   * Connects to `target` (a URL or your own `pg.Pool`) and creates the groups table if needed.
+   * Connects to `target` (a URL or your own `pg.Pool`); the groups table comes with migration 0003.
    * @throws PostgresConnectionError when the server cannot be reached
    */
   static async connect(target: PostgresTarget, options: PostgresGroupStoreOptions = {}): Promise<PostgresGroupStore> {
     const ctx = await openPostgres(target, options);
     try {
-      const client = await ctx.pool.connect();
-      try {
-        await client.query('BEGIN');
-        // NOTE: concurrent CREATE TABLE IF NOT EXISTS can still collide on the row type; the lock serialises them.
-        await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${ctx.schema}.canvas_groups`]);
-        await client.query(createTable(ctx.s));
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+      await requireTable(ctx, 'canvas_groups');
     } catch (error) {
       await ctx.release();
       throw error;

@@ -10,10 +10,9 @@ import type {
 } from '../../core/contracts/schedule-store.js';
 import { ScheduleConflictError } from '../../core/errors/schedule-conflict.error.js';
 import { type Clock, systemClock } from '../../core/utils/clock.js';
-import { PostgresMigrationError } from './errors/postgres-migration.error.js';
 import { isNotSentError, openPostgres, type PostgresContext, type PostgresTarget, retryTransient } from './postgres.connection.js';
-import { quoteIdent } from './postgres.identifiers.js';
 import type { PostgresConnectOptions } from './postgres.options.js';
+import { requireTable } from './postgres.require-table.js';
 import { prepared } from './postgres.statements.js';
 import * as sql from './sql/schedules.sql.js';
 
@@ -57,17 +56,17 @@ export class PostgresScheduleStore implements ScheduleStore {
 
   /**
    * Connects to `target` (a URL or your own `pg.Pool`), running pending migrations first (unless
-   * `migrate: false`) and creating the `schedules` table when it is missing.
+   * `migrate: false`; the `schedules` table comes with migration 0002).
    *
    * @param target a `postgres://` URL, or a pool the caller owns (never ended by the store)
    * @param options schema (@default 'stem'), pool settings, logger, clock
    * @throws PostgresConnectionError when the server cannot be reached
-   * @throws PostgresMigrationError when the schema or table cannot be created
+   * @throws PostgresMigrationError when the table is missing and migrations are off
    */
   static async connect(target: PostgresTarget, options: PostgresScheduleStoreOptions = {}): Promise<PostgresScheduleStore> {
     const ctx = await openPostgres(target, options);
     try {
-      await ensureSchedulesTable(ctx);
+      await requireTable(ctx, 'schedules');
     } catch (error) {
       await ctx.release();
       throw error;
@@ -153,42 +152,4 @@ export class PostgresScheduleStore implements ScheduleStore {
 
 function toEntry(row: ScheduleRow): ScheduleEntry {
   return { ...row.entry, version: row.version };
-}
-
-/**
- * Creates `<schema>.schedules` when it is missing, under the schema's migration advisory lock so
- * it never races a migration or another process doing the same.
- */
-async function ensureSchedulesTable(ctx: PostgresContext): Promise<void> {
-  const { rows } = await ctx.pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [`${ctx.s}.schedules`]);
-  if (rows[0]?.present) return;
-  const client = await ctx.pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`stem:migrate:${ctx.schema}`]);
-    await client.query(sql.createSchedulesTable(ctx.s));
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw explainSchemaError(error, ctx.schema);
-  } finally {
-    client.release();
-  }
-}
-
-function explainSchemaError(error: unknown, schema: string): unknown {
-  const code = (error as { code?: string }).code;
-  if (code === '3F000') {
-    return new PostgresMigrationError(
-      `Schema "${schema}" does not exist, so the schedules table cannot be created. Run migratePostgres() for it first, or connect with migrate: true.`,
-      { cause: error },
-    );
-  }
-  if (code === '42501') {
-    return new PostgresMigrationError(
-      `The connecting role may not create the schedules table in schema "${schema}". Connect once as the schema owner, or GRANT USAGE, CREATE ON SCHEMA ${quoteIdent(schema)} TO <role>;`,
-      { cause: error },
-    );
-  }
-  return error;
 }

@@ -1,4 +1,6 @@
 import { sql as init } from './0001_init.sql.js';
+import { sql as schedules } from './0002_schedules.sql.js';
+import { sql as canvasGroups } from './0003_canvas_groups.sql.js';
 
 /** One numbered schema change. */
 export interface PostgresMigration {
@@ -11,4 +13,8 @@ export interface PostgresMigration {
  * Every migration, in order. Append only: a released migration never changes; a new one gets the
  * next number and a file `NNNN_<name>.sql.ts`.
  */
-export const MIGRATIONS: readonly PostgresMigration[] = [{ version: 1, name: '0001_init', sql: init }];
+export const MIGRATIONS: readonly PostgresMigration[] = [
+  { version: 1, name: '0001_init', sql: init },
+  { version: 2, name: '0002_schedules', sql: schedules },
+  { version: 3, name: '0003_canvas_groups', sql: canvasGroups },
+];

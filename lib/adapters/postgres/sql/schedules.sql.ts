@@ -1,22 +1,7 @@
 /**
- * Statements on `schedules`, the Beat schedule store's table. Each takes the quoted schema.
- *
- * One row per entry: the entry as JSON plus the columns the queries filter and order on
- * (`version` for compare-and-set, `enabled`/`source` for `list`, `next_run_at` in epoch ms for
- * `due`). `id` uses the "C" collation so entries list in code-point order on every server.
+ * Statements on `schedules`, the Beat schedule store's table (created by migration 0002). Each
+ * takes the quoted schema.
  */
-
-/** Creates the table and its due index; idempotent. */
-export const createSchedulesTable = (s: string) => `
-CREATE TABLE IF NOT EXISTS ${s}.schedules (
-  id          text COLLATE "C" PRIMARY KEY,
-  version     integer NOT NULL,
-  enabled     boolean NOT NULL,
-  source      text NOT NULL,
-  next_run_at double precision,
-  entry       json NOT NULL
-);
-CREATE INDEX IF NOT EXISTS schedules_due_idx ON ${s}.schedules (next_run_at, id) WHERE enabled AND next_run_at IS NOT NULL`;
 
 /** Inserts entry $1 at version $2 (enabled $3, source $4, next run $5, JSON $6) unless $1 exists; a row only when inserted. */
 export const insertSchedule = (s: string) => `
