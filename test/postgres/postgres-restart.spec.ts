@@ -1,0 +1,318 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresBroker, PostgresResultBackend } from '../../lib/adapters/postgres/index.js';
+import { Stem } from '../../lib/core/stem.js';
+import { SimpleTaskRegistry } from '../../lib/core/task-registry.js';
+import { Worker } from '../../lib/core/worker/worker.js';
+import { uniqueName } from '../../lib/testing/contract-helpers.js';
+import { eventually, recordingLogger, testSchema } from './postgres-test-kit.js';
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How the private server is run: its binaries, and (as root) the OS user it runs as. */
+interface Tooling {
+  readonly bin: string;
+  readonly runuser?: string;
+  readonly owner?: { uid: number; gid: number };
+}
+
+/** The newest PostgreSQL server binaries: `STEM_TEST_POSTGRES_BIN`, else `/usr/lib/postgresql/<version>/bin`. */
+function findServerBinaries(): string | undefined {
+  const has = (dir: string) => ['initdb', 'pg_ctl', 'postgres'].every((b) => existsSync(join(dir, b)));
+  const override = process.env.STEM_TEST_POSTGRES_BIN;
+  if (override) return has(override) ? override : undefined;
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root)
+    .filter((v) => has(join(root, v, 'bin')))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] === undefined ? undefined : join(root, versions[0], 'bin');
+}
+
+function findOnPath(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  return dirs.map((d) => join(d, name)).find((p) => existsSync(p));
+}
+
+/** What is missing to run a private server, or the tooling to run it with. */
+async function probeTooling(): Promise<Tooling | string> {
+  const bin = findServerBinaries();
+  if (!bin) return 'no PostgreSQL server binaries (initdb, pg_ctl, postgres) under /usr/lib/postgresql/*/bin or STEM_TEST_POSTGRES_BIN';
+  // NOTE: initdb and postgres refuse to run as root, so as root they run as the `postgres` OS user.
+  if (process.getuid?.() !== 0) return { bin };
+  const runuser = findOnPath('runuser');
+  if (!runuser) return '`runuser` is missing (needed to run the server as the postgres OS user)';
+  try {
+    const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
+    const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
+    return { bin, runuser, owner: { uid, gid } };
+  } catch {
+    return 'there is no `postgres` OS user to run the server as';
+  }
+}
+
+/** The tooling, or undefined (with a message) to skip; under CI=true a missing tool is an error. */
+async function serverTooling(): Promise<Tooling | undefined> {
+  const probe = await probeTooling();
+  if (typeof probe !== 'string') return probe;
+  const message = `${probe}; install the PostgreSQL server package (e.g. apt-get install postgresql-15).`;
+  if (process.env.CI === 'true') throw new Error(`Postgres restart test: ${message} Integration tests must not be skipped under CI=true.`);
+  console.warn(`Skipping the Postgres restart test: ${message}`);
+  return undefined;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function sparePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    if (await portFree(port)) return port;
+  }
+}
+
+/**
+ * A throwaway PostgreSQL server: its own cluster in a temp dir, listening on a spare loopback
+ * port (and a unix socket in the temp dir), run with `pg_ctl` as the postgres OS user when root.
+ */
+class PrivatePostgres {
+  private constructor(
+    private readonly tooling: Tooling,
+    readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  /** Creates the cluster and starts the server. */
+  static async create(tooling: Tooling): Promise<PrivatePostgres> {
+    const dir = await mkdtemp('/tmp/stem-pg-restart-');
+    const server = new PrivatePostgres(tooling, dir, await sparePort());
+    try {
+      if (tooling.owner) await chown(dir, tooling.owner.uid, tooling.owner.gid);
+      await server.exec('initdb', ['-D', server.data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+      await server.start();
+      return server;
+    } catch (error) {
+      await server.destroy();
+      throw error;
+    }
+  }
+
+  get data(): string {
+    return join(this.dir, 'data');
+  }
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  /** Starts the server and waits until it accepts connections on its port. */
+  async start(): Promise<void> {
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=on`;
+    await this.exec('pg_ctl', ['-D', this.data, '-l', join(this.dir, 'server.log'), '-o', options, '-w', '-t', '20', 'start']);
+    const ready = await eventually(async () => {
+      const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 1_000 });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }, 15_000);
+    if (!ready) throw new Error(`The private Postgres on port ${this.port} does not accept connections:\n${await this.logTail()}`);
+  }
+
+  /** Stops the server: `fast` ends sessions and checkpoints, `immediate` is a crash (WAL replay on start). */
+  async stop(mode: 'fast' | 'immediate'): Promise<void> {
+    await this.exec('pg_ctl', ['-D', this.data, '-m', mode, '-w', '-t', '20', 'stop']);
+  }
+
+  /** Stops the server if it runs and removes its files. Never throws. */
+  async destroy(): Promise<void> {
+    if (existsSync(join(this.data, 'postmaster.pid'))) await this.stop('immediate').catch(() => undefined);
+    await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** The end of the server log, for failure messages. */
+  async logTail(lines = 30): Promise<string> {
+    const text = await readFile(join(this.dir, 'server.log'), 'utf8').catch(() => '(no server log)');
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+  }
+
+  private async exec(tool: string, args: string[]): Promise<void> {
+    const path = join(this.tooling.bin, tool);
+    const [command, argv] = this.tooling.runuser ? [this.tooling.runuser, ['-u', 'postgres', '--', path, ...args]] : [path, args];
+    try {
+      await run(command, argv, { cwd: this.dir, timeout: 30_000 });
+    } catch (error) {
+      const e = error as { stderr?: string; stdout?: string; message: string };
+      throw new Error(`${tool} ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`, { cause: error });
+    }
+  }
+}
+
+const tooling = await serverTooling();
+
+describe.runIf(tooling)('Postgres server restart under a running worker', () => {
+  let server: PrivatePostgres | undefined;
+  beforeAll(async () => {
+    server = await PrivatePostgres.create(tooling!);
+  }, 30_000);
+  afterAll(async () => {
+    await server?.destroy();
+  });
+
+  it.each(['fast', 'immediate'] as const)(
+    '%s shutdown: loses no acknowledged task, and the worker resumes by itself',
+    async (mode) => {
+      const db = server!;
+      const queue = uniqueName(`pg-restart-${mode}`);
+      const logger = recordingLogger();
+      const options = { schema: testSchema(), logger };
+      /** Completed handler runs per task id. */
+      const runs = new Map<string, number>();
+      const registry = new SimpleTaskRegistry([
+        {
+          name: 'restart.work',
+          call: async (ctx) => {
+            await sleep(25);
+            runs.set(ctx.id, (runs.get(ctx.id) ?? 0) + 1);
+            return ctx.id;
+          },
+        },
+      ]);
+      // A long safety poll: after the restart, only the reconnected LISTEN (and the consumer's
+      // own retry) can wake an idle worker quickly.
+      const broker = await PostgresBroker.connect(db.url, { ...options, pollInterval: 10_000 });
+      const backend = await PostgresResultBackend.connect(db.url, options);
+      const worker = new Worker({ broker, backend, registry, queues: [queue], concurrency: 10 });
+      const stem = new Stem({ broker, backend, registry });
+
+      const received = new Set<string>();
+      const acked = new Set<string>();
+      const workerErrors: string[] = [];
+      worker.events.on('task:received', (env) => void received.add(env.id));
+      worker.events.on('worker:error', (error) => void workerErrors.push(error instanceof Error ? error.message : String(error)));
+      const ack = broker.ack.bind(broker);
+      broker.ack = async (delivery) => {
+        await ack(delivery);
+        acked.add(delivery.envelope.id);
+      };
+
+      /** Ids whose enqueue succeeded, and whether the server was back when the enqueue started. */
+      const enqueued: { id: string; afterRestart: boolean }[] = [];
+      const failedEnqueues: string[] = [];
+      let phase: 'before' | 'down' | 'after' = 'before';
+      const enqueueWithRetry = async (i: number) => {
+        for (let attempt = 1; ; attempt++) {
+          const afterRestart = phase === 'after';
+          try {
+            const id = await stem.enqueue('restart.work', { i }, { queue, visibilityTimeout: 3_000 });
+            enqueued.push({ id, afterRestart });
+            return;
+          } catch (error) {
+            failedEnqueues.push(error instanceof Error ? error.message : String(error));
+            if (attempt >= 20) throw error;
+            await sleep(200);
+          }
+        }
+      };
+
+      let unsettledAtCrash = new Set<string>();
+      let doneBeforeCrash = 0;
+      const diagnose = async () =>
+        [
+          `mode=${mode} enqueued=${enqueued.length} ran=${runs.size} received=${received.size} acked=${acked.size}`,
+          `unsettled at crash=${unsettledAtCrash.size} failed enqueues=${failedEnqueues.length}: ${[...new Set(failedEnqueues)].slice(0, 5).join(' | ')}`,
+          `worker errors (${workerErrors.length}): ${[...new Set(workerErrors)].slice(0, 8).join(' | ')}`,
+          `adapter log:\n${logger.lines.slice(-20).join('\n')}`,
+          `server log:\n${await db.logTail(15)}`,
+        ].join('\n');
+
+      try {
+        await worker.start();
+        const producers: Promise<void>[] = [];
+        const restart = (async () => {
+          await eventually(() => runs.size >= 60, 10_000);
+          const stopping = db.stop(mode);
+          // A burst while the server goes down, so some statements are cut off mid-flight.
+          for (let k = 0; k < 40; k++) {
+            producers.push(enqueueWithRetry(500 + k));
+            if (k % 4 === 3) await sleep(1);
+          }
+          await stopping;
+          phase = 'down';
+          // Nothing can be claimed or acked while the server is down: what was received and not
+          // acked is exactly what was in flight at the crash.
+          doneBeforeCrash = runs.size;
+          unsettledAtCrash = new Set([...received].filter((id) => !acked.has(id)));
+          await sleep(1_000);
+          await db.start();
+          phase = 'after';
+        })();
+        restart.catch(() => undefined);
+
+        for (let i = 0; i < 300; i++) {
+          producers.push(enqueueWithRetry(i));
+          await sleep(8);
+        }
+        await restart;
+        // A last batch enqueued with the server certainly back.
+        for (let i = 300; i < 330; i++) producers.push(enqueueWithRetry(i));
+        await Promise.all(producers);
+
+        const ids = enqueued.map((e) => e.id);
+        const allRan = await eventually(() => ids.every((id) => runs.has(id)), 8_000);
+        if (!allRan) throw new Error(`Tasks were lost: ${ids.filter((id) => !runs.has(id)).length} never ran\n${await diagnose()}`);
+        expect(doneBeforeCrash, 'the server went down mid-run').toBeLessThan(ids.length);
+        expect(enqueued.filter((e) => e.afterRestart).length, 'tasks enqueued after the restart').toBeGreaterThan(0);
+
+        const statuses = await Promise.all(ids.map((id) => backend.get(id)));
+        const notSucceeded = statuses.map((s, i) => [ids[i], s?.state ?? 'missing'] as const).filter(([, state]) => state !== 'succeeded');
+        expect(notSucceeded, await diagnose()).toEqual([]);
+
+        // At least once: only deliveries that were unsettled when the server went down may run twice.
+        const duplicates = [...runs].filter(([, n]) => n > 1).map(([id]) => id);
+        expect(duplicates.filter((id) => !unsettledAtCrash.has(id)), await diagnose()).toEqual([]);
+        expect(duplicates.length).toBeLessThanOrEqual(unsettledAtCrash.size);
+
+        // Every row is settled: nothing left claimed or queued, nothing dead-lettered.
+        const count = async (table: string) =>
+          (await broker.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${broker.schema}".${table} WHERE queue = $1`, [queue])).rows[0]!.n;
+        const settled = await eventually(async () => (await count('jobs')) === 0, 5_000);
+        expect({ settled, dead: await count('dead_letters') }, await diagnose()).toEqual({ settled: true, dead: 0 });
+
+        // The same worker still wakes on NOTIFY: with a 10 s safety poll, only the restored LISTEN
+        // connection gets these done this fast.
+        expect(logger.lines.some((l) => /LISTEN connection restored/.test(l)), await diagnose()).toBe(true);
+        const probe = await Promise.all(Array.from({ length: 5 }, (_, i) => stem.enqueue('restart.work', { i: 1_000 + i }, { queue })));
+        expect(await eventually(() => probe.every((id) => runs.has(id)), 3_000), await diagnose()).toBe(true);
+
+        console.info(
+          `[postgres-restart ${mode}] enqueued=${ids.length} (after restart ${enqueued.filter((e) => e.afterRestart).length}), ` +
+            `failed enqueues retried=${failedEnqueues.length}, done before crash=${doneBeforeCrash}, in flight at crash=${unsettledAtCrash.size}, ` +
+            `duplicates=${duplicates.length}, worker errors=${workerErrors.length}`,
+        );
+      } finally {
+        await worker.close({ mode: 'hard' });
+        await Promise.all([broker.close(), backend.close()]);
+      }
+    },
+    18_000,
+  );
+});
