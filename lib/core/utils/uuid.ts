@@ -3,6 +3,21 @@ import { randomBytes } from 'node:crypto';
 let lastMs = 0;
 let seq = 0;
 
+// NOTE: one randomBytes call per id dominated id generation; draw from a pool refilled in bulk.
+const POOL_SIZE = 16 * 512;
+let pool = randomBytes(POOL_SIZE);
+let poolOffset = 0;
+
+function random16(): Buffer {
+  if (poolOffset + 16 > POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    poolOffset = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(poolOffset, poolOffset + 16));
+  poolOffset += 16;
+  return bytes;
+}
+
 /**
  * Returns a UUIDv7 (RFC 9562): 48-bit millisecond timestamp, then random bits, so ids sort by
  * creation time. A 12-bit counter in `rand_a` keeps ids from one process monotonic within a
@@ -18,7 +33,7 @@ export function uuidv7(now: number = Date.now()): string {
     lastMs = now;
     seq = 0;
   }
-  const bytes = randomBytes(16);
+  const bytes = random16();
   bytes[0] = (now / 2 ** 40) & 0xff;
   bytes[1] = (now / 2 ** 32) & 0xff;
   bytes[2] = (now >>> 24) & 0xff;

@@ -35,7 +35,7 @@ export class WorkerTaskContext implements TaskContext {
   constructor(
     private readonly delivery: Delivery,
     readonly maxRetries: number,
-    readonly signal: AbortSignal,
+    private readonly signalOf: () => AbortSignal,
     private readonly host: TaskContextHost,
   ) {
     const env = delivery.envelope;
@@ -46,6 +46,10 @@ export class WorkerTaskContext implements TaskContext {
     this.attempt = env.attempt;
     this.headers = env.headers;
     this.meta = env.meta;
+  }
+
+  get signal(): AbortSignal {
+    return this.signalOf();
   }
 
   heartbeat(): Promise<void> {

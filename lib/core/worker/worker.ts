@@ -30,13 +30,44 @@ import { type TaskContextHost, WorkerTaskContext } from './worker-task-context.j
 import type { WorkerEvents } from './worker.events.js';
 import type { ShutdownMode, TerminalTaskOutcome, WorkerOptions } from './worker.options.js';
 
+/**
+ * An abort switch whose `AbortSignal` is only created when a task asks for it: most tasks never
+ * read `ctx.signal`, and creating a signal per task showed up in profiles.
+ */
+class LazyAbort {
+  private controller?: AbortController;
+  private abortedWith?: { reason: unknown };
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.abortedWith && !this.controller.signal.aborted) this.controller.abort(this.abortedWith.reason);
+    return this.controller.signal;
+  }
+
+  /** The abort reason, once aborted. */
+  get reason(): unknown {
+    return this.abortedWith?.reason;
+  }
+
+  abort(reason: unknown): void {
+    if (this.abortedWith) return;
+    this.abortedWith = { reason };
+    this.controller?.abort(reason);
+  }
+}
+
 /** One delivery the worker holds, waiting or running. */
 interface Job {
   readonly delivery: Delivery;
   readonly handler: TaskHandler | undefined;
-  readonly leaseMs: number;
-  readonly controller: AbortController;
-  renewTimer?: TimerHandle;
+  leaseMs: number;
+  readonly controller: LazyAbort;
+  /** Epoch ms at which the lease sweep renews this delivery's lease. */
+  renewAt: number;
+  /** Settled or handed back: the lease is no longer renewed. */
+  released?: boolean;
+  /** A renewal is in flight. */
+  renewing?: boolean;
   /** Requeued by a hard shutdown: whatever the handler does later is ignored. */
   abandoned: boolean;
   /** The terminal status is written; a hard shutdown lets it finish instead of requeueing it. */
@@ -56,6 +87,9 @@ export interface WorkerStats {
   readonly failed: number;
   readonly retried: number;
 }
+
+/** Granularity of the lease-renewal sweep. */
+const LEASE_SWEEP_MS = 100;
 
 /** How long a hard shutdown waits for tasks whose result is stored to ack. */
 const FINISHING_GRACE_MS = 5_000;
@@ -116,6 +150,7 @@ export class Worker implements TaskContextHost {
   /** Acks sent but not yet confirmed; `close()` waits for them. */
   private readonly settling = new Set<Promise<void>>();
   private slotWaiter?: () => void;
+  private leaseSweep?: TimerHandle;
   private drainWaiters: (() => void)[] = [];
   private closing?: Promise<void>;
   private stopping = false;
@@ -215,6 +250,10 @@ export class Worker implements TaskContextHost {
       },
       async () => Promise.all([...this.settling]),
       async () => this.consumer?.close(),
+      async () => {
+        this.leaseSweep?.cancel();
+        this.leaseSweep = undefined;
+      },
     ];
     for (const step of steps) {
       try {
@@ -238,7 +277,7 @@ export class Worker implements TaskContextHost {
   }
 
   private async requeue(job: Job): Promise<void> {
-    job.renewTimer?.cancel();
+    job.released = true;
     await this.broker.nack(job.delivery, { requeue: true });
   }
 
@@ -300,11 +339,12 @@ export class Worker implements TaskContextHost {
           delivery,
           handler,
           leaseMs: delivery.envelope.visibilityTimeout ?? handler?.options?.visibilityTimeout ?? this.defaults.visibilityTimeout ?? DEFAULT_TASK_OPTIONS.visibilityTimeout,
-          controller: new AbortController(),
+          controller: new LazyAbort(),
+          renewAt: this.renewAtFor(delivery, delivery.envelope.visibilityTimeout ?? handler?.options?.visibilityTimeout ?? this.defaults.visibilityTimeout ?? DEFAULT_TASK_OPTIONS.visibilityTimeout),
           abandoned: false,
         };
-        this.scheduleRenewal(job);
         this.buffer.push(job);
+        this.armLeaseSweep();
       }
       this.dispatch();
     }
@@ -327,7 +367,7 @@ export class Worker implements TaskContextHost {
   private async recoverFromError(job: Job, error: unknown): Promise<void> {
     this.events.emit('worker:error', error);
     if (job.abandoned) return;
-    job.renewTimer?.cancel();
+    job.released = true;
     const env = job.delivery.envelope;
     await this.broker
       .nack(job.delivery, { requeue: true, envelope: this.resign({ ...env, notBefore: this.clock.now() + STORE_ERROR_REQUEUE_DELAY_MS }) })
@@ -335,33 +375,58 @@ export class Worker implements TaskContextHost {
   }
 
   private release(job: Job): void {
-    job.renewTimer?.cancel();
+    job.released = true;
     if (!this.running.delete(job)) return;
     this.dispatch();
     this.slotWaiter?.();
     this.notifyDrain();
   }
 
-  private scheduleRenewal(job: Job): void {
-    const remaining = job.delivery.leaseExpiresAt - this.clock.now();
-    const wait = Math.min(30_000, Math.max(50, Math.floor(Math.min(remaining, job.leaseMs) / 2)));
-    job.renewTimer = this.clock.setTimeout(() => {
-      if (job.abandoned) return;
-      this.renew(job.delivery, job.leaseMs).then(
-        () => this.scheduleRenewal(job),
-        (error) => {
-          if (error instanceof LeaseLostError) {
-            // NOTE: another worker may run this delivery now; stop this copy and write nothing.
-            job.abandoned = true;
-            job.controller.abort(error);
-            this.events.emit('task:lease-lost', job.delivery.envelope, error);
-          } else {
-            this.events.emit('worker:error', error);
-            this.scheduleRenewal(job);
-          }
-        },
-      );
-    }, wait);
+  /** When to renew: halfway through what is left of the lease (at least 50 ms from now). */
+  private renewAtFor(delivery: Delivery, leaseMs: number): number {
+    const now = this.clock.now();
+    const remaining = delivery.leaseExpiresAt - now;
+    return now + Math.min(30_000, Math.max(50, Math.floor(Math.min(remaining, leaseMs) / 2)));
+  }
+
+  /**
+   * One timer renews every held lease that is due, instead of a timer per delivery. It runs only
+   * while the worker holds deliveries.
+   */
+  private armLeaseSweep(): void {
+    if (this.leaseSweep || (this.running.size === 0 && this.buffer.length === 0)) return;
+    this.leaseSweep = this.clock.setTimeout(() => {
+      this.leaseSweep = undefined;
+      this.sweepLeases();
+      this.armLeaseSweep();
+    }, LEASE_SWEEP_MS);
+  }
+
+  private sweepLeases(): void {
+    const horizon = this.clock.now() + LEASE_SWEEP_MS / 2;
+    for (const job of [...this.buffer, ...this.running]) {
+      if (job.released || job.abandoned || job.renewing || job.renewAt > horizon) continue;
+      job.renewing = true;
+      this.renew(job.delivery, job.leaseMs)
+        .then(
+          () => {
+            job.renewAt = this.renewAtFor(job.delivery, job.leaseMs);
+          },
+          (error) => {
+            if (error instanceof LeaseLostError) {
+              // NOTE: another worker may run this delivery now; stop this copy and write nothing.
+              job.abandoned = true;
+              job.controller.abort(error);
+              this.events.emit('task:lease-lost', job.delivery.envelope, error);
+            } else {
+              this.events.emit('worker:error', error);
+            }
+          },
+        )
+        .finally(() => {
+          job.renewing = false;
+        });
+    }
   }
 
   private async renew(delivery: Delivery, ms: number): Promise<void> {
@@ -408,7 +473,7 @@ export class Worker implements TaskContextHost {
     this.events.emit('task:started', env);
     const started = this.clock.now();
     const maxRetries = env.maxRetries ?? handler.options?.maxRetries ?? this.defaults.maxRetries ?? DEFAULT_TASK_OPTIONS.maxRetries;
-    const ctx = new WorkerTaskContext(delivery, maxRetries, job.controller.signal, this);
+    const ctx = new WorkerTaskContext(delivery, maxRetries, () => job.controller.signal, this);
     if (job.abandoned) return;
     let result: unknown;
     try {
@@ -416,7 +481,7 @@ export class Worker implements TaskContextHost {
     } catch (error) {
       if (job.abandoned) return;
       await running;
-      if (job.controller.signal.reason instanceof WorkerShutdownError) return this.requeueForShutdown(job);
+      if (job.controller.reason instanceof WorkerShutdownError) return this.requeueForShutdown(job);
       return this.handleFailure(job, handler, error, maxRetries);
     }
     if (job.abandoned) return;
@@ -440,7 +505,7 @@ export class Worker implements TaskContextHost {
     if (job.abandoned) return;
     job.finishing = true;
     await this.afterTerminal({ envelope: env, state: 'succeeded', result, ...(ignore ? {} : { payload }), resultEncoder });
-    job.renewTimer?.cancel();
+    job.released = true;
     // NOTE: the result is stored; the slot is freed without waiting for the ack. A lost ack only
     // means a redelivery of a task whose result is already recorded, and close() waits for acks.
     this.track(this.broker.ack(delivery));
@@ -492,7 +557,7 @@ export class Worker implements TaskContextHost {
       const delay = (requested ? error.countdown : undefined) ?? computeBackoff(policy, env.attempt);
       const taskError = toTaskError(error, true);
       await this.writeStatus(env, { state: 'retried', attempt: env.attempt, error: taskError, meta: { [StemMeta.retryDelayMs]: delay } });
-      job.renewTimer?.cancel();
+      job.released = true;
       await this.broker.nack(job.delivery, { requeue: true, envelope: this.resign({ ...env, attempt: env.attempt + 1, notBefore: this.clock.now() + delay }) });
       this.counters.retried++;
       this.events.emit('task:retried', env, taskError, delay);
@@ -505,7 +570,7 @@ export class Worker implements TaskContextHost {
   /** A soft or hard shutdown stopped the task: put it back as it was, without using an attempt. */
   private async requeueForShutdown(job: Job): Promise<void> {
     const env = job.delivery.envelope;
-    job.renewTimer?.cancel();
+    job.released = true;
     await this.writeStatus(env, { state: 'queued', attempt: env.attempt });
     await this.broker.nack(job.delivery, { requeue: true });
   }
@@ -516,7 +581,7 @@ export class Worker implements TaskContextHost {
     // the same instant and get denied together again.
     const until = this.clock.now() + retryAfter + Math.floor(Math.random() * interval);
     await this.writeStatus(env, { state: 'queued', attempt: env.attempt, meta: { [StemMeta.rateLimitedUntil]: until } });
-    job.renewTimer?.cancel();
+    job.released = true;
     await this.broker.nack(job.delivery, { requeue: true, envelope: this.resign({ ...env, notBefore: until }) });
     this.events.emit('task:rate-limited', env, retryAfter);
   }
@@ -526,7 +591,7 @@ export class Worker implements TaskContextHost {
     const env = job.delivery.envelope;
     // NOTE: the dead letter is written before the terminal status, so whoever sees `failed` can
     // already find the dead letter; a crash in between leaves the envelope safe in the DLQ.
-    job.renewTimer?.cancel();
+    job.released = true;
     await this.broker.deadLetter(job.delivery, reason, { error });
     const recorded: TaskError = { ...error, meta: { ...error.meta, [StemMeta.deadLetterReason]: reason } };
     await this.writeStatus(env, { state, attempt: env.attempt, error: recorded });
@@ -594,9 +659,8 @@ export class Worker implements TaskContextHost {
     await this.renew(delivery, ms);
     const job = this.jobOf(delivery);
     if (job) {
-      job.renewTimer?.cancel();
-      (job as { leaseMs: number }).leaseMs = ms;
-      this.scheduleRenewal(job);
+      job.leaseMs = ms;
+      job.renewAt = this.renewAtFor(delivery, ms);
     }
   }
 
