@@ -59,6 +59,18 @@ export function runResultBackendContractTests(adapter: string, factory: ResultBa
       expect(second!.updatedAt).toBeGreaterThanOrEqual(first!.updatedAt);
     });
 
+    it('applies writes for one task in the order they were made, even when not awaited one by one', async () => {
+      const ids = Array.from({ length: 20 }, () => uuidv7());
+      await Promise.all(ids.flatMap((id) => [
+        backend.set(id, { state: 'queued', attempt: 0 }),
+        backend.set(id, { state: 'running', attempt: 0 }),
+        backend.set(id, { state: 'succeeded', attempt: 0, payload: id }),
+      ]));
+      const statuses = await Promise.all(ids.map((id) => backend.get(id)));
+      expect(statuses.map((s) => s?.state)).toEqual(ids.map(() => 'succeeded'));
+      expect(statuses.map((s) => s?.payload)).toEqual(ids);
+    });
+
     it('honours a TTL given to set', async () => {
       const id = uuidv7();
       await backend.set(id, { state: 'succeeded', attempt: 0, payload: 1 }, { ttl: 300 });

@@ -61,7 +61,9 @@ export function isTransactionalResultBackend(backend: ResultBackend): backend is
 
 /**
  * Stores task statuses and results. Every write is visible to `get` and `watch` in any process
- * sharing the backend (the in-memory backend: in this process).
+ * sharing the backend (the in-memory backend: in this process). Writes for one task id made by
+ * one process are applied in the order they were made, even when the caller does not wait for
+ * one before making the next (the worker relies on it to overlap its writes).
  */
 export interface ResultBackend {
   /** Short adapter name (`memory`, `redis`, `postgres`). */

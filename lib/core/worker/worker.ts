@@ -466,8 +466,8 @@ export class Worker implements TaskContextHost {
       const decision = await this.rateLimiter.acquire(`stem:rate:${env.name}`, limit);
       if (!decision.allowed) return this.rateLimited(job, decision.retryAfter, limit.interval);
     }
-    // NOTE: the handler starts while the `running` write is in flight; it is awaited before any
-    // later status write, so statuses still land in order, one round trip sooner.
+    // NOTE: the handler starts while the `running` write is in flight; backends apply one task's
+    // writes in call order, so later writes need not wait for it, only the ack does.
     const running = this.writeStatus(env, { state: 'running', attempt: env.attempt });
     running.catch(() => undefined);
     this.events.emit('task:started', env);
@@ -485,7 +485,6 @@ export class Worker implements TaskContextHost {
       return this.handleFailure(job, handler, error, maxRetries);
     }
     if (job.abandoned) return;
-    await running;
     const ignore = (env.meta[StemMeta.ignoreResult] as boolean | undefined) ?? handler.options?.ignoreResult ?? this.defaults.ignoreResult ?? false;
     let payload: unknown;
     let resultEncoder: string;
@@ -497,7 +496,10 @@ export class Worker implements TaskContextHost {
       return this.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
     }
     try {
-      await this.writeStatus(env, { state: 'succeeded', attempt: env.attempt, ...(ignore ? {} : { payload }), meta: { [EncoderKeys.resultMeta]: resultEncoder } });
+      // NOTE: backends apply one task's writes in call order, so `succeeded` is sent without
+      // waiting for `running` to be confirmed; both must be stored before the ack.
+      const succeeded = this.writeStatus(env, { state: 'succeeded', attempt: env.attempt, ...(ignore ? {} : { payload }), meta: { [EncoderKeys.resultMeta]: resultEncoder } });
+      await Promise.all([running, succeeded]);
     } catch (error) {
       if (!isSerializationError(error)) throw error;
       return this.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
