@@ -11,6 +11,7 @@ import type { RateLimiter } from './core/contracts/rate-limiter.js';
 import type { ResultBackend } from './core/contracts/result-backend.js';
 import type { ScheduleStore } from './core/contracts/schedule-store.js';
 import { ConfigurationError } from './core/errors/configuration.error.js';
+import { redactUrl } from './core/utils/redact-url.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import { DEFAULT_BROKER_URL } from './stem.constants.js';
 
@@ -49,16 +50,6 @@ interface AdapterLoader {
   groupStore(url: string): Promise<GroupStore>;
 }
 
-/** Masks the password of a URL for error messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
 
 function schemeOf(option: string, url: string): string {
   const match = /^([a-z][a-z0-9+.-]*):/i.exec(url);

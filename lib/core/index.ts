@@ -22,3 +22,4 @@ export * from './signing/index.js';
 export * from './unique/index.js';
 export * from './canvas/index.js';
 export * from './definitions/index.js';
+export * from './utils/redact-url.js';

@@ -1,3 +1,4 @@
+import { redactUrl } from '../../core/utils/redact-url.js';
 import { ConfigurationError } from '../../core/errors/configuration.error.js';
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/;
@@ -34,13 +35,5 @@ export function channelsFor(schema: string): PostgresChannels {
   return { jobs: `${schema}_jobs`, broadcast: `${schema}_broadcast`, results: `${schema}_results` };
 }
 
-/** The URL with its password replaced by `***`, for error messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-  }
-}
+
+export { redactUrl };

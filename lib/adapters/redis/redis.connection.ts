@@ -1,4 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { redactUrl } from '../../core/utils/redact-url.js';
 import { RedisConnectionError } from './redis-connection.error.js';
 
 /** A standalone or cluster ioredis client. */
@@ -32,16 +33,6 @@ export interface RedisConnectionOptions {
   readonly connectTimeout?: number;
 }
 
-/** The URL with its password masked, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
-}
 
 function reasonOf(error: unknown): string {
   if (!error) return 'connection closed';
@@ -248,3 +239,5 @@ async function connectCluster(url: string, options: RedisConnectionOptions, extr
   ready = true;
   return client;
 }
+
+export { redactUrl };
