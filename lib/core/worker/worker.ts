@@ -437,6 +437,8 @@ export class Worker implements TaskContextHost {
   private async process(job: Job): Promise<void> {
     const { delivery, handler } = job;
     const env = delivery.envelope;
+    // NOTE: a prefetched delivery whose lease was lost while it waited belongs to another worker now.
+    if (job.abandoned) return;
     this.events.emit('task:received', env);
     const signature = this.options.signer?.verify(env);
     if (signature && !signature.valid) {
