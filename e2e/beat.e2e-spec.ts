@@ -109,6 +109,36 @@ describe('Beat in a Nest app', () => {
 const hasRedis = await redisAvailable();
 
 describe.skipIf(!hasRedis)('Beat replicas on Redis', () => {
+  it('keeps entries added at run time across a restart, and runs them after it', async () => {
+    const url = `${REDIS_URL}?prefix=${uniqueName('beat-restart')}`;
+    const queue = uniqueName('beat-q');
+    const seen: string[] = [];
+    @Injectable()
+    class Reports {
+      @Schedule({ id: `${queue}.code`, cron: '0 3 * * *' })
+      @Task({ name: `${queue}.nightly`, queue })
+      nightly(): void {}
+
+      @Task({ name: `${queue}.adhoc`, queue })
+      adhoc(args: { n: number }): void {
+        seen.push(`adhoc:${args.n}`);
+      }
+    }
+    const first = await boot({ broker: url, beat: { tickInterval: 20 } }, [Reports]);
+    await first.get(StemScheduler).add({ id: `${queue}.runtime`, task: `${queue}.adhoc`, args: { n: 7 }, schedule: Schedules.every('1h', { startAt: Date.now() + 1_500 }) });
+    apps.splice(apps.indexOf(first), 1);
+    await first.close();
+
+    const second = await boot({ broker: url, beat: { tickInterval: 20 } }, [Reports]);
+    const ids = (await second.get(StemScheduler).list()).map((e) => [e.id, e.source]);
+    expect(ids).toEqual([[`${queue}.code`, 'code'], [`${queue}.runtime`, 'runtime']]);
+    const deadline = Date.now() + 5_000;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual(['adhoc:7']);
+    await second.get(StemScheduler).remove(`${queue}.runtime`);
+    await second.get(StemScheduler).remove(`${queue}.code`);
+  });
+
   it('two Nest apps running Beat on one Redis dispatch each tick exactly once', async () => {
     const id = uniqueName('every-150ms');
     const queue = uniqueName('beat-q');
