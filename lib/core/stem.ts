@@ -209,7 +209,10 @@ export class Stem {
     const id = options.taskId ?? uuidv7(now);
     const queue = options.queue ?? task.queue ?? this.defaults.queue ?? DEFAULT_TASK_OPTIONS.queue;
     const headers: Record<string, string> = { ...options.headers };
-    if (options.unique ?? task.unique) {
+    // NOTE: a canvas member must run as its own task: deduplicating it against another task would
+    // leave its group, chord or chain waiting for a member that never reports.
+    const inCanvas = meta[CanvasMeta.groupId] !== undefined || meta[CanvasMeta.chain] !== undefined;
+    if ((options.unique ?? task.unique) && !inCanvas) {
       if (!this.uniqueCoordinator) {
         throw new ConfigurationError('uniqueCoordinator', `task "${name}" is unique but this Stem has no unique coordinator; pass { uniqueCoordinator: new UniqueTaskCoordinator({ lockStore }) }`);
       }
@@ -339,10 +342,15 @@ export class Stem {
 
   private async recordPublishFailure(envelopes: readonly Envelope[], error: unknown): Promise<void> {
     if (!this.backend) return;
-    await Promise.all(envelopes.map((e) =>
-      this.backend!.set(e.id, { state: 'failed', attempt: 0, error: { type: 'PublishError', message: String((error as Error)?.message ?? error), retryable: false } })
-        .catch(() => undefined),
-    ));
+    await Promise.all(envelopes.map((e) => {
+      // NOTE: a canvas follow-up (chord callback, next chain step, link) is published again when
+      // the worker's delivery is redelivered, so its status says "retried", not a final "failed"
+      // that would end every wait on it.
+      const followUp = e.meta[CanvasMeta.chordResults] !== undefined || e.meta[CanvasMeta.parentResult] !== undefined || e.meta[CanvasMeta.parentError] !== undefined;
+      const message = String((error as Error)?.message ?? error);
+      return this.backend!.set(e.id, { state: followUp ? 'retried' : 'failed', attempt: 0, error: { type: 'PublishError', message, retryable: followUp } })
+        .catch(() => undefined);
+    }));
   }
 
   private requireBackend(method: string): ResultBackend {

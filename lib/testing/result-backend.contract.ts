@@ -114,6 +114,8 @@ export function runResultBackendContractTests(adapter: string, factory: ResultBa
       expect(status).toMatchObject({ state: 'running', progress: { percent: 40, data: { step: 'upload' } }, heartbeatAt: at + 1 });
       await backend.set(id, { state: 'succeeded', attempt: 0 });
       expect((await backend.get(id))?.progress?.percent).toBe(40);
+      await backend.touch(id, { meta: { note: 'kept', n: 2 } });
+      expect(await backend.get(id)).toMatchObject({ state: 'succeeded', meta: { note: 'kept', n: 2 } });
       const unknown = uuidv7();
       await backend.touch(unknown, { heartbeatAt: at });
       expect(await backend.get(unknown)).toBeNull();

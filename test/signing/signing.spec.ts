@@ -162,3 +162,16 @@ describe('signed tasks on a worker', () => {
     expect((await broker.listDeadLetters('default')).items).toHaveLength(0);
   });
 });
+
+describe('signatures survive the JSON round trip brokers make', () => {
+  it('verifies envelopes whose args hold Buffers, Dates and toJSON objects after JSON.parse(JSON.stringify(...))', async () => {
+    const { EnvelopeSigner: Signer } = await import('../../lib/core/signing/envelope-signer.js');
+    const { makeEnvelope } = await import('../../lib/testing/contract-helpers.js');
+    const signer = new Signer({ keys: { k1: Buffer.from('0123456789abcdef0123456789abcdef').toString('base64') }, activeKey: 'k1' });
+    const money = { amount: 10, toJSON: () => '10.00 EUR' };
+    const signed = signer.sign(makeEnvelope('q', { args: { file: Buffer.from([1, 2, 3]), at: new Date(0), price: money, n: 1n as unknown as number } as never }));
+    const wire = JSON.parse(JSON.stringify(signed, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+    expect(signer.verify(wire)).toMatchObject({ valid: true, keyId: 'k1' });
+    expect(signer.verify({ ...wire, args: { ...wire.args, price: '11.00 EUR' } })).toMatchObject({ valid: false });
+  });
+});

@@ -59,6 +59,11 @@ export class InMemoryGroupStore implements GroupStore {
     return true;
   }
 
+  async releaseChord(groupId: string, callbackId: string): Promise<void> {
+    const group = this.live(groupId);
+    if (group?.chordClaimedBy === callbackId) group.chordClaimedBy = undefined;
+  }
+
   async close(): Promise<void> {}
 
   private live(id: string): GroupEntry | undefined {

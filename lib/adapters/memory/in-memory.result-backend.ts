@@ -73,6 +73,7 @@ export class InMemoryResultBackend implements ResultBackend {
       ...entry.status,
       ...(touch.progress ? { progress: touch.progress } : {}),
       ...(touch.heartbeatAt !== undefined ? { heartbeatAt: touch.heartbeatAt } : {}),
+      ...(touch.meta ? { meta: { ...entry.status.meta, ...(JSON.parse(JSON.stringify(touch.meta)) as Record<string, unknown>) } } : {}),
       updatedAt: now,
     };
     this.notify(entry.status);

@@ -33,6 +33,10 @@ const getGroup = (s: string) => `SELECT ${COLUMNS} FROM ${s}.canvas_groups WHERE
 const claimChord = (s: string) => `
 UPDATE ${s}.canvas_groups SET claimed_by = $2 WHERE id = $1 AND claimed_by IS NULL AND expires_at > now() RETURNING 1`;
 
+/** Clears the chord claim of group $1 if callback $2 holds it. */
+const releaseChord = (s: string) => `
+UPDATE ${s}.canvas_groups SET claimed_by = NULL WHERE id = $1 AND claimed_by = $2`;
+
 /** Deletes up to $1 groups that expired. */
 const deleteExpired = (s: string) => `
 DELETE FROM ${s}.canvas_groups WHERE id IN (SELECT id FROM ${s}.canvas_groups WHERE expires_at < now() LIMIT $1)`;
@@ -100,6 +104,10 @@ export class PostgresGroupStore implements GroupStore {
   async getGroup(groupId: string): Promise<GroupStatus | null> {
     const { rows } = await this.ctx.pool.query<GroupRow>(getGroup(this.ctx.s), [groupId]);
     return rows[0] ? this.toStatus(rows[0]) : null;
+  }
+
+  async releaseChord(groupId: string, callbackId: string): Promise<void> {
+    await this.ctx.pool.query(releaseChord(this.ctx.s), [groupId, callbackId]);
   }
 
   async claimChord(groupId: string, callbackId: string): Promise<boolean> {

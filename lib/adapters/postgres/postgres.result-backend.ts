@@ -233,9 +233,9 @@ export class PostgresResultBackend implements ResultBackend {
         continue;
       }
       await flush();
-      const { progress, heartbeatAt } = op.touch;
+      const { progress, heartbeatAt, meta } = op.touch;
       await retryTransient(() =>
-        this.ctx.pool.query(this.statements.touch([op.id, progress ? JSON.stringify(progress) : null, heartbeatAt ?? null])),
+        this.ctx.pool.query(this.statements.touch([op.id, progress ? JSON.stringify(progress) : null, heartbeatAt ?? null, meta ? JSON.stringify(meta) : null])),
       );
     }
     await flush();

@@ -74,11 +74,24 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return redis.call('HSETNX', KEYS[1], 'claimedBy', ARGV[1])
 `;
 
+/**
+ * chord-release: clears `claimedBy` if this callback holds it.
+ *
+ * KEYS[1] group HASH
+ * ARGV[1] callback task id
+ * Returns 1 when released, 0 otherwise.
+ */
+const CHORD_RELEASE_LUA = `
+if redis.call('HGET', KEYS[1], 'claimedBy') ~= ARGV[1] then return 0 end
+return redis.call('HDEL', KEYS[1], 'claimedBy')
+`;
+
 const scripts = {
   init: new RedisScript('group-init', GROUP_INIT_LUA),
   add: new RedisScript('group-add', GROUP_ADD_LUA),
   get: new RedisScript('group-get', GROUP_GET_LUA),
   claim: new RedisScript('chord-claim', CHORD_CLAIM_LUA),
+  release: new RedisScript('chord-release', CHORD_RELEASE_LUA),
 };
 
 /**
@@ -135,6 +148,10 @@ export class RedisGroupStore implements GroupStore {
 
   async claimChord(groupId: string, callbackId: string): Promise<boolean> {
     return Number(await scripts.claim.run(this.connection, [this.keys(groupId)[0]!], [callbackId])) === 1;
+  }
+
+  async releaseChord(groupId: string, callbackId: string): Promise<void> {
+    await scripts.release.run(this.connection, [this.keys(groupId)[0]!], [callbackId]);
   }
 
   /** Closes the connection. Idempotent. */

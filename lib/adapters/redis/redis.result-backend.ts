@@ -90,6 +90,7 @@ export class RedisResultBackend implements ResultBackend {
       Date.now(),
       touch.progress ? JSON.stringify(touch.progress) : '',
       touch.heartbeatAt !== undefined ? touch.heartbeatAt : '',
+      ...metaPairs(touch.meta),
     ]);
   }
 

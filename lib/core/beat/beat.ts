@@ -113,6 +113,9 @@ export class Beat {
     this.running = false;
     this.tickTimer?.cancel();
     this.tickTimer = undefined;
+    // NOTE: a tick still reading due entries must finish first, or the dispatches it starts after
+    // this point would run unwatched while the stores are being closed.
+    await this.ticking?.catch(() => undefined);
     const runs = [...this.inFlight.values()];
     for (const { control } of runs) {
       if (options.releaseLocks === false) control.abandoned = true;
@@ -148,7 +151,7 @@ export class Beat {
 
   private tick(): void {
     if (!this.running) return;
-    const ticking = this.poll().catch((error: unknown) => this.events.emit('beat:error', asError(error)));
+    const ticking = this.poll(true).catch((error: unknown) => this.events.emit('beat:error', asError(error)));
     this.ticking = ticking;
     void ticking.finally(() => {
       if (this.running) this.tickTimer = this.clock.setTimeout(() => this.tick(), this.tickInterval);
@@ -156,9 +159,10 @@ export class Beat {
   }
 
   /** Finds due entries and starts a dispatch for each not already under way here. */
-  private async poll(): Promise<Promise<void>[]> {
+  private async poll(onlyWhileRunning = false): Promise<Promise<void>[]> {
     const now = this.clock.now();
     const due = await this.store.due(now, this.batchSize);
+    if (onlyWhileRunning && !this.running) return [];
     this.metric({ name: 'stem.scheduler.due.entries', value: due.length, unit: '1', attributes: { beat: this.id } });
     const started: Promise<void>[] = [];
     for (const entry of due) {

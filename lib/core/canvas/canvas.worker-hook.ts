@@ -99,11 +99,21 @@ export class CanvasCoordinator {
     if (!callback) return;
     const callbackId = String(callback.options.taskId);
     if (outcome.state !== 'succeeded') {
-      if (await this.groupStore.claimChord(groupId, callbackId)) await this.failChord(groupId, callback, env, index, outcome.error);
+      if (await this.groupStore.claimChord(groupId, callbackId)) await this.releaseOnError(groupId, callbackId, () => this.failChord(groupId, callback, env, index, outcome.error));
       return;
     }
     if (status.isComplete && status.failed === 0 && (await this.groupStore.claimChord(groupId, callbackId))) {
-      await this.dispatchChord(groupId, callback, env, status);
+      await this.releaseOnError(groupId, callbackId, () => this.dispatchChord(groupId, callback, env, status));
+    }
+  }
+
+  /** Runs a chord dispatch; if it fails, gives the claim back so a redelivery can try again. */
+  private async releaseOnError(groupId: string, callbackId: string, dispatch: () => Promise<void>): Promise<void> {
+    try {
+      await dispatch();
+    } catch (error) {
+      await this.groupStore?.releaseChord(groupId, callbackId).catch(() => undefined);
+      throw error;
     }
   }
 
@@ -133,8 +143,10 @@ export class CanvasCoordinator {
     const [next, ...rest] = chain.next;
     if (outcome.state === 'succeeded') {
       const nextId = String(next!.options.taskId);
-      // NOTE: a redelivered step (at-least-once) must not start the next step twice.
-      if (await this.producer.backend?.get(nextId)) return;
+      // NOTE: a redelivered step (at-least-once) must not start the next step twice; a next step
+      // whose publish failed is still to be started.
+      const existing = await this.producer.backend?.get(nextId);
+      if (existing && existing.error?.type !== 'PublishError') return;
       const extra: Record<string, unknown> = { [CanvasMeta.parentResult]: outcome.result };
       if (rest.length > 0) extra[CanvasMeta.chain] = { id: chain.id, next: rest };
       await this.producer.enqueue(next!.name, next!.args, followUp(env, next!, extra));

@@ -58,6 +58,11 @@ export interface GroupStore {
   getGroup(groupId: string): Promise<GroupStatus | null>;
   /** `true` for the first caller only (`false` afterwards, and for unknown groups). */
   claimChord(groupId: string, callbackId: string): Promise<boolean>;
+  /**
+   * Gives up a claim made by `callbackId` (its dispatch failed), so the next attempt can claim
+   * the chord again. A no-op when someone else holds it.
+   */
+  releaseChord(groupId: string, callbackId: string): Promise<void>;
   /** Releases connections and timers. Idempotent. */
   close(): Promise<void>;
 }

@@ -24,6 +24,8 @@ export interface SetStatusOptions {
 export interface TaskStatusTouch {
   readonly progress?: TaskProgress;
   readonly heartbeatAt?: number;
+  /** Merged over the stored meta, key by key; state, payload and error stay as they are. */
+  readonly meta?: Record<string, unknown>;
 }
 
 /** Filters for {@link ResultBackend.listStatuses}. */

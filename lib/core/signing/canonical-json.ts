@@ -1,33 +1,19 @@
 /**
- * Deterministic JSON: object keys sorted at every level, `undefined` members dropped, bytes as
- * `{"$bytes":"<base64>"}`, dates as ISO strings, bigints as strings. Two structurally equal values
- * always give the same text, which is what signatures and unique keys need.
+ * Deterministic JSON of a value as it travels: the value goes through `JSON.stringify` first (so
+ * `toJSON`, Buffers, Dates and dropped `undefined` members come out exactly as brokers send them;
+ * bigints become strings), then object keys are sorted at every level. Two values that look the
+ * same on the wire always give the same text, which is what signatures and unique keys need: an
+ * envelope signed before publishing verifies after a JSON round trip.
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(normalize(value, new Set()));
+  const wire = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  return JSON.stringify(sortKeys(wire === undefined ? null : JSON.parse(wire)));
 }
 
-function normalize(value: unknown, seen: Set<object>): unknown {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'bigint') return value.toString();
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol' ? null : value;
-  if (value instanceof Date) return value.toISOString();
-  if (value instanceof Uint8Array) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
-  if (seen.has(value)) throw new TypeError('canonicalJson: circular structure');
-  seen.add(value);
-  try {
-    if (Array.isArray(value)) return value.map((v) => normalize(v, seen));
-    if (value instanceof Map) return normalize(Object.fromEntries(value), seen);
-    if (value instanceof Set) return [...value].map((v) => normalize(v, seen));
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const member = (value as Record<string, unknown>)[key];
-      if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
-      out[key] = normalize(member, seen);
-    }
-    return out;
-  } finally {
-    seen.delete(value);
-  }
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
+  return out;
 }

@@ -151,12 +151,8 @@ export class UniqueTaskCoordinator {
     for (const [k, v] of Object.entries(envelope.headers)) if (!k.startsWith('stem-')) headers[k] = v;
     const entry: UniqueDuplicate = { taskId: envelope.id, timestamp: this.clock.now(), headers, meta };
     const existing = Array.isArray(status.meta[UniqueMeta.duplicates]) ? (status.meta[UniqueMeta.duplicates] as UniqueDuplicate[]) : [];
-    await backend.set(ownerId, {
-      state: status.state,
-      attempt: status.attempt,
-      ...(status.payload !== undefined ? { payload: status.payload } : {}),
-      ...(status.error ? { error: status.error } : {}),
-      meta: { [UniqueMeta.duplicates]: [...existing, entry] },
-    });
+    // NOTE: a meta-only merge, so a status the owner writes meanwhile (e.g. `succeeded` with its
+    // result) is never replaced by the older one read above.
+    await backend.touch(ownerId, { meta: { [UniqueMeta.duplicates]: [...existing, entry] } });
   }
 }

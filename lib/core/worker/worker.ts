@@ -508,7 +508,7 @@ export class Worker implements TaskContextHost {
     }
     if (job.abandoned) return;
     job.finishing = true;
-    await this.afterTerminal({ envelope: env, state: 'succeeded', result, ...(ignore ? {} : { payload }), resultEncoder });
+    await this.afterTerminal({ envelope: env, state: 'succeeded', result, ...(ignore ? {} : { payload }), resultEncoder }, true);
     job.released = true;
     // NOTE: the result is stored; the slot is freed without waiting for the ack. A lost ack only
     // means a redelivery of a task whose result is already recorded, and close() waits for acks.
@@ -613,9 +613,22 @@ export class Worker implements TaskContextHost {
   }
 
   /** Canvas follow-ups, unique lock release and user hooks; none of them can fail the task. */
-  private async afterTerminal(outcome: TerminalTaskOutcome): Promise<void> {
+  /**
+   * Follow-ups of a terminal outcome: canvas (group results, chords, chains, links), the unique
+   * lock, user hooks. A canvas failure is rethrown when `rethrowCanvas` is set, so a succeeded
+   * delivery is requeued instead of acked and its follow-ups are tried again (they are
+   * idempotent); the other steps only report errors.
+   */
+  private async afterTerminal(outcome: TerminalTaskOutcome, rethrowCanvas = false): Promise<void> {
+    let canvasError: unknown;
+    try {
+      await this.canvas.onTerminal(outcome);
+    } catch (error) {
+      this.events.emit('worker:error', error);
+      canvasError = error ?? new Error('canvas follow-up failed');
+    }
+    if (canvasError !== undefined && rethrowCanvas) throw canvasError;
     const steps: (() => Promise<unknown> | unknown)[] = [
-      () => this.canvas.onTerminal(outcome),
       () => this.options.uniqueCoordinator?.release(outcome.envelope),
       ...(this.options.onTerminal ?? []).map((hook) => () => hook(outcome)),
     ];

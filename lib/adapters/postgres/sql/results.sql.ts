@@ -52,10 +52,14 @@ WITH up AS (
   RETURNING r.*
 )${notifyFrom(s, channel)}`;
 
-/** Merges progress ($2 JSON text, null = keep) and heartbeat ($3 epoch ms, null = keep) into a live status ($1). */
+/**
+ * Merges progress ($2 JSON text, null = keep), heartbeat ($3 epoch ms, null = keep) and meta ($4
+ * JSON object text, null = keep; merged key by key) into a live status ($1).
+ */
 export const touchStatus = (s: string, channel: string) => `
 WITH up AS (
-  UPDATE ${s}.results SET progress = coalesce($2::json, progress), heartbeat_at = coalesce($3::bigint, heartbeat_at), updated_at = now()
+  UPDATE ${s}.results SET progress = coalesce($2::json, progress), heartbeat_at = coalesce($3::bigint, heartbeat_at),
+    meta = meta || coalesce($4::jsonb, '{}'::jsonb), updated_at = now()
   WHERE id = $1 AND expires_at > now()
   RETURNING *
 )${notifyFrom(s, channel)}`;

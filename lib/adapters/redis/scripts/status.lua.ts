@@ -148,7 +148,7 @@ return 1
  * KEYS[1] status HASH
  * KEYS[2] watchers counter of that status
  * ARGV[1] channel, ARGV[2] now epoch ms, ARGV[3] progress json ('' to leave it),
- * ARGV[4] heartbeatAt epoch ms ('' to leave it)
+ * ARGV[4] heartbeatAt epoch ms ('' to leave it), ARGV[5..] meta field/value pairs ("m:<key>", json)
  * Returns 1 when touched, 0 when there was no status.
  */
 export const STATUS_TOUCH_LUA = `
@@ -157,6 +157,7 @@ if redis.call('EXISTS', key) == 0 then return 0 end
 local fields = { 'updatedAt', ARGV[2] }
 if ARGV[3] ~= '' then fields[#fields + 1] = 'progress'; fields[#fields + 1] = ARGV[3] end
 if ARGV[4] ~= '' then fields[#fields + 1] = 'heartbeatAt'; fields[#fields + 1] = ARGV[4] end
+for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', key, unpack(fields))
 if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('PUBLISH', ARGV[1], cjson.encode(redis.call('HGETALL', key)))
