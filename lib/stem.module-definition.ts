@@ -7,6 +7,10 @@ export interface StemModuleExtras {
   readonly isGlobal?: boolean;
 }
 
+/**
+ * The module builder's output: the base class behind `StemModule.forRoot/forRootAsync`, the
+ * injection token of the resolved options (`STEM_MODULE_OPTIONS`), and the option types.
+ */
 export const {
   ConfigurableModuleClass: StemConfigurableModuleClass,
   MODULE_OPTIONS_TOKEN: STEM_MODULE_OPTIONS,
