@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker as BullWorker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { RedisResultBackend, RedisStreamsBroker } from '../lib/adapters/redis/index.js';
 import { SimpleTaskRegistry, Stem, Worker } from '../lib/core/index.js';
+import { deleteKeys } from '../test/redis/redis-test-utils.js';
 
 const URL_ = process.env.BENCH_REDIS_URL ?? process.env.STEM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TASKS = Number(process.env.BENCH_TASKS ?? 30_000);
@@ -204,17 +204,5 @@ async function bullSide(prefix: string): Promise<Side> {
 }
 
 async function cleanup(...prefixes: string[]): Promise<void> {
-  const redis = new Redis(URL_);
-  try {
-    for (const prefix of prefixes) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
-  } finally {
-    redis.disconnect();
-  }
+  for (const prefix of prefixes) await deleteKeys(URL_, prefix);
 }
