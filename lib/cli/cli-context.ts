@@ -4,7 +4,7 @@ import type { ScheduleStore } from '../core/contracts/schedule-store.js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
 import { EnvelopeSigner } from '../core/signing/envelope-signer.js';
 import { Stem } from '../core/stem.js';
-import { createStemAdapters, type StemAdapters } from '../stem-adapters.factory.js';
+import { createStemAdapters, type StemAdapters } from '../adapters/stem-adapters.factory.js';
 
 /** Where a command writes; tests pass their own. */
 export interface CliIo {

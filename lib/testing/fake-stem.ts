@@ -4,7 +4,7 @@ import type { EnqueueCall } from '../core/stem.js';
 import type { EnqueueOptions } from '../core/task-options.js';
 import type { TaskResult, WaitOptions } from '../core/task-result.js';
 import { uuidv7 } from '../core/utils/uuid.js';
-import { StemClient } from '../stem.client.js';
+import { StemClient } from '../nest/stem.client.js';
 
 /** One call recorded by {@link FakeStem}. */
 export interface RecordedEnqueue {

@@ -1,11 +1,11 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, Optional } from '@nestjs/common';
-import { Beat } from './core/beat/beat.js';
-import { StemScheduler } from './core/beat/stem-scheduler.js';
-import { ConfigurationError } from './core/errors/configuration.error.js';
-import { StemMetrics } from './core/observability/stem-metrics.js';
-import type { Stem } from './core/stem.js';
+import { Beat } from '../core/beat/beat.js';
+import { StemScheduler } from '../core/beat/stem-scheduler.js';
+import { ConfigurationError } from '../core/errors/configuration.error.js';
+import { StemMetrics } from '../core/observability/stem-metrics.js';
+import type { Stem } from '../core/stem.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
-import type { StemAdapters } from './stem-adapters.factory.js';
+import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import { StemScheduleDefinitions } from './stem-schedule.definitions.js';
 import { STEM_ADAPTERS, STEM_PRODUCER } from './stem.constants.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';

@@ -1,16 +1,16 @@
 import type { ValidatorOptions } from 'class-validator';
-import type { Broker } from '../core/contracts/broker.js';
-import type { LockStore } from '../core/contracts/lock-store.js';
-import type { RateLimiter } from '../core/contracts/rate-limiter.js';
-import type { ResultBackend } from '../core/contracts/result-backend.js';
-import type { ScheduleStore } from '../core/contracts/schedule-store.js';
-import type { CatchUpPolicy } from '../core/beat/beat.options.js';
-import type { GroupStore } from '../core/canvas/group-store.js';
-import type { TaskPayloadEncoderRegistry, TaskPayloadEncoderRegistryOptions } from '../core/encoding/encoder-registry.js';
-import type { EnvelopeSigner } from '../core/signing/envelope-signer.js';
-import type { SigningOptions } from '../core/signing/signing.options.js';
-import type { TaskDefaults } from '../core/task-options.js';
-import type { ShutdownMode } from '../core/worker/worker.options.js';
+import type { Broker } from '../../core/contracts/broker.js';
+import type { LockStore } from '../../core/contracts/lock-store.js';
+import type { RateLimiter } from '../../core/contracts/rate-limiter.js';
+import type { ResultBackend } from '../../core/contracts/result-backend.js';
+import type { ScheduleStore } from '../../core/contracts/schedule-store.js';
+import type { CatchUpPolicy } from '../../core/beat/beat.options.js';
+import type { GroupStore } from '../../core/canvas/group-store.js';
+import type { TaskPayloadEncoderRegistry, TaskPayloadEncoderRegistryOptions } from '../../core/encoding/encoder-registry.js';
+import type { EnvelopeSigner } from '../../core/signing/envelope-signer.js';
+import type { SigningOptions } from '../../core/signing/signing.options.js';
+import type { TaskDefaults } from '../../core/task-options.js';
+import type { ShutdownMode } from '../../core/worker/worker.options.js';
 
 /** Worker settings of {@link StemModuleOptions}. */
 export interface StemWorkerOptions {

@@ -1,8 +1,8 @@
 import { Inject, Injectable, type Type } from '@nestjs/common';
-import type { TaskStatus } from './core/envelope.js';
-import type { EnqueueCall, Stem } from './core/stem.js';
-import type { EnqueueOptions } from './core/task-options.js';
-import type { TaskResult, WaitOptions } from './core/task-result.js';
+import type { TaskStatus } from '../core/envelope.js';
+import type { EnqueueCall, Stem } from '../core/stem.js';
+import type { EnqueueOptions } from '../core/task-options.js';
+import type { TaskResult, WaitOptions } from '../core/task-result.js';
 import { createTaskHandle, type TaskHandle, type TaskMethodArgs, type TaskMethodName, type TaskMethodResult } from './stem-task.handle.js';
 import { STEM_PRODUCER } from './stem.constants.js';
 

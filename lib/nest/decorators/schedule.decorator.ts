@@ -1,6 +1,6 @@
-import type { Duration } from '../core/beat/duration.js';
-import type { Instant, SolarEvent } from '../core/beat/schedule-spec.js';
-import type { ScheduleEnqueueOptions } from '../core/contracts/schedule-store.js';
+import type { Duration } from '../../core/beat/duration.js';
+import type { Instant, SolarEvent } from '../../core/beat/schedule-spec.js';
+import type { ScheduleEnqueueOptions } from '../../core/contracts/schedule-store.js';
 import { STEM_SCHEDULE_METADATA } from '../stem.constants.js';
 
 /** Options of {@link Schedule}. Give exactly one of `every`, `cron`, `solar`, `at`. */

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
-import type { ArgsType, TaskHandler, TaskRegistry } from './core/task-handler.js';
-import type { TaskContext } from './core/task-context.js';
-import { Schedules, type ScheduleSpecInput } from './core/beat/schedule-spec.js';
-import { ConfigurationError } from './core/errors/configuration.error.js';
+import type { ArgsType, TaskHandler, TaskRegistry } from '../core/task-handler.js';
+import type { TaskContext } from '../core/task-context.js';
+import { Schedules, type ScheduleSpecInput } from '../core/beat/schedule-spec.js';
+import { ConfigurationError } from '../core/errors/configuration.error.js';
 import type { ScheduleDecoratorOptions } from './decorators/schedule.decorator.js';
 import type { TaskDecoratorOptions } from './decorators/task.decorator.js';
 import { StemMetadataAccessor } from './stem-metadata.accessor.js';

@@ -1,6 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
-import type { ArgsType } from '../core/task-handler.js';
-import type { TaskOptions } from '../core/task-options.js';
+import type { ArgsType } from '../../core/task-handler.js';
+import type { TaskOptions } from '../../core/task-options.js';
 import { STEM_TASK_METADATA } from '../stem.constants.js';
 
 /** Options of {@link Task}: the task's name, its DTO class, and its {@link TaskOptions}. */

@@ -1,7 +1,7 @@
 import type { Type } from '@nestjs/common';
-import type { EnqueueOptions, TaskOptions } from './core/task-options.js';
-import type { TaskResult, WaitOptions } from './core/task-result.js';
-import { ConfigurationError } from './core/errors/configuration.error.js';
+import type { EnqueueOptions, TaskOptions } from '../core/task-options.js';
+import type { TaskResult, WaitOptions } from '../core/task-result.js';
+import { ConfigurationError } from '../core/errors/configuration.error.js';
 import type { TaskDecoratorOptions } from './decorators/task.decorator.js';
 import { STEM_TASK_METADATA } from './stem.constants.js';
 

@@ -1,19 +1,19 @@
-import { InMemoryBroker } from './adapters/memory/in-memory.broker.js';
-import { InMemoryGroupStore } from './adapters/memory/in-memory.group-store.js';
-import { InMemoryLockStore } from './adapters/memory/in-memory.lock-store.js';
-import { InMemoryRateLimiter } from './adapters/memory/in-memory.rate-limiter.js';
-import { InMemoryResultBackend } from './adapters/memory/in-memory.result-backend.js';
-import { InMemoryScheduleStore } from './adapters/memory/in-memory.schedule-store.js';
-import type { GroupStore } from './core/canvas/group-store.js';
-import type { Broker } from './core/contracts/broker.js';
-import type { LockStore } from './core/contracts/lock-store.js';
-import type { RateLimiter } from './core/contracts/rate-limiter.js';
-import type { ResultBackend } from './core/contracts/result-backend.js';
-import type { ScheduleStore } from './core/contracts/schedule-store.js';
-import { ConfigurationError } from './core/errors/configuration.error.js';
-import { redactUrl } from './core/utils/redact-url.js';
-import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
-import { DEFAULT_BROKER_URL } from './stem.constants.js';
+import { InMemoryBroker } from './memory/in-memory.broker.js';
+import { InMemoryGroupStore } from './memory/in-memory.group-store.js';
+import { InMemoryLockStore } from './memory/in-memory.lock-store.js';
+import { InMemoryRateLimiter } from './memory/in-memory.rate-limiter.js';
+import { InMemoryResultBackend } from './memory/in-memory.result-backend.js';
+import { InMemoryScheduleStore } from './memory/in-memory.schedule-store.js';
+import type { GroupStore } from '../core/canvas/group-store.js';
+import type { Broker } from '../core/contracts/broker.js';
+import type { LockStore } from '../core/contracts/lock-store.js';
+import type { RateLimiter } from '../core/contracts/rate-limiter.js';
+import type { ResultBackend } from '../core/contracts/result-backend.js';
+import type { ScheduleStore } from '../core/contracts/schedule-store.js';
+import { ConfigurationError } from '../core/errors/configuration.error.js';
+import { redactUrl } from '../core/utils/redact-url.js';
+import type { StemModuleOptions } from '../nest/interfaces/stem-module-options.interface.js';
+import { DEFAULT_BROKER_URL } from '../nest/stem.constants.js';
 
 /** The stores a Stem module runs on, and how to release the ones it created. */
 export interface StemAdapters {
@@ -176,9 +176,9 @@ export function splitUrlOptions(url: string, keys: readonly string[]): { url: st
 }
 
 const redisLoader = async (): Promise<AdapterLoader> => {
-  const redis = await importAdapter('redis', 'ioredis', () => import('./adapters/redis/index.js'));
-  const { RedisScheduleStore } = await import('./adapters/redis/redis.schedule-store.js');
-  const { RedisGroupStore } = await import('./adapters/redis/redis.group-store.js');
+  const redis = await importAdapter('redis', 'ioredis', () => import('./redis/index.js'));
+  const { RedisScheduleStore } = await import('./redis/redis.schedule-store.js');
+  const { RedisGroupStore } = await import('./redis/redis.group-store.js');
   const at = (url: string) => splitUrlOptions(url, ['prefix']);
   return {
     broker: (url) => redis.RedisStreamsBroker.connect(at(url).url, at(url).options),
@@ -191,9 +191,9 @@ const redisLoader = async (): Promise<AdapterLoader> => {
 };
 
 const postgresLoader = async (): Promise<AdapterLoader> => {
-  const pg = await importAdapter('postgres', 'pg', () => import('./adapters/postgres/index.js'));
-  const { PostgresScheduleStore } = await import('./adapters/postgres/postgres.schedule-store.js');
-  const { PostgresGroupStore } = await import('./adapters/postgres/postgres.group-store.js');
+  const pg = await importAdapter('postgres', 'pg', () => import('./postgres/index.js'));
+  const { PostgresScheduleStore } = await import('./postgres/postgres.schedule-store.js');
+  const { PostgresGroupStore } = await import('./postgres/postgres.group-store.js');
   const at = (url: string) => splitUrlOptions(url, ['schema']);
   return {
     broker: (url) => pg.PostgresBroker.connect(at(url).url, at(url).options),

@@ -7,13 +7,13 @@ import {
   type OnApplicationShutdown,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import type { TaskArgsValidator } from './core/args-validator.js';
-import type { Stem } from './core/stem.js';
-import type { TaskRegistry } from './core/task-handler.js';
-import { StemMetrics } from './core/observability/stem-metrics.js';
-import { Worker } from './core/worker/worker.js';
+import type { TaskArgsValidator } from '../core/args-validator.js';
+import type { Stem } from '../core/stem.js';
+import type { TaskRegistry } from '../core/task-handler.js';
+import { StemMetrics } from '../core/observability/stem-metrics.js';
+import { Worker } from '../core/worker/worker.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
-import type { StemAdapters } from './stem-adapters.factory.js';
+import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
 import { STEM_ADAPTERS, STEM_PRODUCER, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';

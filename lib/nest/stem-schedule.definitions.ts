@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { ScheduleInput } from './core/beat/stem-scheduler.js';
-import { ConfigurationError } from './core/errors/configuration.error.js';
+import type { ScheduleInput } from '../core/beat/stem-scheduler.js';
+import { ConfigurationError } from '../core/errors/configuration.error.js';
 
 /** Schedule entries declared in code with `@Schedule()`, collected at module init. */
 @Injectable()
