@@ -4,21 +4,14 @@ import { ChainBrokenError } from '../errors/chain-broken.error.js';
 import { ChordFailedError } from '../errors/chord-failed.error.js';
 import type { Stem } from '../stem.js';
 import type { EnqueueOptions } from '../task-options.js';
+import type { TaskOutcome, TerminalTaskOutcome } from '../worker/task-outcome.js';
+import type { WorkerExtension } from '../worker/worker-extension.js';
 import { CanvasMeta } from './canvas.constants.js';
 import type { GroupStatus, GroupStore } from './group-store.js';
 import { deserializeEnqueueOptions, type SerializedTaskCall } from './task-call.serializer.js';
 
 /** What a task ended with, as the worker reports it after writing the terminal status. */
-export interface CanvasTaskOutcome {
-  readonly envelope: Envelope;
-  readonly state: 'succeeded' | 'failed' | 'cancelled';
-  /** Handler return value (succeeded only). */
-  readonly result?: unknown;
-  /** Stored (encoded) result and its encoder id (succeeded, unless results are ignored). */
-  readonly payload?: unknown;
-  readonly resultEncoder?: string;
-  readonly error?: TaskError;
-}
+export type CanvasTaskOutcome = TerminalTaskOutcome;
 
 interface ChainState {
   readonly id: string;
@@ -60,9 +53,21 @@ function followUp(env: Envelope, call: SerializedTaskCall, extraMeta: Record<str
  * or fails chords (exactly once, via `claimChord`), advances or breaks chains, and enqueues
  * `link`/`linkError` callbacks. Everything is enqueued through `producer`, so it is signed and
  * encoded like any other task.
+ *
+ * It is a worker extension the worker adds first: when a follow-up of a succeeded task fails,
+ * the delivery is requeued instead of acked, so the follow-ups are tried again (they are
+ * idempotent); after a failure or a cancellation the error is only reported.
  */
-export class CanvasCoordinator {
+export class CanvasCoordinator implements WorkerExtension {
+  readonly name = 'canvas';
+  readonly requeueOnFailure = true;
+
   constructor(private readonly producer: Stem, private readonly groupStore?: GroupStore) {}
+
+  /** Worker extension hook: follow-ups of terminal outcomes; retries have none. */
+  onSettled(outcome: TaskOutcome): Promise<void> | undefined {
+    return outcome.state === 'retried' ? undefined : this.onTerminal(outcome);
+  }
 
   /** Handles one terminal outcome. Errors propagate to the caller (the worker reports them). */
   async onTerminal(outcome: CanvasTaskOutcome): Promise<void> {

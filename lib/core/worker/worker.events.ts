@@ -26,6 +26,8 @@ export interface WorkerEvents {
   'task:dead-lettered': [envelope: Envelope, reason: string];
   /** The rate limit denied the task; it was delayed by `retryAfterMs` without using an attempt. */
   'task:rate-limited': [envelope: Envelope, retryAfterMs: number];
+  /** A worker extension's `beforeRun` delayed the task by `delayMs`, without using an attempt. */
+  'task:delayed': [envelope: Envelope, delayMs: number, reason: string];
   /** `ctx.progress()` was called. */
   'task:progress': [envelope: Envelope, percent: number, data: unknown];
   /** `ctx.heartbeat()` was called. */

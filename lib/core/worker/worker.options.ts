@@ -1,5 +1,4 @@
 import type { TaskArgsValidator } from '../args-validator.js';
-import type { CanvasTaskOutcome } from '../canvas/canvas.worker-hook.js';
 import type { GroupStore } from '../canvas/group-store.js';
 import type { Broker } from '../contracts/broker.js';
 import type { RateLimiter } from '../contracts/rate-limiter.js';
@@ -11,9 +10,9 @@ import type { TaskRegistry } from '../task-handler.js';
 import type { TaskDefaults } from '../task-options.js';
 import type { UniqueTaskCoordinator } from '../unique/unique-task-coordinator.js';
 import type { Clock } from '../utils/clock.js';
-
-/** How a task ended, handed to {@link TerminalTaskHook}s after the terminal status is written. */
-export type TerminalTaskOutcome = CanvasTaskOutcome;
+import type { TaskExecutor } from './task-executor.js';
+import type { TerminalTaskOutcome } from './task-outcome.js';
+import type { WorkerExtension } from './worker-extension.js';
 
 /** Runs after a task reached `succeeded`, `failed` or `cancelled` (before the ack); errors become `worker:error` events. */
 export type TerminalTaskHook = (outcome: TerminalTaskOutcome) => Promise<void> | void;
@@ -59,4 +58,16 @@ export interface WorkerOptions {
   readonly groupStore?: GroupStore;
   /** Extra hooks run after each terminal status. */
   readonly onTerminal?: readonly TerminalTaskHook[];
+  /**
+   * Extensions that plug into every delivery (admission, wrapping the run, outcomes). They come
+   * after the worker's built-in ones (canvas, unique-lock release, `onTerminal` hooks).
+   */
+  readonly extensions?: readonly WorkerExtension[];
+  /**
+   * Executors by name; a task runs in the one its `runIn` option names. `inline` (the worker's
+   * thread, with soft and hard time limits) is always there unless this replaces it. The worker
+   * closes every executor in `close()`, after its running tasks drained.
+   * @default { inline: new InlineExecutor(clock) }
+   */
+  readonly executors?: Readonly<Record<string, TaskExecutor>>;
 }

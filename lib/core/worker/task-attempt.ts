@@ -1,0 +1,43 @@
+import type { Delivery } from '../contracts/broker.js';
+import type { Envelope } from '../envelope.js';
+import type { TaskHandler } from '../task-handler.js';
+import type { TypedEmitter } from '../utils/typed-emitter.js';
+import type { Job } from './job.js';
+import type { TaskRun } from './task-executor.js';
+import { type TaskContextHost, WorkerTaskContext } from './worker-task-context.js';
+import type { WorkerEvents } from './worker.events.js';
+
+/** The worker's {@link TaskRun}: one admitted attempt of a job. */
+export class TaskAttempt implements TaskRun {
+  readonly envelope: Envelope;
+  readonly delivery: Delivery;
+  readonly context: WorkerTaskContext;
+
+  constructor(
+    private readonly job: Job,
+    readonly handler: TaskHandler,
+    readonly args: unknown,
+    readonly maxRetries: number,
+    readonly softTimeLimit: number | undefined,
+    readonly hardTimeLimit: number | undefined,
+    host: TaskContextHost,
+    private readonly events: TypedEmitter<WorkerEvents>,
+  ) {
+    this.delivery = job.delivery;
+    this.envelope = job.delivery.envelope;
+    this.context = new WorkerTaskContext(job.delivery, maxRetries, () => job.controller.signal, host);
+  }
+
+  get signal(): AbortSignal {
+    return this.job.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.job.controller.abort(reason);
+  }
+
+  softTimeout(): void {
+    this.events.emit('task:soft-timeout', this.envelope);
+    this.job.controller.abort(new Error(`Task "${this.envelope.name}" passed its soft time limit of ${this.softTimeLimit} ms`));
+  }
+}

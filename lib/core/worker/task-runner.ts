@@ -1,0 +1,205 @@
+import type { TaskArgsValidator } from '../args-validator.js';
+import type { RateLimit, RateLimiter } from '../contracts/rate-limiter.js';
+import type { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
+import { EncoderKeys } from '../encoding/task-payload-encoder.js';
+import { StemMeta, type TaskError } from '../envelope.js';
+import { ConfigurationError } from '../errors/configuration.error.js';
+import { ResultNotStorableError } from '../errors/result-not-storable.error.js';
+import { SignatureInvalidError } from '../errors/signature-invalid.error.js';
+import { UnknownTaskError } from '../errors/unknown-task.error.js';
+import { WorkerShutdownError } from '../errors/worker-shutdown.error.js';
+import { parseRateLimit } from '../rate-limit.js';
+import type { EnvelopeSigner } from '../signing/envelope-signer.js';
+import type { TaskHandler, TaskRegistry } from '../task-handler.js';
+import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
+import type { Clock } from '../utils/clock.js';
+import type { TypedEmitter } from '../utils/typed-emitter.js';
+import type { ExtensionChain } from './extension-chain.js';
+import { isAbandoned, type Job } from './job.js';
+import type { Settlement } from './settlement.js';
+import { TaskAttempt } from './task-attempt.js';
+import { toTaskError } from './task-error.util.js';
+import { INLINE_EXECUTOR, type TaskExecutor } from './task-executor.js';
+import type { TerminalTaskOutcome } from './task-outcome.js';
+import type { RunDecision } from './worker-extension.js';
+import type { TaskContextHost } from './worker-task-context.js';
+import type { WorkerEvents } from './worker.events.js';
+
+/** What the task runner needs from its worker. */
+export interface TaskRunnerOptions {
+  readonly registry: TaskRegistry;
+  readonly defaults: TaskDefaults;
+  readonly clock: Clock;
+  readonly events: TypedEmitter<WorkerEvents>;
+  readonly encoders: TaskPayloadEncoderRegistry;
+  readonly argsValidator?: TaskArgsValidator;
+  readonly signer?: EnvelopeSigner;
+  readonly rateLimiter: RateLimiter;
+  readonly executors: Readonly<Record<string, TaskExecutor>>;
+  readonly extensions: ExtensionChain;
+  readonly settlement: Settlement;
+  readonly host: TaskContextHost;
+}
+
+/**
+ * The pipeline of one delivery, as ordered steps: verify the signature, resolve the handler and
+ * its executor, check expiry, decode and validate the args, admission (rate limit, then the
+ * extensions' `beforeRun`), run through the executor (inside the extensions' `wrapRun`), encode
+ * the result. Every step that ends the delivery hands it to {@link Settlement}; a store error
+ * escapes to the caller, which requeues the delivery.
+ */
+export class TaskRunner {
+  private readonly events: TypedEmitter<WorkerEvents>;
+  private readonly clock: Clock;
+  private readonly defaults: TaskDefaults;
+  private readonly encoders: TaskPayloadEncoderRegistry;
+  private readonly executors: Readonly<Record<string, TaskExecutor>>;
+  private readonly extensions: ExtensionChain;
+  private readonly settlement: Settlement;
+  private readonly rateLimits = new Map<string, RateLimit | null>();
+
+  constructor(private readonly options: TaskRunnerOptions) {
+    this.events = options.events;
+    this.clock = options.clock;
+    this.defaults = options.defaults;
+    this.encoders = options.encoders;
+    this.executors = options.executors;
+    this.extensions = options.extensions;
+    this.settlement = options.settlement;
+  }
+
+  /** Checks a registered handler before the worker starts: parses its rate limit, finds its executor. */
+  prepare(handler: TaskHandler): void {
+    this.rateLimitOf(handler);
+    const name = handler.options?.runIn ?? INLINE_EXECUTOR;
+    if (!this.executors[name]) throw new ConfigurationError('runIn', this.missingExecutor(handler, name));
+  }
+
+  /** Runs the pipeline of one job to its settlement. */
+  async run(job: Job): Promise<void> {
+    const { delivery, handler } = job;
+    const env = delivery.envelope;
+    // NOTE: a prefetched delivery whose lease was lost while it waited belongs to another worker now.
+    if (isAbandoned(job)) return;
+    this.events.emit('task:received', env);
+
+    const signature = this.options.signer?.verify(env);
+    if (signature && !signature.valid) {
+      const error = new SignatureInvalidError(env.name, env.id, signature.reason, signature.keyId);
+      return this.settlement.deadLetter(job, 'signature-invalid', toTaskError(error, false, { keyId: signature.keyId ?? null }), 'failed', false);
+    }
+
+    if (!handler) {
+      const error = new UnknownTaskError(env.name, this.options.registry.list().map((h) => h.name));
+      return this.settlement.deadLetter(job, 'unregistered-task', toTaskError(error, false), 'failed');
+    }
+    const executorName = handler.options?.runIn ?? INLINE_EXECUTOR;
+    const executor = this.executors[executorName];
+    if (!executor) {
+      const error = new ConfigurationError('runIn', this.missingExecutor(handler, executorName));
+      return this.settlement.deadLetter(job, 'unknown-executor', toTaskError(error, false), 'failed');
+    }
+
+    const expiresAt = (env.meta[StemMeta.expiresAt] as number | undefined) ??
+      (handler.options?.expires !== undefined ? env.enqueuedAt + handler.options.expires : undefined);
+    if (expiresAt !== undefined && this.clock.now() >= expiresAt) {
+      this.events.emit('task:expired', env);
+      const error: TaskError = { type: 'TaskExpired', message: `Task "${env.name}" expired at ${new Date(expiresAt).toISOString()} before it ran`, retryable: false };
+      return this.settlement.deadLetter(job, 'expired', error, 'cancelled');
+    }
+
+    let args: unknown;
+    try {
+      args = this.encoders.decode(env.args, env.headers[EncoderKeys.argsHeader], `args of task "${env.name}"`);
+      if (this.options.argsValidator) args = this.options.argsValidator.validate(handler, args);
+    } catch (error) {
+      return this.settlement.deadLetter(job, 'invalid-args', toTaskError(error, false), 'failed');
+    }
+
+    const limit = this.rateLimitOf(handler);
+    if (limit) {
+      const decision = await this.options.rateLimiter.acquire(`stem:rate:${env.name}`, limit);
+      if (!decision.allowed) return this.rateLimited(job, decision.retryAfter, limit.interval);
+    }
+    const attempt = this.attemptOf(job, handler, args);
+    if (this.extensions.admits) {
+      const decision = await this.extensions.admit(attempt);
+      if (decision) return this.decided(job, decision);
+    }
+
+    // NOTE: the handler starts while the `running` write is in flight; backends apply one task's
+    // writes in call order, so later writes need not wait for it, only the ack does.
+    const running = this.settlement.writeStatus(env, { state: 'running', attempt: env.attempt });
+    running.catch(() => undefined);
+    this.events.emit('task:started', env);
+    const started = this.clock.now();
+    if (isAbandoned(job)) return;
+    let result: unknown;
+    try {
+      result = await (this.extensions.wraps ? this.extensions.wrap(attempt, () => executor.run(attempt)) : executor.run(attempt));
+    } catch (error) {
+      if (isAbandoned(job)) return;
+      await running;
+      if (job.controller.reason instanceof WorkerShutdownError) return this.settlement.requeueForShutdown(job);
+      return this.settlement.fail(job, handler, error, attempt.maxRetries);
+    }
+    if (isAbandoned(job)) return;
+    return this.encode(job, handler, result, running, started);
+  }
+
+  /** The last step: encode the result and hand the success to settlement. */
+  private encode(job: Job, handler: TaskHandler, result: unknown, running: Promise<void>, started: number): Promise<void> {
+    const env = job.delivery.envelope;
+    const ignore = (env.meta[StemMeta.ignoreResult] as boolean | undefined) ?? handler.options?.ignoreResult ?? this.defaults.ignoreResult ?? false;
+    let payload: unknown;
+    let resultEncoder: string;
+    try {
+      const encoder = this.encoders.resolve(handler.options?.resultEncoder ?? this.encoders.resultEncoder, `resultEncoder of task "${env.name}"`);
+      resultEncoder = encoder.id;
+      payload = ignore ? undefined : encoder.encode(result);
+    } catch (error) {
+      return this.settlement.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
+    }
+    const outcome: TerminalTaskOutcome = { envelope: env, state: 'succeeded', result, ...(ignore ? {} : { payload }), resultEncoder };
+    return this.settlement.succeed(job, outcome, running, started);
+  }
+
+  private attemptOf(job: Job, handler: TaskHandler, args: unknown): TaskAttempt {
+    const env = job.delivery.envelope;
+    const maxRetries = env.maxRetries ?? handler.options?.maxRetries ?? this.defaults.maxRetries ?? DEFAULT_TASK_OPTIONS.maxRetries;
+    const soft = (env.meta[StemMeta.softTimeLimitMs] as number | undefined) ?? handler.options?.softTimeLimit ?? this.defaults.softTimeLimit;
+    const hard = (env.meta[StemMeta.hardTimeLimitMs] as number | undefined) ?? handler.options?.hardTimeLimit ?? this.defaults.hardTimeLimit;
+    return new TaskAttempt(job, handler, args, maxRetries, soft, hard, this.options.host, this.events);
+  }
+
+  private async rateLimited(job: Job, retryAfter: number, interval: number): Promise<void> {
+    const env = job.delivery.envelope;
+    // NOTE: spread the retries of a backlog over one interval, so they do not all come back at
+    // the same instant and get denied together again.
+    const until = this.clock.now() + retryAfter + Math.floor(Math.random() * interval);
+    await this.settlement.postpone(job, until, { [StemMeta.rateLimitedUntil]: until });
+    this.events.emit('task:rate-limited', env, retryAfter);
+  }
+
+  /** Acts on an extension's decision not to run the attempt now. */
+  private async decided(job: Job, decision: Exclude<RunDecision, { action: 'run' }>): Promise<void> {
+    if (decision.action === 'dead-letter') return this.settlement.deadLetter(job, decision.reason, decision.error, decision.state ?? 'failed');
+    const delay = Math.max(0, decision.delayMs);
+    await this.settlement.postpone(job, this.clock.now() + delay, decision.meta ? { ...decision.meta } : undefined);
+    this.events.emit('task:delayed', job.delivery.envelope, delay, decision.reason);
+  }
+
+  private rateLimitOf(handler: TaskHandler): RateLimit | null {
+    let limit = this.rateLimits.get(handler.name);
+    if (limit === undefined) {
+      limit = handler.options?.rateLimit ? parseRateLimit(handler.options.rateLimit, handler.name) : null;
+      this.rateLimits.set(handler.name, limit);
+    }
+    return limit;
+  }
+
+  private missingExecutor(handler: TaskHandler, name: string): string {
+    const known = Object.keys(this.executors).map((k) => `"${k}"`).join(', ');
+    return `task "${handler.name}" runs in executor "${name}", but this worker has only ${known}; pass it in the worker's \`executors\` option or change the task's \`runIn\``;
+  }
+}

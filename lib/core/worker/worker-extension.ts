@@ -1,0 +1,68 @@
+import type { TaskError } from '../envelope.js';
+import type { TaskRun } from './task-executor.js';
+import type { TaskOutcome } from './task-outcome.js';
+
+/**
+ * What `beforeRun` decides about an attempt. `undefined` or `{ action: 'run' }` admits it.
+ * - `delay`: put the delivery back for `delayMs` without using an attempt (status `queued` with
+ *   `meta`, event `task:delayed`), like a rate-limit denial.
+ * - `dead-letter`: do not run it; dead-letter it with `reason` and write `state` (default
+ *   `failed`) with `error`. Extensions' `onSettled` sees the outcome.
+ */
+export type RunDecision =
+  | { readonly action: 'run' }
+  | { readonly action: 'delay'; readonly delayMs: number; readonly reason: string; readonly meta?: Readonly<Record<string, unknown>> }
+  | { readonly action: 'dead-letter'; readonly reason: string; readonly error: TaskError; readonly state?: 'failed' | 'cancelled' };
+
+/**
+ * A feature that plugs into every delivery a worker runs (canvas follow-ups, unique locks,
+ * metrics, tracing, revocation, workflows). Every hook is optional; a worker calls only the
+ * hooks its extensions have, so an absent hook costs nothing.
+ *
+ * Order: the worker's built-in extensions first (canvas, unique-lock release, `onTerminal`
+ * hooks), then `WorkerOptions.extensions` in the order given. `beforeRun` and `onSettled` run one
+ * after another in that order; `wrapRun` nests, the first extension outermost.
+ *
+ * @example
+ * const timing: WorkerExtension = {
+ *   name: 'timing',
+ *   async wrapRun(run, next) {
+ *     const started = performance.now();
+ *     try { return await next(); } finally { log(run.envelope.name, performance.now() - started); }
+ *   },
+ * };
+ * new Worker({ broker, backend, registry, extensions: [timing] });
+ */
+export interface WorkerExtension {
+  /** Names the extension in error messages. */
+  readonly name: string;
+  /**
+   * When set, a failure of this extension's `onSettled` for a `succeeded` outcome requeues the
+   * delivery shortly instead of acking it (the extensions after it are skipped), so the task runs
+   * again and its follow-ups are tried again: they must be idempotent. For other outcomes, and
+   * for extensions without it, a failure is only reported as `worker:error`.
+   * @default false
+   */
+  readonly requeueOnFailure?: boolean;
+  /**
+   * Admission: called for each attempt after the built-in checks (signature, handler, expiry,
+   * args, rate limit) passed and before status `running` is written. The first extension that
+   * returns a decision other than `run` decides; the later ones are not asked. A throw is
+   * handled like a store error: the delivery is requeued shortly and runs again.
+   */
+  beforeRun?(run: TaskRun): RunDecision | undefined | void | Promise<RunDecision | undefined | void>;
+  /**
+   * Wraps running the handler through its executor (time limits apply inside `next`). Must call
+   * `next()` once and return (or rethrow) what it settles with; a throw fails the attempt like a
+   * handler error (retry policy, then dead letter).
+   */
+  wrapRun?(run: TaskRun, next: () => Promise<unknown>): Promise<unknown>;
+  /**
+   * Called after an outcome is recorded: for a terminal one after the dead letter (if any) and the
+   * terminal status are written and before the ack; for a retry after it was scheduled. Not called
+   * for deliveries that were not trusted (bad signature), nor for deliveries put back without an
+   * outcome (rate limit, delay, shutdown, store errors). A failure is reported as `worker:error`
+   * and never fails the task (see `requeueOnFailure`).
+   */
+  onSettled?(outcome: TaskOutcome): void | PromiseLike<unknown>;
+}
