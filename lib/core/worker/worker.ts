@@ -9,7 +9,7 @@ import { WorkerShutdownError } from '../errors/worker-shutdown.error.js';
 import { Stem } from '../stem.js';
 import type { TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
-import { type Clock, systemClock } from '../utils/clock.js';
+import { type Clock, systemClock, type TimerHandle } from '../utils/clock.js';
 import { TypedEmitter } from '../utils/typed-emitter.js';
 import { uuidv7 } from '../utils/uuid.js';
 import { terminalHookExtension, uniqueLockExtension } from './builtin-extensions.js';
@@ -242,6 +242,7 @@ export class Worker implements TaskContextHost {
   private waitForDrain(timeout: number, interruptible = false): Promise<boolean> {
     if (this.running.size === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
+      let timer: TimerHandle | undefined;
       const done = (drained: boolean) => {
         timer?.cancel();
         this.drainWaiters.delete(waiter);
@@ -250,9 +251,9 @@ export class Worker implements TaskContextHost {
       };
       const waiter = () => done(true);
       const interrupt = () => done(false);
-      const timer = Number.isFinite(timeout) ? this.clock.setTimeout(() => done(false), timeout) : undefined;
       this.drainWaiters.add(waiter);
       if (interruptible) this.escalate = interrupt;
+      if (Number.isFinite(timeout)) timer = this.clock.setTimeout(() => done(false), timeout);
     });
   }
 
