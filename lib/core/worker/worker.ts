@@ -73,7 +73,7 @@ export class Worker implements TaskContextHost {
   private readonly buffer: Job[] = [];
   private readonly running = new Set<Job>();
   private slotWaiter?: () => void;
-  private drainWaiters = new Set<() => void>();
+  private readonly drainWaiters = new Set<() => void>();
   private closing?: Promise<void>;
   private closeMode: ShutdownMode = 'warm';
   private closeGrace = 0;
