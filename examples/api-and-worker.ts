@@ -16,7 +16,7 @@ export class ReportTasks {
 // api.module.ts: enqueues, runs nothing. An unset STEM_BROKER_URL fails at boot (ConfigurationError).
 @Module({
   imports: [StemModule.forRoot({ broker: process.env.STEM_BROKER_URL, worker: false })],
-  providers: [ReportTasks],                 // known here too: enqueue validates the args and names
+  providers: [ReportTasks],                 // known here too, so enqueue checks the args (DTOs)
 })
 export class ApiModule {}
 
