@@ -1,5 +1,22 @@
 import swc from 'unplugin-swc';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// The README examples import the package by name; in this repository the name maps to the sources
+// (tsconfig.json has the same `paths`), so they run without a build.
+const packageEntries: Record<string, string> = {
+  'nestjs-stem': './lib/index.ts',
+  'nestjs-stem/core': './lib/core/index.ts',
+  'nestjs-stem/memory': './lib/adapters/memory/index.ts',
+  'nestjs-stem/validation': './lib/validation/index.ts',
+  'nestjs-stem/microservices': './lib/nest/microservices/index.ts',
+  'nestjs-stem/redis': './lib/adapters/redis/index.ts',
+  'nestjs-stem/postgres': './lib/adapters/postgres/index.ts',
+  'nestjs-stem/testing': './lib/testing/index.ts',
+  'nestjs-stem/testing/contracts': './lib/testing/contracts.ts',
+};
 
 export default defineConfig({
   plugins: [
@@ -11,8 +28,11 @@ export default defineConfig({
       },
     }),
   ],
+  resolve: {
+    alias: Object.entries(packageEntries).map(([name, path]) => ({ find: new RegExp(`^${name}$`), replacement: here(path) })),
+  },
   test: {
-    include: ['test/**/*.spec.ts', 'e2e/**/*.e2e-spec.ts', 'lib/**/*.spec.ts'],
+    include: ['test/**/*.spec.ts', 'e2e/**/*.e2e-spec.ts', 'lib/**/*.spec.ts', 'examples/**/*.spec.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',

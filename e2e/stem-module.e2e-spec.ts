@@ -12,10 +12,10 @@ import {
   StemModule,
   type StemModuleOptions,
   StemWorkerHost,
-  StemWorkerStrategy,
   Task,
   type TaskContext,
 } from '../lib/index.js';
+import { StemWorkerStrategy } from '../lib/nest/microservices/index.js';
 
 class SendEmailDto {
   @IsEmail()

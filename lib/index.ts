@@ -1,6 +1,7 @@
+// The root entry: the core engine, the in-memory adapters, class-validator validation and the
+// Nest layer. Optional peers stay behind subpaths: `nestjs-stem/microservices`
+// (@nestjs/microservices), `nestjs-stem/redis` (ioredis), `nestjs-stem/postgres` (pg).
 export * from './core/index.js';
 export * from './adapters/memory/index.js';
-export { createStemAdapters, type StemAdapters } from './adapters/stem-adapters.factory.js';
+export * from './validation/index.js';
 export * from './nest/index.js';
-export * from './core/beat/index.js';
-export * from './core/observability/index.js';

@@ -1,5 +1,5 @@
-import { BadRequestException, Body, Controller, Get, NotFoundException, Param, Post } from '@nestjs/common';
-import { InvalidTaskArgsError, StemClient } from '../lib/index.js';
+import { Body, Controller, Get, NotFoundException, Param, Post } from '@nestjs/common';
+import { StemClient } from '../lib/index.js';
 
 /** HTTP endpoints that enqueue tasks and read their status. */
 @Controller()
@@ -8,12 +8,8 @@ export class EmailController {
 
   @Post('emails')
   async send(@Body() body: unknown): Promise<{ id: string }> {
-    try {
-      return { id: await this.stem.enqueue('email.send', body, { headers: { 'x-tenant': 'sample' } }) };
-    } catch (error) {
-      if (error instanceof InvalidTaskArgsError) throw new BadRequestException({ message: error.message, violations: error.violations });
-      throw error;
-    }
+    // NOTE: invalid arguments throw InvalidTaskArgsError; StemExceptionFilter (main.ts) turns it into a 400.
+    return { id: await this.stem.enqueue('email.send', body, { headers: { 'x-tenant': 'sample' } }) };
   }
 
   @Post('reports')

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { StemExceptionFilter } from '../lib/index.js';
 import { AppModule } from './app.module.js';
 
 const log = new Logger('Sample');
@@ -23,7 +24,7 @@ async function demo(base: string): Promise<void> {
 
   log.log('2) POST /emails with an invalid address: rejected before anything is queued');
   const invalid = await call(base, 'POST', '/emails', { to: 'not-an-email', subject: 42 });
-  log.log(`   -> ${invalid.status} ${invalid.json.message}`);
+  log.log(`   -> ${invalid.status} ${invalid.json.message.join('; ')}`);
 
   log.log('3) POST /reports: the task fails on attempt 0, is retried under the same id, succeeds on attempt 1');
   const report = await call(base, 'POST', '/reports', { month: '2026-10' });
@@ -33,6 +34,7 @@ async function demo(base: string): Promise<void> {
 
 async function main(): Promise<void> {
   const app = await NestFactory.create(AppModule, { logger: ['log', 'warn', 'error'] });
+  app.useGlobalFilters(new StemExceptionFilter());
   app.enableShutdownHooks();
   const port = Number(process.env.PORT ?? (process.env.SAMPLE_SERVE === '1' ? 3000 : 0));
   await app.listen(port, '127.0.0.1');

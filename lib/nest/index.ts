@@ -1,14 +1,12 @@
+// The Nest layer's public surface. `StemWorkerStrategy` is in `nestjs-stem/microservices` so
+// this entry never needs `@nestjs/microservices`.
 export * from './interfaces/index.js';
 export * from './decorators/index.js';
-export * from './stem.constants.js';
-export { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
+export * from './filters/index.js';
+export { STEM_BROKER, STEM_RESULT_BACKEND } from './stem.constants.js';
 export type { StemModuleExtras } from './stem.module-definition.js';
 export * from './stem.module.js';
 export * from './stem.client.js';
 export * from './stem-worker.host.js';
-export * from './stem-worker.strategy.js';
-export * from './stem-metadata.accessor.js';
-export { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
-export * from './stem-task.handle.js';
+export type { TaskHandle, TaskMethodArgs, TaskMethodName, TaskMethodResult } from './stem-task.handle.js';
 export * from './stem-beat.host.js';
-export * from './stem-schedule.definitions.js';

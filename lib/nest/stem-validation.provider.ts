@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { ClassValidatorArgsValidator } from '../core/validation/class-validator.args-validator.js';
+import { ClassValidatorArgsValidator } from '../validation/class-validator.args-validator.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 

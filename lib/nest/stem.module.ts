@@ -11,7 +11,8 @@ import { UniqueTaskCoordinator } from '../core/unique/unique-task-coordinator.js
 import { SimpleTaskRegistry } from '../core/task-registry.js';
 import type { TaskRegistry } from '../core/task-handler.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
-import { createStemAdapters, type StemAdapters } from '../adapters/stem-adapters.factory.js';
+import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
+import { stemAdaptersProvider } from './stem-adapters.provider.js';
 import { StemBeatHost } from './stem-beat.host.js';
 import { StemMetadataAccessor } from './stem-metadata.accessor.js';
 import { StemScheduleDefinitions } from './stem-schedule.definitions.js';
@@ -51,11 +52,7 @@ function signerOption(options: StemModuleOptions): { signer?: EnvelopeSigner } {
     StemScheduleDefinitions,
     StemClient,
     stemArgsValidatorProvider,
-    {
-      provide: STEM_ADAPTERS,
-      inject: [STEM_MODULE_OPTIONS],
-      useFactory: (options: StemModuleOptions) => createStemAdapters(options),
-    },
+    stemAdaptersProvider,
     { provide: STEM_BROKER, inject: [STEM_ADAPTERS], useFactory: (a: StemAdapters) => a.broker },
     { provide: STEM_RESULT_BACKEND, inject: [STEM_ADAPTERS], useFactory: (a: StemAdapters) => a.backend },
     { provide: STEM_TASK_REGISTRY, useFactory: () => new SimpleTaskRegistry() },

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migratePostgres } from '../../lib/adapters/postgres/index.js';
@@ -9,7 +8,9 @@ import { adminQuery, dropSchema, eventually, POSTGRES_URL, recordingLogger, test
 
 const available = await postgresAvailable();
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-const built = fileURLToPath(new URL('../../dist/lib/adapters/postgres/index.js', import.meta.url));
+// NOTE: the children run the TypeScript sources through the same SWC hooks as the Redis
+// cross-process tests, so nothing has to be built first.
+const REGISTER = fileURLToPath(new URL('../support/register-ts.mjs', import.meta.url));
 
 /** A child `node` process with its stdout collected line by line. */
 class Proc {
@@ -18,7 +19,7 @@ class Proc {
   private readonly child: ChildProcess;
 
   constructor(script: string, env: Record<string, string>) {
-    this.child = spawn(process.execPath, [fixture(script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, ['--import', REGISTER, fixture(script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
     this.child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
@@ -56,7 +57,7 @@ class Proc {
   }
 }
 
-describe.runIf(available)('Postgres across processes (built package)', () => {
+describe.runIf(available)('Postgres across processes', () => {
   const schema = testSchema();
   const procs: Proc[] = [];
   const start = (script: string, env: Record<string, string>) => {
@@ -66,7 +67,6 @@ describe.runIf(available)('Postgres across processes (built package)', () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(built)) throw new Error(`${built} is missing: run "npm run build" before the cross-process tests`);
     await migratePostgres(POSTGRES_URL, { schema, logger: recordingLogger() });
   });
   afterEach(async () => {
@@ -85,16 +85,16 @@ describe.runIf(available)('Postgres across processes (built package)', () => {
 
   it('redelivers the tasks of a SIGKILLed worker after their lease, and loses nothing', async () => {
     const queue = uniqueName('kill');
-    const first = start('worker.mjs', { STEM_QUEUE: queue, STEM_TASK_MS: '3000', STEM_CONCURRENCY: '3' });
+    const first = start('worker.ts', { STEM_QUEUE: queue, STEM_TASK_MS: '3000', STEM_CONCURRENCY: '3' });
     await first.waitFor((l) => l.includes('ready'), 10_000, 'the first worker');
-    const producer = start('producer.mjs', { STEM_QUEUE: queue, STEM_COUNT: '12', STEM_VISIBILITY: '1500' });
+    const producer = start('producer.ts', { STEM_QUEUE: queue, STEM_COUNT: '12', STEM_VISIBILITY: '1500' });
     await first.waitFor((l) => l.filter((x) => x.startsWith('started ')).length >= 3, 10_000, 'three running tasks');
     const inFlight = first.started();
     first.kill('SIGKILL');
     await first.exited;
     expect(first.finished()).toEqual([]);
 
-    const second = start('worker.mjs', { STEM_QUEUE: queue, STEM_TASK_MS: '50', STEM_CONCURRENCY: '5' });
+    const second = start('worker.ts', { STEM_QUEUE: queue, STEM_TASK_MS: '50', STEM_CONCURRENCY: '5' });
     await producer.waitFor((l) => l.some((x) => x.startsWith('result ')), 25_000, 'the producer');
     expect(producer.result()).toEqual({ succeeded: 12, timedOut: 0, correct: true });
     expect(second.started()).toEqual(expect.arrayContaining(inFlight));
@@ -104,9 +104,9 @@ describe.runIf(available)('Postgres across processes (built package)', () => {
   it('keeps working through pg_terminate_backend of the worker connections', async () => {
     const queue = uniqueName('term');
     const appName = uniqueName('stem-cp-worker');
-    const worker = start('worker.mjs', { STEM_QUEUE: queue, STEM_TASK_MS: '20', STEM_CONCURRENCY: '10', STEM_APP_NAME: appName });
+    const worker = start('worker.ts', { STEM_QUEUE: queue, STEM_TASK_MS: '20', STEM_CONCURRENCY: '10', STEM_APP_NAME: appName });
     await worker.waitFor((l) => l.includes('ready'), 10_000, 'the worker');
-    const producer = start('producer.mjs', { STEM_QUEUE: queue, STEM_COUNT: '300', STEM_VISIBILITY: '2000' });
+    const producer = start('producer.ts', { STEM_QUEUE: queue, STEM_COUNT: '300', STEM_VISIBILITY: '2000' });
     await worker.waitFor((l) => l.filter((x) => x.startsWith('done ')).length >= 20, 10_000, 'some finished tasks');
     for (let round = 0; round < 2; round++) {
       const { rowCount } = await adminQuery('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [appName]);
@@ -126,7 +126,7 @@ describe.runIf(available)('Postgres across processes (built package)', () => {
     expect(await leftovers(queue)).toEqual({ jobs: 0, dead: 0 });
 
     // The same worker process keeps consuming after the disruption.
-    const later = start('producer.mjs', { STEM_QUEUE: queue, STEM_COUNT: '5' });
+    const later = start('producer.ts', { STEM_QUEUE: queue, STEM_COUNT: '5' });
     await later.waitFor((l) => l.some((x) => x.startsWith('result ')), 10_000, 'the second producer').catch(diagnose);
     expect(later.result()).toEqual({ succeeded: 5, timedOut: 0, correct: true });
   }, 60_000);

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const REGISTER = fileURLToPath(new URL('./fixtures/register-ts.mjs', import.meta.url));
+const REGISTER = fileURLToPath(new URL('../support/register-ts.mjs', import.meta.url));
 
 /** A fixture script run as its own `node` process, with its stdout split into lines. */
 export class FixtureProcess {

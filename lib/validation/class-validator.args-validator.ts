@@ -1,8 +1,8 @@
 import { plainToInstance } from 'class-transformer';
 import { type ValidationError, validateSync, type ValidatorOptions } from 'class-validator';
-import type { TaskArgsValidator } from '../args-validator.js';
-import { type ArgsViolation, InvalidTaskArgsError } from '../errors/invalid-task-args.error.js';
-import type { TaskHandler } from '../task-handler.js';
+import type { TaskArgsValidator } from '../core/args-validator.js';
+import { type ArgsViolation, InvalidTaskArgsError } from '../core/errors/invalid-task-args.error.js';
+import type { TaskHandler } from '../core/task-handler.js';
 
 function flatten(errors: readonly ValidationError[], parent = ''): ArgsViolation[] {
   const out: ArgsViolation[] = [];

@@ -1,0 +1,1 @@
+export * from './stem-exception.filter.js';

@@ -1,0 +1,1 @@
+export * from './stem-worker.strategy.js';

@@ -1,0 +1,1 @@
+export * from './class-validator.args-validator.js';

@@ -1,0 +1,162 @@
+// The README's TypeScript blocks are the files under examples/ (checked line for line); this file
+// runs each example and checks it does what the README says it does.
+import 'reflect-metadata';
+import { type INestApplication, type INestApplicationContext, Injectable } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+// @ts-expect-error: a plain JavaScript module without types
+import { checkReadme } from '../../.ci/readme-examples.mjs';
+import { StemClient, Task } from '../../lib/index.js';
+import { uniqueName } from '../../lib/testing/contract-helpers.js';
+import { dropSchema, testSchema } from '../postgres/postgres-test-kit.js';
+import { POSTGRES_URL, postgresAvailable, REDIS_URL, redisAvailable } from '../support/services.js';
+
+const withRedis = await redisAvailable();
+const withPostgres = await postgresAvailable();
+
+@Injectable()
+class PingTasks {
+  @Task({ name: 'ping' })
+  ping(): string {
+    return 'pong';
+  }
+}
+
+const closers: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** Runs a top-level-await example script and returns what it printed with console.log. */
+async function runScript(path: string, env: Record<string, string> = {}): Promise<string[]> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  const printed: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void printed.push(args.map(String).join(' ')));
+  try {
+    await import(path);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) (v === undefined ? delete process.env[k] : (process.env[k] = v));
+  }
+  return printed;
+}
+
+async function context<T>(module: new () => T, extra: { providers?: any[] } = {}): Promise<INestApplicationContext> {
+  const moduleRef = await Test.createTestingModule({ imports: [module], providers: extra.providers ?? [] }).setLogger({ log() {}, warn() {}, error: console.error }).compile();
+  closers.push(() => moduleRef.close());
+  await moduleRef.init();
+  return moduleRef;
+}
+
+describe('README', () => {
+  it('every TypeScript block is an example file (or a region of one), unchanged', () => {
+    expect(checkReadme()).toEqual([]);
+  });
+
+  it('quick start: 201 with the delivered result, 400 with the violations, a delayed task queued', async () => {
+    vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const { bootstrap } = await import('../../examples/quick-start.js');
+    const app: INestApplication = await bootstrap(0);
+    closers.push(() => app.close());
+    const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, json: (await response.json()) as any };
+    };
+    const sent = await post('/emails', { to: 'a@b.co', subject: 'hi' });
+    expect(sent.status).toBe(201);
+    expect(sent.json).toEqual({ id: expect.any(String), state: 'succeeded', delivered: true, timedOut: false });
+    const invalid = await post('/emails', { to: 'nope' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.json).toMatchObject({ task: 'email.send', message: ['to must be an email', 'subject must be a string'] });
+    const later = await post('/emails/later', { to: 'a@b.co', subject: 'later' });
+    expect(later.status).toBe(201);
+    expect((await app.get(StemClient).getTaskStatus(later.json.id))?.state).toBe('queued');
+  });
+
+  it('without Nest: prints 5', async () => {
+    expect(await runScript('../../examples/without-nest.js')).toEqual(['5']);
+  });
+
+  it('defineTask: typed enqueueAndWait, and the builder enqueues a delayed task', async () => {
+    expect(await runScript('../../examples/define-task.js')).toEqual(['true queued']);
+  });
+
+  it('typed tasks: a typed handle enqueues and waits', async () => {
+    const { TypedTasksModule, Notifier } = await import('../../examples/typed-tasks.js');
+    const app = await context(TypedTasksModule);
+    expect(await app.get(Notifier).welcome()).toBe(true);
+  });
+
+  it('canvas: group, chord, chain, map, chunks and link give the values in the comments', async () => {
+    const { CanvasModule, Reports } = await import('../../examples/canvas.js');
+    const app = await context(CanvasModule);
+    expect(await app.get(Reports).run()).toEqual({ squares: [1, 4, 9], total: 14, doubled: 18, mapped: [16, 25], chunked: [4950, 14950, 11225] });
+  });
+
+  it('unique tasks: three enqueues, one id; an override key makes its own task', async () => {
+    const { UniqueModule, OrderSync } = await import('../../examples/unique.js');
+    const app = await context(UniqueModule);
+    const { ids, other } = await app.get(OrderSync).syncTwice();
+    expect(new Set(ids).size).toBe(1);
+    expect(other).not.toBe(ids[0]);
+  });
+
+  it('payload encoders: a Buffer goes in and comes back through base64', async () => {
+    const { ImageModule } = await import('../../examples/encoders.js');
+    const app = await context(ImageModule);
+    const stem = app.get(StemClient);
+    const res = await stem.waitForTask<Buffer>(await stem.enqueue('image.thumbnail', Buffer.from('abcdefgh')), { timeout: 5_000 });
+    expect(Buffer.from(res.value!).toString()).toBe('abcd');
+  });
+
+  it('signing: the signed module signs what it enqueues and its worker verifies it; an Ed25519 key pair is generated', async () => {
+    const { SignedModule, privateKey, publicKey } = await import('../../examples/signing.js');
+    expect([typeof privateKey, typeof publicKey]).toEqual(['string', 'string']);
+    const app = await context(SignedModule, { providers: [PingTasks] });
+    const stem = app.get(StemClient, { strict: false });
+    expect(stem.core.signer).toBeDefined();
+    expect((await stem.waitForTask(await stem.enqueue('ping'), { timeout: 5_000 })).value).toBe('pong');
+  });
+
+  it('Beat: the schedules are upserted at boot and StemScheduler previews runs', async () => {
+    process.env.STEM_BROKER_URL = 'memory://';
+    const { SchedulerModule, Trials } = await import('../../examples/beat.js');
+    delete process.env.STEM_BROKER_URL;
+    const app = await context(SchedulerModule);
+    const next = await app.get(Trials).remind('a@b.co', new Date(Date.now() + 86_400_000));
+    expect(next).toHaveLength(5);
+  });
+
+  it.runIf(withRedis)('API and worker processes share a broker URL; the worker runs what the API enqueues', async () => {
+    process.env.STEM_BROKER_URL = `${REDIS_URL}?prefix=${uniqueName('readme')}`;
+    const { ApiModule, startWorker, inspect } = await import('../../examples/api-and-worker.js');
+    const worker = await startWorker();
+    closers.push(() => worker.close());
+    const api = await NestFactory.createApplicationContext(ApiModule, { logger: false });
+    closers.push(() => api.close());
+    delete process.env.STEM_BROKER_URL;
+    const stem = api.get(StemClient);
+    const id = await stem.enqueue('report.build', { month: '2026-10' });
+    expect((await stem.waitForTask(id, { timeout: 10_000 })).value).toBe('report 2026-10');
+    const { page, entry, wouldReplay } = await inspect(worker, id);
+    expect([page.items.length, entry, wouldReplay.entries.length, wouldReplay.dryRun]).toEqual([0, null, 0, true]);
+  });
+
+  it.runIf(withRedis)('Redis without Nest: prints 5', async () => {
+    expect(await runScript('../../examples/redis.js', { REDIS_URL, STEM_PREFIX: uniqueName('readme') })).toEqual(['5']);
+  });
+
+  it.runIf(withRedis)('the Redis module boots against redis://127.0.0.1:6379', async () => {
+    const { RedisAppModule } = await import('../../examples/stores.module.js');
+    await context(RedisAppModule);
+  });
+
+  it.runIf(withPostgres)('Postgres transactional enqueue: prints succeeded confirmed 42', async () => {
+    const schema = testSchema();
+    closers.push(() => dropSchema(schema));
+    expect(await runScript('../../examples/postgres.js', { DATABASE_URL: POSTGRES_URL, STEM_SCHEMA: schema })).toEqual(['succeeded confirmed 42']);
+  }, 30_000);
+});
