@@ -12,6 +12,7 @@ import { SimpleTaskRegistry } from '../core/task-registry.js';
 import type { TaskRegistry } from '../core/task-handler.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import { createStemAdapters, type StemAdapters } from '../adapters/stem-adapters.factory.js';
+import { nestAdapterLogger } from './stem-adapters.logger.js';
 import { StemBeatHost } from './stem-beat.host.js';
 import { StemMetadataAccessor } from './stem-metadata.accessor.js';
 import { StemScheduleDefinitions } from './stem-schedule.definitions.js';
@@ -54,7 +55,7 @@ function signerOption(options: StemModuleOptions): { signer?: EnvelopeSigner } {
     {
       provide: STEM_ADAPTERS,
       inject: [STEM_MODULE_OPTIONS],
-      useFactory: (options: StemModuleOptions) => createStemAdapters(options),
+      useFactory: (options: StemModuleOptions) => createStemAdapters({ ...options, logger: nestAdapterLogger() }),
     },
     { provide: STEM_BROKER, inject: [STEM_ADAPTERS], useFactory: (a: StemAdapters) => a.broker },
     { provide: STEM_RESULT_BACKEND, inject: [STEM_ADAPTERS], useFactory: (a: StemAdapters) => a.backend },
