@@ -49,7 +49,7 @@ export class AdapterRegistry {
 
   /** Whether a loader is registered for `scheme` (without `:` or `://`). */
   has(scheme: string): boolean {
-    return this.registrations.has(scheme.toLowerCase());
+    return this.registrations.has(scheme.replace(/:(\/\/)?$/, '').toLowerCase());
   }
 
   /** Registered schemes in registration order. */
@@ -68,7 +68,8 @@ export class AdapterRegistry {
     const scheme = this.schemeOf(option, url);
     const registration = this.registrations.get(scheme);
     if (!registration) {
-      throw new ConfigurationError(option, `unsupported scheme "${scheme}:" in "${redactUrl(url)}"; use one of ${this.listed()}, or register an adapter for "${scheme}" with registerAdapter()`);
+      const known = this.registrations.size > 0 ? `use one of ${this.listed()}, or register` : 'no scheme is registered; register';
+      throw new ConfigurationError(option, `unsupported scheme "${scheme}:" in "${redactUrl(url)}"; ${known} an adapter for "${scheme}" with registerAdapter()`);
     }
     const loading = (registration.loaded ??= registration.loader());
     try {
@@ -85,7 +86,7 @@ export class AdapterRegistry {
 
   private schemeOf(option: string, url: string): string {
     const match = /^([a-z][a-z0-9+.-]*):/i.exec(url);
-    if (!match) throw new ConfigurationError(option, `"${redactUrl(url)}" is not a URL; use a URL with one of the schemes ${this.listed()}`);
+    if (!match) throw new ConfigurationError(option, `"${redactUrl(url)}" is not a URL; use a URL with one of the schemes ${this.listed() || '(none registered)'}`);
     return match[1]!.toLowerCase();
   }
 
