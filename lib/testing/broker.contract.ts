@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  type BroadcastChannel,
+  type BrokerBroadcast,
   type Broker,
   BROKER_CAPABILITIES,
   brokerSupports,
@@ -65,9 +65,9 @@ export function runBrokerContractTests(adapter: string, factory: BrokerContractF
       return broker as Broker & DeadLetterAdmin;
     };
     /** `on` typed with a broadcast channel; skips the calling test when it has none. */
-    const fanOut = (skip: () => void, on: Broker): Broker & BroadcastChannel => {
+    const fanOut = (skip: () => void, on: Broker): Broker & BrokerBroadcast => {
       if (!hasBroadcast(on)) skip();
-      return on as Broker & BroadcastChannel;
+      return on as Broker & BrokerBroadcast;
     };
 
     beforeEach(async () => {
@@ -170,13 +170,12 @@ export function runBrokerContractTests(adapter: string, factory: BrokerContractF
     });
 
     it('asking for a capability it leaves out fails with an error naming the broker and the capability', async () => {
-      const name = broker.name;
       for (const capability of BROKER_CAPABILITIES) {
         if (brokerSupports(broker, capability)) {
           expect(requireBrokerCapability(broker, capability, 'test it')).toBe(broker);
         } else {
           expect(() => requireBrokerCapability(broker, capability, 'test it')).toThrow(UnsupportedCapabilityError);
-          expect(() => requireBrokerCapability(broker, capability, 'test it')).toThrow(new RegExp(`Cannot test it: the "${name}" broker has no ${capability} capability`));
+          expect(() => requireBrokerCapability(broker, capability, 'test it')).toThrow(new RegExp(`Cannot test it: the "${broker.name}" broker has no ${capability} capability`));
         }
       }
     });

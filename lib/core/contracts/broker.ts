@@ -143,12 +143,12 @@ export interface BroadcastSubscription {
  * Optional capabilities: a store may leave out what it cannot do, and callers ask before they use
  * it ({@link brokerSupports}, {@link requireBrokerCapability}):
  * - `dead-letter-admin`: list, get, replay and purge dead letters ({@link DeadLetterAdmin});
- * - `broadcast`: a fan-out channel for control messages ({@link BroadcastChannel});
+ * - `broadcast`: a fan-out channel for control messages ({@link BrokerBroadcast});
  * - `priorities`: higher priority first (0–9), FIFO within a priority; a broker without it
  *   declares `capabilities: { priorities: false }` and delivers FIFO;
  * - `transactions`: publishing inside a caller's transaction ({@link TransactionalBroker}).
  */
-export interface Broker extends Partial<DeadLetterAdmin>, Partial<BroadcastChannel> {
+export interface Broker extends Partial<DeadLetterAdmin>, Partial<BrokerBroadcast> {
   /** Short adapter name for logs and errors (`memory`, `redis`, `postgres`). */
   readonly name: string;
   /** Capabilities that cannot be told from the methods present. @default all of them */
@@ -199,7 +199,7 @@ export interface DeadLetterAdmin {
 }
 
 /** A fan-out channel for control messages (optional capability `broadcast`). */
-export interface BroadcastChannel {
+export interface BrokerBroadcast {
   /** Publishes a message that every current subscriber of `channel` receives. */
   broadcast(channel: string, payload: unknown): Promise<void>;
   /** Subscribes to a broadcast channel; each subscription gets every message. */
@@ -215,7 +215,7 @@ export const BROKER_CAPABILITIES: readonly BrokerCapability[] = ['dead-letter-ad
 /** The broker type a capability adds up to. */
 export interface BrokerWithCapability {
   'dead-letter-admin': Broker & DeadLetterAdmin;
-  broadcast: Broker & BroadcastChannel;
+  broadcast: Broker & BrokerBroadcast;
   priorities: Broker;
   transactions: TransactionalBroker;
 }
@@ -231,7 +231,7 @@ export function hasDeadLetterAdmin(broker: Broker): broker is Broker & DeadLette
 }
 
 /** Whether `broker` has a broadcast (control) channel. */
-export function hasBroadcast(broker: Broker): broker is Broker & BroadcastChannel {
+export function hasBroadcast(broker: Broker): broker is Broker & BrokerBroadcast {
   return typeof broker.broadcast === 'function' && typeof broker.subscribeBroadcast === 'function';
 }
 
@@ -246,7 +246,8 @@ export function supportsPriorities(broker: Broker): boolean {
  * @example
  * if (brokerSupports(broker, 'dead-letter-admin')) await broker.listDeadLetters('emails');
  */
-export function brokerSupports<C extends BrokerCapability>(broker: Broker, capability: C): broker is BrokerWithCapability[C] & Broker;
+export function brokerSupports<C extends Exclude<BrokerCapability, 'priorities'>>(broker: Broker, capability: C): broker is BrokerWithCapability[C];
+export function brokerSupports(broker: Broker, capability: BrokerCapability): boolean;
 export function brokerSupports(broker: Broker, capability: BrokerCapability): boolean {
   switch (capability) {
     case 'dead-letter-admin': return hasDeadLetterAdmin(broker);
