@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Broker,
+  type DeadLetterAdmin,
   Canvas,
   chordResults,
   parentResult,
@@ -94,7 +95,7 @@ describe('Signing in a Nest app', () => {
     const secret = Buffer.from('a-very-secret-key-of-32-bytes!!!').toString('base64');
     const app = await boot({ signing: { keys: { k1: secret }, activeKey: 'k1' } });
     const stem = app.get(StemClient);
-    const broker = app.get<Broker>(STEM_BROKER);
+    const broker = app.get<Broker & DeadLetterAdmin>(STEM_BROKER);
     const good = await stem.enqueue('m.square', { n: 5 });
     expect((await stem.waitForTask(good, { timeout: 5_000 })).value).toBe(25);
 

@@ -6,6 +6,7 @@ import { IsEmail, IsInt, IsString, Max, Min } from 'class-validator';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Broker,
+  type DeadLetterAdmin,
   InvalidTaskArgsError,
   STEM_BROKER,
   StemClient,
@@ -165,7 +166,7 @@ describe('StemModule (in-memory)', () => {
     const res = await stem.waitForTask(id, { timeout: 5_000 });
     expect(res.status).toMatchObject({ state: 'failed', attempt: 2, error: { message: 'mailbox does not exist' } });
     expect(app.get(Probe).failingAttempts).toBe(3);
-    const broker = app.get<Broker>(STEM_BROKER);
+    const broker = app.get<Broker & DeadLetterAdmin>(STEM_BROKER);
     const dead = await broker.listDeadLetters('emails');
     expect(dead.items.map((e) => [e.envelope.id, e.reason])).toEqual([[id, 'max-retries-exhausted']]);
   });
@@ -185,7 +186,7 @@ describe('StemModule (in-memory)', () => {
 
   it('a worker that receives args failing the DTO dead-letters them as invalid-args without retrying', async () => {
     const app = await boot();
-    const broker = app.get<Broker>(STEM_BROKER);
+    const broker = app.get<Broker & DeadLetterAdmin>(STEM_BROKER);
     const stem = app.get(StemClient);
     // A producer in another service might not validate: publish a bad envelope directly.
     const envelope = { ...stem.core.buildEnvelope('count', { n: 3 }), args: { n: 'three' } };

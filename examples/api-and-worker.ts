@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { type INestApplicationContext, Injectable, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { type Broker, STEM_BROKER, StemModule, StemWorkerHost, Task } from 'nestjs-stem';
+import { type Broker, requireBrokerCapability, STEM_BROKER, StemModule, StemWorkerHost, Task } from 'nestjs-stem';
 import { StemWorkerStrategy } from 'nestjs-stem/microservices';
 
 @Injectable()
@@ -44,7 +44,7 @@ export async function inspect(app: INestApplicationContext, taskId: string) {
   host.worker?.events.on('task:failed', (envelope, error) => logger.error(`${envelope.name}: ${error.message}`));
   // #endregion
   // #region dead-letters
-  const broker = app.get<Broker>(STEM_BROKER);
+  const broker = requireBrokerCapability(app.get<Broker>(STEM_BROKER), 'dead-letter-admin', 'manage dead letters');
   const page = await broker.listDeadLetters('reports', { limit: 20 });
   const entry = await broker.getDeadLetter('reports', taskId);
   const wouldReplay = await broker.replayDeadLetters('reports', { dryRun: true });   // what would be replayed

@@ -4,4 +4,5 @@
 export * from './core/index.js';
 export * from './adapters/memory/index.js';
 export * from './validation/index.js';
+export * from './adapters/index.js';
 export * from './nest/index.js';

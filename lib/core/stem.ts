@@ -2,7 +2,7 @@ import type { TaskArgsValidator } from './args-validator.js';
 import { CanvasMeta } from './canvas/canvas.constants.js';
 import type { GroupStore } from './canvas/group-store.js';
 import { serializeTaskCalls } from './canvas/task-call.serializer.js';
-import { type Broker, isTransactionalBroker, type ReplayOptions, type ReplayResult } from './contracts/broker.js';
+import { type Broker, isTransactionalBroker, type ReplayOptions, type ReplayResult, requireBrokerCapability } from './contracts/broker.js';
 import { isTransactionalResultBackend, type ResultBackend } from './contracts/result-backend.js';
 import { UniqueMeta } from './unique/unique.constants.js';
 import type { TaskDefinition } from './definitions/task-definition.js';
@@ -319,7 +319,7 @@ export class Stem {
    */
   async replayDeadLetters(queue: string, options: ReplayOptions = {}): Promise<ReplayResult> {
     const signer = this.signer;
-    const result = await this.broker.replayDeadLetters(queue, {
+    const result = await requireBrokerCapability(this.broker, 'dead-letter-admin', `replay dead letters of queue "${queue}"`).replayDeadLetters(queue, {
       ...options,
       ...(signer?.canSign ? { transform: (envelope: Envelope) => signer.sign(envelope) } : {}),
     });

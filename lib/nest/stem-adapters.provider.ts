@@ -4,6 +4,7 @@ import { ConfigurationError } from '../core/errors/configuration.error.js';
 import { redactUrl } from '../core/utils/redact-url.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import { DEFAULT_BROKER_URL, STEM_ADAPTERS } from './stem.constants.js';
+import { nestAdapterLogger } from './stem-adapters.logger.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 
 const STORE_OPTIONS = ['backend', 'lockStore', 'rateLimiter', 'scheduleStore', 'groupStore'] as const;
@@ -59,6 +60,6 @@ export const stemAdaptersProvider: Provider = {
     if (options.worker === false && typeof broker === 'string' && broker.toLowerCase().startsWith('memory:')) {
       logger.warn(`The broker is ${DEFAULT_BROKER_URL} and this app runs no worker: tasks enqueued here run nowhere. Point broker at the store your workers use.`);
     }
-    return createStemAdapters(options);
+    return createStemAdapters({ ...options, logger: nestAdapterLogger(logger) });
   },
 };

@@ -1,5 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Broker, Consumer } from '../core/contracts/broker.js';
+import {
+  type BrokerBroadcast,
+  type Broker,
+  BROKER_CAPABILITIES,
+  brokerSupports,
+  type Consumer,
+  type DeadLetterAdmin,
+  hasBroadcast,
+  hasDeadLetterAdmin,
+  requireBrokerCapability,
+  supportsPriorities,
+} from '../core/contracts/broker.js';
+import { UnsupportedCapabilityError } from '../core/errors/unsupported-capability.error.js';
 import { fetchAll, fetchWithin, makeEnvelope, sleep, uniqueName } from './contract-helpers.js';
 
 /** How a contract suite gets fresh adapter instances. */
@@ -20,7 +32,9 @@ export interface BrokerContractSettings {
 
 /**
  * The behaviours every {@link Broker} must show. Call it from a spec file with a factory for the
- * adapter under test; every test uses its own queue names, so suites can run side by side.
+ * adapter under test; every test uses its own queue names, so suites can run side by side. Tests
+ * of an optional capability (dead-letter admin, broadcast, priorities) are skipped for a broker
+ * that leaves it out, and the suite checks that asking for it fails with a clear error instead.
  *
  * @example
  * runBrokerContractTests('memory', { create: async () => new InMemoryBroker() });
@@ -43,6 +57,17 @@ export function runBrokerContractTests(adapter: string, factory: BrokerContractF
       const b = await factory.create();
       opened.push(b);
       return b;
+    };
+
+    /** The broker typed with dead-letter admin; skips the calling test when it has none. */
+    const admin = (skip: () => void): Broker & DeadLetterAdmin => {
+      if (!hasDeadLetterAdmin(broker)) skip();
+      return broker as Broker & DeadLetterAdmin;
+    };
+    /** `on` typed with a broadcast channel; skips the calling test when it has none. */
+    const fanOut = (skip: () => void, on: Broker): Broker & BrokerBroadcast => {
+      if (!hasBroadcast(on)) skip();
+      return on as Broker & BrokerBroadcast;
     };
 
     beforeEach(async () => {
@@ -133,24 +158,48 @@ export function runBrokerContractTests(adapter: string, factory: BrokerContractF
       expect(retry?.envelope).toMatchObject({ id: env.id, attempt: 1 });
     });
 
-    it('dead-letters with reason and meta; list, get and purge them', async () => {
+    it('dead-letters a delivery: it leaves the queue and is never redelivered', async () => {
+      const env = makeEnvelope(queue, { visibilityTimeout: lease });
+      await broker.publish(env);
+      const c = consumer();
+      const [d] = await fetchWithin(c, 1, 2_000);
+      await broker.deadLetter(d!, 'max-retries-exhausted', { error: { type: 'Error', message: 'boom' } });
+      expect(await broker.inflightCount(queue)).toBe(0);
+      expect(await broker.pendingCount(queue)).toBe(0);
+      expect(await fetchWithin(c, 1, lease + settle)).toEqual([]);
+    });
+
+    it('asking for a capability it leaves out fails with an error naming the broker and the capability', async () => {
+      for (const capability of BROKER_CAPABILITIES) {
+        if (brokerSupports(broker, capability)) {
+          expect(requireBrokerCapability(broker, capability, 'test it')).toBe(broker);
+        } else {
+          expect(() => requireBrokerCapability(broker, capability, 'test it')).toThrow(UnsupportedCapabilityError);
+          expect(() => requireBrokerCapability(broker, capability, 'test it')).toThrow(new RegExp(`Cannot test it: the "${broker.name}" broker has no ${capability} capability`));
+        }
+      }
+    });
+
+    it('dead-letters with reason and meta; list, get and purge them', async ({ skip }) => {
+      const dlq = admin(skip);
       const env = makeEnvelope(queue);
       await broker.publish(env);
       const [d] = await fetchWithin(consumer(), 1, 2_000);
       await broker.deadLetter(d!, 'max-retries-exhausted', { error: { type: 'Error', message: 'boom' } });
-      const page = await broker.listDeadLetters(queue);
+      const page = await dlq.listDeadLetters(queue);
       expect(page.items).toHaveLength(1);
       expect(page.items[0]).toMatchObject({ reason: 'max-retries-exhausted', envelope: { id: env.id } });
-      const entry = await broker.getDeadLetter(queue, env.id);
+      const entry = await dlq.getDeadLetter(queue, env.id);
       expect(entry?.meta).toEqual({ error: { type: 'Error', message: 'boom' } });
       expect(entry?.deadAt).toBeGreaterThan(0);
-      expect(await broker.getDeadLetter(queue, 'missing')).toBeNull();
-      expect(await broker.purgeDeadLetters(queue)).toBe(1);
-      expect((await broker.listDeadLetters(queue)).items).toEqual([]);
+      expect(await dlq.getDeadLetter(queue, 'missing')).toBeNull();
+      expect(await dlq.purgeDeadLetters(queue)).toBe(1);
+      expect((await dlq.listDeadLetters(queue)).items).toEqual([]);
       expect(await broker.inflightCount(queue)).toBe(0);
     });
 
-    it('pages dead letters newest first', async () => {
+    it('pages dead letters newest first', async ({ skip }) => {
+      const dlq = admin(skip);
       const c = consumer();
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
@@ -161,42 +210,45 @@ export function runBrokerContractTests(adapter: string, factory: BrokerContractF
         await broker.deadLetter(d!, 'invalid-args');
         await sleep(5);
       }
-      const first = await broker.listDeadLetters(queue, { limit: 2 });
+      const first = await dlq.listDeadLetters(queue, { limit: 2 });
       expect(first.items.map((e) => e.envelope.id)).toEqual([ids[2], ids[1]]);
-      const second = await broker.listDeadLetters(queue, { limit: 2, offset: first.nextOffset });
+      const second = await dlq.listDeadLetters(queue, { limit: 2, offset: first.nextOffset });
       expect(second.items.map((e) => e.envelope.id)).toEqual([ids[0]]);
       expect(second.nextOffset).toBeUndefined();
     });
 
-    it('replays dead letters: a dry run changes nothing, a real one redelivers the same id', async () => {
+    it('replays dead letters: a dry run changes nothing, a real one redelivers the same id', async ({ skip }) => {
+      const dlq = admin(skip);
       const env = makeEnvelope(queue);
       await broker.publish(env);
       const c = consumer();
       const [d] = await fetchWithin(c, 1, 2_000);
       await broker.deadLetter(d!, 'max-retries-exhausted');
-      const dry = await broker.replayDeadLetters(queue, { dryRun: true });
+      const dry = await dlq.replayDeadLetters(queue, { dryRun: true });
       expect(dry).toMatchObject({ dryRun: true });
       expect(dry.entries.map((e) => e.envelope.id)).toEqual([env.id]);
-      expect((await broker.listDeadLetters(queue)).items).toHaveLength(1);
+      expect((await dlq.listDeadLetters(queue)).items).toHaveLength(1);
       expect(await fetchWithin(c, 1, settle)).toEqual([]);
-      const real = await broker.replayDeadLetters(queue);
+      const real = await dlq.replayDeadLetters(queue);
       expect(real.entries).toHaveLength(1);
       const [again] = await fetchWithin(c, 1, 2_000);
       expect(again?.envelope).toMatchObject({ id: env.id, attempt: 1 });
-      expect((await broker.listDeadLetters(queue)).items).toEqual([]);
+      expect((await dlq.listDeadLetters(queue)).items).toEqual([]);
     });
 
-    it('replays with a delay: hidden until due', async () => {
+    it('replays with a delay: hidden until due', async ({ skip }) => {
+      const dlq = admin(skip);
       await broker.publish(makeEnvelope(queue));
       const c = consumer();
       const [d] = await fetchWithin(c, 1, 2_000);
       await broker.deadLetter(d!, 'expired');
-      await broker.replayDeadLetters(queue, { delay: 500 });
+      await dlq.replayDeadLetters(queue, { delay: 500 });
       expect(await fetchWithin(c, 1, 250)).toEqual([]);
       expect(await fetchWithin(c, 1, 2_000)).toHaveLength(1);
     });
 
-    it('replays only entries since a time', async () => {
+    it('replays only entries since a time', async ({ skip }) => {
+      const dlq = admin(skip);
       const c = consumer();
       await broker.publish(makeEnvelope(queue));
       await broker.deadLetter((await fetchWithin(c, 1, 2_000))[0]!, 'a');
@@ -206,7 +258,7 @@ export function runBrokerContractTests(adapter: string, factory: BrokerContractF
       const late = makeEnvelope(queue);
       await broker.publish(late);
       await broker.deadLetter((await fetchWithin(c, 1, 2_000))[0]!, 'b');
-      const dry = await broker.replayDeadLetters(queue, { since, dryRun: true });
+      const dry = await dlq.replayDeadLetters(queue, { since, dryRun: true });
       expect(dry.entries.map((e) => e.envelope.id)).toEqual([late.id]);
     });
 
@@ -219,7 +271,7 @@ export function runBrokerContractTests(adapter: string, factory: BrokerContractF
       await broker.deadLetter(d!, 'x');
       expect(await broker.purge(queue)).toBeGreaterThanOrEqual(2);
       expect(await broker.pendingCount(queue)).toBe(0);
-      expect((await broker.listDeadLetters(queue)).items).toEqual([]);
+      if (hasDeadLetterAdmin(broker)) expect((await broker.listDeadLetters(queue)).items).toEqual([]);
       expect(await fetchWithin(c, 1, settle)).toEqual([]);
     });
 
@@ -269,7 +321,8 @@ export function runBrokerContractTests(adapter: string, factory: BrokerContractF
       expect(await fetchWithin(c, 1, 2_000)).toHaveLength(1);
     });
 
-    it('delivers priority 9 before priority 1, FIFO within a priority', async () => {
+    it('delivers priority 9 before priority 1, FIFO within a priority', async ({ skip }) => {
+      if (!supportsPriorities(broker)) skip();
       const low = makeEnvelope(queue, { priority: 1 });
       const highA = makeEnvelope(queue, { priority: 9 });
       const highB = makeEnvelope(queue, { priority: 9 });
@@ -301,14 +354,15 @@ export function runBrokerContractTests(adapter: string, factory: BrokerContractF
       expect(await pending).toEqual([]);
     });
 
-    it('broadcasts reach every subscriber', async () => {
+    it('broadcasts reach every subscriber', async ({ skip }) => {
+      fanOut(skip, broker);
       const channel = uniqueName('ch');
       const peer = await another();
       const a: unknown[] = [];
       const b: unknown[] = [];
-      const subA = await broker.subscribeBroadcast(channel, (m) => a.push(m.payload));
-      const subB = await peer.subscribeBroadcast(channel, (m) => b.push(m.payload));
-      await broker.broadcast(channel, { cmd: 'ping' });
+      const subA = await fanOut(skip, broker).subscribeBroadcast(channel, (m) => a.push(m.payload));
+      const subB = await fanOut(skip, peer).subscribeBroadcast(channel, (m) => b.push(m.payload));
+      await fanOut(skip, broker).broadcast(channel, { cmd: 'ping' });
       const deadline = Date.now() + 2_000;
       while ((a.length === 0 || b.length === 0) && Date.now() < deadline) await sleep(10);
       expect(a).toEqual([{ cmd: 'ping' }]);

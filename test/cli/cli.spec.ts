@@ -83,6 +83,9 @@ describe.skipIf(!hasRedis)('stem CLI on Redis', () => {
     const q = capture();
     expect(await runCli(['queues', queue], q.io, env)).toBe(0);
     expect(q.out[0]).toBe(`${queue}: 0 ready, 0 in flight, dead letters: 120`);
+    const json = capture();
+    expect(await runCli(['queues', queue, '--json'], json.io, env)).toBe(0);
+    expect(JSON.parse(json.out.join('\n'))).toEqual([{ queue, pending: 0, inflight: 0, deadLetters: 120, deadLettersCapped: false }]);
   });
 
   it('replay needs --yes, previews with --dry-run, and shows progress while replaying all', async () => {

@@ -84,6 +84,10 @@ describe('README', () => {
     expect(await runScript('../../examples/define-task.js')).toEqual(['true queued']);
   });
 
+  it('adapter registry: a registered scheme picks its store by URL', async () => {
+    expect(await runScript('../../examples/adapter-registry.js')).toEqual(['memory']);
+  });
+
   it('typed tasks: a typed handle enqueues and waits', async () => {
     const { TypedTasksModule, Notifier } = await import('../../examples/typed-tasks.js');
     const app = await context(TypedTasksModule);

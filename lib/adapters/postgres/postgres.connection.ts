@@ -4,6 +4,7 @@ import { assertSchemaName, channelsFor, type PostgresChannels, quoteIdent, redac
 import { runMigrations } from './postgres.migrator.js';
 import { PostgresNotifier } from './postgres.notifier.js';
 import { consoleLogger, DEFAULT_SCHEMA, type PostgresConnectOptions, type PostgresLogger } from './postgres.options.js';
+import { resolvePostgresTarget } from './postgres.url.js';
 
 /** A connection URL (`postgres://...`) or a pool the caller owns (never ended by Stem). */
 export type PostgresTarget = string | pg.Pool;
@@ -42,7 +43,8 @@ const migrated = new WeakMap<pg.Pool, Map<string, Promise<void>>>();
  * @throws PostgresConnectionError when the server cannot be reached (URL shown without password)
  * @throws PostgresMigrationError when the schema cannot be created or upgraded
  */
-export async function openPostgres(target: PostgresTarget, options: PostgresConnectOptions = {}): Promise<PostgresContext> {
+export async function openPostgres(given: PostgresTarget, givenOptions: PostgresConnectOptions = {}): Promise<PostgresContext> {
+  const { target, options } = resolvePostgresTarget(given, givenOptions);
   const schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
   const logger = options.logger ?? consoleLogger;
   const url = typeof target === 'string' ? redactUrl(target) : describePool(target);

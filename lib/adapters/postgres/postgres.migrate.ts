@@ -4,6 +4,7 @@ import { assertSchemaName, redactUrl } from './postgres.identifiers.js';
 import { type MigrationReport, runMigrations } from './postgres.migrator.js';
 import type { PostgresTarget } from './postgres.connection.js';
 import { consoleLogger, DEFAULT_SCHEMA, type PostgresLogger } from './postgres.options.js';
+import { resolvePostgresTarget } from './postgres.url.js';
 
 /**
  * Creates or upgrades Stem's schema and returns what was applied. Safe to run from several
@@ -16,9 +17,10 @@ import { consoleLogger, DEFAULT_SCHEMA, type PostgresLogger } from './postgres.o
  * @throws PostgresMigrationError when the server is too old or the role lacks a privilege
  */
 export async function migratePostgres(
-  target: PostgresTarget,
-  options: { schema?: string; logger?: PostgresLogger } = {},
+  given: PostgresTarget,
+  givenOptions: { schema?: string; logger?: PostgresLogger } = {},
 ): Promise<MigrationReport> {
+  const { target, options } = resolvePostgresTarget(given, givenOptions);
   const schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
   const client = typeof target === 'string' ? new pg.Client({ connectionString: target }) : undefined;
   let pooled: pg.PoolClient | undefined;

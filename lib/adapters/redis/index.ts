@@ -14,3 +14,4 @@ export { RedisConnectionError } from './redis-connection.error.js';
 export { type RedisConnectionOptions, redactUrl } from './redis.connection.js';
 export { RedisScheduleStore, type RedisScheduleStoreOptions } from './redis.schedule-store.js';
 export { RedisGroupStore, type RedisGroupStoreOptions } from './redis.group-store.js';
+export { resolveRedisUrl } from './redis.url.js';

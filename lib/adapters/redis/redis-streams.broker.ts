@@ -21,6 +21,7 @@ import { RedisStreamsConsumer } from './redis-streams.consumer.js';
 import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { CONSUMER_GROUP, type QueueKeys, RedisKeys } from './redis.keys.js';
 import { RedisSubscriber } from './redis.subscriber.js';
+import { resolveRedisUrl } from './redis.url.js';
 import { scripts } from './scripts/index.js';
 
 /** Options of {@link RedisStreamsBroker.connect}. */
@@ -86,11 +87,12 @@ export class RedisStreamsBroker implements Broker {
 
   /**
    * Connects to Redis and returns a broker.
-   * @param url `redis://[user:pass@]host:port[/db]` or `rediss://...` for TLS
+   * @param url `redis://[user:pass@]host:port[/db][?prefix=app1]` or `rediss://...` for TLS
    * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
    */
   static async connect(url: string, options: RedisStreamsBrokerOptions = {}): Promise<RedisStreamsBroker> {
-    return new RedisStreamsBroker(await Connection.share(url, options), options);
+    const target = resolveRedisUrl(url, options);
+    return new RedisStreamsBroker(await Connection.share(target.url, target.options), target.options);
   }
 
   async publish(envelope: Envelope): Promise<void> {

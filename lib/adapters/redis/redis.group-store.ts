@@ -1,6 +1,8 @@
 import type { GroupMemberResult, GroupStatus, GroupStore } from '../../core/canvas/group-store.js';
-import { RedisConnection, type RedisConnectionOptions } from './redis.connection.js';
-import { RedisScript } from './redis.script.js';
+import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
+import { RedisKeys } from './redis.keys.js';
+import { resolveRedisUrl } from './redis.url.js';
+import { scripts } from './scripts/index.js';
 
 /** Options of {@link RedisGroupStore}. */
 export interface RedisGroupStoreOptions extends RedisConnectionOptions {
@@ -9,95 +11,9 @@ export interface RedisGroupStoreOptions extends RedisConnectionOptions {
 }
 
 /**
- * group-init: creates or resets a group.
- *
- * KEYS[1] group HASH, KEYS[2] results HASH
- * ARGV[1] expected, ARGV[2] meta JSON, ARGV[3] createdAt ms, ARGV[4] ttl ms
- * Returns 1.
- */
-const GROUP_INIT_LUA = `
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('HSET', KEYS[1], 'expected', ARGV[1], 'meta', ARGV[2], 'createdAt', ARGV[3], 'expiresAt', tostring(tonumber(ARGV[3]) + tonumber(ARGV[4])))
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
-`;
-
-/** Shared Lua: the group snapshot `{expected, meta, createdAt, expiresAt, claimedBy, idx1, json1, ...}`. */
-const SNAPSHOT_LUA = `
-local function snapshot()
-  local head = redis.call('HMGET', KEYS[1], 'expected', 'meta', 'createdAt', 'expiresAt', 'claimedBy')
-  local out = { head[1], head[2], head[3], head[4], head[5] or '' }
-  local results = redis.call('HGETALL', KEYS[2])
-  for i = 1, #results do out[#out + 1] = results[i] end
-  return out
-end
-`;
-
-/**
- * group-add: records member ARGV[1] of a group and returns the snapshot.
- *
- * KEYS[1] group HASH, KEYS[2] results HASH
- * ARGV[1] index, ARGV[2] result JSON
- * Returns the snapshot, nil when the group is missing or expired, or an error `RANGE` when the
- * index is outside the group.
- */
-const GROUP_ADD_LUA = `${SNAPSHOT_LUA}
-if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
-local expected = tonumber(redis.call('HGET', KEYS[1], 'expected'))
-local index = tonumber(ARGV[1])
-if index == nil or index < 0 or index >= expected or index % 1 ~= 0 then return redis.error_reply('RANGE') end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-return snapshot()
-`;
-
-/**
- * group-get: the snapshot, or nil when the group is missing or expired.
- *
- * KEYS[1] group HASH, KEYS[2] results HASH
- */
-const GROUP_GET_LUA = `${SNAPSHOT_LUA}
-if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
-return snapshot()
-`;
-
-/**
- * chord-claim: the first caller sets `claimedBy`.
- *
- * KEYS[1] group HASH
- * ARGV[1] callback task id
- * Returns 1 for the winner, 0 otherwise (and for missing groups).
- */
-const CHORD_CLAIM_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return redis.call('HSETNX', KEYS[1], 'claimedBy', ARGV[1])
-`;
-
-/**
- * chord-release: clears `claimedBy` if this callback holds it.
- *
- * KEYS[1] group HASH
- * ARGV[1] callback task id
- * Returns 1 when released, 0 otherwise.
- */
-const CHORD_RELEASE_LUA = `
-if redis.call('HGET', KEYS[1], 'claimedBy') ~= ARGV[1] then return 0 end
-return redis.call('HDEL', KEYS[1], 'claimedBy')
-`;
-
-const scripts = {
-  init: new RedisScript('group-init', GROUP_INIT_LUA),
-  add: new RedisScript('group-add', GROUP_ADD_LUA),
-  get: new RedisScript('group-get', GROUP_GET_LUA),
-  claim: new RedisScript('chord-claim', CHORD_CLAIM_LUA),
-  release: new RedisScript('chord-release', CHORD_RELEASE_LUA),
-};
-
-/**
  * A {@link GroupStore} on Redis: a HASH per group and a HASH of member results, both under the
- * group id's hash tag (`<prefix>:group:{<id>}`), updated by Lua scripts so adds and the chord
- * claim are atomic across workers.
+ * group id's hash tag (`<prefix>:group:{<id>}`), updated by Lua scripts (`scripts/group.lua.ts`)
+ * so adds and the chord claim are atomic across workers.
  *
  * @example
  * const groupStore = await RedisGroupStore.connect('redis://127.0.0.1:6379');
@@ -105,16 +21,19 @@ const scripts = {
  */
 export class RedisGroupStore implements GroupStore {
   readonly name = 'redis';
-  private readonly prefix: string;
+  private readonly keys: RedisKeys;
   private readonly defaultTtl: number;
   private closing: Promise<void> | undefined;
 
+  /** The command connection (shared with other adapters on the same server). */
+  readonly connection: RedisConnection;
+
   private constructor(
-    /** The command connection. */
-    readonly connection: RedisConnection,
+    private readonly shared: SharedRedisConnection,
     options: RedisGroupStoreOptions,
   ) {
-    this.prefix = options.prefix ?? 'stem';
+    this.connection = shared.connection;
+    this.keys = new RedisKeys(options.prefix ?? 'stem');
     this.defaultTtl = options.defaultTtl ?? 86_400_000;
   }
 
@@ -123,17 +42,18 @@ export class RedisGroupStore implements GroupStore {
    * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
    */
   static async connect(url: string, options: RedisGroupStoreOptions = {}): Promise<RedisGroupStore> {
-    return new RedisGroupStore(await RedisConnection.open(url, options), options);
+    const target = resolveRedisUrl(url, options);
+    return new RedisGroupStore(await Connection.share(target.url, target.options), target.options);
   }
 
   async initGroup(id: string, expected: number, meta: Record<string, unknown> = {}, ttl?: number): Promise<void> {
     if (!Number.isInteger(expected) || expected < 0) throw new RangeError(`Group ${id}: expected must be a non-negative integer, got ${expected}`);
-    await scripts.init.run(this.connection, this.keys(id), [expected, JSON.stringify(meta), Date.now(), Math.max(1, Math.ceil(ttl ?? this.defaultTtl))]);
+    await scripts.groupInit.run(this.connection, this.groupKeys(id), [expected, JSON.stringify(meta), Date.now(), Math.max(1, Math.ceil(ttl ?? this.defaultTtl))]);
   }
 
   async addResult(groupId: string, index: number, result: GroupMemberResult): Promise<GroupStatus | null> {
     try {
-      const raw = await scripts.add.run<string[] | null>(this.connection, this.keys(groupId), [index, JSON.stringify(result)]);
+      const raw = await scripts.groupAdd.run<string[] | null>(this.connection, this.groupKeys(groupId), [index, JSON.stringify(result)]);
       return raw ? this.parse(groupId, raw) : null;
     } catch (error) {
       if (String((error as Error)?.message).includes('RANGE')) throw new RangeError(`Group ${groupId}: index ${index} is out of range`);
@@ -142,27 +62,26 @@ export class RedisGroupStore implements GroupStore {
   }
 
   async getGroup(groupId: string): Promise<GroupStatus | null> {
-    const raw = await scripts.get.run<string[] | null>(this.connection, this.keys(groupId), []);
+    const raw = await scripts.groupGet.run<string[] | null>(this.connection, this.groupKeys(groupId), []);
     return raw ? this.parse(groupId, raw) : null;
   }
 
   async claimChord(groupId: string, callbackId: string): Promise<boolean> {
-    return Number(await scripts.claim.run(this.connection, [this.keys(groupId)[0]!], [callbackId])) === 1;
+    return Number(await scripts.chordClaim.run(this.connection, [this.keys.group(groupId)], [callbackId])) === 1;
   }
 
   async releaseChord(groupId: string, callbackId: string): Promise<void> {
-    await scripts.release.run(this.connection, [this.keys(groupId)[0]!], [callbackId]);
+    await scripts.chordRelease.run(this.connection, [this.keys.group(groupId)], [callbackId]);
   }
 
-  /** Closes the connection. Idempotent. */
+  /** Gives the shared connection back. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.connection.quit();
+    this.closing ??= this.shared.release();
     return this.closing;
   }
 
-  private keys(id: string): [string, string] {
-    const base = `${this.prefix}:group:{${id}}`;
-    return [base, `${base}:results`];
+  private groupKeys(id: string): [string, string] {
+    return [this.keys.group(id), this.keys.groupResults(id)];
   }
 
   private parse(id: string, raw: readonly string[]): GroupStatus {

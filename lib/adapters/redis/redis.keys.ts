@@ -118,6 +118,29 @@ export class RedisKeys {
     return `${this.prefix}:lock:${key}`;
   }
 
+  /**
+   * HASH of a canvas group (expected count, meta, times, chord claim). The group id is the hash
+   * tag, so the group and its results live on one cluster slot.
+   */
+  group(id: string): string {
+    return `${this.prefix}:group:{${id}}`;
+  }
+
+  /** HASH of the member results of a canvas group (index → result JSON). */
+  groupResults(id: string): string {
+    return `${this.group(id)}:results`;
+  }
+
+  /** HASH of every schedule entry (id → entry JSON); shares the `{schedules}` slot with the due index. */
+  get scheduleEntries(): string {
+    return `${this.prefix}:{schedules}:entries`;
+  }
+
+  /** ZSET of enabled schedule entries by next run. */
+  get scheduleDue(): string {
+    return `${this.prefix}:{schedules}:due`;
+  }
+
   /** Key of a rate limiter bucket. */
   rate(key: string): string {
     return `${this.prefix}:rate:${key}`;

@@ -2,6 +2,7 @@ import type { LockStore } from '../../core/contracts/lock-store.js';
 import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisKeys } from './redis.keys.js';
 import { scripts } from './scripts/index.js';
+import { resolveRedisUrl } from './redis.url.js';
 
 /**
  * A {@link LockStore} on Redis: `SET key owner PX ttl` when free, Lua compare-and-pexpire to renew
@@ -31,7 +32,8 @@ export class RedisLockStore implements LockStore {
    * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
    */
   static async connect(url: string, options: RedisConnectionOptions = {}): Promise<RedisLockStore> {
-    return new RedisLockStore(await Connection.share(url, options), options);
+    const target = resolveRedisUrl(url, options);
+    return new RedisLockStore(await Connection.share(target.url, target.options), target.options);
   }
 
   async acquire(key: string, owner: string, ttl: number): Promise<boolean> {

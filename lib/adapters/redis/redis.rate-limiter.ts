@@ -2,6 +2,7 @@ import type { RateLimit, RateLimitDecision, RateLimiter } from '../../core/contr
 import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisKeys } from './redis.keys.js';
 import { scripts } from './scripts/index.js';
+import { resolveRedisUrl } from './redis.url.js';
 
 /**
  * A {@link RateLimiter} shared by every worker on the same Redis: a token bucket per key, kept in
@@ -32,7 +33,8 @@ export class RedisRateLimiter implements RateLimiter {
    * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
    */
   static async connect(url: string, options: RedisConnectionOptions = {}): Promise<RedisRateLimiter> {
-    return new RedisRateLimiter(await Connection.share(url, options), options);
+    const target = resolveRedisUrl(url, options);
+    return new RedisRateLimiter(await Connection.share(target.url, target.options), target.options);
   }
 
   async acquire(key: string, limit: RateLimit): Promise<RateLimitDecision> {

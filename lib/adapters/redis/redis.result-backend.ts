@@ -14,6 +14,7 @@ import { type RedisConnection, RedisConnection as Connection, type RedisConnecti
 import { RedisKeys } from './redis.keys.js';
 import { RedisSubscriber } from './redis.subscriber.js';
 import { scripts } from './scripts/index.js';
+import { resolveRedisUrl } from './redis.url.js';
 
 /** Options of {@link RedisResultBackend.connect}. */
 export interface RedisResultBackendOptions extends RedisConnectionOptions {
@@ -77,7 +78,8 @@ export class RedisResultBackend implements ResultBackend {
    * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
    */
   static async connect(url: string, options: RedisResultBackendOptions = {}): Promise<RedisResultBackend> {
-    return new RedisResultBackend(await Connection.share(url, options), options);
+    const target = resolveRedisUrl(url, options);
+    return new RedisResultBackend(await Connection.share(target.url, target.options), target.options);
   }
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {

@@ -10,39 +10,10 @@ import type {
 } from '../../core/contracts/schedule-store.js';
 import { ScheduleConflictError } from '../../core/errors/schedule-conflict.error.js';
 import { type Clock, systemClock } from '../../core/utils/clock.js';
-import { RedisConnection, type RedisConnectionOptions } from './redis.connection.js';
-import { RedisScript } from './redis.script.js';
-
-/**
- * Compare-and-set of one schedule entry.
- * KEYS[1] entries HASH (id → entry JSON), KEYS[2] due ZSET (id scored by nextRunAt, enabled only)
- * ARGV[1] id, ARGV[2] expected version (0: must not exist), ARGV[3] entry JSON, ARGV[4] due score ('' = not due)
- * Returns {1, 0} when written, {0, stored version or -1 when missing} on conflict.
- */
-const SCHEDULE_CAS_LUA = `
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-local version = 0
-if current then version = tonumber(cjson.decode(current).version) end
-if version ~= tonumber(ARGV[2]) then
-  if current then return {0, version} end
-  return {0, -1}
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-if ARGV[4] == '' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1]) end
-return {1, 0}
-`;
-
-/**
- * Removes one schedule entry.
- * KEYS[1] entries HASH, KEYS[2] due ZSET; ARGV[1] id. Returns 1 when it existed, else 0.
- */
-const SCHEDULE_REMOVE_LUA = `
-redis.call('ZREM', KEYS[2], ARGV[1])
-return redis.call('HDEL', KEYS[1], ARGV[1])
-`;
-
-const casScript = new RedisScript('schedule-cas', SCHEDULE_CAS_LUA);
-const removeScript = new RedisScript('schedule-remove', SCHEDULE_REMOVE_LUA);
+import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
+import { RedisKeys } from './redis.keys.js';
+import { resolveRedisUrl } from './redis.url.js';
+import { scripts } from './scripts/index.js';
 
 /** Options of {@link RedisScheduleStore.connect}. */
 export interface RedisScheduleStoreOptions extends RedisConnectionOptions {
@@ -53,8 +24,8 @@ export interface RedisScheduleStoreOptions extends RedisConnectionOptions {
 /**
  * A {@link ScheduleStore} on Redis. Entries are JSON in one HASH, enabled entries are indexed by
  * next run in a ZSET for `due()`, and every write is a Lua compare-and-set on the entry's
- * version, so concurrent Beat replicas and CLI edits never overwrite each other. Both keys share
- * the `{schedules}` hash tag, so the store works on Redis Cluster.
+ * version (`scripts/schedule.lua.ts`), so concurrent Beat replicas and CLI edits never overwrite
+ * each other. Both keys share the `{schedules}` hash tag, so the store works on Redis Cluster.
  *
  * @example
  * const store = await RedisScheduleStore.connect('redis://127.0.0.1:6379');
@@ -67,14 +38,17 @@ export class RedisScheduleStore implements ScheduleStore {
   private readonly clock: Clock;
   private closing: Promise<void> | undefined;
 
+  /** The command connection (shared with other adapters on the same server). */
+  readonly connection: RedisConnection;
+
   private constructor(
-    /** The command connection. */
-    readonly connection: RedisConnection,
+    private readonly shared: SharedRedisConnection,
     options: RedisScheduleStoreOptions,
   ) {
-    const prefix = options.prefix ?? 'stem';
-    this.entriesKey = `${prefix}:{schedules}:entries`;
-    this.dueKey = `${prefix}:{schedules}:due`;
+    this.connection = shared.connection;
+    const keys = new RedisKeys(options.prefix ?? 'stem');
+    this.entriesKey = keys.scheduleEntries;
+    this.dueKey = keys.scheduleDue;
     this.clock = options.clock ?? systemClock;
   }
 
@@ -83,7 +57,8 @@ export class RedisScheduleStore implements ScheduleStore {
    * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
    */
   static async connect(url: string, options: RedisScheduleStoreOptions = {}): Promise<RedisScheduleStore> {
-    return new RedisScheduleStore(await RedisConnection.open(url, options), options);
+    const target = resolveRedisUrl(url, options);
+    return new RedisScheduleStore(await Connection.share(target.url, target.options), target.options);
   }
 
   async upsert(entry: ScheduleUpsert, options: ScheduleUpsertOptions = {}): Promise<ScheduleEntry> {
@@ -101,7 +76,7 @@ export class RedisScheduleStore implements ScheduleStore {
   }
 
   async remove(id: string): Promise<boolean> {
-    return Number(await removeScript.run(this.connection, [this.entriesKey, this.dueKey], [id])) === 1;
+    return Number(await scripts.scheduleRemove.run(this.connection, [this.entriesKey, this.dueKey], [id])) === 1;
   }
 
   async get(id: string): Promise<ScheduleEntry | null> {
@@ -135,8 +110,9 @@ export class RedisScheduleStore implements ScheduleStore {
     return this.update(id, change.version, (existing, now) => ScheduleRecords.reschedule(existing, change, now));
   }
 
+  /** Gives the shared connection back. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.connection.quit();
+    this.closing ??= this.shared.release();
     return this.closing;
   }
 
@@ -151,7 +127,7 @@ export class RedisScheduleStore implements ScheduleStore {
 
   private async compareAndSet(entry: ScheduleEntry, expectedVersion: number): Promise<[boolean, number]> {
     const score = entry.enabled && entry.nextRunAt !== null ? String(entry.nextRunAt) : '';
-    const [written, actual] = await casScript.run<[number, number]>(this.connection, [this.entriesKey, this.dueKey], [entry.id, expectedVersion, JSON.stringify(entry), score]);
+    const [written, actual] = await scripts.scheduleCas.run<[number, number]>(this.connection, [this.entriesKey, this.dueKey], [entry.id, expectedVersion, JSON.stringify(entry), score]);
     return [Number(written) === 1, Number(actual)];
   }
 }

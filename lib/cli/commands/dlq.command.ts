@@ -1,3 +1,4 @@
+import { type Broker, type DeadLetterAdmin, requireBrokerCapability } from '../../core/contracts/broker.js';
 import { type CliContext, iso, parseCount, parseSince, UsageError } from '../cli-context.js';
 
 /** Flags of `stem dlq`. */
@@ -15,24 +16,26 @@ export interface DlqFlags {
 
 const BATCH = 100;
 
-/** How many dead letters a queue holds now. */
-async function countDeadLetters(ctx: CliContext, queue: string): Promise<number> {
-  const broker = await ctx.broker();
+/**
+ * How many dead letters a queue holds now, counting at most about `cap` of them; `capped` says
+ * the count stopped there.
+ */
+export async function countDeadLetters(broker: Broker & DeadLetterAdmin, queue: string, cap = Infinity): Promise<{ count: number; capped: boolean }> {
   let count = 0;
   let offset: number | undefined = 0;
-  while (offset !== undefined) {
+  while (offset !== undefined && count < cap) {
     const page: { items: readonly unknown[]; nextOffset?: number } = await broker.listDeadLetters(queue, { limit: 1_000, offset });
     count += page.items.length;
     offset = page.nextOffset;
   }
-  return count;
+  return { count, capped: offset !== undefined };
 }
 
 /** `stem dlq list|show|replay|purge`: inspect and recover dead letters. */
 export async function dlqCommand(ctx: CliContext, action: string | undefined, flags: DlqFlags): Promise<number> {
   const queue = flags.queue;
   if (!queue) throw new UsageError('stem dlq needs --queue <name>');
-  const broker = await ctx.broker();
+  const broker = requireBrokerCapability(await ctx.broker(), 'dead-letter-admin', `use stem dlq on queue "${queue}"`);
   switch (action) {
     case 'list': {
       const page = await broker.listDeadLetters(queue, { limit: parseCount('limit', flags.limit, 20), offset: parseCount('offset', flags.offset, 0) });
@@ -61,7 +64,7 @@ export async function dlqCommand(ctx: CliContext, action: string | undefined, fl
       const delay = parseCount('delay', flags.delay, 0);
       // NOTE: --all replays what is there now; tasks that fail again while we replay are not
       // picked up a second time, so the loop ends.
-      const total = flags.all ? await countDeadLetters(ctx, queue) : parseCount('limit', flags.limit, 50);
+      const total = flags.all ? (await countDeadLetters(broker, queue)).count : parseCount('limit', flags.limit, 50);
       const producer = await ctx.producer();
       if (flags['dry-run']) {
         const dry = await producer.replayDeadLetters(queue, { limit: total, ...(since !== undefined ? { since } : {}), dryRun: true });

@@ -1,5 +1,11 @@
 import { StemScheduler } from '../../core/beat/stem-scheduler.js';
+import type { ScheduleEntry } from '../../core/contracts/schedule-store.js';
 import { type CliContext, iso, parseCount, UsageError } from '../cli-context.js';
+
+/** The entry as the CLI shows it: a disabled entry has no next run, whatever the store keeps. */
+function shown(entry: ScheduleEntry): ScheduleEntry {
+  return entry.enabled ? entry : { ...entry, nextRunAt: null };
+}
 
 /** `stem schedules list|show|enable|disable|remove|preview`: manage Beat entries. */
 export async function schedulesCommand(ctx: CliContext, action: string | undefined, flags: { id?: string; count?: string; yes?: boolean }): Promise<number> {
@@ -10,7 +16,7 @@ export async function schedulesCommand(ctx: CliContext, action: string | undefin
   };
   switch (action ?? 'list') {
     case 'list': {
-      const entries = await scheduler.list();
+      const entries = (await scheduler.list()).map(shown);
       ctx.print(entries, () => {
         if (entries.length === 0) ctx.io.out('No schedules.');
         for (const e of entries) {
@@ -25,13 +31,13 @@ export async function schedulesCommand(ctx: CliContext, action: string | undefin
         ctx.io.err(`No schedule "${flags.id}".`);
         return 1;
       }
-      ctx.print(entry, () => ctx.io.out(JSON.stringify(entry, null, 2)));
+      ctx.print(shown(entry), () => ctx.io.out(JSON.stringify(shown(entry), null, 2)));
       return 0;
     }
     case 'enable':
     case 'disable': {
-      const entry = action === 'enable' ? await scheduler.enable(needId()) : await scheduler.disable(needId());
-      ctx.print(entry, () => ctx.io.out(`${entry.id} ${entry.enabled ? 'enabled' : 'disabled'}; next run ${iso(entry.nextRunAt)}`));
+      const entry = shown(action === 'enable' ? await scheduler.enable(needId()) : await scheduler.disable(needId()));
+      ctx.print(entry, () => ctx.io.out(entry.enabled ? `${entry.id} enabled; next run ${iso(entry.nextRunAt)}` : `${entry.id} disabled; it does not run until enabled again`));
       return 0;
     }
     case 'remove': {

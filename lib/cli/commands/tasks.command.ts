@@ -1,5 +1,7 @@
+import { brokerCapabilities, hasDeadLetterAdmin } from '../../core/contracts/broker.js';
 import type { TaskState } from '../../core/envelope.js';
 import { type CliContext, iso, parseCount, UsageError } from '../cli-context.js';
+import { countDeadLetters } from './dlq.command.js';
 
 const STATES: readonly TaskState[] = ['queued', 'running', 'succeeded', 'failed', 'retried', 'cancelled'];
 
@@ -43,24 +45,33 @@ export async function tasksCommand(ctx: CliContext, flags: { state?: string; que
 
 const DEAD_LETTER_COUNT_CAP = 10_000;
 
+/** One row of `stem queues`. */
+export interface QueueCounts {
+  readonly queue: string;
+  readonly pending: number;
+  readonly inflight: number;
+  /** Dead letters counted, or `null` when the broker cannot list dead letters. */
+  readonly deadLetters: number | null;
+  /** The count stopped at the cap; there are more. */
+  readonly deadLettersCapped: boolean;
+}
+
 /** `stem queues <q...>`: ready, in-flight and dead-letter counts. */
 export async function queuesCommand(ctx: CliContext, queues: readonly string[]): Promise<number> {
   if (queues.length === 0) throw new UsageError('stem queues needs one or more queue names');
   const broker = await ctx.broker();
-  const rows: { queue: string; pending: number; inflight: number; deadLetters: string }[] = [];
+  const rows: QueueCounts[] = [];
   for (const queue of queues) {
     const [pending, inflight] = await Promise.all([broker.pendingCount(queue), broker.inflightCount(queue)]);
-    let deadLetters = 0;
-    let offset: number | undefined = 0;
-    while (offset !== undefined && deadLetters < DEAD_LETTER_COUNT_CAP) {
-      const page: { items: readonly unknown[]; nextOffset?: number } = await broker.listDeadLetters(queue, { limit: 1_000, offset });
-      deadLetters += page.items.length;
-      offset = page.nextOffset;
-    }
-    rows.push({ queue, pending, inflight, deadLetters: offset === undefined ? String(deadLetters) : `${deadLetters}+` });
+    // NOTE: a broker without dead-letter admin still dead-letters; it just cannot list them here.
+    const dead = hasDeadLetterAdmin(broker) ? await countDeadLetters(broker, queue, DEAD_LETTER_COUNT_CAP) : null;
+    rows.push({ queue, pending, inflight, deadLetters: dead?.count ?? null, deadLettersCapped: dead?.capped ?? false });
   }
   ctx.print(rows, () => {
-    for (const r of rows) ctx.io.out(`${r.queue}: ${r.pending} ready, ${r.inflight} in flight, dead letters: ${r.deadLetters}`);
+    for (const r of rows) {
+      const dead = r.deadLetters === null ? `n/a (the ${broker.name} broker cannot list them)` : `${r.deadLetters}${r.deadLettersCapped ? '+' : ''}`;
+      ctx.io.out(`${r.queue}: ${r.pending} ready, ${r.inflight} in flight, dead letters: ${dead}`);
+    }
   });
   return 0;
 }
@@ -72,7 +83,8 @@ export async function healthCommand(ctx: CliContext): Promise<number> {
   await broker.pendingCount('__stem_health__');
   const backend = await ctx.backend();
   await backend.get('__stem_health__');
-  const result = { ok: true, broker: broker.name, backend: backend.name, ms: Date.now() - started };
-  ctx.print(result, () => ctx.io.out(`ok: broker ${broker.name}, backend ${backend.name} answered in ${result.ms} ms`));
+  const capabilities = brokerCapabilities(broker);
+  const result = { ok: true, broker: broker.name, backend: backend.name, capabilities, ms: Date.now() - started };
+  ctx.print(result, () => ctx.io.out(`ok: broker ${broker.name} (${capabilities.join(', ') || 'no optional capabilities'}), backend ${backend.name} answered in ${result.ms} ms`));
   return 0;
 }

@@ -1,4 +1,5 @@
 import type { Envelope } from '../envelope.js';
+import { UnsupportedCapabilityError } from '../errors/unsupported-capability.error.js';
 
 /**
  * One leased delivery of an envelope. Until it is acked, nacked or dead-lettered, the broker hides
@@ -136,13 +137,22 @@ export interface BroadcastSubscription {
  * - a delivery is leased until acked/nacked/dead-lettered; a lapsed lease redelivers the envelope;
  * - `extendLease` extends the same delivery, never acks and republishes a copy;
  * - `notBefore` envelopes are invisible (and not counted pending) until due;
- * - higher priority first (0–9), FIFO within a priority;
  * - adapters that decode stored payloads dead-letter undecodable ones (`malformed-envelope`) and
  *   keep consuming.
+ *
+ * Optional capabilities: a store may leave out what it cannot do, and callers ask before they use
+ * it ({@link brokerSupports}, {@link requireBrokerCapability}):
+ * - `dead-letter-admin`: list, get, replay and purge dead letters ({@link DeadLetterAdmin});
+ * - `broadcast`: a fan-out channel for control messages ({@link BrokerBroadcast});
+ * - `priorities`: higher priority first (0–9), FIFO within a priority; a broker without it
+ *   declares `capabilities: { priorities: false }` and delivers FIFO;
+ * - `transactions`: publishing inside a caller's transaction ({@link TransactionalBroker}).
  */
-export interface Broker {
+export interface Broker extends Partial<DeadLetterAdmin>, Partial<BrokerBroadcast> {
   /** Short adapter name for logs and errors (`memory`, `redis`, `postgres`). */
   readonly name: string;
+  /** Capabilities that cannot be told from the methods present. @default all of them */
+  readonly capabilities?: BrokerCapabilityFlags;
   /** Publishes an envelope to `envelope.queue`. */
   publish(envelope: Envelope): Promise<void>;
   /**
@@ -166,6 +176,18 @@ export interface Broker {
   pendingCount(queue: string): Promise<number>;
   /** Envelopes of a queue currently leased by consumers. */
   inflightCount(queue: string): Promise<number>;
+  /** Releases connections and timers. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Capabilities a broker declares because its methods cannot show them. */
+export interface BrokerCapabilityFlags {
+  /** Whether priorities order deliveries (0–9, higher first). @default true */
+  readonly priorities?: boolean;
+}
+
+/** Inspecting and recovering dead letters (optional capability `dead-letter-admin`). */
+export interface DeadLetterAdmin {
   /** Dead letters of a queue, newest first. */
   listDeadLetters(queue: string, options?: { limit?: number; offset?: number }): Promise<DeadLetterPage>;
   /** One dead letter by task id, or `null`. */
@@ -174,10 +196,81 @@ export interface Broker {
   replayDeadLetters(queue: string, options?: ReplayOptions): Promise<ReplayResult>;
   /** Deletes dead letters; returns how many. */
   purgeDeadLetters(queue: string, options?: PurgeDeadLettersOptions): Promise<number>;
+}
+
+/** A fan-out channel for control messages (optional capability `broadcast`). */
+export interface BrokerBroadcast {
   /** Publishes a message that every current subscriber of `channel` receives. */
   broadcast(channel: string, payload: unknown): Promise<void>;
   /** Subscribes to a broadcast channel; each subscription gets every message. */
   subscribeBroadcast(channel: string, listener: BroadcastListener): Promise<BroadcastSubscription>;
-  /** Releases connections and timers. Idempotent. */
-  close(): Promise<void>;
+}
+
+/** The optional capabilities of a {@link Broker}. */
+export type BrokerCapability = 'dead-letter-admin' | 'broadcast' | 'priorities' | 'transactions';
+
+/** Every optional capability, in a stable order (for listings and messages). */
+export const BROKER_CAPABILITIES: readonly BrokerCapability[] = ['dead-letter-admin', 'broadcast', 'priorities', 'transactions'];
+
+/** The broker type a capability adds up to. */
+export interface BrokerWithCapability {
+  'dead-letter-admin': Broker & DeadLetterAdmin;
+  broadcast: Broker & BrokerBroadcast;
+  priorities: Broker;
+  transactions: TransactionalBroker;
+}
+
+/** Whether `broker` can list, get, replay and purge its dead letters. */
+export function hasDeadLetterAdmin(broker: Broker): broker is Broker & DeadLetterAdmin {
+  return (
+    typeof broker.listDeadLetters === 'function' &&
+    typeof broker.getDeadLetter === 'function' &&
+    typeof broker.replayDeadLetters === 'function' &&
+    typeof broker.purgeDeadLetters === 'function'
+  );
+}
+
+/** Whether `broker` has a broadcast (control) channel. */
+export function hasBroadcast(broker: Broker): broker is Broker & BrokerBroadcast {
+  return typeof broker.broadcast === 'function' && typeof broker.subscribeBroadcast === 'function';
+}
+
+/** Whether `broker` orders deliveries by priority. */
+export function supportsPriorities(broker: Broker): boolean {
+  return broker.capabilities?.priorities !== false;
+}
+
+/**
+ * Whether `broker` has an optional capability.
+ *
+ * @example
+ * if (brokerSupports(broker, 'dead-letter-admin')) await broker.listDeadLetters('emails');
+ */
+export function brokerSupports<C extends Exclude<BrokerCapability, 'priorities'>>(broker: Broker, capability: C): broker is BrokerWithCapability[C];
+export function brokerSupports(broker: Broker, capability: BrokerCapability): boolean;
+export function brokerSupports(broker: Broker, capability: BrokerCapability): boolean {
+  switch (capability) {
+    case 'dead-letter-admin': return hasDeadLetterAdmin(broker);
+    case 'broadcast': return hasBroadcast(broker);
+    case 'priorities': return supportsPriorities(broker);
+    case 'transactions': return isTransactionalBroker(broker);
+  }
+}
+
+/** The optional capabilities `broker` has, in {@link BROKER_CAPABILITIES} order. */
+export function brokerCapabilities(broker: Broker): BrokerCapability[] {
+  return BROKER_CAPABILITIES.filter((capability) => brokerSupports(broker, capability));
+}
+
+/**
+ * Returns `broker` typed with the capability, or throws an {@link UnsupportedCapabilityError}
+ * naming the broker, the capability and what needed it.
+ *
+ * @param action what the caller wanted to do, for the message (`'list dead letters'`)
+ * @example
+ * const admin = requireBrokerCapability(broker, 'dead-letter-admin', 'replay dead letters');
+ */
+export function requireBrokerCapability<C extends BrokerCapability>(broker: Broker, capability: C, action: string): BrokerWithCapability[C] {
+  if (!brokerSupports(broker, capability)) throw new UnsupportedCapabilityError(broker.name, capability, action);
+  return broker as BrokerWithCapability[C];
 }

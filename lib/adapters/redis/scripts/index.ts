@@ -1,9 +1,11 @@
 import { RedisScript } from '../redis.script.js';
 import { DEAD_LETTER_LUA, PURGE_DEAD_LETTERS_LUA, REPLAY_DEAD_LETTERS_LUA } from './dead-letters.lua.js';
 import { FETCH_LUA } from './fetch.lua.js';
+import { CHORD_CLAIM_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
 import { LOCK_ACQUIRE_LUA, LOCK_RELEASE_LUA, LOCK_RENEW_LUA } from './lock.lua.js';
 import { PURGE_QUEUE_LUA, QUEUE_COUNTS_LUA, RELEASE_CONSUMER_LUA } from './queue-admin.lua.js';
 import { RATE_LIMIT_LUA } from './rate-limit.lua.js';
+import { SCHEDULE_CAS_LUA, SCHEDULE_REMOVE_LUA } from './schedule.lua.js';
 import { EXTEND_LEASE_LUA, NACK_LUA, PUBLISH_DELAYED_LUA } from './settle.lua.js';
 import { ACK_MANY_LUA, PUBLISH_MANY_LUA } from './settle-many.lua.js';
 import { STATUS_INDEX_LUA, STATUS_SET_LUA, STATUS_SET_MANY_LUA, STATUS_TOUCH_LUA, STATUS_UNWATCH_LUA, STATUS_WATCH_LUA } from './status.lua.js';
@@ -32,4 +34,11 @@ export const scripts = {
   lockRenew: new RedisScript('lock-renew', LOCK_RENEW_LUA),
   lockRelease: new RedisScript('lock-release', LOCK_RELEASE_LUA),
   rateLimit: new RedisScript('rate-limit', RATE_LIMIT_LUA),
+  groupInit: new RedisScript('group-init', GROUP_INIT_LUA),
+  groupAdd: new RedisScript('group-add', GROUP_ADD_LUA),
+  groupGet: new RedisScript('group-get', GROUP_GET_LUA),
+  chordClaim: new RedisScript('chord-claim', CHORD_CLAIM_LUA),
+  chordRelease: new RedisScript('chord-release', CHORD_RELEASE_LUA),
+  scheduleCas: new RedisScript('schedule-cas', SCHEDULE_CAS_LUA),
+  scheduleRemove: new RedisScript('schedule-remove', SCHEDULE_REMOVE_LUA),
 } as const;
