@@ -13,3 +13,4 @@ export * from './chord-failed.error.js';
 export * from './chain-broken.error.js';
 export * from './worker-shutdown.error.js';
 export * from './result-not-storable.error.js';
+export * from './publish.error.js';
