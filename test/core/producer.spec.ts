@@ -71,9 +71,9 @@ describe('Stem: unknown task names', () => {
   it('checks tasks a canvas call carries (links, later chain steps) when it is enqueued', async () => {
     const { stem, broker, backend } = producer({ groupStore: new InMemoryGroupStore() });
     const canvas = new Canvas(stem);
-    await expect(stem.enqueue('math.add', { a: 1, b: 2 }, { link: [task('math.mull')] })).rejects.toThrow(/"math\.mull"/);
-    await expect(canvas.chain([task('math.add', { a: 1, b: 2 }), task('math.mull')])).rejects.toThrow(/"math\.mull"/);
-    await expect(canvas.group([task('math.add'), task('math.ad')])).rejects.toThrow(/"math\.ad"/);
+    await expect(stem.enqueue('math.add', { a: 1, b: 2 }, { link: [task('math.mull', {})] })).rejects.toThrow(/"math\.mull"/);
+    await expect(canvas.chain([task('math.add', { a: 1, b: 2 }), task('math.mull', {})])).rejects.toThrow(/"math\.mull"/);
+    await expect(canvas.group([task('math.add', {}), task('math.ad', {})])).rejects.toThrow(/"math\.ad"/);
     expect(await broker.pendingCount('default')).toBe(0);
     // Known names run through a worker: chain, group, chord and link follow-ups still dispatch.
     const worker = new Worker({ broker, backend, registry: stem.registry!, producer: stem, groupStore: stem.groupStore! });
@@ -81,7 +81,7 @@ describe('Stem: unknown task names', () => {
     await worker.start();
     const chain = await canvas.chain<number>([task('math.add', { a: 1, b: 2 }), task('math.add', { a: 3, b: 4 })]);
     expect((await chain.wait({ timeout: 3_000 })).value).toBe(7);
-    const chord = await canvas.chord([task('math.add', { a: 1, b: 1 })], task('math.mul'));
+    const chord = await canvas.chord([task('math.add', { a: 1, b: 1 })], task('math.mul', {}));
     expect((await chord.wait({ timeout: 3_000 })).status?.state).toBe('succeeded');
     const linked = await stem.enqueue('math.add', { a: 2, b: 2 }, { link: [task('math.mul', {}, { taskId: 'link-1' })] });
     expect((await stem.waitForTask(linked, { timeout: 3_000 })).value).toBe(4);
