@@ -204,8 +204,22 @@ describe.runIf(tooling)('Postgres server restart under a running worker', () => 
       const worker = new Worker({ broker, backend, registry, queues: [queue], concurrency: 10 });
       const stem = new Stem({ broker, backend, registry });
 
+      /** Ids the worker fetched (prefetched deliveries included), started, and acknowledged. */
+      const fetched = new Set<string>();
       const received = new Set<string>();
       const acked = new Set<string>();
+      // NOTE: a prefetched delivery is held (leased, unacked) before it starts: it is in flight too.
+      const consume = broker.consume.bind(broker);
+      broker.consume = (consumeOptions) => {
+        const consumer = consume(consumeOptions);
+        const fetch = consumer.fetch.bind(consumer);
+        consumer.fetch = async (max, signal) => {
+          const deliveries = await fetch(max, signal);
+          for (const delivery of deliveries) fetched.add(delivery.envelope.id);
+          return deliveries;
+        };
+        return consumer;
+      };
       const workerErrors: string[] = [];
       worker.events.on('task:received', (env) => void received.add(env.id));
       worker.events.on('worker:error', (error) => void workerErrors.push(error instanceof Error ? error.message : String(error)));
@@ -247,7 +261,7 @@ describe.runIf(tooling)('Postgres server restart under a running worker', () => 
       let doneBeforeCrash = 0;
       const diagnose = async () =>
         [
-          `mode=${mode} enqueued=${enqueued.length} ran=${runs.size} received=${received.size} acked=${acked.size}`,
+          `mode=${mode} enqueued=${enqueued.length} ran=${runs.size} fetched=${fetched.size} received=${received.size} acked=${acked.size}`,
           `unsettled at crash=${unsettledAtCrash.size} resent=${resent.size} failed enqueues=${failedEnqueues.length}: ${[...new Set(failedEnqueues)].slice(0, 5).join(' | ')}`,
           `worker errors (${workerErrors.length}): ${[...new Set(workerErrors)].slice(0, 8).join(' | ')}`,
           `adapter log:\n${logger.lines.slice(-20).join('\n')}`,
@@ -267,10 +281,10 @@ describe.runIf(tooling)('Postgres server restart under a running worker', () => 
           }
           await stopping;
           phase = 'down';
-          // Nothing can be claimed or acked while the server is down: what was received and not
-          // acked is exactly what was in flight at the crash.
+          // Nothing can be claimed or acked while the server is down: what was fetched and not
+          // acked (running, or prefetched and not started yet) is exactly what was in flight at the crash.
           doneBeforeCrash = runs.size;
-          unsettledAtCrash = new Set([...received].filter((id) => !acked.has(id)));
+          unsettledAtCrash = new Set([...fetched].filter((id) => !acked.has(id)));
           await sleep(1_000);
           await db.start();
           phase = 'after';
