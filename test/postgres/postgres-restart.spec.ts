@@ -347,6 +347,6 @@ describe.runIf(tooling)('Postgres server restart under a running worker', () => 
         await Promise.all([broker.close(), backend.close()]);
       }
     },
-    18_000,
+    30_000,
   );
 });
