@@ -57,8 +57,7 @@ export class CliContext {
    */
   async producer(): Promise<Stem> {
     const adapters = await this.connect();
-    const signer = EnvelopeSigner.fromEnv(this.env);
-    return new Stem({ broker: adapters.broker, ...(adapters.backend ? { backend: adapters.backend } : {}), ...(signer ? { signer } : {}) });
+    return Stem.fromParts({ broker: adapters.broker, backend: adapters.backend, signer: EnvelopeSigner.fromEnv(this.env) });
   }
 
   async scheduleStore(): Promise<ScheduleStore> {

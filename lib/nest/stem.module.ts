@@ -3,7 +3,6 @@ import { DiscoveryModule } from '@nestjs/core';
 import type { TaskArgsValidator } from '../core/args-validator.js';
 import { StemScheduler } from '../core/beat/stem-scheduler.js';
 import { Canvas } from '../core/canvas/canvas.js';
-import { TaskPayloadEncoderRegistry } from '../core/encoding/encoder-registry.js';
 import { StemMetrics } from '../core/observability/stem-metrics.js';
 import { EnvelopeSigner } from '../core/signing/envelope-signer.js';
 import { Stem } from '../core/stem.js';
@@ -23,11 +22,10 @@ import { STEM_ADAPTERS, STEM_BROKER, STEM_PRODUCER, STEM_RESULT_BACKEND, STEM_TA
 import { StemExplorer } from './stem.explorer.js';
 import { StemConfigurableModuleClass, STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 
-function signerOption(options: StemModuleOptions): { signer?: EnvelopeSigner } {
-  if (options.signing === false) return {};
-  if (options.signing instanceof EnvelopeSigner) return { signer: options.signing };
-  const signer = options.signing ? new EnvelopeSigner(options.signing) : EnvelopeSigner.fromEnv();
-  return signer ? { signer } : {};
+function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
+  if (options.signing === false) return undefined;
+  if (options.signing instanceof EnvelopeSigner) return options.signing;
+  return options.signing ? new EnvelopeSigner(options.signing) : EnvelopeSigner.fromEnv();
 }
 
 /**
@@ -65,21 +63,23 @@ function signerOption(options: StemModuleOptions): { signer?: EnvelopeSigner } {
       provide: STEM_PRODUCER,
       inject: [STEM_MODULE_OPTIONS, STEM_ADAPTERS, STEM_TASK_REGISTRY, STEM_ARGS_VALIDATOR],
       useFactory: (options: StemModuleOptions, adapters: StemAdapters, registry: TaskRegistry, argsValidator: TaskArgsValidator | null) =>
-        new Stem({
+        Stem.fromParts({
           broker: adapters.broker,
-          ...(adapters.backend ? { backend: adapters.backend } : {}),
+          backend: adapters.backend,
           registry,
-          ...(options.defaults ? { defaults: options.defaults } : {}),
-          ...(argsValidator ? { argsValidator } : {}),
-          ...(options.resultTtl !== undefined ? { resultTtl: options.resultTtl } : {}),
-          ...signerOption(options),
-          encoders: options.encoders instanceof TaskPayloadEncoderRegistry ? options.encoders : new TaskPayloadEncoderRegistry(options.encoders),
+          remoteTasks: options.remoteTasks,
+          allowUnknownTasks: options.allowUnknownTasks,
+          defaults: options.defaults,
+          argsValidator,
+          resultTtl: options.resultTtl,
+          signer: signerOf(options),
+          encoders: options.encoders,
           uniqueCoordinator: new UniqueTaskCoordinator({
             lockStore: adapters.lockStore,
             ...(options.uniqueDefaultTtl !== undefined ? { defaultTtl: options.uniqueDefaultTtl } : {}),
             ...(options.telemetry !== false ? { metrics: new StemMetrics() } : {}),
           }),
-          ...(adapters.groupStore ? { groupStore: adapters.groupStore } : {}),
+          groupStore: adapters.groupStore,
         }),
     },
     { provide: Canvas, inject: [STEM_PRODUCER], useFactory: (producer: Stem) => new Canvas(producer) },

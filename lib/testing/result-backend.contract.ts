@@ -12,7 +12,8 @@ export interface ResultBackendContractFactory {
 }
 
 /**
- * The behaviours every {@link ResultBackend} must show: round trips, overwrite semantics, TTLs,
+ * The behaviours every {@link ResultBackend} must show: round trips, overwrite semantics (a
+ * `unlessTerminal` write never replaces a terminal status), TTLs,
  * watch (also from a second instance, which is how cross-process waiting works), progress and
  * listing.
  */
@@ -69,6 +70,32 @@ export function runResultBackendContractTests(adapter: string, factory: ResultBa
       const statuses = await Promise.all(ids.map((id) => backend.get(id)));
       expect(statuses.map((s) => s?.state)).toEqual(ids.map(() => 'succeeded'));
       expect(statuses.map((s) => s?.payload)).toEqual(ids);
+    });
+
+    it('a write with unlessTerminal never replaces a terminal status, and writes over any other', async () => {
+      const other = await another();
+      const terminal = (['succeeded', 'failed', 'cancelled'] as const).map((state) => ({ id: uuidv7(), state }));
+      const open = ([undefined, 'queued', 'running', 'retried'] as const).map((state) => ({ id: uuidv7(), state }));
+      await Promise.all([...terminal, ...open].map(({ id, state }) => (state ? backend.set(id, { state, attempt: 1, name: 'report.build', payload: state }) : undefined)));
+      // Written from a second instance, all in one turn (one batch where the backend batches).
+      await Promise.all([...terminal, ...open].map(({ id }) => other.set(id, { state: 'queued', attempt: 0, name: 'report.build', meta: { again: true } }, { unlessTerminal: true })));
+      for (const { id, state } of terminal) {
+        const status = await backend.get(id);
+        expect(status, `a ${state} status`).toMatchObject({ state, attempt: 1, payload: state });
+        expect(status!.meta).not.toHaveProperty('again');
+      }
+      for (const { id, state } of open) expect(await backend.get(id), `a ${state ?? 'missing'} status`).toMatchObject({ state: 'queued', attempt: 0, meta: { again: true } });
+      // Without the option a write replaces a terminal status (a dead-letter replay does this).
+      await backend.set(terminal[1]!.id, { state: 'queued', attempt: 2 });
+      expect(await backend.get(terminal[1]!.id)).toMatchObject({ state: 'queued', attempt: 2 });
+    });
+
+    it('a terminal status that expired no longer blocks a write with unlessTerminal', async () => {
+      const id = uuidv7();
+      await backend.set(id, { state: 'succeeded', attempt: 0, payload: 1 }, { ttl: 300 });
+      await sleep(700);
+      await backend.set(id, { state: 'queued', attempt: 0 }, { unlessTerminal: true });
+      expect(await backend.get(id)).toMatchObject({ state: 'queued' });
     });
 
     it('honours a TTL given to set', async () => {

@@ -101,9 +101,11 @@ describe('Worker', () => {
   });
 
   it('dead-letters unregistered tasks and keeps consuming', async () => {
-    const { stem, worker, broker } = setup([{ name: 'known', call: () => 'fine' }]);
+    const { stem, worker, broker, backend, registry } = setup([{ name: 'known', call: () => 'fine' }]);
     await worker.start();
-    const unknown = await stem.enqueue('nobody.home');
+    // A producer elsewhere that does not check names sends a task no worker has.
+    const unchecked = new Stem({ broker, backend, registry, allowUnknownTasks: true });
+    const unknown = await unchecked.enqueue('nobody.home');
     const known = await stem.enqueue('known');
     expect((await stem.waitForTask(known, { timeout: 2_000 })).value).toBe('fine');
     const res = await stem.waitForTask(unknown, { timeout: 2_000 });

@@ -7,7 +7,7 @@ import type {
   TaskStatusTouch,
   TaskStatusUpdate,
 } from '../../core/contracts/result-backend.js';
-import type { TaskStatus } from '../../core/envelope.js';
+import { isTerminalState, type TaskStatus } from '../../core/envelope.js';
 import { type Clock, systemClock } from '../../core/utils/clock.js';
 
 /** Options of {@link InMemoryResultBackend}. */
@@ -43,6 +43,7 @@ export class InMemoryResultBackend implements ResultBackend {
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
     const now = this.clock.now();
     const previous = this.live(id, now);
+    if (options.unlessTerminal && previous && isTerminalState(previous.state)) return;
     // NOTE: store a JSON copy, as the Redis and Postgres backends do, so a result they could not
     // store fails here too and later changes to the caller's object do not leak into the status.
     const payload = update.payload === undefined ? undefined : JSON.parse(JSON.stringify(update.payload)) as unknown;

@@ -26,7 +26,7 @@ export interface PostgresResultBackendOptions extends PostgresConnectOptions {
 }
 
 type WriteOp =
-  | { readonly kind: 'set'; readonly id: string; readonly update: TaskStatusUpdate; readonly ttl: number }
+  | { readonly kind: 'set'; readonly id: string; readonly update: TaskStatusUpdate; readonly ttl: number; readonly unlessTerminal: boolean }
   | { readonly kind: 'touch'; readonly id: string; readonly touch: TaskStatusTouch };
 
 interface Watcher {
@@ -58,6 +58,7 @@ export class PostgresResultBackend implements ResultBackend {
   private readonly cleanupTimer: NodeJS.Timeout | undefined;
   private readonly statements: {
     upsert: (values: unknown[]) => pg.QueryConfig;
+    upsertUnlessTerminal: (values: unknown[]) => pg.QueryConfig;
     touch: (values: unknown[]) => pg.QueryConfig;
     addWatches: (values: unknown[]) => pg.QueryConfig;
     get: (values: unknown[]) => pg.QueryConfig;
@@ -72,6 +73,7 @@ export class PostgresResultBackend implements ResultBackend {
     const { s, channels } = ctx;
     this.statements = {
       upsert: prepared(sql.upsertStatuses(s, channels.results)),
+      upsertUnlessTerminal: prepared(sql.upsertStatuses(s, channels.results, { unlessTerminal: true })),
       addWatches: prepared(sql.addWatches(s)),
       touch: prepared(sql.touchStatus(s, channels.results)),
       get: prepared(sql.getStatus(s)),
@@ -100,7 +102,7 @@ export class PostgresResultBackend implements ResultBackend {
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
     this.assertOpen();
-    await this.writer.add({ kind: 'set', id, update, ttl: options.ttl ?? this.defaultTtl });
+    await this.writer.add({ kind: 'set', id, update, ttl: options.ttl ?? this.defaultTtl, unlessTerminal: options.unlessTerminal === true });
   }
 
   /**
@@ -108,7 +110,8 @@ export class PostgresResultBackend implements ResultBackend {
    * {@link PostgresBroker.publishWith}: both appear on COMMIT, neither after a ROLLBACK.
    */
   async setWith(client: pg.ClientBase, id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
-    await client.query(this.statements.upsert(upsertParams([{ kind: 'set', id, update, ttl: options.ttl ?? this.defaultTtl }])));
+    const statement = options.unlessTerminal ? this.statements.upsertUnlessTerminal : this.statements.upsert;
+    await client.query(statement(upsertParams([{ kind: 'set', id, update, ttl: options.ttl ?? this.defaultTtl, unlessTerminal: options.unlessTerminal === true }])));
   }
 
   async touch(id: string, touch: TaskStatusTouch): Promise<void> {
@@ -214,20 +217,21 @@ export class PostgresResultBackend implements ResultBackend {
     return this.closing;
   }
 
-  /** Runs queued writes in order: consecutive `set`s on distinct ids share one statement. */
+  /** Runs queued writes in order: consecutive `set`s on distinct ids (and of one kind) share one statement. */
   private async write(ops: WriteOp[]): Promise<void> {
     let group: Extract<WriteOp, { kind: 'set' }>[] = [];
     const ids = new Set<string>();
     const flush = async () => {
       if (group.length === 0) return;
       const params = upsertParams(group);
+      const statement = group[0]!.unlessTerminal ? this.statements.upsertUnlessTerminal : this.statements.upsert;
       group = [];
       ids.clear();
-      await retryTransient(() => this.ctx.pool.query(this.statements.upsert(params)));
+      await retryTransient(() => this.ctx.pool.query(statement(params)));
     };
     for (const op of ops) {
       if (op.kind === 'set') {
-        if (ids.has(op.id)) await flush();
+        if (ids.has(op.id) || (group.length > 0 && group[0]!.unlessTerminal !== op.unlessTerminal)) await flush();
         group.push(op);
         ids.add(op.id);
         continue;

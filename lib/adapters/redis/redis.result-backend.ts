@@ -35,6 +35,8 @@ interface StatusWrite {
   readonly id: string;
   readonly ttl: number;
   readonly update: TaskStatusUpdate;
+  /** Leave a terminal status as it is. */
+  readonly unlessTerminal: boolean;
 }
 
 /**
@@ -83,7 +85,7 @@ export class RedisResultBackend implements ResultBackend {
   }
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
-    await this.writes.add({ id, update, ttl: Math.max(1, Math.ceil(options.ttl ?? this.defaultTtl)) });
+    await this.writes.add({ id, update, ttl: Math.max(1, Math.ceil(options.ttl ?? this.defaultTtl)), unlessTerminal: options.unlessTerminal === true });
   }
 
   async touch(id: string, touch: TaskStatusTouch): Promise<void> {
@@ -195,11 +197,11 @@ export class RedisResultBackend implements ResultBackend {
   private async writeMany(batch: readonly StatusWrite[]): Promise<void[]> {
     const now = Date.now();
     const args: (string | number)[] = [now, this.keys.statusPrefix, this.keys.statusChannelPrefix, this.keys.statusIndexQueuePrefix, this.pruneHorizon(now)];
-    for (const { id, ttl, update } of batch) {
+    for (const { id, ttl, update, unlessTerminal } of batch) {
       const name = update.name ?? '';
       const queue = update.queue ?? '';
       if (SEP_PATTERN.test(id) || SEP_PATTERN.test(name) || SEP_PATTERN.test(queue)) return this.writeEach(batch);
-      let packed = `${id}${SEP}${ttl}${SEP}${update.state}${SEP}${update.attempt}${SEP}${name}${SEP}${queue}${SEP}${payloadField(update)}${SEP}${errorField(update.error)}`;
+      let packed = `${id}${SEP}${ttl}${SEP}${unlessTerminal ? '1' : ''}${SEP}${update.state}${SEP}${update.attempt}${SEP}${name}${SEP}${queue}${SEP}${payloadField(update)}${SEP}${errorField(update.error)}`;
       if (update.meta) {
         const meta = metaPairs(update.meta);
         for (let i = 0; i < meta.length; i += 2) {
@@ -220,7 +222,7 @@ export class RedisResultBackend implements ResultBackend {
   private async writeEach(batch: readonly StatusWrite[]): Promise<void[]> {
     const now = Date.now();
     const queues = await Promise.all(
-      batch.map(({ id, ttl, update }) =>
+      batch.map(({ id, ttl, update, unlessTerminal }) =>
         scripts.statusSet.run<string>(this.connection, [this.keys.status(id), this.keys.statusWatchers(id)], [
           this.keys.statusChannel(id),
           now,
@@ -231,6 +233,7 @@ export class RedisResultBackend implements ResultBackend {
           update.queue ?? '',
           payloadField(update),
           errorField(update.error),
+          unlessTerminal ? '1' : '',
           ...metaPairs(update.meta),
         ]),
       ),

@@ -1,6 +1,6 @@
 import { StemHeaders } from '../envelope.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
-import type { EnqueueCall, Stem } from '../stem.js';
+import type { EnqueueCall, TaskProducer } from '../contracts/producer.js';
 import type { EnqueueOptions } from '../task-options.js';
 import type { TaskResult, WaitOptions } from '../task-result.js';
 import { uuidv7 } from '../utils/uuid.js';
@@ -97,7 +97,7 @@ export class Canvas {
   private readonly pollInterval: number;
   private readonly store?: GroupStore;
 
-  constructor(readonly stem: Stem, options: CanvasOptions = {}) {
+  constructor(readonly stem: TaskProducer, options: CanvasOptions = {}) {
     this.store = options.groupStore ?? stem.groupStore;
     this.groupTtl = options.groupTtl ?? 86_400_000;
     this.pollInterval = options.pollInterval ?? 50;

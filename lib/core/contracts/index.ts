@@ -3,3 +3,4 @@ export * from './result-backend.js';
 export * from './lock-store.js';
 export * from './rate-limiter.js';
 export * from './schedule-store.js';
+export * from './producer.js';

@@ -18,6 +18,12 @@ export interface TaskStatusUpdate {
 export interface SetStatusOptions {
   /** Time to live in ms; the status disappears afterwards. @default the backend's default TTL */
   readonly ttl?: number;
+  /**
+   * Leave a live status that is already terminal (`succeeded`, `failed`, `cancelled`) as it is:
+   * the write is dropped. The producer's `queued` write sets it, so enqueuing again with the same
+   * task id never turns a finished task back into a queued one. @default false
+   */
+  readonly unlessTerminal?: boolean;
 }
 
 /** A partial update that does not change the state (progress and heartbeats). */

@@ -1,5 +1,5 @@
 import type { TaskSignature } from '../canvas/task-signature.js';
-import type { Stem } from '../stem.js';
+import type { TaskProducer } from '../contracts/producer.js';
 import type { TaskContext } from '../task-context.js';
 import type { TaskHandler } from '../task-handler.js';
 import type { EnqueueOptions, TaskOptions } from '../task-options.js';
@@ -43,18 +43,18 @@ export class TaskDefinition<TArgs, TResult> {
   }
 
   /** Enqueues with typed args; resolves with the task id. */
-  enqueue(stem: Stem, args: TArgs, options?: EnqueueOptions): Promise<string> {
+  enqueue(stem: TaskProducer, args: TArgs, options?: EnqueueOptions): Promise<string> {
     return stem.enqueue(this.name, args, options, this.options);
   }
 
   /** Waits for a task of this definition; `value` is typed and decoded. */
-  waitFor(stem: Stem, id: string, options?: WaitOptions): Promise<TaskResult<TResult>> {
+  waitFor(stem: TaskProducer, id: string, options?: WaitOptions): Promise<TaskResult<TResult>> {
     if (typeof this.options.resultEncoder === 'object') stem.encoders.register(this.options.resultEncoder);
     return stem.waitForTask<TResult>(id, options);
   }
 
   /** Enqueues, then waits for the result. */
-  async enqueueAndWait(stem: Stem, args: TArgs, options?: EnqueueOptions, wait?: WaitOptions): Promise<TaskResult<TResult>> {
+  async enqueueAndWait(stem: TaskProducer, args: TArgs, options?: EnqueueOptions, wait?: WaitOptions): Promise<TaskResult<TResult>> {
     const id = await this.enqueue(stem, args, options);
     return this.waitFor(stem, id, wait);
   }

@@ -1,4 +1,4 @@
-import type { Stem } from '../stem.js';
+import type { TaskProducer } from '../contracts/producer.js';
 import type { EnqueueOptions, RetryPolicy, TaskCallSpec } from '../task-options.js';
 import type { TaskResult, WaitOptions } from '../task-result.js';
 import type { TaskDefinition } from './task-definition.js';
@@ -17,7 +17,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export class TaskEnqueueBuilder<TArgs, TResult> {
   private readonly opts: Mutable<EnqueueOptions> = {};
 
-  constructor(private readonly stem: Stem, private readonly definition: TaskDefinition<TArgs, TResult>, private readonly args: TArgs) {}
+  constructor(private readonly stem: TaskProducer, private readonly definition: TaskDefinition<TArgs, TResult>, private readonly args: TArgs) {}
 
   /** Adds a header. */
   header(name: string, value: string): this {

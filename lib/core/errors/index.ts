@@ -14,3 +14,4 @@ export * from './chain-broken.error.js';
 export * from './worker-shutdown.error.js';
 export * from './result-not-storable.error.js';
 export * from './unsupported-capability.error.js';
+export * from './publish.error.js';

@@ -96,7 +96,7 @@ export class Worker implements TaskContextHost {
     this.queues = options.queues?.length ? [...options.queues] : this.inferQueues();
     this.argsValidator = options.argsValidator;
     this.encoders = options.encoders ?? options.producer?.encoders ?? new TaskPayloadEncoderRegistry();
-    this.producer = options.producer ?? new Stem({
+    this.producer = options.producer ?? Stem.fromParts({
       broker: this.broker,
       backend: this.backend,
       registry: this.registry,
@@ -104,9 +104,9 @@ export class Worker implements TaskContextHost {
       argsValidator: this.argsValidator,
       clock: this.clock,
       encoders: this.encoders,
-      ...(options.signer ? { signer: options.signer } : {}),
-      ...(options.uniqueCoordinator ? { uniqueCoordinator: options.uniqueCoordinator } : {}),
-      ...(options.groupStore ? { groupStore: options.groupStore } : {}),
+      signer: options.signer,
+      uniqueCoordinator: options.uniqueCoordinator,
+      groupStore: options.groupStore,
     });
     const canvas = new CanvasCoordinator(this.producer, options.groupStore ?? this.producer.groupStore);
     const extensions = new ExtensionChain(this.extensionsOf(canvas), (error) => this.events.emit('worker:error', error));

@@ -10,6 +10,7 @@ import type { TaskPayloadEncoderRegistry, TaskPayloadEncoderRegistryOptions } fr
 import type { EnvelopeSigner } from '../../core/signing/envelope-signer.js';
 import type { SigningOptions } from '../../core/signing/signing.options.js';
 import type { TaskDefaults } from '../../core/task-options.js';
+import type { RemoteTask } from '../../core/producer/known-tasks.js';
 import type { ShutdownMode } from '../../core/worker/worker.options.js';
 
 /** Worker settings of {@link StemModuleOptions}. */
@@ -85,6 +86,16 @@ export interface StemModuleOptions {
   readonly defaults?: TaskDefaults;
   /** Run a worker in this process; `false` makes a producer-only app. @default {} (a worker on the tasks' queues) */
   readonly worker?: StemWorkerOptions | false;
+  /**
+   * Tasks this app enqueues that other processes run: names or `defineTask()` definitions. Once
+   * the app knows any task (a `@Task()` provider or a declared one), `enqueue` refuses other names
+   * with `UnknownTaskError`, so an API module with `worker: false` that does not import the task
+   * providers declares the tasks it sends here.
+   * @example remoteTasks: ['billing.charge', sendEmail]
+   */
+  readonly remoteTasks?: readonly RemoteTask[];
+  /** Let `enqueue` accept task names that are neither `@Task()` methods here nor in `remoteTasks`. @default false */
+  readonly allowUnknownTasks?: boolean;
   /**
    * Validate DTO arguments with class-validator on enqueue and in the worker. `false` disables it.
    * @default true

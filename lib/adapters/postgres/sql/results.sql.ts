@@ -27,9 +27,11 @@ FROM (
  * Upserts statuses: $1 ids, $2 states, $3 names, $4 queues, $5 attempts, $6 payload JSON texts,
  * $7 error JSON texts, $8 meta JSON texts, $9 TTL ms. Meta is merged, name/queue kept when
  * absent, payload and error replaced (cleared when null), `created_at` kept; a row that already
- * expired is replaced as if new. Ids must be distinct within one call.
+ * expired is replaced as if new. Ids must be distinct within one call. With `unlessTerminal`, a live
+ * row already `succeeded`, `failed` or `cancelled` is left as it is (checked on the row version the
+ * upsert locks, so a terminal write committed concurrently is never overwritten).
  */
-export const upsertStatuses = (s: string, channel: string) => `
+export const upsertStatuses = (s: string, channel: string, { unlessTerminal = false }: { unlessTerminal?: boolean } = {}) => `
 WITH up AS (
   INSERT INTO ${s}.results AS r (id, state, name, queue, attempt, payload, error, meta, created_at, updated_at, expires_at)
   SELECT t.id, t.state, t.name, t.queue, t.attempt, t.payload::json, t.error::json, coalesce(t.meta::jsonb, '{}'::jsonb),
@@ -48,7 +50,8 @@ WITH up AS (
     heartbeat_at = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.heartbeat_at END,
     created_at = CASE WHEN r.expires_at <= now() THEN now() ELSE r.created_at END,
     updated_at = now(),
-    expires_at = EXCLUDED.expires_at
+    expires_at = EXCLUDED.expires_at${unlessTerminal ? `
+  WHERE r.expires_at <= now() OR r.state NOT IN ('succeeded', 'failed', 'cancelled')` : ''}
   RETURNING r.*
 )${notifyFrom(s, channel)}`;
 

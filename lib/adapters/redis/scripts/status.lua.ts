@@ -6,8 +6,16 @@
  * Hash fields: state, attempt, name, queue, payload (json or ''), error (json or ''),
  * progress (json), heartbeatAt, createdAt, updatedAt, and `m:<key>` (json) per meta key.
  * Returns the stored queue ('' when unknown).
+ *
+ * `is_terminal(key)` says whether a status is `succeeded`, `failed` or `cancelled` (an expired
+ * hash is gone, so only live statuses count).
  */
 const WRITE_STATUS_LUA = `
+local function is_terminal(key)
+  local state = redis.call('HGET', key, 'state')
+  return state == 'succeeded' or state == 'failed' or state == 'cancelled'
+end
+
 local function write_status(key, watchers, channel, now, ttl, state, attempt, name, queue, payload, err, meta)
   local fields = { 'state', state, 'attempt', attempt, 'updatedAt', now, 'payload', payload, 'error', err }
   if name ~= '' then fields[#fields + 1] = 'name'; fields[#fields + 1] = name end
@@ -31,12 +39,14 @@ end
  * KEYS[2] watchers counter of that status
  * ARGV[1] channel, ARGV[2] now epoch ms, ARGV[3] ttl ms, ARGV[4] state, ARGV[5] attempt,
  * ARGV[6] name ('' keeps), ARGV[7] queue ('' keeps), ARGV[8] payload json ('' clears),
- * ARGV[9] error json ('' clears), ARGV[10..] meta field/value pairs (fields prefixed "m:")
+ * ARGV[9] error json ('' clears), ARGV[10] '1' to leave a terminal status as it is (else ''),
+ * ARGV[11..] meta field/value pairs (fields prefixed "m:")
  * Returns the stored queue ('' when unknown).
  */
 export const STATUS_SET_LUA = `${WRITE_STATUS_LUA}
+if ARGV[10] == '1' and is_terminal(KEYS[1]) then return redis.call('HGET', KEYS[1], 'queue') or '' end
 local meta = {}
-for i = 10, #ARGV do meta[#meta + 1] = ARGV[i] end
+for i = 11, #ARGV do meta[#meta + 1] = ARGV[i] end
 return write_status(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], meta)
 `;
 
@@ -54,54 +64,60 @@ return write_status(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5
  * ARGV[4] queue index prefix (index = prefix .. queue)
  * ARGV[5] prune horizon epoch ms ('' for none)
  * ARGV[6..] one per status, its fields joined by the unit separator (\x1f, which no field holds):
- *   id, ttl, state, attempt, name ('' keeps), queue ('' keeps), payload json ('' clears),
- *   error json ('' clears), then per meta key: a separator, "m:<key>", a separator, json
+ *   id, ttl, '1' to leave a terminal status as it is (else ''), state, attempt, name ('' keeps),
+ *   queue ('' keeps), payload json ('' clears), error json ('' clears), then per meta key: a separator, "m:<key>", a separator, json
  * Returns the number of statuses written.
  */
 export const STATUS_SET_MANY_LUA = `
+local function is_terminal(key)
+  local state = redis.call('HGET', key, 'state')
+  return state == 'succeeded' or state == 'failed' or state == 'cancelled'
+end
 local now, status_prefix, channel_prefix, index_prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local sep = string.char(31)
 local field = '([^' .. sep .. ']*)' .. sep
-local pattern = '^' .. string.rep(field, 7) .. '([^' .. sep .. ']*)(.*)$'
+local pattern = '^' .. string.rep(field, 8) .. '([^' .. sep .. ']*)(.*)$'
 local meta_pattern = sep .. '([^' .. sep .. ']*)' .. sep .. '([^' .. sep .. ']*)'
 local watched = redis.call('EXISTS', KEYS[2]) == 1
 local by_queue, names = {}, {}
 local n = 0
 for i = 6, #ARGV do
-  local id, ttl, state, attempt, name, queue, payload, err, meta = string.match(ARGV[i], pattern)
+  local id, ttl, unless_terminal, state, attempt, name, queue, payload, err, meta = string.match(ARGV[i], pattern)
   local key = status_prefix .. id .. '}'
-  local written, new_fields
-  if meta == '' and name ~= '' and queue ~= '' then
-    written = 7
-    new_fields = redis.call('HSET', key, 'state', state, 'attempt', attempt, 'updatedAt', now,
-      'payload', payload, 'error', err, 'name', name, 'queue', queue)
-  else
-    local fields = { 'state', state, 'attempt', attempt, 'updatedAt', now, 'payload', payload, 'error', err }
-    local f = 10
-    if name ~= '' then fields[f + 1] = 'name'; fields[f + 2] = name; f = f + 2 end
-    if queue ~= '' then fields[f + 1] = 'queue'; fields[f + 2] = queue; f = f + 2 end
-    if meta ~= '' then
-      for k, v in string.gmatch(meta, meta_pattern) do fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
+  if not (unless_terminal == '1' and is_terminal(key)) then
+    local written, new_fields
+    if meta == '' and name ~= '' and queue ~= '' then
+      written = 7
+      new_fields = redis.call('HSET', key, 'state', state, 'attempt', attempt, 'updatedAt', now,
+        'payload', payload, 'error', err, 'name', name, 'queue', queue)
+    else
+      local fields = { 'state', state, 'attempt', attempt, 'updatedAt', now, 'payload', payload, 'error', err }
+      local f = 10
+      if name ~= '' then fields[f + 1] = 'name'; fields[f + 2] = name; f = f + 2 end
+      if queue ~= '' then fields[f + 1] = 'queue'; fields[f + 2] = queue; f = f + 2 end
+      if meta ~= '' then
+        for k, v in string.gmatch(meta, meta_pattern) do fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
+      end
+      written = f / 2
+      new_fields = redis.call('HSET', key, unpack(fields))
     end
-    written = f / 2
-    new_fields = redis.call('HSET', key, unpack(fields))
+    -- every field new means the hash did not exist: state is always among the fields of a status
+    if new_fields == written then redis.call('HSET', key, 'createdAt', now) end
+    redis.call('PEXPIRE', key, ttl)
+    if watched and redis.call('EXISTS', key .. ':watchers') == 1 then
+      redis.call('PUBLISH', channel_prefix .. id .. '}', cjson.encode(redis.call('HGETALL', key)))
+    end
+    if queue == '' then queue = redis.call('HGET', key, 'queue') or '' end
+    local members = by_queue[queue]
+    if not members then
+      members = {}
+      by_queue[queue] = members
+      names[#names + 1] = queue
+    end
+    members[#members + 1] = now
+    members[#members + 1] = id
+    n = n + 1
   end
-  -- every field new means the hash did not exist: state is always among the fields of a status
-  if new_fields == written then redis.call('HSET', key, 'createdAt', now) end
-  redis.call('PEXPIRE', key, ttl)
-  if watched and redis.call('EXISTS', key .. ':watchers') == 1 then
-    redis.call('PUBLISH', channel_prefix .. id .. '}', cjson.encode(redis.call('HGETALL', key)))
-  end
-  if queue == '' then queue = redis.call('HGET', key, 'queue') or '' end
-  local members = by_queue[queue]
-  if not members then
-    members = {}
-    by_queue[queue] = members
-    names[#names + 1] = queue
-  end
-  members[#members + 1] = now
-  members[#members + 1] = id
-  n = n + 1
 end
 for _, queue in ipairs(names) do
   redis.call('ZADD', index_prefix .. queue, unpack(by_queue[queue]))

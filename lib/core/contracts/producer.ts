@@ -1,0 +1,46 @@
+import type { GroupStore } from '../canvas/group-store.js';
+import type { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
+import type { TaskStatus } from '../envelope.js';
+import type { EnqueueOptions, TaskOptions } from '../task-options.js';
+import type { TaskResult, WaitOptions } from '../task-result.js';
+import type { ResultBackend } from './result-backend.js';
+
+/** One call of {@link TaskProducer.enqueueMany}. */
+export interface EnqueueCall {
+  readonly name: string;
+  readonly args?: unknown;
+  readonly options?: EnqueueOptions;
+  /** Options of a task this process has no handler for (typed definitions pass theirs). */
+  readonly taskOptions?: TaskOptions;
+}
+
+/**
+ * What task definitions, canvas, Beat and the worker need from a producer: enqueue, wait and
+ * decode. `Stem` implements it; depend on this interface instead of the class so a module that
+ * only enqueues does not import the producer's implementation.
+ *
+ * @example
+ * async function sendWelcome(producer: TaskProducer, to: string) {
+ *   const id = await producer.enqueue('email.send', { to });
+ *   return producer.waitForTask(id, { timeout: 5_000 });
+ * }
+ */
+export interface TaskProducer {
+  /** Encoder registry used for args written and results read. */
+  readonly encoders: TaskPayloadEncoderRegistry;
+  /** Where statuses are written and read, when the producer has one. */
+  readonly backend?: ResultBackend;
+  /** Group and chord state for canvas, when the producer has one. */
+  readonly groupStore?: GroupStore;
+  /**
+   * Enqueues a task and resolves with its id once it is published.
+   * @param taskOptions options of a task this process has no handler for (typed definitions pass theirs)
+   */
+  enqueue(name: string, args?: unknown, options?: EnqueueOptions, taskOptions?: TaskOptions): Promise<string>;
+  /** Enqueues many tasks in one batch; resolves with their ids in call order. */
+  enqueueMany(calls: readonly EnqueueCall[]): Promise<string[]>;
+  /** Waits until a task reaches a terminal state or the timeout passes. */
+  waitForTask<TResult = unknown>(id: string, options?: WaitOptions): Promise<TaskResult<TResult>>;
+  /** The current status of a task (payload decoded), or `null`. */
+  getTaskStatus<TResult = unknown>(id: string): Promise<TaskStatus<TResult> | null>;
+}

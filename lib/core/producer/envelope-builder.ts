@@ -1,0 +1,99 @@
+import type { TaskArgsValidator } from '../args-validator.js';
+import { CanvasMeta } from '../canvas/canvas.constants.js';
+import { serializeTaskCalls } from '../canvas/task-call.serializer.js';
+import type { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
+import { EncoderKeys } from '../encoding/task-payload-encoder.js';
+import { type Envelope, StemMeta } from '../envelope.js';
+import { ConfigurationError } from '../errors/configuration.error.js';
+import { serializeRetryPolicy } from '../retry-policy.js';
+import type { EnvelopeSigner } from '../signing/envelope-signer.js';
+import type { TaskHandler, TaskRegistry } from '../task-handler.js';
+import { DEFAULT_TASK_OPTIONS, type EnqueueOptions, type TaskDefaults, type TaskOptions } from '../task-options.js';
+import type { UniqueTaskCoordinator } from '../unique/unique-task-coordinator.js';
+import type { Clock } from '../utils/clock.js';
+import { uuidv7 } from '../utils/uuid.js';
+
+/** What {@link EnvelopeBuilder} reads: the producer's registry, defaults, validator, encoders and signer. */
+export interface EnvelopeBuilderOptions {
+  readonly registry?: TaskRegistry;
+  readonly defaults: TaskDefaults;
+  readonly argsValidator?: TaskArgsValidator;
+  readonly clock: Clock;
+  readonly encoders: TaskPayloadEncoderRegistry;
+  readonly signer?: EnvelopeSigner;
+  readonly uniqueCoordinator?: UniqueTaskCoordinator;
+}
+
+function validPriority(priority: number, taskName: string): number {
+  if (!Number.isInteger(priority) || priority < 0 || priority > 9) {
+    throw new ConfigurationError('priority', `task "${taskName}" got priority ${priority}; use an integer from 0 to 9`);
+  }
+  return priority;
+}
+
+/**
+ * Turns an enqueue call into the envelope that travels: args validated and encoded, options
+ * resolved by precedence, unique key stamped, signed when configured. It publishes nothing.
+ */
+export class EnvelopeBuilder {
+  constructor(private readonly options: EnvelopeBuilderOptions) {}
+
+  /**
+   * Builds (and validates) one envelope.
+   * Precedence: `options` > the task's options (`taskOptions`, else the registered handler's) > module defaults.
+   * @throws InvalidTaskArgsError when the task has a DTO and `args` fail validation
+   * @throws ConfigurationError for a priority outside 0–9 or a unique task without a coordinator
+   */
+  build(name: string, args: unknown, options: EnqueueOptions = {}, taskOptions?: TaskOptions): Envelope {
+    const { registry, argsValidator, clock, defaults, encoders, signer, uniqueCoordinator } = this.options;
+    const handler: TaskHandler | undefined = registry?.get(name);
+    if (handler && argsValidator) argsValidator.validate(handler, args);
+    const task = taskOptions ?? handler?.options ?? {};
+    const now = clock.now();
+    const meta: Record<string, unknown> = { ...options.meta };
+    const expires = options.expires ?? task.expires;
+    if (expires !== undefined) meta[StemMeta.expiresAt] = expires instanceof Date ? expires.getTime() : now + expires;
+    if (options.retryPolicy) meta[StemMeta.retryPolicy] = serializeRetryPolicy(options.retryPolicy);
+    if (options.softTimeLimit !== undefined) meta[StemMeta.softTimeLimitMs] = options.softTimeLimit;
+    if (options.hardTimeLimit !== undefined) meta[StemMeta.hardTimeLimitMs] = options.hardTimeLimit;
+    if (options.ignoreResult !== undefined) meta[StemMeta.ignoreResult] = options.ignoreResult;
+    if (options.link?.length) meta[CanvasMeta.link] = serializeTaskCalls(options.link);
+    if (options.linkError?.length) meta[CanvasMeta.linkError] = serializeTaskCalls(options.linkError);
+    const eta = options.eta instanceof Date ? options.eta.getTime() : options.eta;
+    const notBefore = eta ?? (options.delay ? now + options.delay : undefined);
+    const maxRetries = options.maxRetries ?? task.maxRetries;
+    const visibilityTimeout = options.visibilityTimeout ?? task.visibilityTimeout;
+    const id = options.taskId ?? uuidv7(now);
+    const queue = options.queue ?? task.queue ?? defaults.queue ?? DEFAULT_TASK_OPTIONS.queue;
+    const headers: Record<string, string> = { ...options.headers };
+    // NOTE: a canvas member must run as its own task: deduplicating it against another task would
+    // leave its group, chord or chain waiting for a member that never reports.
+    const inCanvas = meta[CanvasMeta.groupId] !== undefined || meta[CanvasMeta.chain] !== undefined;
+    if ((options.unique ?? task.unique) && !inCanvas) {
+      if (!uniqueCoordinator) {
+        throw new ConfigurationError('uniqueCoordinator', `task "${name}" is unique but this Stem has no unique coordinator; pass { uniqueCoordinator: new UniqueTaskCoordinator({ lockStore }) }`);
+      }
+      const key = uniqueCoordinator.keyFor({ task: name, queue, args, headers, meta });
+      const ttl = uniqueCoordinator.ttlFor(options.uniqueFor ?? task.uniqueFor, visibilityTimeout);
+      Object.assign(meta, uniqueCoordinator.stamp(key, id, ttl));
+    }
+    const argsEncoder = encoders.resolve(task.argsEncoder ?? encoders.argsEncoder, `argsEncoder of task "${name}"`);
+    headers[EncoderKeys.argsHeader] = argsEncoder.id;
+    meta[EncoderKeys.argsMeta] = argsEncoder.id;
+    const envelope: Envelope = {
+      id,
+      name,
+      args: argsEncoder.encode(args),
+      headers,
+      queue,
+      priority: validPriority(options.priority ?? task.priority ?? defaults.priority ?? DEFAULT_TASK_OPTIONS.priority, name),
+      attempt: 0,
+      enqueuedAt: now,
+      meta,
+      ...(maxRetries !== undefined ? { maxRetries } : {}),
+      ...(notBefore !== undefined ? { notBefore } : {}),
+      ...(visibilityTimeout !== undefined ? { visibilityTimeout } : {}),
+    };
+    return signer ? signer.sign(envelope) : envelope;
+  }
+}
