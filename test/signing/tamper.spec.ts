@@ -270,6 +270,8 @@ describe('replayed signed envelopes', () => {
     const unbounded = new EnvelopeSigner({ keys });
     expect(signer.verify(unbounded.sign(stem.buildEnvelope('pay', {})))).toMatchObject({ valid: false, reason: expect.stringContaining('maxAge') });
     expect(() => new EnvelopeSigner({ keys, maxAge: 0 })).toThrow(/maxAge/);
+    expect(EnvelopeSigner.fromEnv({ STEM_SIGNING_KEYS: `k1:${keys.k1}`, STEM_SIGNING_MAX_AGE: '60000' })?.maxAge).toBe(60_000);
+    expect(() => EnvelopeSigner.fromEnv({ STEM_SIGNING_KEYS: `k1:${keys.k1}`, STEM_SIGNING_MAX_AGE: 'soon' })).toThrow(/STEM_SIGNING_MAX_AGE/);
   });
 
   it('gives each retry its own window: a re-signed retry verifies after the first window closed', async () => {

@@ -135,7 +135,7 @@ export class EnvelopeSigner {
    * A signer configured from environment variables, or `undefined` when none is set:
    * `STEM_SIGNING_ALGORITHM` (`hmac-sha256` | `ed25519`), `STEM_SIGNING_KEYS`,
    * `STEM_SIGNING_PRIVATE_KEYS`, `STEM_SIGNING_PUBLIC_KEYS` (each `id:base64,...`) and
-   * `STEM_SIGNING_ACTIVE_KEY`.
+   * `STEM_SIGNING_ACTIVE_KEY`, and `STEM_SIGNING_MAX_AGE` (replay window in ms, see `SigningOptions.maxAge`).
    */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): EnvelopeSigner | undefined {
     const keys = parseSigningKeyList(env[SigningEnv.keys], SigningEnv.keys);
@@ -149,7 +149,12 @@ export class EnvelopeSigner {
       throw new ConfigurationError(SigningEnv.algorithm, `unknown signing algorithm "${algorithm}"; use "hmac-sha256" or "ed25519"`);
     }
     const activeKey = env[SigningEnv.activeKey]?.trim() || undefined;
-    return new EnvelopeSigner({ algorithm, keys, privateKeys, publicKeys, ...(activeKey ? { activeKey } : {}) });
+    const maxAgeText = env[SigningEnv.maxAge]?.trim() || undefined;
+    const maxAge = maxAgeText === undefined ? undefined : Number(maxAgeText);
+    if (maxAge !== undefined && !(Number.isFinite(maxAge) && maxAge > 0)) {
+      throw new ConfigurationError(SigningEnv.maxAge, `expected a positive number of ms, got "${maxAgeText}"`);
+    }
+    return new EnvelopeSigner({ algorithm, keys, privateKeys, publicKeys, ...(activeKey ? { activeKey } : {}), ...(maxAge !== undefined ? { maxAge } : {}) });
   }
 
   /** True when this signer holds a key to sign with. */

@@ -57,6 +57,7 @@ export const SigningEnv = {
   publicKeys: 'STEM_SIGNING_PUBLIC_KEYS',
   privateKeys: 'STEM_SIGNING_PRIVATE_KEYS',
   activeKey: 'STEM_SIGNING_ACTIVE_KEY',
+  maxAge: 'STEM_SIGNING_MAX_AGE',
 } as const;
 
 /** The outcome of verifying one envelope. */
