@@ -11,6 +11,7 @@ export { RedisResultBackend, type RedisResultBackendOptions } from './redis.resu
 export { RedisLockStore } from './redis.lock-store.js';
 export { RedisRateLimiter } from './redis.rate-limiter.js';
 export { RedisConnectionError } from './redis-connection.error.js';
-export { type RedisConnectionOptions, redactUrl } from './redis.connection.js';
+export { RedisDeadConnectionError } from './redis-dead-connection.error.js';
+export { type RedisConnectionOptions, REDIS_HEALTH_DEFAULTS, redactUrl } from './redis.connection.js';
 export { RedisScheduleStore, type RedisScheduleStoreOptions } from './redis.schedule-store.js';
 export { RedisGroupStore, type RedisGroupStoreOptions } from './redis.group-store.js';
