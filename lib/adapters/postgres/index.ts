@@ -3,6 +3,7 @@
  * limiter on one database, with numbered migrations into their own schema.
  */
 export * from './errors/index.js';
+export { PostgresDeadConnectionError } from './errors/postgres-dead-connection.error.js';
 export * from './postgres.broker.js';
 export * from './postgres.result-backend.js';
 export * from './postgres.lock-store.js';
@@ -12,4 +13,5 @@ export * from './postgres.transaction.js';
 export { migratePostgres } from './postgres.migrate.js';
 export type { MigrationReport } from './postgres.migrator.js';
 export type { PostgresConnectOptions, PostgresLogger, PostgresPoolOptions } from './postgres.options.js';
+export { POSTGRES_HEALTH_DEFAULTS } from './postgres.options.js';
 export type { PostgresTarget } from './postgres.connection.js';
