@@ -3,7 +3,7 @@ import { PostgresConnectionError } from './errors/postgres-connection.error.js';
 import { assertSchemaName, channelsFor, type PostgresChannels, quoteIdent, redactUrl } from './postgres.identifiers.js';
 import { runMigrations } from './postgres.migrator.js';
 import { PostgresNotifier } from './postgres.notifier.js';
-import { consoleLogger, DEFAULT_SCHEMA, healthPoolConfig, type PostgresConnectOptions, type PostgresLogger } from './postgres.options.js';
+import { assertHealthOptions, consoleLogger, DEFAULT_SCHEMA, healthPoolConfig, type PostgresConnectOptions, type PostgresLogger } from './postgres.options.js';
 
 /** A connection URL (`postgres://...`) or a pool the caller owns (never ended by Stem). */
 export type PostgresTarget = string | pg.Pool;
@@ -44,6 +44,7 @@ const migrated = new WeakMap<pg.Pool, Map<string, Promise<void>>>();
  */
 export async function openPostgres(target: PostgresTarget, options: PostgresConnectOptions = {}): Promise<PostgresContext> {
   const schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  assertHealthOptions(options);
   const logger = options.logger ?? consoleLogger;
   const url = typeof target === 'string' ? redactUrl(target) : describePool(target);
   const { connectTimeout, queryTimeout, keepAlive, healthCheckInterval, deadConnectionTimeout } = options;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ConfigurationError } from '../../core/errors/configuration.error.js';
 
 /** A sink for the adapter's log lines (migrations, reconnects, swallowed pool errors). */
 export interface PostgresLogger {
@@ -71,6 +72,23 @@ export const POSTGRES_HEALTH_DEFAULTS = {
   healthCheckInterval: 5_000,
   deadConnectionTimeout: 10_000,
 } as const;
+
+/** @throws ConfigurationError naming the first dead-connection option that is not a usable number of ms */
+export function assertHealthOptions(options: PostgresConnectOptions): void {
+  const checks: [keyof PostgresConnectOptions, number | undefined, boolean][] = [
+    ['deadConnectionTimeout', options.deadConnectionTimeout, false],
+    ['healthCheckInterval', options.healthCheckInterval, true],
+    ['queryTimeout', options.queryTimeout, true],
+    ['connectTimeout', options.connectTimeout, true],
+    ['keepAlive', options.keepAlive, true],
+  ];
+  for (const [option, value, zeroAllowed] of checks) {
+    if (value === undefined) continue;
+    if (!Number.isFinite(value) || value < 0 || (!zeroAllowed && value === 0)) {
+      throw new ConfigurationError(option, `expected ${zeroAllowed ? 'a number of ms ≥ 0 (0 turns it off)' : 'a positive number of ms'} for the Postgres connection, got ${String(value)}`);
+    }
+  }
+}
 
 /** The pool settings the dead-connection options stand for (explicit `pool` settings win). */
 export function healthPoolConfig(options: PostgresConnectOptions): PostgresPoolOptions {

@@ -2,12 +2,13 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { redactUrl } from '../../core/utils/redact-url.js';
 import { RedisConnectionError } from './redis-connection.error.js';
 import { RedisDeadConnectionError } from './redis-dead-connection.error.js';
+import { assertHealthOptions, keepAliveOption, REDIS_HEALTH_DEFAULTS, type RedisHealthOptions, withDeadline } from './redis.health.js';
 
 /** A standalone or cluster ioredis client. */
 export type RedisClient = Redis | Cluster;
 
 /** Connection options shared by every Redis adapter. */
-export interface RedisConnectionOptions {
+export interface RedisConnectionOptions extends RedisHealthOptions {
   /**
    * First segment of every key and channel, so several deployments can share one Redis.
    * @default 'stem'
@@ -32,38 +33,10 @@ export interface RedisConnectionOptions {
    * @default 3000
    */
   readonly connectTimeout?: number;
-  /**
-   * TCP keepalive: ms of silence before the kernel sends its first probe (`0` turns it off). It
-   * helps the operating system notice a dead peer; the bounded detection is the health check.
-   * @default 10000
-   */
-  readonly keepAlive?: number;
-  /**
-   * Longest wait for the reply to one (non-blocking) command, in ms; past it the command fails with
-   * a {@link RedisDeadConnectionError}. Off by default: a command on a dead connection waits for
-   * the health check to replace the connection and is then sent again, so callers see no error.
-   * @default undefined (no per-command timeout)
-   */
-  readonly commandTimeout?: number;
-  /**
-   * How often every connection is checked, in ms: an idle one with a PING, a blocking read by
-   * capping its BLOCK time at this interval. `0` turns the health check off.
-   * @default 5000
-   */
-  readonly healthCheckInterval?: number;
-  /**
-   * How long a PING, or a blocking read past its BLOCK time, may go unanswered before the
-   * connection is declared dead (reported to `onError` as a {@link RedisDeadConnectionError}) and
-   * replaced. A dead path is therefore noticed within `healthCheckInterval + deadConnectionTimeout`.
-   * @default 10000
-   */
-  readonly deadConnectionTimeout?: number;
   /** Called with connection trouble found in the background (a dead connection being replaced). */
   readonly onError?: (error: unknown) => void;
 }
 
-/** Defaults of the dead-connection settings of {@link RedisConnectionOptions}. */
-export const REDIS_HEALTH_DEFAULTS = { keepAlive: 10_000, healthCheckInterval: 5_000, deadConnectionTimeout: 10_000 } as const;
 
 
 function reasonOf(error: unknown): string {
@@ -112,7 +85,7 @@ export class RedisConnection {
     public role = 'command',
   ) {
     if (options.onError) this.errorListeners.add(options.onError);
-    this.deadAfter = positive(options.deadConnectionTimeout, REDIS_HEALTH_DEFAULTS.deadConnectionTimeout, 'deadConnectionTimeout');
+    this.deadAfter = options.deadConnectionTimeout ?? REDIS_HEALTH_DEFAULTS.deadConnectionTimeout;
     const interval = options.healthCheckInterval ?? REDIS_HEALTH_DEFAULTS.healthCheckInterval;
     if (interval > 0) {
       this.healthTimer = setInterval(() => this.healthCheck(), interval);
@@ -137,6 +110,7 @@ export class RedisConnection {
    * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
    */
   static async open(url: string, options: RedisConnectionOptions = {}, extra: RedisOptions = {}, role = 'command'): Promise<RedisConnection> {
+    assertHealthOptions(options);
     if (options.cluster === true) return new RedisConnection(await connectCluster(url, options, extra), true, url, options, role);
     const client = await connectStandalone(url, options, extra);
     if (options.cluster === false) return new RedisConnection(client, false, url, options, role);
@@ -292,29 +266,6 @@ export class RedisConnection {
   }
 }
 
-function positive(value: number | undefined, fallback: number, option: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`Redis option ${option} must be a positive number of ms, got ${String(value)}`);
-  return value;
-}
-
-/** `promise`, or a rejection with `timeoutError()` after `ms`. */
-function withDeadline<T>(promise: Promise<T>, ms: number, timeoutError: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(timeoutError()), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
-
 function waitReady(client: RedisClient, url: string, timeout: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let lastError: unknown;
@@ -350,11 +301,6 @@ function waitReady(client: RedisClient, url: string, timeout: number): Promise<v
 /** After the first `ready`, swallow `error` events (the client reconnects by itself). */
 function keepQuiet(client: RedisClient): void {
   client.on('error', () => {});
-}
-
-function keepAliveOption(options: RedisConnectionOptions): RedisOptions {
-  const ms = options.keepAlive ?? REDIS_HEALTH_DEFAULTS.keepAlive;
-  return ms > 0 ? { keepAlive: ms } : {};
 }
 
 async function connectStandalone(url: string, options: RedisConnectionOptions, extra: RedisOptions): Promise<Redis> {
