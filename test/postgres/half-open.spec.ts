@@ -85,4 +85,9 @@ describe.runIf(available)('Postgres behind a black-holed path', () => {
       await Promise.all([broker.close(), backend.close(), producerBroker.close(), producerBackend.close()]);
     }
   }, 60_000);
+
+  it('refuses unusable dead-connection settings before connecting, naming the option', async () => {
+    await expect(PostgresBroker.connect(POSTGRES_URL, { schema, deadConnectionTimeout: 0 })).rejects.toThrow(/deadConnectionTimeout/);
+    await expect(PostgresBroker.connect(POSTGRES_URL, { schema, queryTimeout: -1 })).rejects.toThrow(/queryTimeout/);
+  });
 });

@@ -63,8 +63,10 @@ describe.runIf(available)('Redis behind a black-holed path', () => {
       expect(await until(() => errors.some((e) => e.error instanceof RedisDeadConnectionError), BOUND + 1_500)).toBe(true);
       const first = errors.find((e) => e.error instanceof RedisDeadConnectionError)!;
       expect(first.at - pausedAt).toBeLessThanOrEqual(BOUND + 1_000);
-      const messages = errors.map((e) => String((e.error as Error).message));
-      expect(messages.some((m) => /The Redis (command|blocking) connection to redis:\/\/127\.0\.0\.1:\d+ looks dead/.test(m))).toBe(true);
+      const messages = () => errors.map((e) => String((e.error as Error).message));
+      expect(messages().some((m) => /The Redis (command|blocking) connection to redis:\/\/127\.0\.0\.1:\d+ looks dead/.test(m))).toBe(true);
+      // The idle worker's blocking XREAD is bounded too: it is declared dead on its own.
+      expect(await until(() => messages().some((m) => /The Redis blocking connection .* looks dead: blocking XREAD/.test(m)), BOUND + 1_500)).toBe(true);
       expect(during.filter((id) => runs.has(id))).toEqual([]);
 
       await sleep(1_000);
@@ -86,4 +88,9 @@ describe.runIf(available)('Redis behind a black-holed path', () => {
       await Promise.all([broker.close(), backend.close(), producerBroker.close(), producerBackend.close()]);
     }
   }, 60_000);
+
+  it('refuses unusable dead-connection settings before connecting, naming the option', async () => {
+    await expect(RedisStreamsBroker.connect(REDIS_URL, { prefix, deadConnectionTimeout: 0 })).rejects.toThrow(/deadConnectionTimeout/);
+    await expect(RedisStreamsBroker.connect(REDIS_URL, { prefix, healthCheckInterval: Number.NaN })).rejects.toThrow(/healthCheckInterval/);
+  });
 });
