@@ -89,6 +89,23 @@ describe.runIf(available)('Redis behind a black-holed path', () => {
     }
   }, 60_000);
 
+  it('fails a command with no reply within commandTimeout, naming the command and the bound', async () => {
+    const broker = await RedisStreamsBroker.connect(`redis://127.0.0.1:${proxy.port}`, { prefix, cluster: false, commandTimeout: 300, healthCheckInterval: 0 });
+    try {
+      proxy.pause();
+      const started = Date.now();
+      const error = await broker.connection.command('ping').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RedisDeadConnectionError);
+      expect((error as Error).message).toMatch(/command PING got no reply within 300 ms \(commandTimeout\)/);
+      expect(Date.now() - started).toBeLessThan(1_500);
+      proxy.resume();
+      expect(await broker.connection.command('ping')).toBe('PONG');
+    } finally {
+      proxy.resume();
+      await broker.close();
+    }
+  });
+
   it('refuses unusable dead-connection settings before connecting, naming the option', async () => {
     await expect(RedisStreamsBroker.connect(REDIS_URL, { prefix, deadConnectionTimeout: 0 })).rejects.toThrow(/deadConnectionTimeout/);
     await expect(RedisStreamsBroker.connect(REDIS_URL, { prefix, healthCheckInterval: Number.NaN })).rejects.toThrow(/healthCheckInterval/);

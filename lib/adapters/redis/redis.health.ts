@@ -13,6 +13,8 @@ export interface RedisHealthOptions {
    * Longest wait for the reply to one (non-blocking) command, in ms; past it the command fails with
    * a `RedisDeadConnectionError`. Off by default: a command on a dead connection waits for
    * the health check to replace the connection and is then sent again, so callers see no error.
+   * A timed-out command may still reach the server later (it was sent), so treat the error as
+   * "outcome unknown", as with any at-least-once write.
    * @default undefined (no per-command timeout)
    */
   readonly commandTimeout?: number;
