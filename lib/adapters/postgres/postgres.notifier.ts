@@ -133,8 +133,6 @@ export class PostgresNotifier {
     client.on('error', onLost);
     client.on('end', () => onLost());
     client.on('notification', onNotification);
-    const stopHealthCheck = this.healthCheck(client, onLost);
-    client.once('end', stopHealthCheck);
     try {
       for (const channel of this.handlers.keys()) await client.query(`LISTEN ${quoteIdent(channel)}`);
       const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
@@ -148,6 +146,7 @@ export class PostgresNotifier {
       throw new Error('The Postgres notifier is closed');
     }
     this.client = client;
+    client.once('end', this.healthCheck(client, onLost));
     return client;
   }
 
@@ -164,7 +163,8 @@ export class PostgresNotifier {
     };
     const timer = setInterval(() => {
       if (checking || stopped || this.closed) return;
-      if (this.connecting === undefined && this.client !== client) return stop();
+      // NOTE: only the live LISTEN connection is checked; a dropped one is the pool's to dispose of.
+      if (this.client !== client) return stop();
       checking = true;
       let timeout: NodeJS.Timeout | undefined;
       const overdue = new Promise<never>((_resolve, reject) => {
