@@ -4,6 +4,7 @@
  * their own schema (`?schema=` in the URL, or the `schema` option).
  */
 export * from './errors/index.js';
+export { PostgresDeadConnectionError } from './errors/postgres-dead-connection.error.js';
 export * from './postgres.broker.js';
 export * from './postgres.result-backend.js';
 export * from './postgres.lock-store.js';
@@ -15,4 +16,5 @@ export { migratePostgres } from './postgres.migrate.js';
 export { resolvePostgresTarget } from './postgres.url.js';
 export type { MigrationReport } from './postgres.migrator.js';
 export type { PostgresConnectOptions, PostgresLogger, PostgresPoolOptions } from './postgres.options.js';
+export { POSTGRES_HEALTH_DEFAULTS } from './postgres.options.js';
 export type { PostgresTarget } from './postgres.connection.js';

@@ -3,7 +3,7 @@ import { PostgresConnectionError } from './errors/postgres-connection.error.js';
 import { assertSchemaName, channelsFor, type PostgresChannels, quoteIdent, redactUrl } from './postgres.identifiers.js';
 import { runMigrations } from './postgres.migrator.js';
 import { PostgresNotifier } from './postgres.notifier.js';
-import { consoleLogger, DEFAULT_SCHEMA, type PostgresConnectOptions, type PostgresLogger } from './postgres.options.js';
+import { assertHealthOptions, consoleLogger, DEFAULT_SCHEMA, healthPoolConfig, type PostgresConnectOptions, type PostgresLogger } from './postgres.options.js';
 import { resolvePostgresTarget } from './postgres.url.js';
 
 /** A connection URL (`postgres://...`) or a pool the caller owns (never ended by Stem). */
@@ -46,18 +46,21 @@ const migrated = new WeakMap<pg.Pool, Map<string, Promise<void>>>();
 export async function openPostgres(given: PostgresTarget, givenOptions: PostgresConnectOptions = {}): Promise<PostgresContext> {
   const { target, options } = resolvePostgresTarget(given, givenOptions);
   const schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  assertHealthOptions(options);
   const logger = options.logger ?? consoleLogger;
   const url = typeof target === 'string' ? redactUrl(target) : describePool(target);
-  const key = typeof target === 'string' ? `${target}\u0000${schema}\u0000${JSON.stringify(options.pool ?? {})}` : undefined;
+  const { connectTimeout, queryTimeout, keepAlive, healthCheckInterval, deadConnectionTimeout } = options;
+  const health = { connectTimeout, queryTimeout, keepAlive, healthCheckInterval, deadConnectionTimeout };
+  const key = typeof target === 'string' ? `${target}\u0000${schema}\u0000${JSON.stringify(options.pool ?? {})}\u0000${JSON.stringify(health)}` : undefined;
 
   let entry = key ? shared.get(key) : undefined;
   if (!entry) {
     const owned = typeof target === 'string';
-    const pool = typeof target === 'string' ? new pg.Pool({ max: 10, ...options.pool, connectionString: target }) : target;
+    const pool = typeof target === 'string' ? new pg.Pool({ max: 10, ...healthPoolConfig(options), ...options.pool, connectionString: target }) : target;
     if (owned || pool.listenerCount('error') === 0) {
       pool.on('error', (error) => logger.warn('An idle Postgres connection failed (it is replaced on next use)', error));
     }
-    const notifier = new PostgresNotifier(pool, logger);
+    const notifier = new PostgresNotifier(pool, logger, { url, ...health });
     entry = { pool, notifier, owned, refs: 0, ready: prepare(pool, schema, url, logger, options.migrate ?? true) };
     if (key) shared.set(key, entry);
   }
@@ -133,7 +136,7 @@ export function isTransientError(error: unknown): boolean {
   const e = error as { code?: string; message?: string } | undefined;
   if (e?.code && TRANSIENT_CODES.has(e.code)) return true;
   const message = e?.message ?? '';
-  return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable/i.test(message);
+  return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable|Query read timeout/i.test(message);
 }
 
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', '57P03', '53300', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);

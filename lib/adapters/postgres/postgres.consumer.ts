@@ -98,7 +98,7 @@ export class PostgresConsumer implements Consumer {
         if (this.closed) break;
         if (!this.failing) {
           this.failing = true;
-          this.host.ctx.logger.warn(`Consumer ${this.settings.consumerName} could not claim jobs; retrying`, error);
+          this.host.ctx.logger.warn(`Consumer ${this.settings.consumerName} could not claim jobs from ${this.host.ctx.url}; retrying`, error);
         }
         await this.idle(backoff, signal);
         backoff = Math.min(MAX_ERROR_BACKOFF_MS, backoff * 2);

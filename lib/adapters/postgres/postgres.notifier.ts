@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { PostgresLogger } from './postgres.options.js';
+import { PostgresDeadConnectionError } from './errors/postgres-dead-connection.error.js';
+import { POSTGRES_HEALTH_DEFAULTS, type PostgresLogger } from './postgres.options.js';
 import { quoteIdent } from './postgres.identifiers.js';
 
 /** Receives the payload of one NOTIFY. */
@@ -8,11 +9,23 @@ export type NotificationHandler = (payload: string) => void;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 2_000;
 
+/** Health-check settings of a {@link PostgresNotifier}. */
+export interface PostgresNotifierSettings {
+  /** The server URL without password, for messages. */
+  readonly url?: string;
+  /** How often the connection runs `SELECT 1`, ms; `0` turns the check off. @default 5000 */
+  readonly healthCheckInterval?: number;
+  /** How long `SELECT 1` may go unanswered before the connection is replaced, ms. @default 10000 */
+  readonly deadConnectionTimeout?: number;
+}
+
 /**
  * One dedicated LISTEN connection, shared by every adapter on a pool, multiplexing channels to
  * handlers. When the connection dies (`pg_terminate_backend`, a server restart) it reconnects with
  * backoff, listens again and calls the `onReconnect` hooks so callers can catch up on what they
- * may have missed.
+ * may have missed. A connection that stops answering without closing (a half-open or black-holed
+ * path) is found by a periodic `SELECT 1`: no answer within `deadConnectionTimeout` logs a
+ * {@link PostgresDeadConnectionError} and replaces the connection the same way.
  */
 export class PostgresNotifier {
   private readonly handlers = new Map<string, Set<NotificationHandler>>();
@@ -29,6 +42,7 @@ export class PostgresNotifier {
   constructor(
     private readonly pool: pg.Pool,
     private readonly logger: PostgresLogger,
+    private readonly settings: PostgresNotifierSettings = {},
   ) {}
 
   /**
@@ -132,7 +146,48 @@ export class PostgresNotifier {
       throw new Error('The Postgres notifier is closed');
     }
     this.client = client;
+    client.once('end', this.healthCheck(client, onLost));
     return client;
+  }
+
+  /** Runs `SELECT 1` on `client` every interval; no answer in time calls `lost`. Returns its stopper. */
+  private healthCheck(client: pg.PoolClient, lost: (error: Error) => void): () => void {
+    const interval = this.settings.healthCheckInterval ?? POSTGRES_HEALTH_DEFAULTS.healthCheckInterval;
+    const deadAfter = this.settings.deadConnectionTimeout ?? POSTGRES_HEALTH_DEFAULTS.deadConnectionTimeout;
+    if (!(interval > 0)) return () => undefined;
+    let checking = false;
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+    const timer = setInterval(() => {
+      if (checking || stopped || this.closed) return;
+      // NOTE: only the live LISTEN connection is checked; a dropped one is the pool's to dispose of.
+      if (this.client !== client) return stop();
+      checking = true;
+      let timeout: NodeJS.Timeout | undefined;
+      const overdue = new Promise<never>((_resolve, reject) => {
+        timeout = setTimeout(() => reject(new Error(`SELECT 1 got no answer within ${deadAfter} ms`)), deadAfter);
+      });
+      Promise.race([client.query('SELECT 1'), overdue]).then(
+        () => {
+          clearTimeout(timeout);
+          checking = false;
+        },
+        (error: unknown) => {
+          clearTimeout(timeout);
+          checking = false;
+          stop();
+          if (this.closed) return;
+          const message = (error as Error)?.message ?? String(error);
+          const reason = message.startsWith('SELECT 1') ? message : `SELECT 1 failed (${message})`;
+          lost(new PostgresDeadConnectionError(this.settings.url ?? 'the server', 'LISTEN', reason, { cause: error }));
+        },
+      );
+    }, interval);
+    timer.unref();
+    return stop;
   }
 
   private scheduleReconnect(): void {

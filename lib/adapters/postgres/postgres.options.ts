@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ConfigurationError } from '../../core/errors/configuration.error.js';
 
 /** A sink for the adapter's log lines (migrations, reconnects, swallowed pool errors). */
 export interface PostgresLogger {
@@ -30,6 +31,75 @@ export interface PostgresConnectOptions {
   readonly migrate?: boolean;
   /** Where log lines go. @default console, prefixed `[stem:postgres]` */
   readonly logger?: PostgresLogger;
+  /**
+   * Longest a new connection may take to be established and authenticated, in ms (`pg`
+   * `connectionTimeoutMillis`). Applies to pools the adapter creates.
+   * @default 10000
+   */
+  readonly connectTimeout?: number;
+  /**
+   * Longest wait for the reply to one statement, in ms (`pg` `query_timeout`, client-side, so it
+   * also fires on a black-holed path where no server-side `statement_timeout` can). The timed-out
+   * connection is discarded, never reused. Applies to pools the adapter creates; `0` turns it off.
+   * @default 30000
+   */
+  readonly queryTimeout?: number;
+  /**
+   * TCP keepalive: ms of silence before the kernel sends its first probe (`0` turns it off).
+   * Applies to pools the adapter creates.
+   * @default 10000
+   */
+  readonly keepAlive?: number;
+  /**
+   * How often the LISTEN connection is checked with `SELECT 1`, in ms. `0` turns the check off.
+   * @default 5000
+   */
+  readonly healthCheckInterval?: number;
+  /**
+   * How long that check may go unanswered before the LISTEN connection is declared dead (logged
+   * through `logger.warn`) and replaced; a dead path is noticed within
+   * `healthCheckInterval + deadConnectionTimeout`, and callers catch up on missed notifications.
+   * @default 10000
+   */
+  readonly deadConnectionTimeout?: number;
+}
+
+/** Defaults of the dead-connection settings of {@link PostgresConnectOptions}. */
+export const POSTGRES_HEALTH_DEFAULTS = {
+  connectTimeout: 10_000,
+  queryTimeout: 30_000,
+  keepAlive: 10_000,
+  healthCheckInterval: 5_000,
+  deadConnectionTimeout: 10_000,
+} as const;
+
+/** @throws ConfigurationError naming the first dead-connection option that is not a usable number of ms */
+export function assertHealthOptions(options: PostgresConnectOptions): void {
+  const checks: [keyof PostgresConnectOptions, number | undefined, boolean][] = [
+    ['deadConnectionTimeout', options.deadConnectionTimeout, false],
+    ['healthCheckInterval', options.healthCheckInterval, true],
+    ['queryTimeout', options.queryTimeout, true],
+    ['connectTimeout', options.connectTimeout, true],
+    ['keepAlive', options.keepAlive, true],
+  ];
+  for (const [option, value, zeroAllowed] of checks) {
+    if (value === undefined) continue;
+    if (!Number.isFinite(value) || value < 0 || (!zeroAllowed && value === 0)) {
+      throw new ConfigurationError(option, `expected ${zeroAllowed ? 'a number of ms ≥ 0 (0 turns it off)' : 'a positive number of ms'} for the Postgres connection, got ${String(value)}`);
+    }
+  }
+}
+
+/** The pool settings the dead-connection options stand for (explicit `pool` settings win). */
+export function healthPoolConfig(options: PostgresConnectOptions): PostgresPoolOptions {
+  const connectTimeout = options.connectTimeout ?? POSTGRES_HEALTH_DEFAULTS.connectTimeout;
+  const queryTimeout = options.queryTimeout ?? POSTGRES_HEALTH_DEFAULTS.queryTimeout;
+  const keepAlive = options.keepAlive ?? POSTGRES_HEALTH_DEFAULTS.keepAlive;
+  return {
+    ...(connectTimeout > 0 ? { connectionTimeoutMillis: connectTimeout } : {}),
+    ...(queryTimeout > 0 ? { query_timeout: queryTimeout } : {}),
+    ...(keepAlive > 0 ? { keepAlive: true, keepAliveInitialDelayMillis: keepAlive } : {}),
+  };
 }
 
 /** The default logger: one line per message on the console. */

@@ -11,7 +11,9 @@ export { RedisResultBackend, type RedisResultBackendOptions } from './redis.resu
 export { RedisLockStore } from './redis.lock-store.js';
 export { RedisRateLimiter } from './redis.rate-limiter.js';
 export { RedisConnectionError } from './redis-connection.error.js';
+export { RedisDeadConnectionError } from './redis-dead-connection.error.js';
 export { type RedisConnectionOptions, redactUrl } from './redis.connection.js';
+export { REDIS_HEALTH_DEFAULTS, type RedisHealthOptions } from './redis.health.js';
 export { RedisScheduleStore, type RedisScheduleStoreOptions } from './redis.schedule-store.js';
 export { RedisGroupStore, type RedisGroupStoreOptions } from './redis.group-store.js';
 export { resolveRedisUrl } from './redis.url.js';

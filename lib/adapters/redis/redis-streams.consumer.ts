@@ -201,11 +201,17 @@ export class RedisStreamsConsumer implements Consumer {
   private block(group: number, after: Map<string, string>, timeout: number): Promise<unknown> {
     const waker = this.wakers[group]!;
     if (waker.inflight) return waker.inflight;
-    waker.connection ??= this.host.openBlocking();
+    waker.connection ??= this.host.openBlocking().then((conn) => {
+      conn.role = 'blocking';
+      return conn;
+    });
     const connection = waker.connection;
     const read = (async () => {
       const conn = await connection;
-      await conn.command('xread', 'COUNT', 1, 'BLOCK', Math.ceil(timeout), 'STREAMS', ...after.keys(), ...after.values());
+      // NOTE: the BLOCK is capped at the health-check interval, so a reply overdue by more than
+      // `deadConnectionTimeout` proves the connection dead (rejects), and it is replaced below.
+      const block = Math.max(1, Math.ceil(Math.min(timeout, conn.maxBlock)));
+      await conn.blocking(block, 'xread', 'COUNT', 1, 'BLOCK', block, 'STREAMS', ...after.keys(), ...after.values());
     })();
     waker.inflight = read;
     const clear = () => {

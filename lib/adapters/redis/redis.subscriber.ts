@@ -5,7 +5,8 @@ type Handler = (message: string) => void;
 /**
  * One subscriber connection shared by every channel of an adapter instance. `subscribe` resolves
  * once Redis confirmed the SUBSCRIBE, so no later PUBLISH can be missed; ioredis re-subscribes by
- * itself after a reconnect.
+ * itself after a reconnect, including one forced by the connection's health check (a PING
+ * unanswered for `deadConnectionTimeout`, reported to `onError`).
  */
 export class RedisSubscriber {
   private connection: Promise<RedisConnection> | undefined;
@@ -54,6 +55,7 @@ export class RedisSubscriber {
 
   private connect(): Promise<RedisConnection> {
     this.connection ??= this.open().then((connection) => {
+      connection.role = 'subscriber';
       connection.client.on('message', (channel: string, message: string) => {
         for (const handler of [...(this.handlers.get(channel) ?? [])]) {
           try {

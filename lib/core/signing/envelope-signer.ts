@@ -12,7 +12,7 @@ import type { Envelope } from '../envelope.js';
 import { StemHeaders } from '../envelope.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import { signingPayload } from './signing-payload.js';
-import { type SignatureCheck, type SigningAlgorithm, SigningEnv, type SigningKeyInput, type SigningOptions } from './signing.options.js';
+import { type SignatureCheck, type SigningAlgorithm, SigningEnv, SigningHeaders, type SigningKeyInput, type SigningOptions } from './signing.options.js';
 
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -82,6 +82,9 @@ export class EnvelopeSigner {
   readonly activeKey?: string;
   /** Whether unsigned envelopes fail verification. */
   readonly required: boolean;
+  /** Replay window in ms (`undefined`: signatures do not expire). */
+  readonly maxAge?: number;
+  private readonly now: () => number;
   private readonly secrets = new Map<string, Buffer>();
   private readonly privateKeys = new Map<string, KeyObject>();
   private readonly publicKeys = new Map<string, KeyObject>();
@@ -93,6 +96,11 @@ export class EnvelopeSigner {
     }
     this.algorithm = algorithm;
     this.required = options.required ?? true;
+    if (options.maxAge !== undefined && !(Number.isFinite(options.maxAge) && options.maxAge > 0)) {
+      throw new ConfigurationError('maxAge', `signature maxAge must be a positive number of ms, got ${String(options.maxAge)}`);
+    }
+    if (options.maxAge !== undefined) this.maxAge = options.maxAge;
+    this.now = options.now ?? Date.now;
     if (algorithm === 'hmac-sha256') {
       for (const [id, input] of Object.entries(options.keys ?? {})) {
         if (typeof input === 'object' && !(input instanceof Uint8Array)) throw new ConfigurationError('keys', `HMAC key "${id}" must be base64 text or bytes`);
@@ -127,7 +135,7 @@ export class EnvelopeSigner {
    * A signer configured from environment variables, or `undefined` when none is set:
    * `STEM_SIGNING_ALGORITHM` (`hmac-sha256` | `ed25519`), `STEM_SIGNING_KEYS`,
    * `STEM_SIGNING_PRIVATE_KEYS`, `STEM_SIGNING_PUBLIC_KEYS` (each `id:base64,...`) and
-   * `STEM_SIGNING_ACTIVE_KEY`.
+   * `STEM_SIGNING_ACTIVE_KEY`, and `STEM_SIGNING_MAX_AGE` (replay window in ms, see `SigningOptions.maxAge`).
    */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): EnvelopeSigner | undefined {
     const keys = parseSigningKeyList(env[SigningEnv.keys], SigningEnv.keys);
@@ -141,7 +149,12 @@ export class EnvelopeSigner {
       throw new ConfigurationError(SigningEnv.algorithm, `unknown signing algorithm "${algorithm}"; use "hmac-sha256" or "ed25519"`);
     }
     const activeKey = env[SigningEnv.activeKey]?.trim() || undefined;
-    return new EnvelopeSigner({ algorithm, keys, privateKeys, publicKeys, ...(activeKey ? { activeKey } : {}) });
+    const maxAgeText = env[SigningEnv.maxAge]?.trim() || undefined;
+    const maxAge = maxAgeText === undefined ? undefined : Number(maxAgeText);
+    if (maxAge !== undefined && !(Number.isFinite(maxAge) && maxAge > 0)) {
+      throw new ConfigurationError(SigningEnv.maxAge, `expected a positive number of ms, got "${maxAgeText}"`);
+    }
+    return new EnvelopeSigner({ algorithm, keys, privateKeys, publicKeys, ...(activeKey ? { activeKey } : {}), ...(maxAge !== undefined ? { maxAge } : {}) });
   }
 
   /** True when this signer holds a key to sign with. */
@@ -161,35 +174,66 @@ export class EnvelopeSigner {
   sign<T extends Envelope>(envelope: T): T {
     const keyId = this.activeKey;
     if (keyId === undefined) throw new ConfigurationError('activeKey', `cannot sign task "${envelope.name}": this signer only verifies; set activeKey (STEM_SIGNING_ACTIVE_KEY)`);
-    const data = Buffer.from(signingPayload(envelope));
+    const headers: Record<string, string> = { ...envelope.headers };
+    delete headers[SigningHeaders.signedUntil];
+    if (this.maxAge !== undefined) {
+      const from = Math.max(this.now(), typeof envelope.notBefore === 'number' ? envelope.notBefore : 0);
+      headers[SigningHeaders.signedUntil] = String(Math.ceil(from + this.maxAge));
+    }
+    const unsigned = { ...envelope, headers };
+    const data = Buffer.from(signingPayload(unsigned));
     const signature = this.algorithm === 'hmac-sha256'
       ? createHmac('sha256', this.secrets.get(keyId)!).update(data).digest()
       : edSign(null, data, this.privateKeys.get(keyId)!);
-    return { ...envelope, headers: { ...envelope.headers, [StemHeaders.signature]: signature.toString('base64'), [StemHeaders.signatureKey]: keyId } };
+    return { ...unsigned, headers: { ...headers, [StemHeaders.signature]: signature.toString('base64'), [StemHeaders.signatureKey]: keyId } };
   }
 
-  /** Checks the signature of `envelope` against the verify keys. Never throws. */
+  /**
+   * Checks the signature of `envelope` against the verify keys, and its `stem-signed-until`
+   * window (see `SigningOptions.maxAge`). Never throws.
+   */
   verify(envelope: Envelope): SignatureCheck {
-    const signature = envelope.headers?.[StemHeaders.signature];
-    const keyId = envelope.headers?.[StemHeaders.signatureKey];
+    const signature: unknown = envelope.headers?.[StemHeaders.signature];
+    const keyId: unknown = envelope.headers?.[StemHeaders.signatureKey];
     if (!signature) return this.required ? { valid: false, reason: 'the envelope is not signed' } : { valid: true, keyId: '' };
-    if (!keyId) return { valid: false, reason: `header "${StemHeaders.signatureKey}" is missing` };
+    if (typeof signature !== 'string') return { valid: false, reason: `header "${StemHeaders.signature}" is not text` };
+    if (!keyId || typeof keyId !== 'string') return { valid: false, reason: `header "${StemHeaders.signatureKey}" is missing` };
     try {
-      const data = Buffer.from(signingPayload(envelope));
-      const given = Buffer.from(signature, 'base64');
-      if (this.algorithm === 'hmac-sha256') {
-        const secret = this.secrets.get(keyId);
-        if (!secret) return { valid: false, keyId, reason: `key "${keyId}" is not among the verify keys (${this.verifyKeyIds.join(', ')})` };
-        const expected = createHmac('sha256', secret).update(data).digest();
-        const ok = given.length === expected.length && timingSafeEqual(given, expected);
-        return ok ? { valid: true, keyId } : { valid: false, keyId, reason: 'the signature does not match the envelope content' };
-      }
-      const publicKey = this.publicKeys.get(keyId);
-      if (!publicKey) return { valid: false, keyId, reason: `key "${keyId}" is not among the verify keys (${this.verifyKeyIds.join(', ')})` };
-      return edVerify(null, data, publicKey, given) ? { valid: true, keyId } : { valid: false, keyId, reason: 'the signature does not match the envelope content' };
+      const check = this.checkSignature(envelope, signature, keyId);
+      return check.valid ? this.checkWindow(envelope, keyId) : check;
     } catch (error) {
       return { valid: false, keyId, reason: `the envelope could not be checked: ${(error as Error).message}` };
     }
+  }
+
+  private checkWindow(envelope: Envelope, keyId: string): SignatureCheck {
+    const text: unknown = envelope.headers[SigningHeaders.signedUntil];
+    if (text === undefined) {
+      return this.maxAge === undefined ? { valid: true, keyId } : { valid: false, keyId, reason: `the signature has no "${SigningHeaders.signedUntil}" header and this verifier requires one (maxAge ${this.maxAge} ms); sign with maxAge set` };
+    }
+    const until = typeof text === 'string' && /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(until)) return { valid: false, keyId, reason: `header "${SigningHeaders.signedUntil}" is not an epoch-ms integer` };
+    if (this.now() > until) {
+      return { valid: false, keyId, reason: `the signature expired at ${new Date(until).toISOString()} (a replayed or long-delayed envelope; raise maxAge if tasks wait longer in the queue)` };
+    }
+    return { valid: true, keyId };
+  }
+
+  private checkSignature(envelope: Envelope, signature: string, keyId: string): SignatureCheck {
+    const data = Buffer.from(signingPayload(envelope));
+    const given = Buffer.from(signature, 'base64');
+    // NOTE: base64 decoding skips stray characters; only the one canonical spelling is accepted.
+    if (given.toString('base64') !== signature) return { valid: false, keyId, reason: `header "${StemHeaders.signature}" is not canonical base64` };
+    if (this.algorithm === 'hmac-sha256') {
+      const secret = this.secrets.get(keyId);
+      if (!secret) return { valid: false, keyId, reason: `key "${keyId}" is not among the verify keys (${this.verifyKeyIds.join(', ')})` };
+      const expected = createHmac('sha256', secret).update(data).digest();
+      const ok = given.length === expected.length && timingSafeEqual(given, expected);
+      return ok ? { valid: true, keyId } : { valid: false, keyId, reason: 'the signature does not match the envelope content' };
+    }
+    const publicKey = this.publicKeys.get(keyId);
+    if (!publicKey) return { valid: false, keyId, reason: `key "${keyId}" is not among the verify keys (${this.verifyKeyIds.join(', ')})` };
+    return edVerify(null, data, publicKey, given) ? { valid: true, keyId } : { valid: false, keyId, reason: 'the signature does not match the envelope content' };
   }
 }
 
