@@ -23,3 +23,4 @@ export * from './unique/index.js';
 export * from './canvas/index.js';
 export * from './definitions/index.js';
 export * from './utils/redact-url.js';
+export * from './envelope-validator.js';
