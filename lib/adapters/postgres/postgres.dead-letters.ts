@@ -81,7 +81,14 @@ export class PostgresDeadLetters {
     } catch (error) {
       original = Buffer.from(`not serializable: ${(error as Error).message}`, 'utf8').toString('base64');
     }
+    let error: unknown = meta?.error;
+    try {
+      error = typeof error === 'string' || error === undefined ? error : JSON.stringify(error);
+    } catch {
+      error = String(error);
+    }
     const sanitizedMeta = {
+      ...(typeof error === 'string' ? { error: storableText(error, 10_000) } : {}),
       notStorable: storableText((refused as Error)?.message ?? String(refused), 1_000),
       original: original.slice(0, MAX_ORIGINAL_BASE64),
       ...(original.length > MAX_ORIGINAL_BASE64 ? { originalTruncated: true } : {}),
