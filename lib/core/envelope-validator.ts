@@ -312,6 +312,15 @@ export function parseEnvelope(text: string): EnvelopeValidation {
   return validateEnvelope(value);
 }
 
+/**
+ * The meta of a `malformed-envelope` dead letter, the same on every adapter: the validator's
+ * details as `error` (shaped like a task error, so tools read `error.message`) and the stored
+ * text as `raw` when there is one.
+ */
+export function malformedDeadLetterMeta(details: string, raw?: string): Record<string, unknown> {
+  return { error: { type: 'MalformedEnvelope', message: details, retryable: false }, ...(raw !== undefined ? { raw } : {}) };
+}
+
 /** Where a stored entry that failed validation lives, to build its dead letter. */
 export interface MalformedOrigin {
   /** Id to record when the entry has no usable id of its own. */

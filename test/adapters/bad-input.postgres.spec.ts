@@ -50,9 +50,11 @@ describe.runIf(available)('PostgresBroker with bad input', () => {
       },
       checkDeadLetters: async (queue, dead) => {
         expect(dead.filter((d) => d.envelope.id === 'dup-1')).toHaveLength(2);
-        expect((await broker.getDeadLetter(queue, 'pg-patch-2'))?.meta.error).toMatch(/visibilityTimeout must be/);
+        const errorOf = (entry: { meta: Record<string, unknown> } | null) => (entry?.meta.error as { message?: string } | undefined)?.message;
+        expect(errorOf(await broker.getDeadLetter(queue, 'pg-patch-2'))).toMatch(/visibilityTimeout must be/);
         const sanitized = await broker.getDeadLetter(queue, longId.slice(0, 256));
         expect(sanitized?.meta.notStorable).toMatch(/index row/);
+        expect(errorOf(sanitized)).toMatch(/id must be a non-empty string/);
         expect(Buffer.from(String(sanitized?.meta.original), 'base64').toString('utf8')).toContain(longId);
         expect((await broker.getDeadLetter(queue, 'pg-split'))?.meta.raw).toMatch(/^\{"junk": "a+$/);
       },

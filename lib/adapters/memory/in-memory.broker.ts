@@ -13,7 +13,7 @@ import type {
   ReplayResult,
 } from '../../core/contracts/broker.js';
 import type { Envelope } from '../../core/envelope.js';
-import { MALFORMED_ENVELOPE_REASON, malformedPlaceholder, validateEnvelope } from '../../core/envelope-validator.js';
+import { MALFORMED_ENVELOPE_REASON, malformedDeadLetterMeta, malformedPlaceholder, validateEnvelope } from '../../core/envelope-validator.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
 import { type Clock, systemClock, type TimerHandle } from '../../core/utils/clock.js';
 import { Deque } from '../../core/utils/deque.js';
@@ -233,7 +233,7 @@ export class InMemoryBroker implements Broker {
 
   private deadLetterMalformed(state: QueueState, envelope: unknown, details: string): void {
     const placeholder = malformedPlaceholder(envelope, { id: `malformed:${++this.receiptSeq}`, queue: state.name });
-    const meta = { error: { type: 'MalformedEnvelope', message: details } };
+    const meta = malformedDeadLetterMeta(details);
     this.dead.add(state.name, { envelope: placeholder, reason: MALFORMED_ENVELOPE_REASON, meta, deadAt: this.clock.now() });
   }
 

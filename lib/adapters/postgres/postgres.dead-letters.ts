@@ -81,14 +81,11 @@ export class PostgresDeadLetters {
     } catch (error) {
       original = Buffer.from(`not serializable: ${(error as Error).message}`, 'utf8').toString('base64');
     }
-    let error: unknown = meta?.error;
-    try {
-      error = typeof error === 'string' || error === undefined ? error : JSON.stringify(error);
-    } catch {
-      error = String(error);
-    }
+    const error = meta?.error as { type?: unknown; message?: unknown } | string | undefined;
+    const message = typeof error === 'string' ? error : typeof error?.message === 'string' ? error.message : undefined;
+    const type = typeof error === 'object' && typeof error?.type === 'string' ? error.type : 'Error';
     const sanitizedMeta = {
-      ...(typeof error === 'string' ? { error: storableText(error, 10_000) } : {}),
+      ...(message !== undefined ? { error: { type: storableText(type, 256), message: storableText(message, 10_000), retryable: false } } : {}),
       notStorable: storableText((refused as Error)?.message ?? String(refused), 1_000),
       original: original.slice(0, MAX_ORIGINAL_BASE64),
       ...(original.length > MAX_ORIGINAL_BASE64 ? { originalTruncated: true } : {}),

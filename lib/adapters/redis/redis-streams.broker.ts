@@ -14,7 +14,7 @@ import type {
 } from '../../core/contracts/broker.js';
 import type { Envelope } from '../../core/envelope.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
-import { MALFORMED_ENVELOPE_REASON } from '../../core/envelope-validator.js';
+import { MALFORMED_ENVELOPE_REASON, malformedDeadLetterMeta } from '../../core/envelope-validator.js';
 import { DEFAULT_DEAD_LETTER_RETENTION_MS, RedisDeadLetters } from './redis-dead-letters.js';
 import { Batcher } from './redis.batcher.js';
 import { encodeEnvelope, leaseField, malformedEnvelope, type ParsedReceipt, parseReceipt, priorityOf, queueScriptKeys } from './redis-envelope.codec.js';
@@ -302,7 +302,7 @@ export class RedisStreamsBroker implements Broker {
   private async deadLetterMalformed(keys: QueueKeys, priority: number, entryId: string, body: string, details: string): Promise<void> {
     this.knownQueues.add(keys.queue);
     const envelope = malformedEnvelope(body, keys.queue, priority, entryId);
-    const meta = { error: { type: 'MalformedEnvelope', message: details }, raw: body.slice(0, 65_536) };
+    const meta = malformedDeadLetterMeta(details, body.slice(0, /[\uD800-\uDBFF]/.test(body[65_535] ?? '') ? 65_535 : 65_536));
     const entry: DeadLetterEntry = { envelope, reason: MALFORMED_ENVELOPE_REASON, meta, deadAt: Date.now() };
     await this.deadLetters.write(keys, priority, entryId, CONSUMER_GROUP, entry);
   }
