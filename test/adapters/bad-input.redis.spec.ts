@@ -74,21 +74,41 @@ describe.runIf(available)('RedisStreamsBroker with bad input', () => {
     };
   });
 
-  it('deletes dead letters past the retention, on the next write and by the periodic sweep', async () => {
+  const deadLetterOne = async (broker: RedisStreamsBroker, queue: string) => {
+    const consumer = broker.consume({ queues: [queue], consumerName: `c-${randomBytes(3).toString('hex')}` });
+    const envelope = makeEnvelope(queue);
+    await broker.publish(envelope);
+    await broker.deadLetter((await fetchWithin(consumer, 1, 2_000))[0]!, 'expired');
+    await consumer.close();
+    return envelope;
+  };
+
+  it('deletes dead letters past the retention when the next dead letter is written', async () => {
+    const broker = await RedisStreamsBroker.connect(REDIS_URL, { prefix, deadLetterRetention: 300, deadLetterSweepInterval: 3_600_000 });
+    try {
+      const queue = uniqueName('ret');
+      const old = await deadLetterOne(broker, queue);
+      await sleep(400);
+      expect(await broker.getDeadLetter(queue, old.id)).not.toBeNull();
+      const fresh = await deadLetterOne(broker, queue);
+      expect((await broker.listDeadLetters(queue)).items.map((d) => d.envelope.id)).toEqual([fresh.id]);
+      expect(await broker.getDeadLetter(queue, old.id)).toBeNull();
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('deletes dead letters past the retention in a periodic sweep', async () => {
     const broker = await RedisStreamsBroker.connect(REDIS_URL, { prefix, deadLetterRetention: 300, deadLetterSweepInterval: 100 });
     try {
       const queue = uniqueName('ret');
-      const consumer = broker.consume({ queues: [queue], consumerName: `c-${randomBytes(3).toString('hex')}` });
-      const first = makeEnvelope(queue);
-      await broker.publish(first);
-      await broker.deadLetter((await fetchWithin(consumer, 1, 2_000))[0]!, 'expired');
+      const first = await deadLetterOne(broker, queue);
       expect((await broker.listDeadLetters(queue)).items).toHaveLength(1);
       await sleep(700);
       expect((await broker.listDeadLetters(queue)).items).toEqual([]);
       expect(await broker.getDeadLetter(queue, first.id)).toBeNull();
       expect(await raw.zcard(key(queue, 'dead:by-task'))).toBe(0);
       expect(await raw.hlen(key(queue, 'dead:entries'))).toBe(0);
-      await consumer.close();
     } finally {
       await broker.close();
     }
