@@ -22,3 +22,4 @@ export * from './definitions/index.js';
 export * from './utils/redact-url.js';
 export * from './beat/index.js';
 export * from './observability/index.js';
+export * from './envelope-validator.js';

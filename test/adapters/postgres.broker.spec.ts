@@ -97,7 +97,7 @@ describe.runIf(available)('PostgresBroker', () => {
     expect(d?.envelope.id).toBe(good.id);
     const dead = await broker.getDeadLetter(queue, 'broken-1');
     expect(dead?.reason).toBe('malformed-envelope');
-    expect(String(dead?.meta.error)).toMatch(/id must be a non-empty string/);
+    expect((dead?.meta.error as { message?: string } | undefined)?.message).toMatch(/id must be a non-empty string/);
     expect(dead?.meta.raw).toBe('{"hello": "world"}');
   });
 

@@ -13,10 +13,12 @@ import type {
   ReplayResult,
 } from '../../core/contracts/broker.js';
 import type { Envelope } from '../../core/envelope.js';
+import { MALFORMED_ENVELOPE_REASON, malformedDeadLetterMeta, malformedPlaceholder, validateEnvelope } from '../../core/envelope-validator.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
 import { type Clock, systemClock, type TimerHandle } from '../../core/utils/clock.js';
 import { Deque } from '../../core/utils/deque.js';
 import { MinHeap } from '../../core/utils/min-heap.js';
+import { DEFAULT_DEAD_LETTER_RETENTION_MS, InMemoryDeadLetters } from './in-memory.dead-letters.js';
 
 /** Options of {@link InMemoryBroker}. */
 export interface InMemoryBrokerOptions {
@@ -24,6 +26,8 @@ export interface InMemoryBrokerOptions {
   readonly defaultVisibilityTimeout?: number;
   /** Time source (use `TestClock` in tests). @default systemClock */
   readonly clock?: Clock;
+  /** Dead letters older than this many ms are dropped (`Infinity` keeps them). @default 604800000 (7 days) */
+  readonly deadLetterRetention?: number;
 }
 
 interface Lease {
@@ -32,12 +36,11 @@ interface Lease {
 }
 
 interface QueueState {
+  readonly name: string;
   /** Ready envelopes, one FIFO per priority 0..9. */
   readonly buckets: Deque<Envelope>[];
   ready: number;
   readonly leases: Map<string, Lease>;
-  /** Dead letters, oldest first. */
-  dead: DeadLetterEntry[];
 }
 
 interface Waiter {
@@ -68,6 +71,7 @@ export class InMemoryBroker implements Broker {
   private readonly clock: Clock;
   private readonly defaultVisibilityTimeout: number;
   private readonly queues = new Map<string, QueueState>();
+  private readonly dead: InMemoryDeadLetters;
   private readonly delayed = new MinHeap<Envelope>();
   private delayedTimer: { at: number; handle: TimerHandle } | undefined;
   private waiters: Waiter[] = [];
@@ -78,6 +82,7 @@ export class InMemoryBroker implements Broker {
   constructor(options: InMemoryBrokerOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.defaultVisibilityTimeout = options.defaultVisibilityTimeout ?? 30_000;
+    this.dead = new InMemoryDeadLetters(this.clock, options.deadLetterRetention ?? DEFAULT_DEAD_LETTER_RETENTION_MS);
   }
 
   async publish(envelope: Envelope): Promise<void> {
@@ -101,7 +106,7 @@ export class InMemoryBroker implements Broker {
 
   async deadLetter(delivery: Delivery, reason: string, meta: Record<string, unknown> = {}): Promise<void> {
     if (!this.settle(delivery)) return;
-    this.state(delivery.envelope.queue).dead.push({ envelope: delivery.envelope, reason, meta, deadAt: this.clock.now() });
+    this.dead.add(delivery.envelope.queue, { envelope: delivery.envelope, reason, meta, deadAt: this.clock.now() });
   }
 
   async extendLease(delivery: Delivery, ms: number): Promise<void> {
@@ -119,7 +124,7 @@ export class InMemoryBroker implements Broker {
     for (const bucket of state.buckets) removed += bucket.removeWhere(() => true);
     state.ready = 0;
     removed += this.delayed.removeWhere((env) => env.queue === queue);
-    state.dead = [];
+    this.dead.clear(queue);
     return removed;
   }
 
@@ -132,26 +137,16 @@ export class InMemoryBroker implements Broker {
   }
 
   async listDeadLetters(queue: string, options: { limit?: number; offset?: number } = {}): Promise<DeadLetterPage> {
-    const limit = options.limit ?? 50;
-    const offset = options.offset ?? 0;
-    const newestFirst = [...(this.queues.get(queue)?.dead ?? [])].reverse();
-    const items = newestFirst.slice(offset, offset + limit);
-    const next = offset + items.length;
-    return { items, ...(next < newestFirst.length ? { nextOffset: next } : {}) };
+    return this.dead.list(queue, options);
   }
 
   async getDeadLetter(queue: string, id: string): Promise<DeadLetterEntry | null> {
-    const dead = this.queues.get(queue)?.dead ?? [];
-    for (let i = dead.length - 1; i >= 0; i--) if (dead[i]!.envelope.id === id) return dead[i]!;
-    return null;
+    return this.dead.get(queue, id);
   }
 
   async replayDeadLetters(queue: string, options: ReplayOptions = {}): Promise<ReplayResult> {
-    const state = this.state(queue);
-    const selected = this.selectDead(state.dead, options.since, options.limit ?? 50);
+    const selected = this.dead.take(queue, options.since, options.limit ?? 50, options.dryRun ?? false);
     if (options.dryRun) return { entries: selected, dryRun: true };
-    const chosen = new Set(selected);
-    state.dead = state.dead.filter((entry) => !chosen.has(entry));
     const now = this.clock.now();
     for (const entry of selected) {
       const replayed: Envelope = { ...entry.envelope, attempt: entry.envelope.attempt + 1, notBefore: options.delay ? now + options.delay : undefined };
@@ -161,10 +156,7 @@ export class InMemoryBroker implements Broker {
   }
 
   async purgeDeadLetters(queue: string, options: PurgeDeadLettersOptions = {}): Promise<number> {
-    const state = this.state(queue);
-    const selected = new Set(this.selectDead(state.dead, options.since, options.limit ?? Infinity));
-    state.dead = state.dead.filter((entry) => !selected.has(entry));
-    return selected.size;
+    return this.dead.purge(queue, options);
   }
 
   async broadcast(channel: string, payload: unknown): Promise<void> {
@@ -203,7 +195,10 @@ export class InMemoryBroker implements Broker {
         while (bucket.length > 0 && out.length < max) {
           const envelope = bucket.shift()!;
           state.ready--;
-          out.push(this.lease(state, envelope, lease));
+          // NOTE: envelopes are objects here, not text, yet the same rules apply as on every broker.
+          const checked = validateEnvelope(envelope);
+          if (checked.ok) out.push(this.lease(state, checked.envelope, lease));
+          else this.deadLetterMalformed(state, envelope, checked.details);
         }
       }
     }
@@ -234,6 +229,12 @@ export class InMemoryBroker implements Broker {
     };
     state.leases.set(delivery.receipt, { delivery, timer: this.clock.setTimeout(() => this.lapse(delivery), ms) });
     return delivery;
+  }
+
+  private deadLetterMalformed(state: QueueState, envelope: unknown, details: string): void {
+    const placeholder = malformedPlaceholder(envelope, { id: `malformed:${++this.receiptSeq}`, queue: state.name });
+    const meta = malformedDeadLetterMeta(details);
+    this.dead.add(state.name, { envelope: placeholder, reason: MALFORMED_ENVELOPE_REASON, meta, deadAt: this.clock.now() });
   }
 
   private lapse(delivery: Delivery): void {
@@ -299,19 +300,10 @@ export class InMemoryBroker implements Broker {
     this.armDelayedTimer();
   }
 
-  private selectDead(dead: readonly DeadLetterEntry[], since: number | undefined, limit: number): DeadLetterEntry[] {
-    const out: DeadLetterEntry[] = [];
-    for (const entry of dead) {
-      if (out.length >= limit) break;
-      if (since === undefined || entry.deadAt >= since) out.push(entry);
-    }
-    return out;
-  }
-
   private state(queue: string): QueueState {
     let state = this.queues.get(queue);
     if (!state) {
-      state = { buckets: Array.from({ length: PRIORITIES }, () => new Deque<Envelope>()), ready: 0, leases: new Map(), dead: [] };
+      state = { name: queue, buckets: Array.from({ length: PRIORITIES }, () => new Deque<Envelope>()), ready: 0, leases: new Map() };
       this.queues.set(queue, state);
     }
     return state;

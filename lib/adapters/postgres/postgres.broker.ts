@@ -20,13 +20,12 @@ import { StemError } from '../../core/errors/stem.error.js';
 import { MicroBatcher } from './postgres.batcher.js';
 import { isNotSentError, openPostgres, type PostgresContext, type PostgresTarget, retryTransient } from './postgres.connection.js';
 import { type ConsumerHost, PostgresConsumer } from './postgres.consumer.js';
-import { PostgresDeadLetters } from './postgres.dead-letters.js';
+import { DEFAULT_DEAD_LETTER_RETENTION_MS, PostgresDeadLetters } from './postgres.dead-letters.js';
 import { clampPriority, jobInsertParams } from './postgres.envelope-codec.js';
 import type { PostgresConnectOptions } from './postgres.options.js';
 import { decodeReceipt, type PostgresReceipt } from './postgres.receipt.js';
 import { prepared } from './postgres.statements.js';
 import * as sql from './sql/jobs.sql.js';
-import { deadLetterJob } from './sql/dead-letters.sql.js';
 
 /** Options of {@link PostgresBroker.connect}. */
 export interface PostgresBrokerOptions extends PostgresConnectOptions {
@@ -38,6 +37,10 @@ export interface PostgresBrokerOptions extends PostgresConnectOptions {
    * @default 1500
    */
   readonly pollInterval?: number;
+  /** Dead letters older than this many ms are deleted (`Infinity` keeps them). @default 604800000 (7 days) */
+  readonly deadLetterRetention?: number;
+  /** How often the broker sweeps old dead letters, ms. @default 3600000 (1 hour) */
+  readonly deadLetterSweepInterval?: number;
 }
 
 /** Largest NOTIFY payload Postgres accepts is 8000 bytes; keep room for the envelope. */
@@ -68,17 +71,18 @@ export class PostgresBroker implements Broker {
     ack: (values: unknown[]) => pg.QueryConfig;
     extend: (values: unknown[]) => pg.QueryConfig;
     requeue: (values: unknown[]) => pg.QueryConfig;
-    deadLetter: (values: unknown[]) => pg.QueryConfig;
   };
   private readonly host: ConsumerHost;
   private unlistenJobs: (() => void) | undefined;
   private readonly removeReconnectHook: () => void;
   private closing: Promise<void> | undefined;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     private readonly ctx: PostgresContext,
     private readonly defaultVisibilityTimeout: number,
     private readonly pollInterval: number,
+    retention: { readonly deadLetterRetention?: number; readonly deadLetterSweepInterval?: number } = {},
   ) {
     const { s, channels } = ctx;
     this.statements = {
@@ -86,9 +90,12 @@ export class PostgresBroker implements Broker {
       ack: prepared(sql.ackJobs(s)),
       extend: prepared(sql.extendLease(s)),
       requeue: prepared(sql.requeueJob(s, channels.jobs)),
-      deadLetter: prepared(deadLetterJob(s)),
     };
-    this.deadLetters = new PostgresDeadLetters(ctx, (client, envelopes) => this.publishWith(client, envelopes));
+    this.deadLetters = new PostgresDeadLetters(ctx, (client, envelopes) => this.publishWith(client, envelopes), retention.deadLetterRetention ?? DEFAULT_DEAD_LETTER_RETENTION_MS);
+    if (Number.isFinite(this.deadLetters.retention)) {
+      this.sweeper = setInterval(() => void this.deadLetters.sweep().catch((error: unknown) => ctx.logger.warn('Could not sweep old dead letters; retrying at the next interval', error)), retention.deadLetterSweepInterval ?? 3_600_000);
+      this.sweeper.unref();
+    }
     this.publisher = new MicroBatcher((envelopes) => retryTransient(() => this.insert(ctx.pool, envelopes), 10_000, isNotSentError), {
       maxBatch: PUBLISH_BATCH,
       maxConcurrent: 2,
@@ -121,7 +128,7 @@ export class PostgresBroker implements Broker {
    */
   static async connect(target: PostgresTarget, options: PostgresBrokerOptions = {}): Promise<PostgresBroker> {
     const ctx = await openPostgres(target, options);
-    const broker = new PostgresBroker(ctx, options.defaultVisibilityTimeout ?? 30_000, options.pollInterval ?? 1_500);
+    const broker = new PostgresBroker(ctx, options.defaultVisibilityTimeout ?? 30_000, options.pollInterval ?? 1_500, options);
     try {
       broker.unlistenJobs = await ctx.notifier.listen(ctx.channels.jobs, (queue) => {
         for (const consumer of broker.consumers) consumer.notify(queue);
@@ -198,7 +205,6 @@ export class PostgresBroker implements Broker {
         this.statements.requeue([
           receipt.id,
           receipt.lease,
-          env.queue,
           clampPriority(env.priority),
           env.attempt,
           notBefore,
@@ -212,11 +218,15 @@ export class PostgresBroker implements Broker {
   async deadLetter(delivery: Delivery, reason: string, meta: Record<string, unknown> = {}): Promise<void> {
     const receipt = decodeReceipt(delivery.receipt);
     if (!receipt) return;
-    await retryTransient(async () => {
-      await this.ctx.pool.query(
-        this.statements.deadLetter([receipt.id, receipt.lease, reason, JSON.stringify(meta), JSON.stringify(delivery.envelope)]),
-      );
-    });
+    await this.deadLetters.write(receipt, reason, meta, delivery.envelope);
+  }
+
+  /**
+   * Deletes dead letters (of every queue) older than `deadLetterRetention`; the broker also does
+   * this every `deadLetterSweepInterval`. Returns how many were deleted.
+   */
+  sweepDeadLetters(): Promise<number> {
+    return this.deadLetters.sweep();
   }
 
   async extendLease(delivery: Delivery, ms: number): Promise<void> {
@@ -290,6 +300,7 @@ export class PostgresBroker implements Broker {
   /** Closes consumers, waits for pending publishes and acks, then releases the pool. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.sweeper);
       for (const consumer of [...this.consumers]) await consumer.close();
       this.unlistenJobs?.();
       this.removeReconnectHook();

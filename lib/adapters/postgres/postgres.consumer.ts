@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Consumer, Delivery } from '../../core/contracts/broker.js';
+import { MALFORMED_ENVELOPE_REASON, malformedDeadLetterMeta } from '../../core/envelope-validator.js';
 import { decodeEnvelope, placeholderEnvelope } from './postgres.envelope-codec.js';
 import type { PostgresContext } from './postgres.connection.js';
 import { encodeReceipt } from './postgres.receipt.js';
@@ -152,8 +153,13 @@ export class PostgresConsumer implements Consumer {
         deliveries.push(delivery);
         continue;
       }
-      this.host.ctx.logger.warn(`Job ${row.task_id} on queue "${row.queue}" has a malformed envelope (${decoded.error}); dead-lettering it`);
-      await this.host.deadLetter(delivery, 'malformed-envelope', { error: decoded.error, raw: row.envelope.slice(0, 10_000) });
+      this.host.ctx.logger.warn(`Job ${row.task_id.slice(0, 256)} on queue "${row.queue}" has a malformed envelope (${decoded.error}); dead-lettering it`);
+      // NOTE: each row settles on its own: one that cannot be dead-lettered now stays leased until its
+      // lease lapses (and is tried again), while the rows claimed with it are still delivered.
+      const raw = row.envelope.slice(0, /[\uD800-\uDBFF]/.test(row.envelope[9_999] ?? '') ? 9_999 : 10_000);
+      await this.host.deadLetter(delivery, MALFORMED_ENVELOPE_REASON, malformedDeadLetterMeta(decoded.error, raw)).catch((error: unknown) => {
+        this.host.ctx.logger.warn(`Could not dead-letter job ${row.task_id.slice(0, 256)} on queue "${row.queue}"; it is retried when its lease lapses`, error);
+      });
     }
     return { deliveries, claimedAny: rows.length > 0 };
   }

@@ -1,4 +1,5 @@
 import type { Envelope } from '../../core/envelope.js';
+import { malformedPlaceholder, parseEnvelope } from '../../core/envelope-validator.js';
 
 /** Priority as stored: an integer 0–9. */
 export function clampPriority(priority: number): number {
@@ -31,37 +32,24 @@ export function jobInsertParams(envelopes: readonly Envelope[]): unknown[] {
 export type DecodedEnvelope = { ok: true; envelope: Envelope } | { ok: false; error: string };
 
 /**
- * Parses and checks a stored envelope. Anything that is not JSON, or lacks the fields a worker
- * relies on, is reported rather than thrown so the consumer can dead-letter it and go on.
+ * Parses and validates a stored envelope with the core rules ({@link parseEnvelope}). Anything
+ * that is not JSON, or breaks a rule, is reported rather than thrown so the consumer can
+ * dead-letter it (`malformed-envelope`) and go on.
  */
 export function decodeEnvelope(text: string): DecodedEnvelope {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    return { ok: false, error: `not JSON: ${(error as Error).message}` };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, error: 'not a JSON object' };
-  const e = value as Record<string, unknown>;
-  const problems: string[] = [];
-  for (const key of ['id', 'name', 'queue'] as const) if (typeof e[key] !== 'string' || e[key] === '') problems.push(`${key} must be a non-empty string`);
-  for (const key of ['attempt', 'priority', 'enqueuedAt'] as const) if (typeof e[key] !== 'number') problems.push(`${key} must be a number`);
-  for (const key of ['headers', 'meta'] as const) if (typeof e[key] !== 'object' || e[key] === null) problems.push(`${key} must be an object`);
-  if (problems.length > 0) return { ok: false, error: problems.join('; ') };
-  return { ok: true, envelope: value as Envelope };
+  const result = parseEnvelope(text);
+  return result.ok ? { ok: true, envelope: result.envelope } : { ok: false, error: result.details };
 }
 
 /** A stand-in envelope for a row that could not be decoded, so it can still be dead-lettered. */
-export function placeholderEnvelope(row: { task_id: string; queue: string; priority: number; attempt: number; created_ms: number }): Envelope {
-  return {
-    id: row.task_id,
-    name: 'unknown',
-    args: null,
-    headers: {},
-    queue: row.queue,
-    priority: row.priority,
-    attempt: row.attempt,
-    enqueuedAt: Math.round(row.created_ms),
-    meta: {},
-  };
+export function placeholderEnvelope(row: { task_id: string; queue: string; priority: number; attempt: number; created_ms: number; envelope?: string }): Envelope {
+  let raw: unknown;
+  try {
+    raw = row.envelope === undefined ? undefined : JSON.parse(row.envelope);
+  } catch {
+    raw = undefined;
+  }
+  // NOTE: the row's task id wins so the dead letter is found under the id the row was stored with.
+  const envelope = malformedPlaceholder(raw, { id: row.task_id, queue: row.queue, priority: row.priority, attempt: row.attempt, enqueuedAt: row.created_ms });
+  return { ...envelope, id: row.task_id };
 }

@@ -1,9 +1,10 @@
 import type { Envelope } from '../../core/envelope.js';
+import { type EnvelopeValidation, malformedPlaceholder, parseEnvelope } from '../../core/envelope-validator.js';
 import { clampPriority, type QueueKeys } from './redis.keys.js';
 
 /** The KEYS of a queue script, in the order `scripts/queue-lib.lua.ts` documents. */
 export function queueScriptKeys(keys: QueueKeys): string[] {
-  return [...keys.streams, keys.delayed, keys.leases, keys.signal, keys.dead, keys.deadEntries];
+  return [...keys.streams, keys.delayed, keys.leases, keys.signal, keys.dead, keys.deadEntries, keys.deadIndex];
 }
 
 /** Serialises an envelope for a stream entry or a delayed member. */
@@ -22,32 +23,26 @@ export function priorityOf(envelope: Envelope): number {
   return clampPriority(envelope.priority);
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
- * Parses a stored envelope. Missing optional fields get their defaults.
- * @throws Error when the text is not an envelope (no JSON object with a string id and name)
+ * Parses and validates a stored envelope with the core rules ({@link parseEnvelope}): a wrong
+ * type is reported (the consumer dead-letters it as `malformed-envelope`), never defaulted.
  */
-export function decodeEnvelope(text: string, queue: string): Envelope {
-  const value: unknown = JSON.parse(text);
-  if (!isRecord(value) || typeof value.id !== 'string' || typeof value.name !== 'string') {
-    throw new Error('stored entry is not an envelope (needs string "id" and "name")');
-  }
-  // NOTE: the parsed object is fresh, so defaults are filled in place rather than copied.
-  if (!('args' in value)) value.args = undefined;
-  if (!isRecord(value.headers)) value.headers = {};
-  if (typeof value.queue !== 'string') value.queue = queue;
-  if (typeof value.priority !== 'number') value.priority = 0;
-  if (typeof value.attempt !== 'number') value.attempt = 0;
-  if (typeof value.enqueuedAt !== 'number') value.enqueuedAt = 0;
-  if (!isRecord(value.meta)) value.meta = {};
-  return value as unknown as Envelope;
+export function decodeEnvelope(text: string): EnvelopeValidation {
+  return parseEnvelope(text);
 }
 
-/** A placeholder envelope for an entry that could not be decoded, so it can be dead-lettered. */
-export function malformedEnvelope(queue: string, priority: number, entryId: string): Envelope {
-  return { id: `malformed:${entryId}`, name: 'unknown', args: null, headers: {}, queue, priority, attempt: 0, enqueuedAt: 0, meta: {} };
+/**
+ * A stand-in envelope for an entry that failed validation, so it can be dead-lettered: the
+ * entry's own id when it has a usable one, else `malformed:<priority>:<entry id>`.
+ */
+export function malformedEnvelope(text: string, queue: string, priority: number, entryId: string): Envelope {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    raw = undefined;
+  }
+  return malformedPlaceholder(raw, { id: `malformed:${priority}:${entryId}`, queue, priority });
 }
 
 /**

@@ -14,7 +14,8 @@ import type {
 } from '../../core/contracts/broker.js';
 import type { Envelope } from '../../core/envelope.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
-import { encodeDeadLetter, RedisDeadLetters } from './redis-dead-letters.js';
+import { MALFORMED_ENVELOPE_REASON, malformedDeadLetterMeta } from '../../core/envelope-validator.js';
+import { DEFAULT_DEAD_LETTER_RETENTION_MS, RedisDeadLetters } from './redis-dead-letters.js';
 import { Batcher } from './redis.batcher.js';
 import { encodeEnvelope, leaseField, malformedEnvelope, type ParsedReceipt, parseReceipt, priorityOf, queueScriptKeys } from './redis-envelope.codec.js';
 import { RedisStreamsConsumer } from './redis-streams.consumer.js';
@@ -38,6 +39,10 @@ export interface RedisStreamsBrokerOptions extends RedisConnectionOptions {
   readonly batchSize?: number;
   /** Called with errors of background work (a consumer losing its connection, ...). */
   readonly onError?: (error: unknown) => void;
+  /** Dead letters older than this many ms are deleted (`Infinity` keeps them). @default 604800000 (7 days) */
+  readonly deadLetterRetention?: number;
+  /** How often the broker sweeps old dead letters of the queues it consumed or dead-lettered into, ms. @default 3600000 (1 hour) */
+  readonly deadLetterSweepInterval?: number;
 }
 
 /**
@@ -69,6 +74,8 @@ export class RedisStreamsBroker implements Broker {
   private readonly defaultVisibilityTimeout: number;
   private readonly acks: Batcher<ParsedReceipt>;
   private closing: Promise<void> | undefined;
+  private readonly knownQueues = new Set<string>();
+  private readonly sweeper: ReturnType<typeof setInterval> | undefined;
 
   /** The command connection (auto-pipelined, shared with other adapters on the same server). */
   readonly connection: RedisConnection;
@@ -79,7 +86,11 @@ export class RedisStreamsBroker implements Broker {
   ) {
     const connection = (this.connection = shared.connection);
     this.keys = new RedisKeys(options.prefix ?? 'stem');
-    this.deadLetters = new RedisDeadLetters(connection, this.keys);
+    this.deadLetters = new RedisDeadLetters(connection, this.keys, options.deadLetterRetention ?? DEFAULT_DEAD_LETTER_RETENTION_MS);
+    if (Number.isFinite(this.deadLetters.retention)) {
+      this.sweeper = setInterval(() => void this.sweepDeadLetters().catch((error: unknown) => this.options.onError?.(error)), options.deadLetterSweepInterval ?? 3_600_000);
+      this.sweeper.unref();
+    }
     this.subscriber = new RedisSubscriber(() => connection.duplicate({ enableAutoPipelining: false }));
     this.defaultVisibilityTimeout = options.defaultVisibilityTimeout ?? 30_000;
     this.acks = new Batcher((receipts) => this.ackMany(receipts));
@@ -132,6 +143,7 @@ export class RedisStreamsBroker implements Broker {
   consume(options: ConsumeOptions): Consumer {
     this.assertOpen();
     const queues = [...new Set(options.queues)].map((q) => this.keys.queue(q));
+    for (const q of queues) this.knownQueues.add(q.queue);
     const consumer = new RedisStreamsConsumer(
       {
         connection: this.connection,
@@ -183,17 +195,20 @@ export class RedisStreamsBroker implements Broker {
   async deadLetter(delivery: Delivery, reason: string, meta: Record<string, unknown> = {}): Promise<void> {
     const receipt = parseReceipt(delivery.receipt);
     if (!receipt) return;
-    const keys = this.keys.queue(receipt.queue);
-    const deadAt = Date.now();
-    const entry: DeadLetterEntry = { envelope: delivery.envelope, reason, meta, deadAt };
-    await scripts.deadLetter.run(this.connection, queueScriptKeys(keys), [
-      CONSUMER_GROUP,
-      receipt.priority,
-      receipt.entryId,
-      delivery.envelope.id,
-      encodeDeadLetter(entry),
-      deadAt,
-    ]);
+    this.knownQueues.add(receipt.queue);
+    const entry: DeadLetterEntry = { envelope: delivery.envelope, reason, meta, deadAt: Date.now() };
+    await this.deadLetters.write(this.keys.queue(receipt.queue), receipt.priority, receipt.entryId, CONSUMER_GROUP, entry);
+  }
+
+  /**
+   * Deletes dead letters older than `deadLetterRetention` from `queues` (by default every queue
+   * this broker consumed or dead-lettered into); the broker also does this every
+   * `deadLetterSweepInterval`. Returns how many were deleted.
+   */
+  async sweepDeadLetters(queues: readonly string[] = [...this.knownQueues]): Promise<number> {
+    let total = 0;
+    for (const queue of queues) total += await this.deadLetters.sweep(queue);
+    return total;
   }
 
   async extendLease(delivery: Delivery, ms: number): Promise<void> {
@@ -261,6 +276,7 @@ export class RedisStreamsBroker implements Broker {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.sweeper);
       const steps = [...[...this.consumers].map((c) => () => c.close()), () => this.subscriber.close(), () => this.shared.release()];
       for (const step of steps) {
         try {
@@ -285,12 +301,12 @@ export class RedisStreamsBroker implements Broker {
     return [];
   }
 
-  private async deadLetterMalformed(keys: QueueKeys, priority: number, entryId: string, body: string, error: unknown): Promise<void> {
-    const envelope = malformedEnvelope(keys.queue, priority, entryId);
-    const deadAt = Date.now();
-    const meta = { error: { type: 'MalformedEnvelope', message: (error as Error)?.message ?? String(error) }, raw: body.slice(0, 65_536) };
-    const entry: DeadLetterEntry = { envelope, reason: 'malformed-envelope', meta, deadAt };
-    await scripts.deadLetter.run(this.connection, queueScriptKeys(keys), [CONSUMER_GROUP, priority, entryId, envelope.id, encodeDeadLetter(entry), deadAt]);
+  private async deadLetterMalformed(keys: QueueKeys, priority: number, entryId: string, body: string, details: string): Promise<void> {
+    this.knownQueues.add(keys.queue);
+    const envelope = malformedEnvelope(body, keys.queue, priority, entryId);
+    const meta = malformedDeadLetterMeta(details, body.slice(0, /[\uD800-\uDBFF]/.test(body[65_535] ?? '') ? 65_535 : 65_536));
+    const entry: DeadLetterEntry = { envelope, reason: MALFORMED_ENVELOPE_REASON, meta, deadAt: Date.now() };
+    await this.deadLetters.write(keys, priority, entryId, CONSUMER_GROUP, entry);
   }
 
   private assertOpen(): void {

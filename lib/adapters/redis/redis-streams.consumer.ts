@@ -1,4 +1,5 @@
 import type { Consumer, Delivery } from '../../core/contracts/broker.js';
+import { ENVELOPE_LIMITS } from '../../core/envelope-validator.js';
 import { decodeEnvelope, queueScriptKeys } from './redis-envelope.codec.js';
 import type { RedisConnection } from './redis.connection.js';
 import { CONSUMER_GROUP, type QueueKeys } from './redis.keys.js';
@@ -9,8 +10,8 @@ export interface ConsumerHost {
   readonly connection: RedisConnection;
   /** Opens a dedicated connection for blocking reads. */
   openBlocking(): Promise<RedisConnection>;
-  /** Dead-letters an entry that could not be decoded. */
-  deadLetterMalformed(keys: QueueKeys, priority: number, entryId: string, body: string, error: unknown): Promise<void>;
+  /** Dead-letters an entry that failed validation (reason `malformed-envelope`, with `details`). */
+  deadLetterMalformed(keys: QueueKeys, priority: number, entryId: string, body: string, details: string): Promise<void>;
   /** Gives back deliveries fetched for a caller that went away. */
   release(deliveries: readonly Delivery[]): Promise<void>;
   /** Reports a background error (connection trouble while fetching). */
@@ -131,13 +132,23 @@ export class RedisStreamsConsumer implements Consumer {
     const start = this.rotation++ % this.queues.length;
     for (let i = 0; i < this.queues.length && deliveries.length < max; i++) {
       const keys = this.queues[(start + i) % this.queues.length]!;
-      const reply = await scripts.fetch.run<(string | number)[]>(this.host.connection, queueScriptKeys(keys), [
-        CONSUMER_GROUP,
-        this.settings.consumerName,
-        max - deliveries.length,
-        this.settings.defaultVisibilityTimeout,
-        this.settings.batchSize,
-      ]);
+      let reply: (string | number)[];
+      try {
+        reply = await scripts.fetch.run<(string | number)[]>(this.host.connection, queueScriptKeys(keys), [
+          CONSUMER_GROUP,
+          this.settings.consumerName,
+          max - deliveries.length,
+          this.settings.defaultVisibilityTimeout,
+          this.settings.batchSize,
+          ENVELOPE_LIMITS.minVisibilityTimeout,
+          ENVELOPE_LIMITS.maxDurationMs,
+        ]);
+      } catch (error) {
+        // NOTE: deliveries leased from earlier queues must reach the caller, not wait for their lease to lapse.
+        if (deliveries.length === 0) throw error;
+        this.host.reportError(error);
+        break;
+      }
       const count = Number(reply[0]);
       if (count > 0) {
         await this.collect(keys, reply, count, deliveries);
@@ -161,14 +172,22 @@ export class RedisStreamsConsumer implements Consumer {
   private async collect(keys: QueueKeys, reply: (string | number)[], count: number, out: Delivery[]): Promise<void> {
     const suffix = `@${keys.queue}`;
     for (let i = 0; i < count; i++) {
-      const member = String(reply[1 + i * 3]);
-      const body = String(reply[2 + i * 3]);
-      const deadline = Number(reply[3 + i * 3]);
+      const member = String(reply[1 + i * 4]);
+      const body = String(reply[2 + i * 4]);
+      const deadline = Number(reply[3 + i * 4]);
+      const badLease = String(reply[4 + i * 4] ?? '');
+      const decoded = decodeEnvelope(body);
+      if (decoded.ok && badLease === '') {
+        out.push({ envelope: decoded.envelope, receipt: member + suffix, leaseExpiresAt: deadline });
+        continue;
+      }
+      const leaseProblem = badLease === '' ? [] : [`lease field "${badLease}" is not a whole number of ms from ${ENVELOPE_LIMITS.minVisibilityTimeout} to ${ENVELOPE_LIMITS.maxDurationMs}`];
+      const details = [...leaseProblem, ...(decoded.ok ? [] : [decoded.details])].join('; ');
       try {
-        const envelope = decodeEnvelope(body, keys.queue);
-        out.push({ envelope, receipt: member + suffix, leaseExpiresAt: deadline });
+        await this.host.deadLetterMalformed(keys, Number(member[0]), member.slice(2), body, details);
       } catch (error) {
-        await this.host.deadLetterMalformed(keys, Number(member[0]), member.slice(2), body, error);
+        // NOTE: the entry stays leased; when the lease lapses it is read (and dead-lettered) again.
+        this.host.reportError(error);
       }
     }
   }

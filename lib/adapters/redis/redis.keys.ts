@@ -20,7 +20,9 @@ export function clampPriority(priority: number): number {
  * - `<prefix>:{q}:delayed`: ZSET of envelopes by `notBefore`
  * - `<prefix>:{q}:leases`: ZSET of `<priority>:<entry id>` by lease deadline
  * - `<prefix>:{q}:signal`: a one-entry stream bumped when the earliest due time moves earlier
- * - `<prefix>:{q}:dead` / `:dead:entries`: ZSET of task ids by dead-letter time, HASH of entries
+ * - `<prefix>:{q}:dead` / `:dead:entries`: ZSET of dead-letter refs (`<dead-letter id>:<task id>`) by
+ *   dead-letter time, HASH of entries by ref
+ * - `<prefix>:{q}:dead:by-task`: ZSET (all scores 0) of `<task id>\0<dead-letter id>`, to find a task's dead letters
  */
 export interface QueueKeys {
   readonly queue: string;
@@ -31,6 +33,7 @@ export interface QueueKeys {
   readonly signal: string;
   readonly dead: string;
   readonly deadEntries: string;
+  readonly deadIndex: string;
 }
 
 /** Builds and caches key names under one prefix. */
@@ -55,6 +58,7 @@ export class RedisKeys {
       signal: `${base}:signal`,
       dead: `${base}:dead`,
       deadEntries: `${base}:dead:entries`,
+      deadIndex: `${base}:dead:by-task`,
     };
     this.queues.set(queue, keys);
     return keys;

@@ -4,12 +4,19 @@ const ENTRY = `envelope::text AS envelope, reason, meta, (extract(epoch FROM dea
 
 /**
  * Moves a delivery ($1 id, $2 lease) to the dead letters with $3 reason, $4 meta JSON and
- * $5 envelope JSON. A stale delivery changes nothing.
+ * $5 envelope JSON, recorded under the row's task id or $6 (when not null). A stale delivery
+ * changes nothing.
  */
 export const deadLetterJob = (s: string) => `
 WITH gone AS (DELETE FROM ${s}.jobs WHERE id = $1 AND lease = $2 RETURNING task_id, queue)
 INSERT INTO ${s}.dead_letters (task_id, queue, envelope, reason, meta)
-SELECT task_id, queue, $5::json, $3, $4::jsonb FROM gone`;
+SELECT coalesce($6::text, task_id), queue, $5::json, $3, $4::jsonb FROM gone`;
+
+/** Deletes up to $2 dead letters (any queue) older than $1 ms, oldest first. */
+export const sweepDeadLetters = (s: string) => `
+DELETE FROM ${s}.dead_letters WHERE id IN (
+  SELECT id FROM ${s}.dead_letters WHERE dead_at < now() - $1::float8 * interval '1 millisecond' ORDER BY dead_at LIMIT $2
+)`;
 
 /** One page of a queue's ($1) dead letters, newest first: $2 limit, $3 offset. */
 export const listDeadLetters = (s: string) => `

@@ -56,14 +56,15 @@ RETURNING (extract(epoch FROM locked_until) * 1000)::float8 AS locked_until_ms`;
 
 /**
  * Puts a delivery back ($1 id, $2 lease), atomically replacing the envelope and its columns:
- * $3 queue, $4 priority, $5 attempt, $6 notBefore epoch ms (null = now), $7 visibility ms,
- * $8 envelope JSON. NOTIFYs the queue. A stale delivery changes nothing.
+ * $3 priority, $4 attempt, $5 notBefore epoch ms (null = now), $6 visibility ms, $7 envelope
+ * JSON. The row stays on its queue whatever the envelope says, so a requeue never moves work to a
+ * queue nobody consumes. NOTIFYs the queue. A stale delivery changes nothing.
  */
 export const requeueJob = (s: string, channel: string) => `
 WITH up AS (
   UPDATE ${s}.jobs
-  SET lease = lease + 1, locked_until = NULL, locked_by = NULL, queue = $3, priority = $4, attempt = $5,
-      run_at = coalesce(to_timestamp($6::float8 / 1000.0), now()), visibility_ms = $7, envelope = $8::json
+  SET lease = lease + 1, locked_until = NULL, locked_by = NULL, priority = $3, attempt = $4,
+      run_at = coalesce(to_timestamp($5::float8 / 1000.0), now()), visibility_ms = $6, envelope = $7::json
   WHERE id = $1 AND lease = $2 AND locked_until IS NOT NULL
   RETURNING queue
 )

@@ -4,14 +4,22 @@ import { QUEUE_LIB_LUA } from './queue-lib.lua.js';
  * fetch: moves due delayed envelopes to their streams, reclaims lapsed leases, then reads up to
  * `max` new entries, highest priority first, and leases each of them, all in one atomic step.
  *
- * KEYS: the queue layout of queue-lib (15 keys)
+ * KEYS: the queue layout of queue-lib (16 keys)
  * ARGV[1] consumer group
  * ARGV[2] consumer name
  * ARGV[3] max entries to read
  * ARGV[4] default lease ms (entries published without a visibility timeout)
  * ARGV[5] batch size for promotion and reclaim
- * Returns, when entries were read: { n, member1, body1, deadline1, ..., memberN, bodyN, deadlineN }
- *   (member = the lease member "<priority>:<entry id>")
+ * ARGV[6] shortest lease ms an entry may ask for
+ * ARGV[7] longest lease ms an entry may ask for
+ * Returns, when entries were read: { n, member1, body1, deadline1, flag1, ..., memberN, bodyN, deadlineN, flagN }
+ *   (member = the lease member "<priority>:<entry id>"; flag = '' or, for an entry whose lease
+ *   field is not a whole number of ms in range, that field: it is leased for the default lease
+ *   like any other, and the caller dead-letters it)
+ *
+ * Every entry is checked before anything is written for it, so one odd entry (a lease field such
+ * as "nan", a delayed member or lease member this adapter did not write) never fails the script
+ * after XREADGROUP moved the other entries of the batch to the pending list.
  *   otherwise: { 0, next due ms (-1 if none), now ms, last id of streams p0..p9, last id of signal }
  *   (the last ids let the caller block on XREAD for anything newer without missing a write).
  */
@@ -20,26 +28,43 @@ local group, consumer = ARGV[1], ARGV[2]
 local max = tonumber(ARGV[3])
 local default_lease = tonumber(ARGV[4])
 local batch = tonumber(ARGV[5])
+local min_lease, max_lease = tonumber(ARGV[6]), tonumber(ARGV[7])
+if not default_lease or default_lease ~= default_lease or default_lease < 1 or default_lease > max_lease then default_lease = 30000 end
 local now = now_ms()
+
+-- The lease of an entry, and '' or the field itself when it is not a whole number of ms in range.
+local function lease_of(field)
+  if field == nil or field == '' then return default_lease, '' end
+  if #field <= 10 and string.find(field, '^%d+$') then
+    local ms = tonumber(field)
+    if ms >= min_lease and ms <= max_lease then return ms, '' end
+  end
+  return default_lease, string.sub(field, 1, 64)
+end
 
 local due = redis.call('ZRANGEBYSCORE', KEYS[11], '-inf', now, 'LIMIT', 0, batch)
 for _, member in ipairs(due) do
   local prio, lease_ms, body = string.match(member, '^(%d)|(%d*)|(.*)$')
   if prio then
     redis.call('XADD', KEYS[tonumber(prio) + 1], '*', 'e', body, 'v', lease_ms)
+  else
+    -- not a member this adapter wrote: hand it over as an entry, so a consumer dead-letters it
+    redis.call('XADD', KEYS[1], '*', 'e', member, 'v', '')
   end
 end
 if #due > 0 then redis.call('ZREM', KEYS[11], unpack(due)) end
 
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[12], '-inf', now, 'LIMIT', 0, batch)
 for _, member in ipairs(lapsed) do
-  local stream = KEYS[tonumber(string.sub(member, 1, 1)) + 1]
-  local id = string.sub(member, 3)
-  local entry = redis.call('XRANGE', stream, id, id)
-  if #entry > 0 then
-    redis.call('XACK', stream, group, id)
-    redis.call('XDEL', stream, id)
-    redis.call('XADD', stream, '*', unpack(entry[1][2]))
+  local prio, id = string.match(member, '^(%d):(%d+%-%d+)$')
+  if prio then
+    local stream = KEYS[tonumber(prio) + 1]
+    local entry = redis.call('XRANGE', stream, id, id)
+    if #entry > 0 then
+      redis.call('XACK', stream, group, id)
+      redis.call('XDEL', stream, id)
+      redis.call('XADD', stream, '*', unpack(entry[1][2]))
+    end
   end
 end
 if #lapsed > 0 then redis.call('ZREM', KEYS[12], unpack(lapsed)) end
@@ -66,15 +91,15 @@ for prio = 9, 0, -1 do
     local prefix = prio .. ':'
     for _, entry in ipairs(read[1][2]) do
       local fields = entry[2]
-      local body, lease_ms = '', nil
+      local body, field = '', nil
       if fields[1] == 'e' and fields[3] == 'v' then
-        body, lease_ms = fields[2], tonumber(fields[4])
+        body, field = fields[2], fields[4]
       else
         for i = 1, #fields, 2 do
-          if fields[i] == 'e' then body = fields[i + 1] elseif fields[i] == 'v' then lease_ms = tonumber(fields[i + 1]) end
+          if fields[i] == 'e' then body = fields[i + 1] or '' elseif fields[i] == 'v' then field = fields[i + 1] end
         end
       end
-      if not lease_ms or lease_ms <= 0 then lease_ms = default_lease end
+      local lease_ms, flag = lease_of(field)
       local deadline = now + lease_ms
       local member = prefix .. entry[1]
       leases[l + 1] = deadline
@@ -83,7 +108,8 @@ for prio = 9, 0, -1 do
       out[o + 1] = member
       out[o + 2] = body
       out[o + 3] = deadline
-      o = o + 3
+      out[o + 4] = flag
+      o = o + 4
       n = n + 1
     end
   end

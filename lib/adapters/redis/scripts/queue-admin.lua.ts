@@ -3,7 +3,7 @@
  * last-delivered id, and delayed ones) and every dead letter. Leased entries stay with their
  * consumers.
  *
- * KEYS: the queue layout of queue-lib (15 keys)
+ * KEYS: the queue layout of queue-lib (16 keys)
  * ARGV[1] consumer group
  * Returns the number of envelopes removed (ready + delayed).
  */
@@ -38,14 +38,14 @@ for p = 1, 10 do
   end
 end
 removed = removed + redis.call('ZCARD', KEYS[11])
-redis.call('DEL', KEYS[11], KEYS[14], KEYS[15])
+redis.call('DEL', KEYS[11], KEYS[14], KEYS[15], KEYS[16])
 return removed
 `;
 
 /**
  * queue-counts: how many envelopes are ready, leased and delayed.
  *
- * KEYS: the queue layout of queue-lib (15 keys)
+ * KEYS: the queue layout of queue-lib (16 keys)
  * ARGV[1] consumer group
  * Returns { ready, inflight, delayed }.
  */
@@ -66,7 +66,7 @@ return { ready, redis.call('ZCARD', KEYS[12]), redis.call('ZCARD', KEYS[11]) }
  * release-consumer: removes a consumer from the group of each stream where it holds nothing, so
  * consumer names of stopped workers do not pile up.
  *
- * KEYS: the queue layout of queue-lib (15 keys)
+ * KEYS: the queue layout of queue-lib (16 keys)
  * ARGV[1] consumer group
  * ARGV[2] consumer name
  * Returns the number of streams it was removed from.

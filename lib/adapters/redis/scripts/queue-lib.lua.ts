@@ -6,8 +6,9 @@
  *   KEYS[11]     delayed ZSET (score notBefore, member "<priority>|<lease ms>|<envelope json>")
  *   KEYS[12]     leases ZSET (score deadline, member "<priority>:<entry id>")
  *   KEYS[13]     signal stream (bumped when the earliest due time moves earlier)
- *   KEYS[14]     dead letters ZSET (score deadAt, member task id)
- *   KEYS[15]     dead letter entries HASH (task id -> entry json)
+ *   KEYS[14]     dead letters ZSET (score deadAt, member ref "<dead-letter id>:<task id>")
+ *   KEYS[15]     dead letter entries HASH (ref -> entry json)
+ *   KEYS[16]     dead letters by task ZSET (score 0, member "<task id>\0<dead-letter id>")
  */
 export const QUEUE_LIB_LUA = `
 local function now_ms()

@@ -5,7 +5,7 @@ import { QUEUE_LIB_LUA } from './queue-lib.lua.js';
  * already gone) are no-ops: whatever removed the lease (a settle, or a reclaim that re-added the
  * entry under a new id) also acknowledged and deleted the entry, and entry ids are never reused.
  *
- * KEYS: the queue layout of queue-lib (15 keys)
+ * KEYS: the queue layout of queue-lib (16 keys)
  * ARGV[1] consumer group
  * ARGV[2..] lease members "<priority>:<entry id>"
  * Returns the number acknowledged.
@@ -32,7 +32,7 @@ return n
  * publish-many: publishes several envelopes of one queue at once (delayed ones to the delayed
  * ZSET).
  *
- * KEYS: the queue layout of queue-lib (15 keys)
+ * KEYS: the queue layout of queue-lib (16 keys)
  * ARGV: groups of 4 values per envelope: priority, lease ms ('' for default), envelope json,
  *       notBefore epoch ms (0 when none)
  * Returns the number published.

@@ -4,7 +4,7 @@ import { QUEUE_LIB_LUA } from './queue-lib.lua.js';
  * nack: settles a delivery and, when requeueing, publishes the replacement envelope in the same
  * step (to its stream, or to the delayed ZSET when its notBefore is in the future).
  *
- * KEYS: the queue layout of queue-lib (15 keys)
+ * KEYS: the queue layout of queue-lib (16 keys)
  * ARGV[1] consumer group
  * ARGV[2] priority of the delivered entry
  * ARGV[3] entry id
@@ -41,7 +41,7 @@ return deadline
  * publish-delayed: parks an envelope until its notBefore (or makes it ready if that already
  * passed by the server clock).
  *
- * KEYS: the queue layout of queue-lib (15 keys)
+ * KEYS: the queue layout of queue-lib (16 keys)
  * ARGV[1] priority
  * ARGV[2] lease ms ('' for the consumer default)
  * ARGV[3] envelope json
