@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import type { Broker, DeadLetterEntry } from '../../lib/core/contracts/broker.js';
+import type { Broker, DeadLetterAdmin, DeadLetterEntry } from '../../lib/core/contracts/broker.js';
 import type { ResultBackend } from '../../lib/core/contracts/result-backend.js';
 import { SimpleTaskRegistry, Stem, Worker } from '../../lib/core/index.js';
 import { makeEnvelope, sleep, uniqueName } from '../../lib/testing/contract-helpers.js';
@@ -9,7 +9,7 @@ export const OK_TASK = 'bad-input.ok';
 
 /** What an adapter gives the bad-input suite. */
 export interface BadInputFixture {
-  readonly broker: Broker;
+  readonly broker: Broker & DeadLetterAdmin;
   readonly backend: ResultBackend;
   /**
    * Writes malformed items for `queue` straight into storage (the way a buggy or hostile

@@ -1,3 +1,4 @@
+import { assertValidEnqueueOptions, assertValidEnvelope } from '../envelope-validator.js';
 import type { TaskArgsValidator } from '../args-validator.js';
 import { CanvasMeta } from '../canvas/canvas.constants.js';
 import { serializeTaskCalls } from '../canvas/task-call.serializer.js';
@@ -42,10 +43,11 @@ export class EnvelopeBuilder {
    * Builds (and validates) one envelope.
    * Precedence: `options` > the task's options (`taskOptions`, else the registered handler's) > module defaults.
    * @throws InvalidTaskArgsError when the task has a DTO and `args` fail validation
-   * @throws ConfigurationError for a priority outside 0–9 or a unique task without a coordinator
+   * @throws ConfigurationError for an option out of range (priority outside 0–9, a lease under 100 ms, ...), a malformed `stem.*` meta value, or a unique task without a coordinator
    */
   build(name: string, args: unknown, options: EnqueueOptions = {}, taskOptions?: TaskOptions): Envelope {
     const { registry, argsValidator, clock, defaults, encoders, signer, uniqueCoordinator } = this.options;
+    assertValidEnqueueOptions(name, options);
     const handler: TaskHandler | undefined = registry?.get(name);
     if (handler && argsValidator) argsValidator.validate(handler, args);
     const task = taskOptions ?? handler?.options ?? {};
@@ -94,6 +96,9 @@ export class EnvelopeBuilder {
       ...(notBefore !== undefined ? { notBefore } : {}),
       ...(visibilityTimeout !== undefined ? { visibilityTimeout } : {}),
     };
+    // NOTE: caller-supplied meta may carry a `stem.*` key of the wrong type; a worker would
+    // dead-letter such an envelope, so the producer refuses it here instead.
+    assertValidEnvelope(envelope);
     return signer ? signer.sign(envelope) : envelope;
   }
 }
