@@ -5,7 +5,7 @@ import { RedisResultBackend, RedisStreamsBroker } from '../../lib/adapters/redis
 import { fetchWithin, makeEnvelope, sleep, uniqueName } from '../../lib/testing/contract-helpers.js';
 import { deleteKeys, uniquePrefix } from '../redis/redis-test-utils.js';
 import { REDIS_URL, redisAvailable } from '../support/services.js';
-import { deepEnvelope, malformedPatches, OK_TASK, rawEnvelope, runBadInputTests } from './bad-input.suite.js';
+import { deepEnvelope, malformedPatches, rawEnvelope, runBadInputTests } from './bad-input.suite.js';
 
 const available = await redisAvailable();
 const prefix = uniquePrefix('badinput');

@@ -38,7 +38,10 @@ async function runScript(path: string, env: Record<string, string> = {}): Promis
   try {
     await import(path);
   } finally {
-    for (const [k, v] of Object.entries(saved)) (v === undefined ? delete process.env[k] : (process.env[k] = v));
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
   return printed;
 }

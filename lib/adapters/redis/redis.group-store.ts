@@ -56,7 +56,7 @@ export class RedisGroupStore implements GroupStore {
       const raw = await scripts.groupAdd.run<string[] | null>(this.connection, this.groupKeys(groupId), [index, JSON.stringify(result)]);
       return raw ? this.parse(groupId, raw) : null;
     } catch (error) {
-      if (String((error as Error)?.message).includes('RANGE')) throw new RangeError(`Group ${groupId}: index ${index} is out of range`);
+      if (String((error as Error)?.message).includes('RANGE')) throw new RangeError(`Group ${groupId}: index ${index} is out of range`, { cause: error });
       throw error;
     }
   }
