@@ -51,10 +51,13 @@ const worker = new Worker({ broker, backend, registry, queues: ['default'], exte
 // #endregion
 
 await worker.start();
-worker.events.on('task:delayed', (envelope, delayMs, reason) => logger.log(`${envelope.headers['x-tenant']} delayed ${delayMs} ms: ${reason}`));
+const delayed = new Promise<void>((resolve) => worker.events.on('task:delayed', (envelope, delayMs, reason) => {
+  logger.log(`${envelope.headers['x-tenant']} delayed ${delayMs} ms: ${reason}`);
+  resolve();
+}));
 const stem = new Stem({ broker, backend, registry });
 const id = await stem.enqueue('report.render', {});
 console.log((await stem.waitForTask<string>(id, { timeout: 5_000 })).value);
 await stem.enqueue('report.render', {}, { headers: { 'x-tenant': 'acme' } });
-await new Promise((resolve) => setTimeout(resolve, 100));
+await delayed;
 await worker.close();
