@@ -43,10 +43,14 @@ const serial: TaskExecutor = {
   },
 };
 
-registry.register({ name: 'report.render', options: { runIn: 'serial', maxRetries: 1, retryPolicy: { backoff: 50 } }, call: async (ctx) => {
-  if (ctx.attempt === 0) throw new Error('renderer busy');    // retried once
-  return 'rendered';
-} });
+registry.register({
+  name: 'report.render',
+  options: { runIn: 'serial', maxRetries: 1, retryPolicy: { backoff: 50 } },
+  call: async (ctx) => {
+    if (ctx.attempt === 0) throw new Error('renderer busy');   // fails once, then retried
+    return 'rendered';
+  },
+});
 const worker = new Worker({ broker, backend, registry, queues: ['default'], extensions: [timing, tenants], executors: { serial } });
 // #endregion
 
