@@ -1,7 +1,7 @@
 import { RedisScript } from '../redis.script.js';
 import { DEAD_LETTER_LUA, PURGE_DEAD_LETTERS_LUA, REPLAY_DEAD_LETTERS_LUA } from './dead-letters.lua.js';
 import { FETCH_LUA } from './fetch.lua.js';
-import { CHORD_CLAIM_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
+import { CHORD_CLAIM_LUA, CHORD_DISPATCHED_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
 import { LOCK_ACQUIRE_LUA, LOCK_RELEASE_LUA, LOCK_RENEW_LUA } from './lock.lua.js';
 import { PURGE_QUEUE_LUA, QUEUE_COUNTS_LUA, RELEASE_CONSUMER_LUA } from './queue-admin.lua.js';
 import { RATE_LIMIT_LUA } from './rate-limit.lua.js';
@@ -39,6 +39,7 @@ export const scripts = {
   groupGet: new RedisScript('group-get', GROUP_GET_LUA),
   chordClaim: new RedisScript('chord-claim', CHORD_CLAIM_LUA),
   chordRelease: new RedisScript('chord-release', CHORD_RELEASE_LUA),
+  chordDispatched: new RedisScript('chord-dispatched', CHORD_DISPATCHED_LUA),
   scheduleCas: new RedisScript('schedule-cas', SCHEDULE_CAS_LUA),
   scheduleRemove: new RedisScript('schedule-remove', SCHEDULE_REMOVE_LUA),
 } as const;
