@@ -56,9 +56,9 @@ function followUp(env: Envelope, call: SerializedTaskCall, extraMeta: Record<str
 
 /**
  * Runs canvas follow-ups once a task reached a terminal state: records group members, dispatches
- * or fails chords (once, via a `claimChord` with a deadline, then `markChordDispatched`), advances or breaks chains, and enqueues
- * `link`/`linkError` callbacks. Everything is enqueued through `producer`, so it is signed and
- * encoded like any other task.
+ * or fails chords (once: a `claimChord` with a deadline, then `markChordDispatched`), advances or
+ * breaks chains, and enqueues `link`/`linkError` callbacks. Everything is enqueued through
+ * `producer`, so it is signed and encoded like any other task.
  *
  * It is a worker extension the worker adds first: when a follow-up of a succeeded task fails,
  * the delivery is requeued instead of acked, so the follow-ups are tried again (they are
