@@ -242,6 +242,13 @@ export class RedisResultBackend implements ResultBackend {
     await scripts.statusIndex.run(this.connection, [this.keys.statusIndexQueues], args);
     return [];
   }
+
+  /** Appends to a meta array in one Lua script (`scripts/status-append.lua.ts`), atomic across processes. */
+  async appendMeta(id: string, key: string, values: readonly unknown[]): Promise<void> {
+    if (values.length === 0) return;
+    const [field, json] = metaPairs({ [key]: values });
+    await scripts.statusAppendMeta.run(this.connection, [this.keys.status(id), this.keys.statusWatchers(id)], [this.keys.statusChannel(id), Date.now(), field!, json!]);
+  }
 }
 
 interface IndexSource {
