@@ -96,9 +96,10 @@ export class EnvelopeBuilder {
       ...(notBefore !== undefined ? { notBefore } : {}),
       ...(visibilityTimeout !== undefined ? { visibilityTimeout } : {}),
     };
-    // NOTE: caller-supplied meta may carry a `stem.*` key of the wrong type; a worker would
-    // dead-letter such an envelope, so the producer refuses it here instead.
-    assertValidEnvelope(envelope);
+    // NOTE: caller-supplied meta or headers may carry a value of the wrong type (a `stem.*` key,
+    // a non-string header); a worker would dead-letter such an envelope, so the producer refuses
+    // it here. Everything else was built from options checked above.
+    if (options.meta || options.headers) assertValidEnvelope(envelope);
     return signer ? signer.sign(envelope) : envelope;
   }
 }
