@@ -173,6 +173,31 @@ describe('Worker: poison reaches the dead letter queue, bounded, next to valid w
     expect(await broker.inflightCount(QUEUE)).toBe(0);
   });
 
+  it('a stem.chain whose next step the broker refuses: the handler runs at most the budget, then one dead letter, succeeded stays', async () => {
+    const broker = new InMemoryBroker();
+    const publish = broker.publish.bind(broker);
+    broker.publish = async (envelope: Envelope) => {
+      if (envelope.name === 'chain.next') throw new Error('publish refused for chain.next');
+      return publish(envelope);
+    };
+    const { worker, backend, runs, valid } = setup([{ name: 'step', call: () => 'first' }, { name: 'chain.next', call: () => 'second' }], { broker });
+    await worker.start();
+    const chain = { id: uuidv7(), next: [{ name: 'chain.next', args: [], options: { taskId: uuidv7() } }] };
+    const envelope = raw('step', { meta: { 'stem.chain': chain } });
+    await publish(envelope);
+    const others = await valid(5);
+    await others();
+    await until(async () => (await deadLetters(broker)).length === 1);
+    await sleep(200);
+    expect(runs.get(envelope.id)).toBe(3);
+    const letters = await deadLetters(broker);
+    expect(letters.map((l) => [l.envelope.id, l.reason])).toEqual([[envelope.id, 'pipeline-error']]);
+    expect((letters[0]!.meta as { error: { message: string } }).error.message).toMatch(/publish refused/);
+    expect(await backend.get(envelope.id)).toMatchObject({ state: 'succeeded', payload: 'first' });
+    expect(await broker.pendingCount(QUEUE)).toBe(0);
+    expect(await broker.inflightCount(QUEUE)).toBe(0);
+  });
+
   it('a group store that refuses the member: bounded runs, one dead letter, valid tasks unaffected', async () => {
     let refusals = 0;
     const groupStore = {
