@@ -226,7 +226,8 @@ export class Settlement {
       await this.broker.deadLetter(job.delivery, PIPELINE_ERROR_REASON, { error: taskError });
       job.handedBack = true;
     } catch (deadLetterError) {
-      // NOTE: left to its lease: it comes back once the lease lapses and is dead-lettered then.
+      // NOTE: left to its lease: it comes back once the lease lapses (not in a hot loop), and its
+      // next pipeline error dead-letters it at once.
       this.events.emit('worker:error', deadLetterError);
       return;
     }
