@@ -50,9 +50,16 @@ interface StatusWrite {
   readonly unlessTerminal: boolean;
 }
 
-/** An error Redis replied with (a script or a command refused its input), not a lost connection. */
-function isReplyError(error: unknown): boolean {
-  return (error as { name?: string } | undefined)?.name === 'ReplyError';
+/** Replies about the server's state (loading, busy, failing over, out of memory), not about one write. */
+const SERVER_STATE_REPLY = /^(LOADING|BUSY|OOM|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|MOVED|ASK|NOREPLICAS|NOSCRIPT|MISCONF)\b/;
+
+/**
+ * An error Redis replied with because of the values it was given (a script or a command refused
+ * its input): neither a lost connection nor a server that is loading, busy or failing over.
+ */
+function isRefusal(error: unknown): boolean {
+  const e = error as { name?: string; message?: string } | undefined;
+  return e?.name === 'ReplyError' && !SERVER_STATE_REPLY.test(e.message ?? '');
 }
 
 /**
@@ -232,7 +239,7 @@ export class RedisResultBackend implements ResultBackend {
         await this.writeMany(batch);
         return [];
       } catch (error) {
-        if (batch.length === 1 || !isReplyError(error)) throw error;
+        if (!isRefusal(error)) throw error;
       }
     }
     return this.writeEach(batch);
@@ -282,7 +289,7 @@ export class RedisResultBackend implements ResultBackend {
     if (args.length > 3) await scripts.statusIndex.run(this.connection, [this.keys.statusIndexQueues], args);
     return written.map((result, i) => {
       if (result.status === 'fulfilled') return undefined;
-      return new BatchItemFailure(isReplyError(result.reason) ? new StatusNotStorableError(batch[i]!.id, this.name, result.reason) : result.reason);
+      return new BatchItemFailure(isRefusal(result.reason) ? new StatusNotStorableError(batch[i]!.id, this.name, result.reason) : result.reason);
     });
   }
 }
