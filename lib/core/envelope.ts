@@ -123,4 +123,6 @@ export const StemMeta = {
   deadLetterReason: 'stem.deadLetterReason',
   rateLimitedUntil: 'stem.rateLimitedUntil',
   replayedFrom: 'stem.replayedFrom',
+  /** Errors inside the worker's pipeline (not the handler's) this delivery has met so far. */
+  pipelineFailures: 'stem.pipelineFailures',
 } as const;

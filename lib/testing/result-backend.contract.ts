@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ResultBackend } from '../core/contracts/result-backend.js';
+import type { ResultBackend, SetStatusOptions, TaskStatusUpdate } from '../core/contracts/result-backend.js';
 import type { TaskStatus } from '../core/envelope.js';
+import { StatusNotStorableError } from '../core/errors/status-not-storable.error.js';
 import { uuidv7 } from '../core/utils/uuid.js';
 import { sleep, uniqueName } from './contract-helpers.js';
 
@@ -9,6 +10,18 @@ export interface ResultBackendContractFactory {
   /** A new backend on the shared store. */
   create(): Promise<ResultBackend>;
   dispose?(backend: ResultBackend): Promise<void>;
+  /**
+   * Status writes this store refuses although JSON can carry them (e.g. U+0000 in an id on
+   * Postgres). Each must fail alone with a {@link StatusNotStorableError}, next to good writes.
+   */
+  refusedWrites?(): readonly { readonly id: string; readonly update: TaskStatusUpdate; readonly options?: SetStatusOptions }[];
+}
+
+/** A value nested `depth` arrays deep. */
+function nested(depth: number): unknown {
+  let value: unknown = 1;
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
 }
 
 /**
@@ -70,6 +83,30 @@ export function runResultBackendContractTests(adapter: string, factory: ResultBa
       const statuses = await Promise.all(ids.map((id) => backend.get(id)));
       expect(statuses.map((s) => s?.state)).toEqual(ids.map(() => 'succeeded'));
       expect(statuses.map((s) => s?.payload)).toEqual(ids);
+    });
+
+    it('a status that cannot be stored fails only its own write: the 15 written in the same turn are stored', async () => {
+      const queue = uniqueName('poison');
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      const bad: { id: string; update: TaskStatusUpdate; options?: SetStatusOptions }[] = [
+        { id: uuidv7(), update: { state: 'succeeded', attempt: 0, queue, payload: { n: 10n } } },
+        { id: uuidv7(), update: { state: 'failed', attempt: 0, queue, meta: { loop: circular } } },
+        { id: uuidv7(), update: { state: 'succeeded', attempt: 0, queue, payload: nested(10_000) } },
+        ...(factory.refusedWrites?.() ?? []),
+      ];
+      for (const [n, poison] of bad.entries()) {
+        const good = Array.from({ length: 15 }, (_, i) => ({ id: uuidv7(), payload: { i } }));
+        const writes = good.map(({ id, payload }) => backend.set(id, { state: 'succeeded', attempt: 0, name: 'batch.task', queue, payload }));
+        writes.splice(7, 0, backend.set(poison.id, poison.update, poison.options));
+        const settled = await Promise.allSettled(writes);
+        const [rejected] = settled.splice(7, 1);
+        expect(settled.map((s) => s.status), `the good writes next to unstorable write #${n}`).toEqual(good.map(() => 'fulfilled'));
+        expect(rejected!.status, `unstorable write #${n}`).toBe('rejected');
+        expect((rejected as PromiseRejectedResult).reason).toBeInstanceOf(StatusNotStorableError);
+        const stored = await Promise.all(good.map(({ id }) => backend.get(id)));
+        expect(stored.map((s) => [s?.state, s?.payload])).toEqual(good.map(({ payload }) => ['succeeded', payload]));
+      }
     });
 
     it('a write with unlessTerminal never replaces a terminal status, and writes over any other', async () => {

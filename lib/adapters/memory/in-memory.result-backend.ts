@@ -7,7 +7,8 @@ import type {
   TaskStatusTouch,
   TaskStatusUpdate,
 } from '../../core/contracts/result-backend.js';
-import { isTerminalState, type TaskStatus } from '../../core/envelope.js';
+import { isTerminalState, type TaskError, type TaskStatus } from '../../core/envelope.js';
+import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
 import { type Clock, systemClock } from '../../core/utils/clock.js';
 
 /** Options of {@link InMemoryResultBackend}. */
@@ -44,9 +45,18 @@ export class InMemoryResultBackend implements ResultBackend {
     const now = this.clock.now();
     const previous = this.live(id, now);
     if (options.unlessTerminal && previous && isTerminalState(previous.state)) return;
-    // NOTE: store a JSON copy, as the Redis and Postgres backends do, so a result they could not
-    // store fails here too and later changes to the caller's object do not leak into the status.
-    const payload = update.payload === undefined ? undefined : JSON.parse(JSON.stringify(update.payload)) as unknown;
+    // NOTE: store JSON copies, as the Redis and Postgres backends do, so a value they could not
+    // store fails here too and later changes to the caller's objects do not leak into the status.
+    let payload: unknown;
+    let error: TaskError | undefined;
+    let meta: Record<string, unknown> | undefined;
+    try {
+      payload = jsonCopy(update.payload);
+      error = jsonCopy(update.error);
+      meta = jsonCopy(update.meta);
+    } catch (cause) {
+      throw new StatusNotStorableError(id, this.name, cause);
+    }
     const status: TaskStatus = {
       id,
       state: update.state,
@@ -54,8 +64,8 @@ export class InMemoryResultBackend implements ResultBackend {
       name: update.name ?? previous?.name,
       queue: update.queue ?? previous?.queue,
       payload,
-      error: update.error,
-      meta: update.meta ? { ...previous?.meta, ...update.meta } : (previous?.meta ?? {}),
+      error,
+      meta: meta ? { ...previous?.meta, ...meta } : (previous?.meta ?? {}),
       progress: previous?.progress,
       heartbeatAt: previous?.heartbeatAt,
       createdAt: previous?.createdAt ?? now,
@@ -162,4 +172,11 @@ export class InMemoryResultBackend implements ResultBackend {
     entry.status = { ...entry.status, meta: { ...entry.status.meta, [key]: [...(Array.isArray(current) ? current : []), ...added] }, updatedAt: now };
     this.notify(entry.status);
   }
+}
+
+/** A JSON round trip of `value` (`undefined` stays `undefined`). */
+function jsonCopy<T>(value: T): T {
+  if (value === undefined) return value;
+  const text = JSON.stringify(value);
+  return (text === undefined ? undefined : JSON.parse(text)) as T;
 }

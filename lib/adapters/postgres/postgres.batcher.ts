@@ -1,3 +1,11 @@
+/**
+ * A runner's result for one item that failed on its own: that caller's promise rejects with
+ * `error` while the other items of the batch resolve.
+ */
+export class BatchItemFailure {
+  constructor(readonly error: unknown) {}
+}
+
 interface Pending<T, R> {
   readonly item: T;
   readonly resolve: (result: R) => void;
@@ -32,10 +40,12 @@ export class MicroBatcher<T, R = void> {
   private readonly inFlight = new Map<string, number>();
 
   /**
-   * @param runner executes one batch; returns one result per item, in order (or nothing for void)
+   * @param runner executes one batch; returns one result per item, in order (or nothing for void).
+   * A runner that rejects fails its whole batch; a {@link BatchItemFailure} among its results
+   * fails only that item.
    */
   constructor(
-    private readonly runner: (items: T[]) => Promise<R[] | void>,
+    private readonly runner: (items: T[]) => Promise<(R | BatchItemFailure)[] | void>,
     private readonly options: MicroBatcherOptions<T>,
   ) {}
 
@@ -76,7 +86,11 @@ export class MicroBatcher<T, R = void> {
       this.running++;
       this.runner(batch.map((p) => p.item)).then(
         (results) => {
-          batch.forEach((p, i) => p.resolve((results ? results[i] : undefined) as R));
+          batch.forEach((p, i) => {
+            const result = results ? results[i] : undefined;
+            if (result instanceof BatchItemFailure) p.reject(result.error);
+            else p.resolve(result as R);
+          });
         },
         (error: unknown) => {
           for (const p of batch) p.reject(error);

@@ -9,13 +9,15 @@ import type {
   TaskStatusUpdate,
 } from '../../core/contracts/result-backend.js';
 import type { TaskStatus } from '../../core/envelope.js';
+import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
 import { StemError } from '../../core/errors/stem.error.js';
-import { MicroBatcher } from './postgres.batcher.js';
+import { BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
 import { openPostgres, type PostgresContext, type PostgresTarget, retryTransient } from './postgres.connection.js';
 import type { PostgresConnectOptions } from './postgres.options.js';
 import { prepared } from './postgres.statements.js';
 import { type StatusRow, statusFromRow } from './postgres.status-row.js';
 import { appendStatusMeta } from './sql/results-append.sql.js';
+import { encodeStatusWrite, isRowError, type SetOp, upsertParams } from './postgres.status-write.js';
 import * as sql from './sql/results.sql.js';
 
 /** Options of {@link PostgresResultBackend.connect}. */
@@ -26,9 +28,7 @@ export interface PostgresResultBackendOptions extends PostgresConnectOptions {
   readonly cleanupInterval?: number;
 }
 
-type WriteOp =
-  | { readonly kind: 'set'; readonly id: string; readonly update: TaskStatusUpdate; readonly ttl: number; readonly unlessTerminal: boolean }
-  | { readonly kind: 'touch'; readonly id: string; readonly touch: TaskStatusTouch };
+type WriteOp = SetOp | { readonly kind: 'touch'; readonly id: string; readonly touch: TaskStatusTouch };
 
 interface Watcher {
   readonly listener: (status: TaskStatus) => void;
@@ -103,7 +103,7 @@ export class PostgresResultBackend implements ResultBackend {
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
     this.assertOpen();
-    await this.writer.add({ kind: 'set', id, update, ttl: options.ttl ?? this.defaultTtl, unlessTerminal: options.unlessTerminal === true });
+    await this.writer.add(encodeStatusWrite(id, update, options.ttl ?? this.defaultTtl, options.unlessTerminal === true));
   }
 
   /**
@@ -112,7 +112,12 @@ export class PostgresResultBackend implements ResultBackend {
    */
   async setWith(client: pg.ClientBase, id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
     const statement = options.unlessTerminal ? this.statements.upsertUnlessTerminal : this.statements.upsert;
-    await client.query(statement(upsertParams([{ kind: 'set', id, update, ttl: options.ttl ?? this.defaultTtl, unlessTerminal: options.unlessTerminal === true }])));
+    const op = encodeStatusWrite(id, update, options.ttl ?? this.defaultTtl, options.unlessTerminal === true);
+    try {
+      await client.query(statement(upsertParams([op])));
+    } catch (error) {
+      throw isRowError(error) ? new StatusNotStorableError(id, this.name, error) : error;
+    }
   }
 
   async touch(id: string, touch: TaskStatusTouch): Promise<void> {
@@ -218,32 +223,65 @@ export class PostgresResultBackend implements ResultBackend {
     return this.closing;
   }
 
-  /** Runs queued writes in order: consecutive `set`s on distinct ids (and of one kind) share one statement. */
-  private async write(ops: WriteOp[]): Promise<void> {
-    let group: Extract<WriteOp, { kind: 'set' }>[] = [];
+  /**
+   * Runs queued writes in order: consecutive `set`s on distinct ids (and of one kind) share one
+   * statement. When the database refuses a shared statement for the values of a row, its rows are
+   * written one by one, so only the row at fault fails (with a {@link StatusNotStorableError}).
+   * A lost connection (after the transient retries) fails the whole batch.
+   */
+  private async write(ops: WriteOp[]): Promise<(void | BatchItemFailure)[]> {
+    const results: (void | BatchItemFailure)[] = new Array<void | BatchItemFailure>(ops.length);
+    let group: { op: SetOp; index: number }[] = [];
     const ids = new Set<string>();
+    const upsert = (items: readonly SetOp[]) => {
+      const statement = items[0]!.unlessTerminal ? this.statements.upsertUnlessTerminal : this.statements.upsert;
+      const params = upsertParams(items);
+      return retryTransient(() => this.ctx.pool.query(statement(params)));
+    };
     const flush = async () => {
       if (group.length === 0) return;
-      const params = upsertParams(group);
-      const statement = group[0]!.unlessTerminal ? this.statements.upsertUnlessTerminal : this.statements.upsert;
+      const items = group;
       group = [];
       ids.clear();
-      await retryTransient(() => this.ctx.pool.query(statement(params)));
+      try {
+        await upsert(items.map((item) => item.op));
+        return;
+      } catch (error) {
+        if (!isRowError(error)) throw error;
+        if (items.length === 1) {
+          results[items[0]!.index] = new BatchItemFailure(new StatusNotStorableError(items[0]!.op.id, this.name, error));
+          return;
+        }
+      }
+      for (const { op, index } of items) {
+        try {
+          await upsert([op]);
+        } catch (error) {
+          if (!isRowError(error)) throw error;
+          results[index] = new BatchItemFailure(new StatusNotStorableError(op.id, this.name, error));
+        }
+      }
     };
-    for (const op of ops) {
+    for (const [index, op] of ops.entries()) {
       if (op.kind === 'set') {
-        if (ids.has(op.id) || (group.length > 0 && group[0]!.unlessTerminal !== op.unlessTerminal)) await flush();
-        group.push(op);
+        if (ids.has(op.id) || (group.length > 0 && group[0]!.op.unlessTerminal !== op.unlessTerminal)) await flush();
+        group.push({ op, index });
         ids.add(op.id);
         continue;
       }
       await flush();
       const { progress, heartbeatAt, meta } = op.touch;
-      await retryTransient(() =>
-        this.ctx.pool.query(this.statements.touch([op.id, progress ? JSON.stringify(progress) : null, heartbeatAt ?? null, meta ? JSON.stringify(meta) : null])),
-      );
+      try {
+        await retryTransient(() =>
+          this.ctx.pool.query(this.statements.touch([op.id, progress ? JSON.stringify(progress) : null, heartbeatAt ?? null, meta ? JSON.stringify(meta) : null])),
+        );
+      } catch (error) {
+        if (!isRowError(error) && !(error instanceof TypeError)) throw error;
+        results[index] = new BatchItemFailure(error);
+      }
     }
     await flush();
+    return results;
   }
 
   private onNotification(payload: string): void {
@@ -312,20 +350,4 @@ export class PostgresResultBackend implements ResultBackend {
     // append that overtakes a queued write of the same id is kept either way.
     await this.ctx.pool.query(appendStatusMeta(this.ctx.s, this.ctx.channels.results), [id, key, JSON.stringify(values)]);
   }
-}
-
-function upsertParams(ops: readonly Extract<WriteOp, { kind: 'set' }>[]): unknown[] {
-  const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
-  for (const { id, update, ttl } of ops) {
-    columns[0]!.push(id);
-    columns[1]!.push(update.state);
-    columns[2]!.push(update.name ?? null);
-    columns[3]!.push(update.queue ?? null);
-    columns[4]!.push(update.attempt);
-    columns[5]!.push(update.payload === undefined ? null : JSON.stringify(update.payload));
-    columns[6]!.push(update.error === undefined ? null : JSON.stringify(update.error));
-    columns[7]!.push(update.meta === undefined ? null : JSON.stringify(update.meta));
-    columns[8]!.push(Math.max(0, ttl));
-  }
-  return columns;
 }

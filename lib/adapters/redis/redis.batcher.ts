@@ -1,3 +1,11 @@
+/**
+ * A flush's result for one item that failed on its own: that caller's promise rejects with
+ * `error` while the other items of the batch resolve.
+ */
+export class BatchItemFailure {
+  constructor(readonly error: unknown) {}
+}
+
 interface Pending<T, R> {
   readonly item: T;
   readonly resolve: (result: R) => void;
@@ -7,14 +15,15 @@ interface Pending<T, R> {
 /**
  * Coalesces calls made in the same turn of the event loop into one flush (one script call and
  * one round trip for many acks or status writes). A flush runs on `setImmediate`, or at once when
- * `maxSize` items are waiting; each caller gets its own result or error.
+ * `maxSize` items are waiting; each caller gets its own result or error: a flush that rejects
+ * fails its whole batch, a {@link BatchItemFailure} in its results fails only that item.
  */
 export class Batcher<T, R = void> {
   private pending: Pending<T, R>[] = [];
   private scheduled = false;
 
   constructor(
-    private readonly flushBatch: (items: readonly T[]) => Promise<readonly R[]>,
+    private readonly flushBatch: (items: readonly T[]) => Promise<readonly (R | BatchItemFailure)[]>,
     private readonly maxSize = 500,
   ) {}
 
@@ -36,7 +45,11 @@ export class Batcher<T, R = void> {
     if (batch.length === 0) return;
     this.pending = [];
     this.flushBatch(batch.map((p) => p.item)).then(
-      (results) => batch.forEach((p, i) => p.resolve(results[i] as R)),
+      (results) => batch.forEach((p, i) => {
+        const result = results[i];
+        if (result instanceof BatchItemFailure) p.reject(result.error);
+        else p.resolve(result as R);
+      }),
       (error: unknown) => batch.forEach((p) => p.reject(error)),
     );
   }

@@ -8,8 +8,9 @@ import type {
   TaskStatusUpdate,
 } from '../../core/contracts/result-backend.js';
 import type { TaskStatus } from '../../core/envelope.js';
+import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
 import { decodeStatus, errorField, metaPairs, payloadField } from './redis-status.codec.js';
-import { Batcher } from './redis.batcher.js';
+import { BatchItemFailure, Batcher } from './redis.batcher.js';
 import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisKeys } from './redis.keys.js';
 import { RedisSubscriber } from './redis.subscriber.js';
@@ -30,12 +31,34 @@ const PRUNE_EVERY = 200;
 /** How long a watch marks a status as watched if its process dies without closing it. */
 const WATCH_MARK_TTL = 86_400_000;
 
+/** One status write, encoded on its own before it joins a batch (so one bad value fails only its write). */
 interface StatusWrite {
   readonly id: string;
   readonly ttl: number;
-  readonly update: TaskStatusUpdate;
+  readonly state: string;
+  readonly attempt: number;
+  readonly name: string;
+  readonly queue: string;
+  /** Payload JSON ('' clears). */
+  readonly payload: string;
+  /** Error JSON ('' clears). */
+  readonly error: string;
+  /** `m:<key>`/JSON pairs. */
+  readonly meta: readonly string[];
   /** Leave a terminal status as it is. */
   readonly unlessTerminal: boolean;
+}
+
+/** Replies about the server's state (loading, busy, failing over, out of memory), not about one write. */
+const SERVER_STATE_REPLY = /^(LOADING|BUSY|OOM|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|MOVED|ASK|NOREPLICAS|NOSCRIPT|MISCONF)\b/;
+
+/**
+ * An error Redis replied with because of the values it was given (a script or a command refused
+ * its input): neither a lost connection nor a server that is loading, busy or failing over.
+ */
+function isRefusal(error: unknown): boolean {
+  const e = error as { name?: string; message?: string } | undefined;
+  return e?.name === 'ReplyError' && !SERVER_STATE_REPLY.test(e.message ?? '');
 }
 
 /**
@@ -71,7 +94,7 @@ export class RedisResultBackend implements ResultBackend {
     this.keys = new RedisKeys(options.prefix ?? 'stem');
     this.subscriber = new RedisSubscriber(() => connection.duplicate({ enableAutoPipelining: false }));
     this.defaultTtl = options.defaultTtl ?? 86_400_000;
-    this.writes = new Batcher((batch) => (connection.isCluster ? this.writeEach(batch) : this.writeMany(batch)), 200);
+    this.writes = new Batcher((batch) => this.flush(batch), 200);
   }
 
   /**
@@ -84,7 +107,24 @@ export class RedisResultBackend implements ResultBackend {
   }
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
-    await this.writes.add({ id, update, ttl: Math.max(1, Math.ceil(options.ttl ?? this.defaultTtl)), unlessTerminal: options.unlessTerminal === true });
+    let write: StatusWrite;
+    try {
+      write = {
+        id,
+        ttl: Math.max(1, Math.ceil(options.ttl ?? this.defaultTtl)),
+        state: update.state,
+        attempt: update.attempt,
+        name: update.name ?? '',
+        queue: update.queue ?? '',
+        payload: payloadField(update),
+        error: errorField(update.error),
+        meta: metaPairs(update.meta),
+        unlessTerminal: options.unlessTerminal === true,
+      };
+    } catch (error) {
+      throw new StatusNotStorableError(id, this.name, error);
+    }
+    await this.writes.add(write);
   }
 
   async touch(id: string, touch: TaskStatusTouch): Promise<void> {
@@ -189,58 +229,67 @@ export class RedisResultBackend implements ResultBackend {
   }
 
   /**
-   * One server: every status of the batch and its index entries in one script call, each status
-   * packed into one argument. A batch with a separator in a name, queue, id or meta key (JSON
-   * never holds one) takes the per-status path instead.
+   * Writes one batch. On one server: one script call for the whole batch; if Redis refuses it,
+   * each status is written on its own, so a status Redis refuses fails only its own `set`.
    */
-  private async writeMany(batch: readonly StatusWrite[]): Promise<void[]> {
+  private async flush(batch: readonly StatusWrite[]): Promise<(void | BatchItemFailure)[]> {
+    if (!this.connection.isCluster && batch.every(packable)) {
+      try {
+        await this.writeMany(batch);
+        return [];
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+      }
+    }
+    return this.writeEach(batch);
+  }
+
+  /** One server: every status of the batch and its index entries in one script call, each status packed into one argument. */
+  private async writeMany(batch: readonly StatusWrite[]): Promise<void> {
     const now = Date.now();
     const args: (string | number)[] = [now, this.keys.statusPrefix, this.keys.statusChannelPrefix, this.keys.statusIndexQueuePrefix, this.pruneHorizon(now)];
-    for (const { id, ttl, update, unlessTerminal } of batch) {
-      const name = update.name ?? '';
-      const queue = update.queue ?? '';
-      if (id.includes(SEP) || name.includes(SEP) || queue.includes(SEP)) return this.writeEach(batch);
-      let packed = `${id}${SEP}${ttl}${SEP}${unlessTerminal ? '1' : ''}${SEP}${update.state}${SEP}${update.attempt}${SEP}${name}${SEP}${queue}${SEP}${payloadField(update)}${SEP}${errorField(update.error)}`;
-      if (update.meta) {
-        const meta = metaPairs(update.meta);
-        for (let i = 0; i < meta.length; i += 2) {
-          if (meta[i]!.includes(SEP)) return this.writeEach(batch);
-          packed += `${SEP}${meta[i]}${SEP}${meta[i + 1]}`;
-        }
-      }
+    for (const w of batch) {
+      let packed = `${w.id}${SEP}${w.ttl}${SEP}${w.unlessTerminal ? '1' : ''}${SEP}${w.state}${SEP}${w.attempt}${SEP}${w.name}${SEP}${w.queue}${SEP}${w.payload}${SEP}${w.error}`;
+      for (let i = 0; i < w.meta.length; i += 2) packed += `${SEP}${w.meta[i]}${SEP}${w.meta[i + 1]}`;
       args.push(packed);
     }
     await scripts.statusSetMany.run(this.connection, [this.keys.statusIndexQueues, this.keys.statusWatching], args);
-    return [];
   }
 
   /**
-   * Cluster (and the rare standalone batch that cannot be packed): one script per status (its own
-   * slot), then one index call for the batch.
+   * Cluster (and batches that cannot be packed or that Redis refused as a whole): one script per
+   * status (its own slot), then one index call for the statuses written. A status Redis refuses
+   * fails alone.
    */
-  private async writeEach(batch: readonly StatusWrite[]): Promise<void[]> {
+  private async writeEach(batch: readonly StatusWrite[]): Promise<(void | BatchItemFailure)[]> {
     const now = Date.now();
-    const queues = await Promise.all(
-      batch.map(({ id, ttl, update, unlessTerminal }) =>
-        scripts.statusSet.run<string>(this.connection, [this.keys.status(id), this.keys.statusWatchers(id)], [
-          this.keys.statusChannel(id),
+    const written = await Promise.allSettled(
+      batch.map((w) =>
+        scripts.statusSet.run<string>(this.connection, [this.keys.status(w.id), this.keys.statusWatchers(w.id)], [
+          this.keys.statusChannel(w.id),
           now,
-          ttl,
-          update.state,
-          update.attempt,
-          update.name ?? '',
-          update.queue ?? '',
-          payloadField(update),
-          errorField(update.error),
-          unlessTerminal ? '1' : '',
-          ...metaPairs(update.meta),
+          w.ttl,
+          w.state,
+          w.attempt,
+          w.name,
+          w.queue,
+          w.payload,
+          w.error,
+          w.unlessTerminal ? '1' : '',
+          ...w.meta,
         ]),
       ),
     );
     const args: (string | number)[] = [now, this.pruneHorizon(now), this.keys.statusIndexQueuePrefix];
-    batch.forEach(({ id }, i) => args.push(id, queues[i] ?? ''));
-    await scripts.statusIndex.run(this.connection, [this.keys.statusIndexQueues], args);
-    return [];
+    batch.forEach(({ id }, i) => {
+      const result = written[i]!;
+      if (result.status === 'fulfilled') args.push(id, result.value ?? '');
+    });
+    if (args.length > 3) await scripts.statusIndex.run(this.connection, [this.keys.statusIndexQueues], args);
+    return written.map((result, i) => {
+      if (result.status === 'fulfilled') return undefined;
+      return new BatchItemFailure(isRefusal(result.reason) ? new StatusNotStorableError(batch[i]!.id, this.name, result.reason) : result.reason);
+    });
   }
 
   /** Appends to a meta array in one Lua script (`scripts/status-append.lua.ts`), atomic across processes. */
@@ -249,6 +298,13 @@ export class RedisResultBackend implements ResultBackend {
     const [field, json] = metaPairs({ [key]: values });
     await scripts.statusAppendMeta.run(this.connection, [this.keys.status(id), this.keys.statusWatchers(id)], [this.keys.statusChannel(id), Date.now(), field!, json!]);
   }
+}
+
+/** Whether a write can be packed with the unit separator (JSON never holds one; names, ids and meta keys might). */
+function packable(w: StatusWrite): boolean {
+  if (w.id.includes(SEP) || w.name.includes(SEP) || w.queue.includes(SEP)) return false;
+  for (let i = 0; i < w.meta.length; i += 2) if (w.meta[i]!.includes(SEP)) return false;
+  return true;
 }
 
 interface IndexSource {

@@ -15,3 +15,4 @@ export * from './worker-shutdown.error.js';
 export * from './result-not-storable.error.js';
 export * from './unsupported-capability.error.js';
 export * from './publish.error.js';
+export * from './status-not-storable.error.js';

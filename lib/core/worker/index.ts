@@ -6,3 +6,4 @@ export * from './worker-extension.js';
 export * from './task-outcome.js';
 export * from './task-executor.js';
 export * from './inline-executor.js';
+export { PIPELINE_ERROR_REASON } from './pipeline-failures.js';

@@ -52,11 +52,16 @@ export interface Job {
   /** Aborts the handler's `ctx.signal`. */
   readonly controller: LazyAbort;
   state: JobState;
+  /**
+   * The broker has taken the delivery back (requeued or dead-lettered): a later error in its
+   * pipeline has nothing left to requeue.
+   */
+  handedBack: boolean;
 }
 
 /** A new job for a fetched delivery, waiting for a slot. */
 export function bufferedJob(delivery: Delivery, handler: TaskHandler | undefined, leaseMs: number, renewAt: number): Job {
-  return { delivery, handler, leaseMs, renewAt, controller: new LazyAbort(), state: 'buffered' };
+  return { delivery, handler, leaseMs, renewAt, controller: new LazyAbort(), state: 'buffered', handedBack: false };
 }
 
 /** The job was requeued by a hard shutdown or lost its lease: ignore whatever happens to it later. */

@@ -14,12 +14,10 @@ import type { Clock } from '../utils/clock.js';
 import type { TypedEmitter } from '../utils/typed-emitter.js';
 import type { ExtensionChain } from './extension-chain.js';
 import { isAbandoned, type Job, markReleased } from './job.js';
+import { PIPELINE_ERROR_REASON, PipelineFailureBudget } from './pipeline-failures.js';
 import { isSerializationError, toTaskError } from './task-error.util.js';
 import type { TerminalTaskOutcome } from './task-outcome.js';
 import type { WorkerEvents } from './worker.events.js';
-
-/** Requeue delay after a store error, so a flapping backend is not hammered. */
-const STORE_ERROR_REQUEUE_DELAY_MS = 1_000;
 
 /** What settlement needs from its worker. */
 export interface SettlementOptions {
@@ -32,6 +30,8 @@ export interface SettlementOptions {
   readonly signer?: EnvelopeSigner;
   /** TTL in ms of the statuses written. */
   readonly resultTtl?: number;
+  /** Counts errors inside each delivery's pipeline. @default a budget of 5, from 1 s */
+  readonly pipelineFailures?: PipelineFailureBudget;
 }
 
 /** Counters of settled tasks. */
@@ -55,6 +55,7 @@ export class Settlement {
   private readonly clock: Clock;
   private readonly events: TypedEmitter<WorkerEvents>;
   private readonly extensions: ExtensionChain;
+  private readonly pipelineFailures: PipelineFailureBudget;
   /** Acks sent but not yet confirmed; `flush()` waits for them. */
   private readonly settling = new Set<Promise<void>>();
 
@@ -64,6 +65,7 @@ export class Settlement {
     this.clock = options.clock;
     this.events = options.events;
     this.extensions = options.extensions;
+    this.pipelineFailures = options.pipelineFailures ?? new PipelineFailureBudget();
   }
 
   /** Writes a status of the task (no-op without a backend). */
@@ -121,7 +123,10 @@ export class Settlement {
     const env = job.delivery.envelope;
     await this.writeStatus(env, { state: 'retried', attempt: env.attempt, error: taskError, meta: { [StemMeta.retryDelayMs]: delay } });
     markReleased(job);
-    await this.broker.nack(job.delivery, { requeue: true, envelope: this.resign({ ...env, attempt: env.attempt + 1, notBefore: this.clock.now() + delay }) });
+    const next = PipelineFailureBudget.cleared({ ...env, attempt: env.attempt + 1, notBefore: this.clock.now() + delay });
+    await this.broker.nack(job.delivery, { requeue: true, envelope: this.resign(next) });
+    job.handedBack = true;
+    this.pipelineFailures.forget(env);
     const followUps = this.extensions.settle({ envelope: env, state: 'retried', error: taskError, delayMs: delay }, false);
     if (followUps) await followUps;
     this.counters.retried++;
@@ -138,6 +143,8 @@ export class Settlement {
     // already find the dead letter; a crash in between leaves the envelope safe in the DLQ.
     markReleased(job);
     await this.broker.deadLetter(job.delivery, reason, { error });
+    job.handedBack = true;
+    this.pipelineFailures.forget(env);
     const recorded: TaskError = { ...error, meta: { ...error.meta, [StemMeta.deadLetterReason]: reason } };
     await this.writeStatus(env, { state, attempt: env.attempt, error: recorded });
     if (trusted) {
@@ -157,6 +164,7 @@ export class Settlement {
     await this.writeStatus(env, { state: 'queued', attempt: env.attempt, ...(meta ? { meta } : {}) });
     markReleased(job);
     await this.broker.nack(job.delivery, { requeue: true, envelope: this.resign({ ...env, notBefore: until }) });
+    job.handedBack = true;
   }
 
   /** A soft or hard shutdown stopped the task: put it back as it was, without using an attempt. */
@@ -165,26 +173,78 @@ export class Settlement {
     markReleased(job);
     await this.writeStatus(env, { state: 'queued', attempt: env.attempt });
     await this.broker.nack(job.delivery, { requeue: true });
+    job.handedBack = true;
   }
 
   /** Hands a delivery back untouched (prefetched ones at shutdown, running ones at a hard shutdown). */
   async requeue(job: Job): Promise<void> {
     markReleased(job);
     await this.broker.nack(job.delivery, { requeue: true });
+    job.handedBack = true;
   }
 
   /**
-   * A store failed while a delivery was being processed (backend or broker unreachable). The
-   * delivery is requeued shortly rather than left to its lease, and runs again (at least once).
+   * Something inside the pipeline failed (a store error, an extension's `beforeRun` throwing, a
+   * follow-up failing after the task succeeded, a requeue or dead-letter write refused). The
+   * failure counts against the delivery's pipeline budget: the delivery is requeued with
+   * exponential backoff and its count in meta, and once the budget is used up it is dead-lettered
+   * with reason `pipeline-error` and the last error. A write the broker refuses leaves the
+   * delivery to its lease (it comes back after the lease, never in a hot loop). Never rejects.
    */
   async recover(job: Job, error: unknown): Promise<void> {
+    try {
+      await this.countFailure(job, error);
+    } catch (failure) {
+      this.events.emit('worker:error', failure);
+    }
+  }
+
+  private async countFailure(job: Job, error: unknown): Promise<void> {
     this.events.emit('worker:error', error);
-    if (isAbandoned(job)) return;
+    if (isAbandoned(job) || job.handedBack) return;
+    // NOTE: a job still `finishing` has its `succeeded` status stored; only its follow-ups failed.
+    const resultStored = job.state === 'finishing';
     markReleased(job);
     const env = job.delivery.envelope;
-    await this.broker
-      .nack(job.delivery, { requeue: true, envelope: this.resign({ ...env, notBefore: this.clock.now() + STORE_ERROR_REQUEUE_DELAY_MS }) })
-      .catch((nackError) => this.events.emit('worker:error', nackError));
+    const failures = this.pipelineFailures.record(env);
+    if (this.pipelineFailures.exhausted(failures)) return this.pipelineExhausted(job, error, failures, resultStored);
+    const delay = this.pipelineFailures.delayAfter(failures);
+    const next = PipelineFailureBudget.withFailures({ ...env, notBefore: this.clock.now() + delay }, failures);
+    try {
+      await this.broker.nack(job.delivery, { requeue: true, envelope: this.resign(next) });
+      job.handedBack = true;
+    } catch (nackError) {
+      this.events.emit('worker:error', nackError);
+    }
+  }
+
+  /** The pipeline budget is used up: dead-letter the delivery `pipeline-error`. */
+  private async pipelineExhausted(job: Job, error: unknown, failures: number, resultStored: boolean): Promise<void> {
+    const env = job.delivery.envelope;
+    const taskError = toTaskError(error, false, { [StemMeta.pipelineFailures]: failures, ...(resultStored ? { resultStored: true } : {}) });
+    try {
+      await this.broker.deadLetter(job.delivery, PIPELINE_ERROR_REASON, { error: taskError });
+      job.handedBack = true;
+    } catch (deadLetterError) {
+      // NOTE: left to its lease: it comes back once the lease lapses (not in a hot loop), and its
+      // next pipeline error dead-letters it at once.
+      this.events.emit('worker:error', deadLetterError);
+      return;
+    }
+    this.pipelineFailures.forget(env);
+    const reason = { [StemMeta.deadLetterReason]: PIPELINE_ERROR_REASON };
+    if (resultStored) {
+      // NOTE: the task's own `succeeded` stays; its status only records that a follow-up failed.
+      await this.backend?.touch(env.id, { meta: reason }).catch((e: unknown) => this.events.emit('worker:error', e));
+    } else {
+      const recorded: TaskError = { ...taskError, meta: { ...taskError.meta, ...reason } };
+      await this.writeStatus(env, { state: 'failed', attempt: env.attempt, error: recorded }).catch((e: unknown) => this.events.emit('worker:error', e));
+      const followUps = this.extensions.settle({ envelope: env, state: 'failed', error: recorded }, false);
+      if (followUps) await followUps;
+      this.counters.failed++;
+      this.events.emit('task:failed', env, taskError);
+    }
+    this.events.emit('task:dead-lettered', env, PIPELINE_ERROR_REASON);
   }
 
   /** Waits for the acks in flight. */

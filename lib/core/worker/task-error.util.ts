@@ -1,8 +1,14 @@
 import type { TaskError } from '../envelope.js';
 import { InvalidTaskArgsError } from '../errors/invalid-task-args.error.js';
+import { StatusNotStorableError } from '../errors/status-not-storable.error.js';
 
-/** JSON.stringify's errors for values it cannot encode (BigInt, circular structures). */
+/**
+ * A status write the backend cannot store ({@link StatusNotStorableError}), or JSON.stringify's
+ * errors for values it cannot encode (BigInt, circular structures, nesting too deep for the stack).
+ */
 export function isSerializationError(error: unknown): boolean {
+  if (error instanceof StatusNotStorableError) return true;
+  if (error instanceof RangeError) return /call stack/i.test(error.message);
   return error instanceof TypeError && /BigInt|circular|serialize|Converting/i.test(error.message);
 }
 

@@ -45,8 +45,9 @@ export interface TaskRunnerOptions {
  * The pipeline of one delivery, as ordered steps: verify the signature, resolve the handler and
  * its executor, check expiry, decode and validate the args, admission (rate limit, then the
  * extensions' `beforeRun`), run through the executor (inside the extensions' `wrapRun`), encode
- * the result. Every step that ends the delivery hands it to {@link Settlement}; a store error
- * escapes to the caller, which requeues the delivery.
+ * the result. Every step that ends the delivery hands it to {@link Settlement}; any other error
+ * (a store error, an extension throwing) escapes to the caller, which hands it to
+ * {@link Settlement.recover}: requeued with backoff, within the pipeline failure budget.
  */
 export class TaskRunner {
   private readonly events: TypedEmitter<WorkerEvents>;

@@ -39,8 +39,10 @@ export interface WorkerExtension {
   /**
    * When set, a failure of this extension's `onSettled` for a `succeeded` outcome requeues the
    * delivery shortly instead of acking it (the extensions after it are skipped), so the task runs
-   * again and its follow-ups are tried again: they must be idempotent. For other outcomes, and
-   * for extensions without it, a failure is only reported as `worker:error`.
+   * again and its follow-ups are tried again: they must be idempotent. Each such failure counts
+   * against the worker's `pipelineFailureBudget`; once it is used up the delivery is dead-lettered
+   * `pipeline-error` and its `succeeded` status stays. For other outcomes, and for extensions
+   * without it, a failure is only reported as `worker:error`.
    * @default false
    */
   readonly requeueOnFailure?: boolean;
@@ -48,7 +50,8 @@ export interface WorkerExtension {
    * Admission: called for each attempt after the built-in checks (signature, handler, expiry,
    * args, rate limit) passed and before status `running` is written. The first extension that
    * returns a decision other than `run` decides; the later ones are not asked. A throw is
-   * handled like a store error: the delivery is requeued shortly and runs again.
+   * handled like a store error: the delivery is requeued with backoff and tried again, counting
+   * against the worker's `pipelineFailureBudget` (then a dead letter `pipeline-error`).
    */
   beforeRun?(run: TaskRun): RunDecision | undefined | void | Promise<RunDecision | undefined | void>;
   /**

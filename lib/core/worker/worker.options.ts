@@ -70,4 +70,16 @@ export interface WorkerOptions {
    * @default { inline: new InlineExecutor(clock) }
    */
   readonly executors?: Readonly<Record<string, TaskExecutor>>;
+  /**
+   * Errors inside the pipeline of one delivery (a store error, an extension's `beforeRun`
+   * throwing, a follow-up that fails after the task succeeded, a requeue or dead-letter write
+   * refused) that are tolerated before the delivery is dead-lettered with reason `pipeline-error`
+   * and the last error. Until then it is requeued with exponential backoff
+   * (`pipelineFailureBackoff`, doubled each time, capped at one minute). The count travels in the
+   * envelope's `stem.pipelineFailures` meta.
+   * @default 5
+   */
+  readonly pipelineFailureBudget?: number;
+  /** First requeue delay in ms after a pipeline error (see `pipelineFailureBudget`). @default 1000 */
+  readonly pipelineFailureBackoff?: number;
 }

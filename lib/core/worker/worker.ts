@@ -18,6 +18,7 @@ import { InMemoryRateLimiterFallback } from './fallback-rate-limiter.js';
 import { InlineExecutor } from './inline-executor.js';
 import { abandon, bufferedJob, type Job, markReleased, markRunning } from './job.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { PipelineFailureBudget } from './pipeline-failures.js';
 import { Settlement } from './settlement.js';
 import { INLINE_EXECUTOR, type TaskExecutor } from './task-executor.js';
 import { TaskRunner } from './task-runner.js';
@@ -85,6 +86,7 @@ export class Worker implements TaskContextHost {
     if (options.signer && !options.signer.canSign) {
       throw new ConfigurationError('signing', 'the worker has only verify keys; workers re-sign retries, rate-limit delays and child tasks, so give them the signing key too (STEM_SIGNING_KEYS, or STEM_SIGNING_PRIVATE_KEYS for Ed25519)');
     }
+    const pipelineFailures = PipelineFailureBudget.fromOptions(options.pipelineFailureBudget, options.pipelineFailureBackoff);
     this.broker = options.broker;
     this.backend = options.backend;
     this.registry = options.registry;
@@ -121,6 +123,7 @@ export class Worker implements TaskContextHost {
       defaults: this.defaults,
       signer: options.signer,
       resultTtl: options.resultTtl,
+      pipelineFailures,
     });
     this.runner = new TaskRunner({
       registry: this.registry,

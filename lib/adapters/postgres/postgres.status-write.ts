@@ -1,0 +1,73 @@
+import type { TaskStatusUpdate } from '../../core/contracts/result-backend.js';
+import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
+
+/** A status write, encoded on its own before it joins a batch (so one bad value fails only its write). */
+export interface SetOp {
+  readonly kind: 'set';
+  readonly id: string;
+  readonly state: string;
+  readonly name: string | null;
+  readonly queue: string | null;
+  readonly attempt: number;
+  /** JSON texts, null when absent. */
+  readonly payload: string | null;
+  readonly error: string | null;
+  readonly meta: string | null;
+  readonly ttl: number;
+  readonly unlessTerminal: boolean;
+}
+
+/**
+ * SQLSTATE classes of errors caused by the values of one row (data exceptions such as U+0000 in
+ * text or a bad JSON escape, program limits such as an index row too large): retrying the rows of
+ * a failed batch one by one isolates the row at fault.
+ */
+const ROW_ERROR_CLASSES = /^(22|54)/;
+
+/** Whether the database refused a statement for the values of a row (see the classes above). */
+export function isRowError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.length === 5 && ROW_ERROR_CLASSES.test(code);
+}
+
+/**
+ * Encodes one status write for the upsert statement; a value JSON cannot carry (a BigInt, a
+ * cycle, nesting too deep) fails this write only.
+ * @throws StatusNotStorableError naming the task id
+ */
+export function encodeStatusWrite(id: string, update: TaskStatusUpdate, ttl: number, unlessTerminal: boolean): SetOp {
+  try {
+    return {
+      kind: 'set',
+      id,
+      state: update.state,
+      name: update.name ?? null,
+      queue: update.queue ?? null,
+      attempt: update.attempt,
+      payload: update.payload === undefined ? null : (JSON.stringify(update.payload) ?? null),
+      error: update.error === undefined ? null : JSON.stringify(update.error),
+      meta: update.meta === undefined ? null : JSON.stringify(update.meta),
+      ttl,
+      unlessTerminal,
+    };
+  } catch (error) {
+    throw new StatusNotStorableError(id, 'postgres', error);
+  }
+}
+
+/** The columns of the upsert statement ($1..$9) for `ops`. */
+export function upsertParams(ops: readonly SetOp[]): unknown[] {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
+  for (const op of ops) {
+    columns[0]!.push(op.id);
+    columns[1]!.push(op.state);
+    columns[2]!.push(op.name);
+    columns[3]!.push(op.queue);
+    columns[4]!.push(op.attempt);
+    columns[5]!.push(op.payload);
+    columns[6]!.push(op.error);
+    columns[7]!.push(op.meta);
+    columns[8]!.push(Math.max(0, op.ttl));
+  }
+  return columns;
+}
