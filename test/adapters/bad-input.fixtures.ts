@@ -34,15 +34,14 @@ export function memoryBadInputFixture(): BadInputFixture {
       for (const envelope of bad) await broker.publish(envelope as Envelope);
       return { malformed: bad.length, valid: [] };
     },
-    // NOTE: the memory broker stores objects, so items that exist only as text (bad JSON) cannot be stored.
-    injectRaw: async (_queue, items) => {
+    // NOTE: the memory broker stores objects under their own `queue` field, so only objects naming
+    // `queue` can be stored for it: not text (bad JSON), not values whose queue is missing or wrong.
+    injectRaw: async (queue, items) => {
       const stored: boolean[] = [];
       for (const item of items) {
-        if (!('value' in item)) stored.push(false);
-        else {
-          await broker.publish(item.value as Envelope);
-          stored.push(true);
-        }
+        const value = item.value as { queue?: unknown } | null | undefined;
+        if (typeof value !== 'object' || value === null || value.queue !== queue) stored.push(false);
+        else stored.push(await broker.publish(item.value as Envelope).then(() => true, () => false));
       }
       return stored;
     },
@@ -92,7 +91,11 @@ export async function redisBadInputFixture(prefix: string): Promise<BadInputFixt
     injectRaw: async (queue, items) => {
       const stored: boolean[] = [];
       for (const item of items) {
-        const fields = item.fields ?? ['e', item.text ?? JSON.stringify(item.value), 'v', item.lease ?? ''];
+        if (item.text === undefined && !item.fields) {
+          stored.push(false);
+          continue;
+        }
+        const fields = item.fields ?? ['e', item.text!, 'v', item.lease ?? ''];
         await raw.xadd(stream(queue, ((item.priority % 10) + 10) % 10), '*', ...fields);
         stored.push(true);
       }
@@ -162,7 +165,11 @@ export async function postgresBadInputFixture(schema: string): Promise<BadInputF
     injectRaw: async (queue, items) => {
       const stored: boolean[] = [];
       for (const [i, item] of items.entries()) {
-        const row = { taskId: item.taskId ?? `fuzz-row-${i}`, queue, envelope: item.text ?? JSON.stringify(item.value), visibilityMs: item.visibilityMs ?? null, priority: item.priority };
+        if (item.text === undefined) {
+          stored.push(false);
+          continue;
+        }
+        const row = { taskId: item.taskId ?? `fuzz-row-${i}`, queue, envelope: item.text, visibilityMs: item.visibilityMs ?? null, priority: item.priority };
         stored.push(await insert([row]).then(() => true, () => false));
       }
       return stored;
