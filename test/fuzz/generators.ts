@@ -179,10 +179,12 @@ export function expectationOf(item: FuzzItem, backend: Backend, now: number): Ex
   const { raw } = item;
   let envelope: Envelope;
   if (backend === 'redis' && raw.fields) {
-    const e = raw.fields.indexOf('e');
-    if (e < 0 || e % 2 !== 0) return { kind: 'dead', why: 'no envelope field' };
-    const v = raw.fields.indexOf('v');
-    if (v >= 0 && v % 2 === 0 && redisLeaseProblem(raw.fields[v + 1])) return { kind: 'dead', why: 'lease field' };
+    // NOTE: an entry's fields read back as a hash: of a field written twice, the last value counts.
+    const field = (name: string) => raw.fields!.findLastIndex((f, k) => k % 2 === 0 && f === name);
+    const e = field('e');
+    if (e < 0) return { kind: 'dead', why: 'no envelope field' };
+    const v = field('v');
+    if (v >= 0 && redisLeaseProblem(raw.fields[v + 1])) return { kind: 'dead', why: 'lease field' };
     const parsed = parseEnvelope(raw.fields[e + 1]!);
     if (!parsed.ok) return { kind: 'dead', why: parsed.details };
     envelope = parsed.envelope;
