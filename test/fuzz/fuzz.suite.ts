@@ -233,6 +233,32 @@ export function runFuzzTests(backend: Backend, create: () => Promise<BadInputFix
     }, timeout);
   });
 
+  it('status writes with bad ids and payloads in the same tick never fail their neighbours', async () => {
+    const fixture = await create();
+    closers.push(() => fixture.close());
+    const rng = new Prng(fuzzSeeds(1)[0]! + 30_000);
+    const tag = uniqueName('st');
+    const badIds = ['', 'a\u0000b', 'x\ud800', '\udc00', 'i'.repeat(10_000), '__proto__', 'constructor'];
+    const badPayloads: unknown[] = BAD_RESULTS.map(badResult);
+    const writes: { id: string; valid: boolean; done: Promise<void> }[] = [];
+    for (let k = 0; k < 60; k++) {
+      const roll = rng.int(0, 2);
+      const id = roll === 1 ? rng.pick(badIds) : `${tag}-${k}`;
+      const payload = roll === 2 ? rng.pick(badPayloads) : { k };
+      writes.push({ id, valid: roll === 0, done: fixture.backend.set(id, { state: 'succeeded', attempt: 0, name: 'fuzz.status', payload }) });
+    }
+    const outcomes = await Promise.race([Promise.allSettled(writes.map((w) => w.done)), sleep(10_000).then(() => 'timeout' as const)]);
+    expect(outcomes, 'every status write settles').not.toBe('timeout');
+    const settledWrites = outcomes as PromiseSettledResult<void>[];
+    const failedValid = writes.flatMap((w, k) => {
+      const outcome = settledWrites[k]!;
+      return w.valid && outcome.status === 'rejected' ? [`${w.id}: ${String(outcome.reason)}`] : [];
+    });
+    expect(failedValid, 'valid writes next to bad ones').toEqual([]);
+    for (const w of writes.filter((x) => x.valid)) expect((await fixture.backend.get(w.id))?.state, w.id).toBe('succeeded');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  }, timeout);
+
   it(`heap stays bounded over ${ROUNDS} rounds on one broker`, async () => {
     const fixture = await create();
     closers.push(() => fixture.close());
