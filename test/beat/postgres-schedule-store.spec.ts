@@ -143,11 +143,11 @@ describe.runIf(available)('Postgres schedule store', () => {
       const beats = [0, 1, 2].map((i) => new Beat({ store: stores[i]!, lockStore: locks[i]!, stem, clock, lockTtl: 60_000 }));
       for (const beat of beats) await beat.start();
       // Simulated time must not outrun Postgres round trips, or on-time ticks would look missed:
-      // after each step, wait until every replica finished its poll and re-armed its tick timer.
+      // after each step, wait until every replica finished its poll and its dispatches.
       for (let i = 0; i < 120; i++) {
         await clock.advance(500);
-        await new Promise((r) => setTimeout(r, 25));
-        expect(await eventually(() => clock.pendingTimers >= beats.length)).toBe(true);
+        await new Promise((r) => setTimeout(r, 5));
+        expect(await eventually(() => beats.every((beat) => beat.isIdle))).toBe(true);
       }
       for (const beat of beats) await beat.stop();
       expect(new Set(dispatched).size).toBe(dispatched.length);

@@ -10,6 +10,15 @@ import { REDIS_URL, redisAvailable } from '../support/services.js';
 const available = await redisAvailable();
 const prefix = uniquePrefix('schedules');
 
+/** Resolves once `check` holds (polling every 2 ms), failing the test after 5 s. */
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('the Beat replicas did not settle within 5 s');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 describe.runIf(available)('Redis schedule store', () => {
   afterAll(() => deleteKeys(REDIS_URL, prefix));
 
@@ -33,10 +42,12 @@ describe.runIf(available)('Redis schedule store', () => {
       await scheduler.add({ id: 'cron-5s', task: 't', schedule: Schedules.cron('*/5 * * * * *') });
       const beats = [0, 1, 2].map((i) => new Beat({ store: stores[i]!, lockStore: locks[i]!, stem, clock, lockTtl: 60_000 }));
       for (const beat of beats) await beat.start();
-      // Simulated time must not outrun Redis round trips, or on-time ticks would look missed.
+      // Simulated time must not outrun Redis round trips, or on-time ticks would look missed:
+      // after each step, wait until every replica finished its poll and its dispatches.
       for (let i = 0; i < 120; i++) {
         await clock.advance(500);
-        await new Promise((r) => setTimeout(r, 25));
+        await new Promise((r) => setTimeout(r, 5));
+        await until(() => beats.every((beat) => beat.isIdle));
       }
       for (const beat of beats) await beat.stop();
       expect(new Set(dispatched).size).toBe(dispatched.length);

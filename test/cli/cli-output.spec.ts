@@ -19,7 +19,7 @@ function capture() {
 
 /** Runs the `stem` binary's source as its own process; resolves with its exit code and output. */
 function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const register = fileURLToPath(new URL('../redis/fixtures/register-ts.mjs', import.meta.url));
+  const register = fileURLToPath(new URL('../support/register-ts.mjs', import.meta.url));
   const main = fileURLToPath(new URL('../../lib/cli/main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', register, main, ...args], { env: { ...process.env, STEM_BROKER_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

@@ -57,6 +57,15 @@ function clampPriority(priority: number): number {
   return Math.min(PRIORITIES - 1, Math.max(0, Math.trunc(priority)));
 }
 
+/** The stored envelope as JSON for a malformed dead letter, so nothing of it is lost (undefined if it cannot be encoded). */
+function rawText(envelope: unknown): string | undefined {
+  try {
+    return JSON.stringify(envelope);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A broker that lives in this process: the embedded default (`memory://`). Keeps every semantic of
  * the contract (leases, priorities, delays, dead letters, broadcast), but nothing survives a
@@ -233,7 +242,7 @@ export class InMemoryBroker implements Broker {
 
   private deadLetterMalformed(state: QueueState, envelope: unknown, details: string): void {
     const placeholder = malformedPlaceholder(envelope, { id: `malformed:${++this.receiptSeq}`, queue: state.name });
-    const meta = malformedDeadLetterMeta(details);
+    const meta = malformedDeadLetterMeta(details, rawText(envelope));
     this.dead.add(state.name, { envelope: placeholder, reason: MALFORMED_ENVELOPE_REASON, meta, deadAt: this.clock.now() });
   }
 

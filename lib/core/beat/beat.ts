@@ -73,6 +73,7 @@ export class Beat {
   private running = false;
   private tickTimer?: TimerHandle;
   private ticking?: Promise<unknown>;
+  private tickUnderWay = false;
 
   constructor(private readonly options: BeatOptions) {
     this.store = options.store;
@@ -93,6 +94,11 @@ export class Beat {
   /** Whether the tick loop runs. */
   get isRunning(): boolean {
     return this.running;
+  }
+
+  /** Whether no tick and no dispatch is under way in this replica (for health checks and tests). */
+  get isIdle(): boolean {
+    return !this.tickUnderWay && this.inFlight.size === 0;
   }
 
   /** Starts ticking: a tick now, then every `tickInterval`. Idempotent. */
@@ -151,10 +157,12 @@ export class Beat {
 
   private tick(): void {
     if (!this.running) return;
+    this.tickUnderWay = true;
     const ticking = this.poll(true).catch((error: unknown) => this.events.emit('beat:error', asError(error)));
     this.ticking = ticking;
     void ticking.finally(() => {
       if (this.running) this.tickTimer = this.clock.setTimeout(() => this.tick(), this.tickInterval);
+      this.tickUnderWay = false;
     });
   }
 
