@@ -8,7 +8,7 @@ import type { Envelope } from '../../lib/core/envelope.js';
 import { makeEnvelope } from '../../lib/testing/contract-helpers.js';
 import { adminQuery, POSTGRES_URL, recordingLogger } from '../postgres/postgres-test-kit.js';
 import { REDIS_URL } from '../support/services.js';
-import type { BadInputFixture, RawItem } from './bad-input.suite.js';
+import type { BadInputFixture } from './bad-input.suite.js';
 import { deepEnvelope, malformedPatches, OK_TASK, rawEnvelope } from './bad-input.suite.js';
 
 const deep = (depth: number) => {
@@ -28,9 +28,16 @@ export function memoryBadInputFixture(): BadInputFixture {
       const base = () => makeEnvelope(queue, { name: OK_TASK, args: { i: 'never' } });
       const cyclic: Record<string, unknown> = {};
       cyclic.self = cyclic;
-      const bad: unknown[] = phase === 'before'
-        ? malformedPatches().map((patch) => ({ ...base(), ...patch }))
-        : [{ ...base(), args: deep(10_000) }, { ...base(), args: cyclic }, { ...base(), args: { n: 10n } }, { ...base(), id: 'dup-1', priority: 1.5 }, { ...base(), id: 'dup-1', priority: 1.5 }];
+      const bad: unknown[] =
+        phase === 'before'
+          ? malformedPatches().map((patch) => ({ ...base(), ...patch }))
+          : [
+              { ...base(), args: deep(10_000) },
+              { ...base(), args: cyclic },
+              { ...base(), args: { n: 10n } },
+              { ...base(), id: 'dup-1', priority: 1.5 },
+              { ...base(), id: 'dup-1', priority: 1.5 },
+            ];
       for (const envelope of bad) await broker.publish(envelope as Envelope);
       return { malformed: bad.length, valid: [] };
     },
@@ -41,7 +48,13 @@ export function memoryBadInputFixture(): BadInputFixture {
       for (const item of items) {
         const value = item.value as { queue?: unknown } | null | undefined;
         if (typeof value !== 'object' || value === null || value.queue !== queue) stored.push(false);
-        else stored.push(await broker.publish(item.value as Envelope).then(() => true, () => false));
+        else
+          stored.push(
+            await broker.publish(item.value as Envelope).then(
+              () => true,
+              () => false,
+            ),
+          );
       }
       return stored;
     },
@@ -170,7 +183,12 @@ export async function postgresBadInputFixture(schema: string): Promise<BadInputF
           continue;
         }
         const row = { taskId: item.taskId ?? `fuzz-row-${i}`, queue, envelope: item.text, visibilityMs: item.visibilityMs ?? null, priority: item.priority };
-        stored.push(await insert([row]).then(() => true, () => false));
+        stored.push(
+          await insert([row]).then(
+            () => true,
+            () => false,
+          ),
+        );
       }
       return stored;
     },

@@ -5,7 +5,7 @@ import { MALFORMED_ENVELOPE_REASON } from '../../lib/core/envelope-validator.js'
 import { SimpleTaskRegistry, Stem, TaskPayloadEncoderRegistry, Worker } from '../../lib/core/index.js';
 import { sleep, uniqueName } from '../../lib/testing/contract-helpers.js';
 import type { BadInputFixture } from '../adapters/bad-input.suite.js';
-import { type Backend, decodeB64, type Expectation, expectationOf, FUZZ_B64, FUZZ_TASK, type FuzzItem, generateItems } from './generators.js';
+import { type Backend, decodeB64, type Expectation, expectationOf, FUZZ_B64, FUZZ_TASK, generateItems } from './generators.js';
 import { envCount, fuzzSeeds, Prng } from './prng.js';
 
 const LONG = process.env.STEM_FUZZ_LONG === '1';
@@ -117,7 +117,12 @@ async function runRound(fixture: BadInputFixture, backend: Backend, seed: number
 
   const items = generateItems(rng, queue, itemCount, `s${seed}`);
   const half = Math.floor(items.length / 2);
-  const stored = [...(await fixture.injectRaw(queue, items.slice(0, half).map((x) => x.raw)))];
+  const stored = [
+    ...(await fixture.injectRaw(
+      queue,
+      items.slice(0, half).map((x) => x.raw),
+    )),
+  ];
   const valid: { id: string; label: string }[] = [];
   const enqueueValid = async (n: number, tag: string) => {
     for (let k = 0; k < n; k++) {
@@ -130,7 +135,12 @@ async function runRound(fixture: BadInputFixture, backend: Backend, seed: number
   for (let k = 0; k < 3; k++) flaky.push({ id: await stem.enqueue(FLAKY_TASK, { i: `flaky${k}` }), label: `flaky${k}` });
   const results: { id: string; label: string; kind: string }[] = [];
   for (const [k, kind] of resultKinds.entries()) results.push({ id: await stem.enqueue(RESULT_TASK, { i: `result${k}`, kind }), label: `result${k}`, kind });
-  stored.push(...(await fixture.injectRaw(queue, items.slice(half).map((x) => x.raw))));
+  stored.push(
+    ...(await fixture.injectRaw(
+      queue,
+      items.slice(half).map((x) => x.raw),
+    )),
+  );
 
   const now = Date.now();
   const expected = items.map((item, k): Expectation | undefined => (stored[k] ? expectationOf(item, backend, now) : undefined));
@@ -139,20 +149,31 @@ async function runRound(fixture: BadInputFixture, backend: Backend, seed: number
   for (const v of valid) mustRun.set(v.label, 1);
   const mustDie = expected.filter((e) => e?.kind === 'dead').length;
   const malformedCount = expected.filter((e) => e?.kind === 'dead' && !['unregistered-task', 'expired', 'invalid-args', 'unknown args encoder'].includes(e.why)).length;
-  const explain = (k: number) => `${items[k]!.category} ${JSON.stringify(expected[k])} ${(items[k]!.raw.text ?? '').slice(0, 300)} lease=${items[k]!.raw.lease ?? ''} fields=${JSON.stringify(items[k]!.raw.fields)?.slice(0, 200)}`;
+  const explain = (k: number) =>
+    `${items[k]!.category} ${JSON.stringify(expected[k])} ${(items[k]!.raw.text ?? '').slice(0, 300)} lease=${items[k]!.raw.lease ?? ''} fields=${JSON.stringify(items[k]!.raw.fields)?.slice(0, 200)}`;
 
   const worker = new Worker({ broker: fixture.broker, backend: fixture.backend, registry, queues: [queue], concurrency: 4, encoders });
   await worker.start();
   try {
     const dead = async () => (await fixture.broker.listDeadLetters(queue, { limit: 100_000 })).items;
-    const terminal = async (ids: readonly string[], states: readonly string[]) => (await Promise.all(ids.map((id) => fixture.backend.get(id)))).every((s) => s !== null && states.includes(s.state));
+    const terminal = async (ids: readonly string[], states: readonly string[]) =>
+      (await Promise.all(ids.map((id) => fixture.backend.get(id)))).every((s) => s !== null && states.includes(s.state));
     const settled = await until(
       async () =>
         [...mustRun].every(([label, n]) => (runs.get(label) ?? 0) >= n) &&
         (await dead()).length >= mustDie + flaky.length &&
-        (await terminal(valid.map((v) => v.id), ['succeeded'])) &&
-        (await terminal(flaky.map((v) => v.id), ['failed'])) &&
-        (await terminal(results.map((v) => v.id), ['succeeded', 'failed'])),
+        (await terminal(
+          valid.map((v) => v.id),
+          ['succeeded'],
+        )) &&
+        (await terminal(
+          flaky.map((v) => v.id),
+          ['failed'],
+        )) &&
+        (await terminal(
+          results.map((v) => v.id),
+          ['succeeded', 'failed'],
+        )),
       10_000 + itemCount * 20,
     );
     // NOTE: a pause, so a delivery that runs twice or redelivers in a loop shows up.
@@ -162,12 +183,18 @@ async function runRound(fixture: BadInputFixture, backend: Backend, seed: number
     const missingItems = items.map((x, k) => (missing.includes(x.label) ? explain(k) : '')).filter(Boolean);
     const unexpected = [...runs].filter(([label]) => !mustRun.has(label) && !flaky.some((f) => f.label === label) && !results.some((r) => r.label === label));
     const unexpectedItems = items.map((x, k) => (unexpected.some(([l]) => l === x.label) ? explain(k) : '')).filter(Boolean);
-    const stateOf = async (ids: readonly { id: string; label: string }[]) => (await Promise.all(ids.map(async (x) => `${x.label}:${(await fixture.backend.get(x.id))?.state}`))).join(' ');
+    const stateOf = async (ids: readonly { id: string; label: string }[]) =>
+      (await Promise.all(ids.map(async (x) => `${x.label}:${(await fixture.backend.get(x.id))?.state}`))).join(' ');
     const deadIds = new Set(letters.map((d) => d.envelope.id));
     const idOf = (k: number) => (items[k]!.raw.value as { id?: unknown } | null | undefined)?.id;
     const undead = expected.map((e, k) => (e?.kind === 'dead' && !deadIds.has(String(idOf(k))) ? explain(k) : '')).filter(Boolean);
-    const progress = settled ? '' : `expected dead without a dead letter of their id: ${undead.join('\n')}\n; dead ${letters.length}/${mustDie + flaky.length} (${JSON.stringify(letters.map((d) => d.reason))}); valid ${await stateOf(valid)}; flaky ${await stateOf(flaky)}; results ${await stateOf(results)}`;
-    expect(settled && missing.length === 0 && unexpected.length === 0, `settled=${settled} ${progress}; wrong run counts: ${missing.map((l) => `${l}=${runs.get(l) ?? 0}`).join(', ')} ${missingItems.join('\n')}; ran but must not: ${JSON.stringify(unexpected)} ${unexpectedItems.join('\n')}`).toBe(true);
+    const progress = settled
+      ? ''
+      : `expected dead without a dead letter of their id: ${undead.join('\n')}\n; dead ${letters.length}/${mustDie + flaky.length} (${JSON.stringify(letters.map((d) => d.reason))}); valid ${await stateOf(valid)}; flaky ${await stateOf(flaky)}; results ${await stateOf(results)}`;
+    expect(
+      settled && missing.length === 0 && unexpected.length === 0,
+      `settled=${settled} ${progress}; wrong run counts: ${missing.map((l) => `${l}=${runs.get(l) ?? 0}`).join(', ')} ${missingItems.join('\n')}; ran but must not: ${JSON.stringify(unexpected)} ${unexpectedItems.join('\n')}`,
+    ).toBe(true);
 
     // status writes: every valid task succeeded once, each bad result ended once, within its budget
     const statuses = await Promise.all(valid.map((v) => fixture.backend.get(v.id)));
@@ -181,7 +208,10 @@ async function runRound(fixture: BadInputFixture, backend: Backend, seed: number
     const reasons = letters.map((d) => d.reason);
     expect(reasons.every((reason) => typeof reason === 'string' && reason.length > 0)).toBe(true);
     expect(letters.filter((d) => d.reason === 'max-retries-exhausted' && flaky.some((f) => f.id === d.envelope.id))).toHaveLength(flaky.length);
-    expect(letters.length, `dead letters by reason: ${JSON.stringify(reasons.reduce<Record<string, number>>((m, r) => ({ ...m, [r]: (m[r] ?? 0) + 1 }), {}))}, expected ${mustDie} + ${flaky.length} + ${resultLetters.length}`).toBe(mustDie + flaky.length + resultLetters.length);
+    expect(
+      letters.length,
+      `dead letters by reason: ${JSON.stringify(reasons.reduce<Record<string, number>>((m, r) => ({ ...m, [r]: (m[r] ?? 0) + 1 }), {}))}, expected ${mustDie} + ${flaky.length} + ${resultLetters.length}`,
+    ).toBe(mustDie + flaky.length + resultLetters.length);
     expect(reasons.filter((r) => r === MALFORMED_ENVELOPE_REASON)).toHaveLength(malformedCount);
 
     // nothing pending, leased or queued
@@ -210,69 +240,87 @@ export function runFuzzTests(backend: Backend, create: () => Promise<BadInputFix
   const timeout = 60_000 + ITEMS * 100;
 
   for (const seed of fuzzSeeds(SEEDS)) {
-    it(`seed ${seed}: every item ends as its validator says, nothing stranded, the worker alive`, async () => {
-      const fixture = await create();
-      closers.push(() => fixture.close());
-      const started = Date.now();
-      try {
-        const report = await runRound(fixture, backend, seed, ITEMS);
-        console.log(`[fuzz ${backend}] seed ${seed}: ${report.items} items (${report.stored} stored), ${report.runs} runs, ${report.dead} dead letters, ${Date.now() - started} ms`);
-      } catch (error) {
-        console.log(`[fuzz ${backend}] seed ${seed} FAILED; reproduce with STEM_FUZZ_SEED=${seed} STEM_FUZZ_ITEMS=${ITEMS} npx vitest run test/fuzz/fuzz.${backend}.spec.ts`);
-        (error as Error).message = `seed ${seed} (STEM_FUZZ_SEED=${seed} STEM_FUZZ_ITEMS=${ITEMS}): ${(error as Error).message}`;
-        throw error;
-      }
-    }, timeout);
+    it(
+      `seed ${seed}: every item ends as its validator says, nothing stranded, the worker alive`,
+      async () => {
+        const fixture = await create();
+        closers.push(() => fixture.close());
+        const started = Date.now();
+        try {
+          const report = await runRound(fixture, backend, seed, ITEMS);
+          console.log(
+            `[fuzz ${backend}] seed ${seed}: ${report.items} items (${report.stored} stored), ${report.runs} runs, ${report.dead} dead letters, ${Date.now() - started} ms`,
+          );
+        } catch (error) {
+          console.log(`[fuzz ${backend}] seed ${seed} FAILED; reproduce with STEM_FUZZ_SEED=${seed} STEM_FUZZ_ITEMS=${ITEMS} npx vitest run test/fuzz/fuzz.${backend}.spec.ts`);
+          (error as Error).message = `seed ${seed} (STEM_FUZZ_SEED=${seed} STEM_FUZZ_ITEMS=${ITEMS}): ${(error as Error).message}`;
+          throw error;
+        }
+      },
+      timeout,
+    );
   }
 
   describe('status writes of results a store may refuse, in the same tick as valid ones', () => {
-    it(`each bad result (${BAD_RESULTS.join(', ')}) ends once, within its retry budget, and its neighbours succeed`, async () => {
-      const fixture = await create();
-      closers.push(() => fixture.close());
-      await runRound(fixture, backend, fuzzSeeds(1)[0]! + 20_000, 10, BAD_RESULTS);
-    }, timeout);
+    it(
+      `each bad result (${BAD_RESULTS.join(', ')}) ends once, within its retry budget, and its neighbours succeed`,
+      async () => {
+        const fixture = await create();
+        closers.push(() => fixture.close());
+        await runRound(fixture, backend, fuzzSeeds(1)[0]! + 20_000, 10, BAD_RESULTS);
+      },
+      timeout,
+    );
   });
 
-  it('status writes with bad ids and payloads in the same tick never fail their neighbours', async () => {
-    const fixture = await create();
-    closers.push(() => fixture.close());
-    const rng = new Prng(fuzzSeeds(1)[0]! + 30_000);
-    const tag = uniqueName('st');
-    const badIds = ['', 'a\u0000b', 'x\ud800', '\udc00', 'i'.repeat(10_000), '__proto__', 'constructor'];
-    const badPayloads: unknown[] = BAD_RESULTS.map(badResult);
-    const writes: { id: string; valid: boolean; done: Promise<void> }[] = [];
-    for (let k = 0; k < 60; k++) {
-      const roll = rng.int(0, 2);
-      const id = roll === 1 ? rng.pick(badIds) : `${tag}-${k}`;
-      const payload = roll === 2 ? rng.pick(badPayloads) : { k };
-      writes.push({ id, valid: roll === 0, done: fixture.backend.set(id, { state: 'succeeded', attempt: 0, name: 'fuzz.status', payload }) });
-    }
-    const outcomes = await Promise.race([Promise.allSettled(writes.map((w) => w.done)), sleep(10_000).then(() => 'timeout' as const)]);
-    expect(outcomes, 'every status write settles').not.toBe('timeout');
-    const settledWrites = outcomes as PromiseSettledResult<void>[];
-    const failedValid = writes.flatMap((w, k) => {
-      const outcome = settledWrites[k]!;
-      return w.valid && outcome.status === 'rejected' ? [`${w.id}: ${String(outcome.reason)}`] : [];
-    });
-    expect(failedValid, 'valid writes next to bad ones').toEqual([]);
-    for (const w of writes.filter((x) => x.valid)) expect((await fixture.backend.get(w.id))?.state, w.id).toBe('succeeded');
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  }, timeout);
+  it(
+    'status writes with bad ids and payloads in the same tick never fail their neighbours',
+    async () => {
+      const fixture = await create();
+      closers.push(() => fixture.close());
+      const rng = new Prng(fuzzSeeds(1)[0]! + 30_000);
+      const tag = uniqueName('st');
+      const badIds = ['', 'a\u0000b', 'x\ud800', '\udc00', 'i'.repeat(10_000), '__proto__', 'constructor'];
+      const badPayloads: unknown[] = BAD_RESULTS.map(badResult);
+      const writes: { id: string; valid: boolean; done: Promise<void> }[] = [];
+      for (let k = 0; k < 60; k++) {
+        const roll = rng.int(0, 2);
+        const id = roll === 1 ? rng.pick(badIds) : `${tag}-${k}`;
+        const payload = roll === 2 ? rng.pick(badPayloads) : { k };
+        writes.push({ id, valid: roll === 0, done: fixture.backend.set(id, { state: 'succeeded', attempt: 0, name: 'fuzz.status', payload }) });
+      }
+      const outcomes = await Promise.race([Promise.allSettled(writes.map((w) => w.done)), sleep(10_000).then(() => 'timeout' as const)]);
+      expect(outcomes, 'every status write settles').not.toBe('timeout');
+      const settledWrites = outcomes as PromiseSettledResult<void>[];
+      const failedValid = writes.flatMap((w, k) => {
+        const outcome = settledWrites[k]!;
+        return w.valid && outcome.status === 'rejected' ? [`${w.id}: ${String(outcome.reason)}`] : [];
+      });
+      expect(failedValid, 'valid writes next to bad ones').toEqual([]);
+      for (const w of writes.filter((x) => x.valid)) expect((await fixture.backend.get(w.id))?.state, w.id).toBe('succeeded');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    },
+    timeout,
+  );
 
-  it(`heap stays bounded over ${ROUNDS} rounds on one broker`, async () => {
-    const fixture = await create();
-    closers.push(() => fixture.close());
-    const heap: number[] = [];
-    const base = fuzzSeeds(1)[0]! + 10_000;
-    for (let round = 0; round < ROUNDS; round++) {
-      await runRound(fixture, backend, base + round, Math.min(ITEMS, 30));
-      collect();
-      heap.push(process.memoryUsage().heapUsed);
-    }
-    const mb = heap.map((h) => Math.round(h / 1e5) / 10);
-    console.log(`[fuzz ${backend}] heapUsed after GC per round (MB): ${mb.join(', ')}`);
-    // NOTE: the first round warms caches and compiles code; growth is measured from the second.
-    const growth = heap[heap.length - 1]! - heap[1]!;
-    expect(growth, `heap per round (MB): ${mb.join(', ')}`).toBeLessThan(8 * 1024 * 1024);
-  }, timeout * 2);
+  it(
+    `heap stays bounded over ${ROUNDS} rounds on one broker`,
+    async () => {
+      const fixture = await create();
+      closers.push(() => fixture.close());
+      const heap: number[] = [];
+      const base = fuzzSeeds(1)[0]! + 10_000;
+      for (let round = 0; round < ROUNDS; round++) {
+        await runRound(fixture, backend, base + round, Math.min(ITEMS, 30));
+        collect();
+        heap.push(process.memoryUsage().heapUsed);
+      }
+      const mb = heap.map((h) => Math.round(h / 1e5) / 10);
+      console.log(`[fuzz ${backend}] heapUsed after GC per round (MB): ${mb.join(', ')}`);
+      // NOTE: the first round warms caches and compiles code; growth is measured from the second.
+      const growth = heap[heap.length - 1]! - heap[1]!;
+      expect(growth, `heap per round (MB): ${mb.join(', ')}`).toBeLessThan(8 * 1024 * 1024);
+    },
+    timeout * 2,
+  );
 }

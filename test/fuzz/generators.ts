@@ -33,14 +33,71 @@ const WEIRD_VALUES: unknown[] = [null, true, false, '', 'str', '12', [], [1], {}
 const WEIRD_STRINGS = ['', '\u0000', 'a\u0000b', '\ud800', 'x\udc00', '\udfff\ud800', 'x'.repeat(ENVELOPE_LIMITS.maxIdLength + 1), 'y'.repeat(50_000), ' ', '\u{1F600}', 'a\nb'];
 const FIELDS = ['id', 'name', 'queue', 'args', 'headers', 'meta', 'priority', 'attempt', 'enqueuedAt', 'maxRetries', 'notBefore', 'visibilityTimeout'];
 const NUMERIC = ['priority', 'attempt', 'enqueuedAt', 'maxRetries', 'notBefore', 'visibilityTimeout'];
-const META_KEYS = ['stem.expiresAt', 'stem.retryPolicy', 'stem.softTimeLimitMs', 'stem.timeLimitMs', 'stem.group.id', 'stem.group.index', 'stem.chain', 'stem.link', 'stem.linkError', 'stem.parentTaskId', 'stem.rootTaskId', 'stem.parentAttempt', 'stem.ignoreResult', 'stem.unique.key', 'stem.unique.expiresAt'];
-const META_VALUES: unknown[] = [
-  -1e16, [], 'soon', {}, Number.NaN, Infinity, -1, 0, 1e300, '\u0000', 'x\ud800', true, [null],
-  { backoff: 'soon' }, { backoff: -5 }, { backoffMax: Infinity }, { jitter: 'yes' }, { autoRetryFor: 'Error' }, { autoRetryFor: [1] },
-  { id: 'c1', next: 'nope' }, { id: 7, next: [] }, { id: 'c1', next: [{ name: 'x' }] }, { id: 'c1', next: [{ name: '', options: { taskId: 't' } }] },
-  [{ name: 42 }], [{ name: 'x', options: { priority: 99 } }], [{ name: 'x', options: { visibilityTimeout: 0 } }], [{ name: '\u0000' }],
+const META_KEYS = [
+  'stem.expiresAt',
+  'stem.retryPolicy',
+  'stem.softTimeLimitMs',
+  'stem.timeLimitMs',
+  'stem.group.id',
+  'stem.group.index',
+  'stem.chain',
+  'stem.link',
+  'stem.linkError',
+  'stem.parentTaskId',
+  'stem.rootTaskId',
+  'stem.parentAttempt',
+  'stem.ignoreResult',
+  'stem.unique.key',
+  'stem.unique.expiresAt',
 ];
-const BAD_TEXT = ['{not json', '', ' ', 'null', '[]', '"str"', '42', 'true', '{"id":', '{}', '{"hello":"world"}', '{"a":1}}', '\u0000', '[{"id":"x"}]', 'NaN', '{"id": NaN}', "{'id': 'x'}"];
+const META_VALUES: unknown[] = [
+  -1e16,
+  [],
+  'soon',
+  {},
+  Number.NaN,
+  Infinity,
+  -1,
+  0,
+  1e300,
+  '\u0000',
+  'x\ud800',
+  true,
+  [null],
+  { backoff: 'soon' },
+  { backoff: -5 },
+  { backoffMax: Infinity },
+  { jitter: 'yes' },
+  { autoRetryFor: 'Error' },
+  { autoRetryFor: [1] },
+  { id: 'c1', next: 'nope' },
+  { id: 7, next: [] },
+  { id: 'c1', next: [{ name: 'x' }] },
+  { id: 'c1', next: [{ name: '', options: { taskId: 't' } }] },
+  [{ name: 42 }],
+  [{ name: 'x', options: { priority: 99 } }],
+  [{ name: 'x', options: { visibilityTimeout: 0 } }],
+  [{ name: '\u0000' }],
+];
+const BAD_TEXT = [
+  '{not json',
+  '',
+  ' ',
+  'null',
+  '[]',
+  '"str"',
+  '42',
+  'true',
+  '{"id":',
+  '{}',
+  '{"hello":"world"}',
+  '{"a":1}}',
+  '\u0000',
+  '[{"id":"x"}]',
+  'NaN',
+  '{"id": NaN}',
+  "{'id': 'x'}",
+];
 const LEASES = ['', '', 'nan', 'inf', '-inf', '0', '-5', '50', '99', '100', '5000', 'abc', '99999999999999999999', '2147483648', ' 100'];
 
 function textOf(value: unknown): string | undefined {
@@ -91,7 +148,10 @@ const CATEGORIES: readonly Category[] = [
   { name: 'wrong-type', make: (r, env) => ({ value: { ...env, [r.pick(FIELDS)]: r.pick(WEIRD_VALUES) } }) },
   { name: 'weird-number', make: (r, env) => ({ value: { ...env, [r.pick(NUMERIC)]: r.pick(WEIRD_NUMBERS) } }) },
   { name: 'weird-string', make: (r, env) => ({ value: { ...env, [r.pick(['id', 'name', 'queue'])]: r.pick(WEIRD_STRINGS) } }) },
-  { name: 'weird-header', make: (r, env) => ({ value: { ...env, headers: { [r.pick(['x', 'stem-group-id', 'stem-chord-id', 'traceparent', '\u0000'])]: r.pick([...WEIRD_VALUES, ...WEIRD_STRINGS]) } } }) },
+  {
+    name: 'weird-header',
+    make: (r, env) => ({ value: { ...env, headers: { [r.pick(['x', 'stem-group-id', 'stem-chord-id', 'traceparent', '\u0000'])]: r.pick([...WEIRD_VALUES, ...WEIRD_STRINGS]) } } }),
+  },
   { name: 'long-string', make: (r, env) => ({ value: { ...env, args: { i: env.args && (env.args as { i: string }).i, pad: 'z'.repeat(r.int(1_000, 200_000)) } } }) },
   {
     name: 'proto-key',
@@ -137,14 +197,26 @@ const CATEGORIES: readonly Category[] = [
   {
     name: 'base64-args',
     make: (r, env, label) => ({
-      value: { ...env, headers: { 'stem-args-encoder': FUZZ_B64 }, args: r.pick<unknown>([b64({ i: label }), b64({ i: label }), '!!!', '', 'aGVsbG8', 'aGVsbG8=', 42, { i: label }, null, b64('x').slice(1)]) },
+      value: {
+        ...env,
+        headers: { 'stem-args-encoder': FUZZ_B64 },
+        args: r.pick<unknown>([b64({ i: label }), b64({ i: label }), '!!!', '', 'aGVsbG8', 'aGVsbG8=', 42, { i: label }, null, b64('x').slice(1)]),
+      },
     }),
   },
   { name: 'wrong-encoder', make: (r, env) => ({ value: { ...env, headers: { 'stem-args-encoder': r.pick(['nope', 'BASE64', 'json ', 'base64']) } } }) },
   { name: 'bad-meta', make: (r, env) => ({ value: { ...env, meta: { [r.pick(META_KEYS)]: r.pick(META_VALUES) } } }) },
-  { name: 'group-header', make: (r, env) => ({ value: { ...env, headers: { 'stem-group-id': r.pick(['g1', '', '\u0000']) }, meta: r.chance(0.5) ? { 'stem.group.index': r.pick<unknown>([-1, 'x', 1.5, null]) } : {} } }) },
+  {
+    name: 'group-header',
+    make: (r, env) => ({
+      value: { ...env, headers: { 'stem-group-id': r.pick(['g1', '', '\u0000']) }, meta: r.chance(0.5) ? { 'stem.group.index': r.pick<unknown>([-1, 'x', 1.5, null]) } : {} },
+    }),
+  },
   { name: 'expired', make: (r, env) => ({ value: { ...env, meta: { 'stem.expiresAt': r.pick([1, 1_000, Date.now() - 1_000]) } } }) },
-  { name: 'unknown-task', make: (r, env) => ({ value: { ...env, name: r.pick(['nope', `${FUZZ_TASK} `, FUZZ_TASK.toUpperCase(), 'x'.repeat(256), 'constructor', '__proto__', 'toString']) } }) },
+  {
+    name: 'unknown-task',
+    make: (r, env) => ({ value: { ...env, name: r.pick(['nope', `${FUZZ_TASK} `, FUZZ_TASK.toUpperCase(), 'x'.repeat(256), 'constructor', '__proto__', 'toString']) } }),
+  },
   {
     name: 'missing-field',
     make: (r, env) => {
@@ -156,7 +228,20 @@ const CATEGORIES: readonly Category[] = [
   { name: 'extra-field', make: (r, env) => ({ value: { ...env, [r.pick(['extra', 'stem.x', 'toJSON', 'valueOf', 'hasOwnProperty'])]: r.pick(WEIRD_VALUES) } }) },
   { name: 'not-an-object', make: (r) => ({ value: r.pick<unknown>([null, 1, 'x', [], [{}], true]) }) },
   { name: 'redis-lease', make: (r, env) => ({ value: env, extra: { lease: r.pick(LEASES) } }) },
-  { name: 'redis-fields', make: (r, env) => ({ value: env, extra: { fields: r.pick([['x', 'y'], ['e', ''], ['v', '100'], ['e', '{', 'e', textOf(env)!]]) } }) },
+  {
+    name: 'redis-fields',
+    make: (r, env) => ({
+      value: env,
+      extra: {
+        fields: r.pick([
+          ['x', 'y'],
+          ['e', ''],
+          ['v', '100'],
+          ['e', '{', 'e', textOf(env)!],
+        ]),
+      },
+    }),
+  },
   { name: 'pg-columns', make: (r, env) => ({ value: env, extra: { visibilityMs: r.pick([0, -1, 1, 50, 2 ** 31 - 1, null]), taskId: r.pick(['other-id', 'x', String(env.id)]) } }) },
 ];
 
