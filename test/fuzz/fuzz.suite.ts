@@ -8,6 +8,11 @@ import type { BadInputFixture } from '../adapters/bad-input.suite.js';
 import { type Backend, decodeB64, type Expectation, expectationOf, FUZZ_B64, FUZZ_TASK, generateItems } from './generators.js';
 import { envCount, fuzzSeeds, Prng } from './prng.js';
 
+/*
+ * Quick by default (part of `npm test`); `npm run fuzz` sets STEM_FUZZ_LONG=1 for more seeds and
+ * items. STEM_FUZZ_SEEDS, STEM_FUZZ_ITEMS, STEM_FUZZ_ROUNDS and STEM_FUZZ_BASE_SEED override the
+ * counts; STEM_FUZZ_SEED=<n> (with the STEM_FUZZ_ITEMS a failure printed) replays one seed.
+ */
 const LONG = process.env.STEM_FUZZ_LONG === '1';
 /** Seeds per backend (`STEM_FUZZ_SEEDS`), items per seed (`STEM_FUZZ_ITEMS`), rounds of the memory check (`STEM_FUZZ_ROUNDS`). */
 const SEEDS = envCount('STEM_FUZZ_SEEDS', LONG ? 20 : 2);
@@ -261,7 +266,7 @@ export function runFuzzTests(backend: Backend, create: () => Promise<BadInputFix
     );
   }
 
-  describe('status writes of results a store may refuse, in the same tick as valid ones', () => {
+  describe('status writes: one status a store refuses never fails the statuses written with it', () => {
     it(
       `each bad result (${BAD_RESULTS.join(', ')}) ends once, within its retry budget, and its neighbours succeed`,
       async () => {
@@ -271,37 +276,37 @@ export function runFuzzTests(backend: Backend, create: () => Promise<BadInputFix
       },
       timeout,
     );
-  });
 
-  it(
-    'status writes with bad ids and payloads in the same tick never fail their neighbours',
-    async () => {
-      const fixture = await create();
-      closers.push(() => fixture.close());
-      const rng = new Prng(fuzzSeeds(1)[0]! + 30_000);
-      const tag = uniqueName('st');
-      const badIds = ['', 'a\u0000b', 'x\ud800', '\udc00', 'i'.repeat(10_000), '__proto__', 'constructor'];
-      const badPayloads: unknown[] = BAD_RESULTS.map(badResult);
-      const writes: { id: string; valid: boolean; done: Promise<void> }[] = [];
-      for (let k = 0; k < 60; k++) {
-        const roll = rng.int(0, 2);
-        const id = roll === 1 ? rng.pick(badIds) : `${tag}-${k}`;
-        const payload = roll === 2 ? rng.pick(badPayloads) : { k };
-        writes.push({ id, valid: roll === 0, done: fixture.backend.set(id, { state: 'succeeded', attempt: 0, name: 'fuzz.status', payload }) });
-      }
-      const outcomes = await Promise.race([Promise.allSettled(writes.map((w) => w.done)), sleep(10_000).then(() => 'timeout' as const)]);
-      expect(outcomes, 'every status write settles').not.toBe('timeout');
-      const settledWrites = outcomes as PromiseSettledResult<void>[];
-      const failedValid = writes.flatMap((w, k) => {
-        const outcome = settledWrites[k]!;
-        return w.valid && outcome.status === 'rejected' ? [`${w.id}: ${String(outcome.reason)}`] : [];
-      });
-      expect(failedValid, 'valid writes next to bad ones').toEqual([]);
-      for (const w of writes.filter((x) => x.valid)) expect((await fixture.backend.get(w.id))?.state, w.id).toBe('succeeded');
-      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    },
-    timeout,
-  );
+    it(
+      'status writes with bad ids and payloads in the same tick never fail their neighbours',
+      async () => {
+        const fixture = await create();
+        closers.push(() => fixture.close());
+        const rng = new Prng(fuzzSeeds(1)[0]! + 30_000);
+        const tag = uniqueName('st');
+        const badIds = ['', 'a\u0000b', 'x\ud800', '\udc00', 'i'.repeat(10_000), '__proto__', 'constructor'];
+        const badPayloads: unknown[] = BAD_RESULTS.map(badResult);
+        const writes: { id: string; valid: boolean; done: Promise<void> }[] = [];
+        for (let k = 0; k < 60; k++) {
+          const roll = rng.int(0, 2);
+          const id = roll === 1 ? rng.pick(badIds) : `${tag}-${k}`;
+          const payload = roll === 2 ? rng.pick(badPayloads) : { k };
+          writes.push({ id, valid: roll === 0, done: fixture.backend.set(id, { state: 'succeeded', attempt: 0, name: 'fuzz.status', payload }) });
+        }
+        const outcomes = await Promise.race([Promise.allSettled(writes.map((w) => w.done)), sleep(10_000).then(() => 'timeout' as const)]);
+        expect(outcomes, 'every status write settles').not.toBe('timeout');
+        const settledWrites = outcomes as PromiseSettledResult<void>[];
+        const failedValid = writes.flatMap((w, k) => {
+          const outcome = settledWrites[k]!;
+          return w.valid && outcome.status === 'rejected' ? [`${w.id}: ${String(outcome.reason)}`] : [];
+        });
+        expect(failedValid, 'valid writes next to bad ones').toEqual([]);
+        for (const w of writes.filter((x) => x.valid)) expect((await fixture.backend.get(w.id))?.state, w.id).toBe('succeeded');
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      },
+      timeout,
+    );
+  });
 
   it(
     `heap stays bounded over ${ROUNDS} rounds on one broker`,
