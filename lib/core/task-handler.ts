@@ -15,6 +15,9 @@ export type ArgsType = new (...args: never[]) => object;
  *   call: async (ctx, args) => mailer.send(args.to),
  * };
  */
+// NOTE: `any` by default so a registry can hold handlers of every args type (`unknown` would
+// reject a handler whose `call` takes a narrower type).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface TaskHandler<TArgs = any, TResult = unknown> {
   readonly name: string;
   readonly options?: TaskOptions;

@@ -13,8 +13,8 @@ const ok = (taskId: string, payload: unknown): GroupMemberResult => ({ taskId, s
 
 /**
  * The behaviours every {@link GroupStore} must show: ordered slots, idempotent adds, atomic
- * concurrent adds, reset on re-init, expiry (TTL 200 ms), and a single chord-claim winner across
- * instances.
+ * concurrent adds, reset on re-init, expiry (TTL 200 ms), a single chord-claim winner across
+ * instances, claims that lapse after their timeout unless marked dispatched.
  */
 export function runGroupStoreContractTests(adapter: string, factory: GroupStoreContractFactory): void {
   describe(`GroupStore contract: ${adapter}`, () => {
@@ -102,6 +102,48 @@ export function runGroupStoreContractTests(adapter: string, factory: GroupStoreC
       expect(claims.filter(Boolean)).toHaveLength(1);
       expect((await store.getGroup(id))!.chordClaimedBy).toBe('callback-1');
       expect(await store.claimChord(id, 'callback-1')).toBe(false);
+    });
+
+    it('lets a later attempt take over a claim that lapsed before the chord was dispatched', async () => {
+      const other = await another();
+      await store.initGroup(id, 1);
+      expect(await store.claimChord(id, 'callback-1', 200)).toBe(true);
+      const held = await store.getGroup(id);
+      expect(held!.chordClaimExpiresAt).toBeGreaterThan(Date.now() - 1_000);
+      expect(held!.chordDispatched).toBeUndefined();
+      expect(await other.claimChord(id, 'callback-1', 200)).toBe(false);
+      await sleep(400);
+      expect(await other.claimChord(id, 'callback-1', 10_000)).toBe(true);
+      expect(await store.claimChord(id, 'callback-1', 200)).toBe(false);
+    });
+
+    it('never gives out a claim again once the chord is marked dispatched', async () => {
+      await store.initGroup(id, 1);
+      expect(await store.claimChord(id, 'callback-1', 100)).toBe(true);
+      await store.markChordDispatched(id, 'callback-1');
+      await store.releaseChord(id, 'callback-1');
+      await sleep(250);
+      expect(await store.claimChord(id, 'callback-1', 100)).toBe(false);
+      const status = await store.getGroup(id);
+      expect(status).toMatchObject({ chordDispatched: true, chordClaimedBy: 'callback-1' });
+      expect(status!.chordClaimExpiresAt).toBeUndefined();
+    });
+
+    it('gives a released claim to the next caller', async () => {
+      await store.initGroup(id, 1);
+      expect(await store.claimChord(id, 'callback-1')).toBe(true);
+      await store.releaseChord(id, 'callback-1');
+      expect((await store.getGroup(id))!.chordClaimedBy).toBeUndefined();
+      expect(await store.claimChord(id, 'callback-1')).toBe(true);
+    });
+
+    it('gives a lapsed claim to exactly one of many concurrent callers across instances', async () => {
+      const other = await another();
+      await store.initGroup(id, 1);
+      expect(await store.claimChord(id, 'callback-1', 100)).toBe(true);
+      await sleep(250);
+      const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).claimChord(id, 'callback-1', 10_000)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
     });
   });
 }

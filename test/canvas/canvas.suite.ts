@@ -35,12 +35,13 @@ export function runCanvasTests(adapter: string, factory: CanvasAdapterFactory): 
       await factory.dispose();
     });
 
-    async function setup(handlers: TaskHandler[], options: { workers?: number; concurrency?: number } = {}) {
+    async function setup(handlers: TaskHandler[], options: { workers?: number; concurrency?: number; groupStores?: (store: GroupStore) => void } = {}) {
       const { broker, backend, groupStore } = await factory.create();
       const registry = new SimpleTaskRegistry(handlers);
       const queues = [...new Set(handlers.map((h) => h.options?.queue ?? 'default'))];
       for (let i = 0; i < (options.workers ?? 1); i++) {
         const parts = i === 0 ? { broker, backend, groupStore } : await factory.create();
+        options.groupStores?.(parts.groupStore);
         const worker = new Worker({ ...parts, registry, queues, concurrency: options.concurrency ?? 8 });
         workers.push(worker);
         await worker.start();
@@ -83,6 +84,44 @@ export function runCanvasTests(adapter: string, factory: CanvasAdapterFactory): 
       expect(calls).toHaveLength(1);
       expect(calls[0]!.results).toEqual(Array.from({ length: 20 }, (_, n) => n * n));
       expect(calls[0]!.chordHeader).toBe(chord.chordId);
+    });
+
+    it('runs a chord callback exactly once when the worker that claimed it died before publishing it', async () => {
+      let callbackRuns = 0;
+      const sum: TaskHandler<unknown, number> = { name: 'canvas.sum', options: { queue }, call: (ctx) => { callbackRuns++; return chordResults<number>(ctx).reduce((a, b) => a + b, 0); } };
+      // The first attempt to claim the chord takes the claim in the store and then "dies": it
+      // neither publishes the callback nor releases the claim (as a worker killed right after the
+      // claim). Claims hold 1.5 s here, longer than the 1 s until the last member is redelivered,
+      // so the redelivered member waits for the claim to lapse and then takes it over.
+      let crashed = false;
+      const claims: boolean[] = [];
+      const wrapped = new WeakSet<GroupStore>();
+      const { canvas, groupStore } = await setup([square, sum], {
+        workers: 2,
+        concurrency: 4,
+        groupStores: (store) => {
+          if (wrapped.has(store)) return;
+          wrapped.add(store);
+          const claim = store.claimChord.bind(store);
+          store.claimChord = async (groupId, callbackId, claimTimeout) => {
+            const won = await claim(groupId, callbackId, claimTimeout ?? 1_500);
+            claims.push(won);
+            if (won && !crashed) {
+              crashed = true;
+              throw new Error('claimant died after claiming the chord');
+            }
+            return won;
+          };
+        },
+      });
+      const chord = await canvas.chord([1, 2, 3, 4].map((n) => task<number>('canvas.square', { n })), task<number>('canvas.sum', {}));
+      const result = await chord.wait({ timeout: 10_000 });
+      expect(result.value).toBe(30);
+      expect(crashed).toBe(true);
+      expect(claims.filter(Boolean)).toHaveLength(2);
+      await sleep(300);
+      expect(callbackRuns).toBe(1);
+      expect(await groupStore.getGroup(chord.groupId)).toMatchObject({ chordDispatched: true, chordClaimedBy: chord.callbackId });
     });
 
     it('fails a chord with the failed member\'s error and never runs the callback', async () => {

@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 // @ts-expect-error: a plain JavaScript module without types
 import { checkReadme } from '../../.ci/readme-examples.mjs';
 import { StemClient, Task } from '../../lib/index.js';
+import { PostgresBroker } from '../../lib/adapters/postgres/index.js';
+import { RedisStreamsBroker } from '../../lib/adapters/redis/index.js';
 import { uniqueName } from '../../lib/testing/contract-helpers.js';
 import { dropSchema, testSchema } from '../postgres/postgres-test-kit.js';
 import { POSTGRES_URL, postgresAvailable, REDIS_URL, redisAvailable } from '../support/services.js';
@@ -38,7 +40,10 @@ async function runScript(path: string, env: Record<string, string> = {}): Promis
   try {
     await import(path);
   } finally {
-    for (const [k, v] of Object.entries(saved)) (v === undefined ? delete process.env[k] : (process.env[k] = v));
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
   return printed;
 }
@@ -123,6 +128,12 @@ describe('README', () => {
     const stem = app.get(StemClient, { strict: false });
     expect(stem.core.signer).toBeDefined();
     expect((await stem.waitForTask(await stem.enqueue('ping'), { timeout: 5_000 })).value).toBe('pong');
+    // maxAge: every signed envelope carries its signed window.
+    const envelope = stem.core.buildEnvelope('ping', {});
+    const until = Number(envelope.headers['stem-signed-until']);
+    expect(until - Date.now()).toBeGreaterThan(86_400_000 - 5_000);
+    expect(until - Date.now()).toBeLessThanOrEqual(86_400_000);
+    expect(stem.core.signer!.verify(envelope)).toEqual({ valid: true, keyId: 'k2' });
   });
 
   it('Beat: the schedules are upserted at boot and StemScheduler previews runs', async () => {
@@ -132,6 +143,30 @@ describe('README', () => {
     const app = await context(SchedulerModule);
     const next = await app.get(Trials).remind('a@b.co', new Date(Date.now() + 86_400_000));
     expect(next).toHaveLength(5);
+  });
+
+  it('remote tasks: an API module with worker: false enqueues a declared task, a worker module runs it, a typo is refused', async () => {
+    const { ReportApiModule, ReportWorkerModule, Reports } = await import('../../examples/remote-tasks.js');
+    await context(ReportWorkerModule);
+    const api = await context(ReportApiModule);
+    const out = await api.get(Reports).monthly('2026-11');
+    expect(out).toEqual({ id: expect.any(String), value: 'report 2026-11', refused: 'report.biuld', known: ['report.build'] });
+    const status = await api.get(StemClient).waitForTask(out!.id, { timeout: 5_000 });
+    expect([status.status?.state, status.status?.queue, status.value]).toEqual(['succeeded', 'reports', 'report 2026-11']);
+  });
+
+  it('publish retry: a publish cut off mid-flight is enqueued again under the same id; the task runs (twice: at least once)', async () => {
+    expect(await runScript('../../examples/publish-retry.js')).toEqual(['succeeded true 2']);
+  });
+
+  it('bad input: a bad option is refused naming it; a malformed envelope is dead-lettered and its neighbour runs', async () => {
+    expect(await runScript('../../examples/bad-input.js')).toEqual(['priority', '5', 'malformed-envelope bad-1 priority must be an integer from 0 to 9']);
+  });
+
+  it('worker extensions and executors: attempts timed and logged with their outcome, a paused tenant delayed, runIn picks the executor', async () => {
+    const printed = (await runScript('../../examples/worker-extension.js')).map((line) => line.replace(/in \d+ ms$/, 'in N ms'));
+    // `succeeded` is written before onSettled runs, so the waiting producer may print first.
+    expect(printed.sort()).toEqual(['acme delayed 60000 ms: tenant paused', 'rendered', 'report.render #0 retried in N ms', 'report.render #1 succeeded in N ms']);
   });
 
   it.runIf(withRedis)('API and worker processes share a broker URL; the worker runs what the API enqueues', async () => {
@@ -157,6 +192,15 @@ describe('README', () => {
     const { RedisAppModule } = await import('../../examples/stores.module.js');
     await context(RedisAppModule);
   });
+
+  it.runIf(withRedis && withPostgres)('dead-connection settings: Redis and Postgres connect with them; a bad value is refused naming the option', async () => {
+    const schema = testSchema();
+    closers.push(() => dropSchema(schema));
+    const env = { REDIS_URL: `${REDIS_URL}?prefix=${uniqueName('readme')}`, DATABASE_URL: `${POSTGRES_URL}?schema=${schema}` };
+    expect(await runScript('../../examples/connections.js', env)).toEqual(['redis redis postgres']);
+    await expect(RedisStreamsBroker.connect(REDIS_URL, { deadConnectionTimeout: 0 })).rejects.toThrow(/Invalid option "deadConnectionTimeout"/);
+    await expect(PostgresBroker.connect(POSTGRES_URL, { schema, queryTimeout: -1 })).rejects.toThrow(/Invalid option "queryTimeout"/);
+  }, 30_000);
 
   it.runIf(withPostgres)('Postgres transactional enqueue: prints succeeded confirmed 42', async () => {
     const schema = testSchema();

@@ -1,10 +1,12 @@
-import type { GroupMemberResult, GroupStatus, GroupStore } from '../../core/canvas/group-store.js';
+import { DEFAULT_CHORD_CLAIM_TIMEOUT_MS, type GroupMemberResult, type GroupStatus, type GroupStore } from '../../core/canvas/group-store.js';
 import { type Clock, systemClock } from '../../core/utils/clock.js';
 
 /** Options of {@link InMemoryGroupStore}. */
 export interface InMemoryGroupStoreOptions {
   /** TTL in ms of groups created without one. @default 86400000 (1 day) */
   readonly defaultTtl?: number;
+  /** ms a chord claim holds before another attempt may take it over. @default 30000 */
+  readonly chordClaimTimeout?: number;
   /** @default systemClock */
   readonly clock?: Clock;
 }
@@ -17,6 +19,8 @@ interface GroupEntry {
   readonly createdAt: number;
   readonly expiresAt: number;
   chordClaimedBy?: string;
+  chordClaimExpiresAt?: number;
+  chordDispatched?: boolean;
 }
 
 /** Groups and chord claims kept in this process (pairs with the in-memory broker and backend). */
@@ -25,10 +29,12 @@ export class InMemoryGroupStore implements GroupStore {
   private readonly groups = new Map<string, GroupEntry>();
   private readonly clock: Clock;
   private readonly defaultTtl: number;
+  private readonly claimTimeout: number;
 
   constructor(options: InMemoryGroupStoreOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.defaultTtl = options.defaultTtl ?? 86_400_000;
+    this.claimTimeout = options.chordClaimTimeout ?? DEFAULT_CHORD_CLAIM_TIMEOUT_MS;
   }
 
   async initGroup(id: string, expected: number, meta: Record<string, unknown> = {}, ttl?: number): Promise<void> {
@@ -52,16 +58,28 @@ export class InMemoryGroupStore implements GroupStore {
     return group ? this.snapshot(group) : null;
   }
 
-  async claimChord(groupId: string, callbackId: string): Promise<boolean> {
+  async claimChord(groupId: string, callbackId: string, claimTimeout = this.claimTimeout): Promise<boolean> {
     const group = this.live(groupId);
-    if (!group || group.chordClaimedBy !== undefined) return false;
+    const now = this.clock.now();
+    if (!group || group.chordDispatched) return false;
+    if (group.chordClaimedBy !== undefined && (group.chordClaimExpiresAt ?? 0) > now) return false;
     group.chordClaimedBy = callbackId;
+    group.chordClaimExpiresAt = now + Math.max(1, claimTimeout);
     return true;
   }
 
   async releaseChord(groupId: string, callbackId: string): Promise<void> {
     const group = this.live(groupId);
-    if (group?.chordClaimedBy === callbackId) group.chordClaimedBy = undefined;
+    if (group?.chordClaimedBy !== callbackId || group.chordDispatched) return;
+    group.chordClaimedBy = undefined;
+    group.chordClaimExpiresAt = undefined;
+  }
+
+  async markChordDispatched(groupId: string, callbackId: string): Promise<void> {
+    const group = this.live(groupId);
+    if (!group) return;
+    group.chordClaimedBy = callbackId;
+    group.chordDispatched = true;
   }
 
   async close(): Promise<void> {}
@@ -92,6 +110,8 @@ export class InMemoryGroupStore implements GroupStore {
       failed,
       isComplete: completed === group.expected,
       ...(group.chordClaimedBy !== undefined ? { chordClaimedBy: group.chordClaimedBy } : {}),
+      ...(group.chordClaimExpiresAt !== undefined && !group.chordDispatched ? { chordClaimExpiresAt: group.chordClaimExpiresAt } : {}),
+      ...(group.chordDispatched ? { chordDispatched: true } : {}),
       createdAt: group.createdAt,
       expiresAt: group.expiresAt,
     };

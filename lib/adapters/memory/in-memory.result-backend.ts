@@ -151,4 +151,15 @@ export class InMemoryResultBackend implements ResultBackend {
     this.writesSinceSweep = 0;
     for (const [id, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(id);
   }
+
+  /** Appends to a meta array in one synchronous step (atomic in this process). */
+  async appendMeta(id: string, key: string, values: readonly unknown[]): Promise<void> {
+    const now = this.clock.now();
+    const entry = this.entries.get(id);
+    if (!entry || entry.expiresAt <= now || values.length === 0) return;
+    const current = entry.status.meta[key];
+    const added = JSON.parse(JSON.stringify(values)) as unknown[];
+    entry.status = { ...entry.status, meta: { ...entry.status.meta, [key]: [...(Array.isArray(current) ? current : []), ...added] }, updatedAt: now };
+    this.notify(entry.status);
+  }
 }

@@ -3,11 +3,10 @@ import { PostgresConnectionError } from './errors/postgres-connection.error.js';
 import { assertSchemaName, channelsFor, type PostgresChannels, quoteIdent, redactUrl } from './postgres.identifiers.js';
 import { runMigrations } from './postgres.migrator.js';
 import { PostgresNotifier } from './postgres.notifier.js';
-import { assertHealthOptions, consoleLogger, DEFAULT_SCHEMA, healthPoolConfig, type PostgresConnectOptions, type PostgresLogger } from './postgres.options.js';
+import { assertHealthOptions, consoleLogger, DEFAULT_SCHEMA, healthPoolConfig, type PostgresConnectOptions, type PostgresLogger, type PostgresTarget } from './postgres.options.js';
 import { resolvePostgresTarget } from './postgres.url.js';
 
-/** A connection URL (`postgres://...`) or a pool the caller owns (never ended by Stem). */
-export type PostgresTarget = string | pg.Pool;
+export type { PostgresTarget } from './postgres.options.js';
 
 /** Everything an adapter needs: a pool, the schema, the LISTEN connection. */
 export interface PostgresContext {

@@ -1,4 +1,4 @@
-import type { GroupMemberResult, GroupStatus, GroupStore } from '../../core/canvas/group-store.js';
+import { DEFAULT_CHORD_CLAIM_TIMEOUT_MS, type GroupMemberResult, type GroupStatus, type GroupStore } from '../../core/canvas/group-store.js';
 import { openPostgres, type PostgresContext, type PostgresTarget } from './postgres.connection.js';
 import type { PostgresConnectOptions } from './postgres.options.js';
 import { requireTable } from './postgres.require-table.js';
@@ -8,6 +8,8 @@ import * as sql from './sql/groups.sql.js';
 export interface PostgresGroupStoreOptions extends PostgresConnectOptions {
   /** TTL in ms of groups created without one. @default 86400000 (1 day) */
   readonly defaultTtl?: number;
+  /** ms a chord claim holds before another attempt may take it over. @default 30000 */
+  readonly chordClaimTimeout?: number;
 }
 
 const SWEEP_INTERVAL_MS = 600_000;
@@ -18,6 +20,8 @@ interface GroupRow {
   meta: Record<string, unknown>;
   results: (GroupMemberResult | null)[];
   claimed_by: string | null;
+  claim_expires_ms: number | null;
+  dispatched: boolean;
   created_ms: number;
   expires_ms: number;
 }
@@ -36,7 +40,7 @@ export class PostgresGroupStore implements GroupStore {
   private readonly sweeper: NodeJS.Timeout;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly ctx: PostgresContext, private readonly defaultTtl: number) {
+  private constructor(private readonly ctx: PostgresContext, private readonly defaultTtl: number, private readonly claimTimeout: number) {
     this.sweeper = setInterval(() => {
       ctx.pool.query(sql.deleteExpiredGroups(ctx.s), [1_000]).catch((error: unknown) => ctx.logger.warn('Deleting expired canvas groups failed', error));
     }, SWEEP_INTERVAL_MS);
@@ -44,7 +48,8 @@ export class PostgresGroupStore implements GroupStore {
   }
 
   /**
-   * Connects to `target` (a URL or your own `pg.Pool`); the groups table comes with migration 0003.
+   * Connects to `target` (a URL or your own `pg.Pool`); the groups table comes with migration 0003
+   * (claim deadlines with 0005).
    * @throws PostgresConnectionError when the server cannot be reached
    */
   static async connect(target: PostgresTarget, options: PostgresGroupStoreOptions = {}): Promise<PostgresGroupStore> {
@@ -55,7 +60,7 @@ export class PostgresGroupStore implements GroupStore {
       await ctx.release();
       throw error;
     }
-    return new PostgresGroupStore(ctx, options.defaultTtl ?? 86_400_000);
+    return new PostgresGroupStore(ctx, options.defaultTtl ?? 86_400_000, options.chordClaimTimeout ?? DEFAULT_CHORD_CLAIM_TIMEOUT_MS);
   }
 
   async initGroup(id: string, expected: number, meta: Record<string, unknown> = {}, ttl?: number): Promise<void> {
@@ -81,9 +86,13 @@ export class PostgresGroupStore implements GroupStore {
     await this.ctx.pool.query(sql.releaseChord(this.ctx.s), [groupId, callbackId]);
   }
 
-  async claimChord(groupId: string, callbackId: string): Promise<boolean> {
-    const { rowCount } = await this.ctx.pool.query(sql.claimChord(this.ctx.s), [groupId, callbackId]);
+  async claimChord(groupId: string, callbackId: string, claimTimeout = this.claimTimeout): Promise<boolean> {
+    const { rowCount } = await this.ctx.pool.query(sql.claimChord(this.ctx.s), [groupId, callbackId, Math.max(1, Math.ceil(claimTimeout))]);
     return (rowCount ?? 0) > 0;
+  }
+
+  async markChordDispatched(groupId: string, callbackId: string): Promise<void> {
+    await this.ctx.pool.query(sql.markChordDispatched(this.ctx.s), [groupId, callbackId]);
   }
 
   /** Releases the pool reference. Idempotent. */
@@ -112,6 +121,8 @@ export class PostgresGroupStore implements GroupStore {
       failed,
       isComplete: completed === row.expected,
       ...(row.claimed_by !== null ? { chordClaimedBy: row.claimed_by } : {}),
+      ...(row.claimed_by !== null && row.claim_expires_ms !== null ? { chordClaimExpiresAt: Math.round(row.claim_expires_ms) } : {}),
+      ...(row.dispatched ? { chordDispatched: true } : {}),
       createdAt: Math.round(row.created_ms),
       expiresAt: Math.round(row.expires_ms),
     };

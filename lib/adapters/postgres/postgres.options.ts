@@ -1,4 +1,7 @@
 import type pg from 'pg';
+
+/** A connection URL (`postgres://...`) or a pool the caller owns (never ended by Stem). */
+export type PostgresTarget = string | pg.Pool;
 import { ConfigurationError } from '../../core/errors/configuration.error.js';
 
 /** A sink for the adapter's log lines (migrations, reconnects, swallowed pool errors). */

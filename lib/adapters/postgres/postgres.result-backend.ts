@@ -15,6 +15,7 @@ import { openPostgres, type PostgresContext, type PostgresTarget, retryTransient
 import type { PostgresConnectOptions } from './postgres.options.js';
 import { prepared } from './postgres.statements.js';
 import { type StatusRow, statusFromRow } from './postgres.status-row.js';
+import { appendStatusMeta } from './sql/results-append.sql.js';
 import * as sql from './sql/results.sql.js';
 
 /** Options of {@link PostgresResultBackend.connect}. */
@@ -301,6 +302,15 @@ export class PostgresResultBackend implements ResultBackend {
 
   private assertOpen(): void {
     if (this.closing) throw new StemError('STEM_CLOSED', 'PostgresResultBackend is closed');
+  }
+
+  /** Appends to a meta array in one `UPDATE` (`sql/results-append.sql.ts`), atomic across processes. */
+  async appendMeta(id: string, key: string, values: readonly unknown[]): Promise<void> {
+    this.assertOpen();
+    if (values.length === 0) return;
+    // NOTE: not batched with `set`/`touch`: those merge meta on the server (`meta || ...`), so an
+    // append that overtakes a queued write of the same id is kept either way.
+    await this.ctx.pool.query(appendStatusMeta(this.ctx.s, this.ctx.channels.results), [id, key, JSON.stringify(values)]);
   }
 }
 

@@ -1,7 +1,6 @@
 import { ConfigurationError } from '../../core/errors/configuration.error.js';
-import type { PostgresTarget } from './postgres.connection.js';
 import { redactUrl } from './postgres.identifiers.js';
-import type { PostgresConnectOptions } from './postgres.options.js';
+import type { PostgresConnectOptions, PostgresTarget } from './postgres.options.js';
 
 /**
  * Reads the Stem settings a Postgres URL carries in its query (`postgres://host/db?schema=jobs`)

@@ -1,4 +1,4 @@
-import type { GroupMemberResult, GroupStatus, GroupStore } from '../../core/canvas/group-store.js';
+import { DEFAULT_CHORD_CLAIM_TIMEOUT_MS, type GroupMemberResult, type GroupStatus, type GroupStore } from '../../core/canvas/group-store.js';
 import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisKeys } from './redis.keys.js';
 import { resolveRedisUrl } from './redis.url.js';
@@ -8,6 +8,8 @@ import { scripts } from './scripts/index.js';
 export interface RedisGroupStoreOptions extends RedisConnectionOptions {
   /** TTL in ms of groups created without one. @default 86400000 (1 day) */
   readonly defaultTtl?: number;
+  /** ms a chord claim holds before another attempt may take it over. @default 30000 */
+  readonly chordClaimTimeout?: number;
 }
 
 /**
@@ -23,6 +25,7 @@ export class RedisGroupStore implements GroupStore {
   readonly name = 'redis';
   private readonly keys: RedisKeys;
   private readonly defaultTtl: number;
+  private readonly claimTimeout: number;
   private closing: Promise<void> | undefined;
 
   /** The command connection (shared with other adapters on the same server). */
@@ -35,6 +38,7 @@ export class RedisGroupStore implements GroupStore {
     this.connection = shared.connection;
     this.keys = new RedisKeys(options.prefix ?? 'stem');
     this.defaultTtl = options.defaultTtl ?? 86_400_000;
+    this.claimTimeout = options.chordClaimTimeout ?? DEFAULT_CHORD_CLAIM_TIMEOUT_MS;
   }
 
   /**
@@ -56,7 +60,7 @@ export class RedisGroupStore implements GroupStore {
       const raw = await scripts.groupAdd.run<string[] | null>(this.connection, this.groupKeys(groupId), [index, JSON.stringify(result)]);
       return raw ? this.parse(groupId, raw) : null;
     } catch (error) {
-      if (String((error as Error)?.message).includes('RANGE')) throw new RangeError(`Group ${groupId}: index ${index} is out of range`);
+      if (String((error as Error)?.message).includes('RANGE')) throw new RangeError(`Group ${groupId}: index ${index} is out of range`, { cause: error });
       throw error;
     }
   }
@@ -66,8 +70,12 @@ export class RedisGroupStore implements GroupStore {
     return raw ? this.parse(groupId, raw) : null;
   }
 
-  async claimChord(groupId: string, callbackId: string): Promise<boolean> {
-    return Number(await scripts.chordClaim.run(this.connection, [this.keys.group(groupId)], [callbackId])) === 1;
+  async claimChord(groupId: string, callbackId: string, claimTimeout = this.claimTimeout): Promise<boolean> {
+    return Number(await scripts.chordClaim.run(this.connection, [this.keys.group(groupId)], [callbackId, Date.now(), Math.max(1, Math.ceil(claimTimeout))])) === 1;
+  }
+
+  async markChordDispatched(groupId: string, callbackId: string): Promise<void> {
+    await scripts.chordDispatched.run(this.connection, [this.keys.group(groupId)], [callbackId]);
   }
 
   async releaseChord(groupId: string, callbackId: string): Promise<void> {
@@ -87,7 +95,7 @@ export class RedisGroupStore implements GroupStore {
   private parse(id: string, raw: readonly string[]): GroupStatus {
     const expected = Number(raw[0]);
     const results: (GroupMemberResult | null)[] = new Array(expected).fill(null);
-    for (let i = 5; i + 1 < raw.length; i += 2) results[Number(raw[i])] = JSON.parse(raw[i + 1]!) as GroupMemberResult;
+    for (let i = 7; i + 1 < raw.length; i += 2) results[Number(raw[i])] = JSON.parse(raw[i + 1]!) as GroupMemberResult;
     let completed = 0;
     let failed = 0;
     for (const r of results) {
@@ -104,6 +112,8 @@ export class RedisGroupStore implements GroupStore {
       failed,
       isComplete: completed === expected,
       ...(raw[4] ? { chordClaimedBy: raw[4] } : {}),
+      ...(raw[4] && raw[5] && raw[6] !== '1' ? { chordClaimExpiresAt: Number(raw[5]) } : {}),
+      ...(raw[6] === '1' ? { chordDispatched: true } : {}),
       createdAt: Number(raw[2]),
       expiresAt: Number(raw[3]),
     };

@@ -24,7 +24,6 @@ export interface RedisResultBackendOptions extends RedisConnectionOptions {
 
 /** Field separator of packed status writes (the ASCII unit separator; JSON escapes it). */
 const SEP = '\x1f';
-const SEP_PATTERN = /\x1f/;
 
 /** Index entries older than the default TTL are pruned every this many batches. */
 const PRUNE_EVERY = 200;
@@ -200,12 +199,12 @@ export class RedisResultBackend implements ResultBackend {
     for (const { id, ttl, update, unlessTerminal } of batch) {
       const name = update.name ?? '';
       const queue = update.queue ?? '';
-      if (SEP_PATTERN.test(id) || SEP_PATTERN.test(name) || SEP_PATTERN.test(queue)) return this.writeEach(batch);
+      if (id.includes(SEP) || name.includes(SEP) || queue.includes(SEP)) return this.writeEach(batch);
       let packed = `${id}${SEP}${ttl}${SEP}${unlessTerminal ? '1' : ''}${SEP}${update.state}${SEP}${update.attempt}${SEP}${name}${SEP}${queue}${SEP}${payloadField(update)}${SEP}${errorField(update.error)}`;
       if (update.meta) {
         const meta = metaPairs(update.meta);
         for (let i = 0; i < meta.length; i += 2) {
-          if (SEP_PATTERN.test(meta[i]!)) return this.writeEach(batch);
+          if (meta[i]!.includes(SEP)) return this.writeEach(batch);
           packed += `${SEP}${meta[i]}${SEP}${meta[i + 1]}`;
         }
       }
@@ -242,6 +241,13 @@ export class RedisResultBackend implements ResultBackend {
     batch.forEach(({ id }, i) => args.push(id, queues[i] ?? ''));
     await scripts.statusIndex.run(this.connection, [this.keys.statusIndexQueues], args);
     return [];
+  }
+
+  /** Appends to a meta array in one Lua script (`scripts/status-append.lua.ts`), atomic across processes. */
+  async appendMeta(id: string, key: string, values: readonly unknown[]): Promise<void> {
+    if (values.length === 0) return;
+    const [field, json] = metaPairs({ [key]: values });
+    await scripts.statusAppendMeta.run(this.connection, [this.keys.status(id), this.keys.statusWatchers(id)], [this.keys.statusChannel(id), Date.now(), field!, json!]);
   }
 }
 

@@ -7,11 +7,17 @@ import type { EnqueueOptions } from '../task-options.js';
 import type { TaskOutcome, TerminalTaskOutcome } from '../worker/task-outcome.js';
 import type { WorkerExtension } from '../worker/worker-extension.js';
 import { CanvasMeta } from './canvas.constants.js';
+import { ChordClaimPendingError } from './chord-claim-pending.error.js';
 import type { GroupStatus, GroupStore } from './group-store.js';
 import { deserializeEnqueueOptions, type SerializedTaskCall } from './task-call.serializer.js';
 
 /** What a task ended with, as the worker reports it after writing the terminal status. */
 export type CanvasTaskOutcome = TerminalTaskOutcome;
+
+/** Longest pause between two looks at a chord claimed by another attempt. */
+const CLAIM_POLL_MAX_MS = 1_000;
+/** How long past the other attempt's claim deadline this one keeps waiting before requeueing. */
+const CLAIM_WAIT_SLACK_MS = 2_000;
 
 interface ChainState {
   readonly id: string;
@@ -50,9 +56,9 @@ function followUp(env: Envelope, call: SerializedTaskCall, extraMeta: Record<str
 
 /**
  * Runs canvas follow-ups once a task reached a terminal state: records group members, dispatches
- * or fails chords (exactly once, via `claimChord`), advances or breaks chains, and enqueues
- * `link`/`linkError` callbacks. Everything is enqueued through `producer`, so it is signed and
- * encoded like any other task.
+ * or fails chords (once: a `claimChord` with a deadline, then `markChordDispatched`), advances or
+ * breaks chains, and enqueues `link`/`linkError` callbacks. Everything is enqueued through
+ * `producer`, so it is signed and encoded like any other task.
  *
  * It is a worker extension the worker adds first: when a follow-up of a succeeded task fails,
  * the delivery is requeued instead of acked, so the follow-ups are tried again (they are
@@ -104,25 +110,49 @@ export class CanvasCoordinator implements WorkerExtension {
     if (!callback) return;
     const callbackId = String(callback.options.taskId);
     if (outcome.state !== 'succeeded') {
-      if (await this.groupStore.claimChord(groupId, callbackId)) await this.releaseOnError(groupId, callbackId, () => this.failChord(groupId, callback, env, index, outcome.error));
+      await this.claimAndRun(groupId, callbackId, () => this.failChord(groupId, callback, env, index, outcome.error));
       return;
     }
-    if (status.isComplete && status.failed === 0 && (await this.groupStore.claimChord(groupId, callbackId))) {
-      await this.releaseOnError(groupId, callbackId, () => this.dispatchChord(groupId, callback, env, status));
-    }
+    if (status.isComplete && status.failed === 0) await this.claimAndRun(groupId, callbackId, () => this.dispatchChord(groupId, callback, env, status));
   }
 
-  /** Runs a chord dispatch; if it fails, gives the claim back so a redelivery can try again. */
-  private async releaseOnError(groupId: string, callbackId: string, dispatch: () => Promise<void>): Promise<void> {
-    try {
-      await dispatch();
-    } catch (error) {
-      await this.groupStore?.releaseChord(groupId, callbackId).catch(() => undefined);
-      throw error;
+  /**
+   * Claims the chord and runs `dispatch`, then marks the chord dispatched; a failed dispatch gives
+   * the claim back so a redelivery can try again. While another attempt holds the claim, waits
+   * until that attempt marks the chord dispatched (done) or its claim lapses (its worker died
+   * between claim and publish: this attempt takes the claim over and dispatches).
+   */
+  private async claimAndRun(groupId: string, callbackId: string, dispatch: () => Promise<void>): Promise<void> {
+    const store = this.groupStore!;
+    let giveUpAt: number | undefined;
+    for (;;) {
+      if (await store.claimChord(groupId, callbackId)) {
+        try {
+          await dispatch();
+        } catch (error) {
+          await store.releaseChord(groupId, callbackId).catch(() => undefined);
+          throw error;
+        }
+        await store.markChordDispatched(groupId, callbackId);
+        return;
+      }
+      const group = await store.getGroup(groupId);
+      if (!group || group.chordDispatched) return;
+      const now = Date.now();
+      const lapsesAt = group.chordClaimExpiresAt ?? now;
+      giveUpAt ??= Math.max(now, lapsesAt) + CLAIM_WAIT_SLACK_MS;
+      // NOTE: the deadline comes from the store's clock (the server's on Postgres), so it only
+      // paces the polling; the claim itself decides, and the wait is bounded either way.
+      if (now >= giveUpAt) throw new ChordClaimPendingError(groupId, callbackId, group.chordClaimExpiresAt);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(CLAIM_POLL_MAX_MS, Math.max(20, lapsesAt - now), giveUpAt! - now)));
     }
   }
 
   private async dispatchChord(groupId: string, callback: SerializedTaskCall, last: Envelope, status: GroupStatus): Promise<void> {
+    // NOTE: a claim taken over from an attempt that died after publishing (before marking the
+    // chord dispatched) must not start the callback again once it was picked up.
+    const existing = await this.producer.backend?.get(String(callback.options.taskId));
+    if (existing && existing.state !== 'queued' && existing.error?.type !== 'PublishError') return;
     const results = status.results.map((r) => (r?.payload === undefined ? undefined : this.producer.encoders.decode(r.payload, r.resultEncoder, `result of chord ${groupId} member ${r.taskId}`)));
     const options = deserializeEnqueueOptions(callback.options);
     await this.producer.enqueue(callback.name, callback.args, {

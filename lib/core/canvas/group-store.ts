@@ -1,5 +1,8 @@
 import type { TaskError, TaskState } from '../envelope.js';
 
+/** How long a chord claim holds (ms) when neither the call nor the store says otherwise. */
+export const DEFAULT_CHORD_CLAIM_TIMEOUT_MS = 30_000;
+
 /** The terminal outcome of one group member, as stored. */
 export interface GroupMemberResult {
   readonly taskId: string;
@@ -28,6 +31,13 @@ export interface GroupStatus {
   readonly isComplete: boolean;
   /** Task id that won {@link GroupStore.claimChord}, once claimed. */
   readonly chordClaimedBy?: string;
+  /**
+   * When the current chord claim lapses (epoch ms, the store's clock): past it, an undispatched
+   * claim can be taken again. Absent while unclaimed.
+   */
+  readonly chordClaimExpiresAt?: number;
+  /** True once {@link GroupStore.markChordDispatched} recorded the callback as published. */
+  readonly chordDispatched?: boolean;
   readonly createdAt: number;
   readonly expiresAt: number;
 }
@@ -39,7 +49,10 @@ export interface GroupStatus {
  * - `initGroup` creates or resets a group (results cleared, claim cleared);
  * - `addResult` is idempotent per index (a redelivered member overwrites its own slot) and returns
  *   the updated group atomically, or `null` when the group is unknown or expired;
- * - `claimChord` returns `true` to exactly one caller per group, even across processes.
+ * - `claimChord` returns `true` to exactly one caller at a time, even across processes; a claim
+ *   carries a deadline (the claim timeout), so when its holder died before publishing the
+ *   callback, a later attempt can claim it again once the deadline passed;
+ * - `markChordDispatched` ends that: a dispatched chord is never claimed again.
  */
 export interface GroupStore {
   /** Short adapter name (`memory`, `redis`, `postgres`). */
@@ -56,13 +69,23 @@ export interface GroupStore {
   addResult(groupId: string, index: number, result: GroupMemberResult): Promise<GroupStatus | null>;
   /** The group, or `null` when unknown or expired. */
   getGroup(groupId: string): Promise<GroupStatus | null>;
-  /** `true` for the first caller only (`false` afterwards, and for unknown groups). */
-  claimChord(groupId: string, callbackId: string): Promise<boolean>;
+  /**
+   * Claims the chord callback's dispatch: `true` for one caller while the claim holds; `false`
+   * to everyone else, for unknown groups, and once the chord is dispatched. A claim that was
+   * neither released nor marked dispatched within `claimTimeout` lapses and can be claimed again.
+   * @param claimTimeout ms the claim holds @default the store's `chordClaimTimeout` option (30 s)
+   */
+  claimChord(groupId: string, callbackId: string, claimTimeout?: number): Promise<boolean>;
   /**
    * Gives up a claim made by `callbackId` (its dispatch failed), so the next attempt can claim
-   * the chord again. A no-op when someone else holds it.
+   * the chord again. A no-op when someone else holds it or the chord is dispatched.
    */
   releaseChord(groupId: string, callbackId: string): Promise<void>;
+  /**
+   * Records that the callback `callbackId` was published: the claim never lapses and the chord
+   * is never claimed again. A no-op for unknown groups.
+   */
+  markChordDispatched(groupId: string, callbackId: string): Promise<void>;
   /** Releases connections and timers. Idempotent. */
   close(): Promise<void>;
 }

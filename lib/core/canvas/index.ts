@@ -5,3 +5,4 @@ export * from './task-call.serializer.js';
 export * from './canvas.results.js';
 export * from './canvas.js';
 export * from './canvas.worker-hook.js';
+export * from './chord-claim-pending.error.js';

@@ -93,4 +93,11 @@ export interface ResultBackend {
   expire(id: string, ttl: number): Promise<void>;
   /** Releases connections and timers. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Appends `values` to the array under meta `key` of an existing status in one atomic step, so
+   * concurrent appends from any number of processes all land (a missing or non-array value is
+   * replaced by a new array). State, payload and error stay as they are; a no-op when there is no
+   * status. Optional: without it, callers fall back to a read-modify-write `touch`.
+   */
+  appendMeta?(id: string, key: string, values: readonly unknown[]): Promise<void>;
 }

@@ -126,8 +126,10 @@ export class UniqueTaskCoordinator {
   }
 
   private recordDuplicate(ownerId: string, envelope: Envelope, backend: ResultBackend): Promise<void> {
-    // NOTE: duplicates of one owner are appended one at a time, so concurrent ones in this process
-    // do not overwrite each other's read-modify-write of the owner's meta.
+    if (backend.appendMeta) return this.appendDuplicate(ownerId, envelope, backend).catch(() => undefined);
+    // NOTE: a backend without an atomic append gets a read-modify-write of the owner's meta;
+    // duplicates of one owner are appended one at a time, so concurrent ones in this process do
+    // not overwrite each other (other processes still can).
     const previous = this.recording.get(ownerId) ?? Promise.resolve();
     const next = previous.then(() => this.appendDuplicate(ownerId, envelope, backend)).catch(() => undefined);
     this.recording.set(ownerId, next);
@@ -150,6 +152,7 @@ export class UniqueTaskCoordinator {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(envelope.headers)) if (!k.startsWith('stem-')) headers[k] = v;
     const entry: UniqueDuplicate = { taskId: envelope.id, timestamp: this.clock.now(), headers, meta };
+    if (backend.appendMeta) return backend.appendMeta(ownerId, UniqueMeta.duplicates, [entry]);
     const existing = Array.isArray(status.meta[UniqueMeta.duplicates]) ? (status.meta[UniqueMeta.duplicates] as UniqueDuplicate[]) : [];
     // NOTE: a meta-only merge, so a status the owner writes meanwhile (e.g. `succeeded` with its
     // result) is never replaced by the older one read above.

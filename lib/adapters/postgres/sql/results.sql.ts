@@ -15,7 +15,7 @@ const STATUS = `id, state, name, queue, attempt, payload::text AS payload, error
  * which keeps NOTIFY (a commit-time lock) off the hot path. `watched_ids` runs once, after `up`
  * (it aggregates over it), with a fresh snapshot.
  */
-const notifyFrom = (s: string, channel: string) => `,
+export const notifyFrom = (s: string, channel: string) => `,
 watched AS (SELECT ${s}.watched_ids(array_agg(up.id)) AS ids FROM up)
 SELECT pg_notify('${channel}', n.id || E'\t' || CASE WHEN octet_length(n.j) <= 7000 THEN n.j ELSE '' END)
 FROM (

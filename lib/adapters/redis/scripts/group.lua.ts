@@ -1,11 +1,11 @@
 /**
  * Shared Lua of the group scripts: `snapshot()` returns
- * `{expected, meta, createdAt, expiresAt, claimedBy, idx1, json1, idx2, json2, ...}`.
+ * `{expected, meta, createdAt, expiresAt, claimedBy, claimExpiresAt, dispatched, idx1, json1, ...}`.
  */
 const GROUP_SNAPSHOT_LUA = `
 local function snapshot()
-  local head = redis.call('HMGET', KEYS[1], 'expected', 'meta', 'createdAt', 'expiresAt', 'claimedBy')
-  local out = { head[1], head[2], head[3], head[4], head[5] or '' }
+  local head = redis.call('HMGET', KEYS[1], 'expected', 'meta', 'createdAt', 'expiresAt', 'claimedBy', 'claimExpiresAt', 'dispatched')
+  local out = { head[1], head[2], head[3], head[4], head[5] or '', head[6] or '', head[7] or '' }
   local results = redis.call('HGETALL', KEYS[2])
   for i = 1, #results do out[#out + 1] = results[i] end
   return out
@@ -64,25 +64,49 @@ return snapshot()
 `;
 
 /**
- * chord-claim: the first caller sets `claimedBy`.
+ * chord-claim: takes the chord claim when nobody holds it or the holder's deadline passed, and
+ * the chord is not dispatched. A claim without a deadline (written before claims had one) counts
+ * as lapsed.
  *
  * KEYS[1] group HASH
  * ARGV[1] callback task id
+ * ARGV[2] now, epoch ms
+ * ARGV[3] claim timeout ms
  * Returns 1 for the winner, 0 otherwise (and for missing groups).
  */
 export const CHORD_CLAIM_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return redis.call('HSETNX', KEYS[1], 'claimedBy', ARGV[1])
+local held = redis.call('HMGET', KEYS[1], 'claimedBy', 'claimExpiresAt', 'dispatched')
+if held[3] == '1' then return 0 end
+local now = tonumber(ARGV[2])
+if held[1] and (tonumber(held[2] or '') or 0) > now then return 0 end
+redis.call('HSET', KEYS[1], 'claimedBy', ARGV[1], 'claimExpiresAt', tostring(now + tonumber(ARGV[3])))
+return 1
 `;
 
 /**
- * chord-release: clears `claimedBy` if this callback holds it.
+ * chord-release: clears the claim if this callback holds it and the chord is not dispatched.
  *
  * KEYS[1] group HASH
  * ARGV[1] callback task id
  * Returns 1 when released, 0 otherwise.
  */
 export const CHORD_RELEASE_LUA = `
-if redis.call('HGET', KEYS[1], 'claimedBy') ~= ARGV[1] then return 0 end
-return redis.call('HDEL', KEYS[1], 'claimedBy')
+local held = redis.call('HMGET', KEYS[1], 'claimedBy', 'dispatched')
+if held[1] ~= ARGV[1] or held[2] == '1' then return 0 end
+return redis.call('HDEL', KEYS[1], 'claimedBy', 'claimExpiresAt')
+`;
+
+/**
+ * chord-dispatched: records the callback as published; the claim never lapses afterwards.
+ *
+ * KEYS[1] group HASH
+ * ARGV[1] callback task id
+ * Returns 1, or 0 for missing groups.
+ */
+export const CHORD_DISPATCHED_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'claimedBy', ARGV[1], 'dispatched', '1')
+redis.call('HDEL', KEYS[1], 'claimExpiresAt')
+return 1
 `;

@@ -1,13 +1,14 @@
 import { RedisScript } from '../redis.script.js';
 import { DEAD_LETTER_LUA, PURGE_DEAD_LETTERS_LUA, REPLAY_DEAD_LETTERS_LUA } from './dead-letters.lua.js';
 import { FETCH_LUA } from './fetch.lua.js';
-import { CHORD_CLAIM_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
+import { CHORD_CLAIM_LUA, CHORD_DISPATCHED_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
 import { LOCK_ACQUIRE_LUA, LOCK_RELEASE_LUA, LOCK_RENEW_LUA } from './lock.lua.js';
 import { PURGE_QUEUE_LUA, QUEUE_COUNTS_LUA, RELEASE_CONSUMER_LUA } from './queue-admin.lua.js';
 import { RATE_LIMIT_LUA } from './rate-limit.lua.js';
 import { SCHEDULE_CAS_LUA, SCHEDULE_REMOVE_LUA } from './schedule.lua.js';
 import { EXTEND_LEASE_LUA, NACK_LUA, PUBLISH_DELAYED_LUA } from './settle.lua.js';
 import { ACK_MANY_LUA, PUBLISH_MANY_LUA } from './settle-many.lua.js';
+import { STATUS_APPEND_META_LUA } from './status-append.lua.js';
 import { STATUS_INDEX_LUA, STATUS_SET_LUA, STATUS_SET_MANY_LUA, STATUS_TOUCH_LUA, STATUS_UNWATCH_LUA, STATUS_WATCH_LUA } from './status.lua.js';
 
 /** Every Lua script of the Redis adapters (sources in `*.lua.ts`, each with a KEYS/ARGV header). */
@@ -27,6 +28,7 @@ export const scripts = {
   statusSet: new RedisScript('status-set', STATUS_SET_LUA),
   statusSetMany: new RedisScript('status-set-many', STATUS_SET_MANY_LUA),
   statusWatch: new RedisScript('status-watch', STATUS_WATCH_LUA),
+  statusAppendMeta: new RedisScript('status-append-meta', STATUS_APPEND_META_LUA),
   statusUnwatch: new RedisScript('status-unwatch', STATUS_UNWATCH_LUA),
   statusTouch: new RedisScript('status-touch', STATUS_TOUCH_LUA),
   statusIndex: new RedisScript('status-index', STATUS_INDEX_LUA),
@@ -39,6 +41,7 @@ export const scripts = {
   groupGet: new RedisScript('group-get', GROUP_GET_LUA),
   chordClaim: new RedisScript('chord-claim', CHORD_CLAIM_LUA),
   chordRelease: new RedisScript('chord-release', CHORD_RELEASE_LUA),
+  chordDispatched: new RedisScript('chord-dispatched', CHORD_DISPATCHED_LUA),
   scheduleCas: new RedisScript('schedule-cas', SCHEDULE_CAS_LUA),
   scheduleRemove: new RedisScript('schedule-remove', SCHEDULE_REMOVE_LUA),
 } as const;
