@@ -1,39 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { InMemoryBroker, InMemoryResultBackend } from '../../lib/adapters/memory/index.js';
-import type { Envelope } from '../../lib/core/envelope.js';
+import { InMemoryBroker } from '../../lib/adapters/memory/index.js';
 import { fetchWithin, makeEnvelope, sleep, uniqueName } from '../../lib/testing/contract-helpers.js';
-import { malformedPatches, OK_TASK, runBadInputTests } from './bad-input.suite.js';
-
-const deep = (depth: number) => {
-  let value: unknown = 1;
-  for (let i = 0; i < depth; i++) value = [value];
-  return value;
-};
+import { memoryBadInputFixture } from './bad-input.fixtures.js';
+import { runBadInputTests } from './bad-input.suite.js';
 
 describe('InMemoryBroker with bad input', () => {
-  runBadInputTests(async () => {
+  runBadInputTests(async () => memoryBadInputFixture());
+
+  it('dead-letters an envelope whose notBefore lies past the last Date instead of holding it forever', async () => {
     const broker = new InMemoryBroker();
-    const backend = new InMemoryResultBackend();
-    return {
-      broker,
-      backend,
-      inject: async (queue, phase) => {
-        const base = () => makeEnvelope(queue, { name: OK_TASK, args: { i: 'never' } });
-        const cyclic: Record<string, unknown> = {};
-        cyclic.self = cyclic;
-        const bad: unknown[] = phase === 'before'
-          ? malformedPatches().map((patch) => ({ ...base(), ...patch }))
-          : [{ ...base(), args: deep(10_000) }, { ...base(), args: cyclic }, { ...base(), args: { n: 10n } }, { ...base(), id: 'dup-1', priority: 1.5 }, { ...base(), id: 'dup-1', priority: 1.5 }];
-        for (const envelope of bad) await broker.publish(envelope as Envelope);
-        return { malformed: bad.length, valid: [] };
-      },
-      checkDeadLetters: (_queue, dead) => {
-        expect(dead.filter((d) => d.envelope.id === 'dup-1')).toHaveLength(2);
-      },
-      close: async () => {
-        await broker.close();
-      },
-    };
+    const queue = uniqueName('nb');
+    await broker.publish(makeEnvelope(queue, { notBefore: Infinity }));
+    await broker.publish(makeEnvelope(queue, { notBefore: 1e300 }));
+    const consumer = broker.consume({ queues: [queue], consumerName: 'c' });
+    expect(await fetchWithin(consumer, 2, 300)).toEqual([]);
+    const dead = (await broker.listDeadLetters(queue)).items;
+    expect(dead.map((d) => d.reason)).toEqual(['malformed-envelope', 'malformed-envelope']);
+    expect(JSON.stringify(dead.map((d) => d.meta))).toMatch(/notBefore must be a finite number/);
+    await consumer.close();
+    await broker.close();
   });
 
   it('drops dead letters older than the retention', async () => {

@@ -7,6 +7,26 @@ import { makeEnvelope, sleep, uniqueName } from '../../lib/testing/contract-help
 /** Task name of the valid tasks the suite enqueues (and of valid entries an adapter injects raw). */
 export const OK_TASK = 'bad-input.ok';
 
+/**
+ * One item written straight into a broker's storage. `value` is the envelope as an object (what the
+ * memory broker stores), `text` the stored text (what Redis and Postgres store; defaults to
+ * `JSON.stringify(value)`); the rest are storage columns a hostile writer controls too.
+ */
+export interface RawItem {
+  readonly value?: unknown;
+  readonly text?: string;
+  /** Priority stream (Redis) or `priority` column (Postgres). */
+  readonly priority: number;
+  /** Redis: the entry's lease field `v`. */
+  readonly lease?: string;
+  /** Redis: the entry's fields as written, replacing `e`/`v` (e.g. an entry with no envelope field). */
+  readonly fields?: readonly string[];
+  /** Postgres: the `visibility_ms` column. */
+  readonly visibilityMs?: number | null;
+  /** Postgres: the `task_id` column (defaults to a distinct one per item). */
+  readonly taskId?: string;
+}
+
 /** What an adapter gives the bad-input suite. */
 export interface BadInputFixture {
   readonly broker: Broker & DeadLetterAdmin;
@@ -17,6 +37,11 @@ export interface BadInputFixture {
    * @returns how many dead letters the malformed items must end as, and the labels of the valid raw items
    */
   inject(queue: string, phase: 'before' | 'between'): Promise<{ malformed: number; valid: string[] }>;
+  /**
+   * Writes `items` for `queue` straight into storage, in order.
+   * @returns per item, whether the storage accepted it (Postgres refuses text that is not JSON)
+   */
+  injectRaw(queue: string, items: readonly RawItem[]): Promise<boolean[]>;
   /** Deliveries stuck in storage beyond what `inflightCount` shows (e.g. a Redis pending list); 0 when none. */
   stranded?(queue: string): Promise<number>;
   /** Extra checks on the dead letters once everything settled. */

@@ -13,7 +13,7 @@ import type {
   ReplayResult,
 } from '../../core/contracts/broker.js';
 import type { Envelope } from '../../core/envelope.js';
-import { MALFORMED_ENVELOPE_REASON, malformedDeadLetterMeta, malformedPlaceholder, validateEnvelope } from '../../core/envelope-validator.js';
+import { ENVELOPE_LIMITS, MALFORMED_ENVELOPE_REASON, malformedDeadLetterMeta, malformedPlaceholder, validateEnvelope } from '../../core/envelope-validator.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
 import { type Clock, systemClock, type TimerHandle } from '../../core/utils/clock.js';
 import { Deque } from '../../core/utils/deque.js';
@@ -263,8 +263,11 @@ export class InMemoryBroker implements Broker {
   }
 
   private enqueue(envelope: Envelope): void {
-    if (envelope.notBefore !== undefined && envelope.notBefore > this.clock.now()) {
-      this.delayed.push(envelope.notBefore, envelope);
+    // NOTE: only a notBefore the validator accepts may delay; any other (Infinity, 1e300, a string)
+    // goes straight to the ready list, where the consumer dead-letters it instead of holding it forever.
+    const notBefore: unknown = envelope.notBefore;
+    if (typeof notBefore === 'number' && notBefore <= ENVELOPE_LIMITS.maxEpochMs && notBefore > this.clock.now()) {
+      this.delayed.push(notBefore, envelope);
       this.armDelayedTimer();
     } else {
       this.makeReady(envelope);
