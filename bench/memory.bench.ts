@@ -39,10 +39,15 @@ async function scenario(count: number, report: boolean) {
 
   worker = new Worker({ broker, backend, registry, queues: ['bench'], concurrency: CONCURRENCY });
   t = performance.now();
-  await processAll(worker, count, async () => {
-    await worker.start();
-    await enqueue(stem, count);
-  }, log);
+  await processAll(
+    worker,
+    count,
+    async () => {
+      await worker.start();
+      await enqueue(stem, count);
+    },
+    log,
+  );
   const e2eRate = count / ((performance.now() - t) / 1000);
   await worker.close();
   await broker.close();

@@ -56,8 +56,14 @@ export async function run(): Promise<void> {
   const boss = SIDES.includes('boss') ? await measure('pg-boss', bossSide) : skipped;
   await resetSchemas();
 
-  console.log(`\nPostgres at ${URL.replace(/:[^:@/]*@/, ':***@')}: ${fmt(TASKS)} no-op jobs, concurrency ${CONCURRENCY}, latency over ${fmt(LATENCY_TASKS)} jobs at ${LATENCY_RATE}/s`);
-  const rows: [string, Figures][] = [['stem', stem], ['graphile-worker 0.16.6', graphile], ['pg-boss 10', boss]];
+  console.log(
+    `\nPostgres at ${URL.replace(/:[^:@/]*@/, ':***@')}: ${fmt(TASKS)} no-op jobs, concurrency ${CONCURRENCY}, latency over ${fmt(LATENCY_TASKS)} jobs at ${LATENCY_RATE}/s`,
+  );
+  const rows: [string, Figures][] = [
+    ['stem', stem],
+    ['graphile-worker 0.16.6', graphile],
+    ['pg-boss 10', boss],
+  ];
   console.log(`${'side'.padEnd(24)}${'enqueue/s'.padStart(12)}${'process/s'.padStart(12)}${'p50'.padStart(10)}${'p99'.padStart(10)}`);
   for (const [name, f] of rows) {
     console.log(`${name.padEnd(24)}${fmt(f.enqueueRate).padStart(12)}${fmt(f.processRate).padStart(12)}${ms(f.p50).padStart(10)}${ms(f.p99).padStart(10)}`);
@@ -132,9 +138,7 @@ async function stemSide(): Promise<Side> {
   const broker = await PostgresBroker.connect(URL, options);
   const backend = await PostgresResultBackend.connect(URL, options);
   let onStart: (sentAt: number | undefined) => void = () => undefined;
-  const registry = new SimpleTaskRegistry([
-    { name: 'noop', options: { queue: 'bench' }, call: async (_ctx, args: { sentAt?: number }) => void onStart(args.sentAt) },
-  ]);
+  const registry = new SimpleTaskRegistry([{ name: 'noop', options: { queue: 'bench' }, call: async (_ctx, args: { sentAt?: number }) => void onStart(args.sentAt) }]);
   const stem = new Stem({ broker, backend, registry });
   let worker: Worker | undefined;
   return {
@@ -175,10 +179,7 @@ async function graphileSide(): Promise<Side> {
     async enqueue(count) {
       for (let i = 0; i < count; i += BATCH) {
         const specs = Array.from({ length: Math.min(BATCH, count - i) }, () => ({ identifier: 'noop', payload: {} }));
-        await pool.query(
-          `SELECT ${SCHEMAS.graphile}.add_jobs(array(SELECT json_populate_recordset(null::${SCHEMAS.graphile}.job_spec, $1::json)))`,
-          [JSON.stringify(specs)],
-        );
+        await pool.query(`SELECT ${SCHEMAS.graphile}.add_jobs(array(SELECT json_populate_recordset(null::${SCHEMAS.graphile}.job_spec, $1::json)))`, [JSON.stringify(specs)]);
       }
     },
     async enqueueOne(sentAt) {
@@ -228,10 +229,12 @@ async function bossSide(): Promise<Side> {
     async start(started, finished) {
       // NOTE: pg-boss 10 has no per-worker concurrency; a batch of 50 run at once is its equivalent.
       await boss.work<{ sentAt?: number }>('noop', { batchSize: CONCURRENCY, pollingIntervalSeconds: 0.5 }, async (jobs) => {
-        await Promise.all(jobs.map(async (job) => {
-          started(job.data.sentAt);
-          finished();
-        }));
+        await Promise.all(
+          jobs.map(async (job) => {
+            started(job.data.sentAt);
+            finished();
+          }),
+        );
       });
     },
     async purge() {

@@ -65,7 +65,9 @@ export async function run(): Promise<void> {
       const b = median(samples.get(bull)![m.key]);
       const ratio = m.higherIsBetter ? a / b : b / a;
       const shown = m.unit === 'ms' ? (n: number) => n.toFixed(2) : fmt;
-      console.log(`  ${m.label.padEnd(34)} stem ${shown(a).padStart(9)} ${m.unit}  bullmq ${shown(b).padStart(9)} ${m.unit}  → stem ${ratio.toFixed(2)}x ${ratio >= 1 ? 'better' : 'worse'}`);
+      console.log(
+        `  ${m.label.padEnd(34)} stem ${shown(a).padStart(9)} ${m.unit}  bullmq ${shown(b).padStart(9)} ${m.unit}  → stem ${ratio.toFixed(2)}x ${ratio >= 1 ? 'better' : 'worse'}`,
+      );
     }
   } finally {
     await stem.close();

@@ -131,7 +131,10 @@ describe.skipIf(!hasRedis)('Beat replicas on Redis', () => {
 
     const second = await boot({ broker: url, beat: { tickInterval: 20 } }, [Reports]);
     const ids = (await second.get(StemScheduler).list()).map((e) => [e.id, e.source]);
-    expect(ids).toEqual([[`${queue}.code`, 'code'], [`${queue}.runtime`, 'runtime']]);
+    expect(ids).toEqual([
+      [`${queue}.code`, 'code'],
+      [`${queue}.runtime`, 'runtime'],
+    ]);
     const deadline = Date.now() + 5_000;
     while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(seen).toEqual(['adhoc:7']);

@@ -71,7 +71,10 @@ for (const target of targets) {
       const canvas = app.get(Canvas);
       const group = await canvas.group([1, 2, 3, 4].map((n) => task<number>('m.square', { n })));
       expect((await group.wait({ timeout: 10_000 })).values).toEqual([1, 4, 9, 16]);
-      const chord = await canvas.chord([1, 2, 3].map((n) => task<number>('m.square', { n })), task<number>('m.sum', {}));
+      const chord = await canvas.chord(
+        [1, 2, 3].map((n) => task<number>('m.square', { n })),
+        task<number>('m.sum', {}),
+      );
       expect((await chord.wait({ timeout: 10_000 })).value).toBe(14);
       const chain = await canvas.chain([task<number>('m.square', { n: 3 }), task<number>('m.double', {})]);
       expect((await chain.wait({ timeout: 10_000 })).value).toBe(18);

@@ -44,7 +44,10 @@ describe.runIf(redis)('StemModule: an API app (worker: false) and the task names
   it('refuses a task it neither runs nor declares, naming the tasks it knows', async () => {
     const url = `${REDIS_URL}?prefix=${uniqueName('known-tasks')}`;
     const api = await boot({ broker: url, worker: false }, [AuditTasks]);
-    const error = await api.get(StemClient).enqueue('math.square', { n: 3 }).catch((e: unknown) => e);
+    const error = await api
+      .get(StemClient)
+      .enqueue('math.square', { n: 3 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnknownTaskError);
     expect((error as Error).message).toMatch(/"math\.square".*known tasks: audit\.log.*remoteTasks/s);
   });

@@ -53,7 +53,10 @@ class Probe {
 
 @Injectable()
 class EmailTasks {
-  constructor(private readonly mailer: Mailer, private readonly probe: Probe) {}
+  constructor(
+    private readonly mailer: Mailer,
+    private readonly probe: Probe,
+  ) {}
 
   @Task({ name: 'email.send', queue: 'emails', maxRetries: 3, visibilityTimeout: 60_000 })
   async send(args: SendEmailDto, ctx: TaskContext): Promise<{ delivered: boolean; to: string; isDto: boolean; tenant?: string }> {
@@ -238,10 +241,7 @@ describe('StemModule (in-memory)', () => {
     @Module({ providers: [Elsewhere], exports: [Elsewhere] })
     class FeatureModule {}
     @Module({
-      imports: [
-        StemModule.forRootAsync({ isGlobal: true, useFactory: async () => ({ broker: 'memory://', worker: { concurrency: 2 } }) }),
-        FeatureModule,
-      ],
+      imports: [StemModule.forRootAsync({ isGlobal: true, useFactory: async () => ({ broker: 'memory://', worker: { concurrency: 2 } }) }), FeatureModule],
       providers: [EmailTasks, Mailer, Probe],
     })
     class AsyncModule {}

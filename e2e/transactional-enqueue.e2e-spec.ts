@@ -51,11 +51,13 @@ describe.skipIf(!hasPostgres)('Transactional enqueue on Postgres', () => {
       return stem.enqueue('order.confirm', { orderId: 1 }, { transaction: client });
     });
     let rolledBack: string | undefined;
-    await expect(withTransaction(pool, async (client) => {
-      await client.query(`INSERT INTO ${table} (id) VALUES (2)`);
-      rolledBack = await stem.enqueue('order.confirm', { orderId: 2 }, { transaction: client });
-      throw new Error('payment declined');
-    })).rejects.toThrow('payment declined');
+    await expect(
+      withTransaction(pool, async (client) => {
+        await client.query(`INSERT INTO ${table} (id) VALUES (2)`);
+        rolledBack = await stem.enqueue('order.confirm', { orderId: 2 }, { transaction: client });
+        throw new Error('payment declined');
+      }),
+    ).rejects.toThrow('payment declined');
 
     expect((await stem.waitForTask(committed, { timeout: 10_000 })).value).toBe(1);
     await new Promise((r) => setTimeout(r, 300));

@@ -16,7 +16,7 @@ export class ReportTasks {
 // api.module.ts: enqueues, runs nothing. An unset STEM_BROKER_URL fails at boot (ConfigurationError).
 @Module({
   imports: [StemModule.forRoot({ broker: process.env.STEM_BROKER_URL, worker: false })],
-  providers: [ReportTasks],                 // known here too, so enqueue checks the args (DTOs)
+  providers: [ReportTasks], // known here too, so enqueue checks the args (DTOs)
 })
 export class ApiModule {}
 
@@ -47,7 +47,7 @@ export async function inspect(app: INestApplicationContext, taskId: string) {
   const broker = requireBrokerCapability(app.get<Broker>(STEM_BROKER), 'dead-letter-admin', 'manage dead letters');
   const page = await broker.listDeadLetters('reports', { limit: 20 });
   const entry = await broker.getDeadLetter('reports', taskId);
-  const wouldReplay = await broker.replayDeadLetters('reports', { dryRun: true });   // what would be replayed
+  const wouldReplay = await broker.replayDeadLetters('reports', { dryRun: true }); // what would be replayed
   await broker.replayDeadLetters('reports', { since: Date.now() - 3_600_000, delay: 5_000 });
   await broker.purgeDeadLetters('reports');
   // #endregion

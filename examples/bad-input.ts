@@ -13,7 +13,7 @@ await worker.start();
 try {
   await stem.enqueue('add', { x: 1, y: 2 }, { priority: 12 });
 } catch (error) {
-  if (error instanceof ConfigurationError) console.log(error.option);   // priority
+  if (error instanceof ConfigurationError) console.log(error.option); // priority
 }
 
 // In the queue (another client, an older release, a hand edit): dead-lettered, never run.

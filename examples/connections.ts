@@ -7,10 +7,10 @@ const logger = { warn: (message: string) => console.warn(message) };
 
 // #region redis
 const health = {
-  healthCheckInterval: 5_000,    // PING idle connections; a blocking read waits at most this long
+  healthCheckInterval: 5_000, // PING idle connections; a blocking read waits at most this long
   deadConnectionTimeout: 10_000, // no reply within this: the connection is dead and replaced
-  commandTimeout: 15_000,        // fail a single command after this (off by default)
-  keepAlive: 10_000,             // TCP keepalive: first probe after 10 s of silence
+  commandTimeout: 15_000, // fail a single command after this (off by default)
+  keepAlive: 10_000, // TCP keepalive: first probe after 10 s of silence
   onError: (error: unknown) => logger.warn(String(error)), // RedisDeadConnectionError, ...
 };
 const broker = await RedisStreamsBroker.connect(redisUrl, health);
@@ -19,10 +19,10 @@ const backend = await RedisResultBackend.connect(redisUrl, health); // same opti
 
 // #region postgres
 const jobs = await PostgresBroker.connect(databaseUrl, {
-  connectTimeout: 10_000,        // a new connection must be up within this
-  queryTimeout: 30_000,          // client-side: fires on a black-holed path too; the connection is discarded
+  connectTimeout: 10_000, // a new connection must be up within this
+  queryTimeout: 30_000, // client-side: fires on a black-holed path too; the connection is discarded
   keepAlive: 10_000,
-  healthCheckInterval: 5_000,    // SELECT 1 on the LISTEN connection
+  healthCheckInterval: 5_000, // SELECT 1 on the LISTEN connection
   deadConnectionTimeout: 10_000, // then it is replaced, and missed notifications are caught up
   logger: { info: () => {}, warn: (message, error) => logger.warn(`${message}: ${String(error)}`) },
 });

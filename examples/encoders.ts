@@ -12,7 +12,9 @@ const base64: TaskPayloadEncoder = {
 @Injectable()
 export class ImageTasks {
   @Task({ name: 'image.thumbnail', argsEncoder: 'base64', resultEncoder: 'base64' })
-  async thumbnail(image: Buffer): Promise<Buffer> { return image.subarray(0, 4); }
+  async thumbnail(image: Buffer): Promise<Buffer> {
+    return image.subarray(0, 4);
+  }
 }
 
 @Module({

@@ -3,7 +3,7 @@ import { PostgresBroker, PostgresResultBackend, withTransaction } from 'nestjs-s
 
 const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/app';
 const schema = process.env.STEM_SCHEMA ?? 'stem';
-const broker = await PostgresBroker.connect(url, { schema });   // one pool per URL + schema
+const broker = await PostgresBroker.connect(url, { schema }); // one pool per URL + schema
 const backend = await PostgresResultBackend.connect(url, { schema });
 const registry = new SimpleTaskRegistry([
   { name: 'order.confirm', options: { queue: 'orders', maxRetries: 3 }, call: async (_ctx, args: { orderId: number }) => `confirmed ${args.orderId}` },
@@ -18,7 +18,7 @@ const id = await withTransaction(broker.pool, async (client) => {
   return stem.enqueue('order.confirm', { orderId: 42 }, { transaction: client });
 });
 const result = await stem.waitForTask(id, { timeout: 10_000 }); // woken across processes by LISTEN/NOTIFY
-console.log(result.status?.state, result.value);                 // succeeded confirmed 42
+console.log(result.status?.state, result.value); // succeeded confirmed 42
 await worker.close();
 await broker.close();
 await backend.close();

@@ -28,7 +28,7 @@ async function enqueueSurely(stem: Stem, name: string, args: unknown, tries = 3)
     } catch (error) {
       // PublishError: nothing was enqueued. PublishOutcomeUnknownError (a subclass): maybe it was.
       if (!(error instanceof PublishOutcomeUnknownError) || attempt >= tries) throw error;
-      taskId = error.taskIds[0];                                    // the same id again is safe
+      taskId = error.taskIds[0]; // the same id again is safe
       await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
     }
   }

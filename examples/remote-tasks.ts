@@ -35,12 +35,12 @@ export class Reports {
   constructor(private readonly stem: StemClient) {}
 
   async monthly(month: string) {
-    const id = await this.stem.enqueue('report.build', { month });          // queue 'reports', from the definition
+    const id = await this.stem.enqueue('report.build', { month }); // queue 'reports', from the definition
     const typed = await buildReport.enqueueAndWait(this.stem.core, { month }); // typed: typed.value is a string
     try {
-      await this.stem.enqueue('report.biuld', { month });                   // a typo
+      await this.stem.enqueue('report.biuld', { month }); // a typo
     } catch (error) {
-      if (!(error instanceof UnknownTaskError)) throw error;                 // nothing was enqueued
+      if (!(error instanceof UnknownTaskError)) throw error; // nothing was enqueued
       return { id, value: typed.value, refused: error.taskName, known: error.known };
     }
   }

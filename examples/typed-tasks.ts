@@ -18,7 +18,7 @@ export class Notifier {
     // #region handle
     const send = this.stem.task(EmailTasks, 'send');
     const res = await send.enqueueAndWait({ to: 'a@b.co', subject: 'hi' }, { timeout: 5_000 });
-    res.value?.delivered;                       // boolean
+    res.value?.delivered; // boolean
     // @ts-expect-error: `to` must be a string
     await send.enqueue({ to: 42, subject: 'hi' });
     // #endregion

@@ -11,11 +11,13 @@ const logger = { log: (line: string) => console.log(line) };
 const started = new Map<string, number>();
 const timing: WorkerExtension = {
   name: 'timing',
-  async wrapRun(run, next) {                       // around the handler, inside its time limits
+  async wrapRun(run, next) {
+    // around the handler, inside its time limits
     started.set(`${run.envelope.id}#${run.envelope.attempt}`, performance.now());
     return next();
   },
-  onSettled(outcome) {                             // after the status is written, before the ack
+  onSettled(outcome) {
+    // after the status is written, before the ack
     const key = `${outcome.envelope.id}#${outcome.envelope.attempt}`;
     const ms = performance.now() - (started.get(key) ?? performance.now());
     started.delete(key);
@@ -27,9 +29,7 @@ const timing: WorkerExtension = {
 const pausedTenants = new Set(['acme']);
 const tenants: WorkerExtension = {
   name: 'tenants',
-  beforeRun: (run) => (pausedTenants.has(run.envelope.headers['x-tenant'] ?? '')
-    ? { action: 'delay', delayMs: 60_000, reason: 'tenant paused' }
-    : undefined),
+  beforeRun: (run) => (pausedTenants.has(run.envelope.headers['x-tenant'] ?? '') ? { action: 'delay', delayMs: 60_000, reason: 'tenant paused' } : undefined),
 };
 
 // An executor: tasks with `runIn: 'serial'` run one at a time, the others inline as usual.
@@ -37,7 +37,7 @@ const inline = new InlineExecutor();
 let tail: Promise<unknown> = Promise.resolve();
 const serial: TaskExecutor = {
   run(run) {
-    const result = tail.then(() => inline.run(run));  // InlineExecutor applies the time limits
+    const result = tail.then(() => inline.run(run)); // InlineExecutor applies the time limits
     tail = result.catch(() => undefined);
     return result;
   },
@@ -47,7 +47,7 @@ registry.register({
   name: 'report.render',
   options: { runIn: 'serial', maxRetries: 1, retryPolicy: { backoff: 50 } },
   call: async (ctx) => {
-    if (ctx.attempt === 0) throw new Error('renderer busy');   // fails once, then retried
+    if (ctx.attempt === 0) throw new Error('renderer busy'); // fails once, then retried
     return 'rendered';
   },
 });
@@ -55,10 +55,12 @@ const worker = new Worker({ broker, backend, registry, queues: ['default'], exte
 // #endregion
 
 await worker.start();
-const delayed = new Promise<void>((resolve) => worker.events.on('task:delayed', (envelope, delayMs, reason) => {
-  logger.log(`${envelope.headers['x-tenant']} delayed ${delayMs} ms: ${reason}`);
-  resolve();
-}));
+const delayed = new Promise<void>((resolve) =>
+  worker.events.on('task:delayed', (envelope, delayMs, reason) => {
+    logger.log(`${envelope.headers['x-tenant']} delayed ${delayMs} ms: ${reason}`);
+    resolve();
+  }),
+);
 const stem = new Stem({ broker, backend, registry });
 const id = await stem.enqueue('report.render', {});
 console.log((await stem.waitForTask<string>(id, { timeout: 5_000 })).value);

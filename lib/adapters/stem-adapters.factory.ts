@@ -69,7 +69,8 @@ export async function createStemAdapters(options: StemAdaptersOptions, registry:
 
   const fromUrl = async <K extends AdapterKind>(kind: K, url: string): Promise<AdapterKinds[K]> => {
     const connect = (await registry.resolve(kind, url))[kind];
-    if (!connect) throw new ConfigurationError(kind, `"${redactUrl(url)}" has no ${kind}; give "${kind}" a URL of a store that has one (memory://, redis://, postgres://) or pass an instance`);
+    if (!connect)
+      throw new ConfigurationError(kind, `"${redactUrl(url)}" has no ${kind}; give "${kind}" a URL of a store that has one (memory://, redis://, postgres://) or pass an instance`);
     const adapter = await connect(url, context);
     created.push(adapter);
     return adapter;

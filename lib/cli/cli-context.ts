@@ -23,7 +23,11 @@ export interface GlobalOptions {
 export class CliContext {
   private adapters?: Promise<StemAdapters>;
 
-  constructor(readonly io: CliIo, readonly options: GlobalOptions, private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    readonly io: CliIo,
+    readonly options: GlobalOptions,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
 
   /** The broker URL from `--broker` or `STEM_BROKER_URL`. */
   get brokerUrl(): string {

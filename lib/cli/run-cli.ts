@@ -43,10 +43,22 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
       allowPositionals: true,
       strict: true,
       options: {
-        broker: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        queue: { type: 'string', short: 'q' }, id: { type: 'string' }, limit: { type: 'string', short: 'l' }, offset: { type: 'string' },
-        since: { type: 'string' }, delay: { type: 'string' }, all: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' },
-        state: { type: 'string' }, name: { type: 'string' }, count: { type: 'string' },
+        broker: { type: 'string' },
+        backend: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        queue: { type: 'string', short: 'q' },
+        id: { type: 'string' },
+        limit: { type: 'string', short: 'l' },
+        offset: { type: 'string' },
+        since: { type: 'string' },
+        delay: { type: 'string' },
+        all: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
+        state: { type: 'string' },
+        name: { type: 'string' },
+        count: { type: 'string' },
       },
     });
   } catch (error) {
@@ -62,12 +74,21 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
   const ctx = new CliContext(io, { ...(values.broker ? { broker: values.broker } : {}), ...(values.backend ? { backend: values.backend } : {}), json: values.json ?? false }, env);
   try {
     switch (command) {
-      case 'health': return await healthCommand(ctx);
-      case 'status': return await statusCommand(ctx, action);
-      case 'tasks': return await tasksCommand(ctx, values);
-      case 'queues': return await queuesCommand(ctx, [action, ...rest].filter((q): q is string => Boolean(q)));
-      case 'dlq': return await dlqCommand(ctx, action, values);
-      case 'schedules': return await schedulesCommand(ctx, action, values);
+      case 'health':
+        return await healthCommand(ctx);
+      case 'status':
+        return await statusCommand(ctx, action);
+      case 'tasks':
+        return await tasksCommand(ctx, values);
+      case 'queues':
+        return await queuesCommand(
+          ctx,
+          [action, ...rest].filter((q): q is string => Boolean(q)),
+        );
+      case 'dlq':
+        return await dlqCommand(ctx, action, values);
+      case 'schedules':
+        return await schedulesCommand(ctx, action, values);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -81,7 +81,8 @@ class Problems {
   }
   number(field: string, value: unknown, min: number, max: number, minExclusive = false): void {
     const low = minExclusive ? typeof value === 'number' && value <= min : typeof value === 'number' && value < min;
-    if (typeof value !== 'number' || !Number.isFinite(value) || low || value > max) this.add(field, `must be a finite number ${minExclusive ? 'above' : 'from'} ${min} ${minExclusive ? 'and at most' : 'to'} ${max}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || low || value > max)
+      this.add(field, `must be a finite number ${minExclusive ? 'above' : 'from'} ${min} ${minExclusive ? 'and at most' : 'to'} ${max}`);
   }
   boolean(field: string, value: unknown): void {
     if (typeof value !== 'boolean') this.add(field, 'must be true or false');
@@ -139,7 +140,8 @@ function checkRetryPolicy(field: string, policy: unknown, p: Problems): void {
     if (!has(policy, key)) continue;
     const list = policy[key];
     // NOTE: class matchers are allowed at enqueue; in an envelope they travel as names.
-    if (!Array.isArray(list) || !list.every((m) => (typeof m === 'string' && m.length > 0) || typeof m === 'function')) p.add(`${field}.${key}`, 'must be a list of error class names');
+    if (!Array.isArray(list) || !list.every((m) => (typeof m === 'string' && m.length > 0) || typeof m === 'function'))
+      p.add(`${field}.${key}`, 'must be a list of error class names');
   }
 }
 

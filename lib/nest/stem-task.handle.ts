@@ -47,11 +47,7 @@ export function taskOf<C>(host: Type<C>, method: string): { name: string; option
 }
 
 /** Builds a {@link TaskHandle} for `host.method` on top of a producer. */
-export function createTaskHandle<C, K extends TaskMethodName<C>>(
-  producer: TaskHandleProducer,
-  host: Type<C>,
-  method: K,
-): TaskHandle<TaskMethodArgs<C, K>, TaskMethodResult<C, K>> {
+export function createTaskHandle<C, K extends TaskMethodName<C>>(producer: TaskHandleProducer, host: Type<C>, method: K): TaskHandle<TaskMethodArgs<C, K>, TaskMethodResult<C, K>> {
   type R = TaskMethodResult<C, K>;
   // NOTE: the decorator's options travel with every call, so a producer-only app that does not
   // provide the task's class still routes it to the task's queue with its priority and retries.

@@ -12,8 +12,6 @@ export const stemArgsValidatorProvider: Provider = {
   inject: [STEM_MODULE_OPTIONS],
   useFactory: (options: StemModuleOptions) => {
     if (options.validation === false) return null;
-    return new ClassValidatorArgsValidator(
-      typeof options.validation === 'object' ? options.validation : undefined,
-    );
+    return new ClassValidatorArgsValidator(typeof options.validation === 'object' ? options.validation : undefined);
   },
 };

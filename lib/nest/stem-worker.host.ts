@@ -1,12 +1,4 @@
-import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { TaskArgsValidator } from '../core/args-validator.js';
 import type { Stem } from '../core/stem.js';
 import type { TaskRegistry } from '../core/task-handler.js';
@@ -66,7 +58,9 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
     });
     worker.events.on('worker:error', (error) => this.logger.error(`Worker error: ${(error as Error)?.message ?? error}`, (error as Error)?.stack));
     if (this.registry.list().length === 0) {
-      this.logger.warn('The worker found no @Task() methods; it consumes its queues but every delivery will be dead-lettered as unregistered-task. Set worker: false for a producer-only app.');
+      this.logger.warn(
+        'The worker found no @Task() methods; it consumes its queues but every delivery will be dead-lettered as unregistered-task. Set worker: false for a producer-only app.',
+      );
     }
     if (this.options.telemetry !== false) this.stopMetrics = new StemMetrics().instrumentWorker(worker, this.adapters.broker);
     await worker.start();

@@ -54,7 +54,9 @@ export class StemExplorer implements OnModuleInit {
       if (!options && schedules.length === 0) continue;
       const className = (instance as object).constructor?.name ?? wrapper.name?.toString() ?? 'anonymous';
       if (!wrapper.isDependencyTreeStatic()) {
-        this.logger.warn(`@Task() ${className}.${methodName} is on a request-scoped provider and was not registered; tasks run outside any request, so make ${className} a singleton.`);
+        this.logger.warn(
+          `@Task() ${className}.${methodName} is on a request-scoped provider and was not registered; tasks run outside any request, so make ${className} a singleton.`,
+        );
         continue;
       }
       const source = `${className}.${methodName}`;
@@ -82,17 +84,20 @@ export class StemExplorer implements OnModuleInit {
     if (kinds.length !== 1) {
       throw new ConfigurationError('schedule', `@Schedule({ id: '${id}' }) on ${source} must set exactly one of every, cron, solar, at (found ${kinds.length})`);
     }
-    this.schedules.add({
-      id,
-      task,
-      schedule: kinds[0]!,
-      ...(args !== undefined ? { args } : {}),
-      ...(options !== undefined ? { options } : {}),
-      ...(timezone !== undefined ? { timezone } : {}),
-      ...(jitter !== undefined ? { jitter } : {}),
-      ...(enabled !== undefined ? { enabled } : {}),
-      ...(description !== undefined ? { description } : {}),
-    }, source);
+    this.schedules.add(
+      {
+        id,
+        task,
+        schedule: kinds[0]!,
+        ...(args !== undefined ? { args } : {}),
+        ...(options !== undefined ? { options } : {}),
+        ...(timezone !== undefined ? { timezone } : {}),
+        ...(jitter !== undefined ? { jitter } : {}),
+        ...(enabled !== undefined ? { enabled } : {}),
+        ...(description !== undefined ? { description } : {}),
+      },
+      source,
+    );
   }
 
   private toHandler(instance: Record<string, Function>, className: string, methodName: string, options: TaskDecoratorOptions, prototype: object): TaskHandler {

@@ -75,11 +75,13 @@ export function runResultBackendContractTests(adapter: string, factory: ResultBa
 
     it('applies writes for one task in the order they were made, even when not awaited one by one', async () => {
       const ids = Array.from({ length: 20 }, () => uuidv7());
-      await Promise.all(ids.flatMap((id) => [
-        backend.set(id, { state: 'queued', attempt: 0 }),
-        backend.set(id, { state: 'running', attempt: 0 }),
-        backend.set(id, { state: 'succeeded', attempt: 0, payload: id }),
-      ]));
+      await Promise.all(
+        ids.flatMap((id) => [
+          backend.set(id, { state: 'queued', attempt: 0 }),
+          backend.set(id, { state: 'running', attempt: 0 }),
+          backend.set(id, { state: 'succeeded', attempt: 0, payload: id }),
+        ]),
+      );
       const statuses = await Promise.all(ids.map((id) => backend.get(id)));
       expect(statuses.map((s) => s?.state)).toEqual(ids.map(() => 'succeeded'));
       expect(statuses.map((s) => s?.payload)).toEqual(ids);
@@ -101,7 +103,10 @@ export function runResultBackendContractTests(adapter: string, factory: ResultBa
         writes.splice(7, 0, backend.set(poison.id, poison.update, poison.options));
         const settled = await Promise.allSettled(writes);
         const [rejected] = settled.splice(7, 1);
-        expect(settled.map((s) => s.status), `the good writes next to unstorable write #${n}`).toEqual(good.map(() => 'fulfilled'));
+        expect(
+          settled.map((s) => s.status),
+          `the good writes next to unstorable write #${n}`,
+        ).toEqual(good.map(() => 'fulfilled'));
         expect(rejected!.status, `unstorable write #${n}`).toBe('rejected');
         expect((rejected as PromiseRejectedResult).reason).toBeInstanceOf(StatusNotStorableError);
         const stored = await Promise.all(good.map(({ id }) => backend.get(id)));
@@ -115,7 +120,9 @@ export function runResultBackendContractTests(adapter: string, factory: ResultBa
       const open = ([undefined, 'queued', 'running', 'retried'] as const).map((state) => ({ id: uuidv7(), state }));
       await Promise.all([...terminal, ...open].map(({ id, state }) => (state ? backend.set(id, { state, attempt: 1, name: 'report.build', payload: state }) : undefined)));
       // Written from a second instance, all in one turn (one batch where the backend batches).
-      await Promise.all([...terminal, ...open].map(({ id }) => other.set(id, { state: 'queued', attempt: 0, name: 'report.build', meta: { again: true } }, { unlessTerminal: true })));
+      await Promise.all(
+        [...terminal, ...open].map(({ id }) => other.set(id, { state: 'queued', attempt: 0, name: 'report.build', meta: { again: true } }, { unlessTerminal: true })),
+      );
       for (const { id, state } of terminal) {
         const status = await backend.get(id);
         expect(status, `a ${state} status`).toMatchObject({ state, attempt: 1, payload: state });

@@ -30,7 +30,15 @@ export function runScheduleStoreContractTests(adapter: string, factory: Schedule
       ...overrides,
     });
     const ran = (version: number, at: number, extra: Record<string, unknown> = {}) => ({
-      version, scheduledFor: at, executedAt: at + 40, success: true, taskId: `task-${at}`, nextRunAt: at + 60_000, drift: 40, jitter: 10, ...extra,
+      version,
+      scheduledFor: at,
+      executedAt: at + 40,
+      success: true,
+      taskId: `task-${at}`,
+      nextRunAt: at + 60_000,
+      drift: 40,
+      jitter: 10,
+      ...extra,
     });
 
     beforeEach(async () => {
@@ -44,7 +52,11 @@ export function runScheduleStoreContractTests(adapter: string, factory: Schedule
     it('creates an entry at version 1 with empty run state and reads it back intact', async () => {
       const input = entry('a', {
         spec: { kind: 'solar', event: 'sunset', latitude: 51.5, longitude: -0.12, offset: -1_800_000 },
-        timezone: 'Europe/London', jitter: 2_000, description: 'evening report', source: 'code', meta: { owner: 'ops', tags: ['x'] },
+        timezone: 'Europe/London',
+        jitter: 2_000,
+        description: 'evening report',
+        source: 'code',
+        meta: { owner: 'ops', tags: ['x'] },
       });
       const created = await store.upsert(input);
       expect(created).toMatchObject({ ...input, version: 1, runCount: 0, failureCount: 0 });
@@ -58,7 +70,15 @@ export function runScheduleStoreContractTests(adapter: string, factory: Schedule
       const created = await store.upsert(entry('a'));
       const afterRun = await store.markExecuted(created.id, ran(1, T0));
       const updated = await store.upsert(entry('a', { task: 'reports.other', spec: { kind: 'cron', expression: '0 9 * * *' }, nextRunAt: T0 + 5 }));
-      expect(updated).toMatchObject({ task: 'reports.other', spec: { kind: 'cron', expression: '0 9 * * *' }, nextRunAt: T0 + 5, version: 3, runCount: 1, lastRunAt: T0 + 40, createdAt: created.createdAt });
+      expect(updated).toMatchObject({
+        task: 'reports.other',
+        spec: { kind: 'cron', expression: '0 9 * * *' },
+        nextRunAt: T0 + 5,
+        version: 3,
+        runCount: 1,
+        lastRunAt: T0 + 40,
+        createdAt: created.createdAt,
+      });
       expect(updated.updatedAt).toBeGreaterThanOrEqual(afterRun.updatedAt);
     });
 
@@ -103,8 +123,17 @@ export function runScheduleStoreContractTests(adapter: string, factory: Schedule
       const created = await store.upsert(entry('a'));
       const after = await store.markExecuted(created.id, ran(1, T0));
       expect(after).toMatchObject({
-        version: 2, runCount: 1, failureCount: 0, lastRunAt: T0 + 40, lastScheduledFor: T0, lastSuccessAt: T0 + 40,
-        lastTaskId: `task-${T0}`, lastJitter: 10, drift: 40, nextRunAt: T0 + 60_000, enabled: true,
+        version: 2,
+        runCount: 1,
+        failureCount: 0,
+        lastRunAt: T0 + 40,
+        lastScheduledFor: T0,
+        lastSuccessAt: T0 + 40,
+        lastTaskId: `task-${T0}`,
+        lastJitter: 10,
+        drift: 40,
+        nextRunAt: T0 + 60_000,
+        enabled: true,
       });
       expect(await store.get(created.id)).toEqual(after);
     });

@@ -28,7 +28,10 @@ export class ClassValidatorArgsValidator implements TaskArgsValidator {
     if (!type) return args;
     if (args === null || typeof args !== 'object' || Array.isArray(args)) {
       throw new InvalidTaskArgsError(handler.name, [
-        { property: '(root)', constraints: { isObject: `arguments must be an object matching ${type.name}, got ${args === null ? 'null' : Array.isArray(args) ? 'an array' : typeof args}` } },
+        {
+          property: '(root)',
+          constraints: { isObject: `arguments must be an object matching ${type.name}, got ${args === null ? 'null' : Array.isArray(args) ? 'an array' : typeof args}` },
+        },
       ]);
     }
     const instance = args instanceof type ? args : plainToInstance(type as new () => object, args);

@@ -12,14 +12,18 @@ describe('createStemAdapters on the default registry', () => {
   it('rejects an unknown scheme naming the option, the redacted URL and the registered schemes', async () => {
     const error = (await createStemAdapters({ broker: 'kafka://stem:secret@broker:9092' }).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect(error.message).toMatch(/^Invalid option "broker": unsupported scheme "kafka:" in "kafka:\/\/stem:\*\*\*@broker:9092"; use one of memory:\/\/, redis:\/\/, rediss:\/\/, postgres:\/\/, postgresql:\/\//);
+    expect(error.message).toMatch(
+      /^Invalid option "broker": unsupported scheme "kafka:" in "kafka:\/\/stem:\*\*\*@broker:9092"; use one of memory:\/\/, redis:\/\/, rediss:\/\/, postgres:\/\/, postgresql:\/\//,
+    );
     expect(error.message).toMatch(/register an adapter for "kafka" with registerAdapter\(\)/);
     expect(error.message).not.toMatch(/secret/);
     await expect(createStemAdapters({ broker: 'memory://', backend: 'mongodb://db' })).rejects.toThrow(/Invalid option "backend": unsupported scheme "mongodb:"/);
   });
 
   it('rejects a value that is not a URL', async () => {
-    await expect(createStemAdapters({ broker: 'just-a-host' })).rejects.toThrow(/Invalid option "broker": "just-a-host" is not a URL; use a URL with one of the schemes memory:\/\//);
+    await expect(createStemAdapters({ broker: 'just-a-host' })).rejects.toThrow(
+      /Invalid option "broker": "just-a-host" is not a URL; use a URL with one of the schemes memory:\/\//,
+    );
   });
 
   it('never closes instances it was given, and closes what it created once', async () => {
@@ -70,7 +74,9 @@ describe('AdapterRegistry', () => {
 
   it('is what createStemAdapters looks schemes up in', async () => {
     const registry = new AdapterRegistry();
-    await expect(createStemAdapters({ broker: 'memory://' }, registry)).rejects.toThrow(/unsupported scheme "memory:" in "memory:\/\/"; no scheme is registered; register an adapter for "memory"/);
+    await expect(createStemAdapters({ broker: 'memory://' }, registry)).rejects.toThrow(
+      /unsupported scheme "memory:" in "memory:\/\/"; no scheme is registered; register an adapter for "memory"/,
+    );
   });
 
   it('turns a missing driver into an error naming the option and the package to install', async () => {

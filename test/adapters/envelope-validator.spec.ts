@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  assertValidEnqueueOptions,
-  assertValidEnvelope,
-  ENVELOPE_LIMITS,
-  malformedPlaceholder,
-  parseEnvelope,
-  validateEnvelope,
-} from '../../lib/core/envelope-validator.js';
+import { assertValidEnqueueOptions, assertValidEnvelope, ENVELOPE_LIMITS, malformedPlaceholder, parseEnvelope, validateEnvelope } from '../../lib/core/envelope-validator.js';
 import { ConfigurationError } from '../../lib/core/errors/configuration.error.js';
 import { makeEnvelope } from '../../lib/testing/contract-helpers.js';
 
@@ -117,7 +110,9 @@ describe('malformedPlaceholder', () => {
 
 describe('assertValidEnqueueOptions', () => {
   it('passes good options', () => {
-    expect(() => assertValidEnqueueOptions('t', { priority: 9, delay: 10, eta: new Date(), visibilityTimeout: 100, maxRetries: 0, retryPolicy: { autoRetryFor: [TypeError] } })).not.toThrow();
+    expect(() =>
+      assertValidEnqueueOptions('t', { priority: 9, delay: 10, eta: new Date(), visibilityTimeout: 100, maxRetries: 0, retryPolicy: { autoRetryFor: [TypeError] } }),
+    ).not.toThrow();
     expect(() => assertValidEnqueueOptions('t', undefined)).not.toThrow();
   });
 

@@ -31,11 +31,12 @@ describe.runIf(available)('Postgres migrations', () => {
     const logger = recordingLogger();
     const first = await migratePostgres(POSTGRES_URL, { schema, logger });
     expect(first.applied).toEqual(['0001_init', '0002_schedules', '0003_canvas_groups', '0004_lease_floor_dead_letter_sweep', '0005_chord_claim_deadline']);
-    expect(logger.lines).toEqual(['0001_init', '0002_schedules', '0003_canvas_groups', '0004_lease_floor_dead_letter_sweep', '0005_chord_claim_deadline'].map((name) => expect.stringMatching(new RegExp(`Migrated schema "${schema}": applied ${name}`))));
-    const { rows } = await adminQuery<{ table_name: string }>(
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
-      [schema],
+    expect(logger.lines).toEqual(
+      ['0001_init', '0002_schedules', '0003_canvas_groups', '0004_lease_floor_dead_letter_sweep', '0005_chord_claim_deadline'].map((name) =>
+        expect.stringMatching(new RegExp(`Migrated schema "${schema}": applied ${name}`)),
+      ),
     );
+    const { rows } = await adminQuery<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [schema]);
     expect(rows.map((r) => r.table_name)).toEqual(['canvas_groups', 'dead_letters', 'jobs', 'locks', 'migrations', 'rate_limits', 'result_watches', 'results', 'schedules']);
     const again = await migratePostgres(POSTGRES_URL, { schema, logger });
     expect(again).toEqual({ applied: [], version: 5 });

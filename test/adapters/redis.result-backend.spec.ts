@@ -92,7 +92,17 @@ describe.runIf(available)('RedisResultBackend specifics', () => {
 
   it('writes many statuses issued together, each readable with its own fields', async () => {
     const ids = Array.from({ length: 300 }, () => uuidv7());
-    await Promise.all(ids.map((id, i) => backend.set(id, { state: i % 2 ? 'failed' : 'succeeded', attempt: i, payload: i % 2 ? undefined : { i }, error: i % 2 ? { type: 'E', message: `m${i}`, retryable: false } : undefined, meta: { i } })));
+    await Promise.all(
+      ids.map((id, i) =>
+        backend.set(id, {
+          state: i % 2 ? 'failed' : 'succeeded',
+          attempt: i,
+          payload: i % 2 ? undefined : { i },
+          error: i % 2 ? { type: 'E', message: `m${i}`, retryable: false } : undefined,
+          meta: { i },
+        }),
+      ),
+    );
     const statuses = await Promise.all(ids.map((id) => other.get(id)));
     statuses.forEach((s, i) => {
       expect(s).toMatchObject({ id: ids[i], attempt: i, meta: { i } });

@@ -31,8 +31,23 @@ describe.each(backends)('Worker status writes on %s: one unstorable result fails
     const gate = new Promise<void>((resolve) => (release = resolve));
     const runs = new Map<string, number>();
     const registry = new SimpleTaskRegistry([
-      { name: 'fine', call: async (ctx) => { runs.set(ctx.id, (runs.get(ctx.id) ?? 0) + 1); await gate; return { id: ctx.id }; } },
-      { name: 'bigint', options: { maxRetries: 3 }, call: async (ctx) => { runs.set(ctx.id, (runs.get(ctx.id) ?? 0) + 1); await gate; return { n: 10n }; } },
+      {
+        name: 'fine',
+        call: async (ctx) => {
+          runs.set(ctx.id, (runs.get(ctx.id) ?? 0) + 1);
+          await gate;
+          return { id: ctx.id };
+        },
+      },
+      {
+        name: 'bigint',
+        options: { maxRetries: 3 },
+        call: async (ctx) => {
+          runs.set(ctx.id, (runs.get(ctx.id) ?? 0) + 1);
+          await gate;
+          return { n: 10n };
+        },
+      },
     ]);
     const stem = new Stem({ broker, backend, registry });
     const worker = new Worker({ broker, backend, registry, concurrency: 16 });

@@ -1,5 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { migratePostgres, PostgresBroker, PostgresGroupStore, PostgresLockStore, PostgresRateLimiter, PostgresResultBackend, PostgresScheduleStore } from '../../lib/adapters/postgres/index.js';
+import {
+  migratePostgres,
+  PostgresBroker,
+  PostgresGroupStore,
+  PostgresLockStore,
+  PostgresRateLimiter,
+  PostgresResultBackend,
+  PostgresScheduleStore,
+} from '../../lib/adapters/postgres/index.js';
 import { RedisGroupStore, RedisLockStore, RedisRateLimiter, RedisResultBackend, RedisScheduleStore, RedisStreamsBroker } from '../../lib/adapters/redis/index.js';
 import { createStemAdapters, type StemAdapters } from '../../lib/adapters/stem-adapters.factory.js';
 import type { ScheduleUpsert } from '../../lib/core/contracts/schedule-store.js';
@@ -62,7 +70,9 @@ describe.runIf(redis)('?prefix= in a Redis URL', () => {
   });
 
   it('must agree with an explicit prefix option', async () => {
-    await expect(RedisStreamsBroker.connect(url, { prefix: 'other' })).rejects.toThrow(`Invalid option "prefix": "${REDIS_URL}?prefix=${prefix}" says prefix "${prefix}" but the options say "other"; set it in one place`);
+    await expect(RedisStreamsBroker.connect(url, { prefix: 'other' })).rejects.toThrow(
+      `Invalid option "prefix": "${REDIS_URL}?prefix=${prefix}" says prefix "${prefix}" but the options say "other"; set it in one place`,
+    );
     await expect(RedisLockStore.connect(`${REDIS_URL}?prefix=`)).rejects.toThrow(/has an empty \?prefix=/);
     const same = await RedisStreamsBroker.connect(url, { prefix });
     await same.close();
@@ -113,6 +123,8 @@ describe.runIf(postgres)('?schema= in a Postgres URL', () => {
     expect(report.applied.length).toBeGreaterThan(0);
     const { rowCount } = await adminQuery('SELECT 1 FROM pg_namespace WHERE nspname = $1', [fresh]);
     expect(rowCount).toBe(1);
-    await expect(PostgresBroker.connect(url, { schema: 'other' })).rejects.toThrow(`Invalid option "schema": "${url}" says schema "${schema}" but the options say "other"; set it in one place`);
+    await expect(PostgresBroker.connect(url, { schema: 'other' })).rejects.toThrow(
+      `Invalid option "schema": "${url}" says schema "${schema}" but the options say "other"; set it in one place`,
+    );
   });
 });

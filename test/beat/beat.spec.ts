@@ -1,14 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryLockStore, InMemoryScheduleStore } from '../../lib/adapters/memory/index.js';
-import {
-  Beat,
-  type BeatMetric,
-  type BeatOptions,
-  type ScheduleDispatch,
-  scheduledTaskId,
-  Schedules,
-  StemScheduler,
-} from '../../lib/core/beat/index.js';
+import { Beat, type BeatMetric, type BeatOptions, type ScheduleDispatch, scheduledTaskId, Schedules, StemScheduler } from '../../lib/core/beat/index.js';
 import type { LockStore } from '../../lib/core/contracts/lock-store.js';
 import type { ScheduleStore } from '../../lib/core/contracts/schedule-store.js';
 import { Stem } from '../../lib/core/stem.js';
@@ -19,7 +11,12 @@ const T0 = Date.UTC(2030, 0, 1, 0, 0, 0);
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
 
-interface Call { name: string; args: unknown; options: EnqueueOptions; at: number }
+interface Call {
+  name: string;
+  args: unknown;
+  options: EnqueueOptions;
+  at: number;
+}
 
 /** A shared store, lock store and broker, with Beat replicas on them. */
 function world(options: { store?: ScheduleStore; lockStore?: LockStore; clock?: TestClock } = {}) {
@@ -49,7 +46,20 @@ function world(options: { store?: ScheduleStore; lockStore?: LockStore; clock?: 
     return b;
   };
   const ticks = (id: string) => calls.filter((c) => c.options.headers?.['schedule-id'] === id).map((c) => c.options.meta?.['stem.scheduledFor'] as number);
-  return { clock, store, lockStore, broker, scheduler, beat, beats, calls, ticks, failNextEnqueues: (n: number) => { failNext = n; } };
+  return {
+    clock,
+    store,
+    lockStore,
+    broker,
+    scheduler,
+    beat,
+    beats,
+    calls,
+    ticks,
+    failNextEnqueues: (n: number) => {
+      failNext = n;
+    },
+  };
 }
 
 const opened: (() => Promise<void>)[] = [];
@@ -67,7 +77,9 @@ describe('Beat', () => {
     const w = world();
     const metrics: BeatMetric[] = [];
     await w.scheduler.add({
-      id: 'reports.hourly', task: 'reports.build', args: { format: 'pdf' },
+      id: 'reports.hourly',
+      task: 'reports.build',
+      args: { format: 'pdf' },
       options: { queue: 'reports', priority: 7, headers: { tenant: 't1' } },
       schedule: Schedules.every('1m', { startAt: T0 + MINUTE }),
     });
@@ -80,15 +92,27 @@ describe('Beat', () => {
     expect(w.calls).toHaveLength(1);
     const [call] = w.calls;
     expect(call).toMatchObject({
-      name: 'reports.build', args: { format: 'pdf' },
-      options: { queue: 'reports', priority: 7, headers: { tenant: 't1', 'scheduled-from': 'beat', 'schedule-id': 'reports.hourly' }, taskId: scheduledTaskId('reports.hourly', T0 + MINUTE) },
+      name: 'reports.build',
+      args: { format: 'pdf' },
+      options: {
+        queue: 'reports',
+        priority: 7,
+        headers: { tenant: 't1', 'scheduled-from': 'beat', 'schedule-id': 'reports.hourly' },
+        taskId: scheduledTaskId('reports.hourly', T0 + MINUTE),
+      },
     });
     expect(await w.broker.pendingCount('reports')).toBe(1);
     expect(dispatched[0]).toMatchObject({ scheduledFor: T0 + MINUTE, taskId: call!.options.taskId, catchUp: false, nextRunAt: T0 + 2 * MINUTE });
     expect(dispatched[0]!.drift).toBe(dispatched[0]!.executedAt - T0 - MINUTE);
     expect(dispatched[0]!.drift).toBeLessThanOrEqual(SECOND);
     expect(metrics.find((m) => m.name === 'stem.scheduler.drift')).toMatchObject({ value: dispatched[0]!.drift, unit: 'ms', attributes: { schedule: 'reports.hourly' } });
-    expect(await w.store.get('reports.hourly')).toMatchObject({ runCount: 1, lastScheduledFor: T0 + MINUTE, lastTaskId: call!.options.taskId, nextRunAt: T0 + 2 * MINUTE, drift: dispatched[0]!.drift });
+    expect(await w.store.get('reports.hourly')).toMatchObject({
+      runCount: 1,
+      lastScheduledFor: T0 + MINUTE,
+      lastTaskId: call!.options.taskId,
+      nextRunAt: T0 + 2 * MINUTE,
+      drift: dispatched[0]!.drift,
+    });
   });
 
   it('three replicas sharing a store and lock store dispatch every due tick exactly once over 60 ticks', async () => {
@@ -149,7 +173,9 @@ describe('Beat', () => {
     const diedAt = w.clock.now();
     await holder.stop({ releaseLocks: false });
     let handedOverAt: number | undefined;
-    standby.events.on('schedule:dispatched', (d) => { handedOverAt ??= d.executedAt; });
+    standby.events.on('schedule:dispatched', (d) => {
+      handedOverAt ??= d.executedAt;
+    });
     await run(w.clock, 10 * SECOND, 100);
 
     expect(w.ticks('nightly')).toEqual([T0 + 10 * SECOND]);
@@ -211,7 +237,11 @@ describe('Beat', () => {
     beat.events.on('schedule:dispatched', (d) => dispatched.push(d));
     await beat.start();
     await run(w.clock, 2 * MINUTE, SECOND);
-    expect(dispatched.map((d) => [d.scheduledFor - T0, d.catchUp])).toEqual([[MINUTE, true], [11 * MINUTE, false], [12 * MINUTE, false]]);
+    expect(dispatched.map((d) => [d.scheduledFor - T0, d.catchUp])).toEqual([
+      [MINUTE, true],
+      [11 * MINUTE, false],
+      [12 * MINUTE, false],
+    ]);
   });
 
   it('catch-up "skip": after downtime, missed ticks are dropped and the schedule resumes', async () => {
@@ -224,7 +254,10 @@ describe('Beat', () => {
     beat.events.on('schedule:skipped', (e, scheduledFor, next) => skipped.push([e.id, scheduledFor - T0, next === null ? null : next - T0]));
     await beat.start();
     await run(w.clock, 2 * MINUTE, SECOND);
-    expect(skipped.sort()).toEqual([['minutely', MINUTE, 11 * MINUTE], ['missed-once', 2 * MINUTE, null]]);
+    expect(skipped.sort()).toEqual([
+      ['minutely', MINUTE, 11 * MINUTE],
+      ['missed-once', 2 * MINUTE, null],
+    ]);
     expect(w.ticks('minutely').map((t) => t - T0)).toEqual([11 * MINUTE, 12 * MINUTE]);
     expect(w.ticks('missed-once')).toEqual([]);
     expect(await w.store.get('missed-once')).toMatchObject({ enabled: false, runCount: 0 });

@@ -99,10 +99,7 @@ describe.runIf(available)('Postgres schedule store', () => {
     const store = await PostgresScheduleStore.connect(POSTGRES_URL, { schema, logger });
     try {
       // An uncommitted insert of the id makes every creator wait on it; rolling it back starts the race.
-      const lock = await holdLock(
-        `INSERT INTO "${schema}".schedules (id, version, enabled, source, next_run_at, entry) VALUES ($1, 1, false, 'runtime', NULL, '{}')`,
-        ['fresh'],
-      );
+      const lock = await holdLock(`INSERT INTO "${schema}".schedules (id, version, enabled, source, next_run_at, entry) VALUES ($1, 1, false, 'runtime', NULL, '{}')`, ['fresh']);
       const creates = Promise.allSettled(['a', 'b', 'c', 'd'].map((task) => store.upsert(definition('fresh', task), { expectedVersion: 0 })));
       await waitersOn(schema, 4);
       await lock.end(false);
@@ -132,10 +129,12 @@ describe.runIf(available)('Postgres schedule store', () => {
     // Lock expiry runs on the server's real clock, so it is far longer than the simulated minute.
     const locks = await Promise.all([0, 1, 2].map(() => PostgresLockStore.connect(POSTGRES_URL, { schema, logger })));
     const dispatched: string[] = [];
-    const stem = { enqueue: async (_name: string, _args?: unknown, options?: { headers?: Record<string, string>; meta?: Record<string, unknown> }) => {
-      dispatched.push(`${options?.headers?.['schedule-id']}@${Number(options?.meta?.['stem.scheduledFor']) - T0}`);
-      return 'id';
-    } };
+    const stem = {
+      enqueue: async (_name: string, _args?: unknown, options?: { headers?: Record<string, string>; meta?: Record<string, unknown> }) => {
+        dispatched.push(`${options?.headers?.['schedule-id']}@${Number(options?.meta?.['stem.scheduledFor']) - T0}`);
+        return 'id';
+      },
+    };
     try {
       const scheduler = new StemScheduler({ store: stores[0]!, clock });
       await scheduler.add({ id: 'every-2s', task: 't', schedule: Schedules.every('2s', { startAt: T0 }) });
@@ -151,7 +150,11 @@ describe.runIf(available)('Postgres schedule store', () => {
       }
       for (const beat of beats) await beat.stop();
       expect(new Set(dispatched).size).toBe(dispatched.length);
-      const ticks = (id: string) => dispatched.filter((d) => d.startsWith(`${id}@`)).map((d) => Number(d.split('@')[1])).sort((a, b) => a - b);
+      const ticks = (id: string) =>
+        dispatched
+          .filter((d) => d.startsWith(`${id}@`))
+          .map((d) => Number(d.split('@')[1]))
+          .sort((a, b) => a - b);
       const grid = (every: number, upTo: number) => Array.from({ length: Math.floor(upTo / every) }, (_, k) => (k + 1) * every);
       expect(ticks('every-2s').filter((t) => t <= 58_000)).toEqual(grid(2_000, 58_000));
       expect(ticks('cron-5s').filter((t) => t <= 55_000)).toEqual(grid(5_000, 55_000));

@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  InvalidScheduleError,
-  nextRun,
-  normalizeScheduleSpec,
-  parseDuration,
-  type ScheduleSpec,
-  Schedules,
-  type SolarEvent,
-  upcomingRuns,
-} from '../../lib/core/beat/index.js';
+import { InvalidScheduleError, nextRun, normalizeScheduleSpec, parseDuration, type ScheduleSpec, Schedules, type SolarEvent, upcomingRuns } from '../../lib/core/beat/index.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -135,7 +126,7 @@ describe('solar schedules', () => {
     expect(nextRun(solar('sunset', NEW_YORK, '-30m'), from)).toBe(sunset - 30 * MINUTE);
   });
 
-  it('moves to the next day after today\'s event, and skips days without the event (midnight sun)', () => {
+  it("moves to the next day after today's event, and skips days without the event (midnight sun)", () => {
     const today = nextRun(solar('sunrise', LONDON), at('2025-06-21T00:00:00Z'))!;
     const tomorrow = nextRun(solar('sunrise', LONDON), today)!;
     expect(tomorrow - today).toBeGreaterThan(23.9 * 60 * MINUTE);

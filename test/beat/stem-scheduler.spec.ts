@@ -45,7 +45,14 @@ describe('StemScheduler', () => {
     ];
     expect(await scheduler.syncDefinitions(defs)).toEqual({ created: ['cleanup', 'report'], updated: [], unchanged: [], removed: [] });
     const before = await store.get('cleanup');
-    await store.markExecuted('cleanup', { version: before!.version, scheduledFor: before!.nextRunAt!, executedAt: before!.nextRunAt! + 5, success: true, nextRunAt: before!.nextRunAt! + 60 * MINUTE, drift: 5 });
+    await store.markExecuted('cleanup', {
+      version: before!.version,
+      scheduledFor: before!.nextRunAt!,
+      executedAt: before!.nextRunAt! + 5,
+      success: true,
+      nextRunAt: before!.nextRunAt! + 60 * MINUTE,
+      drift: 5,
+    });
     await scheduler.disable('report');
 
     // A second boot with the same definitions writes nothing.
@@ -62,7 +69,10 @@ describe('StemScheduler', () => {
 
   it('syncDefinitions prunes code entries no longer defined, never runtime ones', async () => {
     const { scheduler, store } = setup();
-    await scheduler.syncDefinitions([{ id: 'old', task: 't', schedule: Schedules.every('1m') }, { id: 'kept', task: 't', schedule: Schedules.every('1m') }]);
+    await scheduler.syncDefinitions([
+      { id: 'old', task: 't', schedule: Schedules.every('1m') },
+      { id: 'kept', task: 't', schedule: Schedules.every('1m') },
+    ]);
     await scheduler.add({ id: 'from-cli', task: 't', schedule: Schedules.every('1m') });
     expect((await scheduler.syncDefinitions([{ id: 'kept', task: 't', schedule: Schedules.every('1m') }])).removed).toEqual(['old']);
     expect((await store.list()).map((e) => `${e.id}:${e.source}`)).toEqual(['from-cli:runtime', 'kept:code']);
@@ -70,14 +80,18 @@ describe('StemScheduler', () => {
 
   it('syncDefinitions validates every definition before writing any, and rejects duplicate ids', async () => {
     const { scheduler, store } = setup();
-    await expect(scheduler.syncDefinitions([
-      { id: 'fine', task: 't', schedule: Schedules.every('1m') },
-      { id: 'broken', task: 't', schedule: Schedules.cron('nope') },
-    ])).rejects.toThrow(/"broken"/);
-    await expect(scheduler.syncDefinitions([
-      { id: 'twice', task: 'a', schedule: Schedules.every('1m') },
-      { id: 'twice', task: 'b', schedule: Schedules.every('1m') },
-    ])).rejects.toThrow(/"twice".*defined twice/);
+    await expect(
+      scheduler.syncDefinitions([
+        { id: 'fine', task: 't', schedule: Schedules.every('1m') },
+        { id: 'broken', task: 't', schedule: Schedules.cron('nope') },
+      ]),
+    ).rejects.toThrow(/"broken"/);
+    await expect(
+      scheduler.syncDefinitions([
+        { id: 'twice', task: 'a', schedule: Schedules.every('1m') },
+        { id: 'twice', task: 'b', schedule: Schedules.every('1m') },
+      ]),
+    ).rejects.toThrow(/"twice".*defined twice/);
     expect(await store.list()).toEqual([]);
   });
 

@@ -1,15 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryGroupStore, InMemoryLockStore, InMemoryResultBackend } from '../../lib/adapters/memory/index.js';
-import {
-  Canvas,
-  chordResults,
-  SimpleTaskRegistry,
-  Stem,
-  task,
-  type TaskHandler,
-  UniqueTaskCoordinator,
-  Worker,
-} from '../../lib/core/index.js';
+import { Canvas, chordResults, SimpleTaskRegistry, Stem, task, type TaskHandler, UniqueTaskCoordinator, Worker } from '../../lib/core/index.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -40,7 +31,7 @@ describe('Canvas under failures', () => {
     const addResult = groupStore.addResult.bind(groupStore);
     let failures = 1;
     groupStore.addResult = async (...args) => {
-      if (failures-- > 0) throw new Error('READONLY You can\'t write against a read only replica.');
+      if (failures-- > 0) throw new Error("READONLY You can't write against a read only replica.");
       return addResult(...args);
     };
     await worker.start();
@@ -58,7 +49,10 @@ describe('Canvas under failures', () => {
       return publish(envelope);
     };
     await worker.start();
-    const chord = await canvas.chord([1, 2, 3].map((n) => task<number>('sq', { n })), task<number>('sum', {}));
+    const chord = await canvas.chord(
+      [1, 2, 3].map((n) => task<number>('sq', { n })),
+      task<number>('sum', {}),
+    );
     const res = await chord.wait({ timeout: 5_000 });
     expect(res.value).toBe(14);
   });

@@ -51,7 +51,14 @@ export function runCanvasTests(adapter: string, factory: CanvasAdapterFactory): 
     }
 
     const queue = `canvas-${Math.random().toString(36).slice(2, 8)}`;
-    const square: TaskHandler<{ n: number }, number> = { name: 'canvas.square', options: { queue }, call: async (_ctx, a) => { await jitter(); return a.n * a.n; } };
+    const square: TaskHandler<{ n: number }, number> = {
+      name: 'canvas.square',
+      options: { queue },
+      call: async (_ctx, a) => {
+        await jitter();
+        return a.n * a.n;
+      },
+    };
 
     it('collects 100 group results in body order', async () => {
       const { canvas } = await setup([square], { concurrency: 16 });
@@ -88,7 +95,14 @@ export function runCanvasTests(adapter: string, factory: CanvasAdapterFactory): 
 
     it('runs a chord callback exactly once when the worker that claimed it died before publishing it', async () => {
       let callbackRuns = 0;
-      const sum: TaskHandler<unknown, number> = { name: 'canvas.sum', options: { queue }, call: (ctx) => { callbackRuns++; return chordResults<number>(ctx).reduce((a, b) => a + b, 0); } };
+      const sum: TaskHandler<unknown, number> = {
+        name: 'canvas.sum',
+        options: { queue },
+        call: (ctx) => {
+          callbackRuns++;
+          return chordResults<number>(ctx).reduce((a, b) => a + b, 0);
+        },
+      };
       // The first attempt to claim the chord takes the claim in the store and then "dies": it
       // neither publishes the callback nor releases the claim (as a worker killed right after the
       // claim). Claims hold 1.5 s here, longer than the 1 s until the last member is redelivered,
@@ -114,7 +128,10 @@ export function runCanvasTests(adapter: string, factory: CanvasAdapterFactory): 
           };
         },
       });
-      const chord = await canvas.chord([1, 2, 3, 4].map((n) => task<number>('canvas.square', { n })), task<number>('canvas.sum', {}));
+      const chord = await canvas.chord(
+        [1, 2, 3, 4].map((n) => task<number>('canvas.square', { n })),
+        task<number>('canvas.sum', {}),
+      );
       const result = await chord.wait({ timeout: 10_000 });
       expect(result.value).toBe(30);
       expect(crashed).toBe(true);
@@ -124,7 +141,7 @@ export function runCanvasTests(adapter: string, factory: CanvasAdapterFactory): 
       expect(await groupStore.getGroup(chord.groupId)).toMatchObject({ chordDispatched: true, chordClaimedBy: chord.callbackId });
     });
 
-    it('fails a chord with the failed member\'s error and never runs the callback', async () => {
+    it("fails a chord with the failed member's error and never runs the callback", async () => {
       let callbackRuns = 0;
       const maybe: TaskHandler<{ n: number }, number> = {
         name: 'canvas.maybe',
@@ -134,9 +151,18 @@ export function runCanvasTests(adapter: string, factory: CanvasAdapterFactory): 
           return a.n;
         },
       };
-      const cb: TaskHandler = { name: 'canvas.cb', options: { queue }, call: () => { callbackRuns++; } };
+      const cb: TaskHandler = {
+        name: 'canvas.cb',
+        options: { queue },
+        call: () => {
+          callbackRuns++;
+        },
+      };
       const { canvas } = await setup([maybe, cb]);
-      const chord = await canvas.chord([0, 1, 2, 3].map((n) => task<number>('canvas.maybe', { n })), task('canvas.cb', {}));
+      const chord = await canvas.chord(
+        [0, 1, 2, 3].map((n) => task<number>('canvas.maybe', { n })),
+        task('canvas.cb', {}),
+      );
       const result = await chord.wait({ timeout: 5_000 });
       expect(result.status).toMatchObject({ state: 'failed', error: { type: 'ChordFailedError' } });
       expect(result.status!.error!.message).toContain('member two exploded');
@@ -161,11 +187,7 @@ export function runCanvasTests(adapter: string, factory: CanvasAdapterFactory): 
       const double: TaskHandler<unknown, number> = { name: 'chain.double', options: { queue }, call: (ctx) => parentResult<number>(ctx)! * 2 };
       const { broker, backend, groupStore, registry } = await setup([seed, bump, double]);
       const producer = new Stem({ broker, backend, groupStore, registry });
-      const chain = await new Canvas(producer).chain<number>([
-        task<number>('chain.seed', { value: 1 }),
-        task<number>('chain.bump', { add: 3 }),
-        task<number>('chain.double', {}),
-      ]);
+      const chain = await new Canvas(producer).chain<number>([task<number>('chain.seed', { value: 1 }), task<number>('chain.bump', { add: 3 }), task<number>('chain.double', {})]);
       await producer.close();
       const reader = new Stem({ broker, backend });
       const result = await reader.waitForTask<number>(chain.taskIds[2]!, { timeout: 5_000 });
@@ -176,8 +198,20 @@ export function runCanvasTests(adapter: string, factory: CanvasAdapterFactory): 
 
     it('stops a chain at a failed step and cancels the remaining steps', async () => {
       let laterRuns = 0;
-      const fail: TaskHandler = { name: 'chain.fail', options: { queue }, call: () => { throw new UnrecoverableError('step one broke'); } };
-      const later: TaskHandler = { name: 'chain.later', options: { queue }, call: () => { laterRuns++; } };
+      const fail: TaskHandler = {
+        name: 'chain.fail',
+        options: { queue },
+        call: () => {
+          throw new UnrecoverableError('step one broke');
+        },
+      };
+      const later: TaskHandler = {
+        name: 'chain.later',
+        options: { queue },
+        call: () => {
+          laterRuns++;
+        },
+      };
       const { canvas } = await setup([fail, later]);
       const chain = await canvas.chain([task('chain.fail', {}), task('chain.later', {}), task('chain.later', {})]);
       const result = await chain.wait({ timeout: 5_000 });
@@ -189,9 +223,27 @@ export function runCanvasTests(adapter: string, factory: CanvasAdapterFactory): 
     it('runs link callbacks after success and linkError callbacks after a terminal failure, with lineage', async () => {
       const linked: unknown[] = [];
       const ok: TaskHandler<{ v: number }, number> = { name: 'link.ok', options: { queue }, call: (_ctx, a) => a.v + 1 };
-      const bad: TaskHandler = { name: 'link.bad', options: { queue }, call: () => { throw new UnrecoverableError('nope'); } };
-      const onOk: TaskHandler = { name: 'link.onOk', options: { queue }, call: (ctx) => { linked.push({ kind: 'ok', result: parentResult(ctx), parent: ctx.meta['stem.parentTaskId'], tenant: ctx.headers['x-tenant'] }); } };
-      const onErr: TaskHandler = { name: 'link.onErr', options: { queue }, call: (ctx) => { linked.push({ kind: 'err', message: parentError(ctx)?.message, parent: ctx.meta['stem.parentTaskId'] }); } };
+      const bad: TaskHandler = {
+        name: 'link.bad',
+        options: { queue },
+        call: () => {
+          throw new UnrecoverableError('nope');
+        },
+      };
+      const onOk: TaskHandler = {
+        name: 'link.onOk',
+        options: { queue },
+        call: (ctx) => {
+          linked.push({ kind: 'ok', result: parentResult(ctx), parent: ctx.meta['stem.parentTaskId'], tenant: ctx.headers['x-tenant'] });
+        },
+      };
+      const onErr: TaskHandler = {
+        name: 'link.onErr',
+        options: { queue },
+        call: (ctx) => {
+          linked.push({ kind: 'err', message: parentError(ctx)?.message, parent: ctx.meta['stem.parentTaskId'] });
+        },
+      };
       const { stem } = await setup([ok, bad, onOk, onErr]);
       const okId = await stem.enqueue('link.ok', { v: 1 }, { headers: { 'x-tenant': 't9' }, link: [task('link.onOk', {})], linkError: [task('link.onErr', {})] });
       const badId = await stem.enqueue('link.bad', {}, { link: [task('link.onOk', {})], linkError: [task('link.onErr', {})] });
@@ -204,8 +256,25 @@ export function runCanvasTests(adapter: string, factory: CanvasAdapterFactory): 
     });
 
     it('splits items with chunks() and fans out with map(), results in order', async () => {
-      const sumChunk: TaskHandler<number[], number> = { name: 'canvas.sumChunk', options: { queue }, call: async (_ctx, items) => { await jitter(); return items.reduce((a, b) => a + b, 0); } };
-      const { canvas } = await setup([sumChunk, { ...square, name: 'canvas.sq', call: async (_ctx, n: number) => { await jitter(); return n * n; } }]);
+      const sumChunk: TaskHandler<number[], number> = {
+        name: 'canvas.sumChunk',
+        options: { queue },
+        call: async (_ctx, items) => {
+          await jitter();
+          return items.reduce((a, b) => a + b, 0);
+        },
+      };
+      const { canvas } = await setup([
+        sumChunk,
+        {
+          ...square,
+          name: 'canvas.sq',
+          call: async (_ctx, n: number) => {
+            await jitter();
+            return n * n;
+          },
+        },
+      ]);
       const chunks = await canvas.chunks<number>('canvas.sumChunk', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 3, { queue });
       expect(chunks.taskIds).toHaveLength(4);
       expect((await chunks.wait({ timeout: 5_000 })).values).toEqual([6, 15, 24, 10]);

@@ -64,7 +64,9 @@ describe('stem on a broker without optional capabilities', () => {
     for (const action of ['list', 'show', 'replay', 'purge']) {
       const c = capture();
       expect(await runCli(['dlq', action, '--queue', 'emails', '--id', 'x', '--yes'], c.io, env)).toBe(1);
-      expect(c.err).toEqual(['error: Cannot use stem dlq on queue "emails": the "bare" broker has no dead-letter-admin capability; use a store that has it (the memory, redis and postgres brokers have every capability)']);
+      expect(c.err).toEqual([
+        'error: Cannot use stem dlq on queue "emails": the "bare" broker has no dead-letter-admin capability; use a store that has it (the memory, redis and postgres brokers have every capability)',
+      ]);
     }
   });
 

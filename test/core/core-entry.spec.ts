@@ -38,7 +38,20 @@ describe('nestjs-stem/core', () => {
   it('exports the engine: producer, worker, canvas, Beat, metrics, signing, errors', async () => {
     const out = await importWithoutNest('../../lib/core/index.ts', 'console.log(Object.keys(core).sort().join(","));');
     const names = out.split(',');
-    for (const name of ['Stem', 'Worker', 'SimpleTaskRegistry', 'Canvas', 'Beat', 'StemScheduler', 'StemMetrics', 'EnvelopeSigner', 'InvalidTaskArgsError', 'ConfigurationError', 'defineTask', 'redactUrl']) {
+    for (const name of [
+      'Stem',
+      'Worker',
+      'SimpleTaskRegistry',
+      'Canvas',
+      'Beat',
+      'StemScheduler',
+      'StemMetrics',
+      'EnvelopeSigner',
+      'InvalidTaskArgsError',
+      'ConfigurationError',
+      'defineTask',
+      'redactUrl',
+    ]) {
       expect(names).toContain(name);
     }
     expect(names).not.toContain('ClassValidatorArgsValidator');

@@ -34,22 +34,36 @@ describe('StemMetrics (OpenTelemetry)', () => {
     const backend = new InMemoryResultBackend();
     const registry = new SimpleTaskRegistry([
       { name: 'ok', call: () => 'fine' },
-      { name: 'flaky', options: { maxRetries: 1, retryPolicy: { backoff: 5, jitter: false } }, call: (ctx) => { if (ctx.attempt === 0) throw new Error('x'); } },
-      { name: 'bad', call: () => { throw new Error('always'); } },
+      {
+        name: 'flaky',
+        options: { maxRetries: 1, retryPolicy: { backoff: 5, jitter: false } },
+        call: (ctx) => {
+          if (ctx.attempt === 0) throw new Error('x');
+        },
+      },
+      {
+        name: 'bad',
+        call: () => {
+          throw new Error('always');
+        },
+      },
     ]);
     const stem = new Stem({ broker, backend, registry });
     const worker = new Worker({ broker, backend, registry, concurrency: 2 });
     const telemetry = new StemMetrics(provider);
     const stop = telemetry.instrumentWorker(worker, broker);
-    cleanups.push(async () => { stop(); await worker.close(); await broker.close(); await provider.shutdown(); });
+    cleanups.push(async () => {
+      stop();
+      await worker.close();
+      await broker.close();
+      await provider.shutdown();
+    });
     await worker.start();
     const ids = [await stem.enqueue('ok'), await stem.enqueue('ok'), await stem.enqueue('flaky'), await stem.enqueue('bad')];
     for (const id of ids) await stem.waitForTask(id, { timeout: 2_000 });
     await new Promise((r) => setTimeout(r, 20));
     const data = await collected(reader);
-    const sumOf = (name: string, task?: string) => (data.get(name) ?? [])
-      .filter((p) => !task || p.attributes['stem.task'] === task)
-      .reduce((n, p) => n + (p.value as number), 0);
+    const sumOf = (name: string, task?: string) => (data.get(name) ?? []).filter((p) => !task || p.attributes['stem.task'] === task).reduce((n, p) => n + (p.value as number), 0);
     expect(sumOf('stem.tasks.started')).toBe(5);
     expect(sumOf('stem.tasks.succeeded', 'ok')).toBe(2);
     expect(sumOf('stem.tasks.succeeded', 'flaky')).toBe(1);

@@ -17,7 +17,13 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-function producer(options: Partial<StemOptions> = {}, handlers = [{ name: 'math.add', call: (_ctx: unknown, a: { a: number; b: number }) => a.a + a.b }, { name: 'math.mul', call: () => 0 }]) {
+function producer(
+  options: Partial<StemOptions> = {},
+  handlers = [
+    { name: 'math.add', call: (_ctx: unknown, a: { a: number; b: number }) => a.a + a.b },
+    { name: 'math.mul', call: () => 0 },
+  ],
+) {
   const broker = new InMemoryBroker();
   const backend = new InMemoryResultBackend();
   const registry = new SimpleTaskRegistry(handlers);
@@ -48,7 +54,7 @@ describe('Stem: unknown task names', () => {
     expect(await broker.pendingCount('default')).toBe(1);
   });
 
-  it('accepts declared remote tasks, by name or definition, and applies a definition\'s options', async () => {
+  it("accepts declared remote tasks, by name or definition, and applies a definition's options", async () => {
     const charge = defineTask<{ cents: number }>('billing.charge', { queue: 'billing', priority: 7 });
     const { stem, broker } = producer({ remoteTasks: ['email.send', charge] });
     await stem.enqueue('email.send', { to: 'a@b.c' });

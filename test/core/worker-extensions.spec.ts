@@ -73,9 +73,20 @@ describe('Worker extensions', () => {
         log.push(`probe.status:${(await stem.getTaskStatus(outcome.envelope.id))?.state}`);
       },
     };
-    const ctx = setup([{ name: 'add', call: (_ctx, a: { x: number; y: number }) => { log.push('handler'); return a.x + a.y; } }], {
-      extensions: [recorder(log), probe],
-    });
+    const ctx = setup(
+      [
+        {
+          name: 'add',
+          call: (_ctx, a: { x: number; y: number }) => {
+            log.push('handler');
+            return a.x + a.y;
+          },
+        },
+      ],
+      {
+        extensions: [recorder(log), probe],
+      },
+    );
     stem = ctx.stem;
     const ack = ctx.broker.ack.bind(ctx.broker);
     ctx.broker.ack = async (d) => {
@@ -101,14 +112,19 @@ describe('Worker extensions', () => {
   it('see a retry as an outcome, then the next attempt, under the same id', async () => {
     const log: string[] = [];
     const outcomes: TaskOutcome[] = [];
-    const { stem, worker } = setup([{
-      name: 'flaky',
-      options: { maxRetries: 2, retryPolicy: fastRetry },
-      call: (ctx) => {
-        if (ctx.attempt === 0) throw new Error('transient');
-        return 'ok';
-      },
-    }], { extensions: [recorder(log), { name: 'keep', onSettled: (o) => void outcomes.push(o) }] });
+    const { stem, worker } = setup(
+      [
+        {
+          name: 'flaky',
+          options: { maxRetries: 2, retryPolicy: fastRetry },
+          call: (ctx) => {
+            if (ctx.attempt === 0) throw new Error('transient');
+            return 'ok';
+          },
+        },
+      ],
+      { extensions: [recorder(log), { name: 'keep', onSettled: (o) => void outcomes.push(o) }] },
+    );
     await worker.start();
     const id = await stem.enqueue('flaky');
     expect((await stem.waitForTask(id, { timeout: 2_000 })).status).toMatchObject({ state: 'succeeded', attempt: 1 });
@@ -130,9 +146,19 @@ describe('Worker extensions', () => {
   it('see a dead letter as a failed outcome with its reason', async () => {
     const log: string[] = [];
     const outcomes: TaskOutcome[] = [];
-    const { stem, worker, broker } = setup([{ name: 'fatal', call: () => { throw new UnrecoverableError('bad data'); } }], {
-      extensions: [recorder(log), { name: 'keep', onSettled: (o) => void outcomes.push(o) }],
-    });
+    const { stem, worker, broker } = setup(
+      [
+        {
+          name: 'fatal',
+          call: () => {
+            throw new UnrecoverableError('bad data');
+          },
+        },
+      ],
+      {
+        extensions: [recorder(log), { name: 'keep', onSettled: (o) => void outcomes.push(o) }],
+      },
+    );
     await worker.start();
     const id = await stem.enqueue('fatal');
     expect((await stem.waitForTask(id, { timeout: 2_000 })).status?.state).toBe('failed');
@@ -144,10 +170,20 @@ describe('Worker extensions', () => {
 
   it('nest wrapRun with the first extension outermost, after the built-in onTerminal hooks settle first', async () => {
     const log: string[] = [];
-    const { stem, worker } = setup([{ name: 'job', call: () => { log.push('handler'); } }], {
-      onTerminal: [(o) => void log.push(`onTerminal:${o.state}`)],
-      extensions: [recorder(log, 'outer'), recorder(log, 'inner')],
-    });
+    const { stem, worker } = setup(
+      [
+        {
+          name: 'job',
+          call: () => {
+            log.push('handler');
+          },
+        },
+      ],
+      {
+        onTerminal: [(o) => void log.push(`onTerminal:${o.state}`)],
+        extensions: [recorder(log, 'outer'), recorder(log, 'inner')],
+      },
+    );
     await worker.start();
     const id = await stem.enqueue('job');
     await stem.waitForTask(id, { timeout: 2_000 });
@@ -172,15 +208,19 @@ describe('Worker extensions', () => {
     const gate: WorkerExtension = {
       name: 'gate',
       beforeRun: async (run) => {
-        if (run.envelope.name === 'banned') return { action: 'dead-letter', reason: 'revoked', error: { type: 'TaskRevoked', message: 'revoked by an operator', retryable: false }, state: 'cancelled' };
+        if (run.envelope.name === 'banned')
+          return { action: 'dead-letter', reason: 'revoked', error: { type: 'TaskRevoked', message: 'revoked by an operator', retryable: false }, state: 'cancelled' };
         if (delays++ === 0) return { action: 'delay', delayMs: 50, reason: 'paused', meta: { 'test.pausedBy': 'ops' } };
         return { action: 'run' };
       },
     };
-    const { stem, worker, broker, backend } = setup([
-      { name: 'later', call: (ctx) => void ran.push(`later#${ctx.attempt}`) },
-      { name: 'banned', call: () => void ran.push('banned') },
-    ], { extensions: [gate] });
+    const { stem, worker, broker, backend } = setup(
+      [
+        { name: 'later', call: (ctx) => void ran.push(`later#${ctx.attempt}`) },
+        { name: 'banned', call: () => void ran.push('banned') },
+      ],
+      { extensions: [gate] },
+    );
     const delayed: [string, number, string][] = [];
     worker.events.on('task:delayed', (env, ms, reason) => delayed.push([env.name, ms, reason]));
     const statuses: string[] = [];
@@ -223,7 +263,14 @@ describe('Worker extensions', () => {
 
     let lenientCalls = 0;
     const lenient = setup([{ name: 'once', call: () => ++lenientCalls }], {
-      extensions: [{ name: 'lenient', onSettled: () => { throw new Error('metrics sink down'); } }],
+      extensions: [
+        {
+          name: 'lenient',
+          onSettled: () => {
+            throw new Error('metrics sink down');
+          },
+        },
+      ],
     });
     const reported: unknown[] = [];
     lenient.worker.events.on('worker:error', (e) => reported.push(e));
@@ -252,10 +299,13 @@ describe('Worker executors', () => {
         this.closed = true;
       },
     };
-    const { stem, worker } = setup([
-      { name: 'heavy', options: { runIn: 'pool' }, call: (_ctx, a: { n: number }) => a.n * 2 },
-      { name: 'light', call: () => 'inline' },
-    ], { executors: { pool } });
+    const { stem, worker } = setup(
+      [
+        { name: 'heavy', options: { runIn: 'pool' }, call: (_ctx, a: { n: number }) => a.n * 2 },
+        { name: 'light', call: () => 'inline' },
+      ],
+      { executors: { pool } },
+    );
     await worker.start();
     const heavy = await stem.enqueue('heavy', { n: 21 });
     const light = await stem.enqueue('light');
@@ -303,11 +353,13 @@ describe('Worker close escalation', () => {
   });
 
   it('a soft close during a warm close aborts the signals; a weaker or equal close changes nothing', async () => {
-    const { stem, worker, broker } = setup([{
-      name: 'polite',
-      options: { maxRetries: 0 },
-      call: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
-    }]);
+    const { stem, worker, broker } = setup([
+      {
+        name: 'polite',
+        options: { maxRetries: 0 },
+        call: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+      },
+    ]);
     await worker.start();
     const id = await stem.enqueue('polite');
     await until(async () => (await stem.getTaskStatus(id))?.state === 'running');

@@ -39,8 +39,20 @@ function setup(handlers: TaskHandler[], options: Partial<WorkerOptions> & { brok
   const backend = new InMemoryResultBackend();
   const runs = new Map<string, number>();
   const count = (id: string) => runs.set(id, (runs.get(id) ?? 0) + 1);
-  const ok: TaskHandler = { name: 'ok', call: (ctx) => { count(ctx.id); return 'done'; } };
-  const counted = handlers.map((h): TaskHandler => ({ ...h, call: (ctx, args) => { count(ctx.id); return h.call(ctx, args); } }));
+  const ok: TaskHandler = {
+    name: 'ok',
+    call: (ctx) => {
+      count(ctx.id);
+      return 'done';
+    },
+  };
+  const counted = handlers.map((h): TaskHandler => ({
+    ...h,
+    call: (ctx, args) => {
+      count(ctx.id);
+      return h.call(ctx, args);
+    },
+  }));
   const registry = new SimpleTaskRegistry([ok, ...counted]);
   const stem = new Stem({ broker, backend, registry, ...(options.signer ? { signer: options.signer } : {}) });
   const worker = new Worker({ broker, backend, registry, concurrency: 4, pipelineFailureBudget: 3, pipelineFailureBackoff: 20, ...options });
@@ -78,7 +90,13 @@ async function deadLetters(broker: InMemoryBroker) {
 }
 
 describe('Worker: poison reaches the dead letter queue, bounded, next to valid work', () => {
-  const failing: TaskHandler = { name: 'fails', options: { maxRetries: 3 }, call: () => { throw new Error('always'); } };
+  const failing: TaskHandler = {
+    name: 'fails',
+    options: { maxRetries: 3 },
+    call: () => {
+      throw new Error('always');
+    },
+  };
 
   it.each([
     ['attempt -1e9 with a failing handler', raw('fails', { attempt: -1e9 }), /attempt must be an integer/],
@@ -109,7 +127,15 @@ describe('Worker: poison reaches the dead letter queue, bounded, next to valid w
   });
 
   it('a failing handler with many retries is retried with backoff, not in a hot loop, and ends as one dead letter', async () => {
-    const { broker, worker, stem, runs, valid } = setup([{ name: 'fails', options: { maxRetries: 4, retryPolicy: { backoff: 20, jitter: false } }, call: () => { throw new Error('always'); } }]);
+    const { broker, worker, stem, runs, valid } = setup([
+      {
+        name: 'fails',
+        options: { maxRetries: 4, retryPolicy: { backoff: 20, jitter: false } },
+        call: () => {
+          throw new Error('always');
+        },
+      },
+    ]);
     await worker.start();
     const id = await stem.enqueue('fails');
     const others = await valid(5);
@@ -123,14 +149,16 @@ describe('Worker: poison reaches the dead letter queue, bounded, next to valid w
   it('a beforeRun that throws for a task: requeued with backoff, then one dead letter pipeline-error; the handler never runs', async () => {
     let admissions = 0;
     const { broker, worker, stem, runs, received, valid } = setup([{ name: 'guarded', call: () => 'ran' }], {
-      extensions: [{
-        name: 'picky',
-        beforeRun: (run) => {
-          if (run.envelope.name !== 'guarded') return;
-          admissions++;
-          throw new Error('admission store down');
+      extensions: [
+        {
+          name: 'picky',
+          beforeRun: (run) => {
+            if (run.envelope.name !== 'guarded') return;
+            admissions++;
+            throw new Error('admission store down');
+          },
         },
-      }],
+      ],
     });
     const errors: unknown[] = [];
     worker.events.on('worker:error', (e) => errors.push(e));
@@ -142,7 +170,10 @@ describe('Worker: poison reaches the dead letter queue, bounded, next to valid w
     await others();
     // backoff 20 ms then 40 ms before the third failure ends it
     expect(Date.now() - started).toBeGreaterThanOrEqual(55);
-    expect(status).toMatchObject({ state: 'failed', error: { message: 'admission store down', meta: { [StemMeta.deadLetterReason]: 'pipeline-error', [StemMeta.pipelineFailures]: 3 } } });
+    expect(status).toMatchObject({
+      state: 'failed',
+      error: { message: 'admission store down', meta: { [StemMeta.deadLetterReason]: 'pipeline-error', [StemMeta.pipelineFailures]: 3 } },
+    });
     await sleep(150);
     expect(admissions).toBe(3);
     expect(received.get(id)).toBe(3);
@@ -166,7 +197,11 @@ describe('Worker: poison reaches the dead letter queue, bounded, next to valid w
     expect(runs.get(envelope.id)).toBe(3);
     const letters = await deadLetters(broker);
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ reason: 'pipeline-error', envelope: { id: envelope.id }, meta: { error: { retryable: false, meta: { resultStored: true, [StemMeta.pipelineFailures]: 3 } } } });
+    expect(letters[0]).toMatchObject({
+      reason: 'pipeline-error',
+      envelope: { id: envelope.id },
+      meta: { error: { retryable: false, meta: { resultStored: true, [StemMeta.pipelineFailures]: 3 } } },
+    });
     expect((letters[0]!.meta as { error: { message: string } }).error.message).toMatch(/no groupStore/);
     expect(await backend.get(envelope.id)).toMatchObject({ state: 'succeeded', payload: 'ok', meta: { [StemMeta.deadLetterReason]: 'pipeline-error' } });
     expect(await broker.pendingCount(QUEUE)).toBe(0);
@@ -180,7 +215,13 @@ describe('Worker: poison reaches the dead letter queue, bounded, next to valid w
       if (envelope.name === 'chain.next') throw new Error('publish refused for chain.next');
       return publish(envelope);
     };
-    const { worker, backend, runs, valid } = setup([{ name: 'step', call: () => 'first' }, { name: 'chain.next', call: () => 'second' }], { broker });
+    const { worker, backend, runs, valid } = setup(
+      [
+        { name: 'step', call: () => 'first' },
+        { name: 'chain.next', call: () => 'second' },
+      ],
+      { broker },
+    );
     await worker.start();
     const chain = { id: uuidv7(), next: [{ name: 'chain.next', args: [], options: { taskId: uuidv7() } }] };
     const envelope = raw('step', { meta: { 'stem.chain': chain } });
@@ -231,7 +272,18 @@ describe('Worker: poison reaches the dead letter queue, bounded, next to valid w
       }
       return deadLetter(delivery, reason, meta);
     };
-    const { worker, stem, runs, valid } = setup([{ name: 'fails', options: { maxRetries: 0, visibilityTimeout: 300 }, call: () => { throw new Error('always'); } }], { broker });
+    const { worker, stem, runs, valid } = setup(
+      [
+        {
+          name: 'fails',
+          options: { maxRetries: 0, visibilityTimeout: 300 },
+          call: () => {
+            throw new Error('always');
+          },
+        },
+      ],
+      { broker },
+    );
     await worker.start();
     const id = await stem.enqueue('fails');
     const others = await valid(5);
@@ -266,7 +318,17 @@ describe('Worker: poison reaches the dead letter queue, bounded, next to valid w
     let admissions = 0;
     const { worker, stem, valid } = setup([{ name: 'guarded', options: { visibilityTimeout: 150 }, call: () => 'ran' }], {
       broker,
-      extensions: [{ name: 'picky', beforeRun: (run) => { if (run.envelope.name === 'guarded') { admissions++; throw new Error('admission store down'); } } }],
+      extensions: [
+        {
+          name: 'picky',
+          beforeRun: (run) => {
+            if (run.envelope.name === 'guarded') {
+              admissions++;
+              throw new Error('admission store down');
+            }
+          },
+        },
+      ],
     });
     await worker.start();
     const id = await stem.enqueue('guarded');
@@ -296,7 +358,17 @@ describe('Worker: poison reaches the dead letter queue, bounded, next to valid w
     let admissions = 0;
     const { broker, worker, stem, valid } = setup([{ name: 'guarded', call: () => 'ran' }], {
       signer,
-      extensions: [{ name: 'picky', beforeRun: (run) => { if (run.envelope.name === 'guarded') { admissions++; throw new Error('nope'); } } }],
+      extensions: [
+        {
+          name: 'picky',
+          beforeRun: (run) => {
+            if (run.envelope.name === 'guarded') {
+              admissions++;
+              throw new Error('nope');
+            }
+          },
+        },
+      ],
     });
     await worker.start();
     const id = await stem.enqueue('guarded');
@@ -310,7 +382,17 @@ describe('Worker: poison reaches the dead letter queue, bounded, next to valid w
   it('a bogus pipeline count in meta does not stretch the budget', async () => {
     let admissions = 0;
     const { broker, worker, valid } = setup([{ name: 'guarded', call: () => 'ran' }], {
-      extensions: [{ name: 'picky', beforeRun: (run) => { if (run.envelope.name === 'guarded') { admissions++; throw new Error('nope'); } } }],
+      extensions: [
+        {
+          name: 'picky',
+          beforeRun: (run) => {
+            if (run.envelope.name === 'guarded') {
+              admissions++;
+              throw new Error('nope');
+            }
+          },
+        },
+      ],
     });
     await worker.start();
     const envelope = raw('guarded', { meta: { [StemMeta.pipelineFailures]: -1e9 } });

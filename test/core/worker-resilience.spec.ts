@@ -42,11 +42,13 @@ const until = async (check: () => Promise<boolean> | boolean, ms = 3_000) => {
 
 describe('Worker resilience', () => {
   it('a soft shutdown requeues a task that stopped on its signal, without using an attempt', async () => {
-    const { stem, worker, broker } = setup([{
-      name: 'polite',
-      options: { maxRetries: 0 },
-      call: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
-    }]);
+    const { stem, worker, broker } = setup([
+      {
+        name: 'polite',
+        options: { maxRetries: 0 },
+        call: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+      },
+    ]);
     await worker.start();
     const id = await stem.enqueue('polite');
     await until(async () => (await stem.getTaskStatus(id))?.state === 'running');
@@ -58,7 +60,16 @@ describe('Worker resilience', () => {
 
   it('fails a task whose result cannot be stored once, without re-running it', async () => {
     let runs = 0;
-    const { stem, worker, broker } = setup([{ name: 'bigint', options: { maxRetries: 3 }, call: () => { runs++; return { n: 10n }; } }]);
+    const { stem, worker, broker } = setup([
+      {
+        name: 'bigint',
+        options: { maxRetries: 3 },
+        call: () => {
+          runs++;
+          return { n: 10n };
+        },
+      },
+    ]);
     await worker.start();
     const id = await stem.enqueue('bigint');
     const res = await stem.waitForTask(id, { timeout: 2_000 });
@@ -100,11 +111,22 @@ describe('Worker resilience', () => {
       throw new LeaseLostError(delivery.envelope.id, delivery.envelope.queue);
     };
     let aborted: unknown;
-    const { stem, worker } = setup([{
-      name: 'long',
-      options: { visibilityTimeout: 200 },
-      call: (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { aborted = ctx.signal.reason; resolve('too late'); })),
-    }], { broker });
+    const { stem, worker } = setup(
+      [
+        {
+          name: 'long',
+          options: { visibilityTimeout: 200 },
+          call: (ctx) =>
+            new Promise((resolve) =>
+              ctx.signal.addEventListener('abort', () => {
+                aborted = ctx.signal.reason;
+                resolve('too late');
+              }),
+            ),
+        },
+      ],
+      { broker },
+    );
     const lost: string[] = [];
     worker.events.on('task:lease-lost', (env) => lost.push(env.id));
     await worker.start();
@@ -119,11 +141,16 @@ describe('Worker resilience', () => {
   it('merges a per-call retry policy over the task policy field by field', async () => {
     class Declined extends Error {}
     let runs = 0;
-    const { stem, worker } = setup([{
-      name: 'pay',
-      options: { maxRetries: 3, retryPolicy: { dontAutoRetryFor: [Declined], backoff: 5, jitter: false } },
-      call: () => { runs++; throw new Declined('card declined'); },
-    }]);
+    const { stem, worker } = setup([
+      {
+        name: 'pay',
+        options: { maxRetries: 3, retryPolicy: { dontAutoRetryFor: [Declined], backoff: 5, jitter: false } },
+        call: () => {
+          runs++;
+          throw new Declined('card declined');
+        },
+      },
+    ]);
     await worker.start();
     const id = await stem.enqueue('pay', {}, { retryPolicy: { backoff: 1 } });
     expect((await stem.waitForTask(id, { timeout: 2_000 })).status?.state).toBe('failed');
@@ -134,11 +161,16 @@ describe('Worker resilience', () => {
     class HttpError extends Error {}
     class NotFoundError extends HttpError {}
     let runs = 0;
-    const { stem, worker } = setup([{
-      name: 'fetch',
-      options: { maxRetries: 3, retryPolicy: { dontAutoRetryFor: ['HttpError'], backoff: 5 } },
-      call: () => { runs++; throw new NotFoundError('404'); },
-    }]);
+    const { stem, worker } = setup([
+      {
+        name: 'fetch',
+        options: { maxRetries: 3, retryPolicy: { dontAutoRetryFor: ['HttpError'], backoff: 5 } },
+        call: () => {
+          runs++;
+          throw new NotFoundError('404');
+        },
+      },
+    ]);
     await worker.start();
     const id = await stem.enqueue('fetch');
     expect((await stem.waitForTask(id, { timeout: 2_000 })).status?.state).toBe('failed');
@@ -148,7 +180,19 @@ describe('Worker resilience', () => {
   it('replays signed dead letters: re-signed, recorded queued, and run again', async () => {
     const signer = new EnvelopeSigner({ keys: { k1: Buffer.from('0123456789abcdef0123456789abcdef').toString('base64') }, activeKey: 'k1' });
     let runs = 0;
-    const { stem, worker, broker } = setup([{ name: 'once-broken', call: (ctx) => { runs++; if (ctx.attempt === 0) throw new Error('bad day'); return 'fixed'; } }], { signer });
+    const { stem, worker, broker } = setup(
+      [
+        {
+          name: 'once-broken',
+          call: (ctx) => {
+            runs++;
+            if (ctx.attempt === 0) throw new Error('bad day');
+            return 'fixed';
+          },
+        },
+      ],
+      { signer },
+    );
     await worker.start();
     const id = await stem.enqueue('once-broken');
     expect((await stem.waitForTask(id, { timeout: 2_000 })).status?.state).toBe('failed');

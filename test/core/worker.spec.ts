@@ -1,14 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryResultBackend } from '../../lib/adapters/memory/index.js';
-import {
-  type Envelope,
-  SimpleTaskRegistry,
-  Stem,
-  type TaskHandler,
-  UnrecoverableError,
-  Worker,
-  type WorkerOptions,
-} from '../../lib/core/index.js';
+import { type Envelope, SimpleTaskRegistry, Stem, type TaskHandler, UnrecoverableError, Worker, type WorkerOptions } from '../../lib/core/index.js';
 
 function setup(handlers: TaskHandler[], options: Partial<WorkerOptions> = {}) {
   const broker = new InMemoryBroker();
@@ -51,16 +43,18 @@ describe('Worker', () => {
   it('retries under the same id with attempt + 1, then succeeds', async () => {
     const attempts: number[] = [];
     const ids = new Set<string>();
-    const { stem, worker } = setup([{
-      name: 'flaky',
-      options: { maxRetries: 3, retryPolicy: fastRetry },
-      call: (ctx) => {
-        attempts.push(ctx.attempt);
-        ids.add(ctx.id);
-        if (ctx.attempt < 1) throw new Error('transient');
-        return 'ok';
+    const { stem, worker } = setup([
+      {
+        name: 'flaky',
+        options: { maxRetries: 3, retryPolicy: fastRetry },
+        call: (ctx) => {
+          attempts.push(ctx.attempt);
+          ids.add(ctx.id);
+          if (ctx.attempt < 1) throw new Error('transient');
+          return 'ok';
+        },
       },
-    }]);
+    ]);
     const states: string[] = [];
     worker.events.on('task:retried', (env, err, delay) => states.push(`retried:${env.attempt}:${err.message}:${delay}`));
     await worker.start();
@@ -73,7 +67,15 @@ describe('Worker', () => {
   });
 
   it('fails after maxRetries with one dead letter max-retries-exhausted and no stray ones', async () => {
-    const { stem, worker, broker } = setup([{ name: 'boom', options: { maxRetries: 2, retryPolicy: fastRetry }, call: () => { throw new TypeError('always'); } }]);
+    const { stem, worker, broker } = setup([
+      {
+        name: 'boom',
+        options: { maxRetries: 2, retryPolicy: fastRetry },
+        call: () => {
+          throw new TypeError('always');
+        },
+      },
+    ]);
     await worker.start();
     const id = await stem.enqueue('boom');
     const res = await stem.waitForTask(id, { timeout: 2_000 });
@@ -87,8 +89,22 @@ describe('Worker', () => {
     class PaymentDeclined extends Error {}
     const calls: string[] = [];
     const { stem, worker, broker } = setup([
-      { name: 'pay', options: { maxRetries: 5, retryPolicy: { ...fastRetry, dontAutoRetryFor: [PaymentDeclined] } }, call: () => { calls.push('pay'); throw new PaymentDeclined('declined'); } },
-      { name: 'fatal', options: { maxRetries: 5 }, call: () => { calls.push('fatal'); throw new UnrecoverableError('bad data'); } },
+      {
+        name: 'pay',
+        options: { maxRetries: 5, retryPolicy: { ...fastRetry, dontAutoRetryFor: [PaymentDeclined] } },
+        call: () => {
+          calls.push('pay');
+          throw new PaymentDeclined('declined');
+        },
+      },
+      {
+        name: 'fatal',
+        options: { maxRetries: 5 },
+        call: () => {
+          calls.push('fatal');
+          throw new UnrecoverableError('bad data');
+        },
+      },
     ]);
     await worker.start();
     const a = await stem.enqueue('pay');
@@ -115,7 +131,14 @@ describe('Worker', () => {
 
   it('cancels an expired task without running it', async () => {
     let ran = false;
-    const { stem, worker, broker } = setup([{ name: 'late', call: () => { ran = true; } }]);
+    const { stem, worker, broker } = setup([
+      {
+        name: 'late',
+        call: () => {
+          ran = true;
+        },
+      },
+    ]);
     const id = await stem.enqueue('late', {}, { expires: 1 });
     await new Promise((r) => setTimeout(r, 20));
     await worker.start();
@@ -127,7 +150,15 @@ describe('Worker', () => {
 
   it('delays rate-limited tasks without failing them or using attempts', async () => {
     const seen: { attempt: number; at: number }[] = [];
-    const { stem, worker } = setup([{ name: 'limited', options: { rateLimit: '2/s' }, call: (ctx) => { seen.push({ attempt: ctx.attempt, at: Date.now() }); } }]);
+    const { stem, worker } = setup([
+      {
+        name: 'limited',
+        options: { rateLimit: '2/s' },
+        call: (ctx) => {
+          seen.push({ attempt: ctx.attempt, at: Date.now() });
+        },
+      },
+    ]);
     let limited = 0;
     worker.events.on('task:rate-limited', () => limited++);
     await worker.start();
@@ -143,7 +174,20 @@ describe('Worker', () => {
   it('never runs more tasks at once than its concurrency', async () => {
     let running = 0;
     let peak = 0;
-    const { stem, worker } = setup([{ name: 'slow', call: async () => { running++; peak = Math.max(peak, running); await new Promise((r) => setTimeout(r, 5)); running--; } }], { concurrency: 3, prefetch: 10 });
+    const { stem, worker } = setup(
+      [
+        {
+          name: 'slow',
+          call: async () => {
+            running++;
+            peak = Math.max(peak, running);
+            await new Promise((r) => setTimeout(r, 5));
+            running--;
+          },
+        },
+      ],
+      { concurrency: 3, prefetch: 10 },
+    );
     await worker.start();
     const ids = await stem.enqueueMany(Array.from({ length: 40 }, () => ({ name: 'slow' })));
     await Promise.all(ids.map((id) => stem.waitForTask(id, { timeout: 5_000 })));
@@ -152,11 +196,24 @@ describe('Worker', () => {
 
   it('hard time limit fails the attempt and frees the slot; soft limit aborts the signal', async () => {
     let softAborted = false;
-    const { stem, worker } = setup([
-      { name: 'stuck', options: { hardTimeLimit: 50 }, call: () => new Promise(() => undefined) },
-      { name: 'polite', options: { softTimeLimit: 30 }, call: (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { softAborted = true; resolve('stopped'); })) },
-      { name: 'quick', call: () => 'done' },
-    ], { concurrency: 1, prefetch: 0 });
+    const { stem, worker } = setup(
+      [
+        { name: 'stuck', options: { hardTimeLimit: 50 }, call: () => new Promise(() => undefined) },
+        {
+          name: 'polite',
+          options: { softTimeLimit: 30 },
+          call: (ctx) =>
+            new Promise((resolve) =>
+              ctx.signal.addEventListener('abort', () => {
+                softAborted = true;
+                resolve('stopped');
+              }),
+            ),
+        },
+        { name: 'quick', call: () => 'done' },
+      ],
+      { concurrency: 1, prefetch: 0 },
+    );
     await worker.start();
     const stuck = await stem.enqueue('stuck');
     const quick = await stem.enqueue('quick');
@@ -169,7 +226,14 @@ describe('Worker', () => {
 
   it('persists progress and heartbeats, and gives children lineage', async () => {
     const { stem, worker, backend } = setup([
-      { name: 'parent', call: async (ctx) => { await ctx.progress(50, { step: 'half' }); await ctx.heartbeat(); return ctx.enqueue('child', { n: 1 }); } },
+      {
+        name: 'parent',
+        call: async (ctx) => {
+          await ctx.progress(50, { step: 'half' });
+          await ctx.heartbeat();
+          return ctx.enqueue('child', { n: 1 });
+        },
+      },
       { name: 'child', call: (ctx) => ({ parent: ctx.meta['stem.parentTaskId'], root: ctx.meta['stem.rootTaskId'], tenant: ctx.headers['x-tenant'] }) },
     ]);
     await worker.start();
@@ -184,7 +248,16 @@ describe('Worker', () => {
 
   it('renews leases of long tasks so they are not redelivered', async () => {
     let runs = 0;
-    const { stem, worker } = setup([{ name: 'long', options: { visibilityTimeout: 400 }, call: async () => { runs++; await new Promise((r) => setTimeout(r, 1_300)); } }]);
+    const { stem, worker } = setup([
+      {
+        name: 'long',
+        options: { visibilityTimeout: 400 },
+        call: async () => {
+          runs++;
+          await new Promise((r) => setTimeout(r, 1_300));
+        },
+      },
+    ]);
     const other = new Worker({ broker: worker['broker'] as InMemoryBroker, registry: worker['registry'] as SimpleTaskRegistry, concurrency: 1 });
     await worker.start();
     await other.start();
@@ -195,7 +268,15 @@ describe('Worker', () => {
   });
 
   it('warm close waits for running tasks; hard close requeues them', async () => {
-    const { stem, worker, broker } = setup([{ name: 'work', call: async () => { await new Promise((r) => setTimeout(r, 100)); return 'finished'; } }]);
+    const { stem, worker, broker } = setup([
+      {
+        name: 'work',
+        call: async () => {
+          await new Promise((r) => setTimeout(r, 100));
+          return 'finished';
+        },
+      },
+    ]);
     await worker.start();
     const id = await stem.enqueue('work');
     await new Promise((r) => setTimeout(r, 20));

@@ -72,14 +72,19 @@ describe('payload encoders', () => {
   it('round-trips binary args and results through a custom base64 encoder', async () => {
     const encoder = base64Encoder();
     const seen: unknown[] = [];
-    const { stem, backend, published } = await setup([{
-      name: 'bytes.reverse',
-      options: { argsEncoder: encoder, resultEncoder: encoder },
-      call: (_ctx, args: { data: Buffer; label: string }) => {
-        seen.push(args);
-        return new Uint8Array(Buffer.from(args.data).reverse());
-      },
-    }], new TaskPayloadEncoderRegistry({ encoders: [encoder] }));
+    const { stem, backend, published } = await setup(
+      [
+        {
+          name: 'bytes.reverse',
+          options: { argsEncoder: encoder, resultEncoder: encoder },
+          call: (_ctx, args: { data: Buffer; label: string }) => {
+            seen.push(args);
+            return new Uint8Array(Buffer.from(args.data).reverse());
+          },
+        },
+      ],
+      new TaskPayloadEncoderRegistry({ encoders: [encoder] }),
+    );
     const input = Buffer.from([0, 1, 2, 250, 255]);
     const id = await stem.enqueue('bytes.reverse', { data: input, label: 'x' });
 
@@ -100,7 +105,10 @@ describe('payload encoders', () => {
   it('decodes exactly once per read and encodes once per write', async () => {
     const counts = { encode: 0, decode: 0 };
     const encoder = base64Encoder(counts);
-    const { stem } = await setup([{ name: 'echo', call: (_ctx, a: unknown) => a }], new TaskPayloadEncoderRegistry({ encoders: [encoder], argsEncoder: 'base64', resultEncoder: 'base64' }));
+    const { stem } = await setup(
+      [{ name: 'echo', call: (_ctx, a: unknown) => a }],
+      new TaskPayloadEncoderRegistry({ encoders: [encoder], argsEncoder: 'base64', resultEncoder: 'base64' }),
+    );
     const id = await stem.enqueue('echo', { n: 1 });
     const result = await stem.waitForTask(id, { timeout: 3_000, pollInterval: 5 });
     expect(result.value).toEqual({ n: 1 });
@@ -112,10 +120,13 @@ describe('payload encoders', () => {
 
   it('applies per-task encoders over the registry defaults', async () => {
     const encoder = base64Encoder();
-    const { stem, backend } = await setup([
-      { name: 'plain', call: () => 'p' },
-      { name: 'special', options: { resultEncoder: 'base64' }, call: () => 's' },
-    ], new TaskPayloadEncoderRegistry({ encoders: [encoder] }));
+    const { stem, backend } = await setup(
+      [
+        { name: 'plain', call: () => 'p' },
+        { name: 'special', options: { resultEncoder: 'base64' }, call: () => 's' },
+      ],
+      new TaskPayloadEncoderRegistry({ encoders: [encoder] }),
+    );
     const plain = await stem.enqueue('plain', {});
     const special = await stem.enqueue('special', {});
     expect((await stem.waitForTask(plain, { timeout: 3_000 })).value).toBe('p');
@@ -130,7 +141,12 @@ describe('payload encoders', () => {
     const def = defineTask<{ data: Uint8Array }, Uint8Array>('bytes.echo', { argsEncoder: encoder, resultEncoder: encoder });
     const broker = new InMemoryBroker();
     const backend = new InMemoryResultBackend();
-    const worker = new Worker({ broker, backend, registry: new SimpleTaskRegistry([def.handler((_ctx, a) => a.data)]), encoders: new TaskPayloadEncoderRegistry({ encoders: [encoder] }) });
+    const worker = new Worker({
+      broker,
+      backend,
+      registry: new SimpleTaskRegistry([def.handler((_ctx, a) => a.data)]),
+      encoders: new TaskPayloadEncoderRegistry({ encoders: [encoder] }),
+    });
     closers.push(async () => {
       await worker.close({ mode: 'hard' });
       await broker.close();

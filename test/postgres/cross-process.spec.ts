@@ -116,7 +116,10 @@ describe.runIf(available)('Postgres across processes', () => {
     /** Rethrows with what a failure needs to be understood: worker log, rows left, statuses. */
     const diagnose = async (error: Error) => {
       const statuses = await adminQuery(`SELECT state, count(*)::int AS n FROM "${schema}".results WHERE queue = $1 GROUP BY state`, [queue]);
-      const log = worker.lines.filter((l) => !/^(started|done) /.test(l)).slice(-25).join('\n');
+      const log = worker.lines
+        .filter((l) => !/^(started|done) /.test(l))
+        .slice(-25)
+        .join('\n');
       throw new Error(`${error.message}\nworker log:\n${log}\nleft: ${JSON.stringify(await leftovers(queue))}\nstatuses: ${JSON.stringify(statuses.rows)}`);
     };
     await producer.waitFor((l) => l.some((x) => x.startsWith('result ')), 30_000, 'the producer').catch(diagnose);

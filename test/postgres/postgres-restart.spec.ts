@@ -308,7 +308,10 @@ describe.runIf(tooling)('Postgres server restart under a running worker', () => 
 
         // An enqueue that reported "nothing was enqueued" really enqueued nothing: no other task ran.
         const known = new Set(ids);
-        expect([...runs.keys()].filter((id) => !known.has(id)), await diagnose()).toEqual([]);
+        expect(
+          [...runs.keys()].filter((id) => !known.has(id)),
+          await diagnose(),
+        ).toEqual([]);
 
         // NOTE: a handler records its run before the worker writes `succeeded`, so the statuses
         // of the last tasks to run may still be on their way.
@@ -322,7 +325,10 @@ describe.runIf(tooling)('Postgres server restart under a running worker', () => 
         // At least once: only deliveries that were unsettled when the server went down, or tasks
         // sent again after a publish cut off mid-flight, may run twice.
         const duplicates = [...runs].filter(([, n]) => n > 1).map(([id]) => id);
-        expect(duplicates.filter((id) => !unsettledAtCrash.has(id) && !resent.has(id)), await diagnose()).toEqual([]);
+        expect(
+          duplicates.filter((id) => !unsettledAtCrash.has(id) && !resent.has(id)),
+          await diagnose(),
+        ).toEqual([]);
         expect(duplicates.length).toBeLessThanOrEqual(unsettledAtCrash.size + resent.size);
 
         // Every row is settled: nothing left claimed or queued, nothing dead-lettered.
@@ -333,7 +339,10 @@ describe.runIf(tooling)('Postgres server restart under a running worker', () => 
 
         // The same worker still wakes on NOTIFY: with a 10 s safety poll, only the restored LISTEN
         // connection gets these done this fast.
-        expect(logger.lines.some((l) => /LISTEN connection restored/.test(l)), await diagnose()).toBe(true);
+        expect(
+          logger.lines.some((l) => /LISTEN connection restored/.test(l)),
+          await diagnose(),
+        ).toBe(true);
         const probe = await Promise.all(Array.from({ length: 5 }, (_, i) => stem.enqueue('restart.work', { i: 1_000 + i }, { queue })));
         expect(await eventually(() => probe.every((id) => runs.has(id)), 3_000), await diagnose()).toBe(true);
 

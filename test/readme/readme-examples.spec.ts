@@ -49,7 +49,9 @@ async function runScript(path: string, env: Record<string, string> = {}): Promis
 }
 
 async function context<T>(module: new () => T, extra: { providers?: any[] } = {}): Promise<INestApplicationContext> {
-  const moduleRef = await Test.createTestingModule({ imports: [module], providers: extra.providers ?? [] }).setLogger({ log() {}, warn() {}, error: console.error }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [module], providers: extra.providers ?? [] })
+    .setLogger({ log() {}, warn() {}, error: console.error })
+    .compile();
   closers.push(() => moduleRef.close());
   await moduleRef.init();
   return moduleRef;
@@ -193,18 +195,26 @@ describe('README', () => {
     await context(RedisAppModule);
   });
 
-  it.runIf(withRedis && withPostgres)('dead-connection settings: Redis and Postgres connect with them; a bad value is refused naming the option', async () => {
-    const schema = testSchema();
-    closers.push(() => dropSchema(schema));
-    const env = { REDIS_URL: `${REDIS_URL}?prefix=${uniqueName('readme')}`, DATABASE_URL: `${POSTGRES_URL}?schema=${schema}` };
-    expect(await runScript('../../examples/connections.js', env)).toEqual(['redis redis postgres']);
-    await expect(RedisStreamsBroker.connect(REDIS_URL, { deadConnectionTimeout: 0 })).rejects.toThrow(/Invalid option "deadConnectionTimeout"/);
-    await expect(PostgresBroker.connect(POSTGRES_URL, { schema, queryTimeout: -1 })).rejects.toThrow(/Invalid option "queryTimeout"/);
-  }, 30_000);
+  it.runIf(withRedis && withPostgres)(
+    'dead-connection settings: Redis and Postgres connect with them; a bad value is refused naming the option',
+    async () => {
+      const schema = testSchema();
+      closers.push(() => dropSchema(schema));
+      const env = { REDIS_URL: `${REDIS_URL}?prefix=${uniqueName('readme')}`, DATABASE_URL: `${POSTGRES_URL}?schema=${schema}` };
+      expect(await runScript('../../examples/connections.js', env)).toEqual(['redis redis postgres']);
+      await expect(RedisStreamsBroker.connect(REDIS_URL, { deadConnectionTimeout: 0 })).rejects.toThrow(/Invalid option "deadConnectionTimeout"/);
+      await expect(PostgresBroker.connect(POSTGRES_URL, { schema, queryTimeout: -1 })).rejects.toThrow(/Invalid option "queryTimeout"/);
+    },
+    30_000,
+  );
 
-  it.runIf(withPostgres)('Postgres transactional enqueue: prints succeeded confirmed 42', async () => {
-    const schema = testSchema();
-    closers.push(() => dropSchema(schema));
-    expect(await runScript('../../examples/postgres.js', { DATABASE_URL: POSTGRES_URL, STEM_SCHEMA: schema })).toEqual(['succeeded confirmed 42']);
-  }, 30_000);
+  it.runIf(withPostgres)(
+    'Postgres transactional enqueue: prints succeeded confirmed 42',
+    async () => {
+      const schema = testSchema();
+      closers.push(() => dropSchema(schema));
+      expect(await runScript('../../examples/postgres.js', { DATABASE_URL: POSTGRES_URL, STEM_SCHEMA: schema })).toEqual(['succeeded confirmed 42']);
+    },
+    30_000,
+  );
 });

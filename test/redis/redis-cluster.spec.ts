@@ -32,12 +32,7 @@ describe.runIf(available)('Redis adapters on a 3-node Redis Cluster', () => {
       const [d] = await fetchWithin(consumer, 1, 2_000);
       await broker.deadLetter(d!, 'x');
       await consumer.close();
-      const keys = [
-        ...Array.from({ length: 10 }, (_, p) => `stem:{${queue}}:stream:p${p}`),
-        `stem:{${queue}}:delayed`,
-        `stem:{${queue}}:leases`,
-        `stem:{${queue}}:dead`,
-      ];
+      const keys = [...Array.from({ length: 10 }, (_, p) => `stem:{${queue}}:stream:p${p}`), `stem:{${queue}}:delayed`, `stem:{${queue}}:leases`, `stem:{${queue}}:dead`];
       const slots = new Set(await Promise.all(keys.map(async (k) => (await redisCli(cluster.nodes[0]!.port, 'cluster', 'keyslot', k)).trim())));
       expect(slots.size).toBe(1);
       expect((await broker.listDeadLetters(queue)).items).toHaveLength(1);

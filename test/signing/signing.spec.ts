@@ -24,7 +24,18 @@ afterEach(async () => {
 });
 
 function makeEnvelope(overrides: Partial<Envelope> = {}): Envelope {
-  return { id: 'id-1', name: 'pay', args: { amount: 10 }, headers: { 'x-tenant': 'a' }, queue: 'default', priority: 0, attempt: 0, enqueuedAt: 1_700_000_000_000, meta: { m: 1 }, ...overrides };
+  return {
+    id: 'id-1',
+    name: 'pay',
+    args: { amount: 10 },
+    headers: { 'x-tenant': 'a' },
+    queue: 'default',
+    priority: 0,
+    attempt: 0,
+    enqueuedAt: 1_700_000_000_000,
+    meta: { m: 1 },
+    ...overrides,
+  };
 }
 
 async function start(handlers: TaskHandler[], workerSigner: EnvelopeSigner, broker = new InMemoryBroker(), backend = new InMemoryResultBackend()) {
@@ -46,8 +57,16 @@ describe('EnvelopeSigner', () => {
     expect(signed.headers[StemHeaders.signatureKey]).toBe('k1');
     expect(signer.verify(signed)).toEqual({ valid: true, keyId: 'k1' });
     const tampered: Partial<Envelope>[] = [
-      { args: { amount: 1_000 } }, { name: 'refund' }, { queue: 'other' }, { priority: 9 }, { attempt: 3 },
-      { notBefore: 1 }, { maxRetries: 9 }, { visibilityTimeout: 1 }, { meta: { m: 2 } }, { enqueuedAt: 1 },
+      { args: { amount: 1_000 } },
+      { name: 'refund' },
+      { queue: 'other' },
+      { priority: 9 },
+      { attempt: 3 },
+      { notBefore: 1 },
+      { maxRetries: 9 },
+      { visibilityTimeout: 1 },
+      { meta: { m: 2 } },
+      { enqueuedAt: 1 },
       { headers: { ...signed.headers, 'x-tenant': 'b' } },
     ];
     for (const change of tampered) expect(signer.verify({ ...signed, ...change }).valid).toBe(false);
@@ -74,7 +93,12 @@ describe('EnvelopeSigner', () => {
     expect(hmac.activeKey).toBe('k2');
     expect(hmac.verifyKeyIds).toEqual(['k1', 'k2']);
     const pair = generateEd25519KeyPair();
-    const ed = EnvelopeSigner.fromEnv({ STEM_SIGNING_ALGORITHM: 'ed25519', STEM_SIGNING_PRIVATE_KEYS: `e1:${pair.privateKey}`, STEM_SIGNING_PUBLIC_KEYS: `e1:${pair.publicKey}`, STEM_SIGNING_ACTIVE_KEY: 'e1' })!;
+    const ed = EnvelopeSigner.fromEnv({
+      STEM_SIGNING_ALGORITHM: 'ed25519',
+      STEM_SIGNING_PRIVATE_KEYS: `e1:${pair.privateKey}`,
+      STEM_SIGNING_PUBLIC_KEYS: `e1:${pair.publicKey}`,
+      STEM_SIGNING_ACTIVE_KEY: 'e1',
+    })!;
     expect(ed.verify(ed.sign(makeEnvelope())).valid).toBe(true);
     expect(EnvelopeSigner.fromEnv({})).toBeUndefined();
     expect(() => EnvelopeSigner.fromEnv({ STEM_SIGNING_ALGORITHM: 'rsa', STEM_SIGNING_KEYS: `k1:${k1}` })).toThrow(/STEM_SIGNING_ALGORITHM/);
@@ -88,7 +112,17 @@ describe('signed tasks on a worker', () => {
   it('dead-letters a tampered envelope as signature-invalid, records failed, never runs it', async () => {
     const signer = new EnvelopeSigner({ keys: { k1: key() } });
     let runs = 0;
-    const { broker, backend } = await start([{ name: 'pay', call: () => { runs++; } }], signer);
+    const { broker, backend } = await start(
+      [
+        {
+          name: 'pay',
+          call: () => {
+            runs++;
+          },
+        },
+      ],
+      signer,
+    );
     const publish = broker.publish.bind(broker);
     broker.publish = (env) => publish({ ...env, args: { amount: 1_000_000 } });
     const stem = new Stem({ broker, backend, signer });
@@ -129,15 +163,20 @@ describe('signed tasks on a worker', () => {
   it('re-signs a retry so attempt 2 still verifies', async () => {
     const signer = new EnvelopeSigner({ keys: { k1: key() } });
     const signatures: string[] = [];
-    const { broker, backend } = await start([{
-      name: 'flaky',
-      options: { maxRetries: 2, retryPolicy: { backoff: 10, jitter: false } },
-      call: (ctx) => {
-        signatures.push(ctx.headers[StemHeaders.signature]!);
-        if (ctx.attempt === 0) throw new Error('transient');
-        return ctx.attempt;
-      },
-    }], signer);
+    const { broker, backend } = await start(
+      [
+        {
+          name: 'flaky',
+          options: { maxRetries: 2, retryPolicy: { backoff: 10, jitter: false } },
+          call: (ctx) => {
+            signatures.push(ctx.headers[StemHeaders.signature]!);
+            if (ctx.attempt === 0) throw new Error('transient');
+            return ctx.attempt;
+          },
+        },
+      ],
+      signer,
+    );
     const stem = new Stem({ broker, backend, signer });
     const id = await stem.enqueue('flaky', {});
     const result = await stem.waitForTask(id, { timeout: 3_000 });
@@ -149,12 +188,18 @@ describe('signed tasks on a worker', () => {
 
   it('re-signs chord callbacks dispatched by the worker', async () => {
     const signer = new EnvelopeSigner({ keys: { k1: key() } });
-    const { broker, backend, groupStore } = await start([
-      { name: 'one', call: (_ctx, a: { n: number }) => a.n },
-      { name: 'total', call: (ctx) => chordResults<number>(ctx).reduce((a, b) => a + b, 0) },
-    ], signer);
+    const { broker, backend, groupStore } = await start(
+      [
+        { name: 'one', call: (_ctx, a: { n: number }) => a.n },
+        { name: 'total', call: (ctx) => chordResults<number>(ctx).reduce((a, b) => a + b, 0) },
+      ],
+      signer,
+    );
     const stem = new Stem({ broker, backend, signer, groupStore });
-    const chord = await new Canvas(stem).chord([1, 2, 3].map((n) => task<number>('one', { n })), task<number>('total', {}));
+    const chord = await new Canvas(stem).chord(
+      [1, 2, 3].map((n) => task<number>('one', { n })),
+      task<number>('total', {}),
+    );
     const result = await chord.wait({ timeout: 3_000 });
     expect(result.status?.state).toBe('succeeded');
     expect(result.value).toBe(6);

@@ -3,15 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateEnvelope } from '../../lib/core/envelope-validator.js';
 import { InMemoryBroker, InMemoryResultBackend } from '../../lib/adapters/memory/index.js';
-import {
-  EnvelopeSigner,
-  type Envelope,
-  generateEd25519KeyPair,
-  SigningHeaders,
-  SimpleTaskRegistry,
-  Stem,
-  Worker,
-} from '../../lib/core/index.js';
+import { EnvelopeSigner, type Envelope, generateEd25519KeyPair, SigningHeaders, SimpleTaskRegistry, Stem, Worker } from '../../lib/core/index.js';
 
 /**
  * Tampering with signed envelopes the way a hostile producer with write access to the broker would:
@@ -112,14 +104,28 @@ function tamper(signed: Envelope): Tampered[] {
 
 /** A signed envelope that sets every field, optional ones included, with nested args and meta. */
 function signedEnvelope(stem: Stem, signer: EnvelopeSigner, n: number): Envelope {
-  const built = stem.buildEnvelope('pay', { n, order: { lines: [{ sku: 'a-1', qty: 2 }, { sku: 'b-2', qty: 1 }], note: 'gift', paid: false } }, {
-    queue: 'default',
-    priority: 4,
-    maxRetries: 2,
-    visibilityTimeout: 30_000,
-    headers: { 'x-tenant': 'acme' },
-    meta: { user: { id: 7, roles: ['buyer'] } },
-  });
+  const built = stem.buildEnvelope(
+    'pay',
+    {
+      n,
+      order: {
+        lines: [
+          { sku: 'a-1', qty: 2 },
+          { sku: 'b-2', qty: 1 },
+        ],
+        note: 'gift',
+        paid: false,
+      },
+    },
+    {
+      queue: 'default',
+      priority: 4,
+      maxRetries: 2,
+      visibilityTimeout: 30_000,
+      headers: { 'x-tenant': 'acme' },
+      meta: { user: { id: 7, roles: ['buyer'] } },
+    },
+  );
   return signer.sign({ ...built, notBefore: Date.now() - 60_000 });
 }
 
@@ -181,7 +187,15 @@ describe.each([
     const backend = new InMemoryResultBackend();
     const stem = new Stem({ broker, backend });
     const ran: unknown[] = [];
-    const registry = new SimpleTaskRegistry([{ name: 'pay', call: (ctx) => { ran.push(ctx.id); return 'paid'; } }]);
+    const registry = new SimpleTaskRegistry([
+      {
+        name: 'pay',
+        call: (ctx) => {
+          ran.push(ctx.id);
+          return 'paid';
+        },
+      },
+    ]);
     const worker = new Worker({ broker, backend, registry, signer: workerSigner, queues: QUEUES, concurrency: 8 });
     await worker.start();
     closers.push(async () => {
@@ -232,7 +246,7 @@ describe.each([
     expect(dead.map((d) => d.text).sort()).toEqual(routed.map(stored).sort());
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(worker.stats()).toMatchObject({ active: 0, buffered: 0, succeeded: expectedRuns.length });
-    expect(await broker.inflightCount('default') + await broker.pendingCount('default')).toBe(0);
+    expect((await broker.inflightCount('default')) + (await broker.pendingCount('default'))).toBe(0);
   });
 });
 
@@ -243,7 +257,14 @@ describe('replayed signed envelopes', () => {
     const broker = new InMemoryBroker();
     const backend = new InMemoryResultBackend();
     const runs: string[] = [];
-    const registry = new SimpleTaskRegistry([{ name: 'pay', call: (ctx) => { runs.push(`${ctx.id}#${ctx.attempt}`); } }]);
+    const registry = new SimpleTaskRegistry([
+      {
+        name: 'pay',
+        call: (ctx) => {
+          runs.push(`${ctx.id}#${ctx.attempt}`);
+        },
+      },
+    ]);
     const worker = new Worker({ broker, backend, registry, signer, queues: ['default'] });
     await worker.start();
     closers.push(async () => {
@@ -266,7 +287,14 @@ describe('replayed signed envelopes', () => {
     const broker = new InMemoryBroker();
     const backend = new InMemoryResultBackend();
     let runs = 0;
-    const registry = new SimpleTaskRegistry([{ name: 'pay', call: () => { runs++; } }]);
+    const registry = new SimpleTaskRegistry([
+      {
+        name: 'pay',
+        call: () => {
+          runs++;
+        },
+      },
+    ]);
     const worker = new Worker({ broker, backend, registry, signer, queues: ['default'] });
     await worker.start();
     closers.push(async () => {

@@ -1,15 +1,6 @@
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { InMemoryBroker, InMemoryResultBackend } from '../../lib/adapters/memory/index.js';
-import {
-  Canvas,
-  defineTask,
-  type Envelope,
-  SimpleTaskRegistry,
-  Stem,
-  type TaskResult,
-  task,
-  Worker,
-} from '../../lib/core/index.js';
+import { Canvas, defineTask, type Envelope, SimpleTaskRegistry, Stem, type TaskResult, task, Worker } from '../../lib/core/index.js';
 
 interface EmailArgs {
   to: string;
@@ -26,10 +17,7 @@ afterEach(async () => {
 async function setup() {
   const broker = new InMemoryBroker();
   const backend = new InMemoryResultBackend();
-  const registry = new SimpleTaskRegistry([
-    sendEmail.handler(async (ctx, args) => ({ delivered: args.to.includes('@') && ctx.queue === 'emails' })),
-    noArgs.handler(() => 42),
-  ]);
+  const registry = new SimpleTaskRegistry([sendEmail.handler(async (ctx, args) => ({ delivered: args.to.includes('@') && ctx.queue === 'emails' })), noArgs.handler(() => 42)]);
   const worker = new Worker({ broker, backend, registry, queues: ['emails', 'default'] });
   await worker.start();
   const published: Envelope[] = [];
@@ -59,8 +47,15 @@ describe('typed task definitions', () => {
 
   it('builds per-call options fluently; the call wins over the definition', async () => {
     const { stem, published } = await setup();
-    const id = await stem.build(sendEmail, { to: 'x@y.z', subject: 'S' })
-      .header('x-tenant', 't1').header('x-trace', 'abc').priority(8).delay(10).queue('emails').expires(60_000).meta('source', 'test')
+    const id = await stem
+      .build(sendEmail, { to: 'x@y.z', subject: 'S' })
+      .header('x-tenant', 't1')
+      .header('x-trace', 'abc')
+      .priority(8)
+      .delay(10)
+      .queue('emails')
+      .expires(60_000)
+      .meta('source', 'test')
       .enqueue();
     const env = published[0]!;
     expect(env).toMatchObject({ id, queue: 'emails', priority: 8, headers: { 'x-tenant': 't1', 'x-trace': 'abc' }, meta: { source: 'test' } });

@@ -11,9 +11,12 @@ const options = { schema, logger: recordingLogger() };
 describe.runIf(available)('unique tasks on Postgres', () => {
   afterAll(() => dropSchema(schema));
 
-  itRecordsEveryConcurrentDuplicate(async () => ({
-    broker: await PostgresBroker.connect(POSTGRES_URL, options),
-    backend: await PostgresResultBackend.connect(POSTGRES_URL, options),
-    lockStore: await PostgresLockStore.connect(POSTGRES_URL, options),
-  }), 'unique-dups');
+  itRecordsEveryConcurrentDuplicate(
+    async () => ({
+      broker: await PostgresBroker.connect(POSTGRES_URL, options),
+      backend: await PostgresResultBackend.connect(POSTGRES_URL, options),
+      lockStore: await PostgresLockStore.connect(POSTGRES_URL, options),
+    }),
+    'unique-dups',
+  );
 });

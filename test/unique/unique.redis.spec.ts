@@ -30,9 +30,12 @@ describe.runIf(available)('unique tasks on Redis', () => {
     }
   });
 
-  itRecordsEveryConcurrentDuplicate(async () => ({
-    broker: await RedisStreamsBroker.connect(REDIS_URL, { prefix }),
-    backend: await RedisResultBackend.connect(REDIS_URL, { prefix }),
-    lockStore: await RedisLockStore.connect(REDIS_URL, { prefix }),
-  }), `unique-dups-${prefix}`);
+  itRecordsEveryConcurrentDuplicate(
+    async () => ({
+      broker: await RedisStreamsBroker.connect(REDIS_URL, { prefix }),
+      backend: await RedisResultBackend.connect(REDIS_URL, { prefix }),
+      lockStore: await RedisLockStore.connect(REDIS_URL, { prefix }),
+    }),
+    `unique-dups-${prefix}`,
+  );
 });

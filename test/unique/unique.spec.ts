@@ -105,15 +105,17 @@ describe('unique tasks', () => {
   it('keeps the lock across retries and releases it when the task reaches a terminal state', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const { stem, startWorker } = setup([{
-      name: 'flaky.unique',
-      options: { unique: true, maxRetries: 2, retryPolicy: { backoff: 150, jitter: false }, queue: 'default' },
-      call: async (ctx) => {
-        if (ctx.attempt === 0) throw new Error('transient');
-        await gate;
-        return 'done';
+    const { stem, startWorker } = setup([
+      {
+        name: 'flaky.unique',
+        options: { unique: true, maxRetries: 2, retryPolicy: { backoff: 150, jitter: false }, queue: 'default' },
+        call: async (ctx) => {
+          if (ctx.attempt === 0) throw new Error('transient');
+          await gate;
+          return 'done';
+        },
       },
-    }]);
+    ]);
     await startWorker();
     const id = await stem.enqueue('flaky.unique', { k: 1 });
     await sleep(60);
@@ -126,7 +128,15 @@ describe('unique tasks', () => {
   });
 
   it('releases the lock when the task fails for good', async () => {
-    const { stem, startWorker } = setup([{ name: 'always.fails', options: { unique: true, queue: 'default' }, call: () => { throw new Error('no'); } }]);
+    const { stem, startWorker } = setup([
+      {
+        name: 'always.fails',
+        options: { unique: true, queue: 'default' },
+        call: () => {
+          throw new Error('no');
+        },
+      },
+    ]);
     await startWorker();
     const id = await stem.enqueue('always.fails', {});
     expect((await stem.waitForTask(id, { timeout: 3_000 })).status?.state).toBe('failed');

@@ -50,7 +50,10 @@ export class InMemoryDeadLetters {
     }
     if (!keep && selected.length > 0) {
       const chosen = new Set(selected);
-      this.byQueue.set(queue, dead.filter((entry) => !chosen.has(entry)));
+      this.byQueue.set(
+        queue,
+        dead.filter((entry) => !chosen.has(entry)),
+      );
     }
     return selected;
   }

@@ -84,27 +84,29 @@ export class MicroBatcher<T, R = void> {
       const keys = this.options.keyOf ? batch.map((p) => this.options.keyOf!(p.item)) : [];
       for (const key of keys) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
       this.running++;
-      this.runner(batch.map((p) => p.item)).then(
-        (results) => {
-          batch.forEach((p, i) => {
-            const result = results ? results[i] : undefined;
-            if (result instanceof BatchItemFailure) p.reject(result.error);
-            else p.resolve(result as R);
-          });
-        },
-        (error: unknown) => {
-          for (const p of batch) p.reject(error);
-        },
-      ).finally(() => {
-        for (const key of keys) {
-          const left = this.inFlight.get(key)! - 1;
-          if (left === 0) this.inFlight.delete(key);
-          else this.inFlight.set(key, left);
-        }
-        this.running--;
-        if (this.queue.length > 0) this.flush();
-        else if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-      });
+      this.runner(batch.map((p) => p.item))
+        .then(
+          (results) => {
+            batch.forEach((p, i) => {
+              const result = results ? results[i] : undefined;
+              if (result instanceof BatchItemFailure) p.reject(result.error);
+              else p.resolve(result as R);
+            });
+          },
+          (error: unknown) => {
+            for (const p of batch) p.reject(error);
+          },
+        )
+        .finally(() => {
+          for (const key of keys) {
+            const left = this.inFlight.get(key)! - 1;
+            if (left === 0) this.inFlight.delete(key);
+            else this.inFlight.set(key, left);
+          }
+          this.running--;
+          if (this.queue.length > 0) this.flush();
+          else if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+        });
     }
   }
 

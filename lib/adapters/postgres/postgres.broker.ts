@@ -93,7 +93,10 @@ export class PostgresBroker implements Broker {
     };
     this.deadLetters = new PostgresDeadLetters(ctx, (client, envelopes) => this.publishWith(client, envelopes), retention.deadLetterRetention ?? DEFAULT_DEAD_LETTER_RETENTION_MS);
     if (Number.isFinite(this.deadLetters.retention)) {
-      this.sweeper = setInterval(() => void this.deadLetters.sweep().catch((error: unknown) => ctx.logger.warn('Could not sweep old dead letters; retrying at the next interval', error)), retention.deadLetterSweepInterval ?? 3_600_000);
+      this.sweeper = setInterval(
+        () => void this.deadLetters.sweep().catch((error: unknown) => ctx.logger.warn('Could not sweep old dead letters; retrying at the next interval', error)),
+        retention.deadLetterSweepInterval ?? 3_600_000,
+      );
       this.sweeper.unref();
     }
     this.publisher = new MicroBatcher((envelopes) => retryTransient(() => this.insert(ctx.pool, envelopes), 10_000, isNotSentError), {
@@ -278,7 +281,10 @@ export class PostgresBroker implements Broker {
     const message: BroadcastMessage = { channel, payload, publishedAt: Date.now() };
     const text = JSON.stringify(message);
     if (Buffer.byteLength(text) > MAX_BROADCAST_BYTES) {
-      throw new StemError('STEM_BROADCAST_TOO_LARGE', `Broadcast on "${channel}" is ${Buffer.byteLength(text)} bytes; Postgres NOTIFY carries at most ${MAX_BROADCAST_BYTES}. Send an id and fetch the data instead.`);
+      throw new StemError(
+        'STEM_BROADCAST_TOO_LARGE',
+        `Broadcast on "${channel}" is ${Buffer.byteLength(text)} bytes; Postgres NOTIFY carries at most ${MAX_BROADCAST_BYTES}. Send an id and fetch the data instead.`,
+      );
     }
     await this.ctx.pool.query('SELECT pg_notify($1, $2)', [this.ctx.channels.broadcast, text]);
   }

@@ -123,8 +123,24 @@ function describeError(error: unknown): string {
 }
 
 const TRANSIENT_CODES = new Set([
-  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300', '40001', '40P01',
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300',
+  '40001',
+  '40P01',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
 ]);
 
 /**
@@ -154,11 +170,7 @@ export function isNotSentError(error: unknown): boolean {
  * use the default for idempotent work) with backoff for up to `budgetMs`. Other errors and the
  * last retryable one are rethrown.
  */
-export async function retryTransient<T>(
-  run: () => Promise<T>,
-  budgetMs = 10_000,
-  retryable: (error: unknown) => boolean = isTransientError,
-): Promise<T> {
+export async function retryTransient<T>(run: () => Promise<T>, budgetMs = 10_000, retryable: (error: unknown) => boolean = isTransientError): Promise<T> {
   const deadline = Date.now() + budgetMs;
   let delay = 50;
   for (;;) {

@@ -137,9 +137,7 @@ export class PostgresConsumer implements Consumer {
   /** Claims up to `max` rows; undecodable ones are dead-lettered and not returned. */
   private async claim(max: number): Promise<{ deliveries: Delivery[]; claimedAny: boolean }> {
     const { queues, lease, consumerName } = this.settings;
-    const { rows } = await this.host.ctx.pool.query<ClaimedRow>(
-      this.claimQuery([queues, max, lease, consumerName]),
-    );
+    const { rows } = await this.host.ctx.pool.query<ClaimedRow>(this.claimQuery([queues, max, lease, consumerName]));
     if (rows.length > 1) rows.sort((a, b) => b.priority - a.priority || a.run_at_ms - b.run_at_ms || Number(a.id) - Number(b.id));
     const deliveries: Delivery[] = [];
     for (const row of rows) {

@@ -40,7 +40,11 @@ export class PostgresGroupStore implements GroupStore {
   private readonly sweeper: NodeJS.Timeout;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly ctx: PostgresContext, private readonly defaultTtl: number, private readonly claimTimeout: number) {
+  private constructor(
+    private readonly ctx: PostgresContext,
+    private readonly defaultTtl: number,
+    private readonly claimTimeout: number,
+  ) {
     this.sweeper = setInterval(() => {
       ctx.pool.query(sql.deleteExpiredGroups(ctx.s), [1_000]).catch((error: unknown) => ctx.logger.warn('Deleting expired canvas groups failed', error));
     }, SWEEP_INTERVAL_MS);

@@ -35,5 +35,4 @@ export function channelsFor(schema: string): PostgresChannels {
   return { jobs: `${schema}_jobs`, broadcast: `${schema}_broadcast`, results: `${schema}_results` };
 }
 
-
 export { redactUrl };

@@ -16,10 +16,7 @@ import { resolvePostgresTarget } from './postgres.url.js';
  * @throws PostgresConnectionError when the server cannot be reached
  * @throws PostgresMigrationError when the server is too old or the role lacks a privilege
  */
-export async function migratePostgres(
-  given: PostgresTarget,
-  givenOptions: { schema?: string; logger?: PostgresLogger } = {},
-): Promise<MigrationReport> {
+export async function migratePostgres(given: PostgresTarget, givenOptions: { schema?: string; logger?: PostgresLogger } = {}): Promise<MigrationReport> {
   const { target, options } = resolvePostgresTarget(given, givenOptions);
   const schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
   const client = typeof target === 'string' ? new pg.Client({ connectionString: target }) : undefined;

@@ -21,9 +21,7 @@ export interface MigrationReport {
  */
 export function assertServerVersion(serverVersionNum: number, display = String(serverVersionNum)): void {
   if (serverVersionNum < MIN_SERVER_VERSION) {
-    throw new PostgresMigrationError(
-      `Postgres ${display} is too old for Stem; it needs Postgres 12 or newer. Upgrade the server or use another adapter.`,
-    );
+    throw new PostgresMigrationError(`Postgres ${display} is too old for Stem; it needs Postgres 12 or newer. Upgrade the server or use another adapter.`);
   }
 }
 
@@ -55,16 +53,15 @@ export async function runMigrations(
   try {
     const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
     if (exists.rowCount === 0) {
-      await privileged(() => client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`), () =>
-        `Role "${role}" may not create schema "${schema}" in database "${db}". Create it as an owner ` +
-        `(CREATE SCHEMA ${s} AUTHORIZATION ${quoteIdent(role)};) or grant the right (GRANT CREATE ON DATABASE ${quoteIdent(db)} TO ${quoteIdent(role)};).`,
+      await privileged(
+        () => client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`),
+        () =>
+          `Role "${role}" may not create schema "${schema}" in database "${db}". Create it as an owner ` +
+          `(CREATE SCHEMA ${s} AUTHORIZATION ${quoteIdent(role)};) or grant the right (GRANT CREATE ON DATABASE ${quoteIdent(db)} TO ${quoteIdent(role)};).`,
       );
     }
     await privileged(
-      () =>
-        client.query(
-          `CREATE TABLE IF NOT EXISTS ${s}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-        ),
+      () => client.query(`CREATE TABLE IF NOT EXISTS ${s}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`),
       () => grantHint(role, schema),
     );
     const { rows } = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${s}.migrations`);
@@ -82,7 +79,10 @@ export async function runMigrations(
       await client.query('BEGIN');
       try {
         await client.query(`SET LOCAL search_path TO ${s}`);
-        await privileged(() => client.query(migration.sql), () => grantHint(role, schema));
+        await privileged(
+          () => client.query(migration.sql),
+          () => grantHint(role, schema),
+        );
         await client.query(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
         await client.query('COMMIT');
       } catch (error) {

@@ -88,7 +88,10 @@ export function assertHealthOptions(options: PostgresConnectOptions): void {
   for (const [option, value, zeroAllowed] of checks) {
     if (value === undefined) continue;
     if (!Number.isFinite(value) || value < 0 || (!zeroAllowed && value === 0)) {
-      throw new ConfigurationError(option, `expected ${zeroAllowed ? 'a number of ms ≥ 0 (0 turns it off)' : 'a positive number of ms'} for the Postgres connection, got ${String(value)}`);
+      throw new ConfigurationError(
+        option,
+        `expected ${zeroAllowed ? 'a number of ms ≥ 0 (0 turns it off)' : 'a positive number of ms'} for the Postgres connection, got ${String(value)}`,
+      );
     }
   }
 }
@@ -108,8 +111,7 @@ export function healthPoolConfig(options: PostgresConnectOptions): PostgresPoolO
 /** The default logger: one line per message on the console. */
 export const consoleLogger: PostgresLogger = {
   info: (message) => console.info(`[stem:postgres] ${message}`),
-  warn: (message, error) =>
-    console.warn(`[stem:postgres] ${message}${error instanceof Error ? `: ${error.message}` : ''}`),
+  warn: (message, error) => console.warn(`[stem:postgres] ${message}${error instanceof Error ? `: ${error.message}` : ''}`),
 };
 
 /** The schema used when none is given. */

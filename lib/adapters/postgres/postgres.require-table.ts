@@ -8,6 +8,8 @@ import type { PostgresContext } from './postgres.connection.js';
 export async function requireTable(ctx: PostgresContext, table: string): Promise<void> {
   const { rows } = await ctx.pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [`${ctx.s}.${table}`]);
   if (!rows[0]?.present) {
-    throw new PostgresMigrationError(`Table "${ctx.schema}.${table}" does not exist. Run migratePostgres(url, { schema: '${ctx.schema}' }) once (or connect with migrate: true) before using this store.`);
+    throw new PostgresMigrationError(
+      `Table "${ctx.schema}.${table}" does not exist. Run migratePostgres(url, { schema: '${ctx.schema}' }) once (or connect with migrate: true) before using this store.`,
+    );
   }
 }

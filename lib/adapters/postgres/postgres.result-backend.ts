@@ -145,7 +145,10 @@ export class PostgresResultBackend implements ResultBackend {
       const previous = this.registrations.get(id) ?? Promise.resolve();
       const removal = previous
         .then(() => (pid === undefined ? undefined : this.ctx.pool.query(sql.removeWatch(this.ctx.s), [id, pid])))
-        .then(() => undefined, () => undefined);
+        .then(
+          () => undefined,
+          () => undefined,
+        );
       this.registrations.set(id, removal);
       void removal.finally(() => {
         if (this.registrations.get(id) === removal) this.registrations.delete(id);
@@ -157,7 +160,10 @@ export class PostgresResultBackend implements ResultBackend {
       if (fresh) {
         const previous = this.registrations.get(id) ?? Promise.resolve();
         const registration = previous.then(() => this.register([id]));
-        this.registrations.set(id, registration.catch(() => undefined));
+        this.registrations.set(
+          id,
+          registration.catch(() => undefined),
+        );
         await registration;
       } else {
         await this.registrations.get(id);
@@ -173,13 +179,7 @@ export class PostgresResultBackend implements ResultBackend {
   async listStatuses(request: TaskStatusListRequest = {}): Promise<TaskStatusPage> {
     const limit = request.limit ?? 50;
     const offset = request.offset ?? 0;
-    const { rows } = await this.ctx.pool.query<StatusRow>(sql.listStatuses(this.ctx.s), [
-      request.state ?? null,
-      request.queue ?? null,
-      request.name ?? null,
-      limit + 1,
-      offset,
-    ]);
+    const { rows } = await this.ctx.pool.query<StatusRow>(sql.listStatuses(this.ctx.s), [request.state ?? null, request.queue ?? null, request.name ?? null, limit + 1, offset]);
     const items = rows.slice(0, limit).map(statusFromRow);
     return { items, ...(rows.length > limit ? { nextOffset: offset + items.length } : {}) };
   }

@@ -44,7 +44,10 @@ export class PostgresScheduleStore implements ScheduleStore {
   private readonly statements;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly ctx: PostgresContext, options: PostgresScheduleStoreOptions) {
+  private constructor(
+    private readonly ctx: PostgresContext,
+    options: PostgresScheduleStoreOptions,
+  ) {
     this.clock = options.clock ?? systemClock;
     this.statements = {
       get: prepared(sql.getSchedule(ctx.s)),
@@ -98,9 +101,7 @@ export class PostgresScheduleStore implements ScheduleStore {
   }
 
   async list(filter: ScheduleListFilter = {}): Promise<ScheduleEntry[]> {
-    const { rows } = await retryTransient(() =>
-      this.ctx.pool.query<ScheduleRow>(sql.listSchedules(this.ctx.s), [filter.enabled ?? null, filter.source ?? null]),
-    );
+    const { rows } = await retryTransient(() => this.ctx.pool.query<ScheduleRow>(sql.listSchedules(this.ctx.s), [filter.enabled ?? null, filter.source ?? null]));
     return rows.map(toEntry);
   }
 

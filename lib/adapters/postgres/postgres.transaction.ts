@@ -24,7 +24,10 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    broken ??= await client.query('ROLLBACK').then(() => undefined, (rollbackError: Error) => rollbackError);
+    broken ??= await client.query('ROLLBACK').then(
+      () => undefined,
+      (rollbackError: Error) => rollbackError,
+    );
     throw error;
   } finally {
     client.removeListener('error', onError);

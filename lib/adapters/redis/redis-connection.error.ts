@@ -6,7 +6,11 @@ import { StemError } from '../../core/errors/stem.error.js';
  * `Cannot connect to Redis at redis://127.0.0.1:6390: ECONNREFUSED. Is redis-server running?`
  */
 export class RedisConnectionError extends StemError {
-  constructor(readonly url: string, reason: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly url: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
     super('STEM_REDIS_CONNECTION', `Cannot connect to Redis at ${url}: ${reason}. Is redis-server running and reachable?`, options);
   }
 }

@@ -12,6 +12,9 @@ export class RedisDeadConnectionError extends StemError {
     readonly connection: string,
     reason: string,
   ) {
-    super('STEM_REDIS_DEAD_CONNECTION', `The Redis ${connection} connection to ${url} looks dead: ${reason}; replacing it (tune deadConnectionTimeout / commandTimeout if the server is just slow)`);
+    super(
+      'STEM_REDIS_DEAD_CONNECTION',
+      `The Redis ${connection} connection to ${url} looks dead: ${reason}; replacing it (tune deadConnectionTimeout / commandTimeout if the server is just slow)`,
+    );
   }
 }

@@ -119,9 +119,7 @@ export class RedisStreamsConsumer implements Consumer {
       connection?.disconnect();
     }
     await Promise.all(
-      this.queues.map((keys) =>
-        scripts.releaseConsumer.run(this.host.connection, queueScriptKeys(keys), [CONSUMER_GROUP, this.settings.consumerName]).catch(() => undefined),
-      ),
+      this.queues.map((keys) => scripts.releaseConsumer.run(this.host.connection, queueScriptKeys(keys), [CONSUMER_GROUP, this.settings.consumerName]).catch(() => undefined)),
     );
   }
 
@@ -181,7 +179,8 @@ export class RedisStreamsConsumer implements Consumer {
         out.push({ envelope: decoded.envelope, receipt: member + suffix, leaseExpiresAt: deadline });
         continue;
       }
-      const leaseProblem = badLease === '' ? [] : [`lease field "${badLease}" is not a whole number of ms from ${ENVELOPE_LIMITS.minVisibilityTimeout} to ${ENVELOPE_LIMITS.maxDurationMs}`];
+      const leaseProblem =
+        badLease === '' ? [] : [`lease field "${badLease}" is not a whole number of ms from ${ENVELOPE_LIMITS.minVisibilityTimeout} to ${ENVELOPE_LIMITS.maxDurationMs}`];
       const details = [...leaseProblem, ...(decoded.ok ? [] : [decoded.details])].join('; ');
       try {
         await this.host.deadLetterMalformed(keys, Number(member[0]), member.slice(2), body, details);
@@ -239,7 +238,10 @@ export class RedisStreamsConsumer implements Consumer {
     read.then(clear, (error: unknown) => {
       clear();
       if (waker.connection === connection && !this.closed) {
-        connection.then((c) => c.disconnect(), () => undefined);
+        connection.then(
+          (c) => c.disconnect(),
+          () => undefined,
+        );
         waker.connection = undefined;
       }
       if (!this.closed) this.host.reportError(error);

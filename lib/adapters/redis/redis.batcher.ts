@@ -45,11 +45,12 @@ export class Batcher<T, R = void> {
     if (batch.length === 0) return;
     this.pending = [];
     this.flushBatch(batch.map((p) => p.item)).then(
-      (results) => batch.forEach((p, i) => {
-        const result = results[i];
-        if (result instanceof BatchItemFailure) p.reject(result.error);
-        else p.resolve(result as R);
-      }),
+      (results) =>
+        batch.forEach((p, i) => {
+          const result = results[i];
+          if (result instanceof BatchItemFailure) p.reject(result.error);
+          else p.resolve(result as R);
+        }),
       (error: unknown) => batch.forEach((p) => p.reject(error)),
     );
   }

@@ -37,8 +37,6 @@ export interface RedisConnectionOptions extends RedisHealthOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-
-
 function reasonOf(error: unknown): string {
   if (!error) return 'connection closed';
   const e = error as NodeJS.ErrnoException;
@@ -184,7 +182,11 @@ export class RedisConnection {
     const sent = (this.client as Redis).call(name, ...args) as Promise<T>;
     const limit = this.options.commandTimeout;
     if (!limit || limit <= 0) return sent;
-    return withDeadline(sent, limit, () => new RedisDeadConnectionError(redactUrl(this.url), this.role, `command ${name.toUpperCase()} got no reply within ${limit} ms (commandTimeout)`));
+    return withDeadline(
+      sent,
+      limit,
+      () => new RedisDeadConnectionError(redactUrl(this.url), this.role, `command ${name.toUpperCase()} got no reply within ${limit} ms (commandTimeout)`),
+    );
   }
 
   /**
@@ -198,7 +200,11 @@ export class RedisConnection {
     try {
       const sent = (this.client as Redis).call(name, ...args) as Promise<T>;
       const limit = Math.ceil(blockMs) + this.deadAfter;
-      return await withDeadline(sent, limit, () => new RedisDeadConnectionError(redactUrl(this.url), this.role, `blocking ${name.toUpperCase()} (BLOCK ${Math.ceil(blockMs)} ms) got no reply within ${limit} ms`));
+      return await withDeadline(
+        sent,
+        limit,
+        () => new RedisDeadConnectionError(redactUrl(this.url), this.role, `blocking ${name.toUpperCase()} (BLOCK ${Math.ceil(blockMs)} ms) got no reply within ${limit} ms`),
+      );
     } finally {
       this.blockingReads--;
     }
@@ -256,13 +262,16 @@ export class RedisConnection {
       if (this.client.status !== 'end') this.client.disconnect(true);
     }, this.deadAfter);
     timer.unref();
-    this.client.ping().then(
-      () => undefined,
-      () => undefined,
-    ).finally(() => {
-      clearTimeout(timer);
-      if (this.pinging === ping) this.pinging = 0;
-    });
+    this.client
+      .ping()
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        if (this.pinging === ping) this.pinging = 0;
+      });
   }
 }
 

@@ -47,7 +47,10 @@ export function assertHealthOptions(options: RedisHealthOptions): void {
   for (const [option, value, zeroAllowed] of checks) {
     if (value === undefined) continue;
     if (!Number.isFinite(value) || value < 0 || (!zeroAllowed && value === 0)) {
-      throw new ConfigurationError(option, `expected ${zeroAllowed ? 'a number of ms ≥ 0 (0 turns it off)' : 'a positive number of ms'} for the Redis connection, got ${String(value)}`);
+      throw new ConfigurationError(
+        option,
+        `expected ${zeroAllowed ? 'a number of ms ≥ 0 (0 turns it off)' : 'a positive number of ms'} for the Redis connection, got ${String(value)}`,
+      );
     }
   }
 }

@@ -128,13 +128,17 @@ export class RedisResultBackend implements ResultBackend {
   }
 
   async touch(id: string, touch: TaskStatusTouch): Promise<void> {
-    await scripts.statusTouch.run(this.connection, [this.keys.status(id), this.keys.statusWatchers(id)], [
-      this.keys.statusChannel(id),
-      Date.now(),
-      touch.progress ? JSON.stringify(touch.progress) : '',
-      touch.heartbeatAt !== undefined ? touch.heartbeatAt : '',
-      ...metaPairs(touch.meta),
-    ]);
+    await scripts.statusTouch.run(
+      this.connection,
+      [this.keys.status(id), this.keys.statusWatchers(id)],
+      [
+        this.keys.statusChannel(id),
+        Date.now(),
+        touch.progress ? JSON.stringify(touch.progress) : '',
+        touch.heartbeatAt !== undefined ? touch.heartbeatAt : '',
+        ...metaPairs(touch.meta),
+      ],
+    );
   }
 
   async get(id: string): Promise<TaskStatus | null> {
@@ -179,7 +183,11 @@ export class RedisResultBackend implements ResultBackend {
     const offset = Math.max(0, request.offset ?? 0);
     const queues = request.queue !== undefined ? [request.queue] : await this.connection.command<string[]>('smembers', this.keys.statusIndexQueues);
     const chunk = Math.min(Math.max((offset + limit + 1) * 2, 100), 1_000);
-    const merged = new StatusIndexMerge(this.connection, queues.map((queue) => ({ queue, key: this.keys.statusIndexQueue(queue) })), chunk);
+    const merged = new StatusIndexMerge(
+      this.connection,
+      queues.map((queue) => ({ queue, key: this.keys.statusIndexQueue(queue) })),
+      chunk,
+    );
     const matches = (s: TaskStatus) =>
       (request.state === undefined || s.state === request.state) &&
       (request.queue === undefined || s.queue === request.queue) &&
@@ -265,19 +273,11 @@ export class RedisResultBackend implements ResultBackend {
     const now = Date.now();
     const written = await Promise.allSettled(
       batch.map((w) =>
-        scripts.statusSet.run<string>(this.connection, [this.keys.status(w.id), this.keys.statusWatchers(w.id)], [
-          this.keys.statusChannel(w.id),
-          now,
-          w.ttl,
-          w.state,
-          w.attempt,
-          w.name,
-          w.queue,
-          w.payload,
-          w.error,
-          w.unlessTerminal ? '1' : '',
-          ...w.meta,
-        ]),
+        scripts.statusSet.run<string>(
+          this.connection,
+          [this.keys.status(w.id), this.keys.statusWatchers(w.id)],
+          [this.keys.statusChannel(w.id), now, w.ttl, w.state, w.attempt, w.name, w.queue, w.payload, w.error, w.unlessTerminal ? '1' : '', ...w.meta],
+        ),
       ),
     );
     const args: (string | number)[] = [now, this.pruneHorizon(now), this.keys.statusIndexQueuePrefix];

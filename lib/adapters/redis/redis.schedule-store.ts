@@ -127,7 +127,11 @@ export class RedisScheduleStore implements ScheduleStore {
 
   private async compareAndSet(entry: ScheduleEntry, expectedVersion: number): Promise<[boolean, number]> {
     const score = entry.enabled && entry.nextRunAt !== null ? String(entry.nextRunAt) : '';
-    const [written, actual] = await scripts.scheduleCas.run<[number, number]>(this.connection, [this.entriesKey, this.dueKey], [entry.id, expectedVersion, JSON.stringify(entry), score]);
+    const [written, actual] = await scripts.scheduleCas.run<[number, number]>(
+      this.connection,
+      [this.entriesKey, this.dueKey],
+      [entry.id, expectedVersion, JSON.stringify(entry), score],
+    );
     return [Number(written) === 1, Number(actual)];
   }
 }

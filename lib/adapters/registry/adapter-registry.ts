@@ -91,7 +91,9 @@ export class AdapterRegistry {
   }
 
   private listed(): string {
-    return this.schemes().map((s) => `${s}://`).join(', ');
+    return this.schemes()
+      .map((s) => `${s}://`)
+      .join(', ');
   }
 }
 

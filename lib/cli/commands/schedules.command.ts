@@ -20,7 +20,9 @@ export async function schedulesCommand(ctx: CliContext, action: string | undefin
       ctx.print(entries, () => {
         if (entries.length === 0) ctx.io.out('No schedules.');
         for (const e of entries) {
-          ctx.io.out(`${e.id}  ${e.task}  ${e.spec.kind}  ${e.enabled ? 'enabled' : 'disabled'}  next ${iso(e.nextRunAt)}  last ${iso(e.lastRunAt)}  runs ${e.runCount}${e.lastError ? `  last error: ${e.lastError}` : ''}`);
+          ctx.io.out(
+            `${e.id}  ${e.task}  ${e.spec.kind}  ${e.enabled ? 'enabled' : 'disabled'}  next ${iso(e.nextRunAt)}  last ${iso(e.lastRunAt)}  runs ${e.runCount}${e.lastError ? `  last error: ${e.lastError}` : ''}`,
+          );
         }
       });
       return 0;

@@ -28,7 +28,9 @@ export async function statusCommand(ctx: CliContext, id: string | undefined): Pr
 /** `stem tasks [--state s] [--queue q]`: recent statuses. */
 export async function tasksCommand(ctx: CliContext, flags: { state?: string; queue?: string; name?: string; limit?: string; offset?: string }): Promise<number> {
   if (flags.state && !STATES.includes(flags.state as TaskState)) throw new UsageError(`--state must be one of ${STATES.join(', ')}`);
-  const page = await (await ctx.backend()).listStatuses({
+  const page = await (
+    await ctx.backend()
+  ).listStatuses({
     ...(flags.state ? { state: flags.state as TaskState } : {}),
     ...(flags.queue ? { queue: flags.queue } : {}),
     ...(flags.name ? { name: flags.name } : {}),

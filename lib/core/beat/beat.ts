@@ -194,7 +194,9 @@ export class Beat {
       return;
     }
     let lockLost = false;
-    const renewal = this.renewEvery(key, () => { lockLost = true; });
+    const renewal = this.renewEvery(key, () => {
+      lockLost = true;
+    });
     try {
       if (control.abandoned) return;
       // NOTE: re-read under the lock: another replica may have dispatched this tick between our
@@ -249,18 +251,14 @@ export class Beat {
     if (!updated.enabled) this.events.emit('schedule:disabled', updated);
   }
 
-  private async record(
-    read: ScheduleEntry,
-    run: { scheduledFor: number; executedAt: number; jitter: number; taskId: string; error?: Error; catchUp: boolean },
-  ): Promise<void> {
+  private async record(read: ScheduleEntry, run: { scheduledFor: number; executedAt: number; jitter: number; taskId: string; error?: Error; catchUp: boolean }): Promise<void> {
     const drift = run.executedAt - run.scheduledFor;
     let entry = read;
     for (let attempt = 0; ; attempt++) {
       // NOTE: an on-time run moves to the tick after it, even if jitter made it late; a catch-up
       // run moves past now so missed ticks are not replayed. A failed clocked run stays due so
       // the next tick retries it instead of losing it.
-      const nextRunAt = run.error && entry.spec.kind === 'clocked' ? run.scheduledFor
-        : this.next(entry, run.catchUp ? run.executedAt : run.scheduledFor, run.scheduledFor);
+      const nextRunAt = run.error && entry.spec.kind === 'clocked' ? run.scheduledFor : this.next(entry, run.catchUp ? run.executedAt : run.scheduledFor, run.scheduledFor);
       const execution: ScheduleExecution = {
         version: entry.version,
         scheduledFor: run.scheduledFor,
@@ -296,8 +294,14 @@ export class Beat {
       this.metric({ name: 'stem.scheduler.drift', value: drift, unit: 'ms', attributes });
       this.metric({ name: 'stem.scheduler.dispatch.success', value: 1, unit: '1', attributes });
       this.events.emit('schedule:dispatched', {
-        entry, taskId: run.taskId, scheduledFor: run.scheduledFor, executedAt: run.executedAt, drift,
-        jitter: run.jitter, catchUp: run.catchUp, nextRunAt: entry.nextRunAt,
+        entry,
+        taskId: run.taskId,
+        scheduledFor: run.scheduledFor,
+        executedAt: run.executedAt,
+        drift,
+        jitter: run.jitter,
+        catchUp: run.catchUp,
+        nextRunAt: entry.nextRunAt,
       });
     }
     if (!entry.enabled) this.events.emit('schedule:disabled', entry);
@@ -324,7 +328,12 @@ export class Beat {
       }, this.lockTtl / 2);
     };
     schedule();
-    return { cancel: () => { cancelled = true; timer?.cancel(); } };
+    return {
+      cancel: () => {
+        cancelled = true;
+        timer?.cancel();
+      },
+    };
   }
 
   /** Resolves `true` after `ms`, or `false` as soon as `signal` aborts. */

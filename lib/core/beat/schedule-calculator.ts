@@ -34,7 +34,9 @@ export function nextRun(spec: ScheduleSpec, after: number, timezone = 'UTC', anc
       try {
         return expression.next().getTime();
       } catch (error) {
-        throw new InvalidScheduleError('(unnamed)', `cron expression "${spec.expression}" has no run after ${new Date(after).toISOString()} (${(error as Error).message})`, { cause: error });
+        throw new InvalidScheduleError('(unnamed)', `cron expression "${spec.expression}" has no run after ${new Date(after).toISOString()} (${(error as Error).message})`, {
+          cause: error,
+        });
       }
     }
     case 'solar':

@@ -50,7 +50,7 @@ export const ScheduleRecords = {
       lastScheduledFor: run.scheduledFor,
       lastSuccessAt: run.success ? run.executedAt : existing.lastSuccessAt,
       lastErrorAt: run.success ? existing.lastErrorAt : run.executedAt,
-      lastError: run.success ? existing.lastError : run.error ?? 'dispatch failed',
+      lastError: run.success ? existing.lastError : (run.error ?? 'dispatch failed'),
       lastTaskId: run.taskId ?? existing.lastTaskId,
       lastJitter: run.jitter,
       drift: run.drift,

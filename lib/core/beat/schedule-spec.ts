@@ -27,20 +27,19 @@ export interface CronSpec {
 }
 
 /** The solar events a {@link SolarSpec} can follow. Dawn/dusk are the civil, nautical and astronomical twilights. */
-export type SolarEvent =
-  | 'sunrise'
-  | 'sunset'
-  | 'solarNoon'
-  | 'civilDawn'
-  | 'civilDusk'
-  | 'nauticalDawn'
-  | 'nauticalDusk'
-  | 'astronomicalDawn'
-  | 'astronomicalDusk';
+export type SolarEvent = 'sunrise' | 'sunset' | 'solarNoon' | 'civilDawn' | 'civilDusk' | 'nauticalDawn' | 'nauticalDusk' | 'astronomicalDawn' | 'astronomicalDusk';
 
 /** Every solar event name, for validation and CLIs. */
 export const SOLAR_EVENTS: readonly SolarEvent[] = [
-  'sunrise', 'sunset', 'solarNoon', 'civilDawn', 'civilDusk', 'nauticalDawn', 'nauticalDusk', 'astronomicalDawn', 'astronomicalDusk',
+  'sunrise',
+  'sunset',
+  'solarNoon',
+  'civilDawn',
+  'civilDusk',
+  'nauticalDawn',
+  'nauticalDusk',
+  'astronomicalDawn',
+  'astronomicalDusk',
 ];
 
 /**
@@ -142,12 +141,19 @@ export function parseCron(expression: string, timezone: string, currentDate: num
   const fields = trimmed.split(/\s+/);
   const isMacro = trimmed.startsWith('@');
   if (isMacro ? !CRON_MACROS.has(trimmed.toLowerCase()) : fields.length !== 5 && fields.length !== 6) {
-    throw new InvalidScheduleError(scheduleId, `cron expression "${expression}" has ${isMacro ? 'an unknown macro' : `${fields.length} fields`}; use 5 fields (minute hour day-of-month month day-of-week), 6 with seconds first, or a macro such as @daily`);
+    throw new InvalidScheduleError(
+      scheduleId,
+      `cron expression "${expression}" has ${isMacro ? 'an unknown macro' : `${fields.length} fields`}; use 5 fields (minute hour day-of-month month day-of-week), 6 with seconds first, or a macro such as @daily`,
+    );
   }
   try {
     return CronExpressionParser.parse(isMacro ? trimmed.toLowerCase() : trimmed, { currentDate, tz: timezone });
   } catch (error) {
-    throw new InvalidScheduleError(scheduleId, `cron expression "${expression}" cannot be parsed (${(error as Error).message}); check it with a cron reference such as crontab.guru`, { cause: error });
+    throw new InvalidScheduleError(
+      scheduleId,
+      `cron expression "${expression}" cannot be parsed (${(error as Error).message}); check it with a cron reference such as crontab.guru`,
+      { cause: error },
+    );
   }
 }
 
@@ -199,8 +205,10 @@ export function normalizeScheduleSpec(input: ScheduleSpecInput, scheduleId = '(u
       if (!SOLAR_EVENTS.includes(input.event)) {
         throw new InvalidScheduleError(scheduleId, `unknown solar event "${String(input.event)}"; use one of ${SOLAR_EVENTS.join(', ')}`);
       }
-      if (typeof input.latitude !== 'number' || !(Math.abs(input.latitude) <= 90)) throw new InvalidScheduleError(scheduleId, `latitude ${String(input.latitude)} must be a number from -90 to 90`);
-      if (typeof input.longitude !== 'number' || !(Math.abs(input.longitude) <= 180)) throw new InvalidScheduleError(scheduleId, `longitude ${String(input.longitude)} must be a number from -180 to 180`);
+      if (typeof input.latitude !== 'number' || !(Math.abs(input.latitude) <= 90))
+        throw new InvalidScheduleError(scheduleId, `latitude ${String(input.latitude)} must be a number from -90 to 90`);
+      if (typeof input.longitude !== 'number' || !(Math.abs(input.longitude) <= 180))
+        throw new InvalidScheduleError(scheduleId, `longitude ${String(input.longitude)} must be a number from -180 to 180`);
       const offset = duration(input.offset, 'offset', scheduleId);
       return { kind: 'solar', event: input.event, latitude: input.latitude, longitude: input.longitude, ...(offset ? { offset } : {}) };
     }
@@ -210,6 +218,9 @@ export function normalizeScheduleSpec(input: ScheduleSpecInput, scheduleId = '(u
       return { kind: 'clocked', runAt };
     }
     default:
-      throw new InvalidScheduleError(scheduleId, `unknown schedule kind ${JSON.stringify((input as { kind?: unknown })?.kind)}; use "interval", "cron", "solar" or "clocked" (or the Schedules.* builders)`);
+      throw new InvalidScheduleError(
+        scheduleId,
+        `unknown schedule kind ${JSON.stringify((input as { kind?: unknown })?.kind)}; use "interval", "cron", "solar" or "clocked" (or the Schedules.* builders)`,
+      );
   }
 }

@@ -1,11 +1,4 @@
-import type {
-  ScheduleEnqueueOptions,
-  ScheduleEntry,
-  ScheduleListFilter,
-  ScheduleSource,
-  ScheduleStore,
-  ScheduleUpsert,
-} from '../contracts/schedule-store.js';
+import type { ScheduleEnqueueOptions, ScheduleEntry, ScheduleListFilter, ScheduleSource, ScheduleStore, ScheduleUpsert } from '../contracts/schedule-store.js';
 import { InvalidScheduleError } from '../errors/invalid-schedule.error.js';
 import { ScheduleConflictError } from '../errors/schedule-conflict.error.js';
 import { ScheduleNotFoundError } from '../errors/schedule-not-found.error.js';
@@ -178,9 +171,11 @@ export class StemScheduler {
         const whenChanged = !sameJson([existing.spec, existing.timezone ?? 'UTC'], [upsert.spec, upsert.timezone ?? 'UTC']);
         const keepEnabled = keepRuntimeState && !whenChanged;
         const enabled = keepEnabled ? existing.enabled : upsert.enabled;
-        const nextRunAt = !enabled ? existing.nextRunAt
-          : whenChanged || !existing.enabled ? this.firstRun(upsert.spec, upsert.timezone, whenChanged ? undefined : existing)
-          : existing.nextRunAt;
+        const nextRunAt = !enabled
+          ? existing.nextRunAt
+          : whenChanged || !existing.enabled
+            ? this.firstRun(upsert.spec, upsert.timezone, whenChanged ? undefined : existing)
+            : existing.nextRunAt;
         // NOTE: an entry with no future run (a clocked entry that ran, an interval past endAt) is stored disabled.
         const next: ScheduleUpsert = { ...upsert, enabled: enabled && nextRunAt !== null, nextRunAt };
         if (sameJson(definitionOf(existing), definitionOf(next))) return { entry: existing, outcome: 'unchanged' };
@@ -219,8 +214,10 @@ export class StemScheduler {
     const timezone = input.timezone ?? 'UTC';
     const spec = normalizeScheduleSpec(input.schedule, input.id, timezone);
     const jitter = input.jitter === undefined ? undefined : parseDuration(input.jitter);
-    if (jitter !== undefined && !(jitter >= 0)) throw new InvalidScheduleError(input.id, `jitter ${JSON.stringify(input.jitter)} must be a non-negative duration such as 500 or '2s'`);
-    if (input.jitter !== undefined && jitter === undefined) throw new InvalidScheduleError(input.id, `jitter ${JSON.stringify(input.jitter)} is not a duration; use ms or a string such as '2s'`);
+    if (jitter !== undefined && !(jitter >= 0))
+      throw new InvalidScheduleError(input.id, `jitter ${JSON.stringify(input.jitter)} must be a non-negative duration such as 500 or '2s'`);
+    if (input.jitter !== undefined && jitter === undefined)
+      throw new InvalidScheduleError(input.id, `jitter ${JSON.stringify(input.jitter)} is not a duration; use ms or a string such as '2s'`);
     return stripUndefined({
       id: input.id,
       task: input.task,
@@ -248,7 +245,8 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v);
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 
 function stripUndefined<T extends object>(value: T): T {

@@ -97,7 +97,10 @@ export class Canvas {
   private readonly pollInterval: number;
   private readonly store?: GroupStore;
 
-  constructor(readonly stem: TaskProducer, options: CanvasOptions = {}) {
+  constructor(
+    readonly stem: TaskProducer,
+    options: CanvasOptions = {},
+  ) {
     this.store = options.groupStore ?? stem.groupStore;
     this.groupTtl = options.groupTtl ?? 86_400_000;
     this.pollInterval = options.pollInterval ?? 50;
@@ -123,11 +126,16 @@ export class Canvas {
     const taskIds = signatures.map((s) => s.options?.taskId ?? uuidv7());
     const next = signatures.slice(1).map((s, i) => serializeTaskCall(s, taskIds[i + 1]));
     const first = signatures[0]!;
-    await this.stem.enqueue(first.name, first.args, {
-      ...first.options,
-      taskId: taskIds[0]!,
-      meta: { ...first.options?.meta, [CanvasMeta.chain]: { id: chainId, next } },
-    }, first.taskOptions);
+    await this.stem.enqueue(
+      first.name,
+      first.args,
+      {
+        ...first.options,
+        taskId: taskIds[0]!,
+        meta: { ...first.options?.meta, [CanvasMeta.chain]: { id: chainId, next } },
+      },
+      first.taskOptions,
+    );
     const lastId = taskIds[taskIds.length - 1]!;
     return { chainId, taskIds, wait: (wait) => this.stem.waitForTask<T>(lastId, wait) };
   }
@@ -141,12 +149,17 @@ export class Canvas {
     const groupId = options.groupId ?? uuidv7();
     const callbackId = callback.options?.taskId ?? uuidv7();
     if (body.length === 0) {
-      await this.stem.enqueue(callback.name, callback.args, {
-        ...callback.options,
-        taskId: callbackId,
-        headers: { ...callback.options?.headers, [StemHeaders.chordId]: groupId },
-        meta: { ...callback.options?.meta, [CanvasMeta.chordResults]: [] },
-      }, callback.taskOptions);
+      await this.stem.enqueue(
+        callback.name,
+        callback.args,
+        {
+          ...callback.options,
+          taskId: callbackId,
+          headers: { ...callback.options?.headers, [StemHeaders.chordId]: groupId },
+          meta: { ...callback.options?.meta, [CanvasMeta.chordResults]: [] },
+        },
+        callback.taskOptions,
+      );
       return { chordId: groupId, groupId, taskIds: [], callbackId, wait: (wait) => this.stem.waitForTask<R>(callbackId, wait) };
     }
     const dispatch = await this.dispatchGroup<T>(body, { ...options, groupId }, { [CanvasMeta.chordCallback]: serializeTaskCall(callback, callbackId) });
@@ -165,7 +178,10 @@ export class Canvas {
   /** A group with one task per item; each task gets its item as args. */
   map<T = unknown, TItem = unknown>(taskName: string, items: readonly TItem[], options: EnqueueOptions & GroupOptions = {}): Promise<GroupDispatch<T>> {
     const { groupId, ttl, ...enqueue } = options;
-    return this.group<T>(items.map((item) => task<T>(taskName, item, enqueue)), { ...(groupId ? { groupId } : {}), ...(ttl ? { ttl } : {}) });
+    return this.group<T>(
+      items.map((item) => task<T>(taskName, item, enqueue)),
+      { ...(groupId ? { groupId } : {}), ...(ttl ? { ttl } : {}) },
+    );
   }
 
   /** A group's results so far, decoded, or `null` when unknown or expired. */
@@ -210,9 +226,8 @@ export class Canvas {
   private view<T>(status: GroupStatus, timedOut: boolean): GroupResult<T> {
     const members = status.results.map((r): GroupMemberView<T> | null => {
       if (!r) return null;
-      const value = r.state === 'succeeded' && r.payload !== undefined
-        ? (this.stem.encoders.decode(r.payload, r.resultEncoder, `result of group member ${r.taskId}`) as T)
-        : undefined;
+      const value =
+        r.state === 'succeeded' && r.payload !== undefined ? (this.stem.encoders.decode(r.payload, r.resultEncoder, `result of group member ${r.taskId}`) as T) : undefined;
       return { taskId: r.taskId, state: r.state, ...(value !== undefined ? { value } : {}), ...(r.error ? { error: r.error } : {}) };
     });
     return {

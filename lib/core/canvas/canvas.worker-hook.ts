@@ -68,7 +68,10 @@ export class CanvasCoordinator implements WorkerExtension {
   readonly name = 'canvas';
   readonly requeueOnFailure = true;
 
-  constructor(private readonly producer: Stem, private readonly groupStore?: GroupStore) {}
+  constructor(
+    private readonly producer: Stem,
+    private readonly groupStore?: GroupStore,
+  ) {}
 
   /** Worker extension hook: follow-ups of terminal outcomes; retries have none. */
   onSettled(outcome: TaskOutcome): Promise<void> | undefined {
@@ -153,7 +156,9 @@ export class CanvasCoordinator implements WorkerExtension {
     // chord dispatched) must not start the callback again once it was picked up.
     const existing = await this.producer.backend?.get(String(callback.options.taskId));
     if (existing && existing.state !== 'queued' && existing.error?.type !== 'PublishError') return;
-    const results = status.results.map((r) => (r?.payload === undefined ? undefined : this.producer.encoders.decode(r.payload, r.resultEncoder, `result of chord ${groupId} member ${r.taskId}`)));
+    const results = status.results.map((r) =>
+      r?.payload === undefined ? undefined : this.producer.encoders.decode(r.payload, r.resultEncoder, `result of chord ${groupId} member ${r.taskId}`),
+    );
     const options = deserializeEnqueueOptions(callback.options);
     await this.producer.enqueue(callback.name, callback.args, {
       ...options,
@@ -188,11 +193,15 @@ export class CanvasCoordinator implements WorkerExtension {
       return;
     }
     const broken = new ChainBrokenError(chain.id, env.id, env.name, outcome.error?.message ?? outcome.state);
-    await Promise.all(chain.next.map((step) => this.producer.backend?.set(String(step.options.taskId), {
-      state: 'cancelled',
-      attempt: 0,
-      name: step.name,
-      error: { type: broken.name, message: broken.message, retryable: false, meta: { chainId: chain.id, failedTaskId: env.id, failedError: outcome.error } },
-    })));
+    await Promise.all(
+      chain.next.map((step) =>
+        this.producer.backend?.set(String(step.options.taskId), {
+          state: 'cancelled',
+          attempt: 0,
+          name: step.name,
+          error: { type: broken.name, message: broken.message, retryable: false, meta: { chainId: chain.id, failedTaskId: env.id, failedError: outcome.error } },
+        }),
+      ),
+    );
   }
 }

@@ -6,7 +6,11 @@ import { StemError } from '../errors/stem.error.js';
  * requeued and the claim is checked again when it runs.
  */
 export class ChordClaimPendingError extends StemError {
-  constructor(readonly chordId: string, readonly callbackId: string, readonly claimExpiresAt: number | undefined) {
+  constructor(
+    readonly chordId: string,
+    readonly callbackId: string,
+    readonly claimExpiresAt: number | undefined,
+  ) {
     super(
       'STEM_CHORD_CLAIM_PENDING',
       `Chord ${chordId}: callback ${callbackId} is claimed by another attempt that has not published it yet` +

@@ -43,7 +43,8 @@ export function deserializeEnqueueOptions(options: Record<string, unknown> | und
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options ?? {})) {
     if (value && typeof value === 'object' && DATE_TAG in value) out[key] = new Date((value as Record<string, number>)[DATE_TAG]!);
-    else if (key === 'link' || key === 'linkError') out[key] = (value as SerializedTaskCall[]).map((c) => ({ name: c.name, args: c.args, options: deserializeEnqueueOptions(c.options) }));
+    else if (key === 'link' || key === 'linkError')
+      out[key] = (value as SerializedTaskCall[]).map((c) => ({ name: c.name, args: c.args, options: deserializeEnqueueOptions(c.options) }));
     else out[key] = value;
   }
   return out as EnqueueOptions;

@@ -250,10 +250,14 @@ export function brokerSupports<C extends Exclude<BrokerCapability, 'priorities'>
 export function brokerSupports(broker: Broker, capability: BrokerCapability): boolean;
 export function brokerSupports(broker: Broker, capability: BrokerCapability): boolean {
   switch (capability) {
-    case 'dead-letter-admin': return hasDeadLetterAdmin(broker);
-    case 'broadcast': return hasBroadcast(broker);
-    case 'priorities': return supportsPriorities(broker);
-    case 'transactions': return isTransactionalBroker(broker);
+    case 'dead-letter-admin':
+      return hasDeadLetterAdmin(broker);
+    case 'broadcast':
+      return hasBroadcast(broker);
+    case 'priorities':
+      return supportsPriorities(broker);
+    case 'transactions':
+      return isTransactionalBroker(broker);
   }
 }
 

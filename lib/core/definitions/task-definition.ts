@@ -18,7 +18,19 @@ export interface TaskDefinitionOptions extends TaskOptions {
   readonly metadata?: TaskDefinitionMetadata;
 }
 
-const ENQUEUE_KEYS = ['queue', 'priority', 'maxRetries', 'retryPolicy', 'visibilityTimeout', 'softTimeLimit', 'hardTimeLimit', 'ignoreResult', 'unique', 'uniqueFor', 'expires'] as const;
+const ENQUEUE_KEYS = [
+  'queue',
+  'priority',
+  'maxRetries',
+  'retryPolicy',
+  'visibilityTimeout',
+  'softTimeLimit',
+  'hardTimeLimit',
+  'ignoreResult',
+  'unique',
+  'uniqueFor',
+  'expires',
+] as const;
 
 /**
  * A task's name, options and argument/result types in one value that producers and workers
@@ -36,7 +48,10 @@ export class TaskDefinition<TArgs, TResult> {
   readonly options: TaskOptions;
   readonly metadata: TaskDefinitionMetadata;
 
-  constructor(readonly name: string, options: TaskDefinitionOptions = {}) {
+  constructor(
+    readonly name: string,
+    options: TaskDefinitionOptions = {},
+  ) {
     const { metadata, ...taskOptions } = options;
     this.options = taskOptions;
     this.metadata = metadata ?? {};

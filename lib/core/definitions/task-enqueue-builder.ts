@@ -17,7 +17,11 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export class TaskEnqueueBuilder<TArgs, TResult> {
   private readonly opts: Mutable<EnqueueOptions> = {};
 
-  constructor(private readonly stem: TaskProducer, private readonly definition: TaskDefinition<TArgs, TResult>, private readonly args: TArgs) {}
+  constructor(
+    private readonly stem: TaskProducer,
+    private readonly definition: TaskDefinition<TArgs, TResult>,
+    private readonly args: TArgs,
+  ) {}
 
   /** Adds a header. */
   header(name: string, value: string): this {

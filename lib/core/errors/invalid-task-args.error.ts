@@ -17,9 +17,7 @@ export class InvalidTaskArgsError extends StemError {
     readonly taskName: string,
     readonly violations: readonly ArgsViolation[],
   ) {
-    const details = violations
-      .map((v) => `${v.property}: ${Object.values(v.constraints).join('; ')}`)
-      .join(', ');
+    const details = violations.map((v) => `${v.property}: ${Object.values(v.constraints).join('; ')}`).join(', ');
     super('STEM_INVALID_TASK_ARGS', `Invalid arguments for task "${taskName}": ${details}. Fix the arguments to match the task's DTO.`);
   }
 }

@@ -6,7 +6,13 @@ function reason(cause: unknown): string {
 
 /** Publishing to the broker failed before anything was stored; nothing was enqueued. */
 export class PublishError extends StemError {
-  constructor(readonly taskName: string, readonly queue: string, cause: unknown, message?: string, code = 'STEM_PUBLISH_FAILED') {
+  constructor(
+    readonly taskName: string,
+    readonly queue: string,
+    cause: unknown,
+    message?: string,
+    code = 'STEM_PUBLISH_FAILED',
+  ) {
     super(code, message ?? `Could not publish task "${taskName}" to queue "${queue}": ${reason(cause)}. Check that the broker is reachable; nothing was enqueued.`, { cause });
   }
 }
@@ -28,7 +34,12 @@ export class PublishError extends StemError {
  * }
  */
 export class PublishOutcomeUnknownError extends PublishError {
-  constructor(taskName: string, queue: string, readonly taskIds: readonly string[], cause: unknown) {
+  constructor(
+    taskName: string,
+    queue: string,
+    readonly taskIds: readonly string[],
+    cause: unknown,
+  ) {
     const ids = taskIds.length === 1 ? `id ${taskIds[0]}` : `ids ${taskIds.slice(0, 10).join(', ')}${taskIds.length > 10 ? ', ...' : ''}`;
     super(
       taskName,

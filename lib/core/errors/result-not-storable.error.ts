@@ -5,7 +5,14 @@ import { StemError } from './stem.error.js';
  * object, ...). The task is failed without retries: running it again would return the same value.
  */
 export class ResultNotStorableError extends StemError {
-  constructor(readonly taskName: string, cause: unknown) {
-    super('STEM_RESULT_NOT_STORABLE', `Task "${taskName}" returned a result that cannot be stored: ${(cause as Error)?.message ?? cause}. Return JSON-serialisable data, set ignoreResult, or give the task a resultEncoder.`, { cause });
+  constructor(
+    readonly taskName: string,
+    cause: unknown,
+  ) {
+    super(
+      'STEM_RESULT_NOT_STORABLE',
+      `Task "${taskName}" returned a result that cannot be stored: ${(cause as Error)?.message ?? cause}. Return JSON-serialisable data, set ignoreResult, or give the task a resultEncoder.`,
+      { cause },
+    );
   }
 }

@@ -7,7 +7,15 @@ import { StemError } from './stem.error.js';
  * task as failed with the dead-letter reason `result-not-storable`.
  */
 export class StatusNotStorableError extends StemError {
-  constructor(readonly taskId: string, readonly backend: string, cause: unknown) {
-    super('STEM_STATUS_NOT_STORABLE', `The ${backend} result backend cannot store the status of task ${JSON.stringify(taskId)}: ${(cause as Error)?.message ?? String(cause)}. Store JSON-serialisable data without BigInts or cycles (and, on Postgres, without U+0000 or lone surrogates).`, { cause });
+  constructor(
+    readonly taskId: string,
+    readonly backend: string,
+    cause: unknown,
+  ) {
+    super(
+      'STEM_STATUS_NOT_STORABLE',
+      `The ${backend} result backend cannot store the status of task ${JSON.stringify(taskId)}: ${(cause as Error)?.message ?? String(cause)}. Store JSON-serialisable data without BigInts or cycles (and, on Postgres, without U+0000 or lone surrogates).`,
+      { cause },
+    );
   }
 }

@@ -12,7 +12,11 @@ export class UnknownTaskError extends StemError {
   /** The names the registry (and, for a producer, its declared remote tasks) knows. */
   readonly known: readonly string[];
 
-  constructor(readonly taskName: string, known: readonly string[] = [], message?: string) {
+  constructor(
+    readonly taskName: string,
+    known: readonly string[] = [],
+    message?: string,
+  ) {
     const hint = known.length ? ` Registered tasks: ${listed(known)}.` : '';
     super('STEM_UNKNOWN_TASK', message ?? `Task "${taskName}" is not registered. Decorate a provider method with @Task({ name: '${taskName}' }) or register a TaskHandler.${hint}`);
     this.known = known;

@@ -13,6 +13,9 @@ export class UnsupportedCapabilityError extends StemError {
     /** What the caller wanted to do with it. */
     readonly action: string,
   ) {
-    super('STEM_UNSUPPORTED_CAPABILITY', `Cannot ${action}: the "${adapter}" broker has no ${capability} capability; use a store that has it (the memory, redis and postgres brokers have every capability)`);
+    super(
+      'STEM_UNSUPPORTED_CAPABILITY',
+      `Cannot ${action}: the "${adapter}" broker has no ${capability} capability; use a store that has it (the memory, redis and postgres brokers have every capability)`,
+    );
   }
 }

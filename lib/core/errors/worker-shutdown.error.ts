@@ -5,7 +5,10 @@ import { StemError } from './stem.error.js';
  * because of it is requeued without using an attempt.
  */
 export class WorkerShutdownError extends StemError {
-  constructor(readonly workerId: string, readonly mode: 'soft' | 'hard') {
+  constructor(
+    readonly workerId: string,
+    readonly mode: 'soft' | 'hard',
+  ) {
     super('STEM_WORKER_SHUTDOWN', `Worker ${workerId} is shutting down (${mode}); the task will be requeued`);
   }
 }

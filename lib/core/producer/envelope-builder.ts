@@ -73,7 +73,10 @@ export class EnvelopeBuilder {
     const inCanvas = meta[CanvasMeta.groupId] !== undefined || meta[CanvasMeta.chain] !== undefined;
     if ((options.unique ?? task.unique) && !inCanvas) {
       if (!uniqueCoordinator) {
-        throw new ConfigurationError('uniqueCoordinator', `task "${name}" is unique but this Stem has no unique coordinator; pass { uniqueCoordinator: new UniqueTaskCoordinator({ lockStore }) }`);
+        throw new ConfigurationError(
+          'uniqueCoordinator',
+          `task "${name}" is unique but this Stem has no unique coordinator; pass { uniqueCoordinator: new UniqueTaskCoordinator({ lockStore }) }`,
+        );
       }
       const key = uniqueCoordinator.keyFor({ task: name, queue, args, headers, meta });
       const ttl = uniqueCoordinator.ttlFor(options.uniqueFor ?? task.uniqueFor, visibilityTimeout);

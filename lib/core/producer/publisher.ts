@@ -63,7 +63,10 @@ export class Publisher {
   async publishInTransaction(envelope: Envelope, transaction: unknown): Promise<void> {
     const { broker, backend } = this.options;
     if (!isTransactionalBroker(broker)) {
-      throw new ConfigurationError('transaction', `task "${envelope.name}": the ${broker.name} broker cannot publish inside your transaction; use a postgres:// broker, or enqueue after COMMIT`);
+      throw new ConfigurationError(
+        'transaction',
+        `task "${envelope.name}": the ${broker.name} broker cannot publish inside your transaction; use a postgres:// broker, or enqueue after COMMIT`,
+      );
     }
     if (envelope.meta[UniqueMeta.key] !== undefined) {
       throw new ConfigurationError('transaction', `task "${envelope.name}" is unique; its lock cannot follow your transaction, so enqueue it after COMMIT`);
@@ -88,9 +91,15 @@ export class Publisher {
       ...(signer?.canSign ? { transform: (envelope: Envelope) => signer.sign(envelope) } : {}),
     });
     if (!result.dryRun && backend) {
-      await Promise.all(result.entries.map(({ envelope: e }) =>
-        backend.set(e.id, { state: 'queued', attempt: e.attempt + 1, name: e.name, queue: e.queue, meta: { [StemMeta.replayedFrom]: 'dead-letters' } }, resultTtl !== undefined ? { ttl: resultTtl } : {}),
-      ));
+      await Promise.all(
+        result.entries.map(({ envelope: e }) =>
+          backend.set(
+            e.id,
+            { state: 'queued', attempt: e.attempt + 1, name: e.name, queue: e.queue, meta: { [StemMeta.replayedFrom]: 'dead-letters' } },
+            resultTtl !== undefined ? { ttl: resultTtl } : {},
+          ),
+        ),
+      );
     }
     return result;
   }
@@ -110,19 +119,27 @@ export class Publisher {
   private async recordPublishFailure(envelopes: readonly Envelope[], error: unknown): Promise<void> {
     const { backend } = this.options;
     if (!backend) return;
-    await Promise.all(envelopes.map((e) => {
-      // NOTE: a canvas follow-up is published again when the worker's delivery is redelivered, so
-      // its status says "retried", not a final "failed" that would end every wait on it.
-      const followUp = isFollowUp(e);
-      const message = String((error as Error)?.message ?? error);
-      return backend.set(e.id, { state: followUp ? 'retried' : 'failed', attempt: 0, error: { type: 'PublishError', message, retryable: followUp } })
-        .catch(() => undefined);
-    }));
+    await Promise.all(
+      envelopes.map((e) => {
+        // NOTE: a canvas follow-up is published again when the worker's delivery is redelivered, so
+        // its status says "retried", not a final "failed" that would end every wait on it.
+        const followUp = isFollowUp(e);
+        const message = String((error as Error)?.message ?? error);
+        return backend.set(e.id, { state: followUp ? 'retried' : 'failed', attempt: 0, error: { type: 'PublishError', message, retryable: followUp } }).catch(() => undefined);
+      }),
+    );
   }
 
   private failure(envelopes: readonly Envelope[], error: unknown, certain: boolean): PublishError {
     const name = distinct(envelopes.map((e) => e.name));
     const queue = distinct(envelopes.map((e) => e.queue));
-    return certain ? new PublishError(name, queue, error) : new PublishOutcomeUnknownError(name, queue, envelopes.map((e) => e.id), error);
+    return certain
+      ? new PublishError(name, queue, error)
+      : new PublishOutcomeUnknownError(
+          name,
+          queue,
+          envelopes.map((e) => e.id),
+          error,
+        );
   }
 }

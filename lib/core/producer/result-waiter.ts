@@ -76,17 +76,21 @@ export class ResultWaiter {
       // or a notification lost while reconnecting, so it runs rarely once the watch is live.
       const poll = (interval: number) => {
         if (done) return;
-        backend.get(id).then(observe, () => undefined).finally(() => {
-          if (!done) pollTimer = setTimeout(() => poll(interval), interval);
-        });
+        backend
+          .get(id)
+          .then(observe, () => undefined)
+          .finally(() => {
+            if (!done) pollTimer = setTimeout(() => poll(interval), interval);
+          });
       };
-      backend
-        .watch(id, observe)
-        .then((w) => {
+      backend.watch(id, observe).then(
+        (w) => {
           watch = w;
           if (done) void w.close().catch(() => undefined);
           poll(options.pollInterval ?? WATCHED_POLL_MS);
-        }, () => poll(options.pollInterval ?? UNWATCHED_POLL_MS));
+        },
+        () => poll(options.pollInterval ?? UNWATCHED_POLL_MS),
+      );
     });
   }
 

@@ -1,13 +1,4 @@
-import {
-  createHmac,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  sign as edSign,
-  timingSafeEqual,
-  verify as edVerify,
-} from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign as edSign, timingSafeEqual, verify as edVerify } from 'node:crypto';
 import type { Envelope } from '../envelope.js';
 import { StemHeaders } from '../envelope.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
@@ -54,7 +45,10 @@ function edPublicKey(input: SigningKeyInput, id: string): KeyObject {
 /** Parses `id:base64,id2:base64` (the `STEM_SIGNING_*KEYS` format). */
 export function parseSigningKeyList(text: string | undefined, variable: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of (text ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const colon = part.indexOf(':');
     if (colon <= 0 || colon === part.length - 1) {
       throw new ConfigurationError(variable, `expected "id:base64[,id:base64...]", got an entry "${part.slice(0, 20)}..."`);
@@ -123,7 +117,10 @@ export class EnvelopeSigner {
     const signing = algorithm === 'hmac-sha256' ? [...this.secrets.keys()] : [...this.privateKeys.keys()];
     const active = options.activeKey ?? (signing.length === 1 ? signing[0] : undefined);
     if (active !== undefined && !signing.includes(active)) {
-      throw new ConfigurationError('activeKey', `active key "${active}" is not among the ${algorithm === 'hmac-sha256' ? '' : 'private '}keys (${signing.map((k) => `"${k}"`).join(', ') || 'none'})`);
+      throw new ConfigurationError(
+        'activeKey',
+        `active key "${active}" is not among the ${algorithm === 'hmac-sha256' ? '' : 'private '}keys (${signing.map((k) => `"${k}"`).join(', ') || 'none'})`,
+      );
     }
     if (active === undefined && signing.length > 1) {
       throw new ConfigurationError('activeKey', `several signing keys (${signing.join(', ')}) and no active key; set activeKey (STEM_SIGNING_ACTIVE_KEY)`);
@@ -182,9 +179,7 @@ export class EnvelopeSigner {
     }
     const unsigned = { ...envelope, headers };
     const data = Buffer.from(signingPayload(unsigned));
-    const signature = this.algorithm === 'hmac-sha256'
-      ? createHmac('sha256', this.secrets.get(keyId)!).update(data).digest()
-      : edSign(null, data, this.privateKeys.get(keyId)!);
+    const signature = this.algorithm === 'hmac-sha256' ? createHmac('sha256', this.secrets.get(keyId)!).update(data).digest() : edSign(null, data, this.privateKeys.get(keyId)!);
     return { ...unsigned, headers: { ...headers, [StemHeaders.signature]: signature.toString('base64'), [StemHeaders.signatureKey]: keyId } };
   }
 
@@ -209,12 +204,22 @@ export class EnvelopeSigner {
   private checkWindow(envelope: Envelope, keyId: string): SignatureCheck {
     const text: unknown = envelope.headers[SigningHeaders.signedUntil];
     if (text === undefined) {
-      return this.maxAge === undefined ? { valid: true, keyId } : { valid: false, keyId, reason: `the signature has no "${SigningHeaders.signedUntil}" header and this verifier requires one (maxAge ${this.maxAge} ms); sign with maxAge set` };
+      return this.maxAge === undefined
+        ? { valid: true, keyId }
+        : {
+            valid: false,
+            keyId,
+            reason: `the signature has no "${SigningHeaders.signedUntil}" header and this verifier requires one (maxAge ${this.maxAge} ms); sign with maxAge set`,
+          };
     }
     const until = typeof text === 'string' && /^\d+$/.test(text) ? Number(text) : Number.NaN;
     if (!Number.isSafeInteger(until)) return { valid: false, keyId, reason: `header "${SigningHeaders.signedUntil}" is not an epoch-ms integer` };
     if (this.now() > until) {
-      return { valid: false, keyId, reason: `the signature expired at ${new Date(until).toISOString()} (a replayed or long-delayed envelope; raise maxAge if tasks wait longer in the queue)` };
+      return {
+        valid: false,
+        keyId,
+        reason: `the signature expired at ${new Date(until).toISOString()} (a replayed or long-delayed envelope; raise maxAge if tasks wait longer in the queue)`,
+      };
     }
     return { valid: true, keyId };
   }

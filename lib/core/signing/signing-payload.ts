@@ -4,7 +4,18 @@ import { canonicalJson } from './canonical-json.js';
 
 /** The envelope fields every payload names, present or not (absent optional ones are `null`). */
 const ENVELOPE_FIELDS: ReadonlySet<string> = new Set([
-  'id', 'name', 'queue', 'args', 'meta', 'headers', 'enqueuedAt', 'notBefore', 'priority', 'attempt', 'maxRetries', 'visibilityTimeout',
+  'id',
+  'name',
+  'queue',
+  'args',
+  'meta',
+  'headers',
+  'enqueuedAt',
+  'notBefore',
+  'priority',
+  'attempt',
+  'maxRetries',
+  'visibilityTimeout',
 ]);
 
 /**

@@ -61,6 +61,4 @@ export const SigningEnv = {
 } as const;
 
 /** The outcome of verifying one envelope. */
-export type SignatureCheck =
-  | { readonly valid: true; readonly keyId: string }
-  | { readonly valid: false; readonly reason: string; readonly keyId?: string };
+export type SignatureCheck = { readonly valid: true; readonly keyId: string } | { readonly valid: false; readonly reason: string; readonly keyId?: string };

@@ -59,7 +59,11 @@ export class TestClock implements Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer: PendingTimer = { at: this.current + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
     this.timers.push(timer);
-    return { cancel: () => { timer.cancelled = true; } };
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
   }
 
   /** Number of timers still pending. */

@@ -17,7 +17,10 @@ export class ExtensionChain {
   private readonly settlers: readonly WorkerExtension[];
 
   /** @param report receives every error an `onSettled` hook throws */
-  constructor(extensions: readonly WorkerExtension[], private readonly report: (error: unknown) => void) {
+  constructor(
+    extensions: readonly WorkerExtension[],
+    private readonly report: (error: unknown) => void,
+  ) {
     this.admitters = extensions.filter((e) => e.beforeRun);
     this.wrappers = extensions.filter((e) => e.wrapRun);
     this.settlers = extensions.filter((e) => e.onSettled);
@@ -44,8 +47,7 @@ export class ExtensionChain {
 
   /** Runs `execute` inside every `wrapRun`, the first extension outermost. */
   wrap(run: TaskRun, execute: () => Promise<unknown>): Promise<unknown> {
-    const call = (index: number): Promise<unknown> =>
-      index === this.wrappers.length ? execute() : this.wrappers[index]!.wrapRun!(run, () => call(index + 1));
+    const call = (index: number): Promise<unknown> => (index === this.wrappers.length ? execute() : this.wrappers[index]!.wrapRun!(run, () => call(index + 1)));
     return call(0);
   }
 

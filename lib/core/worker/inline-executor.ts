@@ -20,13 +20,17 @@ export class InlineExecutor implements TaskExecutor {
     if (soft !== undefined) timers.push(this.clock.setTimeout(() => run.softTimeout(), soft));
     const racers: Promise<unknown>[] = [call];
     if (hard !== undefined) {
-      racers.push(new Promise((_, reject) => {
-        timers.push(this.clock.setTimeout(() => {
-          const error = new TimeLimitExceededError(run.envelope.name, hard);
-          run.abort(error);
-          reject(error);
-        }, hard));
-      }));
+      racers.push(
+        new Promise((_, reject) => {
+          timers.push(
+            this.clock.setTimeout(() => {
+              const error = new TimeLimitExceededError(run.envelope.name, hard);
+              run.abort(error);
+              reject(error);
+            }, hard),
+          );
+        }),
+      );
       // NOTE: the abandoned handler promise may still reject later; keep it from becoming unhandled.
       call.catch(() => undefined);
     }

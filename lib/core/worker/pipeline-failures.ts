@@ -39,7 +39,10 @@ export class PipelineFailureBudget {
    */
   static fromOptions(budget: number | undefined, backoff: number | undefined): PipelineFailureBudget {
     if (budget !== undefined && !(Number.isSafeInteger(budget) && budget >= 1)) {
-      throw new ConfigurationError('pipelineFailureBudget', `must be a whole number of at least 1 (got ${String(budget)}): the pipeline errors a delivery may meet before it is dead-lettered`);
+      throw new ConfigurationError(
+        'pipelineFailureBudget',
+        `must be a whole number of at least 1 (got ${String(budget)}): the pipeline errors a delivery may meet before it is dead-lettered`,
+      );
     }
     if (backoff !== undefined && !(Number.isFinite(backoff) && backoff >= 0)) {
       throw new ConfigurationError('pipelineFailureBackoff', `must be a number of ms of at least 0 (got ${String(backoff)}): the first requeue delay after a pipeline error`);

@@ -84,7 +84,12 @@ export class Settlement {
     try {
       // NOTE: backends apply one task's writes in call order, so `succeeded` is sent without
       // waiting for `running` to be confirmed; both must be stored before the ack.
-      const succeeded = this.writeStatus(env, { state: 'succeeded', attempt: env.attempt, ...('payload' in outcome ? { payload: outcome.payload } : {}), meta: { [EncoderKeys.resultMeta]: outcome.resultEncoder } });
+      const succeeded = this.writeStatus(env, {
+        state: 'succeeded',
+        attempt: env.attempt,
+        ...('payload' in outcome ? { payload: outcome.payload } : {}),
+        meta: { [EncoderKeys.resultMeta]: outcome.resultEncoder },
+      });
       await Promise.all([running, succeeded]);
     } catch (error) {
       if (!isSerializationError(error)) throw error;

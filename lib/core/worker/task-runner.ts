@@ -91,7 +91,10 @@ export class TaskRunner {
     }
 
     if (!handler) {
-      const error = new UnknownTaskError(env.name, this.options.registry.list().map((h) => h.name));
+      const error = new UnknownTaskError(
+        env.name,
+        this.options.registry.list().map((h) => h.name),
+      );
       return this.settlement.deadLetter(job, 'unregistered-task', toTaskError(error, false), 'failed');
     }
     const executorName = handler.options?.runIn ?? INLINE_EXECUTOR;
@@ -101,8 +104,7 @@ export class TaskRunner {
       return this.settlement.deadLetter(job, 'unknown-executor', toTaskError(error, false), 'failed');
     }
 
-    const expiresAt = (env.meta[StemMeta.expiresAt] as number | undefined) ??
-      (handler.options?.expires !== undefined ? env.enqueuedAt + handler.options.expires : undefined);
+    const expiresAt = (env.meta[StemMeta.expiresAt] as number | undefined) ?? (handler.options?.expires !== undefined ? env.enqueuedAt + handler.options.expires : undefined);
     if (expiresAt !== undefined && this.clock.now() >= expiresAt) {
       this.events.emit('task:expired', env);
       const error: TaskError = { type: 'TaskExpired', message: `Task "${env.name}" expired at ${new Date(expiresAt).toISOString()} before it ran`, retryable: false };
@@ -200,7 +202,9 @@ export class TaskRunner {
   }
 
   private missingExecutor(handler: TaskHandler, name: string): string {
-    const known = Object.keys(this.executors).map((k) => `"${k}"`).join(', ');
+    const known = Object.keys(this.executors)
+      .map((k) => `"${k}"`)
+      .join(', ');
     return `task "${handler.name}" runs in executor "${name}", but this worker has only ${known}; pass it in the worker's \`executors\` option or change the task's \`runIn\``;
   }
 }

@@ -84,7 +84,10 @@ export class Worker implements TaskContextHost {
 
   constructor(private readonly options: WorkerOptions) {
     if (options.signer && !options.signer.canSign) {
-      throw new ConfigurationError('signing', 'the worker has only verify keys; workers re-sign retries, rate-limit delays and child tasks, so give them the signing key too (STEM_SIGNING_KEYS, or STEM_SIGNING_PRIVATE_KEYS for Ed25519)');
+      throw new ConfigurationError(
+        'signing',
+        'the worker has only verify keys; workers re-sign retries, rate-limit delays and child tasks, so give them the signing key too (STEM_SIGNING_KEYS, or STEM_SIGNING_PRIVATE_KEYS for Ed25519)',
+      );
     }
     const pipelineFailures = PipelineFailureBudget.fromOptions(options.pipelineFailureBudget, options.pipelineFailureBackoff);
     this.broker = options.broker;
@@ -98,18 +101,20 @@ export class Worker implements TaskContextHost {
     this.queues = options.queues?.length ? [...options.queues] : this.inferQueues();
     this.argsValidator = options.argsValidator;
     this.encoders = options.encoders ?? options.producer?.encoders ?? new TaskPayloadEncoderRegistry();
-    this.producer = options.producer ?? Stem.fromParts({
-      broker: this.broker,
-      backend: this.backend,
-      registry: this.registry,
-      defaults: this.defaults,
-      argsValidator: this.argsValidator,
-      clock: this.clock,
-      encoders: this.encoders,
-      signer: options.signer,
-      uniqueCoordinator: options.uniqueCoordinator,
-      groupStore: options.groupStore,
-    });
+    this.producer =
+      options.producer ??
+      Stem.fromParts({
+        broker: this.broker,
+        backend: this.backend,
+        registry: this.registry,
+        defaults: this.defaults,
+        argsValidator: this.argsValidator,
+        clock: this.clock,
+        encoders: this.encoders,
+        signer: options.signer,
+        uniqueCoordinator: options.uniqueCoordinator,
+        groupStore: options.groupStore,
+      });
     const canvas = new CanvasCoordinator(this.producer, options.groupStore ?? this.producer.groupStore);
     const extensions = new ExtensionChain(this.extensionsOf(canvas), (error) => this.events.emit('worker:error', error));
     this.executors = { [INLINE_EXECUTOR]: new InlineExecutor(this.clock), ...options.executors };
@@ -195,10 +200,13 @@ export class Worker implements TaskContextHost {
     this.slotWaiter?.();
     const steps: (() => Promise<unknown>)[] = [
       async () => this.loop,
-      async () => Promise.all(this.buffer.splice(0).map((job) => {
-        this.leases.drop(job);
-        return this.settlement.requeue(job);
-      })),
+      async () =>
+        Promise.all(
+          this.buffer.splice(0).map((job) => {
+            this.leases.drop(job);
+            return this.settlement.requeue(job);
+          }),
+        ),
       async () => this.drain(),
       async () => this.settlement.flush(),
       async () => this.consumer?.close(),
@@ -307,10 +315,13 @@ export class Worker implements TaskContextHost {
         t.cancel();
         resolve();
       };
-      const t = this.clock.setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
+      const t = this.clock.setTimeout(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.min(5_000, 100 * 2 ** Math.min(failures, 6)),
+      );
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -320,7 +331,8 @@ export class Worker implements TaskContextHost {
       const job = this.buffer.shift()!;
       markRunning(job);
       this.running.add(job);
-      void this.runner.run(job)
+      void this.runner
+        .run(job)
         .catch((error) => this.settlement.recover(job, error))
         .finally(() => this.release(job));
     }

@@ -133,7 +133,7 @@ export class ExampleBroker implements Broker {
     const out: Delivery[] = [];
     for (const name of queues) {
       const q = this.queue(name);
-      for (let i = 0; i < q.items.length && out.length < max; ) {
+      for (let i = 0; i < q.items.length && out.length < max;) {
         const item = q.items[i]!;
         if (item.at > now) {
           i++;

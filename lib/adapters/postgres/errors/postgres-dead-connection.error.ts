@@ -13,6 +13,10 @@ export class PostgresDeadConnectionError extends StemError {
     reason: string,
     options?: { cause?: unknown },
   ) {
-    super('STEM_POSTGRES_DEAD_CONNECTION', `The Postgres ${connection} connection to ${url} looks dead: ${reason}; replacing it (tune deadConnectionTimeout / queryTimeout if the server is just slow)`, options);
+    super(
+      'STEM_POSTGRES_DEAD_CONNECTION',
+      `The Postgres ${connection} connection to ${url} looks dead: ${reason}; replacing it (tune deadConnectionTimeout / queryTimeout if the server is just slow)`,
+      options,
+    );
   }
 }

@@ -50,8 +50,12 @@ WITH up AS (
     heartbeat_at = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.heartbeat_at END,
     created_at = CASE WHEN r.expires_at <= now() THEN now() ELSE r.created_at END,
     updated_at = now(),
-    expires_at = EXCLUDED.expires_at${unlessTerminal ? `
-  WHERE r.expires_at <= now() OR r.state NOT IN ('succeeded', 'failed', 'cancelled')` : ''}
+    expires_at = EXCLUDED.expires_at${
+      unlessTerminal
+        ? `
+  WHERE r.expires_at <= now() OR r.state NOT IN ('succeeded', 'failed', 'cancelled')`
+        : ''
+    }
   RETURNING r.*
 )${notifyFrom(s, channel)}`;
 
