@@ -100,7 +100,7 @@ export function runResultBackendContractTests(adapter: string, factory: ResultBa
       for (const [n, poison] of bad.entries()) {
         const good = Array.from({ length: 15 }, (_, i) => ({ id: uuidv7(), payload: { i } }));
         const writes = good.map(({ id, payload }) => backend.set(id, { state: 'succeeded', attempt: 0, name: 'batch.task', queue, payload }));
-        writes.splice(7, 0, backend.set(poison.id, poison.update, poison.options));
+        void writes.splice(7, 0, backend.set(poison.id, poison.update, poison.options));
         const settled = await Promise.allSettled(writes);
         const [rejected] = settled.splice(7, 1);
         expect(

@@ -185,7 +185,7 @@ describe('Worker: poison reaches the dead letter queue, bounded, next to valid w
   });
 
   it('a follow-up that fails after the task succeeded (a group the worker cannot record): the handler runs at most the budget, succeeded stays recorded', async () => {
-    const { broker, worker, stem, backend, runs, valid } = setup([{ name: 'member', call: () => 'ok' }]);
+    const { broker, worker, backend, runs, valid } = setup([{ name: 'member', call: () => 'ok' }]);
     await worker.start();
     const envelope = raw('member', { headers: { 'stem-group-id': 'no-such-store' }, meta: { 'stem.group.index': 0 } });
     await backend.set(envelope.id, { state: 'queued', attempt: 0, name: 'member', queue: QUEUE });
