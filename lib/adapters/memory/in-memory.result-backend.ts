@@ -176,7 +176,24 @@ export class InMemoryResultBackend implements ResultBackend {
 
 /** A JSON round trip of `value` (`undefined` stays `undefined`). */
 function jsonCopy<T>(value: T): T {
-  if (value === undefined) return value;
+  if (value === undefined || isJsonScalar(value)) return value;
+  // NOTE: most statuses carry a flat object of scalars (meta, small results); a shallow copy of
+  // it is what the round trip would give, without serialising it.
+  if (isFlatScalarRecord(value)) return { ...value } as T;
   const text = JSON.stringify(value);
   return (text === undefined ? undefined : JSON.parse(text)) as T;
+}
+
+/** A string, boolean, null or finite number: the same after a JSON round trip. */
+function isJsonScalar(value: unknown): boolean {
+  return value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+/** A plain object (no prototype other than Object's, no toJSON) whose own values are all JSON scalars. */
+function isFlatScalarRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key) || key === 'toJSON' || !isJsonScalar((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
 }
