@@ -23,3 +23,4 @@ export * from './utils/redact-url.js';
 export * from './beat/index.js';
 export * from './observability/index.js';
 export * from './envelope-validator.js';
+export * from './workflow/index.js';
