@@ -5,3 +5,4 @@ export * from './lock-store.contract.js';
 export * from './rate-limiter.contract.js';
 export * from './schedule-store.contract.js';
 export * from './group-store.contract.js';
+export * from './workflow-store.contract.js';

@@ -35,6 +35,16 @@ export interface ListWorkflowRunsQuery {
   readonly offset?: number;
 }
 
+/** The payload of the `$child:<childRunId>` signal a child run's end sends its parent. */
+export interface ChildRunOutcome {
+  readonly runId: string;
+  readonly workflow: string;
+  readonly status: 'completed' | 'failed' | 'cancelled';
+  readonly result?: unknown;
+  readonly error?: WorkflowRunError | null;
+  readonly cancellationData?: WorkflowCancellationData | null;
+}
+
 /** What a store change looks like to {@link WorkflowStore.watch} listeners. */
 export type RunChangeListener = (state: RunState) => void;
 
@@ -151,8 +161,8 @@ export interface WorkflowStore {
    */
   sendSignal(runId: string, name: string, payload: unknown): Promise<{ readonly stored: boolean; readonly woke: boolean }>;
   /**
-   * Atomically takes the oldest waiting signal `name` and saves it as checkpoint `step` (value
-   * `{ payload }`), so it is consumed exactly once. `null` when none waits (or the lease is not `ownerId`'s).
+   * Atomically takes the oldest waiting signal `name` and saves its payload as checkpoint `step`,
+   * so it is consumed exactly once. `null` when none waits (or the lease is not `ownerId`'s).
    */
   takeSignal(runId: string, name: string, step: string, options?: { readonly ownerId?: string }): Promise<{ readonly payload: unknown } | null>;
   /** Signals still waiting to be consumed, in arrival order. */
