@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisLockStore, RedisRateLimiter, RedisResultBackend, RedisStreamsBroker } from '../../lib/adapters/redis/index.js';
+import { RedisLockStore, RedisRateLimiter, RedisResultBackend, RedisStreamsBroker, RedisWorkflowStore } from '../../lib/adapters/redis/index.js';
 import { runBrokerContractTests } from '../../lib/testing/broker.contract.js';
 import { fetchWithin, makeEnvelope, uniqueName } from '../../lib/testing/contract-helpers.js';
 import { runLockStoreContractTests } from '../../lib/testing/lock-store.contract.js';
 import { runRateLimiterContractTests } from '../../lib/testing/rate-limiter.contract.js';
 import { runResultBackendContractTests } from '../../lib/testing/result-backend.contract.js';
+import { runWorkflowStoreContractTests } from '../../lib/testing/workflow-store.contract.js';
 import { redisAvailable } from '../support/services.js';
 import { RedisClusterFixture, redisCli } from './redis-server.js';
 
@@ -46,4 +47,6 @@ describe.runIf(available)('Redis adapters on a 3-node Redis Cluster', () => {
   runResultBackendContractTests('redis cluster', { create: () => RedisResultBackend.connect(url()) });
   runLockStoreContractTests('redis cluster', { create: () => RedisLockStore.connect(url()) });
   runRateLimiterContractTests('redis cluster', { create: () => RedisRateLimiter.connect(url()) });
+  let wfPrefix = 0;
+  runWorkflowStoreContractTests('redis cluster', { create: (clock) => RedisWorkflowStore.connect(url(), { prefix: `wf${++wfPrefix}`, clock }) });
 });

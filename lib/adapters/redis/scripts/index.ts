@@ -9,6 +9,9 @@ import { SCHEDULE_CAS_LUA, SCHEDULE_REMOVE_LUA } from './schedule.lua.js';
 import { EXTEND_LEASE_LUA, NACK_LUA, PUBLISH_DELAYED_LUA } from './settle.lua.js';
 import { ACK_MANY_LUA, PUBLISH_MANY_LUA } from './settle-many.lua.js';
 import { STATUS_APPEND_META_LUA } from './status-append.lua.js';
+import { WF_END_LUA, WF_LEASE_LUA, WF_SIGNAL_SEND_LUA, WF_SIGNAL_TAKE_LUA } from './workflow-end.lua.js';
+import { WF_CREATE_LUA, WF_GET_LUA, WF_REWIND_LUA, WF_SAVE_STEP_LUA, WF_STEPS_LUA } from './workflow-run.lua.js';
+import { WF_DUE_CLAIM_LUA, WF_DUE_FIX_LUA, WF_RESOLVE_LUA, WF_RESUME_LUA, WF_SUSPEND_LUA } from './workflow-suspend.lua.js';
 import { STATUS_INDEX_LUA, STATUS_SET_LUA, STATUS_SET_MANY_LUA, STATUS_TOUCH_LUA, STATUS_UNWATCH_LUA, STATUS_WATCH_LUA } from './status.lua.js';
 
 /** Every Lua script of the Redis adapters (sources in `*.lua.ts`, each with a KEYS/ARGV header). */
@@ -44,4 +47,18 @@ export const scripts = {
   chordDispatched: new RedisScript('chord-dispatched', CHORD_DISPATCHED_LUA),
   scheduleCas: new RedisScript('schedule-cas', SCHEDULE_CAS_LUA),
   scheduleRemove: new RedisScript('schedule-remove', SCHEDULE_REMOVE_LUA),
+  wfCreate: new RedisScript('wf-create', WF_CREATE_LUA),
+  wfGet: new RedisScript('wf-get', WF_GET_LUA),
+  wfSaveStep: new RedisScript('wf-save-step', WF_SAVE_STEP_LUA),
+  wfSteps: new RedisScript('wf-steps', WF_STEPS_LUA),
+  wfRewind: new RedisScript('wf-rewind', WF_REWIND_LUA),
+  wfSuspend: new RedisScript('wf-suspend', WF_SUSPEND_LUA),
+  wfResolve: new RedisScript('wf-resolve', WF_RESOLVE_LUA),
+  wfResume: new RedisScript('wf-resume', WF_RESUME_LUA),
+  wfDueClaim: new RedisScript('wf-due-claim', WF_DUE_CLAIM_LUA),
+  wfDueFix: new RedisScript('wf-due-fix', WF_DUE_FIX_LUA),
+  wfEnd: new RedisScript('wf-end', WF_END_LUA),
+  wfLease: new RedisScript('wf-lease', WF_LEASE_LUA),
+  wfSignalSend: new RedisScript('wf-signal-send', WF_SIGNAL_SEND_LUA),
+  wfSignalTake: new RedisScript('wf-signal-take', WF_SIGNAL_TAKE_LUA),
 } as const;

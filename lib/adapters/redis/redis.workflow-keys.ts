@@ -1,0 +1,71 @@
+import { ConfigurationError } from '../../core/errors/configuration.error.js';
+
+/**
+ * Key names of the Redis workflow store. Every key of one run shares the hash tag `{<runId>}`, so
+ * each run script touches one cluster slot; the run indexes share `{wf}`; the watchers of a topic
+ * share `{<topic>}`. Cross-slot steps are ordered so an index is a superset of the truth (an
+ * entry is added before the run write and removed after it), and readers check each entry against
+ * the run.
+ *
+ * - `<p>:wf:run:{id}` HASH of the run; `:order` LIST and `:steps` HASH of checkpoints; `:signals` LIST
+ * - `<p>:wf:run:{id}:changed` pub/sub channel of the run's end (and rewinds)
+ * - `<p>:{wf}:runs` ZSET of every run by createdAt; `:runs:wf:<name>`, `:runs:parent:<id>` the same per workflow / parent
+ * - `<p>:{wf}:active` ZSET of runs not ended (recovery sweeps)
+ * - `<p>:{wf}:due` ZSET of suspended runs by resumeAt (claims re-score it)
+ * - `<p>:{wf}:topics` SET of topics that had watchers; `<p>:{wf}:expiring` ZSET of ended runs by expiry
+ * - `<p>:wf:topic:{<topic>}:watchers` ZSET of run ids waiting on the topic, by registration time
+ */
+export class RedisWorkflowKeys {
+  private readonly base: string;
+
+  constructor(readonly prefix: string) {
+    this.base = `${prefix}:{wf}`;
+  }
+
+  /** The four keys of a run, in the order the run scripts take them. */
+  run(runId: string): [run: string, order: string, steps: string, signals: string] {
+    if (runId.length === 0 || /[{}]/.test(runId)) {
+      throw new ConfigurationError('runId', `workflow run id "${runId}" must be non-empty and must not contain "{" or "}" (they form the Redis Cluster hash tag)`);
+    }
+    const run = `${this.prefix}:wf:run:{${runId}}`;
+    return [run, `${run}:order`, `${run}:steps`, `${run}:signals`];
+  }
+
+  /** Channel announcing that a run ended or was rewound. */
+  changed(runId: string): string {
+    return `${this.prefix}:wf:run:{${runId}}:changed`;
+  }
+
+  get runs(): string {
+    return `${this.base}:runs`;
+  }
+
+  byWorkflow(workflow: string): string {
+    return `${this.base}:runs:wf:${workflow}`;
+  }
+
+  byParent(parentRunId: string): string {
+    return `${this.base}:runs:parent:${parentRunId}`;
+  }
+
+  get active(): string {
+    return `${this.base}:active`;
+  }
+
+  get due(): string {
+    return `${this.base}:due`;
+  }
+
+  get topics(): string {
+    return `${this.base}:topics`;
+  }
+
+  get expiring(): string {
+    return `${this.base}:expiring`;
+  }
+
+  /** Watchers of a topic (its own slot: a topic with `{`/`}` still maps to one fixed slot). */
+  watchers(topic: string): string {
+    return `${this.prefix}:wf:topic:{${topic}}:watchers`;
+  }
+}

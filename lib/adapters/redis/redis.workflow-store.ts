@@ -1,0 +1,366 @@
+import type { Duration } from '../../core/beat/duration.js';
+import { type Clock, systemClock } from '../../core/utils/clock.js';
+import { uuidv7 } from '../../core/utils/uuid.js';
+import { DuplicateWorkflowRunError } from '../../core/workflow/errors/duplicate-workflow-run.error.js';
+import { WorkflowRunNotFoundError } from '../../core/workflow/errors/workflow-run-not-found.error.js';
+import { WorkflowStepNotFoundError } from '../../core/workflow/errors/workflow-step-not-found.error.js';
+import type { RunState, StepCheckpoint, WatcherResolution, WorkflowCancellationData, WorkflowRunError, WorkflowSignal, WorkflowWatcher } from '../../core/workflow/run-state.js';
+import { childSignalName } from '../../core/workflow/workflow.constants.js';
+import { toMillis } from '../../core/workflow/workflow-duration.js';
+import type { ChildRunOutcome, CreateWorkflowRun, ListWorkflowRunsQuery, RunChangeListener, WorkflowStore } from '../../core/workflow/workflow-store.js';
+import { RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
+import { RedisSubscriber } from './redis.subscriber.js';
+import { resolveRedisUrl } from './redis.url.js';
+import { decodeRun, decodeSignal, decodeStep, encodePayload, encodeValue, type RawRunState } from './redis.workflow-codec.js';
+import { RedisWorkflowContext } from './redis.workflow-context.js';
+import { RedisWorkflowIndex } from './redis.workflow-index.js';
+import { RedisWorkflowKeys } from './redis.workflow-keys.js';
+import { RedisWorkflowWatch } from './redis.workflow-watch.js';
+import { RedisWorkflowWaits } from './redis.workflow-waits.js';
+import { scripts } from './scripts/index.js';
+
+/** How long ended runs are kept unless a store is told otherwise. */
+export const DEFAULT_WORKFLOW_RETENTION = '7d';
+
+/** Options of {@link RedisWorkflowStore.connect}. */
+export interface RedisWorkflowStoreOptions extends RedisConnectionOptions {
+  /** Time of every stored stamp and lease. @default systemClock */
+  readonly clock?: Clock;
+  /** How long completed, failed and cancelled runs (and their checkpoints) are kept; `false` keeps them. @default '7d' */
+  readonly retention?: Duration | false;
+  /** How often `watch` re-reads a run when no notification came (the fallback of pub/sub), ms. @default 1000 */
+  readonly watchPollInterval?: number;
+}
+
+type SuspendOptions = { readonly data?: unknown; readonly iteration?: number; readonly ownerId?: string };
+type WaitOptions = SuspendOptions & { readonly deadline?: number | null; readonly requestedDeadline?: number | null };
+
+/**
+ * A {@link WorkflowStore} on Redis (standalone or Cluster). A run is a HASH with its checkpoint
+ * LIST/HASH and signal LIST, all under the run's hash tag, and every transition is one Lua script
+ * on that slot (`scripts/workflow-*.lua.ts`): checkpoint writes checked against the run lease,
+ * suspensions, watcher resolution, resumes, signals, rewinds and leases are atomic per run. The
+ * listing, due and watcher indexes live on other slots and are kept a superset of the truth (see
+ * {@link RedisWorkflowWaits}). Ended runs expire after `retention`. `watch` is fed by this
+ * instance's writes, by a pub/sub channel per run (ends and rewinds from any process) and by a
+ * poll as fallback.
+ *
+ * @example
+ * const store = await RedisWorkflowStore.connect('redis://127.0.0.1:6379', { retention: '3d' });
+ */
+export class RedisWorkflowStore implements WorkflowStore {
+  readonly name = 'redis';
+  private readonly ctx: RedisWorkflowContext;
+  private readonly index: RedisWorkflowIndex;
+  private readonly waits: RedisWorkflowWaits;
+  private readonly watcher: RedisWorkflowWatch;
+  private readonly keys: RedisWorkflowKeys;
+  private readonly clock: Clock;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly shared: SharedRedisConnection,
+    options: RedisWorkflowStoreOptions,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.keys = new RedisWorkflowKeys(options.prefix ?? 'stem');
+    const retention = options.retention === false ? 0 : toMillis(options.retention ?? DEFAULT_WORKFLOW_RETENTION, 'retention');
+    this.ctx = new RedisWorkflowContext(shared.connection, this.keys, this.clock, retention);
+    this.index = new RedisWorkflowIndex(this.ctx);
+    this.waits = new RedisWorkflowWaits(this.ctx);
+    const subscriber = new RedisSubscriber(() => shared.connection.duplicate({ enableAutoPipelining: false }));
+    this.watcher = new RedisWorkflowWatch(this.ctx, subscriber, options.watchPollInterval ?? 1_000);
+  }
+
+  /**
+   * Connects to Redis (`?prefix=` in the URL is honoured) and returns a workflow store.
+   * @throws RedisConnectionError when Redis does not answer within `connectTimeout`
+   */
+  static async connect(url: string, options: RedisWorkflowStoreOptions = {}): Promise<RedisWorkflowStore> {
+    const target = resolveRedisUrl(url, options);
+    return new RedisWorkflowStore(await Connection.share(target.url, target.options), target.options);
+  }
+
+  async createRun(input: CreateWorkflowRun): Promise<RunState> {
+    const id = input.runId ?? uuidv7();
+    const now = this.clock.now();
+    const fields: Record<string, string | number> = {
+      id,
+      wf: input.workflow,
+      st: 'running',
+      params: encodePayload(input.params),
+      parent: input.parentRunId ?? '',
+      cAt: now,
+      uAt: now,
+      wt: '',
+      ra: '',
+      sT: '',
+      sS: '',
+      sSig: '',
+      rdS: '',
+      rdT: '',
+      errS: '',
+      own: '',
+      lx: '',
+      cp: encodePayload(input.cancellationPolicy ?? null),
+      meta: JSON.stringify(input.metadata ?? {}),
+      sq: 0,
+      xa: '',
+    };
+    const taken = await scripts.wfCreate.run<string | null>(this.ctx.connection, this.keys.run(id), Object.entries(fields).flat());
+    if (taken !== null) throw new DuplicateWorkflowRunError(id, taken);
+    const run = decodeRun([Object.entries(fields).flat().map(String), 0], now)!;
+    await this.index.added(run);
+    return run;
+  }
+
+  get(runId: string): Promise<RunState | null> {
+    return this.ctx.readRun(runId);
+  }
+
+  async listRuns(query: ListWorkflowRunsQuery = {}): Promise<RunState[]> {
+    await this.index.sweepExpired(this.clock.now());
+    return this.index.list(query);
+  }
+
+  listRunnableRuns(query: { now: number; limit?: number; offset?: number }): Promise<RunState[]> {
+    return this.index.runnable(query.now, query.limit, query.offset);
+  }
+
+  async readStep(runId: string, name: string): Promise<StepCheckpoint | null> {
+    if (!(await this.ctx.readRun(runId))) return null;
+    const [, entries, position] = await scripts.wfSteps.run<[string[], (string | null)[], number]>(this.ctx.connection, this.keys.run(runId), [name]);
+    return entries[0] ? decodeStep(name, entries[0], Number(position)) : null;
+  }
+
+  async saveStep(runId: string, name: string, value: unknown, options: { ownerId?: string } = {}): Promise<boolean> {
+    const written = await scripts.wfSaveStep.run<number>(this.ctx.connection, this.keys.run(runId), [name, encodeValue(value), this.clock.now(), options.ownerId ?? '']);
+    if (Number(written) !== 1) return false;
+    this.watcher.changedHere(runId);
+    return true;
+  }
+
+  async listSteps(runId: string): Promise<StepCheckpoint[]> {
+    if (!(await this.ctx.readRun(runId))) return [];
+    const [names, entries] = await scripts.wfSteps.run<[string[], (string | null)[], number]>(this.ctx.connection, this.keys.run(runId), ['']);
+    return names.flatMap((name, i) => (entries[i] ? [decodeStep(name, entries[i], i)] : []));
+  }
+
+  async rewindToStep(runId: string, step: string): Promise<RunState> {
+    const now = this.clock.now();
+    if (!(await this.ctx.readRun(runId))) throw new WorkflowRunNotFoundError(runId);
+    await this.waits.dueAt(runId, now);
+    const out = await scripts.wfRewind.run<[number, unknown?, string?]>(this.ctx.connection, this.keys.run(runId), [step, now]);
+    if (Number(out[0]) === -1) throw new WorkflowRunNotFoundError(runId);
+    if (Number(out[0]) === -2) {
+      await this.waits.notDue(runId);
+      throw new WorkflowStepNotFoundError(runId, step, out[1] as string[]);
+    }
+    const run = decodeRun(out[1] as RawRunState, now)!;
+    await Promise.all([this.waits.unregistered(out[2] || null, runId), this.index.revived(run)]);
+    this.watcher.changedHere(runId, run, true);
+    return run;
+  }
+
+  suspendUntil(runId: string, step: string, resumeAt: number, options: SuspendOptions & { requestedResumeAt?: number | null } = {}): Promise<boolean> {
+    return this.suspend(runId, 'sleep', step, { resumeAt, requestedResumeAt: options.requestedResumeAt ?? resumeAt }, options);
+  }
+
+  async suspendOnTopic(runId: string, step: string, topic: string, options: WaitOptions = {}): Promise<boolean> {
+    const deadline = options.deadline ?? null;
+    await this.waits.registering(topic, runId);
+    const done = await this.suspend(runId, 'event', step, { topic, resumeAt: deadline, requestedResumeAt: options.requestedDeadline ?? deadline }, options);
+    if (!done) await this.waits.unregistered(topic, runId);
+    return done;
+  }
+
+  suspendOnSignal(runId: string, step: string, name: string, options: WaitOptions = {}): Promise<boolean> {
+    const deadline = options.deadline ?? null;
+    return this.suspend(runId, 'signal', step, { signal: name, resumeAt: deadline, requestedResumeAt: options.requestedDeadline ?? deadline }, options);
+  }
+
+  resolveWatchers(topic: string, payload: unknown, options: { limit?: number } = {}): Promise<WatcherResolution[]> {
+    return this.waits.resolve(topic, payload, options.limit).then((resolved) => {
+      for (const r of resolved) this.watcher.changedHere(r.runId);
+      return resolved;
+    });
+  }
+
+  listWatchers(topic?: string, options: { limit?: number } = {}): Promise<WorkflowWatcher[]> {
+    return this.waits.list(topic, options.limit);
+  }
+
+  runsWaitingOn(topic: string): Promise<string[]> {
+    return this.waits.waiting(topic);
+  }
+
+  dueRuns(now: number, options: { limit?: number; claimFor?: number } = {}): Promise<string[]> {
+    return this.waits.due(now, options.limit, options.claimFor);
+  }
+
+  async markResumed(runId: string, options: { now?: number; data?: unknown } = {}): Promise<RunState | null> {
+    const now = options.now ?? this.clock.now();
+    const data = options.data === undefined ? '' : encodePayload(options.data);
+    const out = await scripts.wfResume.run<[RawRunState, string] | null>(this.ctx.connection, this.keys.run(runId), [now, data]);
+    if (!out) return null;
+    await Promise.all([this.waits.notDue(runId), this.waits.unregistered(out[1] || null, runId)]);
+    const run = decodeRun(out[0], this.clock.now());
+    this.watcher.changedHere(runId, run);
+    return run;
+  }
+
+  async sendSignal(runId: string, name: string, payload: unknown): Promise<{ stored: boolean; woke: boolean }> {
+    const now = this.clock.now();
+    const code = Number(await scripts.wfSignalSend.run<number>(this.ctx.connection, this.keys.run(runId), [name, encodePayload(payload), now]));
+    if (code === -1) throw new WorkflowRunNotFoundError(runId);
+    if (code === 2) await this.waits.dueAt(runId, now);
+    if (code > 0) this.watcher.changedHere(runId);
+    return { stored: code > 0, woke: code === 2 };
+  }
+
+  async takeSignal(runId: string, name: string, step: string, options: { ownerId?: string } = {}): Promise<{ payload: unknown } | null> {
+    const payload = await scripts.wfSignalTake.run<string | null>(this.ctx.connection, this.keys.run(runId), [name, step, this.clock.now(), options.ownerId ?? '']);
+    if (payload === null) return null;
+    this.watcher.changedHere(runId);
+    return { payload: JSON.parse(payload) };
+  }
+
+  async listSignals(runId: string): Promise<WorkflowSignal[]> {
+    if (!(await this.ctx.readRun(runId))) return [];
+    const entries = await this.ctx.connection.command<string[]>('lrange', this.keys.run(runId)[3], 0, -1);
+    return entries.map((entry) => decodeSignal(runId, entry));
+  }
+
+  markCompleted(runId: string, result: unknown, options: { ownerId?: string } = {}): Promise<RunState | null> {
+    return this.end(runId, 'completed', { result: encodeValue(result), ownerId: options.ownerId });
+  }
+
+  markFailed(runId: string, error: WorkflowRunError, options: { terminal: boolean; ownerId?: string }): Promise<RunState | null> {
+    return this.end(runId, options.terminal ? 'failed' : 'retry', { error, ownerId: options.ownerId });
+  }
+
+  cancel(runId: string, data: Omit<WorkflowCancellationData, 'cancelledAt'> & { cancelledAt?: number }): Promise<RunState | null> {
+    return this.end(runId, 'cancelled', { cancellation: { ...data, cancelledAt: data.cancelledAt ?? this.clock.now() } });
+  }
+
+  async claimRun(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {
+    return this.lease('claim', runId, ownerId, leaseDuration);
+  }
+
+  async renewRunLease(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {
+    return this.lease('renew', runId, ownerId, leaseDuration);
+  }
+
+  async releaseRun(runId: string, ownerId: string): Promise<boolean> {
+    return this.lease('release', runId, ownerId, 0);
+  }
+
+  watch(runId: string, listener: RunChangeListener): () => void {
+    return this.watcher.watch(runId, listener);
+  }
+
+  /**
+   * Drops the index entries (and any keys left) of ended runs whose retention passed; listing
+   * does it too. Returns how many runs it dropped.
+   */
+  sweepExpired(now: number = this.clock.now()): Promise<number> {
+    return this.index.sweepExpired(now);
+  }
+
+  /** Stops watches and gives the shared connection back. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.watcher.close();
+      await this.shared.release();
+    })();
+    return this.closing;
+  }
+
+  private async suspend(
+    runId: string,
+    kind: 'sleep' | 'event' | 'signal',
+    step: string,
+    at: { topic?: string; signal?: string; resumeAt: number | null; requestedResumeAt: number | null },
+    options: SuspendOptions,
+  ): Promise<boolean> {
+    const now = this.clock.now();
+    const suspension = {
+      type: kind,
+      step,
+      ...(options.iteration !== undefined ? { iteration: options.iteration } : {}),
+      suspendedAt: now,
+      resumeAt: at.resumeAt,
+      requestedResumeAt: at.requestedResumeAt,
+      ...(at.topic !== undefined ? { topic: at.topic } : {}),
+      ...(at.signal !== undefined ? { signal: at.signal } : {}),
+      ...(options.data !== undefined ? { data: options.data } : {}),
+    };
+    if (at.resumeAt !== null) await this.waits.dueAt(runId, at.resumeAt);
+    const done = await scripts.wfSuspend.run<number>(this.ctx.connection, this.keys.run(runId), [
+      now,
+      options.ownerId ?? '',
+      kind,
+      step,
+      JSON.stringify(suspension),
+      at.resumeAt ?? '',
+      at.topic ?? '',
+      at.signal ?? '',
+      encodeValue(options.data),
+    ]);
+    if (Number(done) !== 1) return false;
+    if (at.resumeAt === null) await this.waits.notDue(runId);
+    this.watcher.changedHere(runId);
+    return true;
+  }
+
+  private async end(
+    runId: string,
+    status: 'completed' | 'failed' | 'cancelled' | 'retry',
+    change: { result?: string; error?: WorkflowRunError; cancellation?: WorkflowCancellationData; ownerId?: string | undefined },
+  ): Promise<RunState | null> {
+    const now = this.clock.now();
+    const retention = this.ctx.retention;
+    const out = await scripts.wfEnd.run<[RawRunState, string] | null>(this.ctx.connection, this.keys.run(runId), [
+      status,
+      now,
+      change.ownerId ?? '',
+      change.result ?? '',
+      change.error ? JSON.stringify(change.error) : '',
+      change.error?.step ?? '',
+      change.cancellation ? JSON.stringify(change.cancellation) : '',
+      retention,
+      now + retention,
+    ]);
+    if (!out) return null;
+    const run = decodeRun(out[0], now)!;
+    if (status === 'retry') {
+      this.watcher.changedHere(runId, run);
+      return run;
+    }
+    await Promise.all([this.waits.notDue(runId), this.waits.unregistered(out[1] || null, runId), this.index.ended(run, retention > 0 ? now + retention : null)]);
+    this.watcher.changedHere(runId, run, true);
+    if (run.parentRunId) await this.signalParent(run);
+    return run;
+  }
+
+  private async signalParent(run: RunState): Promise<void> {
+    const outcome: ChildRunOutcome = {
+      runId: run.id,
+      workflow: run.workflow,
+      status: run.status as ChildRunOutcome['status'],
+      ...(run.status === 'completed' ? { result: run.result } : {}),
+      ...(run.status === 'failed' ? { error: run.lastError } : {}),
+      ...(run.status === 'cancelled' ? { cancellationData: run.cancellationData } : {}),
+    };
+    try {
+      await this.sendSignal(run.parentRunId!, childSignalName(run.id), outcome);
+    } catch (error) {
+      if (!(error instanceof WorkflowRunNotFoundError)) throw error;
+    }
+  }
+
+  private async lease(mode: 'claim' | 'renew' | 'release', runId: string, ownerId: string, duration: number): Promise<boolean> {
+    const now = this.clock.now();
+    return Number(await scripts.wfLease.run<number>(this.ctx.connection, this.keys.run(runId), [mode, ownerId, now, now + duration])) === 1;
+  }
+}

@@ -1,0 +1,116 @@
+import { WORKFLOW_LIB_LUA } from './workflow-lib.lua.js';
+
+/**
+ * wf-end: ends a run (completed, failed, cancelled) or records a retryable error (retry). An end
+ * clears lease, suspension, resume data and signals, and starts the retention expiry.
+ *
+ * KEYS[1..4] run keys (see workflow-lib)
+ * ARGV[1] completed | failed | cancelled | retry
+ * ARGV[2] now
+ * ARGV[3] owner id ('' for none; cancel ignores leases)
+ * ARGV[4] result JSON ('' for undefined)
+ * ARGV[5] error JSON ('' for none)
+ * ARGV[6] error step ('' for none)
+ * ARGV[7] cancellation data JSON ('' for none)
+ * ARGV[8] retention ms ('0' keeps the run)
+ * ARGV[9] expiresAt (epoch ms, store clock)
+ * Returns false when the run is missing, ended, or leased by another owner; else {state, previous wait topic}.
+ */
+export const WF_END_LUA = `${WORKFLOW_LIB_LUA}
+local st = hget('st')
+if not st or is_terminal(st) then return false end
+if ARGV[1] ~= 'cancelled' and not owns(ARGV[3], tonumber(ARGV[2])) then return false end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'err', ARGV[5], 'errS', ARGV[6]) end
+if ARGV[1] == 'retry' then
+  redis.call('HSET', KEYS[1], 'st', 'running', 'uAt', ARGV[2])
+  return {state(), ''}
+end
+local wt = hget('wt')
+redis.call('HDEL', KEYS[1], 'sus', 'sD', 'rd')
+redis.call('HSET', KEYS[1], 'st', ARGV[1], 'wt', '', 'ra', '', 'own', '', 'lx', '', 'uAt', ARGV[2], 'sT', '', 'sS', '', 'sSig', '', 'rdS', '', 'rdT', '')
+if ARGV[1] == 'completed' and ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'result', ARGV[4]) end
+if ARGV[1] == 'cancelled' then redis.call('HSET', KEYS[1], 'cd', ARGV[7]) end
+redis.call('DEL', KEYS[4])
+local ttl = tonumber(ARGV[8])
+if ttl > 0 then
+  redis.call('HSET', KEYS[1], 'xa', ARGV[9])
+  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return {state(), wt}
+`;
+
+/**
+ * wf-lease: claims, renews or releases a run lease.
+ *
+ * KEYS[1..4] run keys
+ * ARGV[1] claim | renew | release
+ * ARGV[2] owner id
+ * ARGV[3] now
+ * ARGV[4] new expiry (claim, renew)
+ * Returns 1 when done, else 0 (missing run; another owner's live lease on claim; not the live
+ * owner on renew; not the owner on release).
+ */
+export const WF_LEASE_LUA = `${WORKFLOW_LIB_LUA}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local own = hget('own')
+local live = (tonumber(hget('lx')) or 0) > tonumber(ARGV[3])
+if ARGV[1] == 'claim' then
+  if own ~= '' and own ~= ARGV[2] and live then return 0 end
+elseif ARGV[1] == 'renew' then
+  if own ~= ARGV[2] or not live then return 0 end
+else
+  if own ~= ARGV[2] then return 0 end
+  redis.call('HSET', KEYS[1], 'own', '', 'lx', '')
+  return 1
+end
+redis.call('HSET', KEYS[1], 'own', ARGV[2], 'lx', ARGV[4])
+return 1
+`;
+
+/**
+ * wf-signal-send: stores a signal with a live run; wakes the run when it waits for that signal.
+ *
+ * KEYS[1..4] run keys
+ * ARGV[1] signal name
+ * ARGV[2] payload JSON
+ * ARGV[3] now
+ * Returns -1 for a missing run, 0 for an ended one, 1 when stored, 2 when stored and the run woke.
+ */
+export const WF_SIGNAL_SEND_LUA = `${WORKFLOW_LIB_LUA}
+local st = hget('st')
+if not st then return -1 end
+if is_terminal(st) then return 0 end
+local seq = redis.call('HINCRBY', KEYS[1], 'sq', 1)
+redis.call('RPUSH', KEYS[4], seq .. ':' .. ARGV[3] .. ':' .. #ARGV[1] .. ':' .. ARGV[1] .. ARGV[2])
+local woke = 0
+if st == 'suspended' and hget('sT') == 'signal' and hget('sSig') == ARGV[1] and redis.call('HEXISTS', KEYS[1], 'rd') == 0 then
+  set_resume(hget('sS'), 'signal', ARGV[1], 'null')
+  redis.call('HSET', KEYS[1], 'ra', ARGV[3])
+  woke = 1
+end
+redis.call('HSET', KEYS[1], 'uAt', ARGV[3])
+return 1 + woke
+`;
+
+/**
+ * wf-signal-take: takes the oldest waiting signal of a name and saves its payload as a checkpoint.
+ *
+ * KEYS[1..4] run keys
+ * ARGV[1] signal name
+ * ARGV[2] checkpoint name
+ * ARGV[3] now
+ * ARGV[4] owner id ('' for none)
+ * Returns the payload JSON, or false when none waits (or the run is not running, or not leased by the owner).
+ */
+export const WF_SIGNAL_TAKE_LUA = `${WORKFLOW_LIB_LUA}
+if hget('st') ~= 'running' or not owns(ARGV[4], tonumber(ARGV[3])) then return false end
+for _, entry in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+  local name, payload = parse_signal(entry)
+  if name == ARGV[1] then
+    redis.call('LREM', KEYS[4], 1, entry)
+    write_step(ARGV[2], payload, ARGV[3])
+    return payload
+  end
+end
+return false
+`;

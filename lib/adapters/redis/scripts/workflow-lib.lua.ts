@@ -1,0 +1,63 @@
+/**
+ * Lua helpers shared by the workflow run scripts. Every run script takes the same KEYS layout,
+ * all under the run's hash tag `{<runId>}`, built by `RedisWorkflowKeys.run()`:
+ *
+ *   KEYS[1]  run HASH (fields below)
+ *   KEYS[2]  checkpoint order LIST (checkpoint names in order)
+ *   KEYS[3]  checkpoints HASH (name -> "<completedAt>:<value JSON, empty for undefined>")
+ *   KEYS[4]  signals LIST ("<seq>:<sentAt>:<name length>:<name><payload JSON>", arrival order)
+ *
+ * Run HASH fields (empty string = null; JSON fields are opaque to Lua except where built here):
+ *   id wf st params parent cAt uAt result? wt ra sus? sT sS sSig sD? rd? rdS rdT err? errS own lx
+ *   cp cd? meta sq xa
+ * (status, waitTopic, resumeAt, suspension JSON with its type/step/signal/data split out, resume
+ * data JSON with its step/type, last error JSON with its step, lease owner/expiry, cancellation
+ * policy/data, metadata, signal counter, retention expiry).
+ */
+export const WORKFLOW_LIB_LUA = `
+local function hget(field) return redis.call('HGET', KEYS[1], field) end
+
+local function is_terminal(st) return st == 'completed' or st == 'failed' or st == 'cancelled' end
+
+-- True when owner is '' (no lease check) or holds a live lease at now.
+local function owns(owner, now)
+  if owner == '' then return true end
+  local lx = tonumber(hget('lx')) or 0
+  return hget('own') == owner and lx > now
+end
+
+-- The whole run as {HGETALL, checkpoint count}.
+local function state() return {redis.call('HGETALL', KEYS[1]), redis.call('LLEN', KEYS[2])} end
+
+-- Name, payload, raw entry of a signals LIST entry.
+local function parse_signal(entry)
+  local seq, at, len = string.match(entry, '^(%d+):(%d+):(%d+):')
+  local head = #seq + #at + #len + 3
+  len = tonumber(len)
+  return string.sub(entry, head + 1, head + len), string.sub(entry, head + len + 1)
+end
+
+local function write_step(name, value, now)
+  if redis.call('HEXISTS', KEYS[3], name) == 0 then redis.call('RPUSH', KEYS[2], name) end
+  redis.call('HSET', KEYS[3], name, now .. ':' .. value)
+  if hget('rdS') == name then
+    redis.call('HDEL', KEYS[1], 'rd')
+    redis.call('HSET', KEYS[1], 'rdS', '', 'rdT', '')
+  end
+  if hget('errS') == name then
+    redis.call('HDEL', KEYS[1], 'err')
+    redis.call('HSET', KEYS[1], 'errS', '')
+  end
+  redis.call('HSET', KEYS[1], 'uAt', now)
+end
+
+local function resume_data(step, kind, topic, payload)
+  local out = '{"step":' .. cjson.encode(step) .. ',"type":"' .. kind .. '"'
+  if topic then out = out .. ',"topic":' .. cjson.encode(topic) end
+  return out .. ',"payload":' .. payload .. '}'
+end
+
+local function set_resume(step, kind, topic, payload)
+  redis.call('HSET', KEYS[1], 'rd', resume_data(step, kind, topic, payload), 'rdS', step, 'rdT', kind)
+end
+`;
