@@ -4,6 +4,7 @@ import type { LockStore } from '../core/contracts/lock-store.js';
 import type { RateLimiter } from '../core/contracts/rate-limiter.js';
 import type { ResultBackend } from '../core/contracts/result-backend.js';
 import type { ScheduleStore } from '../core/contracts/schedule-store.js';
+import type { WorkflowStore } from '../core/workflow/workflow-store.js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
 import { redactUrl } from '../core/utils/redact-url.js';
 import { type AdapterRegistry, adapterRegistry, type AdapterKind, type AdapterKinds, type AdapterLogger } from './registry/index.js';
@@ -21,6 +22,8 @@ export interface StemAdapters {
   readonly scheduleStore: ScheduleStore | null;
   /** Where canvas keeps group and chord state. */
   readonly groupStore: GroupStore;
+  /** Where workflow runs are kept; `null` unless workflows run here or `workflowStore` was given. */
+  readonly workflowStore: WorkflowStore | null;
   /** Closes every adapter the factory created (not the instances passed in). */
   close(): Promise<void>;
 }
@@ -42,13 +45,17 @@ export interface StemAdaptersOptions {
   readonly scheduleStore?: string | ScheduleStore;
   /** @default the broker's store */
   readonly groupStore?: string | GroupStore;
+  /** Workflow store URL or instance; created only when given or when `workflows` is truthy. @default the broker's store */
+  readonly workflowStore?: string | WorkflowStore;
+  /** Truthy when workflows run or are started from this process: a workflow store is then created. */
+  readonly workflows?: unknown;
   /** Truthy when Beat runs in this process: a schedule store is then required. */
   readonly beat?: unknown;
   /** Where the created stores log (migrations, reconnects). @default each store's default (the console) */
   readonly logger?: AdapterLogger;
 }
 
-type SameStoreOption = 'backend' | 'lockStore' | 'rateLimiter' | 'scheduleStore' | 'groupStore';
+type SameStoreOption = 'backend' | 'lockStore' | 'rateLimiter' | 'scheduleStore' | 'groupStore' | 'workflowStore';
 
 /**
  * Creates the adapters named by the options. Stores left unset use the broker's URL, so
@@ -101,6 +108,9 @@ export async function createStemAdapters(options: StemAdaptersOptions, registry:
         : null;
     const groupUrl = urlOf('groupStore');
     const groupStore = groupUrl ? await fromUrl('groupStore', groupUrl) : (options.groupStore as GroupStore);
+    const workflowUrl = urlOf('workflowStore');
+    const wantsWorkflows = Boolean(options.workflows || options.workflowStore);
+    const workflowStore = !workflowUrl ? (options.workflowStore as WorkflowStore) : wantsWorkflows ? await fromUrl('workflowStore', workflowUrl) : null;
     let closing: Promise<void> | undefined;
     return {
       broker,
@@ -109,6 +119,7 @@ export async function createStemAdapters(options: StemAdaptersOptions, registry:
       rateLimiter,
       scheduleStore,
       groupStore,
+      workflowStore,
       close: () => (closing ??= closeAll(created)),
     };
   } catch (error) {

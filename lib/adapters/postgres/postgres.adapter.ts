@@ -5,6 +5,7 @@ import { PostgresLockStore } from './postgres.lock-store.js';
 import { PostgresRateLimiter } from './postgres.rate-limiter.js';
 import { PostgresResultBackend } from './postgres.result-backend.js';
 import { PostgresScheduleStore } from './postgres.schedule-store.js';
+import { PostgresWorkflowStore } from './postgres.workflow-store.js';
 
 const withLogger = ({ logger }: AdapterConnectContext) => (logger ? { logger } : {});
 
@@ -19,4 +20,5 @@ export const postgresAdapter: AdapterSet = {
   rateLimiter: (url, context) => PostgresRateLimiter.connect(url, withLogger(context)),
   scheduleStore: (url, context) => PostgresScheduleStore.connect(url, withLogger(context)),
   groupStore: (url, context) => PostgresGroupStore.connect(url, withLogger(context)),
+  workflowStore: (url, context) => PostgresWorkflowStore.connect(url, withLogger(context)),
 };

@@ -5,6 +5,7 @@ import { RedisLockStore } from './redis.lock-store.js';
 import { RedisRateLimiter } from './redis.rate-limiter.js';
 import { RedisResultBackend } from './redis.result-backend.js';
 import { RedisScheduleStore } from './redis.schedule-store.js';
+import { RedisWorkflowStore } from './redis.workflow-store.js';
 
 /**
  * The stores behind `redis://` and `rediss://`. Each `connect` reads `?prefix=` from the URL
@@ -17,4 +18,5 @@ export const redisAdapter: AdapterSet = {
   rateLimiter: (url) => RedisRateLimiter.connect(url),
   scheduleStore: (url) => RedisScheduleStore.connect(url),
   groupStore: (url) => RedisGroupStore.connect(url),
+  workflowStore: (url) => RedisWorkflowStore.connect(url),
 };
