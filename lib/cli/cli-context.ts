@@ -4,6 +4,7 @@ import type { ScheduleStore } from '../core/contracts/schedule-store.js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
 import { EnvelopeSigner } from '../core/signing/envelope-signer.js';
 import { Stem } from '../core/stem.js';
+import type { WorkflowStore } from '../core/workflow/workflow-store.js';
 import { createStemAdapters, type StemAdapters } from '../adapters/stem-adapters.factory.js';
 
 /** Where a command writes; tests pass their own. */
@@ -22,6 +23,7 @@ export interface GlobalOptions {
 /** Lazily connected stores for one CLI invocation. */
 export class CliContext {
   private adapters?: Promise<StemAdapters>;
+  private wantsWorkflows = false;
 
   constructor(
     readonly io: CliIo,
@@ -41,7 +43,12 @@ export class CliContext {
 
   private connect(): Promise<StemAdapters> {
     const backend = this.options.backend ?? this.env.STEM_RESULT_BACKEND_URL;
-    this.adapters ??= createStemAdapters({ broker: this.brokerUrl, ...(backend ? { backend } : {}), scheduleStore: this.env.STEM_SCHEDULE_STORE_URL ?? this.brokerUrl });
+    this.adapters ??= createStemAdapters({
+      broker: this.brokerUrl,
+      ...(backend ? { backend } : {}),
+      scheduleStore: this.env.STEM_SCHEDULE_STORE_URL ?? this.brokerUrl,
+      ...(this.wantsWorkflows ? { workflowStore: this.env.STEM_WORKFLOW_STORE_URL ?? this.brokerUrl } : {}),
+    });
     return this.adapters;
   }
 
@@ -68,6 +75,19 @@ export class CliContext {
     const store = (await this.connect()).scheduleStore;
     if (!store) throw new ConfigurationError('scheduleStore', `"${this.brokerUrl}" has no schedule store; set STEM_SCHEDULE_STORE_URL`);
     return store;
+  }
+
+  /** The workflow store (`STEM_WORKFLOW_STORE_URL`, else the broker's store). */
+  async workflowStore(): Promise<WorkflowStore> {
+    this.wantsWorkflows = true;
+    const store = (await this.connect()).workflowStore;
+    if (!store) throw new ConfigurationError('workflowStore', `"${this.brokerUrl}" has no workflow store; set STEM_WORKFLOW_STORE_URL`);
+    return store;
+  }
+
+  /** Whether progress lines may be written (stderr is a terminal, and no `--json`). */
+  get interactive(): boolean {
+    return !this.options.json && Boolean(process.stderr.isTTY);
   }
 
   /** Prints `value` as JSON with `--json`, else through `human`. */

@@ -3,6 +3,7 @@ import { StemError } from '../core/errors/stem.error.js';
 import { CliContext, type CliIo, UsageError } from './cli-context.js';
 import { dlqCommand } from './commands/dlq.command.js';
 import { schedulesCommand } from './commands/schedules.command.js';
+import { wfCommand } from './commands/wf.command.js';
 import { healthCommand, queuesCommand, statusCommand, tasksCommand } from './commands/tasks.command.js';
 
 /** The text `stem --help` prints. */
@@ -19,11 +20,19 @@ Commands:
   dlq replay --queue q [--limit n | --all] [--since 1h|ISO|ms] [--delay ms] (--dry-run | --yes)
   dlq purge --queue q [--since ...] [--limit n] --yes
   schedules [list|show|enable|disable|remove|preview] [--id id] [--count n] [--yes]
+  wf start <workflow> [-p '{json}'] [--queue q] [--wait [--timeout 30s]]
+  wf ls [--workflow w] [--status s] [--limit n] [--offset n]
+  wf show <run-id>                         status, cursor, params, checkpoints, suspension, lease, error
+  wf cancel <run-id> [--reason text]
+  wf rewind <run-id> --step <name> [--dry-run]
+  wf emit <topic> [-p '{json}']            resume every run waiting on the topic
+  wf waiters [--topic t] [--limit n]       runs waiting on events, with deadline and age
 
 Options:
   --broker <url>    redis://, rediss:// or postgres:// (default: $STEM_BROKER_URL)
   --backend <url>   result backend (default: $STEM_RESULT_BACKEND_URL, else the broker's store)
   --json            machine-readable output
+  workflow store: $STEM_WORKFLOW_STORE_URL, else the broker's store
   -h, --help        this text`;
 
 const defaultIo: CliIo = { out: (line) => console.log(line), err: (line) => console.error(line) };
@@ -59,6 +68,14 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
         state: { type: 'string' },
         name: { type: 'string' },
         count: { type: 'string' },
+        payload: { type: 'string', short: 'p' },
+        workflow: { type: 'string' },
+        status: { type: 'string' },
+        reason: { type: 'string' },
+        step: { type: 'string' },
+        topic: { type: 'string' },
+        wait: { type: 'boolean' },
+        timeout: { type: 'string' },
       },
     });
   } catch (error) {
@@ -89,6 +106,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
         return await dlqCommand(ctx, action, values);
       case 'schedules':
         return await schedulesCommand(ctx, action, values);
+      case 'wf':
+        return await wfCommand(ctx, action, rest, values);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
