@@ -1,0 +1,50 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe } from 'vitest';
+import { RedisStreamsBroker, RedisWorkflowStore } from '../../lib/adapters/redis/index.js';
+import { deleteKeys, uniquePrefix } from '../redis/redis-test-utils.js';
+import { RedisServer } from '../redis/redis-server.js';
+import { REDIS_URL, redisAvailable } from '../support/services.js';
+import type { CrashBackend } from './wf-crash.suite.js';
+import { runWorkflowCrashTests } from './wf-crash.suite.js';
+
+const available = await redisAvailable();
+
+async function backendOn(url: string, prefix: string): Promise<CrashBackend> {
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  redis.on('error', () => undefined);
+  const store = await RedisWorkflowStore.connect(url, { prefix });
+  const broker = await RedisStreamsBroker.connect(url, { prefix });
+  return {
+    store,
+    broker,
+    env: { STEM_BACKEND: 'redis', STEM_URL: url, STEM_PREFIX: prefix },
+    counts: async () => new Map(Object.entries(await redis.hgetall(`${prefix}:exec`)).map(([k, v]) => [k, Number(v)])),
+    close: async () => {
+      await store.close();
+      await broker.close();
+      redis.disconnect();
+    },
+  };
+}
+
+describe.runIf(available)('workflow crash tests on Redis (worker processes)', () => {
+  const prefixes: string[] = [];
+  const servers: RedisServer[] = [];
+  afterAll(async () => {
+    for (const prefix of prefixes) await deleteKeys(REDIS_URL, prefix);
+    for (const server of servers) await server.stop();
+  });
+
+  runWorkflowCrashTests(
+    async () => {
+      const prefix = uniquePrefix('wf-crash');
+      prefixes.push(prefix);
+      return backendOn(REDIS_URL, prefix);
+    },
+    async () => {
+      const server = await RedisServer.start();
+      servers.push(server);
+      return { backend: await backendOn(server.url, 'stem'), server };
+    },
+  );
+});
