@@ -4,7 +4,9 @@ import type { WorkflowStore } from './workflow-store.js';
 /**
  * The safety net behind delayed run tasks: every `interval` it asks the store for runs overdue
  * by more than `grace` (their delayed task went missing: a broker without persistence restarted,
- * an enqueue failed) and hands them to `resume`.
+ * an enqueue failed) and hands them to `resume`; with `orphanAfter`, also `running` runs whose
+ * lease is free and that did not change for that long (their run task was lost, e.g. with a
+ * server that went down while it ran).
  */
 export class DueRunSweeper {
   private timer: TimerHandle | undefined;
@@ -19,6 +21,8 @@ export class DueRunSweeper {
     private readonly batch: number,
     private readonly resume: (runId: string) => Promise<void>,
     private readonly onError: (error: unknown) => void,
+    /** Ms a free `running` run may stay unchanged before it is handed to `resume` again; 0: never. */
+    private readonly orphanAfter = 0,
   ) {}
 
   /** Starts sweeping. Idempotent. */
@@ -30,7 +34,12 @@ export class DueRunSweeper {
 
   /** Sweeps once now; resolves with the number of runs handed to `resume`. */
   async sweep(): Promise<number> {
-    const ids = await this.store.dueRuns(this.clock.now() - this.grace, { limit: this.batch });
+    const now = this.clock.now();
+    const ids = await this.store.dueRuns(now - this.grace, { limit: this.batch });
+    if (this.orphanAfter > 0) {
+      const runnable = await this.store.listRunnableRuns({ now, limit: this.batch });
+      for (const run of runnable) if (run.updatedAt <= now - this.orphanAfter && !ids.includes(run.id)) ids.push(run.id);
+    }
     const results = await Promise.allSettled(ids.map((id) => this.resume(id)));
     for (const r of results) if (r.status === 'rejected') this.onError(r.reason);
     return ids.length;

@@ -17,6 +17,11 @@ export interface WorkflowRuntimeOptions {
   readonly runLeaseDuration?: Duration;
   /** Period of the safety-net sweep that enqueues due runs whose delayed run task went missing. @default 1 s */
   readonly sweepInterval?: Duration;
+  /**
+   * A `running` run with a free lease that did not change for this long gets a new run task from
+   * the sweep (its task was lost while it ran); `0` turns that off. @default 4 × runLeaseDuration
+   */
+  readonly orphanSweepAfter?: Duration;
   /** Due runs enqueued per sweep. @default 256 */
   readonly sweepBatch?: number;
   /**

@@ -88,6 +88,7 @@ export class WorkflowRuntime implements WorkflowClient {
       options.sweepBatch ?? 256,
       (runId) => this.enqueueRun(runId, 'sweep'),
       (error) => this.events.emit('workflow:error', error),
+      options.orphanSweepAfter === undefined ? 4 * this.runLeaseDuration : toMillis(options.orphanSweepAfter, 'workflows.orphanSweepAfter'),
     );
     for (const definition of options.definitions ?? []) this.register(definition);
   }
