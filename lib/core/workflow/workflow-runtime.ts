@@ -67,7 +67,9 @@ export class WorkflowRuntime implements WorkflowClient {
     this.runLeaseDuration = options.runLeaseDuration === undefined ? DEFAULT_RUN_LEASE_DURATION : toMillis(options.runLeaseDuration, 'workflows.runLeaseDuration');
     const sweepInterval = options.sweepInterval === undefined ? 1_000 : toMillis(options.sweepInterval, 'workflows.sweepInterval');
     this.taskOptions = { queue: this.queue, maxRetries: options.runTaskMaxRetries ?? 10, visibilityTimeout: this.runLeaseDuration, ignoreResult: true };
-    this.leases = new RunLeaseExtension(this.store, this.clock, this.runLeaseDuration, options.ownerId ?? `wf-${Math.random().toString(36).slice(2, 10)}`);
+    this.leases = new RunLeaseExtension(this.store, this.clock, this.runLeaseDuration, options.ownerId ?? `wf-${Math.random().toString(36).slice(2, 10)}`, (runId) =>
+      this.resumeIfDue(runId),
+    );
     this.workerExtension = this.leases;
     this.taskHandler = { name: WORKFLOW_RUN_TASK, options: this.taskOptions, source: 'WorkflowRuntime', call: (ctx, args) => this.runTask(ctx, args) };
     this.host = {
@@ -204,7 +206,7 @@ export class WorkflowRuntime implements WorkflowClient {
       return await advanceRun(this.host, runId, ownerId, controller.signal);
     } finally {
       stop();
-      await this.store.releaseRun(runId, ownerId);
+      await this.leases.release({ runId, ownerId });
     }
   }
 
@@ -229,8 +231,14 @@ export class WorkflowRuntime implements WorkflowClient {
       await advanceRun(this.host, runId, ownerId, ctx.signal);
     } finally {
       stop();
-      await this.store.releaseRun(runId, ownerId);
+      await this.leases.release({ runId, ownerId });
     }
+  }
+
+  /** Enqueues a run task when the run is suspended and due now. */
+  private async resumeIfDue(runId: string): Promise<void> {
+    const state = await this.store.get(runId);
+    if (state?.status === 'suspended' && state.resumeAt !== null && state.resumeAt <= this.clock.now()) await this.enqueueRun(runId, 'due');
   }
 
   private async enqueueRun(runId: string, reason: RunTaskReason, delayMs?: number): Promise<void> {
