@@ -393,16 +393,22 @@ export function runWorkflowStoreContractTests(adapter: string, factory: Workflow
       expect(signal).toMatchObject({ name: childSignalName(failing.id), payload: { status: 'failed', error: { message: 'boom' } } });
     });
 
-    it('watch reports changes until unsubscribed', async () => {
+    it('watch reports status changes until unsubscribed', async () => {
       const run = await create();
+      const other = await create();
       const seen: string[] = [];
-      const stop = store.watch(run.id, (state) => seen.push(state.status));
+      const stop = store.watch(run.id, (state) => seen.push(`${state.id === run.id ? 'run' : 'other'}:${state.status}`));
       await store.suspendUntil(run.id, 'w', T0);
       await store.markResumed(run.id);
+      await store.markCompleted(other.id, 1);
       await store.markCompleted(run.id, 1);
+      expect(seen).toContain('run:completed');
+      expect(seen.every((s) => s.startsWith('run:'))).toBe(true);
       stop();
-      expect(seen).toContain('completed');
-      expect(seen[seen.length - 1]).toBe('completed');
+      const count = seen.length;
+      await store.rewindToStep(run.id, 'w').catch(() => undefined);
+      await store.cancel(run.id, { reason: 'x' });
+      expect(seen).toHaveLength(count);
     });
 
     it('hands out copies: changing a returned value changes nothing stored', async () => {

@@ -73,6 +73,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
       signals: [],
       signalSeq: 0,
       dueClaimUntil: 0,
+      notifiedStatus: 'running',
     };
     this.runs.set(id, rec);
     return toRunState(rec);
@@ -443,6 +444,8 @@ export class InMemoryWorkflowStore implements WorkflowStore {
   }
 
   private changed(rec: RunRecord): void {
+    if (rec.status === rec.notifiedStatus) return;
+    rec.notifiedStatus = rec.status;
     const set = this.listeners.get(rec.id);
     if (!set || set.size === 0) return;
     const state = toRunState(rec);

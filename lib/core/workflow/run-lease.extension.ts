@@ -13,6 +13,8 @@ const MIN_LEASE_WAIT_MS = 50;
 export interface HeldRunLease {
   readonly runId: string;
   readonly ownerId: string;
+  /** Set by the executor when the run ended under this lease (nothing can be due then). */
+  ended?: boolean;
 }
 
 /**
@@ -76,7 +78,7 @@ export class RunLeaseExtension implements WorkerExtension {
    * now instead.
    */
   async release(lease: HeldRunLease): Promise<void> {
-    if (await this.store.releaseRun(lease.runId, lease.ownerId)) await this.onReleased(lease.runId);
+    if ((await this.store.releaseRun(lease.runId, lease.ownerId)) && !lease.ended) await this.onReleased(lease.runId);
   }
 
   /** Renews `lease` at half its length until the returned function is called; `onLost` when a renewal is refused. */
