@@ -411,6 +411,27 @@ export function runWorkflowStoreContractTests(adapter: string, factory: Workflow
       expect(seen).toHaveLength(count);
     });
 
+    it('keeps checkpoint meta beside the value', async () => {
+      const run = await create();
+      await store.saveStep(run.id, 'page#0', { rows: 10 }, { meta: { repeat: true } });
+      await store.saveStep(run.id, 'page#1', { rows: 3 });
+      const steps = await store.listSteps(run.id);
+      expect(steps[0]).toMatchObject({ name: 'page#0', value: { rows: 10 }, meta: { repeat: true } });
+      expect(steps[1]!.meta).toBeUndefined();
+      expect(await store.readStep(run.id, 'page#0')).toMatchObject({ meta: { repeat: true } });
+    });
+
+    it('a retry suspension resumes without resume data and keeps the last error', async () => {
+      const run = await create();
+      await store.markFailed(run.id, { type: 'Error', message: 'flaky', step: 'charge#0', attempt: 0, at: T0 }, { terminal: false });
+      await store.suspendUntil(run.id, 'charge#0', T0 + 1_000, { type: 'retry' });
+      expect(await must(run.id)).toMatchObject({ status: 'suspended', suspension: { type: 'retry', step: 'charge#0' }, lastError: { attempt: 0 } });
+      await clock.advance(1_000);
+      expect(await store.markResumed(run.id)).toMatchObject({ status: 'running', resumeData: null, lastError: { step: 'charge#0' } });
+      await store.saveStep(run.id, 'charge#0', 'ok');
+      expect((await must(run.id)).lastError).toBeNull();
+    });
+
     it('hands out copies: changing a returned value changes nothing stored', async () => {
       const run = await create();
       await store.saveStep(run.id, 'a', { list: [1] });
