@@ -6,4 +6,5 @@ export * from './rate-limiter.contract.js';
 export * from './schedule-store.contract.js';
 export * from './group-store.contract.js';
 export * from './workflow-store.contract.js';
+export * from './workflow-store-leases-signals.contract.js';
 export * from './workflow-retention.contract.js';
