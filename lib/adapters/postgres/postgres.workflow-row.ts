@@ -53,8 +53,23 @@ export function toRunState(row: WorkflowRunRow): RunState {
 }
 
 /** A checkpoint row (value as text; NULL stands for undefined). */
-export function toCheckpoint(row: { name: string; value: string | null; position: number; completed_at: string }): StepCheckpoint {
-  return { name: row.name, value: row.value === null ? undefined : JSON.parse(row.value), position: row.position, completedAt: Number(row.completed_at) };
+export function toCheckpoint(row: CheckpointRow): StepCheckpoint {
+  return {
+    name: row.name,
+    value: row.value === null ? undefined : JSON.parse(row.value),
+    position: row.position,
+    completedAt: Number(row.completed_at),
+    ...(row.meta ? { meta: row.meta } : {}),
+  };
+}
+
+/** A `workflow_steps` row as the statements return it (value as text). */
+export interface CheckpointRow {
+  name: string;
+  value: string | null;
+  meta: Record<string, unknown> | null;
+  position: number;
+  completed_at: string;
 }
 
 /** A watcher row. */

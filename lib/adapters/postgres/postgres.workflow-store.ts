@@ -23,7 +23,7 @@ import type { PostgresConnectOptions } from './postgres.options.js';
 import { requireTable } from './postgres.require-table.js';
 import { withTransaction } from './postgres.transaction.js';
 import { PostgresWorkflowWatch } from './postgres.workflow-watch.js';
-import { jsonParam, payloadParam, toCheckpoint, toRunState, toSignal, toWatcher, type WorkflowRunRow } from './postgres.workflow-row.js';
+import { type CheckpointRow, jsonParam, payloadParam, toCheckpoint, toRunState, toSignal, toWatcher, type WorkflowRunRow } from './postgres.workflow-row.js';
 import * as sql from './sql/workflows.sql.js';
 
 const DEFAULT_BATCH = 256;
@@ -129,24 +129,24 @@ export class PostgresWorkflowStore implements WorkflowStore {
 
   async readStep(runId: string, name: string): Promise<StepCheckpoint | null> {
     if (!(await this.get(runId))) return null;
-    const { rows } = await this.read<{ name: string; value: string | null; position: number; completed_at: string }>(sql.readStep(this.ctx.s), [runId, name]);
+    const { rows } = await this.read<CheckpointRow>(sql.readStep(this.ctx.s), [runId, name]);
     return rows[0] ? toCheckpoint(rows[0]) : null;
   }
 
-  async saveStep(runId: string, name: string, value: unknown, options: { ownerId?: string } = {}): Promise<boolean> {
-    return this.saveStepWith(this.ctx.pool, runId, name, jsonParam(value), options.ownerId);
+  async saveStep(runId: string, name: string, value: unknown, options: { ownerId?: string; meta?: Readonly<Record<string, unknown>> } = {}): Promise<boolean> {
+    return this.saveStepWith(this.ctx.pool, runId, name, jsonParam(value), options.ownerId, options.meta);
   }
 
   async listSteps(runId: string): Promise<StepCheckpoint[]> {
     if (!(await this.get(runId))) return [];
-    return (await this.read<{ name: string; value: string | null; position: number; completed_at: string }>(sql.listSteps(this.ctx.s), [runId])).rows.map(toCheckpoint);
+    return (await this.read<CheckpointRow>(sql.listSteps(this.ctx.s), [runId])).rows.map(toCheckpoint);
   }
 
   async rewindToStep(runId: string, step: string): Promise<RunState> {
     const run = await withTransaction(this.ctx.pool, async (client) => {
       const { rows } = await client.query<WorkflowRunRow>(sql.lockRun(this.ctx.s), [runId]);
       if (!rows[0]) throw new WorkflowRunNotFoundError(runId);
-      const steps = (await client.query<{ name: string; value: string | null; position: number; completed_at: string }>(sql.listSteps(this.ctx.s), [runId])).rows;
+      const steps = (await client.query<CheckpointRow>(sql.listSteps(this.ctx.s), [runId])).rows;
       const from = steps.find((s) => s.name === step || parseCheckpointName(s.name).step === step);
       if (!from)
         throw new WorkflowStepNotFoundError(
@@ -166,9 +166,14 @@ export class PostgresWorkflowStore implements WorkflowStore {
     return run;
   }
 
-  async suspendUntil(runId: string, step: string, resumeAt: number, options: SuspendOptions & { requestedResumeAt?: number | null } = {}): Promise<boolean> {
+  async suspendUntil(
+    runId: string,
+    step: string,
+    resumeAt: number,
+    options: SuspendOptions & { type?: 'sleep' | 'retry'; requestedResumeAt?: number | null } = {},
+  ): Promise<boolean> {
     const now = this.clock.now();
-    const suspension = this.suspension('sleep', step, now, resumeAt, options.requestedResumeAt ?? resumeAt, options);
+    const suspension = this.suspension(options.type ?? 'sleep', step, now, resumeAt, options.requestedResumeAt ?? resumeAt, options);
     const { rows } = await this.write(sql.suspendRun(this.ctx.s), [runId, options.ownerId ?? null, now, JSON.stringify(suspension), resumeAt, null]);
     return this.changed(runId, rows.length > 0);
   }
@@ -321,8 +326,15 @@ export class PostgresWorkflowStore implements WorkflowStore {
     return done;
   }
 
-  private async saveStepWith(db: Queryable, runId: string, name: string, value: string | null, ownerId: string | undefined): Promise<boolean> {
-    const query = () => db.query(sql.saveStep(this.ctx.s), [runId, name, value, this.clock.now(), ownerId ?? null]);
+  private async saveStepWith(
+    db: Queryable,
+    runId: string,
+    name: string,
+    value: string | null,
+    ownerId: string | undefined,
+    meta?: Readonly<Record<string, unknown>>,
+  ): Promise<boolean> {
+    const query = () => db.query(sql.saveStep(this.ctx.s), [runId, name, value, this.clock.now(), ownerId ?? null, meta ? JSON.stringify(meta) : null]);
     const { rows } = db === this.ctx.pool ? await retryTransient(query, 10_000, isNotSentError) : await query();
     return this.changed(runId, rows.length > 0);
   }

@@ -62,10 +62,18 @@ export function decodeRun(raw: RawRunState, now: number): RunState | null {
   };
 }
 
-/** A checkpoint from its stored `"<completedAt>:<value>"` entry. */
+/** A checkpoint from its stored `"<completedAt>:<meta>\n<value>"` entry (JSON text never holds a raw newline). */
 export function decodeStep(name: string, entry: string, position: number): StepCheckpoint {
   const colon = entry.indexOf(':');
-  return { name, value: decodeValue(entry.slice(colon + 1)), position, completedAt: Number(entry.slice(0, colon)) };
+  const newline = entry.indexOf('\n', colon);
+  const meta = entry.slice(colon + 1, newline);
+  return {
+    name,
+    value: decodeValue(entry.slice(newline + 1)),
+    position,
+    completedAt: Number(entry.slice(0, colon)),
+    ...(meta ? { meta: JSON.parse(meta) as Record<string, unknown> } : {}),
+  };
 }
 
 /** A signal from its stored `"<seq>:<sentAt>:<name bytes>:<name><payload>"` entry. */

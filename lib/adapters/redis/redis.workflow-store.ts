@@ -133,8 +133,9 @@ export class RedisWorkflowStore implements WorkflowStore {
     return entries[0] ? decodeStep(name, entries[0], Number(position)) : null;
   }
 
-  async saveStep(runId: string, name: string, value: unknown, options: { ownerId?: string } = {}): Promise<boolean> {
-    const written = await scripts.wfSaveStep.run<number>(this.ctx.connection, this.keys.run(runId), [name, encodeValue(value), this.clock.now(), options.ownerId ?? '']);
+  async saveStep(runId: string, name: string, value: unknown, options: { ownerId?: string; meta?: Readonly<Record<string, unknown>> } = {}): Promise<boolean> {
+    const meta = options.meta ? JSON.stringify(options.meta) : '';
+    const written = await scripts.wfSaveStep.run<number>(this.ctx.connection, this.keys.run(runId), [name, encodeValue(value), this.clock.now(), options.ownerId ?? '', meta]);
     if (Number(written) !== 1) return false;
     this.watcher.changedHere(runId);
     return true;
@@ -162,8 +163,8 @@ export class RedisWorkflowStore implements WorkflowStore {
     return run;
   }
 
-  suspendUntil(runId: string, step: string, resumeAt: number, options: SuspendOptions & { requestedResumeAt?: number | null } = {}): Promise<boolean> {
-    return this.suspend(runId, 'sleep', step, { resumeAt, requestedResumeAt: options.requestedResumeAt ?? resumeAt }, options);
+  suspendUntil(runId: string, step: string, resumeAt: number, options: SuspendOptions & { type?: 'sleep' | 'retry'; requestedResumeAt?: number | null } = {}): Promise<boolean> {
+    return this.suspend(runId, options.type ?? 'sleep', step, { resumeAt, requestedResumeAt: options.requestedResumeAt ?? resumeAt }, options);
   }
 
   async suspendOnTopic(runId: string, step: string, topic: string, options: WaitOptions = {}): Promise<boolean> {
@@ -278,7 +279,7 @@ export class RedisWorkflowStore implements WorkflowStore {
 
   private async suspend(
     runId: string,
-    kind: 'sleep' | 'event' | 'signal',
+    kind: 'sleep' | 'retry' | 'event' | 'signal',
     step: string,
     at: { topic?: string; signal?: string; resumeAt: number | null; requestedResumeAt: number | null },
     options: SuspendOptions,

@@ -5,7 +5,7 @@
  *   values as `json` so they read back as written; `has_result` tells a run that returned nothing
  *   from one that returned `null`; `cursor` is the checkpoint count; `due_claim_until` holds a
  *   due run handed to a sweeper; `expires_at` is set when the run ends (retention).
- * - `workflow_steps`: checkpoints by (run, name) with their position; SQL NULL value = undefined.
+ * - `workflow_steps`: checkpoints by (run, name) with their position and meta; SQL NULL value = undefined.
  * - `workflow_watchers`: the durable event watcher of a suspended run (one per run), by topic.
  * - `workflow_signals`: signals waiting for a run, in arrival order.
  * Children rows go with their run (ON DELETE CASCADE), so the retention sweep deletes runs only.
@@ -49,6 +49,7 @@ CREATE TABLE workflow_steps (
   name         text COLLATE "C" NOT NULL,
   position     integer NOT NULL,
   value        json,
+  meta         json,
   completed_at bigint NOT NULL,
   PRIMARY KEY (run_id, name)
 );

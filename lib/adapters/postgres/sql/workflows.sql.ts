@@ -42,7 +42,7 @@ ORDER BY updated_at, seq
 LIMIT $2 OFFSET $3`;
 
 /**
- * Saves checkpoint $2 = $3 (NULL: undefined) of running run $1 at $4 for owner $5: a new name is
+ * Saves checkpoint $2 = $3 (NULL: undefined, meta $6) of running run $1 at $4 for owner $5: a new name is
  * appended (cursor + 1), a known one overwritten; resume data and last error of that step cleared.
  */
 export const saveStep = (s: string) => `
@@ -55,16 +55,16 @@ run AS (
   WHERE id = $1 AND status = 'running' AND ${owns('$5', '$4')}
   RETURNING id, cursor
 )
-INSERT INTO ${s}.workflow_steps (run_id, name, position, value, completed_at)
-SELECT id, $2, cursor - 1, $3::json, $4 FROM run
-ON CONFLICT (run_id, name) DO UPDATE SET value = EXCLUDED.value, completed_at = EXCLUDED.completed_at
+INSERT INTO ${s}.workflow_steps (run_id, name, position, value, meta, completed_at)
+SELECT id, $2, cursor - 1, $3::json, $6::json, $4 FROM run
+ON CONFLICT (run_id, name) DO UPDATE SET value = EXCLUDED.value, meta = EXCLUDED.meta, completed_at = EXCLUDED.completed_at
 RETURNING 1`;
 
 /** Checkpoint $2 of run $1. */
-export const readStep = (s: string) => `SELECT name, value::text AS value, position, completed_at FROM ${s}.workflow_steps WHERE run_id = $1 AND name = $2`;
+export const readStep = (s: string) => `SELECT name, value::text AS value, meta, position, completed_at FROM ${s}.workflow_steps WHERE run_id = $1 AND name = $2`;
 
 /** Checkpoints of run $1 in order. */
-export const listSteps = (s: string) => `SELECT name, value::text AS value, position, completed_at FROM ${s}.workflow_steps WHERE run_id = $1 ORDER BY position`;
+export const listSteps = (s: string) => `SELECT name, value::text AS value, meta, position, completed_at FROM ${s}.workflow_steps WHERE run_id = $1 ORDER BY position`;
 
 /** Deletes checkpoints of run $1 from position $2 on. */
 export const deleteStepsFrom = (s: string) => `DELETE FROM ${s}.workflow_steps WHERE run_id = $1 AND position >= $2`;
@@ -139,7 +139,7 @@ RETURNING id, resume_at, seq`;
 
 /**
  * Resumes suspended run $1 when due at $2 (resume payload $3, NULL: none); a time-based wake-up
- * stores a sleep or timeout resume unless one is there; its watcher goes in the same statement.
+ * stores a sleep or timeout resume (none after a retry delay or rewind) unless one is there; its watcher goes in the same statement.
  */
 export const resumeRun = (s: string) => `
 WITH run AS (
@@ -149,7 +149,7 @@ WITH run AS (
         THEN json_build_object('step', suspension->>'step', 'type', COALESCE(resume_data->>'type', 'event'), 'payload', $3::json)
       WHEN resume_data IS NULL AND suspension IS NOT NULL AND suspension->>'type' = 'sleep'
         THEN json_build_object('step', suspension->>'step', 'type', 'sleep', 'payload', COALESCE(suspension->'data', 'true'::json))
-      WHEN resume_data IS NULL AND suspension IS NOT NULL AND suspension->>'type' <> 'rewind'
+      WHEN resume_data IS NULL AND suspension IS NOT NULL AND suspension->>'type' NOT IN ('rewind', 'retry')
         THEN json_build_object('step', suspension->>'step', 'type', 'timeout', 'payload', NULL)
       ELSE resume_data END,
     suspension = NULL, wait_topic = NULL, resume_at = NULL, due_claim_until = 0, updated_at = $2

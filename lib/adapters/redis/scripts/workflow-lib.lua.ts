@@ -4,7 +4,7 @@
  *
  *   KEYS[1]  run HASH (fields below)
  *   KEYS[2]  checkpoint order LIST (checkpoint names in order)
- *   KEYS[3]  checkpoints HASH (name -> "<completedAt>:<value JSON, empty for undefined>")
+ *   KEYS[3]  checkpoints HASH (name -> "<completedAt>:<meta JSON or empty>\n<value JSON, empty for undefined>")
  *   KEYS[4]  signals LIST ("<seq>:<sentAt>:<name length>:<name><payload JSON>", arrival order)
  *
  * Run HASH fields (empty string = null; JSON fields are opaque to Lua except where built here):
@@ -37,9 +37,9 @@ local function parse_signal(entry)
   return string.sub(entry, head + 1, head + len), string.sub(entry, head + len + 1)
 end
 
-local function write_step(name, value, now)
+local function write_step(name, value, now, meta)
   if redis.call('HEXISTS', KEYS[3], name) == 0 then redis.call('RPUSH', KEYS[2], name) end
-  redis.call('HSET', KEYS[3], name, now .. ':' .. value)
+  redis.call('HSET', KEYS[3], name, now .. ':' .. (meta or '') .. '\\n' .. value)
   if hget('rdS') == name then
     redis.call('HDEL', KEYS[1], 'rd')
     redis.call('HSET', KEYS[1], 'rdS', '', 'rdT', '')

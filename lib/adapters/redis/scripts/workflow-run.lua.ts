@@ -32,11 +32,12 @@ return state()
  * ARGV[2] value JSON ('' for undefined)
  * ARGV[3] now (epoch ms)
  * ARGV[4] owner id ('' for none)
+ * ARGV[5] meta JSON ('' for none)
  * Returns 1 when written, 0 when the run is missing, not running, or leased by another owner.
  */
 export const WF_SAVE_STEP_LUA = `${WORKFLOW_LIB_LUA}
 if hget('st') ~= 'running' or not owns(ARGV[4], tonumber(ARGV[3])) then return 0 end
-write_step(ARGV[1], ARGV[2], ARGV[3])
+write_step(ARGV[1], ARGV[2], ARGV[3], ARGV[5])
 return 1
 `;
 

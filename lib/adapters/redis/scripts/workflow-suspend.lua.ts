@@ -1,13 +1,13 @@
 import { WORKFLOW_LIB_LUA } from './workflow-lib.lua.js';
 
 /**
- * wf-suspend: suspends a running run on a sleep, an event topic or a signal. A signal wait is
+ * wf-suspend: suspends a running run on a sleep, a step retry's delay, an event topic or a signal. A signal wait is
  * refused while a signal of that name is already waiting.
  *
  * KEYS[1..4] run keys (see workflow-lib)
  * ARGV[1] now
  * ARGV[2] owner id ('' for none)
- * ARGV[3] kind: sleep | event | signal
+ * ARGV[3] kind: sleep | retry | event | signal
  * ARGV[4] checkpoint name of the suspending step
  * ARGV[5] suspension JSON
  * ARGV[6] resumeAt ('' for none)
@@ -55,7 +55,8 @@ return {1, hget('wf'), step, hget('rd')}
 
 /**
  * wf-resume: resumes a suspended run whose resumeAt passed (or that an event or signal made due).
- * A time-based wake-up stores resume data (sleep: its data or true; wait: a timeout) unless some
+ * A time-based wake-up stores resume data (sleep: its data or true; wait: a timeout; retry and
+ * rewind: none) unless some
  * is there; ARGV[2] overrides it.
  *
  * KEYS[1..4] run keys
@@ -71,7 +72,7 @@ if ARGV[2] ~= '' and kind ~= '' then
   local previous = hget('rdT')
   if previous == '' or not previous then previous = 'event' end
   set_resume(step, previous, nil, ARGV[2])
-elseif redis.call('HEXISTS', KEYS[1], 'rd') == 0 and kind ~= '' and kind ~= 'rewind' then
+elseif redis.call('HEXISTS', KEYS[1], 'rd') == 0 and kind ~= '' and kind ~= 'rewind' and kind ~= 'retry' then
   if kind == 'sleep' then set_resume(step, 'sleep', nil, hget('sD') or 'true') else set_resume(step, 'timeout', nil, 'null') end
 end
 local wt = hget('wt')
