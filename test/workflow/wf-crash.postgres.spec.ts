@@ -12,7 +12,8 @@ const tooling = available ? await serverTooling() : undefined;
 
 async function backendOn(url: string, schema: string): Promise<CrashBackend> {
   const options = { schema, logger: recordingLogger() };
-  const store = await PostgresWorkflowStore.connect(url, options);
+  // NOTE: a poll slower than any test, so waitForCompletion can only be woken by NOTIFY.
+  const store = await PostgresWorkflowStore.connect(url, { ...options, watchPollInterval: 600_000 });
   const broker = await PostgresBroker.connect(url, options);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   pool.on('error', () => undefined);

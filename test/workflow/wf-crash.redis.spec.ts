@@ -12,7 +12,8 @@ const available = await redisAvailable();
 async function backendOn(url: string, prefix: string): Promise<CrashBackend> {
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   redis.on('error', () => undefined);
-  const store = await RedisWorkflowStore.connect(url, { prefix });
+  // NOTE: a poll slower than any test, so waitForCompletion can only be woken by pub/sub.
+  const store = await RedisWorkflowStore.connect(url, { prefix, watchPollInterval: 600_000 });
   const broker = await RedisStreamsBroker.connect(url, { prefix });
   return {
     store,

@@ -197,6 +197,33 @@ export function runWorkflowCrashTests(setup: () => Promise<CrashBackend>, server
     }, 180_000);
   }
 
+  it('waitForCompletion in an API process (no worker) is woken by the store notification, not by its poll', async () => {
+    const backend = await setup();
+    const queue = uniqueName('wf-wake');
+    const topic = uniqueName('wake.topic');
+    const runtime = client(backend, queue);
+    const worker = FixtureProcess.startFile(WORKER, { ...backend.env, STEM_QUEUE: queue });
+    try {
+      await worker.waitForLine((l) => l === 'ready', 30_000);
+      const runId = await runtime.start('crash.race', { topic });
+      await until(
+        async () => (await runtime.store.runsWaitingOn(topic)).includes(runId),
+        30_000,
+        () => 'the run to wait on its topic',
+      );
+      const waiting = runtime.waitForCompletion<number>(runId, { timeout: '30s' });
+      const emittedAt = Date.now();
+      expect(await runtime.emit(topic, { emit: 7 })).toBe(1);
+      const done = await waiting;
+      expect(done).toMatchObject({ value: 7, timedOut: false, state: { status: 'completed' } });
+      expect(Date.now() - emittedAt).toBeLessThan(30_000);
+    } finally {
+      await worker.kill('SIGTERM');
+      await runtime.close();
+      await backend.close();
+    }
+  }, 90_000);
+
   it('1,000 runs: emits racing awaitEvent registration never resume a run twice nor strand a registered one', async () => {
     const backend = await setup();
     const queue = uniqueName('wf-race');

@@ -37,7 +37,7 @@ export interface PostgresWorkflowStoreOptions extends PostgresConnectOptions {
   readonly retention?: Duration | false;
   /** How often expired runs are deleted, ms; `0` leaves it to {@link PostgresWorkflowStore.sweepExpired}. @default 60000 */
   readonly sweepInterval?: number;
-  /** How often `watch` re-reads a run when no notification came (the fallback of LISTEN/NOTIFY), ms. @default 1000 */
+  /** How often `watch` re-reads a run when no notification came (the fallback of LISTEN/NOTIFY), ms. @default 5000 */
   readonly watchPollInterval?: number;
 }
 
@@ -74,7 +74,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     this.clock = options.clock ?? systemClock;
     this.retention = options.retention === false ? 0 : toMillis(options.retention ?? '7d', 'retention');
     this.channel = `${ctx.schema}_workflows`;
-    this.watcher = new PostgresWorkflowWatch(ctx, this.channel, this.clock, options.watchPollInterval ?? 1_000, (id) => this.get(id));
+    this.watcher = new PostgresWorkflowWatch(ctx, this.channel, this.clock, options.watchPollInterval ?? 5_000, (id) => this.get(id));
     this.sweepInterval = options.sweepInterval ?? 60_000;
     this.scheduleSweep();
   }

@@ -8,7 +8,7 @@ import { ConfigurationError } from '../../core/errors/configuration.error.js';
  * the run.
  *
  * - `<p>:wf:run:{id}` HASH of the run; `:order` LIST and `:steps` HASH of checkpoints; `:signals` LIST
- * - `<p>:wf:run:{id}:changed` pub/sub channel of the run's end (and rewinds)
+ * - `<p>:wf:changed` pub/sub channel announcing run ends and rewinds (the message is the run id)
  * - `<p>:{wf}:runs` ZSET of every run by createdAt; `:runs:wf:<name>`, `:runs:parent:<id>` the same per workflow / parent
  * - `<p>:{wf}:active` ZSET of runs not ended (recovery sweeps)
  * - `<p>:{wf}:due` ZSET of suspended runs by resumeAt (claims re-score it)
@@ -31,9 +31,9 @@ export class RedisWorkflowKeys {
     return [run, `${run}:order`, `${run}:steps`, `${run}:signals`];
   }
 
-  /** Channel announcing that a run ended or was rewound. */
-  changed(runId: string): string {
-    return `${this.prefix}:wf:run:{${runId}}:changed`;
+  /** Channel announcing that a run ended or was rewound; the message is the run id. */
+  get changed(): string {
+    return `${this.prefix}:wf:changed`;
   }
 
   get runs(): string {

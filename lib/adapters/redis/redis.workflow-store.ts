@@ -28,7 +28,7 @@ export interface RedisWorkflowStoreOptions extends RedisConnectionOptions {
   readonly clock?: Clock;
   /** How long completed, failed and cancelled runs (and their checkpoints) are kept; `false` keeps them. @default '7d' */
   readonly retention?: Duration | false;
-  /** How often `watch` re-reads a run when no notification came (the fallback of pub/sub), ms. @default 1000 */
+  /** How often `watch` re-reads a run when no notification came (the fallback of pub/sub), ms. @default 5000 */
   readonly watchPollInterval?: number;
 }
 
@@ -69,7 +69,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     this.index = new RedisWorkflowIndex(this.ctx);
     this.waits = new RedisWorkflowWaits(this.ctx);
     const subscriber = new RedisSubscriber(() => shared.connection.duplicate({ enableAutoPipelining: false }));
-    this.watcher = new RedisWorkflowWatch(this.ctx, subscriber, options.watchPollInterval ?? 1_000);
+    this.watcher = new RedisWorkflowWatch(this.ctx, subscriber, options.watchPollInterval ?? 5_000);
   }
 
   /**

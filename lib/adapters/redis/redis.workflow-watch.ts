@@ -6,7 +6,6 @@ import type { RedisWorkflowContext } from './redis.workflow-context.js';
 
 interface Watched {
   readonly listeners: Set<RunChangeListener>;
-  unsubscribe?: Promise<(() => Promise<void>) | undefined>;
   timer?: TimerHandle;
   /** `status@updatedAt` last handed to the listeners. */
   seen?: string;
@@ -14,11 +13,13 @@ interface Watched {
 
 /**
  * `watch` of the Redis workflow store: listeners hear this instance's writes at once, other
- * processes' ends and rewinds through the run's pub/sub channel, and anything else (a missed
- * message, a reconnect) through a poll every `pollInterval` ms while someone watches.
+ * processes' ends and rewinds through the store's pub/sub channel (one subscription per store,
+ * the message is the run id), and anything else (a missed message, a reconnect) through a poll
+ * every `pollInterval` ms while someone watches.
  */
 export class RedisWorkflowWatch {
   private readonly watched = new Map<string, Watched>();
+  private subscription: Promise<unknown> | undefined;
   private closed = false;
 
   constructor(
@@ -33,15 +34,12 @@ export class RedisWorkflowWatch {
       const created: Watched = { listeners: new Set() };
       entry = created;
       this.watched.set(runId, created);
-      created.unsubscribe = this.subscriber
-        .subscribe(this.ctx.keys.changed(runId), () => void this.refresh(runId, true))
-        .then(
-          (stop) => {
-            void this.refresh(runId, false);
-            return stop;
-          },
-          () => undefined,
-        );
+      this.subscription ??= this.subscriber
+        .subscribe(this.ctx.keys.changed, (id) => void this.refresh(id, true))
+        .catch(() => {
+          this.subscription = undefined;
+        });
+      void this.subscription.then(() => this.refresh(runId, false));
       this.schedulePoll(runId, created);
     }
     entry.listeners.add(listener);
@@ -50,13 +48,12 @@ export class RedisWorkflowWatch {
       if (entry.listeners.size > 0 || this.watched.get(runId) !== entry) return;
       this.watched.delete(runId);
       entry.timer?.cancel();
-      void entry.unsubscribe?.then((stop) => stop?.()).catch(() => undefined);
     };
   }
 
   /** A write of this instance changed the run: tell its listeners; `announce` publishes it to other processes. */
   changedHere(runId: string, state?: RunState | null, announce = false): void {
-    if (announce) void this.ctx.connection.command('publish', this.ctx.keys.changed(runId), state?.status ?? '').catch(() => undefined);
+    if (announce) void this.ctx.connection.command('publish', this.ctx.keys.changed, runId).catch(() => undefined);
     const entry = this.watched.get(runId);
     if (!entry) return;
     if (state) this.deliver(entry, state, true);
