@@ -151,3 +151,40 @@ describe('WorkflowRuntime: class steps, tasks, leases, sweeps, errors', () => {
     await expect(runtime.start('nope')).rejects.toThrow(/known: "x"/);
   });
 });
+
+describe('WorkflowRuntime: shutdown between steps', () => {
+  it('a soft shutdown stops a run between steps and requeues it; the next worker finishes it without re-running done steps', async () => {
+    const { StemWorkflowApp } = await import('../../lib/adapters/memory/index.js');
+    const broker = new InMemoryBroker();
+    const store = new InMemoryWorkflowStore();
+    const calls = { first: 0, second: 0 };
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inFirst = new Promise<void>((resolve) => (entered = resolve));
+    const script = new WorkflowScript({
+      name: 'drain',
+      run: async (ctx) => {
+        await ctx.step('first', async () => {
+          calls.first++;
+          entered();
+          await gate;
+          return 1;
+        });
+        return ctx.step('second', () => ++calls.second);
+      },
+    });
+    const first = await StemWorkflowApp.create({ broker, store }, { scripts: [script], sweepInterval: 0 });
+    const runId = await first.startWorkflow('drain');
+    await inFirst;
+    const closing = first.worker.close({ mode: 'soft', gracePeriod: 10_000 });
+    release();
+    await closing;
+    expect(await store.get(runId)).toMatchObject({ status: 'running', cursor: 1, ownerId: null });
+    const second = await StemWorkflowApp.create({ broker, store }, { scripts: [script], sweepInterval: 0 });
+    expect((await second.waitForCompletion(runId, { timeout: 10_000 })).value).toBe(1);
+    expect(calls).toEqual({ first: 1, second: 1 });
+    await second.shutdown();
+    await first.runtime.close();
+  });
+});

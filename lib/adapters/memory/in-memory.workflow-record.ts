@@ -8,6 +8,7 @@ import type {
   WorkflowStatus,
   WorkflowSuspension,
 } from '../../core/workflow/run-state.js';
+import type { CreateWorkflowRun } from '../../core/workflow/workflow-store.js';
 
 /** A stored checkpoint of the in-memory workflow store. */
 export interface CheckpointRecord {
@@ -46,6 +47,37 @@ export interface RunRecord {
   dueClaimUntil: number;
   /** Status last reported to `watch` listeners. */
   notifiedStatus: WorkflowStatus;
+}
+
+/** A fresh `running` record for {@link CreateWorkflowRun} `input`. */
+export function newRunRecord(id: string, input: CreateWorkflowRun, now: number, seq: number): RunRecord {
+  return {
+    id,
+    workflow: input.workflow,
+    status: 'running',
+    params: copyValue(input.params),
+    parentRunId: input.parentRunId ?? null,
+    createdAt: now,
+    seq,
+    updatedAt: now,
+    result: undefined,
+    waitTopic: null,
+    resumeAt: null,
+    suspension: null,
+    resumeData: null,
+    lastError: null,
+    ownerId: null,
+    leaseExpiresAt: null,
+    cancellationPolicy: copyValue(input.cancellationPolicy ?? null),
+    cancellationData: null,
+    metadata: copyValue(input.metadata ?? {}),
+    steps: [],
+    stepIndex: new Map(),
+    signals: [],
+    signalSeq: 0,
+    dueClaimUntil: 0,
+    notifiedStatus: 'running',
+  };
 }
 
 /** A copy of a JSON value (primitives as they are); plain arrays and objects are copied by hand, which is much faster than `structuredClone`. */

@@ -14,8 +14,10 @@ import {
   type WorkflowWatcher,
 } from '../../core/workflow/run-state.js';
 import { childSignalName, parseCheckpointName } from '../../core/workflow/workflow.constants.js';
-import type { ChildRunOutcome, CreateWorkflowRun, ListWorkflowRunsQuery, RunChangeListener, WorkflowStore } from '../../core/workflow/workflow-store.js';
-import { copyValue, page, type RunRecord, suspensionExtras as extras, toRunState } from './in-memory.workflow-record.js';
+import type { CreateWorkflowRun, ListWorkflowRunsQuery, RunChangeListener, WorkflowStore } from '../../core/workflow/workflow-store.js';
+import { InMemoryWatcherIndex } from './in-memory.workflow-watchers.js';
+import { addSignal, childOutcome, endRecord } from './in-memory.workflow-transitions.js';
+import { copyValue, newRunRecord, page, type RunRecord, suspensionExtras as extras, toRunState } from './in-memory.workflow-record.js';
 
 const DEFAULT_BATCH = 256;
 const DEFAULT_DUE_CLAIM_MS = 30_000;
@@ -32,8 +34,7 @@ type SuspendOptions = { readonly data?: unknown; readonly iteration?: number; re
  */
 export class InMemoryWorkflowStore implements WorkflowStore {
   private readonly runs = new Map<string, RunRecord>();
-  /** topic → runId → watcher, in registration order. */
-  private readonly watchers = new Map<string, Map<string, WorkflowWatcher>>();
+  private readonly watchers = new InMemoryWatcherIndex();
   private readonly listeners = new Map<string, Set<RunChangeListener>>();
   private readonly clock: Clock;
   private seq = 0;
@@ -48,33 +49,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     const existing = this.runs.get(id);
     if (existing) throw new DuplicateWorkflowRunError(id, existing.workflow);
     const now = this.clock.now();
-    const rec: RunRecord = {
-      id,
-      workflow: input.workflow,
-      status: 'running',
-      params: copyValue(input.params),
-      parentRunId: input.parentRunId ?? null,
-      createdAt: now,
-      seq: this.seq++,
-      updatedAt: now,
-      result: undefined,
-      waitTopic: null,
-      resumeAt: null,
-      suspension: null,
-      resumeData: null,
-      lastError: null,
-      ownerId: null,
-      leaseExpiresAt: null,
-      cancellationPolicy: copyValue(input.cancellationPolicy ?? null),
-      cancellationData: null,
-      metadata: copyValue(input.metadata ?? {}),
-      steps: [],
-      stepIndex: new Map(),
-      signals: [],
-      signalSeq: 0,
-      dueClaimUntil: 0,
-      notifiedStatus: 'running',
-    };
+    const rec = newRunRecord(id, input, now, this.seq++);
     this.runs.set(id, rec);
     return toRunState(rec);
   }
@@ -173,9 +148,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     const rec = this.suspendable(runId, options.ownerId);
     if (!rec) return false;
     const deadline = options.deadline ?? null;
-    let byRun = this.watchers.get(topic);
-    if (!byRun) this.watchers.set(topic, (byRun = new Map()));
-    byRun.set(rec.id, {
+    this.watchers.add({
       runId: rec.id,
       workflow: rec.workflow,
       step,
@@ -202,14 +175,9 @@ export class InMemoryWorkflowStore implements WorkflowStore {
   }
 
   async resolveWatchers(topic: string, payload: unknown, options: { limit?: number } = {}): Promise<WatcherResolution[]> {
-    const byRun = this.watchers.get(topic);
-    if (!byRun) return [];
     const out: WatcherResolution[] = [];
-    const limit = options.limit ?? DEFAULT_BATCH;
-    for (const [runId, watcher] of byRun) {
-      if (out.length >= limit) break;
-      byRun.delete(runId);
-      const rec = this.runs.get(runId);
+    for (const watcher of this.watchers.take(topic, options.limit ?? DEFAULT_BATCH)) {
+      const rec = this.runs.get(watcher.runId);
       if (!rec || rec.status !== 'suspended' || rec.waitTopic !== topic || rec.suspension?.step !== watcher.step) continue;
       const resumeData = { step: watcher.step, type: 'event', topic, payload: copyValue(payload) } as const;
       rec.resumeData = resumeData;
@@ -218,16 +186,13 @@ export class InMemoryWorkflowStore implements WorkflowStore {
       rec.dueClaimUntil = 0;
       rec.updatedAt = rec.resumeAt;
       this.changed(rec);
-      out.push({ runId, workflow: rec.workflow, step: watcher.step, topic, resumeData: copyValue(resumeData) });
+      out.push({ runId: rec.id, workflow: rec.workflow, step: watcher.step, topic, resumeData: copyValue(resumeData) });
     }
-    if (byRun.size === 0) this.watchers.delete(topic);
     return out;
   }
 
   async listWatchers(topic?: string, options: { limit?: number } = {}): Promise<WorkflowWatcher[]> {
-    const all = topic === undefined ? [...this.watchers.values()].flatMap((m) => [...m.values()]) : [...(this.watchers.get(topic)?.values() ?? [])];
-    all.sort((a, b) => a.createdAt - b.createdAt);
-    return all.slice(0, options.limit ?? DEFAULT_BATCH).map(copyValue);
+    return this.watchers.list(topic, options.limit ?? DEFAULT_BATCH);
   }
 
   async runsWaitingOn(topic: string): Promise<string[]> {
@@ -394,53 +359,22 @@ export class InMemoryWorkflowStore implements WorkflowStore {
 
   private end(rec: RunRecord, status: 'completed' | 'failed' | 'cancelled'): RunState {
     this.dropWatcher(rec);
-    Object.assign(rec, {
-      status,
-      suspension: null,
-      resumeData: null,
-      waitTopic: null,
-      resumeAt: null,
-      ownerId: null,
-      leaseExpiresAt: null,
-      signals: [],
-      updatedAt: this.clock.now(),
-    } satisfies Partial<RunRecord>);
+    endRecord(rec, status, this.clock.now());
     this.changed(rec);
     const parent = rec.parentRunId ? this.runs.get(rec.parentRunId) : undefined;
-    if (parent) {
-      const outcome: ChildRunOutcome = {
-        runId: rec.id,
-        workflow: rec.workflow,
-        status,
-        ...(status === 'completed' ? { result: rec.result } : {}),
-        ...(status === 'failed' ? { error: rec.lastError } : {}),
-        ...(status === 'cancelled' ? { cancellationData: rec.cancellationData } : {}),
-      };
-      this.deliverSignal(parent, childSignalName(rec.id), outcome);
-    }
+    if (parent) this.deliverSignal(parent, childSignalName(rec.id), childOutcome(rec, status));
     return toRunState(rec);
   }
 
   private deliverSignal(rec: RunRecord, name: string, payload: unknown): { stored: boolean; woke: boolean } {
     if (isTerminalWorkflowStatus(rec.status)) return { stored: false, woke: false };
-    const now = this.clock.now();
-    rec.signals.push({ runId: rec.id, name, payload: copyValue(payload), seq: ++rec.signalSeq, sentAt: now });
-    const waiting = rec.status === 'suspended' && rec.suspension?.type === 'signal' && rec.suspension.signal === name && !rec.resumeData;
-    if (waiting) {
-      rec.resumeData = { step: rec.suspension!.step, type: 'signal', topic: name, payload: null };
-      rec.resumeAt = now;
-      rec.dueClaimUntil = 0;
-    }
-    rec.updatedAt = now;
+    const woke = addSignal(rec, name, payload, this.clock.now());
     this.changed(rec);
-    return { stored: true, woke: waiting };
+    return { stored: true, woke };
   }
 
   private dropWatcher(rec: RunRecord): void {
-    if (rec.waitTopic === null) return;
-    const byRun = this.watchers.get(rec.waitTopic);
-    byRun?.delete(rec.id);
-    if (byRun?.size === 0) this.watchers.delete(rec.waitTopic);
+    if (rec.waitTopic !== null) this.watchers.remove(rec.waitTopic, rec.id);
   }
 
   private changed(rec: RunRecord): void {

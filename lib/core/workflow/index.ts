@@ -24,7 +24,11 @@
  * `WorkflowClient` (implemented by the runtime): `start(name, params, { runId, parentRunId,
  * cancellationPolicy })`, `emit(topic, payload)`, `signal(runId, name, payload)`,
  * `cancel(runId, reason)`, `rewind(runId, step)`, `get`, `steps`, `list`,
- * `waitForCompletion(runId, { timeout, decode })` → `{ value, state, timedOut }`.
+ * `waitForCompletion(runId, { timeout, decode })` → `{ value, state, timedOut }`; the runtime adds
+ * `startMany(calls)`, `executeRun(runId)` (one in-process advance, for tests), `sweep()`,
+ * `register(def)`, `events` (`run:*`, `step:*`). Without a worker setup of your own:
+ * `StemWorkflowApp.inMemory({ flows, scripts, clock })` (`nestjs-stem/memory`); in tests a
+ * `FakeWorkflowClock` (`nestjs-stem/testing`) makes sleeps and timeouts due without waiting.
  *
  * Storage: the `WorkflowStore` contract (runs, checkpoints, suspensions, durable watchers,
  * signals, leases); `RunState` / `WorkflowStatus` / `WorkflowCancellationPolicy`. Errors carry a

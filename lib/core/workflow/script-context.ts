@@ -42,6 +42,9 @@ export class ScriptRunContext<P = unknown> implements WorkflowContext<P> {
   }
 
   async step<T>(name: string, fn: (step: StepContext<P>) => T | Promise<T>, options?: WorkflowStepOptions): Promise<T> {
+    if (!name || name.startsWith(INTERNAL_STEP_PREFIX)) {
+      throw new TypeError(`Workflow "${this.workflow}": step name "${name}" is not allowed (it must be non-empty and not start with "${INTERNAL_STEP_PREFIX}")`);
+    }
     const { checkpoint, iteration, recorded } = this.enter(name);
     if (recorded) return this.exec.pass(recorded) as T;
     const attempt = this.exec.attemptOf(checkpoint);

@@ -223,6 +223,7 @@ export class WorkflowRuntime implements WorkflowClient {
     if (lease) {
       const state = await advanceRun(this.host, runId, lease.ownerId, ctx.signal);
       lease.ended = !state || isTerminalWorkflowStatus(state.status);
+      this.throwIfStopped(ctx);
       return;
     }
     // NOTE: a worker without the extension: claim here, and retry later while another owner holds the run.
@@ -235,10 +236,19 @@ export class WorkflowRuntime implements WorkflowClient {
     const stop = this.leases.keepAlive({ runId, ownerId }, () => undefined);
     try {
       await advanceRun(this.host, runId, ownerId, ctx.signal);
+      this.throwIfStopped(ctx);
     } finally {
       stop();
       await this.leases.release({ runId, ownerId });
     }
+  }
+
+  /**
+   * A run that stopped between steps because its task was aborted (shutdown, lost lease) still
+   * has work left: failing the task puts it back (a shutdown requeues it) instead of acking it.
+   */
+  private throwIfStopped(ctx: TaskContext): void {
+    if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error(String(ctx.signal.reason));
   }
 
   /** Enqueues a run task when the run is suspended and due now. */
