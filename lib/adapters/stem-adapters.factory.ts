@@ -1,5 +1,6 @@
 import type { GroupStore } from '../core/canvas/group-store.js';
 import type { Broker } from '../core/contracts/broker.js';
+import type { ControlStore } from '../core/contracts/control-store.js';
 import type { LockStore } from '../core/contracts/lock-store.js';
 import type { RateLimiter } from '../core/contracts/rate-limiter.js';
 import type { ResultBackend } from '../core/contracts/result-backend.js';
@@ -21,6 +22,8 @@ export interface StemAdapters {
   readonly scheduleStore: ScheduleStore | null;
   /** Where canvas keeps group and chord state. */
   readonly groupStore: GroupStore;
+  /** Revocations, paused queues and worker heartbeats; `null` when the store has none. */
+  readonly revokeStore: ControlStore | null;
   /** Closes every adapter the factory created (not the instances passed in). */
   close(): Promise<void>;
 }
@@ -42,6 +45,8 @@ export interface StemAdaptersOptions {
   readonly scheduleStore?: string | ScheduleStore;
   /** @default the broker's store */
   readonly groupStore?: string | GroupStore;
+  /** Where revocations, paused queues and heartbeats are kept. @default the backend's store, else the broker's */
+  readonly revokeStore?: string | ControlStore;
   /** Truthy when Beat runs in this process: a schedule store is then required. */
   readonly beat?: unknown;
   /** Where the created stores log (migrations, reconnects). @default each store's default (the console) */
@@ -101,8 +106,15 @@ export async function createStemAdapters(options: StemAdaptersOptions, registry:
         : null;
     const groupUrl = urlOf('groupStore');
     const groupStore = groupUrl ? await fromUrl('groupStore', groupUrl) : (options.groupStore as GroupStore);
+    const revokeUrl = typeof options.revokeStore === 'string' ? options.revokeStore : options.revokeStore ? undefined : (typeof options.backend === 'string' ? options.backend : undefined) ?? brokerUrl;
+    const revokeStore = !revokeUrl
+      ? ((options.revokeStore as ControlStore | undefined) ?? null)
+      : typeof options.revokeStore === 'string' || (await registry.resolve('revokeStore', revokeUrl)).revokeStore
+        ? await fromUrl('revokeStore', revokeUrl)
+        : null;
     let closing: Promise<void> | undefined;
     return {
+      revokeStore,
       broker,
       backend,
       lockStore,

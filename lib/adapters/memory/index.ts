@@ -4,3 +4,4 @@ export * from './in-memory.lock-store.js';
 export * from './in-memory.rate-limiter.js';
 export * from './in-memory.schedule-store.js';
 export * from './in-memory.group-store.js';
+export * from './in-memory.control-store.js';

@@ -16,3 +16,5 @@ export * from './result-not-storable.error.js';
 export * from './unsupported-capability.error.js';
 export * from './publish.error.js';
 export * from './status-not-storable.error.js';
+export * from './task-cancelled.error.js';
+export * from './task-revoked.error.js';

@@ -39,6 +39,7 @@ export interface SettlementCounters {
   succeeded: number;
   failed: number;
   retried: number;
+  cancelled: number;
 }
 
 /**
@@ -49,7 +50,7 @@ export interface SettlementCounters {
  */
 export class Settlement {
   /** Tasks settled since the worker started. */
-  readonly counters: SettlementCounters = { succeeded: 0, failed: 0, retried: 0 };
+  readonly counters: SettlementCounters = { succeeded: 0, failed: 0, retried: 0, cancelled: 0 };
   private readonly broker: Broker;
   private readonly backend?: ResultBackend;
   private readonly clock: Clock;
@@ -161,6 +162,21 @@ export class Settlement {
       this.events.emit('task:failed', env, error);
     }
     this.events.emit('task:dead-lettered', env, reason);
+  }
+
+  /** Ends the task `cancelled` without running it again: status with `error` and `meta`, extensions, then the ack. */
+  async cancel(job: Job, error: TaskError, meta?: Readonly<Record<string, unknown>>): Promise<void> {
+    const env = job.delivery.envelope;
+    if (isAbandoned(job)) return;
+    await this.writeStatus(env, { state: 'cancelled', attempt: env.attempt, error, ...(meta ? { meta: { ...meta } } : {}) });
+    job.state = 'finishing';
+    const followUps = this.extensions.settle({ envelope: env, state: 'cancelled', error }, false);
+    if (followUps) await followUps;
+    this.pipelineFailures.forget(env);
+    await this.broker.ack(job.delivery);
+    job.handedBack = true;
+    this.counters.cancelled++;
+    this.events.emit('task:cancelled', env, error);
   }
 
   /** Puts the delivery back until `until` without using an attempt (status `queued` with `meta`). */

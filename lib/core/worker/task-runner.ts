@@ -5,6 +5,7 @@ import { EncoderKeys } from '../encoding/task-payload-encoder.js';
 import { StemMeta, type TaskError } from '../envelope.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import { ResultNotStorableError } from '../errors/result-not-storable.error.js';
+import { TaskCancelledError } from '../errors/task-cancelled.error.js';
 import { SignatureInvalidError } from '../errors/signature-invalid.error.js';
 import { UnknownTaskError } from '../errors/unknown-task.error.js';
 import { WorkerShutdownError } from '../errors/worker-shutdown.error.js';
@@ -144,6 +145,7 @@ export class TaskRunner {
       if (isAbandoned(job)) return;
       await running;
       if (job.controller.reason instanceof WorkerShutdownError) return this.settlement.requeueForShutdown(job);
+      if (job.controller.reason instanceof TaskCancelledError) return this.settlement.cancel(job, toTaskError(job.controller.reason, false), job.controller.reason.meta);
       return this.settlement.fail(job, handler, error, attempt.maxRetries);
     }
     if (isAbandoned(job)) return;
@@ -186,10 +188,16 @@ export class TaskRunner {
 
   /** Acts on an extension's decision not to run the attempt now. */
   private async decided(job: Job, decision: Exclude<RunDecision, { action: 'run' }>): Promise<void> {
+    if (decision.action === 'cancel') return this.settlement.cancel(job, decision.error, decision.meta);
     if (decision.action === 'dead-letter') return this.settlement.deadLetter(job, decision.reason, decision.error, decision.state ?? 'failed');
     const delay = Math.max(0, decision.delayMs);
     await this.settlement.postpone(job, this.clock.now() + delay, decision.meta ? { ...decision.meta } : undefined);
     this.events.emit('task:delayed', job.delivery.envelope, delay, decision.reason);
+  }
+
+  /** Replaces the rate limit of task `name` (`null`: none) for the rest of the worker's life. */
+  overrideRateLimit(name: string, limit: RateLimit | null): void {
+    this.rateLimits.set(name, limit);
   }
 
   private rateLimitOf(handler: TaskHandler): RateLimit | null {

@@ -10,4 +10,6 @@ export interface WorkerStats {
   readonly succeeded: number;
   readonly failed: number;
   readonly retried: number;
+  /** Tasks ended `cancelled` (revoked). */
+  readonly cancelled: number;
 }

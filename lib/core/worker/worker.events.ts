@@ -20,6 +20,8 @@ export interface WorkerEvents {
   'task:retried': [envelope: Envelope, error: TaskError, delayMs: number];
   /** The task failed for good (status `failed`). */
   'task:failed': [envelope: Envelope, error: TaskError];
+  /** The task was cancelled (revoked) and acked (status `cancelled`). */
+  'task:cancelled': [envelope: Envelope, error: TaskError];
   /** The task expired before it ran (status `cancelled`). */
   'task:expired': [envelope: Envelope];
   /** The envelope was moved to the dead letters. */

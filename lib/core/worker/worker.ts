@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { CanvasCoordinator } from '../canvas/canvas.worker-hook.js';
 import type { TaskArgsValidator } from '../args-validator.js';
-import type { Broker, Consumer, Delivery } from '../contracts/broker.js';
+import type { Broker, Delivery } from '../contracts/broker.js';
+import type { Envelope } from '../envelope.js';
 import type { ResultBackend } from '../contracts/result-backend.js';
 import { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
@@ -18,10 +19,12 @@ import { InMemoryRateLimiterFallback } from './fallback-rate-limiter.js';
 import { InlineExecutor } from './inline-executor.js';
 import { abandon, bufferedJob, type Job, markReleased, markRunning } from './job.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { QueueSubscription } from './queue-subscription.js';
 import { PipelineFailureBudget } from './pipeline-failures.js';
 import { Settlement } from './settlement.js';
 import { INLINE_EXECUTOR, type TaskExecutor } from './task-executor.js';
 import { TaskRunner } from './task-runner.js';
+import type { RateLimit } from '../contracts/rate-limiter.js';
 import type { WorkerExtension } from './worker-extension.js';
 import type { TaskContextHost } from './worker-task-context.js';
 import type { WorkerEvents } from './worker.events.js';
@@ -54,8 +57,9 @@ export class Worker implements TaskContextHost {
   readonly events = new TypedEmitter<WorkerEvents>();
   readonly id: string;
   readonly queues: readonly string[];
-  readonly concurrency: number;
-  private readonly prefetch: number;
+  private maxRunning: number;
+  /** Deliveries fetched ahead of free slots. */
+  readonly prefetch: number;
   private readonly broker: Broker;
   private readonly backend?: ResultBackend;
   private readonly registry: TaskRegistry;
@@ -68,7 +72,8 @@ export class Worker implements TaskContextHost {
   private readonly leases: LeaseKeeper;
   private readonly settlement: Settlement;
   private readonly runner: TaskRunner;
-  private consumer?: Consumer;
+  private readonly subscription: QueueSubscription;
+  private started = false;
   private loop?: Promise<void>;
   private readonly fetchAbort = new AbortController();
   private readonly buffer: Job[] = [];
@@ -95,8 +100,8 @@ export class Worker implements TaskContextHost {
     this.registry = options.registry;
     this.defaults = options.defaults ?? {};
     this.clock = options.clock ?? systemClock;
-    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 8));
-    this.prefetch = Math.max(0, Math.floor(options.prefetch ?? this.concurrency));
+    this.maxRunning = Math.max(1, Math.floor(options.concurrency ?? 8));
+    this.prefetch = Math.max(0, Math.floor(options.prefetch ?? this.maxRunning));
     this.id = options.id ?? `stem-worker-${hostname()}-${process.pid}-${uuidv7().slice(-6)}`;
     this.queues = options.queues?.length ? [...options.queues] : this.inferQueues();
     this.argsValidator = options.argsValidator;
@@ -119,6 +124,7 @@ export class Worker implements TaskContextHost {
     const extensions = new ExtensionChain(this.extensionsOf(canvas), (error) => this.events.emit('worker:error', error));
     this.executors = { [INLINE_EXECUTOR]: new InlineExecutor(this.clock), ...options.executors };
     this.leases = new LeaseKeeper(this.broker, this.clock, this.events);
+    this.subscription = new QueueSubscription(this.broker, this.id, this.defaults.visibilityTimeout ?? DEFAULT_TASK_OPTIONS.visibilityTimeout, this.queues);
     this.settlement = new Settlement({
       broker: this.broker,
       backend: this.backend,
@@ -148,16 +154,61 @@ export class Worker implements TaskContextHost {
 
   /** Subscribes to the queues and starts taking work. Idempotent. */
   async start(): Promise<void> {
-    if (this.consumer) return;
+    if (this.started) return;
     if (this.closing) throw new Error(`Worker ${this.id} was closed; create a new one`);
     for (const handler of this.registry.list()) this.runner.prepare(handler);
-    this.consumer = this.broker.consume({
-      queues: this.queues,
-      consumerName: this.id,
-      defaultVisibilityTimeout: this.defaults.visibilityTimeout ?? DEFAULT_TASK_OPTIONS.visibilityTimeout,
-    });
+    this.started = true;
     this.loop = this.fetchLoop();
-    this.events.emit('worker:ready', { id: this.id, queues: this.queues, concurrency: this.concurrency });
+    this.events.emit('worker:ready', { id: this.id, queues: this.queues, concurrency: this.maxRunning });
+  }
+
+  /** Hard cap on tasks running at once. */
+  get concurrency(): number {
+    return this.maxRunning;
+  }
+
+  /** Queues fetched from now: `queues` minus the ones {@link setConsumedQueues} left out. */
+  get consumedQueues(): readonly string[] {
+    return this.subscription.activeQueues;
+  }
+
+  /**
+   * Changes the cap on tasks running at once. Running tasks are never stopped: with a lower cap
+   * the worker starts new ones only once enough have finished.
+   */
+  setConcurrency(concurrency: number): void {
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigurationError('concurrency', `worker ${this.id} got ${concurrency}; pass a whole number of 1 or more`);
+    this.maxRunning = concurrency;
+    this.dispatch();
+    this.slotWaiter?.();
+  }
+
+  /**
+   * Fetches only from `queues` (a subset of {@link queues}) until called again; the others are
+   * not fetched from, their prefetched deliveries are handed back and their running tasks finish.
+   */
+  setConsumedQueues(queues: readonly string[]): void {
+    this.subscription.setActive(queues);
+    const consumed = this.subscription.activeQueues;
+    for (const job of this.buffer.filter((j) => !consumed.includes(j.delivery.envelope.queue))) {
+      this.buffer.splice(this.buffer.indexOf(job), 1);
+      this.leases.drop(job);
+      void this.settlement.requeue(job).catch((error) => this.events.emit('worker:error', error));
+    }
+    this.slotWaiter?.();
+  }
+
+  /** Overrides a task's rate limit in this worker (`null` lifts it) until the worker stops. */
+  setRateLimit(task: string, limit: RateLimit | null): void {
+    this.runner.overrideRateLimit(task, limit);
+  }
+
+  /** Envelopes of the running tasks (with the epoch ms they got a slot) and of the prefetched ones. */
+  snapshot(): { readonly running: readonly { envelope: Envelope; startedAt: number }[]; readonly prefetched: readonly Envelope[] } {
+    return {
+      running: [...this.running].map((job) => ({ envelope: job.delivery.envelope, startedAt: job.startedAt ?? 0 })),
+      prefetched: this.buffer.map((job) => job.delivery.envelope),
+    };
   }
 
   /** Current counters. */
@@ -165,7 +216,7 @@ export class Worker implements TaskContextHost {
     return {
       id: this.id,
       queues: this.queues,
-      concurrency: this.concurrency,
+      concurrency: this.maxRunning,
       active: this.running.size,
       buffered: this.buffer.length,
       ...this.settlement.counters,
@@ -209,7 +260,7 @@ export class Worker implements TaskContextHost {
         ),
       async () => this.drain(),
       async () => this.settlement.flush(),
-      async () => this.consumer?.close(),
+      async () => this.subscription.close(),
       async () => this.leases.close(),
       async () => Promise.all([...new Set(Object.values(this.executors))].map((executor) => executor.close?.())),
     ];
@@ -276,7 +327,7 @@ export class Worker implements TaskContextHost {
   private async fetchLoop(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
-      const room = this.concurrency + this.prefetch - this.running.size - this.buffer.length;
+      const room = this.maxRunning + this.prefetch - this.running.size - this.buffer.length;
       if (room <= 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         this.slotWaiter = undefined;
@@ -284,7 +335,7 @@ export class Worker implements TaskContextHost {
       }
       let deliveries: Delivery[];
       try {
-        deliveries = await this.consumer!.fetch(room, this.fetchAbort.signal);
+        deliveries = await this.subscription.fetch(room, this.fetchAbort.signal);
         failures = 0;
       } catch (error) {
         this.events.emit('worker:error', error);
@@ -327,9 +378,10 @@ export class Worker implements TaskContextHost {
   }
 
   private dispatch(): void {
-    while (this.running.size < this.concurrency && this.buffer.length > 0 && !this.stopping) {
+    while (this.running.size < this.maxRunning && this.buffer.length > 0 && !this.stopping) {
       const job = this.buffer.shift()!;
       markRunning(job);
+      job.startedAt = this.clock.now();
       this.running.add(job);
       void this.runner
         .run(job)
