@@ -1,5 +1,6 @@
 import type { AdapterConnectContext, AdapterSet } from '../registry/adapter-set.js';
 import { PostgresBroker } from './postgres.broker.js';
+import { PostgresControlStore } from './postgres.control-store.js';
 import { PostgresGroupStore } from './postgres.group-store.js';
 import { PostgresLockStore } from './postgres.lock-store.js';
 import { PostgresRateLimiter } from './postgres.rate-limiter.js';
@@ -19,4 +20,5 @@ export const postgresAdapter: AdapterSet = {
   rateLimiter: (url, context) => PostgresRateLimiter.connect(url, withLogger(context)),
   scheduleStore: (url, context) => PostgresScheduleStore.connect(url, withLogger(context)),
   groupStore: (url, context) => PostgresGroupStore.connect(url, withLogger(context)),
+  revokeStore: (url, context) => PostgresControlStore.connect(url, withLogger(context)),
 };

@@ -17,3 +17,4 @@ export { REDIS_HEALTH_DEFAULTS, type RedisHealthOptions } from './redis.health.j
 export { RedisScheduleStore, type RedisScheduleStoreOptions } from './redis.schedule-store.js';
 export { RedisGroupStore, type RedisGroupStoreOptions } from './redis.group-store.js';
 export { resolveRedisUrl } from './redis.url.js';
+export { RedisControlStore, type RedisControlStoreOptions } from './redis.control-store.js';

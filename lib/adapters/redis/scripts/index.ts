@@ -1,4 +1,5 @@
 import { RedisScript } from '../redis.script.js';
+import { HEARTBEAT_LIST_LUA, HEARTBEAT_RECORD_LUA, HEARTBEAT_REMOVE_LUA, PAUSE_SET_LUA, REVOKE_PRUNE_LUA, REVOKE_UPSERT_LUA } from './control.lua.js';
 import { DEAD_LETTER_LUA, PURGE_DEAD_LETTERS_LUA, REPLAY_DEAD_LETTERS_LUA } from './dead-letters.lua.js';
 import { FETCH_LUA } from './fetch.lua.js';
 import { CHORD_CLAIM_LUA, CHORD_DISPATCHED_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
@@ -44,4 +45,10 @@ export const scripts = {
   chordDispatched: new RedisScript('chord-dispatched', CHORD_DISPATCHED_LUA),
   scheduleCas: new RedisScript('schedule-cas', SCHEDULE_CAS_LUA),
   scheduleRemove: new RedisScript('schedule-remove', SCHEDULE_REMOVE_LUA),
+  revokeUpsert: new RedisScript('revoke-upsert', REVOKE_UPSERT_LUA),
+  revokePrune: new RedisScript('revoke-prune', REVOKE_PRUNE_LUA),
+  pauseSet: new RedisScript('pause-set', PAUSE_SET_LUA),
+  heartbeatRecord: new RedisScript('heartbeat-record', HEARTBEAT_RECORD_LUA),
+  heartbeatList: new RedisScript('heartbeat-list', HEARTBEAT_LIST_LUA),
+  heartbeatRemove: new RedisScript('heartbeat-remove', HEARTBEAT_REMOVE_LUA),
 } as const;
