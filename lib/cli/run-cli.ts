@@ -3,6 +3,7 @@ import { StemError } from '../core/errors/stem.error.js';
 import { CliContext, type CliIo, UsageError } from './cli-context.js';
 import { dlqCommand } from './commands/dlq.command.js';
 import { schedulesCommand } from './commands/schedules.command.js';
+import { workerCommand } from './commands/worker.command.js';
 import { healthCommand, queuesCommand, statusCommand, tasksCommand } from './commands/tasks.command.js';
 
 /** The text `stem --help` prints. */
@@ -19,6 +20,13 @@ Commands:
   dlq replay --queue q [--limit n | --all] [--since 1h|ISO|ms] [--delay ms] (--dry-run | --yes)
   dlq purge --queue q [--since ...] [--limit n] --yes
   schedules [list|show|enable|disable|remove|preview] [--id id] [--count n] [--yes]
+  worker ls                                live workers, from their heartbeats
+  worker ping|stats|inspect [-w id]... [--timeout ms]
+                                           ask workers; exit 69 when none replied
+  worker revoke <task-id...> [--terminate] [--reason text] [--expires-in 7d]
+                                           stored first, so it holds for workers that are down
+  worker pause|resume <queue>              stored; paused queues are not fetched from
+  worker shutdown [-w id]... [--mode warm|soft|hard]
 
 Options:
   --broker <url>    redis://, rediss:// or postgres:// (default: $STEM_BROKER_URL)
@@ -30,7 +38,7 @@ const defaultIo: CliIo = { out: (line) => console.log(line), err: (line) => cons
 
 /**
  * Runs the `stem` command line and resolves with its exit code (0 ok, 1 not found/failed,
- * 2 usage error). Never calls `process.exit`.
+ * 2 usage error, 69 no worker replied). Never calls `process.exit`.
  *
  * @example
  * await runCli(['dlq', 'list', '--queue', 'emails', '--broker', 'redis://127.0.0.1:6379']);
@@ -59,6 +67,12 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
         state: { type: 'string' },
         name: { type: 'string' },
         count: { type: 'string' },
+        worker: { type: 'string', short: 'w', multiple: true },
+        timeout: { type: 'string' },
+        terminate: { type: 'boolean' },
+        reason: { type: 'string' },
+        'expires-in': { type: 'string' },
+        mode: { type: 'string' },
       },
     });
   } catch (error) {
@@ -89,6 +103,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
         return await dlqCommand(ctx, action, values);
       case 'schedules':
         return await schedulesCommand(ctx, action, values);
+      case 'worker':
+        return await workerCommand(ctx, action, rest, values);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
