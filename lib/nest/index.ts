@@ -7,6 +7,8 @@ export { STEM_BROKER, STEM_RESULT_BACKEND } from './stem.constants.js';
 export type { StemModuleExtras } from './stem.module-definition.js';
 export * from './stem.module.js';
 export * from './stem.client.js';
+export * from './stem-control.js';
+export * from './stem-health.indicator.js';
 export * from './stem-worker.host.js';
 export type { TaskHandle, TaskMethodArgs, TaskMethodName, TaskMethodResult } from './stem-task.handle.js';
 export * from './stem-beat.host.js';

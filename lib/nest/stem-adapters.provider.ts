@@ -7,7 +7,7 @@ import { DEFAULT_BROKER_URL, STEM_ADAPTERS } from './stem.constants.js';
 import { nestAdapterLogger } from './stem-adapters.logger.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 
-const STORE_OPTIONS = ['backend', 'lockStore', 'rateLimiter', 'scheduleStore', 'groupStore'] as const;
+const STORE_OPTIONS = ['backend', 'lockStore', 'rateLimiter', 'scheduleStore', 'groupStore', 'revokeStore'] as const;
 
 /**
  * Rejects options that would quietly send tasks nowhere: a producer-only app (`worker: false`)

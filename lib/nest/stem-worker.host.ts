@@ -4,6 +4,10 @@ import type { Stem } from '../core/stem.js';
 import type { TaskRegistry } from '../core/task-handler.js';
 import { StemMetrics } from '../core/observability/stem-metrics.js';
 import { Worker } from '../core/worker/worker.js';
+import { logWorkerEvents } from '../core/worker/worker-log.js';
+import { hasBroadcast } from '../core/contracts/broker.js';
+import { BroadcastControlChannel } from '../core/control/broadcast-control-channel.js';
+import { WorkerControl } from '../core/control/worker-control.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
@@ -20,7 +24,10 @@ import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Stem');
   private current?: Worker;
+  private control?: WorkerControl;
   private stopMetrics?: () => void;
+  private stopLogging?: () => void;
+  private shutdownByControl = false;
 
   constructor(
     @Inject(STEM_MODULE_OPTIONS) private readonly options: StemModuleOptions,
@@ -38,7 +45,17 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
   async onApplicationBootstrap(): Promise<void> {
     const config = this.options.worker;
     if (config === false) return;
+    const store = this.adapters.revokeStore;
+    const control = store
+      ? new WorkerControl({
+          store,
+          ...(hasBroadcast(this.adapters.broker) ? { channel: new BroadcastControlChannel(this.adapters.broker) } : {}),
+          ...(config?.heartbeatInterval !== undefined ? { heartbeatInterval: config.heartbeatInterval } : {}),
+          ...(config?.terminateGracePeriod !== undefined ? { terminateGracePeriod: config.terminateGracePeriod } : {}),
+        })
+      : undefined;
     const worker = new Worker({
+      ...(control ? { extensions: [control.extension] } : {}),
       broker: this.adapters.broker,
       backend: this.adapters.backend ?? undefined,
       registry: this.registry,
@@ -63,6 +80,13 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
       );
     }
     if (this.options.telemetry !== false) this.stopMetrics = new StemMetrics().instrumentWorker(worker, this.adapters.broker);
+    this.stopLogging = logWorkerEvents(worker, this.logger);
+    if (control) {
+      control.events.on('error', (error) => this.logger.warn(`Worker control: ${(error as Error)?.message ?? error}`));
+      control.events.on('shutdown', (mode) => this.onControlShutdown(worker, mode));
+      await control.start(worker);
+      this.control = control;
+    }
     await worker.start();
     this.current = worker;
     this.logger.log(`Worker ${worker.id} consuming [${worker.queues.join(', ')}] with concurrency ${worker.concurrency} on ${this.adapters.broker.name}`);
@@ -80,7 +104,21 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
       mode: config.shutdownMode ?? 'warm',
       ...(config.shutdownGracePeriod !== undefined ? { gracePeriod: config.shutdownGracePeriod } : {}),
     });
+    await this.control?.stop();
     this.stopMetrics?.();
+    this.stopLogging?.();
+  }
+
+  /** A control `shutdown` closes the worker; once drained, the app closes as SIGTERM would. */
+  private onControlShutdown(worker: Worker, mode: string): void {
+    if (this.shutdownByControl) return;
+    this.shutdownByControl = true;
+    this.logger.log(`Worker ${worker.id} got a control shutdown (${mode})`);
+    if (this.options.worker && this.options.worker.closeAppOnShutdown === false) return;
+    worker.events.once('worker:closed', () => {
+      if (process.listenerCount('SIGTERM') === 0) this.logger.warn('No SIGTERM handler: the process exits now; call app.enableShutdownHooks() so Nest closes the app first');
+      process.kill(process.pid, 'SIGTERM');
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

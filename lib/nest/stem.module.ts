@@ -16,6 +16,8 @@ import { StemBeatHost } from './stem-beat.host.js';
 import { StemMetadataAccessor } from './stem-metadata.accessor.js';
 import { StemScheduleDefinitions } from './stem-schedule.definitions.js';
 import { STEM_ARGS_VALIDATOR, stemArgsValidatorProvider } from './stem-validation.provider.js';
+import { StemControl } from './stem-control.js';
+import { StemHealthIndicator } from './stem-health.indicator.js';
 import { StemWorkerHost } from './stem-worker.host.js';
 import { StemClient } from './stem.client.js';
 import { STEM_ADAPTERS, STEM_BROKER, STEM_PRODUCER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY } from './stem.constants.js';
@@ -49,6 +51,8 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
     StemBeatHost,
     StemScheduleDefinitions,
     StemClient,
+    StemControl,
+    StemHealthIndicator,
     stemArgsValidatorProvider,
     stemAdaptersProvider,
     { provide: STEM_BROKER, inject: [STEM_ADAPTERS], useFactory: (a: StemAdapters) => a.broker },
@@ -84,6 +88,6 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
     },
     { provide: Canvas, inject: [STEM_PRODUCER], useFactory: (producer: Stem) => new Canvas(producer) },
   ],
-  exports: [Canvas, StemClient, StemWorkerHost, StemBeatHost, StemScheduler, STEM_BROKER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY, STEM_PRODUCER],
+  exports: [Canvas, StemClient, StemControl, StemHealthIndicator, StemWorkerHost, StemBeatHost, StemScheduler, STEM_BROKER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY, STEM_PRODUCER],
 })
 export class StemModule extends StemConfigurableModuleClass {}

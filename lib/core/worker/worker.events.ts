@@ -8,6 +8,8 @@ export interface WorkerEvents {
   'worker:ready': [info: { id: string; queues: readonly string[]; concurrency: number }];
   /** Something went wrong outside a task (broker or backend unreachable, ...). The worker keeps running. */
   'worker:error': [error: unknown];
+  /** `close()` began: the worker stopped fetching and drains its running tasks in `mode`. */
+  'worker:draining': [info: { mode: 'warm' | 'soft' | 'hard'; active: number; prefetched: number }];
   /** The worker stopped; nothing of it runs any more. */
   'worker:closed': [];
   /** A delivery arrived and is about to be processed. */

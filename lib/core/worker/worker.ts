@@ -247,6 +247,7 @@ export class Worker implements TaskContextHost {
 
   private async shutdown(): Promise<void> {
     this.stopping = true;
+    this.events.emit('worker:draining', { mode: this.closeMode, active: this.running.size, prefetched: this.buffer.length });
     this.fetchAbort.abort();
     this.slotWaiter?.();
     const steps: (() => Promise<unknown>)[] = [

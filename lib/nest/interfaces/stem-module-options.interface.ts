@@ -1,5 +1,6 @@
 import type { ValidatorOptions } from 'class-validator';
 import type { Broker } from '../../core/contracts/broker.js';
+import type { ControlStore } from '../../core/contracts/control-store.js';
 import type { LockStore } from '../../core/contracts/lock-store.js';
 import type { RateLimiter } from '../../core/contracts/rate-limiter.js';
 import type { ResultBackend } from '../../core/contracts/result-backend.js';
@@ -27,6 +28,16 @@ export interface StemWorkerOptions {
   readonly shutdownMode?: ShutdownMode;
   /** Grace period of a soft shutdown in ms. @default 30000 */
   readonly shutdownGracePeriod?: number;
+  /** Interval of the worker's heartbeats (and of re-reading revocations and pauses) in ms; a heartbeat lives 3 intervals. @default 5000 */
+  readonly heartbeatInterval?: number;
+  /** Time a task revoked with `terminate` gets to honour `ctx.signal` before its slot is freed, in ms. @default 1000 */
+  readonly terminateGracePeriod?: number;
+  /**
+   * When a control `shutdown` stopped the worker, close the app as SIGTERM would (a SIGTERM to
+   * this process; with `app.enableShutdownHooks()` Nest closes the app, else Node exits).
+   * @default true
+   */
+  readonly closeAppOnShutdown?: boolean;
 }
 
 /** Beat settings of {@link StemModuleOptions}. */
@@ -73,6 +84,11 @@ export interface StemModuleOptions {
   readonly beat?: boolean | StemBeatOptions;
   /** Group and chord store (canvas) URL or instance. @default the same store as the broker */
   readonly groupStore?: string | GroupStore;
+  /**
+   * Where revocations, paused queues and worker heartbeats are kept (the control plane).
+   * @default the backend's store, else the broker's
+   */
+  readonly revokeStore?: string | ControlStore;
   /**
    * Sign envelopes on enqueue and verify them in the worker (HMAC-SHA256 or Ed25519). An
    * `EnvelopeSigner`, its options, or `false`. @default from `STEM_SIGNING_*` env vars, else off
