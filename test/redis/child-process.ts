@@ -25,7 +25,12 @@ export class FixtureProcess {
 
   /** Runs `test/redis/fixtures/<name>.ts` with `env` added to the environment. */
   static start(name: string, env: Record<string, string>): FixtureProcess {
-    const child = spawn(process.execPath, ['--import', REGISTER, fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url))], {
+    return FixtureProcess.run(fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url)), env);
+  }
+
+  /** Runs the TypeScript file at `path` with `env` added to the environment. */
+  static run(path: string, env: Record<string, string>): FixtureProcess {
+    const child = spawn(process.execPath, ['--import', REGISTER, path], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
