@@ -15,6 +15,9 @@ import { RevocationExtension } from './revocation.extension.js';
 /** Default interval of worker heartbeats (and of re-reading the store), in ms. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
 
+/** Replies are kept under this size so they fit one message on every channel (Postgres NOTIFY carries ~8 kB). */
+const MAX_REPLY_CHARS = 6_000;
+
 /** Heartbeats live this many intervals. */
 export const HEARTBEAT_TTL_INTERVALS = 3;
 
@@ -210,18 +213,22 @@ export class WorkerControl {
     };
   }
 
+  /** Active, prefetched and revoked lists, cut (totals stay exact) until the reply fits one message. */
   private inspect(): InspectReply {
     const { running, prefetched } = this.worker!.snapshot();
     const now = this.clock.now();
     const revoked = this.extension.list(INSPECT_LIST_LIMIT);
-    return {
-      active: running.slice(0, INSPECT_LIST_LIMIT).map(({ envelope: e, startedAt }) => ({ id: e.id, name: e.name, queue: e.queue, attempt: e.attempt, startedAt, runtimeMs: now - startedAt })),
-      activeTotal: running.length,
-      prefetched: prefetched.slice(0, INSPECT_LIST_LIMIT).map((e) => ({ id: e.id, name: e.name, queue: e.queue, attempt: e.attempt })),
-      prefetchedTotal: prefetched.length,
-      revoked: revoked.ids,
-      revokedTotal: revoked.total,
-      pausedQueues: this.paused,
-    };
+    for (let limit = INSPECT_LIST_LIMIT; ; limit = Math.floor(limit / 2)) {
+      const reply: InspectReply = {
+        active: running.slice(0, limit).map(({ envelope: e, startedAt }) => ({ id: e.id, name: e.name, queue: e.queue, attempt: e.attempt, startedAt, runtimeMs: now - startedAt })),
+        activeTotal: running.length,
+        prefetched: prefetched.slice(0, limit).map((e) => ({ id: e.id, name: e.name, queue: e.queue, attempt: e.attempt })),
+        prefetchedTotal: prefetched.length,
+        revoked: revoked.ids.slice(0, limit),
+        revokedTotal: revoked.total,
+        pausedQueues: this.paused,
+      };
+      if (limit === 0 || JSON.stringify(reply).length <= MAX_REPLY_CHARS) return reply;
+    }
   }
 }

@@ -10,10 +10,11 @@ import { WorkerShutdownError } from '../errors/worker-shutdown.error.js';
 import { Stem } from '../stem.js';
 import type { TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
-import { type Clock, systemClock, type TimerHandle } from '../utils/clock.js';
+import { type Clock, systemClock } from '../utils/clock.js';
 import { TypedEmitter } from '../utils/typed-emitter.js';
 import { uuidv7 } from '../utils/uuid.js';
 import { terminalHookExtension, uniqueLockExtension } from './builtin-extensions.js';
+import { DrainGate, sleepUnlessAborted } from './drain-gate.js';
 import { ExtensionChain } from './extension-chain.js';
 import { InMemoryRateLimiterFallback } from './fallback-rate-limiter.js';
 import { InlineExecutor } from './inline-executor.js';
@@ -79,12 +80,10 @@ export class Worker implements TaskContextHost {
   private readonly buffer: Job[] = [];
   private readonly running = new Set<Job>();
   private slotWaiter?: () => void;
-  private readonly drainWaiters = new Set<() => void>();
+  private readonly drainGate: DrainGate;
   private closing?: Promise<void>;
   private closeMode: ShutdownMode = 'warm';
   private closeGrace = 0;
-  /** Interrupts the drain wait of a shutdown that a stronger `close()` took over. */
-  private escalate?: () => void;
   private stopping = false;
 
   constructor(private readonly options: WorkerOptions) {
@@ -124,6 +123,7 @@ export class Worker implements TaskContextHost {
     const extensions = new ExtensionChain(this.extensionsOf(canvas), (error) => this.events.emit('worker:error', error));
     this.executors = { [INLINE_EXECUTOR]: new InlineExecutor(this.clock), ...options.executors };
     this.leases = new LeaseKeeper(this.broker, this.clock, this.events);
+    this.drainGate = new DrainGate(this.clock, () => this.running.size);
     this.subscription = new QueueSubscription(this.broker, this.id, this.defaults.visibilityTimeout ?? DEFAULT_TASK_OPTIONS.visibilityTimeout, this.queues);
     this.settlement = new Settlement({
       broker: this.broker,
@@ -240,7 +240,7 @@ export class Worker implements TaskContextHost {
     } else if (SHUTDOWN_STRENGTH[mode] > SHUTDOWN_STRENGTH[this.closeMode]) {
       this.closeMode = mode;
       this.closeGrace = grace;
-      this.escalate?.();
+      this.drainGate.interrupt();
     }
     return this.closing;
   }
@@ -277,14 +277,14 @@ export class Worker implements TaskContextHost {
 
   /** Waits for running tasks as the close mode says; a stronger `close()` meanwhile takes over. */
   private async drain(): Promise<void> {
-    if (this.closeMode === 'warm' && (await this.waitForDrain(Infinity, true))) return;
+    if (this.closeMode === 'warm' && (await this.drainGate.wait(Infinity, true))) return;
     if (this.closeMode === 'soft') {
       for (const job of this.running) job.controller.abort(new WorkerShutdownError(this.id, 'soft'));
-      if (await this.waitForDrain(this.closeGrace, true)) return;
+      if (await this.drainGate.wait(this.closeGrace, true)) return;
     }
     await this.abandonRunning();
     // NOTE: only tasks whose result is already stored are left; let them ack.
-    await this.waitForDrain(FINISHING_GRACE_MS);
+    await this.drainGate.wait(FINISHING_GRACE_MS);
   }
 
   private async abandonRunning(): Promise<void> {
@@ -295,34 +295,7 @@ export class Worker implements TaskContextHost {
       this.leases.drop(job);
     }
     await Promise.all(jobs.map((job) => this.settlement.requeue(job)));
-    this.notifyDrain();
-  }
-
-  /**
-   * Resolves `true` once nothing runs, `false` after `timeout` ms or, when `interruptible`, when a
-   * stronger `close()` takes over.
-   */
-  private waitForDrain(timeout: number, interruptible = false): Promise<boolean> {
-    if (this.running.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      let timer: TimerHandle | undefined;
-      const done = (drained: boolean) => {
-        timer?.cancel();
-        this.drainWaiters.delete(waiter);
-        if (this.escalate === interrupt) this.escalate = undefined;
-        resolve(drained);
-      };
-      const waiter = () => done(true);
-      const interrupt = () => done(false);
-      this.drainWaiters.add(waiter);
-      if (interruptible) this.escalate = interrupt;
-      if (Number.isFinite(timeout)) timer = this.clock.setTimeout(() => done(false), timeout);
-    });
-  }
-
-  private notifyDrain(): void {
-    if (this.running.size > 0) return;
-    for (const resolve of [...this.drainWaiters]) resolve();
+    this.drainGate.notify();
   }
 
   private async fetchLoop(): Promise<void> {
@@ -341,7 +314,8 @@ export class Worker implements TaskContextHost {
       } catch (error) {
         this.events.emit('worker:error', error);
         failures++;
-        await this.backOff(failures);
+        // NOTE: after a failed fetch, wait (exponential, capped at 5 s) or until the worker stops.
+        await sleepUnlessAborted(this.clock, Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), this.fetchAbort.signal);
         continue;
       }
       for (const delivery of deliveries) {
@@ -357,25 +331,6 @@ export class Worker implements TaskContextHost {
       }
       this.dispatch();
     }
-  }
-
-  /** Waits after a failed fetch (exponential, capped at 5 s), or until the worker stops. */
-  private backOff(failures: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const signal = this.fetchAbort.signal;
-      const onAbort = () => {
-        t.cancel();
-        resolve();
-      };
-      const t = this.clock.setTimeout(
-        () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        Math.min(5_000, 100 * 2 ** Math.min(failures, 6)),
-      );
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 
   private dispatch(): void {
@@ -397,7 +352,7 @@ export class Worker implements TaskContextHost {
     if (!this.running.delete(job)) return;
     this.dispatch();
     this.slotWaiter?.();
-    this.notifyDrain();
+    this.drainGate.notify();
   }
 
   /** Built-in extensions first (canvas, unique locks, `onTerminal` hooks), then the user's. */
