@@ -106,7 +106,12 @@ export async function createStemAdapters(options: StemAdaptersOptions, registry:
         : null;
     const groupUrl = urlOf('groupStore');
     const groupStore = groupUrl ? await fromUrl('groupStore', groupUrl) : (options.groupStore as GroupStore);
-    const revokeUrl = typeof options.revokeStore === 'string' ? options.revokeStore : options.revokeStore ? undefined : (typeof options.backend === 'string' ? options.backend : undefined) ?? brokerUrl;
+    const revokeUrl =
+      typeof options.revokeStore === 'string'
+        ? options.revokeStore
+        : options.revokeStore
+          ? undefined
+          : ((typeof options.backend === 'string' ? options.backend : undefined) ?? brokerUrl);
     const revokeStore = !revokeUrl
       ? ((options.revokeStore as ControlStore | undefined) ?? null)
       : typeof options.revokeStore === 'string' || (await registry.resolve('revokeStore', revokeUrl)).revokeStore

@@ -75,7 +75,9 @@ export class CliContext {
   /** A control client on the broker's broadcast channel and the revoke store (`STEM_REVOKE_STORE_URL`, else the backend's store). */
   async control(): Promise<ControlClient> {
     const adapters = await this.connect();
-    const channel = new BroadcastControlChannel(requireBrokerCapability(adapters.broker, 'broadcast', 'send worker control commands'), { namespace: this.env.STEM_CONTROL_NAMESPACE ?? 'stem' });
+    const channel = new BroadcastControlChannel(requireBrokerCapability(adapters.broker, 'broadcast', 'send worker control commands'), {
+      namespace: this.env.STEM_CONTROL_NAMESPACE ?? 'stem',
+    });
     return new ControlClient({ channel, ...(adapters.revokeStore ? { store: adapters.revokeStore } : {}), requestedBy: `cli:${this.env.USER ?? 'unknown'}@pid${process.pid}` });
   }
 

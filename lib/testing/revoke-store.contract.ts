@@ -75,7 +75,12 @@ export function runRevokeStoreContractTests(adapter: string, factory: ControlSto
     it('lists only live entries, and prune deletes exactly the expired ones', async () => {
       const [live, forever, expired1, expired2] = [uniqueName('live'), uniqueName('forever'), uniqueName('exp'), uniqueName('exp')];
       const now = Date.now();
-      await store.upsertRevokes([entry(live, 1, { expiresAt: now + 60_000 }), entry(forever, 2), entry(expired1, 3, { expiresAt: now - 10 }), entry(expired2, 4, { expiresAt: now - 5 })]);
+      await store.upsertRevokes([
+        entry(live, 1, { expiresAt: now + 60_000 }),
+        entry(forever, 2),
+        entry(expired1, 3, { expiresAt: now - 10 }),
+        entry(expired2, 4, { expiresAt: now - 5 }),
+      ]);
       const ids = [live, forever, expired1, expired2];
       expect(mine(await store.listRevokes(now), ids).map((e) => e.taskId)).toEqual([live, forever]);
       expect(mine(await store.listRevokes(now - 20), ids)).toHaveLength(4);

@@ -37,7 +37,20 @@ describe.runIf(available)('Postgres migrations', () => {
       ),
     );
     const { rows } = await adminQuery<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [schema]);
-    expect(rows.map((r) => r.table_name)).toEqual(['canvas_groups', 'control_queue_pauses', 'control_revokes', 'control_workers', 'dead_letters', 'jobs', 'locks', 'migrations', 'rate_limits', 'result_watches', 'results', 'schedules']);
+    expect(rows.map((r) => r.table_name)).toEqual([
+      'canvas_groups',
+      'control_queue_pauses',
+      'control_revokes',
+      'control_workers',
+      'dead_letters',
+      'jobs',
+      'locks',
+      'migrations',
+      'rate_limits',
+      'result_watches',
+      'results',
+      'schedules',
+    ]);
     const again = await migratePostgres(POSTGRES_URL, { schema, logger });
     expect(again).toEqual({ applied: [], version: 6 });
     expect(logger.lines).toHaveLength(6);

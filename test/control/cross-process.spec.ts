@@ -66,7 +66,14 @@ for (const target of targets) {
     beforeAll(async () => {
       await target.setup();
       adapters = await createStemAdapters({ broker: target.url });
-      stem = Stem.fromParts({ broker: adapters.broker, backend: adapters.backend ?? undefined, remoteTasks: [{ name: 'cp.job', options: { queue } }, { name: 'cp.other', options: { queue: queueB } }] });
+      stem = Stem.fromParts({
+        broker: adapters.broker,
+        backend: adapters.backend ?? undefined,
+        remoteTasks: [
+          { name: 'cp.job', options: { queue } },
+          { name: 'cp.other', options: { queue: queueB } },
+        ],
+      });
       control = new ControlClient({ channel: new BroadcastControlChannel(adapters.broker as never), store: adapters.revokeStore!, requestedBy: 'cross-process-test' });
       await startWorkers();
     });
@@ -99,7 +106,14 @@ for (const target of targets) {
 
     it('terminate ends a running task that honours ctx.signal cancelled within 1 s', async () => {
       const id = await stem.enqueue('cp.job', { ms: 60_000 });
-      const runner = await Promise.race(ids.map((w) => procs.get(w)!.waitForLine((l) => l === `started ${id}`, 30_000).then(() => w)));
+      const runner = await Promise.race(
+        ids.map((w) =>
+          procs
+            .get(w)!
+            .waitForLine((l) => l === `started ${id}`, 30_000)
+            .then(() => w),
+        ),
+      );
       const sent = Date.now();
       const { replies } = await control.revoke([id], { terminate: true, reason: 'stuck', timeout: 10_000, expect: 3 });
       expect(replies.find((r) => r.workerId === runner)?.payload).toMatchObject({ terminated: [id] });

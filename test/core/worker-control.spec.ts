@@ -102,10 +102,7 @@ describe('worker control on the memory adapter', () => {
   });
 
   it('terminate frees the slot of a task that ignores ctx.signal after the grace period', async () => {
-    const { client, stem, backend, startWorker } = plane([
-      { name: 'ctl.deaf', options: { queue: 'ctl' }, call: () => new Promise(() => undefined) },
-      work,
-    ]);
+    const { client, stem, backend, startWorker } = plane([{ name: 'ctl.deaf', options: { queue: 'ctl' }, call: () => new Promise(() => undefined) }, work]);
     await startWorker('w1', { concurrency: 1 });
     const id = await stem.enqueue('ctl.deaf', {});
     await until(async () => (await backend.get(id))?.state === 'running');
@@ -182,7 +179,10 @@ describe('worker control on the memory adapter', () => {
     expect(await client.listWorkers()).toHaveLength(1);
     await control.stop();
     expect(await client.listWorkers()).toHaveLength(0);
-    await store.recordHeartbeat({ workerId: 'ghost', host: 'h', pid: 1, queues: [], pausedQueues: [], concurrency: 1, active: 0, startedAt: 0, sentAt: 0, version: '0', succeeded: 0, failed: 0, retried: 0 }, 3_000);
+    await store.recordHeartbeat(
+      { workerId: 'ghost', host: 'h', pid: 1, queues: [], pausedQueues: [], concurrency: 1, active: 0, startedAt: 0, sentAt: 0, version: '0', succeeded: 0, failed: 0, retried: 0 },
+      3_000,
+    );
     await clock.advance(2_999);
     expect(await client.listWorkers()).toHaveLength(1);
     await clock.advance(1);

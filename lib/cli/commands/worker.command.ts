@@ -108,7 +108,9 @@ function human(ctx: CliContext, action: 'ping' | 'stats' | 'inspect', reply: Con
     return;
   }
   const i = reply.payload as InspectReply;
-  ctx.io.out(`${reply.workerId}: ${i.activeTotal} active, ${i.prefetchedTotal} prefetched, ${i.revokedTotal} revoked${i.pausedQueues.length ? `, paused ${i.pausedQueues.join(',')}` : ''}`);
+  ctx.io.out(
+    `${reply.workerId}: ${i.activeTotal} active, ${i.prefetchedTotal} prefetched, ${i.revokedTotal} revoked${i.pausedQueues.length ? `, paused ${i.pausedQueues.join(',')}` : ''}`,
+  );
   for (const t of i.active) ctx.io.out(`  active     ${t.id}  ${t.name}  attempt ${t.attempt}  running ${t.runtimeMs} ms since ${iso(t.startedAt)}`);
   for (const t of i.prefetched) ctx.io.out(`  prefetched ${t.id}  ${t.name}  attempt ${t.attempt}`);
 }

@@ -108,7 +108,12 @@ export class BroadcastControlChannel implements ControlChannel {
       const e = error as Error;
       // NOTE: a reply too large for the channel (Postgres NOTIFY) is replaced by an error reply.
       await this.broker
-        .broadcast(this.replies(request.requestId), { requestId: request.requestId, workerId, ok: false, error: { type: e?.name ?? 'Error', message: e?.message ?? String(error) } })
+        .broadcast(this.replies(request.requestId), {
+          requestId: request.requestId,
+          workerId,
+          ok: false,
+          error: { type: e?.name ?? 'Error', message: e?.message ?? String(error) },
+        })
         .catch(() => undefined);
     }
   }

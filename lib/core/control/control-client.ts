@@ -133,7 +133,13 @@ export class ControlClient {
 
   private async setPaused(queue: string, paused: boolean, options?: ControlRequestOptions): Promise<PersistedCommandResult<PauseReply>> {
     if (!queue) throw new ConfigurationError('queue', `${paused ? 'pause' : 'resume'} needs a queue name`);
-    const written = await this.store(paused ? 'pause' : 'resume').setQueuePause({ queue, paused, version: this.nextVersion(), updatedAt: this.clock.now(), requestedBy: this.requestedBy });
+    const written = await this.store(paused ? 'pause' : 'resume').setQueuePause({
+      queue,
+      paused,
+      version: this.nextVersion(),
+      updatedAt: this.clock.now(),
+      requestedBy: this.requestedBy,
+    });
     const replies = this.options.channel ? await this.options.channel.request(paused ? 'pause' : 'resume', { queue }, options) : [];
     return { persisted: written ? 1 : 0, replies: replies as ControlReply<PauseReply>[] };
   }
@@ -150,7 +156,8 @@ export class ControlClient {
   }
 
   private store(command: string): ControlStore {
-    if (!this.options.store) throw new ConfigurationError('revokeStore', `${command} needs a revoke store; use a backend that has one (memory, Redis, Postgres) or pass revokeStore`);
+    if (!this.options.store)
+      throw new ConfigurationError('revokeStore', `${command} needs a revoke store; use a backend that has one (memory, Redis, Postgres) or pass revokeStore`);
     return this.options.store;
   }
 }

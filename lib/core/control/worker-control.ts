@@ -220,7 +220,9 @@ export class WorkerControl {
     const revoked = this.extension.list(INSPECT_LIST_LIMIT);
     for (let limit = INSPECT_LIST_LIMIT; ; limit = Math.floor(limit / 2)) {
       const reply: InspectReply = {
-        active: running.slice(0, limit).map(({ envelope: e, startedAt }) => ({ id: e.id, name: e.name, queue: e.queue, attempt: e.attempt, startedAt, runtimeMs: now - startedAt })),
+        active: running
+          .slice(0, limit)
+          .map(({ envelope: e, startedAt }) => ({ id: e.id, name: e.name, queue: e.queue, attempt: e.attempt, startedAt, runtimeMs: now - startedAt })),
         activeTotal: running.length,
         prefetched: prefetched.slice(0, limit).map((e) => ({ id: e.id, name: e.name, queue: e.queue, attempt: e.attempt })),
         prefetchedTotal: prefetched.length,

@@ -17,10 +17,14 @@ export interface WorkerLogSink {
 export function logWorkerEvents(worker: Worker, sink: WorkerLogSink): () => void {
   const offs = [
     worker.events.on('task:failed', (env, error) => sink.error(`Task ${env.name} ${env.id} failed on attempt ${env.attempt}: ${error.type}: ${error.message}`)),
-    worker.events.on('task:retried', (env, error, delay) => sink.warn(`Task ${env.name} ${env.id} attempt ${env.attempt} failed (${error.type}: ${error.message}); retry in ${delay} ms`)),
+    worker.events.on('task:retried', (env, error, delay) =>
+      sink.warn(`Task ${env.name} ${env.id} attempt ${env.attempt} failed (${error.type}: ${error.message}); retry in ${delay} ms`),
+    ),
     worker.events.on('task:dead-lettered', (env, reason) => sink.warn(`Task ${env.name} ${env.id} dead-lettered on queue ${env.queue}: ${reason}`)),
     worker.events.on('task:cancelled', (env, error) => sink.warn(`Task ${env.name} ${env.id} cancelled: ${error.message}`)),
-    worker.events.on('worker:draining', ({ mode, active, prefetched }) => sink.log(`Worker ${worker.id} draining (${mode}): ${active} running, ${prefetched} prefetched handed back`)),
+    worker.events.on('worker:draining', ({ mode, active, prefetched }) =>
+      sink.log(`Worker ${worker.id} draining (${mode}): ${active} running, ${prefetched} prefetched handed back`),
+    ),
     worker.events.on('worker:closed', () => sink.log(`Worker ${worker.id} drained and stopped`)),
   ];
   return () => {
