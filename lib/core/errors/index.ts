@@ -16,3 +16,6 @@ export * from './result-not-storable.error.js';
 export * from './unsupported-capability.error.js';
 export * from './publish.error.js';
 export * from './status-not-storable.error.js';
+export * from './thread-exited.error.js';
+export * from './task-terminated.error.js';
+export * from './remote-error.js';

@@ -7,3 +7,4 @@ export * from './task-outcome.js';
 export * from './task-executor.js';
 export * from './inline-executor.js';
 export { PIPELINE_ERROR_REASON } from './pipeline-failures.js';
+export * from './threads/index.js';

@@ -10,4 +10,6 @@ export interface WorkerStats {
   readonly succeeded: number;
   readonly failed: number;
   readonly retried: number;
+  /** Counters of the executors that report them, by name (e.g. `thread`: the pool's size, busy threads, replacements). */
+  readonly executors: Readonly<Record<string, unknown>>;
 }

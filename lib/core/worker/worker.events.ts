@@ -8,6 +8,8 @@ export interface WorkerEvents {
   'worker:ready': [info: { id: string; queues: readonly string[]; concurrency: number }];
   /** Something went wrong outside a task (broker or backend unreachable, ...). The worker keeps running. */
   'worker:error': [error: unknown];
+  /** The concurrency cap changed (`worker.resize()`, autoscaling). */
+  'worker:resized': [info: { from: number; to: number }];
   /** The worker stopped; nothing of it runs any more. */
   'worker:closed': [];
   /** A delivery arrived and is about to be processed. */

@@ -23,7 +23,7 @@ import { Settlement } from './settlement.js';
 import { INLINE_EXECUTOR, type TaskExecutor } from './task-executor.js';
 import { TaskRunner } from './task-runner.js';
 import type { WorkerExtension } from './worker-extension.js';
-import type { TaskContextHost } from './worker-task-context.js';
+import { WorkerContextHost } from './worker-context-host.js';
 import type { WorkerEvents } from './worker.events.js';
 import type { ShutdownMode, WorkerOptions } from './worker.options.js';
 import type { WorkerStats } from './worker-stats.js';
@@ -49,12 +49,12 @@ const SHUTDOWN_STRENGTH: Readonly<Record<ShutdownMode, number>> = { warm: 0, sof
  * // ...
  * await worker.close(); // warm: waits for running tasks
  */
-export class Worker implements TaskContextHost {
+export class Worker {
   /** Typed lifecycle and task events. */
   readonly events = new TypedEmitter<WorkerEvents>();
   readonly id: string;
   readonly queues: readonly string[];
-  readonly concurrency: number;
+  private slots: number;
   private readonly prefetch: number;
   private readonly broker: Broker;
   private readonly backend?: ResultBackend;
@@ -95,8 +95,8 @@ export class Worker implements TaskContextHost {
     this.registry = options.registry;
     this.defaults = options.defaults ?? {};
     this.clock = options.clock ?? systemClock;
-    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 8));
-    this.prefetch = Math.max(0, Math.floor(options.prefetch ?? this.concurrency));
+    this.slots = Math.max(1, Math.floor(options.concurrency ?? 8));
+    this.prefetch = Math.max(0, Math.floor(options.prefetch ?? this.slots));
     this.id = options.id ?? `stem-worker-${hostname()}-${process.pid}-${uuidv7().slice(-6)}`;
     this.queues = options.queues?.length ? [...options.queues] : this.inferQueues();
     this.argsValidator = options.argsValidator;
@@ -142,7 +142,7 @@ export class Worker implements TaskContextHost {
       executors: this.executors,
       extensions,
       settlement: this.settlement,
-      host: this,
+      host: new WorkerContextHost({ backend: this.backend, leases: this.leases, clock: this.clock, events: this.events, producer: this.producer, jobOf: (d) => this.jobOf(d) }),
     });
   }
 
@@ -160,16 +160,32 @@ export class Worker implements TaskContextHost {
     this.events.emit('worker:ready', { id: this.id, queues: this.queues, concurrency: this.concurrency });
   }
 
-  /** Current counters. */
+  /** Hard cap on tasks running at once (moves between `autoscale.min` and `max` when autoscaling). */
+  get concurrency(): number {
+    return this.slots;
+  }
+
+  /**
+   * Sets the concurrency cap now: more slots take buffered work at once; fewer let running tasks
+   * finish and start no more until below it. Executors with their own pool follow it
+   * (`TaskExecutor.resize`). Emits `worker:resized`.
+   */
+  resize(concurrency: number): void {
+    const to = Math.max(1, Math.floor(concurrency));
+    if (to === this.slots) return;
+    const from = this.slots;
+    this.slots = to;
+    for (const executor of new Set(Object.values(this.executors))) executor.resize?.(to);
+    this.events.emit('worker:resized', { from, to });
+    this.dispatch();
+    this.slotWaiter?.();
+  }
+
+  /** Current counters, with those of the executors that report them. */
   stats(): WorkerStats {
-    return {
-      id: this.id,
-      queues: this.queues,
-      concurrency: this.concurrency,
-      active: this.running.size,
-      buffered: this.buffer.length,
-      ...this.settlement.counters,
-    };
+    const executors: Record<string, unknown> = {};
+    for (const [name, executor] of Object.entries(this.executors)) if (executor.stats) executors[name] = executor.stats();
+    return { id: this.id, queues: this.queues, concurrency: this.slots, active: this.running.size, buffered: this.buffer.length, ...this.settlement.counters, executors };
   }
 
   /**
@@ -362,35 +378,6 @@ export class Worker implements TaskContextHost {
     const queues = new Set(this.registry.list().map((h) => h.options?.queue ?? fallback));
     if (queues.size === 0) queues.add(fallback);
     return [...queues];
-  }
-
-  /** @internal TaskContextHost */
-  async heartbeat(delivery: Delivery): Promise<void> {
-    const job = this.jobOf(delivery);
-    await this.backend?.touch(delivery.envelope.id, { heartbeatAt: this.clock.now() });
-    if (job) await this.leases.renew(delivery, job.leaseMs);
-    this.events.emit('task:heartbeat', delivery.envelope);
-  }
-
-  /** @internal TaskContextHost */
-  async extendLease(delivery: Delivery, ms: number): Promise<void> {
-    await this.leases.renew(delivery, ms);
-    const job = this.jobOf(delivery);
-    if (job) {
-      job.leaseMs = ms;
-      job.renewAt = this.leases.renewAtFor(delivery, ms);
-    }
-  }
-
-  /** @internal TaskContextHost */
-  async progress(delivery: Delivery, percent: number, data: unknown): Promise<void> {
-    await this.backend?.touch(delivery.envelope.id, { progress: { percent, data, updatedAt: this.clock.now() } });
-    this.events.emit('task:progress', delivery.envelope, percent, data);
-  }
-
-  /** @internal TaskContextHost */
-  enqueue(name: string, args: unknown, options: Parameters<Stem['enqueue']>[2]): Promise<string> {
-    return this.producer.enqueue(name, args, options);
   }
 
   private jobOf(delivery: Delivery): Job | undefined {
