@@ -1,10 +1,7 @@
 import '@swc/core';
-import { fileURLToPath } from 'node:url';
 
-// Pool threads in tests run the TypeScript sources through the SWC loader of register-ts.mjs.
-// Each thread's loader loads @swc/core's native addon; importing it here as well keeps the addon
-// loaded in the test process, since loading it again after the last thread using it was
-// terminated crashes Node 20.
+// Each pool thread's loader loads @swc/core's native addon; importing it in the test process as
+// well keeps the addon loaded, since loading it again after the last thread using it was
+// terminated crashes Node 20. Specs that start pool threads import their execArgv from here.
 
-/** `execArgv` for pool threads that run TypeScript sources. */
-export const TS_THREAD_EXEC_ARGV: readonly string[] = ['--import', fileURLToPath(new URL('./register-ts.mjs', import.meta.url))];
+export { TS_THREAD_EXEC_ARGV } from './thread-exec-argv.js';

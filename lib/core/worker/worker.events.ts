@@ -10,6 +10,8 @@ export interface WorkerEvents {
   'worker:error': [error: unknown];
   /** The concurrency cap changed (`worker.resize()`, autoscaling). */
   'worker:resized': [info: { from: number; to: number }];
+  /** Autoscaling changed the concurrency: up on a `backlog`, down when `idle`; `pending` is the broker's count then. */
+  'worker:scaled': [info: { from: number; to: number; reason: 'backlog' | 'idle'; pending: number }];
   /** The worker stopped; nothing of it runs any more. */
   'worker:closed': [];
   /** A delivery arrived and is about to be processed. */

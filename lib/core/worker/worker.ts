@@ -12,6 +12,7 @@ import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
 import { type Clock, systemClock, type TimerHandle } from '../utils/clock.js';
 import { TypedEmitter } from '../utils/typed-emitter.js';
 import { uuidv7 } from '../utils/uuid.js';
+import { Autoscaler } from './autoscaler.js';
 import { terminalHookExtension, uniqueLockExtension } from './builtin-extensions.js';
 import { ExtensionChain } from './extension-chain.js';
 import { InMemoryRateLimiterFallback } from './fallback-rate-limiter.js';
@@ -81,6 +82,7 @@ export class Worker {
   /** Interrupts the drain wait of a shutdown that a stronger `close()` took over. */
   private escalate?: () => void;
   private stopping = false;
+  private readonly autoscaler?: Autoscaler;
 
   constructor(private readonly options: WorkerOptions) {
     if (options.signer && !options.signer.canSign) {
@@ -144,6 +146,12 @@ export class Worker {
       settlement: this.settlement,
       host: new WorkerContextHost({ backend: this.backend, leases: this.leases, clock: this.clock, events: this.events, producer: this.producer, jobOf: (d) => this.jobOf(d) }),
     });
+    if (options.autoscale) {
+      const scaler = new Autoscaler(this, this.broker, options.autoscale, this.clock, (e) => this.events.emit('worker:error', e), (info) => this.events.emit('worker:scaled', info));
+      this.autoscaler = scaler;
+      this.slots = scaler.initial;
+      for (const executor of new Set(Object.values(this.executors))) executor.resize?.(this.slots);
+    }
   }
 
   /** Subscribes to the queues and starts taking work. Idempotent. */
@@ -157,6 +165,7 @@ export class Worker {
       defaultVisibilityTimeout: this.defaults.visibilityTimeout ?? DEFAULT_TASK_OPTIONS.visibilityTimeout,
     });
     this.loop = this.fetchLoop();
+    this.autoscaler?.start();
     this.events.emit('worker:ready', { id: this.id, queues: this.queues, concurrency: this.concurrency });
   }
 
@@ -215,6 +224,7 @@ export class Worker {
     this.fetchAbort.abort();
     this.slotWaiter?.();
     const steps: (() => Promise<unknown>)[] = [
+      async () => this.autoscaler?.stop(),
       async () => this.loop,
       async () =>
         Promise.all(
