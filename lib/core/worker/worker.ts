@@ -147,7 +147,14 @@ export class Worker {
       host: new WorkerContextHost({ backend: this.backend, leases: this.leases, clock: this.clock, events: this.events, producer: this.producer, jobOf: (d) => this.jobOf(d) }),
     });
     if (options.autoscale) {
-      const scaler = new Autoscaler(this, this.broker, options.autoscale, this.clock, (e) => this.events.emit('worker:error', e), (info) => this.events.emit('worker:scaled', info));
+      const scaler = new Autoscaler(
+        this,
+        this.broker,
+        options.autoscale,
+        this.clock,
+        (e) => this.events.emit('worker:error', e),
+        (info) => this.events.emit('worker:scaled', info),
+      );
       this.autoscaler = scaler;
       this.slots = scaler.initial;
       for (const executor of new Set(Object.values(this.executors))) executor.resize?.(this.slots);

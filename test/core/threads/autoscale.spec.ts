@@ -38,7 +38,15 @@ function setup(extra: { thread?: ThreadExecutor; scaleUpCooldown?: number } = {}
     },
   ]);
   const stem = new Stem({ broker, backend, registry, clock });
-  const worker = new Worker({ broker, backend, registry, clock, prefetch: 0, autoscale: { ...autoscale, ...(extra.scaleUpCooldown ? { scaleUpCooldown: extra.scaleUpCooldown } : {}) }, ...(extra.thread ? { executors: { thread: extra.thread } } : {}) });
+  const worker = new Worker({
+    broker,
+    backend,
+    registry,
+    clock,
+    prefetch: 0,
+    autoscale: { ...autoscale, ...(extra.scaleUpCooldown ? { scaleUpCooldown: extra.scaleUpCooldown } : {}) },
+    ...(extra.thread ? { executors: { thread: extra.thread } } : {}),
+  });
   const scaled: { from: number; to: number; reason: string }[] = [];
   worker.events.on('worker:scaled', ({ from, to, reason }) => scaled.push({ from, to, reason }));
   closers.push(async () => {
