@@ -19,3 +19,4 @@ export * from './status-not-storable.error.js';
 export * from './thread-exited.error.js';
 export * from './task-terminated.error.js';
 export * from './remote-error.js';
+export * from './thread-pool-closed.error.js';

@@ -59,6 +59,11 @@ export interface TaskExecutor {
   run(run: TaskRun): Promise<unknown>;
   /** Counters of what the executor holds (a pool's size, busy threads, ...), reported in `worker.stats().executors`. */
   stats?(): unknown;
+  /**
+   * Stops the running task `taskId` now (a revoke with terminate), failing its attempt with
+   * `error`; returns whether it ran here. Only executors that can stop code (threads) have it.
+   */
+  terminate?(taskId: string, error?: Error): boolean;
   /** The worker's concurrency changed (autoscaling); an executor with its own pool follows it. */
   resize?(concurrency: number): void;
   /** Frees what the executor holds (threads, processes). Called by `Worker.close()` once running tasks drained. */

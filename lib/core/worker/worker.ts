@@ -9,7 +9,7 @@ import { WorkerShutdownError } from '../errors/worker-shutdown.error.js';
 import { Stem } from '../stem.js';
 import type { TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
-import { type Clock, systemClock, type TimerHandle } from '../utils/clock.js';
+import { type Clock, sleepUnlessAborted, systemClock, type TimerHandle } from '../utils/clock.js';
 import { TypedEmitter } from '../utils/typed-emitter.js';
 import { uuidv7 } from '../utils/uuid.js';
 import { Autoscaler } from './autoscaler.js';
@@ -197,6 +197,15 @@ export class Worker {
     this.slotWaiter?.();
   }
 
+  /**
+   * Stops the running task `taskId` at once where its executor can (a thread is terminated and
+   * replaced); the attempt fails with `error` (default `TaskTerminatedError`) and is retried per
+   * its policy. Returns whether an executor stopped it; inline tasks cannot be stopped.
+   */
+  terminate(taskId: string, error?: Error): boolean {
+    return [...new Set(Object.values(this.executors))].some((executor) => executor.terminate?.(taskId, error) ?? false);
+  }
+
   /** Current counters, with those of the executors that report them. */
   stats(): WorkerStats {
     const executors: Record<string, unknown> = {};
@@ -322,7 +331,8 @@ export class Worker {
       } catch (error) {
         this.events.emit('worker:error', error);
         failures++;
-        await this.backOff(failures);
+        // NOTE: exponential, capped at 5 s; the worker stopping cuts it short.
+        await sleepUnlessAborted(this.clock, Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), this.fetchAbort.signal);
         continue;
       }
       for (const delivery of deliveries) {
@@ -338,25 +348,6 @@ export class Worker {
       }
       this.dispatch();
     }
-  }
-
-  /** Waits after a failed fetch (exponential, capped at 5 s), or until the worker stops. */
-  private backOff(failures: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const signal = this.fetchAbort.signal;
-      const onAbort = () => {
-        t.cancel();
-        resolve();
-      };
-      const t = this.clock.setTimeout(
-        () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        Math.min(5_000, 100 * 2 ** Math.min(failures, 6)),
-      );
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 
   private dispatch(): void {

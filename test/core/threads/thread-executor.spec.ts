@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryResultBackend } from '../../../lib/adapters/memory/index.js';
 import { SimpleTaskRegistry, Stem, type TaskHandler, ThreadExecutor, type ThreadExecutorOptions, threadTask, Worker } from '../../../lib/core/index.js';
 import { TS_THREAD_EXEC_ARGV } from '../../support/thread-loader.js';
+import { QuotaError } from './fixtures/thread-tasks.js';
 
 const TASKS = new URL('./fixtures/thread-tasks.ts', import.meta.url).href;
 const fastRetry = { backoff: 10, jitter: false };
@@ -110,6 +111,29 @@ describe('ThreadExecutor', () => {
     expect(other.error?.stack).toContain('failOther');
   });
 
+  it('retries by a class matcher of the class the thread threw, and fails at once by dontAutoRetryFor', async () => {
+    const { stem, worker } = setup([
+      task('threads.byClass', 'failTwice', { maxRetries: 3, retryPolicy: { ...fastRetry, autoRetryFor: [QuotaError] } }),
+      task('threads.denied', 'failTwice', { maxRetries: 3, retryPolicy: { ...fastRetry, dontAutoRetryFor: ['SpecificQuotaError'] } }),
+    ]);
+    await worker.start();
+    expect(await finished(stem, await stem.enqueue('threads.byClass', {}))).toMatchObject({ state: 'succeeded', result: 'ok after 2' });
+    const denied = await finished(stem, await stem.enqueue('threads.denied', {}));
+    expect(denied.state).toBe('failed');
+    expect(denied.error).toMatchObject({ type: 'SpecificQuotaError', message: 'quota exceeded on attempt 0' });
+  });
+
+  it('fails a task whose thread exits with ThreadExitedError and starts a new thread', async () => {
+    const { stem, worker, executor } = setup([task('threads.crash', 'crash', { maxRetries: 0 })], { size: 1 }, 1);
+    await worker.start();
+    const crashed = await finished(stem, await stem.enqueue('threads.crash', {}));
+    expect(crashed.state).toBe('failed');
+    expect(crashed.error).toMatchObject({ type: 'ThreadExitedError', message: expect.stringContaining('exited with code 3') });
+    expect(executor.stats().replaced.crashed).toBe(1);
+    expect((await finished(stem, await stem.enqueue('threads.echo', { n: 2 }))).state).toBe('succeeded');
+    expect(executor.stats()).toMatchObject({ size: 1, busy: 0 });
+  });
+
   it('carries progress, heartbeat and child enqueue from a thread to the backend and broker', async () => {
     const { stem, worker, backend } = setup([task('threads.progress', 'withProgress')]);
     const progress: number[] = [];
@@ -141,13 +165,13 @@ describe('ThreadExecutor', () => {
     expect(result.result).toMatch(/^aborted: /);
   });
 
-  it('terminate() kills a running thread task and frees its thread', async () => {
+  it('worker.terminate() kills a running thread task and frees its thread', async () => {
     const { stem, worker, executor } = setup([task('threads.spin', 'spin', { maxRetries: 0 })]);
     const started = new Promise<string>((resolve) => worker.events.on('task:started', (env) => resolve(env.id)));
     await worker.start();
     const id = await stem.enqueue('threads.spin', {});
     expect(await started).toBe(id);
-    await expect.poll(() => executor.terminate(id), wait).toBe(true);
+    await expect.poll(() => worker.terminate(id), wait).toBe(true);
     const result = await finished(stem, id);
     expect(result.error?.type).toBe('TaskTerminatedError');
     expect(executor.stats().replaced.terminated).toBe(1);

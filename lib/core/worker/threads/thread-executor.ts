@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import { ConfigurationError } from '../../errors/configuration.error.js';
 import { TaskTerminatedError } from '../../errors/task-terminated.error.js';
+import { ThreadPoolClosedError } from '../../errors/thread-pool-closed.error.js';
 import { ThreadExitedError } from '../../errors/thread-exited.error.js';
 import { TimeLimitExceededError } from '../../errors/time-limit-exceeded.error.js';
 import type { TaskHandler } from '../../task-handler.js';
@@ -148,7 +149,9 @@ export class ThreadExecutor implements TaskExecutor {
     return this.pool.stats();
   }
 
+  /** Stops every thread; tasks still running in one fail with `ThreadPoolClosedError`. */
   async close(): Promise<void> {
+    for (const active of [...this.active.values()]) this.settle(active, new ThreadPoolClosedError(active.run.envelope.name), false);
     await this.pool.close();
   }
 

@@ -1,5 +1,6 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { Worker as NodeThread } from 'node:worker_threads';
+import { ThreadPoolClosedError } from '../../errors/thread-pool-closed.error.js';
 import type { Clock, TimerHandle } from '../../utils/clock.js';
 import { TypedEmitter } from '../../utils/typed-emitter.js';
 import type { FromThread, ThreadTarget, ThreadWorkerData, ToThread } from './thread-protocol.js';
@@ -89,7 +90,7 @@ export class ThreadPool {
 
   /** An idle thread, a new one while below the target, or the next one freed. */
   acquire(): Promise<ThreadSlot> {
-    if (this.closed) return Promise.reject(new Error('The thread pool is closed'));
+    if (this.closed) return Promise.reject(new ThreadPoolClosedError());
     const idle = [...this.slots].find((slot) => !slot.busy && !slot.gone);
     if (idle) return Promise.resolve(this.take(idle));
     if (this.live() < this.targetSize) {
@@ -164,7 +165,7 @@ export class ThreadPool {
   /** Stops every thread; queued tasks are rejected. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const waiter of this.waiters.splice(0)) waiter.reject(new Error('The thread pool closed before a thread was free'));
+    for (const waiter of this.waiters.splice(0)) waiter.reject(new ThreadPoolClosedError());
     const slots = [...this.slots];
     for (const slot of slots) slot.idleTimer?.cancel();
     await Promise.all(slots.map((slot) => ((slot.gone = true), slot.thread.terminate().catch(() => undefined))));
