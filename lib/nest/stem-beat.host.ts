@@ -3,6 +3,7 @@ import { Beat } from '../core/beat/beat.js';
 import { StemScheduler } from '../core/beat/stem-scheduler.js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
 import { StemMetrics } from '../core/observability/stem-metrics.js';
+import { isStemThread } from '../core/worker/threads/thread-marker.js';
 import type { Stem } from '../core/stem.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
@@ -34,7 +35,7 @@ export class StemBeatHost implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.options.beat) return;
+    if (!this.options.beat || isStemThread()) return;
     if (!this.scheduler || !this.adapters.scheduleStore) {
       throw new ConfigurationError('scheduleStore', 'beat is enabled but no schedule store is configured; set "scheduleStore" to a store URL or instance');
     }

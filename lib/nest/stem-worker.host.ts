@@ -1,8 +1,18 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+  Optional,
+} from '@nestjs/common';
 import type { TaskArgsValidator } from '../core/args-validator.js';
 import type { Stem } from '../core/stem.js';
 import type { TaskRegistry } from '../core/task-handler.js';
 import { StemMetrics } from '../core/observability/stem-metrics.js';
+import { isStemThread } from '../core/worker/threads/thread-marker.js';
 import { Worker } from '../core/worker/worker.js';
 import { logWorkerEvents } from '../core/worker/worker-log.js';
 import { hasBroadcast } from '../core/contracts/broker.js';
@@ -13,6 +23,8 @@ import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
 import { STEM_ADAPTERS, STEM_PRODUCER, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
+import { STEM_MODULE_SOURCE } from './threads/module-source.js';
+import { createNestThreadExecutor } from './threads/nest-thread-executor.js';
 
 /**
  * Runs the worker of a Stem module: starts it once the app has bootstrapped (after every
@@ -35,6 +47,7 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
     @Inject(STEM_TASK_REGISTRY) private readonly registry: TaskRegistry,
     @Inject(STEM_PRODUCER) private readonly producer: Stem,
     @Inject(STEM_ARGS_VALIDATOR) private readonly argsValidator: TaskArgsValidator | null,
+    @Optional() @Inject(STEM_MODULE_SOURCE) private readonly moduleSource: string | null = null,
   ) {}
 
   /** The running worker, or `undefined` for producer-only apps (`worker: false`). */
@@ -44,7 +57,9 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
 
   async onApplicationBootstrap(): Promise<void> {
     const config = this.options.worker;
-    if (config === false) return;
+    // NOTE: a pool thread boots the app only for its providers; the worker runs on the main thread.
+    if (config === false || isStemThread()) return;
+    const threads = createNestThreadExecutor(config?.threads, this.registry, this.moduleSource);
     const store = this.adapters.revokeStore;
     const control = store
       ? new WorkerControl({
@@ -72,6 +87,14 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
       ...(config?.prefetch !== undefined ? { prefetch: config.prefetch } : {}),
       ...(config?.id ? { id: config.id } : {}),
       ...(config?.shutdownGracePeriod !== undefined ? { softShutdownGracePeriod: config.shutdownGracePeriod } : {}),
+      ...(config?.autoscale ? { autoscale: config.autoscale } : {}),
+      ...(threads ? { executors: { thread: threads } } : {}),
+    });
+    worker.events.on('worker:scaled', (s) => this.logger.log(`Worker ${worker.id} scaled ${s.from} -> ${s.to} (${s.reason}, ${s.pending} pending)`));
+    threads?.events.on('thread:replaced', (t) => {
+      const line = `Thread ${t.threadId} replaced (${t.reason}) after ${t.tasks} tasks`;
+      if (t.reason === 'time-limit' || t.reason === 'crashed') this.logger.warn(line);
+      else this.logger.log(line);
     });
     worker.events.on('worker:error', (error) => this.logger.error(`Worker error: ${(error as Error)?.message ?? error}`, (error as Error)?.stack));
     if (this.registry.list().length === 0) {
@@ -79,7 +102,11 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
         'The worker found no @Task() methods; it consumes its queues but every delivery will be dead-lettered as unregistered-task. Set worker: false for a producer-only app.',
       );
     }
-    if (this.options.telemetry !== false) this.stopMetrics = new StemMetrics().instrumentWorker(worker, this.adapters.broker);
+    if (this.options.telemetry !== false) {
+      const metrics = new StemMetrics();
+      const stops = [metrics.instrumentWorker(worker, this.adapters.broker), ...(threads ? [metrics.instrumentThreadPool(threads, worker.id)] : [])];
+      this.stopMetrics = () => stops.forEach((stop) => stop());
+    }
     this.stopLogging = logWorkerEvents(worker, this.logger);
     if (control) {
       control.events.on('error', (error) => this.logger.warn(`Worker control: ${(error as Error)?.message ?? error}`));

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { TaskArgsValidator } from '../core/args-validator.js';
 import { StemScheduler } from '../core/beat/stem-scheduler.js';
@@ -22,7 +22,8 @@ import { StemWorkerHost } from './stem-worker.host.js';
 import { StemClient } from './stem.client.js';
 import { STEM_ADAPTERS, STEM_BROKER, STEM_PRODUCER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { StemExplorer } from './stem.explorer.js';
-import { StemConfigurableModuleClass, STEM_MODULE_OPTIONS } from './stem.module-definition.js';
+import { StemConfigurableModuleClass, STEM_ASYNC_OPTIONS_TYPE, STEM_MODULE_OPTIONS, STEM_OPTIONS_TYPE } from './stem.module-definition.js';
+import { callerFile, STEM_MODULE_SOURCE } from './threads/module-source.js';
 
 function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
   if (options.signing === false) return undefined;
@@ -90,4 +91,18 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
   ],
   exports: [Canvas, StemClient, StemControl, StemHealthIndicator, StemWorkerHost, StemBeatHost, StemScheduler, STEM_BROKER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY, STEM_PRODUCER],
 })
-export class StemModule extends StemConfigurableModuleClass {}
+export class StemModule extends StemConfigurableModuleClass {
+  /** Configures Stem; the calling file is recorded as the module pool threads boot (see `worker.threads.module`). */
+  static forRoot(options: typeof STEM_OPTIONS_TYPE): DynamicModule {
+    return withModuleSource(super.forRoot(options), callerFile());
+  }
+
+  /** Configures Stem from injected providers; the calling file is recorded as for `forRoot`. */
+  static forRootAsync(options: typeof STEM_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withModuleSource(super.forRootAsync(options), callerFile());
+  }
+}
+
+function withModuleSource(definition: DynamicModule, file: string | undefined): DynamicModule {
+  return { ...definition, providers: [...(definition.providers ?? []), { provide: STEM_MODULE_SOURCE, useValue: file ?? null }] };
+}

@@ -7,7 +7,7 @@ import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 // @ts-expect-error: a plain JavaScript module without types
 import { checkReadme } from '../../.ci/readme-examples.mjs';
-import { StemClient, Task } from '../../lib/index.js';
+import { StemClient, StemWorkerHost, Task } from '../../lib/index.js';
 import { PostgresBroker } from '../../lib/adapters/postgres/index.js';
 import { RedisStreamsBroker } from '../../lib/adapters/redis/index.js';
 import { uniqueName } from '../../lib/testing/contract-helpers.js';
@@ -93,6 +93,14 @@ describe('README', () => {
 
   it('adapter registry: a registered scheme picks its store by URL', async () => {
     expect(await runScript('../../examples/adapter-registry.js')).toEqual(['memory']);
+  });
+
+  it('CPU-bound tasks: the module gives its worker a thread pool of 2 and autoscaling from 2', async () => {
+    const { CpuModule } = await import('../../examples/cpu-tasks.js');
+    const app = await context(CpuModule);
+    const worker = app.get(StemWorkerHost).worker!;
+    expect(worker.concurrency).toBe(2);
+    expect(worker.stats().executors.thread).toMatchObject({ size: 0, target: 2, maxSize: 2, busy: 0 });
   });
 
   it('typed tasks: a typed handle enqueues and waits', async () => {

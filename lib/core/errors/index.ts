@@ -18,3 +18,7 @@ export * from './publish.error.js';
 export * from './status-not-storable.error.js';
 export * from './task-cancelled.error.js';
 export * from './task-revoked.error.js';
+export * from './thread-exited.error.js';
+export * from './task-terminated.error.js';
+export * from './remote-error.js';
+export * from './thread-pool-closed.error.js';

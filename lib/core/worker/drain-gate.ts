@@ -44,18 +44,3 @@ export class DrainGate {
     for (const resolve of [...this.waiters]) resolve();
   }
 }
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const onAbort = () => {
-      t.cancel();
-      resolve();
-    };
-    const t = clock.setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

@@ -57,6 +57,15 @@ export interface TaskRun {
 export interface TaskExecutor {
   /** Runs one attempt; resolves with the handler's result, rejects with its error. */
   run(run: TaskRun): Promise<unknown>;
+  /** Counters of what the executor holds (a pool's size, busy threads, ...), reported in `worker.stats().executors`. */
+  stats?(): unknown;
+  /**
+   * Stops the running task `taskId` now (a revoke with terminate), failing its attempt with
+   * `error`; returns whether it ran here. Only executors that can stop code (threads) have it.
+   */
+  terminate?(taskId: string, error?: Error): boolean;
+  /** The worker's concurrency changed (autoscaling); an executor with its own pool follows it. */
+  resize?(concurrency: number): void;
   /** Frees what the executor holds (threads, processes). Called by `Worker.close()` once running tasks drained. */
   close?(): Promise<void>;
 }

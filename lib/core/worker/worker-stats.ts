@@ -12,4 +12,6 @@ export interface WorkerStats {
   readonly retried: number;
   /** Tasks ended `cancelled` (revoked). */
   readonly cancelled: number;
+  /** Counters of the executors that report them, by name (e.g. `thread`: the pool's size, busy threads, replacements). */
+  readonly executors: Readonly<Record<string, unknown>>;
 }

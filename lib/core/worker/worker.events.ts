@@ -10,6 +10,10 @@ export interface WorkerEvents {
   'worker:error': [error: unknown];
   /** `close()` began: the worker stopped fetching and drains its running tasks in `mode`. */
   'worker:draining': [info: { mode: 'warm' | 'soft' | 'hard'; active: number; prefetched: number }];
+  /** The concurrency cap changed (`worker.setConcurrency()`, autoscaling). */
+  'worker:resized': [info: { from: number; to: number }];
+  /** Autoscaling changed the concurrency: up on a `backlog`, down when `idle`; `pending` is the broker's count then. */
+  'worker:scaled': [info: { from: number; to: number; reason: 'backlog' | 'idle'; pending: number }];
   /** The worker stopped; nothing of it runs any more. */
   'worker:closed': [];
   /** A delivery arrived and is about to be processed. */

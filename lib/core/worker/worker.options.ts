@@ -10,6 +10,7 @@ import type { TaskRegistry } from '../task-handler.js';
 import type { TaskDefaults } from '../task-options.js';
 import type { UniqueTaskCoordinator } from '../unique/unique-task-coordinator.js';
 import type { Clock } from '../utils/clock.js';
+import type { AutoscaleOptions } from './autoscaler.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { TerminalTaskOutcome } from './task-outcome.js';
 import type { WorkerExtension } from './worker-extension.js';
@@ -80,6 +81,12 @@ export interface WorkerOptions {
    * @default 5
    */
   readonly pipelineFailureBudget?: number;
+  /**
+   * Moves the concurrency between `min` and `max` from the broker's pending count of the
+   * worker's queues (then `concurrency` is ignored; the worker starts at `min`). Executors with
+   * their own pool (threads) follow it, below their own size. Emits `worker:scaled`.
+   */
+  readonly autoscale?: AutoscaleOptions;
   /** First requeue delay in ms after a pipeline error (see `pipelineFailureBudget`). @default 1000 */
   readonly pipelineFailureBackoff?: number;
 }

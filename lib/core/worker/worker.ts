@@ -10,11 +10,12 @@ import { WorkerShutdownError } from '../errors/worker-shutdown.error.js';
 import { Stem } from '../stem.js';
 import type { TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
-import { type Clock, systemClock } from '../utils/clock.js';
+import { type Clock, sleepUnlessAborted, systemClock } from '../utils/clock.js';
 import { TypedEmitter } from '../utils/typed-emitter.js';
 import { uuidv7 } from '../utils/uuid.js';
+import { Autoscaler } from './autoscaler.js';
 import { terminalHookExtension, uniqueLockExtension } from './builtin-extensions.js';
-import { DrainGate, sleepUnlessAborted } from './drain-gate.js';
+import { DrainGate } from './drain-gate.js';
 import { ExtensionChain } from './extension-chain.js';
 import { InMemoryRateLimiterFallback } from './fallback-rate-limiter.js';
 import { InlineExecutor } from './inline-executor.js';
@@ -27,7 +28,7 @@ import { INLINE_EXECUTOR, type TaskExecutor } from './task-executor.js';
 import { TaskRunner } from './task-runner.js';
 import type { RateLimit } from '../contracts/rate-limiter.js';
 import type { WorkerExtension } from './worker-extension.js';
-import type { TaskContextHost } from './worker-task-context.js';
+import { WorkerContextHost } from './worker-context-host.js';
 import type { WorkerEvents } from './worker.events.js';
 import type { ShutdownMode, WorkerOptions } from './worker.options.js';
 import type { WorkerStats } from './worker-stats.js';
@@ -53,12 +54,12 @@ const SHUTDOWN_STRENGTH: Readonly<Record<ShutdownMode, number>> = { warm: 0, sof
  * // ...
  * await worker.close(); // warm: waits for running tasks
  */
-export class Worker implements TaskContextHost {
+export class Worker {
   /** Typed lifecycle and task events. */
   readonly events = new TypedEmitter<WorkerEvents>();
   readonly id: string;
   readonly queues: readonly string[];
-  private maxRunning: number;
+  private slots: number;
   /** Deliveries fetched ahead of free slots. */
   readonly prefetch: number;
   private readonly broker: Broker;
@@ -85,6 +86,7 @@ export class Worker implements TaskContextHost {
   private closeMode: ShutdownMode = 'warm';
   private closeGrace = 0;
   private stopping = false;
+  private readonly autoscaler?: Autoscaler;
 
   constructor(private readonly options: WorkerOptions) {
     if (options.signer && !options.signer.canSign) {
@@ -99,8 +101,8 @@ export class Worker implements TaskContextHost {
     this.registry = options.registry;
     this.defaults = options.defaults ?? {};
     this.clock = options.clock ?? systemClock;
-    this.maxRunning = Math.max(1, Math.floor(options.concurrency ?? 8));
-    this.prefetch = Math.max(0, Math.floor(options.prefetch ?? this.maxRunning));
+    this.slots = Math.max(1, Math.floor(options.concurrency ?? 8));
+    this.prefetch = Math.max(0, Math.floor(options.prefetch ?? this.slots));
     this.id = options.id ?? `stem-worker-${hostname()}-${process.pid}-${uuidv7().slice(-6)}`;
     this.queues = options.queues?.length ? [...options.queues] : this.inferQueues();
     this.argsValidator = options.argsValidator;
@@ -148,8 +150,21 @@ export class Worker implements TaskContextHost {
       executors: this.executors,
       extensions,
       settlement: this.settlement,
-      host: this,
+      host: new WorkerContextHost({ backend: this.backend, leases: this.leases, clock: this.clock, events: this.events, producer: this.producer, jobOf: (d) => this.jobOf(d) }),
     });
+    if (options.autoscale) {
+      const scaler = new Autoscaler(
+        this,
+        this.broker,
+        options.autoscale,
+        this.clock,
+        (e) => this.events.emit('worker:error', e),
+        (info) => this.events.emit('worker:scaled', info),
+      );
+      this.autoscaler = scaler;
+      this.slots = scaler.initial;
+      for (const executor of new Set(Object.values(this.executors))) executor.resize?.(this.slots);
+    }
   }
 
   /** Subscribes to the queues and starts taking work. Idempotent. */
@@ -159,28 +174,13 @@ export class Worker implements TaskContextHost {
     for (const handler of this.registry.list()) this.runner.prepare(handler);
     this.started = true;
     this.loop = this.fetchLoop();
-    this.events.emit('worker:ready', { id: this.id, queues: this.queues, concurrency: this.maxRunning });
-  }
-
-  /** Hard cap on tasks running at once. */
-  get concurrency(): number {
-    return this.maxRunning;
+    this.autoscaler?.start();
+    this.events.emit('worker:ready', { id: this.id, queues: this.queues, concurrency: this.concurrency });
   }
 
   /** Queues fetched from now: `queues` minus the ones {@link setConsumedQueues} left out. */
   get consumedQueues(): readonly string[] {
     return this.subscription.activeQueues;
-  }
-
-  /**
-   * Changes the cap on tasks running at once. Running tasks are never stopped: with a lower cap
-   * the worker starts new ones only once enough have finished.
-   */
-  setConcurrency(concurrency: number): void {
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigurationError('concurrency', `worker ${this.id} got ${concurrency}; pass a whole number of 1 or more`);
-    this.maxRunning = concurrency;
-    this.dispatch();
-    this.slotWaiter?.();
   }
 
   /**
@@ -211,16 +211,42 @@ export class Worker implements TaskContextHost {
     };
   }
 
-  /** Current counters. */
+  /** Hard cap on tasks running at once (moves between `autoscale.min` and `max` when autoscaling). */
+  get concurrency(): number {
+    return this.slots;
+  }
+
+  /**
+   * Sets the concurrency cap now: more slots take buffered work at once; fewer let running tasks
+   * finish (they are never stopped) and start no more until below it. Executors with their own pool follow it
+   * (`TaskExecutor.resize`). Emits `worker:resized`.
+   */
+  setConcurrency(concurrency: number): void {
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigurationError('concurrency', `worker ${this.id} got ${concurrency}; pass a whole number of 1 or more`);
+    const to = concurrency;
+    if (to === this.slots) return;
+    const from = this.slots;
+    this.slots = to;
+    for (const executor of new Set(Object.values(this.executors))) executor.resize?.(to);
+    this.events.emit('worker:resized', { from, to });
+    this.dispatch();
+    this.slotWaiter?.();
+  }
+
+  /**
+   * Stops the running task `taskId` at once where its executor can (a thread is terminated and
+   * replaced); the attempt fails with `error` (default `TaskTerminatedError`) and is retried per
+   * its policy. Returns whether an executor stopped it; inline tasks cannot be stopped.
+   */
+  terminate(taskId: string, error?: Error): boolean {
+    return [...new Set(Object.values(this.executors))].some((executor) => executor.terminate?.(taskId, error) ?? false);
+  }
+
+  /** Current counters, with those of the executors that report them. */
   stats(): WorkerStats {
-    return {
-      id: this.id,
-      queues: this.queues,
-      concurrency: this.maxRunning,
-      active: this.running.size,
-      buffered: this.buffer.length,
-      ...this.settlement.counters,
-    };
+    const executors: Record<string, unknown> = {};
+    for (const [name, executor] of Object.entries(this.executors)) if (executor.stats) executors[name] = executor.stats();
+    return { id: this.id, queues: this.queues, concurrency: this.slots, active: this.running.size, buffered: this.buffer.length, ...this.settlement.counters, executors };
   }
 
   /**
@@ -251,6 +277,7 @@ export class Worker implements TaskContextHost {
     this.fetchAbort.abort();
     this.slotWaiter?.();
     const steps: (() => Promise<unknown>)[] = [
+      async () => this.autoscaler?.stop(),
       async () => this.loop,
       async () =>
         Promise.all(
@@ -301,7 +328,7 @@ export class Worker implements TaskContextHost {
   private async fetchLoop(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
-      const room = this.maxRunning + this.prefetch - this.running.size - this.buffer.length;
+      const room = this.slots + this.prefetch - this.running.size - this.buffer.length;
       if (room <= 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         this.slotWaiter = undefined;
@@ -334,7 +361,7 @@ export class Worker implements TaskContextHost {
   }
 
   private dispatch(): void {
-    while (this.running.size < this.maxRunning && this.buffer.length > 0 && !this.stopping) {
+    while (this.running.size < this.slots && this.buffer.length > 0 && !this.stopping) {
       const job = this.buffer.shift()!;
       markRunning(job);
       job.startedAt = this.clock.now();
@@ -370,35 +397,6 @@ export class Worker implements TaskContextHost {
     const queues = new Set(this.registry.list().map((h) => h.options?.queue ?? fallback));
     if (queues.size === 0) queues.add(fallback);
     return [...queues];
-  }
-
-  /** @internal TaskContextHost */
-  async heartbeat(delivery: Delivery): Promise<void> {
-    const job = this.jobOf(delivery);
-    await this.backend?.touch(delivery.envelope.id, { heartbeatAt: this.clock.now() });
-    if (job) await this.leases.renew(delivery, job.leaseMs);
-    this.events.emit('task:heartbeat', delivery.envelope);
-  }
-
-  /** @internal TaskContextHost */
-  async extendLease(delivery: Delivery, ms: number): Promise<void> {
-    await this.leases.renew(delivery, ms);
-    const job = this.jobOf(delivery);
-    if (job) {
-      job.leaseMs = ms;
-      job.renewAt = this.leases.renewAtFor(delivery, ms);
-    }
-  }
-
-  /** @internal TaskContextHost */
-  async progress(delivery: Delivery, percent: number, data: unknown): Promise<void> {
-    await this.backend?.touch(delivery.envelope.id, { progress: { percent, data, updatedAt: this.clock.now() } });
-    this.events.emit('task:progress', delivery.envelope, percent, data);
-  }
-
-  /** @internal TaskContextHost */
-  enqueue(name: string, args: unknown, options: Parameters<Stem['enqueue']>[2]): Promise<string> {
-    return this.producer.enqueue(name, args, options);
   }
 
   private jobOf(delivery: Delivery): Job | undefined {

@@ -13,6 +13,8 @@ import type { SigningOptions } from '../../core/signing/signing.options.js';
 import type { TaskDefaults } from '../../core/task-options.js';
 import type { RemoteTask } from '../../core/producer/known-tasks.js';
 import type { ShutdownMode } from '../../core/worker/worker.options.js';
+import type { AutoscaleOptions } from '../../core/worker/autoscaler.js';
+import type { StemThreadOptions } from './stem-thread-options.interface.js';
 
 /** Worker settings of {@link StemModuleOptions}. */
 export interface StemWorkerOptions {
@@ -38,6 +40,10 @@ export interface StemWorkerOptions {
    * @default true
    */
   readonly closeAppOnShutdown?: boolean;
+  /** The thread pool of `@Task({ runIn: 'thread' })` methods; created when such a task exists or this is set. */
+  readonly threads?: StemThreadOptions;
+  /** Move the concurrency between `min` and `max` from the queues' backlog (`concurrency` is then ignored). */
+  readonly autoscale?: AutoscaleOptions;
 }
 
 /** Beat settings of {@link StemModuleOptions}. */
