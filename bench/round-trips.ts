@@ -90,7 +90,6 @@ async function measure(label: string, broker: Broker, backend: ResultBackend, pr
   await worker.start();
   await sleep(300);
   const done = new Promise<void>((resolve) => (started = resolve));
-  a = await probe.snapshot();
   await stem.enqueue('noop', { i: 2 }, { queue });
   const mid = await probe.snapshot();
   await done;

@@ -185,7 +185,7 @@ export class RedisConnection {
     return withDeadline(
       sent,
       limit,
-      () => new RedisDeadConnectionError(redactUrl(this.url), this.role, `command ${name.toUpperCase()} got no reply within ${limit} ms (commandTimeout)`),
+      () => new RedisDeadConnectionError(redactUrl(this.url), this.role, `command ${name.toUpperCase()} got no reply within ${limit} ms (commandTimeout)`, true),
     );
   }
 
