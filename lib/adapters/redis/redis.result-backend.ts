@@ -76,7 +76,13 @@ export class RedisResultBackend implements ResultBackend {
     this.subscriber = new RedisSubscriber(() => connection.duplicate({ enableAutoPipelining: false }));
     this.defaultTtl = options.defaultTtl ?? 86_400_000;
     this.writes = new Batcher((batch) => this.flush(batch), 200);
-    this.target = { connection, keys: this.keys, defaultTtl: this.defaultTtl, set: (id, update, options) => this.set(id, update, options), pruneHorizon: (now) => this.pruneHorizon(now) };
+    this.target = {
+      connection,
+      keys: this.keys,
+      defaultTtl: this.defaultTtl,
+      set: (id, update, options) => this.set(id, update, options),
+      pruneHorizon: (now) => this.pruneHorizon(now),
+    };
     registerStatusTarget(this, this.target);
   }
 
