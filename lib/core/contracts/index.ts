@@ -5,3 +5,4 @@ export * from './rate-limiter.js';
 export * from './schedule-store.js';
 export * from './producer.js';
 export * from './control-store.js';
+export * from './queued-publish.js';

@@ -1,5 +1,6 @@
 import { CanvasMeta } from '../canvas/canvas.constants.js';
 import { type Broker, isTransactionalBroker, type ReplayOptions, type ReplayResult, requireBrokerCapability } from '../contracts/broker.js';
+import { type QueuedPublish, queuedPublisherFor } from '../contracts/queued-publish.js';
 import { isTransactionalResultBackend, type ResultBackend, type SetStatusOptions } from '../contracts/result-backend.js';
 import { type Envelope, StemMeta } from '../envelope.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
@@ -30,7 +31,12 @@ function isFollowUp(envelope: Envelope): boolean {
  * connection was lost mid-publish: the tasks may have been enqueued).
  */
 export class Publisher {
-  constructor(private readonly options: PublisherOptions) {}
+  /** The broker's publish with the `queued` write folded in, when broker and backend share a store. */
+  private readonly folded: QueuedPublish | undefined;
+
+  constructor(private readonly options: PublisherOptions) {
+    this.folded = queuedPublisherFor(options.broker, options.backend);
+  }
 
   /**
    * Publishes envelopes: one by one with `batch: false`, else in one batch where the broker supports it.
@@ -39,6 +45,7 @@ export class Publisher {
    */
   async publish(envelopes: readonly Envelope[], { batch }: { batch: boolean }): Promise<void> {
     const { broker } = this.options;
+    if (this.folded) return this.publishFolded(this.folded, envelopes, batch);
     try {
       await this.recordQueued(envelopes);
     } catch (error) {
@@ -54,6 +61,18 @@ export class Publisher {
       // NOTE: when the outcome is unknown the `queued` status stays: a task that did get enqueued
       // runs and reports, so a "failed" written now would end waits on a task that is running.
       // Follow-ups still record the failure, which is how a redelivery knows to publish them again.
+      await this.recordPublishFailure(certain ? envelopes : envelopes.filter(isFollowUp), error);
+      throw this.failure(envelopes, error, certain);
+    }
+  }
+
+  /** Status and publish in one atomic step per call: a failure is certain or unknown for both alike. */
+  private async publishFolded(folded: QueuedPublish, envelopes: readonly Envelope[], batch: boolean): Promise<void> {
+    try {
+      if (batch || envelopes.length === 1) await folded.publish(envelopes, this.options.resultTtl);
+      else for (const envelope of envelopes) await folded.publish([envelope], this.options.resultTtl);
+    } catch (error) {
+      const certain = publishCertainlyFailed(error);
       await this.recordPublishFailure(certain ? envelopes : envelopes.filter(isFollowUp), error);
       throw this.failure(envelopes, error, certain);
     }

@@ -5,6 +5,7 @@ import { FETCH_LUA } from './fetch.lua.js';
 import { CHORD_CLAIM_LUA, CHORD_DISPATCHED_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
 import { LOCK_ACQUIRE_LUA, LOCK_RELEASE_LUA, LOCK_RENEW_LUA } from './lock.lua.js';
 import { PURGE_QUEUE_LUA, QUEUE_COUNTS_LUA, RELEASE_CONSUMER_LUA } from './queue-admin.lua.js';
+import { PUBLISH_QUEUED_LUA } from './publish-queued.lua.js';
 import { RATE_LIMIT_LUA } from './rate-limit.lua.js';
 import { SCHEDULE_CAS_LUA, SCHEDULE_REMOVE_LUA } from './schedule.lua.js';
 import { EXTEND_LEASE_LUA, NACK_LUA, PUBLISH_DELAYED_LUA } from './settle.lua.js';
@@ -17,6 +18,7 @@ export const scripts = {
   fetch: new RedisScript('fetch', FETCH_LUA),
   ackMany: new RedisScript('ack-many', ACK_MANY_LUA),
   publishMany: new RedisScript('publish-many', PUBLISH_MANY_LUA),
+  publishQueued: new RedisScript('publish-queued', PUBLISH_QUEUED_LUA),
   nack: new RedisScript('nack', NACK_LUA),
   extendLease: new RedisScript('extend-lease', EXTEND_LEASE_LUA),
   publishDelayed: new RedisScript('publish-delayed', PUBLISH_DELAYED_LUA),
