@@ -1,1 +1,3 @@
 export * from './stem-module-options.interface.js';
+export * from './stem-health-options.interface.js';
+export * from './stem-health-result.interface.js';
