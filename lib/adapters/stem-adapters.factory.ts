@@ -111,7 +111,7 @@ export async function createStemAdapters(options: StemAdaptersOptions, registry:
         ? options.revokeStore
         : options.revokeStore
           ? undefined
-          : ((typeof options.backend === 'string' ? options.backend : undefined) ?? brokerUrl);
+          : ((typeof options.backend === 'string' ? options.backend : undefined) ?? brokerUrl ?? DEFAULT_ADAPTER_URL);
     const revokeStore = !revokeUrl
       ? ((options.revokeStore as ControlStore | undefined) ?? null)
       : typeof options.revokeStore === 'string' || (await registry.resolve('revokeStore', revokeUrl)).revokeStore

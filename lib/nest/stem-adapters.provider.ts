@@ -41,7 +41,9 @@ export function describeStores(options: StemModuleOptions): string {
   const sameStore = typeof options.broker === 'string' || options.broker === undefined ? broker : DEFAULT_BROKER_URL;
   const parts = [`broker ${broker}`];
   for (const option of STORE_OPTIONS) {
-    const store = describe(options[option], sameStore);
+    // NOTE: the revoke store defaults to the backend's store, the others to the broker's.
+    const fallback = option === 'revokeStore' && typeof options.backend === 'string' ? redactUrl(options.backend) : sameStore;
+    const store = describe(options[option], fallback);
     if (store !== broker) parts.push(`${option} ${store}`);
   }
   const rest = parts.length === 1 ? ' (every store)' : '';

@@ -3,31 +3,10 @@ import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import type { TaskRegistry } from '../core/task-handler.js';
 import { DEFAULT_TASK_OPTIONS } from '../core/task-options.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
+import type { StemHealthOptions } from './interfaces/stem-health-options.interface.js';
+import type { StemHealthResult, StemQueueHealth } from './interfaces/stem-health-result.interface.js';
 import { STEM_ADAPTERS, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
-
-/** Options of {@link StemHealthIndicator.isHealthy}. */
-export interface StemHealthOptions {
-  /** Queues that must have a live worker. @default the queues of this app's tasks and worker */
-  readonly queues?: readonly string[];
-  /** A queue with more ready tasks than this is `down`. @default no limit */
-  readonly maxQueueLag?: number;
-}
-
-/** One queue in a {@link StemHealthIndicator} report. */
-export interface StemQueueHealth {
-  readonly status: 'up' | 'down';
-  /** Live workers consuming it (from heartbeats; paused ones do not count). */
-  readonly workers: number;
-  /** Ready tasks waiting, when the broker answered. */
-  readonly pending?: number;
-}
-
-/** The `@nestjs/terminus` result shape: `{ [key]: { status, ...details } }`. */
-export type StemHealthResult<Key extends string = string> = Record<
-  Key,
-  { status: 'up' | 'down'; broker: 'up' | 'down'; backend: 'up' | 'down' | 'none'; queues: Record<string, StemQueueHealth>; error?: string }
->;
 
 /**
  * A health indicator for `@nestjs/terminus` (an optional peer dependency: this class does not

@@ -16,10 +16,18 @@ function capture() {
 describe('stem worker without a store', () => {
   it('exits 2 with usage for a missing subcommand, task id or queue, or a bad mode', async () => {
     const env = { STEM_BROKER_URL: 'redis://127.0.0.1:1' };
-    for (const argv of [['worker'], ['worker', 'revoke'], ['worker', 'pause'], ['worker', 'shutdown', '--mode', 'gentle'], ['worker', 'frob']]) {
+    const cases: [string[], RegExp][] = [
+      [['worker'], /stem worker needs a command/],
+      [['worker', 'revoke'], /revoke needs at least one task id/],
+      [['worker', 'pause'], /pause needs a queue name/],
+      [['worker', 'shutdown', '--mode', 'gentle'], /--mode must be one of warm, soft, hard/],
+      [['worker', 'frob'], /unknown worker command "frob"/],
+      [['worker', 'revoke', 'some-id', '--expires-in', 'soon'], /--expires-in "soon" is not a duration/],
+    ];
+    for (const [argv, message] of cases) {
       const c = capture();
       expect(await runCli(argv, c.io, env), argv.join(' ')).toBe(2);
-      expect(c.err.join('\n')).toMatch(/worker|mode|Usage/);
+      expect(c.err.join('\n')).toMatch(message);
     }
   });
 });

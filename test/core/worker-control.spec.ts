@@ -188,4 +188,51 @@ describe('worker control on the memory adapter', () => {
     await clock.advance(1);
     expect(await client.listWorkers()).toHaveLength(0);
   });
+
+  it('a worker that missed the broadcast picks the revoke and the pause up at its next clocked re-sync', async () => {
+    const clock = new TestClock();
+    const broker = new InMemoryBroker({ clock });
+    const backend = new InMemoryResultBackend();
+    const store = new InMemoryControlStore(clock);
+    closers.push(() => broker.close());
+    const registry = new SimpleTaskRegistry([work]);
+    const control = new WorkerControl({ store, clock, heartbeatInterval: 1_000, syncInterval: 2_000 });
+    const worker = new Worker({ broker, backend, registry, id: 'deaf', clock, extensions: [control.extension] });
+    await control.start(worker);
+    closers.push(() => worker.close({ mode: 'hard' }));
+    const client = new ControlClient({ store, clock });
+    await client.pause('ctl');
+    expect(worker.consumedQueues).toEqual(['ctl']);
+    await clock.advance(2_000);
+    await until(() => worker.consumedQueues.length === 0);
+    await client.resume('ctl');
+    const stem = new Stem({ broker, backend, registry, clock });
+    const id = await stem.enqueue('ctl.work', {}, { delay: 10_000 });
+    await client.revoke([id], { reason: 'missed broadcast' });
+    await clock.advance(2_000);
+    await until(() => worker.consumedQueues.length === 1);
+    await worker.start();
+    await clock.advance(10_000);
+    await until(async () => (await backend.get(id))?.state === 'cancelled');
+    expect(started).not.toContain(id);
+  });
+
+  it('worker seams: setConcurrency refuses a bad value naming it; dropping a queue hands its prefetched deliveries back', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { stem, backend, startWorker } = plane([{ name: 'ctl.gate', options: { queue: 'ctl' }, call: () => gate }]);
+    const { worker } = await startWorker('seams', { concurrency: 1 });
+    expect(() => worker.setConcurrency(0)).toThrow(/concurrency/);
+    const first = await stem.enqueue('ctl.gate', {});
+    const second = await stem.enqueue('ctl.gate', {});
+    await until(() => worker.snapshot().running.length === 1 && worker.snapshot().prefetched.length === 1);
+    worker.setConsumedQueues([]);
+    expect(worker.snapshot().prefetched).toEqual([]);
+    expect(worker.snapshot().running.map((r) => r.envelope.id)).toEqual([first]);
+    release();
+    await until(async () => (await backend.get(first))?.state === 'succeeded');
+    expect((await backend.get(second))?.state).toBe('queued');
+    worker.setConsumedQueues(['ctl']);
+    await until(async () => (await backend.get(second))?.state === 'succeeded');
+  });
 });

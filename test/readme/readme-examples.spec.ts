@@ -165,6 +165,10 @@ describe('README', () => {
     expect([status.status?.state, status.status?.queue, status.value]).toEqual(['succeeded', 'reports', 'report 2026-11']);
   });
 
+  it('operating workers: a running task revoked with terminate ends cancelled with its reason; the worker is listed by its heartbeat', async () => {
+    expect(await runScript('../../examples/operating-workers.js')).toEqual(['reports-1 terminated 1', 'too slow', 'reports-1']);
+  });
+
   it('publish retry: a publish cut off mid-flight is enqueued again under the same id; the task runs (twice: at least once)', async () => {
     expect(await runScript('../../examples/publish-retry.js')).toEqual(['succeeded true 2']);
   });

@@ -77,6 +77,7 @@ export class StemMetrics {
       worker.events.on('task:failed', (env) => this.increment(StemMetricNames.tasksFailed, 1, attrs(env))),
       worker.events.on('task:retried', (env) => this.increment(StemMetricNames.tasksRetried, 1, attrs(env))),
       worker.events.on('task:expired', (env) => this.increment(StemMetricNames.tasksRevoked, 1, { ...attrs(env), reason: 'expired' })),
+      worker.events.on('task:cancelled', (env) => this.increment(StemMetricNames.tasksRevoked, 1, { ...attrs(env), reason: 'revoked' })),
       worker.events.on('task:dead-lettered', (env, reason) => this.increment(StemMetricNames.tasksDeadLettered, 1, { ...attrs(env), reason })),
       worker.events.on('task:rate-limited', (env) => this.increment(StemMetricNames.tasksRateLimited, 1, attrs(env))),
       worker.events.on('worker:scaled', (s) =>
