@@ -134,6 +134,15 @@ describe('ThreadExecutor', () => {
     expect(executor.stats()).toMatchObject({ size: 1, busy: 0 });
   });
 
+  it('fails at once, without retries, a result that cannot leave the thread', async () => {
+    const { stem, worker } = setup([task('threads.unsendable', 'unsendable', { maxRetries: 3, retryPolicy: fastRetry })]);
+    await worker.start();
+    const result = await finished(stem, await stem.enqueue('threads.unsendable', {}));
+    expect(result.state).toBe('failed');
+    expect(result.error).toMatchObject({ type: 'UnrecoverableError', message: expect.stringContaining('cannot leave its thread') });
+    expect(worker.stats().retried).toBe(0);
+  });
+
   it('carries progress, heartbeat and child enqueue from a thread to the backend and broker', async () => {
     const { stem, worker, backend } = setup([task('threads.progress', 'withProgress')]);
     const progress: number[] = [];
