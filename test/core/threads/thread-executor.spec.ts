@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryResultBackend } from '../../../lib/adapters/memory/index.js';
-import { SimpleTaskRegistry, Stem, type TaskHandler, ThreadExecutor, type ThreadExecutorOptions, threadTask, Worker } from '../../../lib/core/index.js';
+import { SimpleTaskRegistry, Stem, type TaskHandler, TestClock, ThreadExecutor, type ThreadExecutorOptions, threadTask, Worker } from '../../../lib/core/index.js';
 import { TS_THREAD_EXEC_ARGV } from '../../support/thread-loader.js';
 import { QuotaError } from './fixtures/thread-tasks.js';
 
@@ -132,6 +132,32 @@ describe('ThreadExecutor', () => {
     expect(executor.stats().replaced.crashed).toBe(1);
     expect((await finished(stem, await stem.enqueue('threads.echo', { n: 2 }))).state).toBe('succeeded');
     expect(executor.stats()).toMatchObject({ size: 1, busy: 0 });
+  });
+
+  it('stops threads idle for idleTimeout and starts them again when work comes', async () => {
+    const clock = new TestClock();
+    const { stem, worker, executor } = setup([], { idleTimeout: 60_000, clock });
+    const stopped: number[] = [];
+    executor.events.on('thread:idle-stopped', ({ threadId }) => stopped.push(threadId));
+    await worker.start();
+    expect((await finished(stem, await stem.enqueue('threads.echo', { n: 1 }))).state).toBe('succeeded');
+    expect(executor.stats().size).toBe(2);
+    await clock.advance(59_000);
+    expect(executor.stats().size).toBe(2);
+    await clock.advance(1_000);
+    expect(executor.stats()).toMatchObject({ size: 0, idleStopped: 2 });
+    expect(stopped).toHaveLength(2);
+    expect((await finished(stem, await stem.enqueue('threads.echo', { n: 2 }))).state).toBe('succeeded');
+    expect(executor.stats().size).toBe(2);
+  });
+
+  it('fails at once, without retries, a result that cannot leave the thread', async () => {
+    const { stem, worker } = setup([task('threads.unsendable', 'unsendable', { maxRetries: 3, retryPolicy: fastRetry })]);
+    await worker.start();
+    const result = await finished(stem, await stem.enqueue('threads.unsendable', {}));
+    expect(result.state).toBe('failed');
+    expect(result.error).toMatchObject({ type: 'UnrecoverableError', message: expect.stringContaining('cannot leave its thread') });
+    expect(worker.stats().retried).toBe(0);
   });
 
   it('carries progress, heartbeat and child enqueue from a thread to the backend and broker', async () => {

@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
+import { UnrecoverableError } from '../../errors/unrecoverable.error.js';
 import { reviveError, serializeError } from './thread-errors.js';
 import type { FromThread, ThreadHandlerFn, ThreadHandlerLookup, ThreadTarget, ThreadWorkerData, ToThread } from './thread-protocol.js';
 import { ThreadTaskContext } from './thread-task-context.js';
@@ -66,7 +67,12 @@ async function run(message: Extract<ToThread, { t: 'run' }>): Promise<void> {
       });
     const ctx = new ThreadTaskContext(message.ctx, controller.signal, call);
     const value = await handler(ctx, message.args);
-    post({ t: 'done', id: message.id, ok: true, value, heapUsedMb: heapUsedMb() });
+    try {
+      post({ t: 'done', id: message.id, ok: true, value, heapUsedMb: heapUsedMb() });
+    } catch (error) {
+      // NOTE: a result that does not survive structured clone never will: no retries.
+      throw new UnrecoverableError(`the result of task "${message.task}" cannot leave its thread: ${(error as Error).message}`);
+    }
   } catch (error) {
     post({ t: 'done', id: message.id, ok: false, error: serializeError(error), heapUsedMb: heapUsedMb() });
   } finally {

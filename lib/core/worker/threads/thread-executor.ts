@@ -5,6 +5,7 @@ import { TaskTerminatedError } from '../../errors/task-terminated.error.js';
 import { ThreadPoolClosedError } from '../../errors/thread-pool-closed.error.js';
 import { ThreadExitedError } from '../../errors/thread-exited.error.js';
 import { TimeLimitExceededError } from '../../errors/time-limit-exceeded.error.js';
+import { UnrecoverableError } from '../../errors/unrecoverable.error.js';
 import type { TaskHandler } from '../../task-handler.js';
 import { type Clock, systemClock, type TimerHandle } from '../../utils/clock.js';
 import type { TaskExecutor, TaskRun } from '../task-executor.js';
@@ -116,8 +117,9 @@ export class ThreadExecutor implements TaskExecutor {
       try {
         this.pool.post(slot, { t: 'run', id: active.id, task: run.envelope.name, target, args: run.args, ctx: { envelope: run.envelope, maxRetries: run.maxRetries } });
       } catch (error) {
-        // NOTE: args that do not survive structured clone (functions, class instances with private state).
-        this.settle(active, error, false);
+        // NOTE: args that do not survive structured clone (functions, symbols) never will: no retries.
+        const message = `args of task "${run.envelope.name}" cannot be sent to a thread: ${(error as Error)?.message ?? String(error)}`;
+        this.settle(active, new UnrecoverableError(message, { cause: error }), false);
         this.pool.giveBack(slot);
       }
     });
