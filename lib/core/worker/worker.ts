@@ -11,6 +11,9 @@ import type { TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
 import { type Clock, systemClock, type TimerHandle } from '../utils/clock.js';
 import { TypedEmitter } from '../utils/typed-emitter.js';
+import { StemTracing } from '../observability/stem-tracing.js';
+import { consoleTaskLogSink, type TaskLogSink } from '../observability/task-logger.js';
+import { TaskTracingExtension } from '../observability/task-tracing.extension.js';
 import { uuidv7 } from '../utils/uuid.js';
 import { terminalHookExtension, uniqueLockExtension } from './builtin-extensions.js';
 import { ExtensionChain } from './extension-chain.js';
@@ -55,6 +58,9 @@ export class Worker implements TaskContextHost {
   readonly id: string;
   readonly queues: readonly string[];
   readonly concurrency: number;
+  /** @internal TaskContextHost */
+  readonly taskLogSink: TaskLogSink;
+  private readonly tracing?: StemTracing;
   private readonly prefetch: number;
   private readonly broker: Broker;
   private readonly backend?: ResultBackend;
@@ -100,6 +106,8 @@ export class Worker implements TaskContextHost {
     this.id = options.id ?? `stem-worker-${hostname()}-${process.pid}-${uuidv7().slice(-6)}`;
     this.queues = options.queues?.length ? [...options.queues] : this.inferQueues();
     this.argsValidator = options.argsValidator;
+    this.tracing = StemTracing.from(options.tracing);
+    this.taskLogSink = options.taskLogSink ?? consoleTaskLogSink;
     this.encoders = options.encoders ?? options.producer?.encoders ?? new TaskPayloadEncoderRegistry();
     this.producer =
       options.producer ??
@@ -114,6 +122,7 @@ export class Worker implements TaskContextHost {
         signer: options.signer,
         uniqueCoordinator: options.uniqueCoordinator,
         groupStore: options.groupStore,
+        tracing: this.tracing ?? false,
       });
     const canvas = new CanvasCoordinator(this.producer, options.groupStore ?? this.producer.groupStore);
     const extensions = new ExtensionChain(this.extensionsOf(canvas), (error) => this.events.emit('worker:error', error));
@@ -347,9 +356,10 @@ export class Worker implements TaskContextHost {
     this.notifyDrain();
   }
 
-  /** Built-in extensions first (canvas, unique locks, `onTerminal` hooks), then the user's. */
+  /** Built-in extensions first (tracing, canvas, unique locks, `onTerminal` hooks), then the user's. */
   private extensionsOf(canvas: CanvasCoordinator): WorkerExtension[] {
     return [
+      ...(this.tracing ? [new TaskTracingExtension(this.tracing, this.id)] : []),
       canvas,
       ...(this.options.uniqueCoordinator ? [uniqueLockExtension(this.options.uniqueCoordinator)] : []),
       ...(this.options.onTerminal ?? []).map(terminalHookExtension),
