@@ -3,6 +3,8 @@ import { SimpleTaskRegistry, Stem, Worker } from '../lib/core/index.js';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 200_000);
 const CONCURRENCY = 50;
+/** `BENCH_TRACING=off` measures with tracing turned off (the default is on, with no SDK registered: no-op spans). */
+const TRACING = process.env.BENCH_TRACING !== 'off';
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /**
@@ -22,7 +24,7 @@ async function scenario(count: number, report: boolean) {
   const broker = new InMemoryBroker();
   const backend = new InMemoryResultBackend();
   const registry = new SimpleTaskRegistry([{ name: 'noop', call: (_ctx, args: { i: number }) => args.i }]);
-  const stem = new Stem({ broker, backend, registry });
+  const stem = new Stem({ broker, backend, registry, tracing: TRACING });
   const log = (msg: string) => report && console.log(`  ... ${msg}`);
 
   let t = performance.now();
@@ -30,14 +32,14 @@ async function scenario(count: number, report: boolean) {
   const enqueueRate = count / ((performance.now() - t) / 1000);
   log(`enqueued ${fmt(count)}`);
 
-  let worker = new Worker({ broker, backend, registry, queues: ['bench'], concurrency: CONCURRENCY });
+  let worker = new Worker({ broker, backend, registry, queues: ['bench'], concurrency: CONCURRENCY, tracing: TRACING });
   t = performance.now();
   await processAll(worker, count, () => worker.start(), log);
   const drainRate = count / ((performance.now() - t) / 1000);
   await worker.close();
   log('drained backlog');
 
-  worker = new Worker({ broker, backend, registry, queues: ['bench'], concurrency: CONCURRENCY });
+  worker = new Worker({ broker, backend, registry, queues: ['bench'], concurrency: CONCURRENCY, tracing: TRACING });
   t = performance.now();
   await processAll(
     worker,

@@ -7,6 +7,7 @@ import { Worker } from '../core/worker/worker.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
+import { metricsEnabled, nestTaskLogSink } from './stem-telemetry.js';
 import { STEM_ADAPTERS, STEM_PRODUCER, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 
@@ -55,6 +56,8 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
       ...(config?.prefetch !== undefined ? { prefetch: config.prefetch } : {}),
       ...(config?.id ? { id: config.id } : {}),
       ...(config?.shutdownGracePeriod !== undefined ? { softShutdownGracePeriod: config.shutdownGracePeriod } : {}),
+      tracing: this.producer.tracing ?? false,
+      taskLogSink: nestTaskLogSink,
     });
     worker.events.on('worker:error', (error) => this.logger.error(`Worker error: ${(error as Error)?.message ?? error}`, (error as Error)?.stack));
     if (this.registry.list().length === 0) {
@@ -62,7 +65,7 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
         'The worker found no @Task() methods; it consumes its queues but every delivery will be dead-lettered as unregistered-task. Set worker: false for a producer-only app.',
       );
     }
-    if (this.options.telemetry !== false) this.stopMetrics = new StemMetrics().instrumentWorker(worker, this.adapters.broker);
+    if (metricsEnabled(this.options)) this.stopMetrics = new StemMetrics().instrumentWorker(worker, this.adapters.broker);
     await worker.start();
     this.current = worker;
     this.logger.log(`Worker ${worker.id} consuming [${worker.queues.join(', ')}] with concurrency ${worker.concurrency} on ${this.adapters.broker.name}`);
