@@ -122,7 +122,8 @@ export class Stem implements TaskProducer {
    */
   async enqueueMany(calls: readonly EnqueueCall[]): Promise<string[]> {
     const composed = calls.map((c) => this.composeChecked(c.name, c.args ?? {}, c.options ?? {}, c.taskOptions));
-    const sends = this.tracing ? composed.map((e) => this.tracing!.startSend(e)) : undefined;
+    const tracing = this.tracing?.enabled ? this.tracing : undefined;
+    const sends = tracing ? composed.map((e) => tracing.startSend(e)!) : undefined;
     const built = sends ? sends.map((s) => this.envelopes.seal(s.envelope)) : composed.map((e) => this.envelopes.seal(e));
     try {
       const ids = await this.publishMany(built);

@@ -328,6 +328,30 @@ describe('Tracing (OpenTelemetry messaging conventions)', () => {
     expect(w.spans()).toEqual([]);
   });
 
+  it('an SDK registered after the Stem and Worker were built is picked up on the next task', async () => {
+    const broker = new InMemoryBroker();
+    const backend = new InMemoryResultBackend();
+    const registry = new SimpleTaskRegistry([{ name: 'later', call: () => 1 }]);
+    const stem = new Stem({ broker, backend, registry });
+    const worker = new Worker({ broker, backend, registry, producer: stem });
+    closers.push(async () => {
+      await worker.close();
+      await broker.close();
+    });
+    await worker.start();
+    await stem.waitForTask(await stem.enqueue('later'), { timeout: 5_000 });
+    const { provider, spans } = memoryTracing();
+    trace.setGlobalTracerProvider(provider);
+    closers.push(async () => trace.disable());
+    const id = await stem.enqueue('later');
+    await stem.waitForTask(id, { timeout: 5_000 });
+    expect(
+      spans()
+        .map((s) => `${s.name} ${s.attributes['messaging.message.id']}`)
+        .sort(),
+    ).toEqual([`process default ${id}`, `send default ${id}`]);
+  });
+
   it('without an SDK (the global no-op provider) tasks run and carry no trace header', async () => {
     const broker = new InMemoryBroker();
     const backend = new InMemoryResultBackend();

@@ -4,6 +4,7 @@ import {
   context,
   isSpanContextValid,
   type Link,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   type Span,
   type SpanContext,
@@ -16,6 +17,9 @@ import {
 import type { Envelope } from '../envelope.js';
 import { lineageAttributes, MESSAGING_SYSTEM, MessagingAttributes, StemSpanAttributes } from './span-attributes.js';
 import { readTraceContext, TraceHeaders, traceHeadersOf } from './trace-headers.js';
+
+/** What the global provider delegates to while no SDK is registered. */
+const NO_SDK = new ProxyTracerProvider().getDelegate();
 
 /** Name of the OpenTelemetry tracer Stem's spans come from. */
 export const STEM_TRACER_NAME = 'nestjs-stem';
@@ -87,10 +91,22 @@ export function failSpan(span: Span, error: unknown): void {
 export class StemTracing {
   readonly tracer: Tracer;
   readonly parentage: TraceParentage;
+  private readonly provider?: TracerProvider;
 
   constructor(options: TracingOptions = {}) {
+    this.provider = options.tracerProvider;
     this.tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(STEM_TRACER_NAME);
     this.parentage = options.parentage ?? 'child';
+  }
+
+  /**
+   * Whether spans can record: `false` while the tracer provider is the global one and no SDK is
+   * registered behind it (then Stem skips its spans entirely, and headers stay as they are). An
+   * SDK registered later is picked up on the next call.
+   */
+  get enabled(): boolean {
+    const provider = this.provider ?? trace.getTracerProvider();
+    return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_SDK;
   }
 
   /** The tracing a setting asks for, or `undefined` when it is `false`. */
@@ -103,9 +119,10 @@ export class StemTracing {
   /**
    * Opens the `send` span of an envelope about to be published. Its parent is the active span,
    * else the context the envelope already carries (a canvas follow-up of an earlier task), else
-   * none (a new trace).
+   * none (a new trace). `undefined` when nothing can record (see {@link enabled}).
    */
-  startSend(envelope: Envelope): SendSpan {
+  startSend(envelope: Envelope): SendSpan | undefined {
+    if (!this.enabled) return undefined;
     const active = context.active();
     let parent = active;
     const current = trace.getSpanContext(active);
@@ -118,9 +135,10 @@ export class StemTracing {
 
   /**
    * Opens the `send` span of a dead letter being replayed: a new trace (under the active span,
-   * if any) that links to the trace the envelope was first sent in.
+   * if any) that links to the trace the envelope was first sent in. `undefined` when nothing can record.
    */
-  startReplay(envelope: Envelope): SendSpan {
+  startReplay(envelope: Envelope): SendSpan | undefined {
+    if (!this.enabled) return undefined;
     const original = readTraceContext(envelope.headers);
     return this.openSend(envelope, context.active(), original ? [{ context: original, attributes: { [StemSpanAttributes.replayed]: true } }] : undefined, true);
   }
@@ -157,6 +175,7 @@ export class StemTracing {
 
   /** Runs `fn` inside an INTERNAL span (active while it runs); a throw ends the span ERROR and is rethrown. */
   async inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>, parent: Context = context.active()): Promise<T> {
+    if (!this.enabled) return fn();
     const span = this.tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes: { [MessagingAttributes.system]: MESSAGING_SYSTEM, ...attributes } }, parent);
     try {
       return await context.with(trace.setSpan(parent, span), fn);

@@ -28,7 +28,11 @@ export class TaskTracingExtension implements WorkerExtension {
     private readonly workerId: string,
   ) {}
 
-  async wrapRun(run: TaskRun, next: () => Promise<unknown>): Promise<unknown> {
+  wrapRun(run: TaskRun, next: () => Promise<unknown>): Promise<unknown> {
+    return this.tracing.enabled ? this.traced(run, next) : next();
+  }
+
+  private async traced(run: TaskRun, next: () => Promise<unknown>): Promise<unknown> {
     const env = run.envelope;
     const creation = readTraceContext(env.headers);
     const parent = creation && this.tracing.parentage === 'child' ? trace.setSpanContext(ROOT_CONTEXT, creation) : ROOT_CONTEXT;

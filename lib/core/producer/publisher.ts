@@ -94,8 +94,8 @@ export class Publisher {
     const sends: SendSpan[] = [];
     const transform = (envelope: Envelope): Envelope => {
       let replayed = envelope;
-      if (tracing) {
-        const send = tracing.startReplay(envelope);
+      const send = tracing?.startReplay(envelope);
+      if (send) {
         sends.push(send);
         replayed = send.envelope;
       }
