@@ -1,6 +1,6 @@
 import { context, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { readTraceContext, StemTracing, traceHeadersOf } from '../../lib/core/index.js';
+import { computeUniqueKey, readTraceContext, StemTracing, traceHeadersOf } from '../../lib/core/index.js';
 import { memoryTracing, named } from '../support/tracing.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -23,6 +23,13 @@ describe('W3C trace context headers', () => {
     ['version 00 with extra fields', { traceparent: `00-${TRACE}-${SPAN}-01-extra` }],
   ])('ignores %s', (_what, headers: Record<string, string>) => {
     expect(readTraceContext(headers)).toBeUndefined();
+  });
+
+  it("the trace context never changes a unique task's key (child tasks of different parents still deduplicate)", () => {
+    const base = { task: 'sync', queue: 'q', args: { a: 1 }, headers: { tenant: 't1' } };
+    const traced = { ...base, headers: { ...base.headers, traceparent: `00-${TRACE}-${SPAN}-01`, tracestate: 'v=1' } };
+    expect(computeUniqueKey(traced)).toBe(computeUniqueKey(base));
+    expect(computeUniqueKey({ ...base, headers: { tenant: 't2' } })).not.toBe(computeUniqueKey(base));
   });
 
   it('a malformed traceparent sent by a caller starts a new trace instead of failing the enqueue', () => {
