@@ -89,7 +89,9 @@ export function failSpan(span: Span, error: unknown): void {
  * const worker = new Worker({ broker, backend, registry, producer: stem, tracing });
  */
 export class StemTracing {
+  /** The tracer Stem's spans come from (`nestjs-stem`). */
   readonly tracer: Tracer;
+  /** How `process` spans relate to their `send` span. */
   readonly parentage: TraceParentage;
   private readonly provider?: TracerProvider;
 

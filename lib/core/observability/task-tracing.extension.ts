@@ -18,6 +18,7 @@ import { readTraceContext } from './trace-headers.js';
  * attempt left the task in (`succeeded`, `retried`, `failed`, or `queued` when a shutdown put it back).
  */
 export class TaskTracingExtension implements WorkerExtension {
+  /** Names the extension in error messages. */
   readonly name = 'tracing';
 
   /**
@@ -28,6 +29,7 @@ export class TaskTracingExtension implements WorkerExtension {
     private readonly workerId: string,
   ) {}
 
+  /** Runs the attempt inside its `process` span (or straight through while nothing can record). */
   wrapRun(run: TaskRun, next: () => Promise<unknown>): Promise<unknown> {
     return this.tracing.enabled ? this.traced(run, next) : next();
   }
