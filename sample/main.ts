@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { SpanKind, trace } from '@opentelemetry/api';
 import { NestFactory } from '@nestjs/core';
 import { StemExceptionFilter } from '../lib/index.js';
 import { AppModule } from './app.module.js';
+import { startTracing } from './tracing.js';
 
 const log = new Logger('Sample');
 
@@ -33,7 +35,16 @@ async function demo(base: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const stopTracing = await startTracing();
   const app = await NestFactory.create(AppModule, { logger: ['log', 'warn', 'error'] });
+  // NOTE: a span per HTTP request (a no-op without SAMPLE_OTEL), so the tasks a request enqueues join its trace.
+  const tracer = trace.getTracer('stem-sample');
+  app.use((req: { method: string; path: string }, res: { on(event: 'finish', listener: () => void): void }, next: () => void) =>
+    tracer.startActiveSpan(`${req.method} ${req.path}`, { kind: SpanKind.SERVER }, (span) => {
+      res.on('finish', () => span.end());
+      next();
+    }),
+  );
   app.useGlobalFilters(new StemExceptionFilter());
   app.enableShutdownHooks();
   const port = Number(process.env.PORT ?? (process.env.SAMPLE_SERVE === '1' ? 3000 : 0));
@@ -47,6 +58,7 @@ async function main(): Promise<void> {
   }
   log.log('Demo finished; draining the worker and exiting (set SAMPLE_SERVE=1 to keep serving).');
   await app.close();
+  await stopTracing?.();
 }
 
 main().catch((error) => {

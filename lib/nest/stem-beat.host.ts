@@ -8,6 +8,7 @@ import type { Stem } from '../core/stem.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import { StemScheduleDefinitions } from './stem-schedule.definitions.js';
+import { metricsEnabled } from './stem-telemetry.js';
 import { STEM_ADAPTERS, STEM_PRODUCER } from './stem.constants.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 
@@ -45,7 +46,8 @@ export class StemBeatHost implements OnApplicationBootstrap, BeforeApplicationSh
       store: this.adapters.scheduleStore,
       stem: this.producer,
       lockStore: this.adapters.lockStore,
-      ...(this.options.telemetry !== false ? { metrics: new StemMetrics().beatHook() } : {}),
+      ...(metricsEnabled(this.options) ? { metrics: new StemMetrics().beatHook() } : {}),
+      tracing: this.producer.tracing ?? false,
       ...settings,
     });
     beat.events.on('beat:error', (error) => this.logger.error(`Beat error: ${error.message}`, error.stack));

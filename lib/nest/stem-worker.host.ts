@@ -21,6 +21,7 @@ import { WorkerControl } from '../core/control/worker-control.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
+import { metricsEnabled, nestTaskLogSink } from './stem-telemetry.js';
 import { STEM_ADAPTERS, STEM_PRODUCER, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 import { STEM_MODULE_SOURCE } from './threads/module-source.js';
@@ -89,6 +90,8 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
       ...(config?.shutdownGracePeriod !== undefined ? { softShutdownGracePeriod: config.shutdownGracePeriod } : {}),
       ...(config?.autoscale ? { autoscale: config.autoscale } : {}),
       ...(threads ? { executors: { thread: threads } } : {}),
+      tracing: this.producer.tracing ?? false,
+      taskLogSink: nestTaskLogSink,
     });
     worker.events.on('worker:scaled', (s) => this.logger.log(`Worker ${worker.id} scaled ${s.from} -> ${s.to} (${s.reason}, ${s.pending} pending)`));
     threads?.events.on('thread:replaced', (t) => {
@@ -102,7 +105,7 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
         'The worker found no @Task() methods; it consumes its queues but every delivery will be dead-lettered as unregistered-task. Set worker: false for a producer-only app.',
       );
     }
-    if (this.options.telemetry !== false) {
+    if (metricsEnabled(this.options)) {
       const metrics = new StemMetrics();
       const stops = [metrics.instrumentWorker(worker, this.adapters.broker), ...(threads ? [metrics.instrumentThreadPool(threads, worker.id)] : [])];
       this.stopMetrics = () => stops.forEach((stop) => stop());

@@ -19,6 +19,7 @@ import { STEM_ARGS_VALIDATOR, stemArgsValidatorProvider } from './stem-validatio
 import { StemControl } from './stem-control.js';
 import { StemHealthIndicator } from './stem-health.indicator.js';
 import { StemWorkerHost } from './stem-worker.host.js';
+import { metricsEnabled, tracingOf } from './stem-telemetry.js';
 import { StemClient } from './stem.client.js';
 import { STEM_ADAPTERS, STEM_BROKER, STEM_PRODUCER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { StemExplorer } from './stem.explorer.js';
@@ -82,9 +83,10 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
           uniqueCoordinator: new UniqueTaskCoordinator({
             lockStore: adapters.lockStore,
             ...(options.uniqueDefaultTtl !== undefined ? { defaultTtl: options.uniqueDefaultTtl } : {}),
-            ...(options.telemetry !== false ? { metrics: new StemMetrics() } : {}),
+            ...(metricsEnabled(options) ? { metrics: new StemMetrics() } : {}),
           }),
           groupStore: adapters.groupStore,
+          tracing: tracingOf(options) ?? false,
         }),
     },
     { provide: Canvas, inject: [STEM_PRODUCER], useFactory: (producer: Stem) => new Canvas(producer) },

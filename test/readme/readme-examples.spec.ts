@@ -183,6 +183,10 @@ describe('README', () => {
     expect(printed.sort()).toEqual(['acme delayed 60000 ms: tenant paused', 'rendered', 'report.render #0 retried in N ms', 'report.render #1 succeeded in N ms']);
   });
 
+  it('tracing: ctx.logger lines reach the sink; without an SDK no trace header is written', async () => {
+    expect(await runScript('../../examples/tracing.js')).toEqual(['info report.build#0 building', 'false']);
+  });
+
   it.runIf(withRedis)('API and worker processes share a broker URL; the worker runs what the API enqueues', async () => {
     process.env.STEM_BROKER_URL = `${REDIS_URL}?prefix=${uniqueName('readme')}`;
     const { ApiModule, startWorker, inspect } = await import('../../examples/api-and-worker.js');

@@ -7,6 +7,7 @@ import { ConfigurationError } from '../errors/configuration.error.js';
 import { PublishError, PublishOutcomeUnknownError } from '../errors/publish.error.js';
 import type { EnvelopeSigner } from '../signing/envelope-signer.js';
 import { UniqueMeta } from '../unique/unique.constants.js';
+import type { SendSpan, StemTracing } from '../observability/stem-tracing.js';
 import { publishCertainlyFailed } from './publish-outcome.js';
 
 /** What {@link Publisher} writes to: the broker, the result backend, and the `queued` TTL. */
@@ -16,6 +17,8 @@ export interface PublisherOptions {
   /** TTL in ms of the `queued` status. @default the backend's default */
   readonly resultTtl?: number;
   readonly signer?: EnvelopeSigner;
+  /** Opens a `send` span for each replayed dead letter. */
+  readonly tracing?: StemTracing;
 }
 
 const distinct = (values: readonly string[]) => [...new Set(values)].join(', ');
@@ -105,10 +108,29 @@ export class Publisher {
    */
   async replayDeadLetters(queue: string, options: ReplayOptions = {}): Promise<ReplayResult> {
     const { broker, backend, signer, resultTtl } = this.options;
-    const result = await requireBrokerCapability(broker, 'dead-letter-admin', `replay dead letters of queue "${queue}"`).replayDeadLetters(queue, {
-      ...options,
-      ...(signer?.canSign ? { transform: (envelope: Envelope) => signer.sign(envelope) } : {}),
-    });
+    // NOTE: new trace headers would break the signature of a producer that cannot sign again.
+    const tracing = signer && !signer.canSign ? undefined : this.options.tracing;
+    const sends: SendSpan[] = [];
+    const transform = (envelope: Envelope): Envelope => {
+      let replayed = envelope;
+      const send = tracing?.startReplay(envelope);
+      if (send) {
+        sends.push(send);
+        replayed = send.envelope;
+      }
+      return signer?.canSign ? signer.sign(replayed) : replayed;
+    };
+    let result: ReplayResult;
+    try {
+      result = await requireBrokerCapability(broker, 'dead-letter-admin', `replay dead letters of queue "${queue}"`).replayDeadLetters(queue, {
+        ...options,
+        ...(tracing || signer?.canSign ? { transform } : {}),
+      });
+    } catch (error) {
+      for (const send of sends) send.end(error);
+      throw error;
+    }
+    for (const send of sends) send.end();
     if (!result.dryRun && backend) {
       await Promise.all(
         result.entries.map(({ envelope: e }) =>

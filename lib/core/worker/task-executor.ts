@@ -2,6 +2,7 @@ import type { Delivery } from '../contracts/broker.js';
 import type { Envelope } from '../envelope.js';
 import type { TaskContext } from '../task-context.js';
 import type { TaskHandler } from '../task-handler.js';
+import type { RetryPolicy } from '../task-options.js';
 
 /** Name of the executor a task runs in unless its `runIn` option names another. */
 export const INLINE_EXECUTOR = 'inline';
@@ -31,6 +32,8 @@ export interface TaskRun {
   readonly context: TaskContext;
   /** Retries allowed (per call > `@Task` > defaults). */
   readonly maxRetries: number;
+  /** Retry policy, merged field by field (per call > `@Task` > defaults), if any. */
+  readonly retryPolicy: RetryPolicy | undefined;
   /** Soft time limit in ms (per call > `@Task` > defaults), if any. */
   readonly softTimeLimit: number | undefined;
   /** Hard time limit in ms (per call > `@Task` > defaults), if any. */

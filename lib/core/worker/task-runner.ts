@@ -16,6 +16,7 @@ import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
 import type { Clock } from '../utils/clock.js';
 import type { TypedEmitter } from '../utils/typed-emitter.js';
 import type { ExtensionChain } from './extension-chain.js';
+import { retryPolicyOf } from './failure-disposition.js';
 import { isAbandoned, type Job } from './job.js';
 import type { Settlement } from './settlement.js';
 import { TaskAttempt } from './task-attempt.js';
@@ -174,7 +175,7 @@ export class TaskRunner {
     const maxRetries = env.maxRetries ?? handler.options?.maxRetries ?? this.defaults.maxRetries ?? DEFAULT_TASK_OPTIONS.maxRetries;
     const soft = (env.meta[StemMeta.softTimeLimitMs] as number | undefined) ?? handler.options?.softTimeLimit ?? this.defaults.softTimeLimit;
     const hard = (env.meta[StemMeta.hardTimeLimitMs] as number | undefined) ?? handler.options?.hardTimeLimit ?? this.defaults.hardTimeLimit;
-    return new TaskAttempt(job, handler, args, maxRetries, soft, hard, this.options.host, this.events);
+    return new TaskAttempt(job, handler, args, maxRetries, retryPolicyOf(this.defaults, handler, env), soft, hard, this.options.host, this.events);
   }
 
   private async rateLimited(job: Job, retryAfter: number, interval: number): Promise<void> {

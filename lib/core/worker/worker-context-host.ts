@@ -1,5 +1,6 @@
 import type { Delivery } from '../contracts/broker.js';
 import type { ResultBackend } from '../contracts/result-backend.js';
+import type { TaskLogSink } from '../observability/task-logger.js';
 import type { Stem } from '../stem.js';
 import type { Clock } from '../utils/clock.js';
 import type { TypedEmitter } from '../utils/typed-emitter.js';
@@ -15,6 +16,8 @@ export interface WorkerContextHostOptions {
   readonly clock: Clock;
   readonly events: TypedEmitter<WorkerEvents>;
   readonly producer: Stem;
+  /** Where `ctx.logger` lines go. */
+  readonly taskLogSink: TaskLogSink;
   /** The running job of a delivery, if it still runs. */
   jobOf(delivery: Delivery): Job | undefined;
 }
@@ -22,6 +25,10 @@ export interface WorkerContextHostOptions {
 /** Carries out what a task's `ctx` asks of its worker: heartbeats, lease extensions, progress, child tasks. */
 export class WorkerContextHost implements TaskContextHost {
   constructor(private readonly options: WorkerContextHostOptions) {}
+
+  get taskLogSink(): TaskLogSink {
+    return this.options.taskLogSink;
+  }
 
   async heartbeat(delivery: Delivery): Promise<void> {
     const { backend, leases, clock, events } = this.options;

@@ -22,7 +22,7 @@ export type RunDecision =
  * metrics, tracing, revocation, workflows). Every hook is optional; a worker calls only the
  * hooks its extensions have, so an absent hook costs nothing.
  *
- * Order: the worker's built-in extensions first (canvas, unique-lock release, `onTerminal`
+ * Order: the worker's built-in extensions first (tracing, canvas, unique-lock release, `onTerminal`
  * hooks), then `WorkerOptions.extensions` in the order given. `beforeRun` and `onSettled` run one
  * after another in that order; `wrapRun` nests, the first extension outermost.
  *

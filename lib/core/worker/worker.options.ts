@@ -11,6 +11,8 @@ import type { TaskDefaults } from '../task-options.js';
 import type { UniqueTaskCoordinator } from '../unique/unique-task-coordinator.js';
 import type { Clock } from '../utils/clock.js';
 import type { AutoscaleOptions } from './autoscaler.js';
+import type { TaskLogSink } from '../observability/task-logger.js';
+import type { TracingSetting } from '../observability/stem-tracing.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { TerminalTaskOutcome } from './task-outcome.js';
 import type { WorkerExtension } from './worker-extension.js';
@@ -61,7 +63,7 @@ export interface WorkerOptions {
   readonly onTerminal?: readonly TerminalTaskHook[];
   /**
    * Extensions that plug into every delivery (admission, wrapping the run, outcomes). They come
-   * after the worker's built-in ones (canvas, unique-lock release, `onTerminal` hooks).
+   * after the worker's built-in ones (tracing, canvas, unique-lock release, `onTerminal` hooks).
    */
   readonly extensions?: readonly WorkerExtension[];
   /**
@@ -89,4 +91,13 @@ export interface WorkerOptions {
   readonly autoscale?: AutoscaleOptions;
   /** First requeue delay in ms after a pipeline error (see `pipelineFailureBudget`). @default 1000 */
   readonly pipelineFailureBackoff?: number;
+  /**
+   * OpenTelemetry spans: a `process <queue>` span around each attempt (the handler runs inside
+   * it), and `send` spans for the tasks the worker enqueues when it builds its own producer.
+   * `false` turns them off.
+   * @default true (the global tracer provider: a no-op until an OpenTelemetry SDK registers one)
+   */
+  readonly tracing?: TracingSetting;
+  /** Where `ctx.logger` lines go. @default one line per call on the console (`consoleTaskLogSink`) */
+  readonly taskLogSink?: TaskLogSink;
 }

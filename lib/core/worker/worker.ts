@@ -12,6 +12,9 @@ import type { TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
 import { type Clock, sleepUnlessAborted, systemClock } from '../utils/clock.js';
 import { TypedEmitter } from '../utils/typed-emitter.js';
+import { StemTracing } from '../observability/stem-tracing.js';
+import { consoleTaskLogSink, type TaskLogSink } from '../observability/task-logger.js';
+import { TaskTracingExtension } from '../observability/task-tracing.extension.js';
 import { uuidv7 } from '../utils/uuid.js';
 import { Autoscaler } from './autoscaler.js';
 import { terminalHookExtension, uniqueLockExtension } from './builtin-extensions.js';
@@ -62,6 +65,8 @@ export class Worker {
   private slots: number;
   /** Deliveries fetched ahead of free slots. */
   readonly prefetch: number;
+  private readonly taskLogSink: TaskLogSink;
+  private readonly tracing?: StemTracing;
   private readonly broker: Broker;
   private readonly backend?: ResultBackend;
   private readonly registry: TaskRegistry;
@@ -106,6 +111,8 @@ export class Worker {
     this.id = options.id ?? `stem-worker-${hostname()}-${process.pid}-${uuidv7().slice(-6)}`;
     this.queues = options.queues?.length ? [...options.queues] : this.inferQueues();
     this.argsValidator = options.argsValidator;
+    this.tracing = StemTracing.from(options.tracing);
+    this.taskLogSink = options.taskLogSink ?? consoleTaskLogSink;
     this.encoders = options.encoders ?? options.producer?.encoders ?? new TaskPayloadEncoderRegistry();
     this.producer =
       options.producer ??
@@ -120,6 +127,7 @@ export class Worker {
         signer: options.signer,
         uniqueCoordinator: options.uniqueCoordinator,
         groupStore: options.groupStore,
+        tracing: this.tracing ?? false,
       });
     const canvas = new CanvasCoordinator(this.producer, options.groupStore ?? this.producer.groupStore);
     const extensions = new ExtensionChain(this.extensionsOf(canvas), (error) => this.events.emit('worker:error', error));
@@ -150,7 +158,7 @@ export class Worker {
       executors: this.executors,
       extensions,
       settlement: this.settlement,
-      host: new WorkerContextHost({ backend: this.backend, leases: this.leases, clock: this.clock, events: this.events, producer: this.producer, jobOf: (d) => this.jobOf(d) }),
+      host: new WorkerContextHost({ backend: this.backend, leases: this.leases, clock: this.clock, events: this.events, producer: this.producer, taskLogSink: this.taskLogSink, jobOf: (d) => this.jobOf(d) }),
     });
     if (options.autoscale) {
       const scaler = new Autoscaler(
@@ -382,9 +390,10 @@ export class Worker {
     this.drainGate.notify();
   }
 
-  /** Built-in extensions first (canvas, unique locks, `onTerminal` hooks), then the user's. */
+  /** Built-in extensions first (tracing, canvas, unique locks, `onTerminal` hooks), then the user's. */
   private extensionsOf(canvas: CanvasCoordinator): WorkerExtension[] {
     return [
+      ...(this.tracing ? [new TaskTracingExtension(this.tracing, this.id)] : []),
       canvas,
       ...(this.options.uniqueCoordinator ? [uniqueLockExtension(this.options.uniqueCoordinator)] : []),
       ...(this.options.onTerminal ?? []).map(terminalHookExtension),

@@ -15,6 +15,7 @@ import type { RemoteTask } from '../../core/producer/known-tasks.js';
 import type { ShutdownMode } from '../../core/worker/worker.options.js';
 import type { AutoscaleOptions } from '../../core/worker/autoscaler.js';
 import type { StemThreadOptions } from './stem-thread-options.interface.js';
+import type { TracingOptions } from '../../core/observability/stem-tracing.js';
 
 /** Worker settings of {@link StemModuleOptions}. */
 export interface StemWorkerOptions {
@@ -54,6 +55,19 @@ export interface StemBeatOptions {
   readonly lockTtl?: number;
   /** Ticks missed while no replica ran: run `'once'`, or `'skip'` them. Never a burst. @default 'once' */
   readonly catchUp?: CatchUpPolicy;
+}
+
+/** Telemetry settings of {@link StemModuleOptions}: both go through the OpenTelemetry API, no-ops until an SDK is registered. */
+export interface StemTelemetryOptions {
+  /**
+   * Spans on the messaging conventions: `send <queue>` per enqueue, `process <queue>` per attempt
+   * (the handler runs inside it), `beat <schedule>` per Beat dispatch. Options pick the tracer
+   * provider and whether an attempt is a child of its `send` span or a new trace linked to it.
+   * @default true (the global tracer provider, parentage `child`)
+   */
+  readonly traces?: boolean | TracingOptions;
+  /** The `stem.*` metrics (task outcomes, durations, queue depth, Beat drift). @default true */
+  readonly metrics?: boolean;
 }
 
 /**
@@ -124,10 +138,12 @@ export interface StemModuleOptions {
    */
   readonly validation?: boolean | ValidatorOptions;
   /**
-   * Record `stem.*` metrics through the OpenTelemetry API (a no-op until an OpenTelemetry SDK is
-   * registered in the process). @default true
+   * Traces and `stem.*` metrics through the OpenTelemetry API (no-ops until an OpenTelemetry SDK
+   * is registered in the process); `false` turns both off.
+   * @default { traces: true, metrics: true }
+   * @example telemetry: { traces: { parentage: 'link' }, metrics: false }
    */
-  readonly telemetry?: boolean;
+  readonly telemetry?: boolean | StemTelemetryOptions;
   /** TTL of statuses and results in ms. @default the backend's default (1 day) */
   readonly resultTtl?: number;
 }

@@ -43,7 +43,7 @@ export interface ThreadExecutorOptions {
   readonly clock?: Clock;
 }
 
-const CONTEXT_METHODS: ReadonlySet<ThreadContextMethod> = new Set(['heartbeat', 'extendLease', 'progress', 'enqueue']);
+const CONTEXT_METHODS: ReadonlySet<ThreadContextMethod> = new Set(['heartbeat', 'extendLease', 'progress', 'enqueue', 'log']);
 
 interface ActiveRun {
   readonly id: number;
@@ -201,12 +201,24 @@ export class ThreadExecutor implements TaskExecutor {
   private async answer(active: ActiveRun, message: Extract<FromThread, { t: 'call' }>): Promise<void> {
     try {
       if (!CONTEXT_METHODS.has(message.method)) throw new TypeError(`ctx.${message.method} is not available in a thread`);
-      const fn = active.run.context[message.method] as (...params: unknown[]) => Promise<unknown>;
-      const value = await fn.apply(active.run.context, [...message.params]);
+      const value = message.method === 'log' ? this.log(active, message.params) : await this.callContext(active, message.method, message.params);
       if (!active.slot.gone) this.pool.post(active.slot, { t: 'reply', call: message.call, ok: true, value });
     } catch (error) {
       if (!active.slot.gone) this.pool.post(active.slot, { t: 'reply', call: message.call, ok: false, error: serializeError(error) });
     }
+  }
+
+  private callContext(active: ActiveRun, method: Exclude<ThreadContextMethod, 'log'>, params: readonly unknown[]): Promise<unknown> {
+    const fn = active.run.context[method] as (...params: unknown[]) => Promise<unknown>;
+    return fn.apply(active.run.context, [...params]);
+  }
+
+  /** A `ctx.logger` line written in the thread, written by the attempt's own logger (same fields, same sink). */
+  private log(active: ActiveRun, [level, message, extra]: readonly unknown[]): undefined {
+    const logger = active.run.context.logger;
+    const write = level === 'debug' || level === 'warn' || level === 'error' ? logger[level] : logger.info;
+    write.call(logger, String(message), extra as Record<string, unknown> | undefined);
+    return undefined;
   }
 
   private startTimers(active: ActiveRun): void {

@@ -39,7 +39,7 @@ export interface ThreadContextInit {
 }
 
 /** The `ctx` methods a thread calls back on the worker's side. */
-export type ThreadContextMethod = 'heartbeat' | 'extendLease' | 'progress' | 'enqueue';
+export type ThreadContextMethod = 'heartbeat' | 'extendLease' | 'progress' | 'enqueue' | 'log';
 
 /** Messages from the pool to a thread. */
 export type ToThread =

@@ -1,5 +1,6 @@
 import { TaskRetryRequest } from '../../errors/task-retry-request.error.js';
 import type { Envelope } from '../../envelope.js';
+import type { TaskLogger, TaskLogLevel } from '../../observability/task-logger.js';
 import type { TaskContext } from '../../task-context.js';
 import type { EnqueueOptions } from '../../task-options.js';
 import type { ThreadContextInit, ThreadContextMethod } from './thread-protocol.js';
@@ -22,6 +23,8 @@ export class ThreadTaskContext implements TaskContext {
   readonly headers: Readonly<Record<string, string>>;
   readonly meta: Readonly<Record<string, unknown>>;
   readonly envelope: Envelope;
+  /** Lines go to the worker's `taskLogSink` on the main thread, stamped with the attempt's fields there. */
+  readonly logger: TaskLogger;
 
   constructor(
     init: ThreadContextInit,
@@ -37,6 +40,8 @@ export class ThreadTaskContext implements TaskContext {
     this.maxRetries = init.maxRetries;
     this.headers = env.headers;
     this.meta = env.meta;
+    const write = (level: TaskLogLevel) => (message: string, extra?: Record<string, unknown>) => void this.call('log', [level, message, extra]).catch(() => undefined);
+    this.logger = { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
   }
 
   async heartbeat(): Promise<void> {
