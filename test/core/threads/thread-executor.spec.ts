@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryResultBackend } from '../../../lib/adapters/memory/index.js';
-import { SimpleTaskRegistry, Stem, type TaskHandler, TestClock, ThreadExecutor, type ThreadExecutorOptions, threadTask, Worker } from '../../../lib/core/index.js';
+import { SimpleTaskRegistry, Stem, type TaskHandler, type TaskLogSink, TestClock, ThreadExecutor, type ThreadExecutorOptions, threadTask, Worker } from '../../../lib/core/index.js';
 import { TS_THREAD_EXEC_ARGV } from '../../support/thread-loader.js';
 import { QuotaError } from './fixtures/thread-tasks.js';
 
@@ -16,13 +16,13 @@ function task(name: string, exported: string, options: Parameters<typeof threadT
   return threadTask({ name, file: TASKS, export: exported, options });
 }
 
-function setup(handlers: TaskHandler[], threads: ThreadExecutorOptions = {}, concurrency = 2) {
+function setup(handlers: TaskHandler[], threads: ThreadExecutorOptions = {}, concurrency = 2, taskLogSink?: TaskLogSink) {
   const broker = new InMemoryBroker();
   const backend = new InMemoryResultBackend();
   const registry = new SimpleTaskRegistry([task('threads.echo', 'echo'), ...handlers]);
   const stem = new Stem({ broker, backend, registry });
   const executor = new ThreadExecutor({ size: 2, execArgv: TS_THREAD_EXEC_ARGV, ...threads });
-  const worker = new Worker({ broker, backend, registry, concurrency, executors: { thread: executor } });
+  const worker = new Worker({ broker, backend, registry, concurrency, executors: { thread: executor }, ...(taskLogSink ? { taskLogSink } : {}) });
   closers.push(async () => {
     await worker.close({ mode: 'hard' });
     await broker.close();
@@ -160,8 +160,10 @@ describe('ThreadExecutor', () => {
     expect(worker.stats().retried).toBe(0);
   });
 
-  it('carries progress, heartbeat and child enqueue from a thread to the backend and broker', async () => {
-    const { stem, worker, backend } = setup([task('threads.progress', 'withProgress')]);
+  it('carries log lines, progress, heartbeat and child enqueue from a thread to the sink, backend and broker', async () => {
+    const lines: { level: string; message: string; taskId: string; attempt: number; extra: unknown }[] = [];
+    const sink: TaskLogSink = (level, message, fields, extra) => lines.push({ level, message, taskId: fields.taskId, attempt: fields.attempt, extra });
+    const { stem, worker, backend } = setup([task('threads.progress', 'withProgress')], {}, 2, sink);
     const progress: number[] = [];
     worker.events.on('task:progress', (_env, percent) => progress.push(percent));
     await worker.start();
@@ -169,6 +171,7 @@ describe('ThreadExecutor', () => {
     const result = await finished<string>(stem, id);
     expect(result.state).toBe('succeeded');
     expect(progress).toEqual([40]);
+    expect(lines).toEqual([{ level: 'info', message: 'halfway', taskId: id, attempt: 0, extra: { step: 'half' } }]);
     const status = await backend.get(id);
     expect(status?.progress).toMatchObject({ percent: 40, data: { step: 'half' } });
     expect(status?.heartbeatAt).toBeGreaterThan(0);
