@@ -21,7 +21,7 @@ interface ActiveRun {
  *   with meta `stem.revoked.reason`, `stem.revoked.by`, `stem.revoked.at`;
  * - `wrapRun`: a running task revoked with `terminate` gets its `ctx.signal` aborted at once and,
  *   if it has not settled within the grace period, its attempt ends `cancelled` and frees the
- *   slot; a running task revoked without it finishes, but a failure is not retried.
+ *   slot (a task in a pool thread has its thread terminated then); a running task revoked without it finishes, but a failure is not retried.
  */
 export class RevocationExtension implements WorkerExtension {
   readonly name = 'revocation';
@@ -29,6 +29,12 @@ export class RevocationExtension implements WorkerExtension {
   private readonly active = new Map<string, ActiveRun>();
   /** Tasks cancelled because they were revoked. */
   revoked = 0;
+  /**
+   * Stops a running task at once where its executor can (a pool thread is terminated), failing
+   * its attempt with `error`; returns whether it did. Used when a terminated task outlives the
+   * grace period, so a thread that ignores `ctx.signal` does not keep running.
+   */
+  kill?: (taskId: string, error: Error) => boolean;
 
   constructor(
     private readonly clock: Clock,
@@ -75,7 +81,9 @@ export class RevocationExtension implements WorkerExtension {
         this.revoked++;
         this.onRevoked?.(run, this.revokes.get(id)!);
         run.abort(error);
-        timer = this.clock.setTimeout(() => reject(error), this.gracePeriod);
+        timer = this.clock.setTimeout(() => {
+          if (!this.kill?.(id, error)) reject(error);
+        }, this.gracePeriod);
       };
     });
     this.active.set(id, active);

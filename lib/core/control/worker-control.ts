@@ -92,6 +92,7 @@ export class WorkerControl {
    */
   async start(worker: Worker): Promise<void> {
     this.worker = worker;
+    this.extension.kill = (taskId, error) => worker.terminate(taskId, error);
     this.startedAt = this.clock.now();
     await this.sync();
     this.subscription = await this.options.channel?.listen(worker.id, (request) => this.handle(request));
