@@ -25,3 +25,4 @@ export * from './observability/index.js';
 export * from './envelope-validator.js';
 export * from './control/index.js';
 export * from './version.js';
+export * from './workflow/index.js';

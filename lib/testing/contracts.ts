@@ -7,3 +7,4 @@ export * from './schedule-store.contract.js';
 export * from './group-store.contract.js';
 export * from './revoke-store.contract.js';
 export * from './control-channel.contract.js';
+export * from './workflow-store.contract.js';

@@ -1,0 +1,32 @@
+import type { Duration } from '../beat/duration.js';
+import type { TaskProducer } from '../contracts/producer.js';
+import type { Clock } from '../utils/clock.js';
+import type { WorkflowDefinition } from './workflow-definition.js';
+import type { WorkflowStore } from './workflow-store.js';
+
+/** Options of a `WorkflowRuntime`. */
+export interface WorkflowRuntimeOptions {
+  readonly store: WorkflowStore;
+  /** Enqueues the run tasks (`stem.workflow.run`) and the tasks workflows enqueue. */
+  readonly producer: TaskProducer;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** Queue of the run tasks. Workers that run workflows consume it. @default 'workflow' */
+  readonly queue?: string;
+  /** Run lease, renewed at half its length while a run executes; also the run task's visibility timeout. @default 30 s */
+  readonly runLeaseDuration?: Duration;
+  /** Period of the safety-net sweep that enqueues due runs whose delayed run task went missing. @default 1 s */
+  readonly sweepInterval?: Duration;
+  /** Due runs enqueued per sweep. @default 256 */
+  readonly sweepBatch?: number;
+  /**
+   * Retries of a run task that failed outside the run's steps (store unreachable), before it
+   * is dead-lettered; step failures follow their own `maxRetries`.
+   * @default 10
+   */
+  readonly runTaskMaxRetries?: number;
+  /** Prefix of the lease owner tokens of this runtime. @default `wf-<random>` */
+  readonly ownerId?: string;
+  /** Definitions registered at once. */
+  readonly definitions?: readonly WorkflowDefinition[];
+}
