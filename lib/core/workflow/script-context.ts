@@ -53,7 +53,7 @@ export class ScriptRunContext<P = unknown> implements WorkflowContext<P> {
     this.busy = checkpoint;
     let value: T;
     try {
-      value = await runInStepScope(ctx as StepContext, () => fn(ctx));
+      value = await this.exec.traced(checkpoint, async () => runInStepScope(ctx as StepContext, () => fn(ctx)));
     } catch (error) {
       this.busy = undefined;
       this.decide(await this.exec.stepFailed(checkpoint, attempt, error, options, iteration));

@@ -77,6 +77,7 @@ export class WorkflowRuntime implements WorkflowClient {
       clock: this.clock,
       producer: options.producer,
       events: this.events,
+      ...(options.producer.tracing ? { tracing: options.producer.tracing } : {}),
       definition: (name) => this.definitionsByName.get(name),
       knownWorkflows: () => [...this.definitionsByName.keys()],
       enqueueRun: (runId, reason, delayMs) => this.enqueueRun(runId, reason, delayMs),
