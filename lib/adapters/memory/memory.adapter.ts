@@ -5,6 +5,7 @@ import { InMemoryLockStore } from './in-memory.lock-store.js';
 import { InMemoryRateLimiter } from './in-memory.rate-limiter.js';
 import { InMemoryResultBackend } from './in-memory.result-backend.js';
 import { InMemoryScheduleStore } from './in-memory.schedule-store.js';
+import { InMemoryWorkflowStore } from './in-memory.workflow-store.js';
 
 /** The stores behind `memory://`: each URL use is a new, process-local store. */
 export const memoryAdapter: AdapterSet = {
@@ -14,4 +15,5 @@ export const memoryAdapter: AdapterSet = {
   rateLimiter: async () => new InMemoryRateLimiter(),
   scheduleStore: async () => new InMemoryScheduleStore(),
   groupStore: async () => new InMemoryGroupStore(),
+  workflowStore: async () => new InMemoryWorkflowStore(),
 };
