@@ -12,8 +12,9 @@ import type {
 /** A stored checkpoint of the in-memory workflow store. */
 export interface CheckpointRecord {
   readonly name: string;
-  value: unknown;
-  completedAt: number;
+  readonly value: unknown;
+  readonly completedAt: number;
+  readonly meta?: Readonly<Record<string, unknown>>;
 }
 
 /** A run as the in-memory workflow store keeps it (mutable; never handed out). */

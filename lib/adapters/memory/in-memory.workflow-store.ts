@@ -102,20 +102,22 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     const position = rec?.stepIndex.get(name);
     if (!rec || position === undefined) return null;
     const step = rec.steps[position]!;
-    return { name, value: copyValue(step.value), position, completedAt: step.completedAt };
+    return { name, value: copyValue(step.value), position, completedAt: step.completedAt, ...(step.meta ? { meta: copyValue(step.meta) } : {}) };
   }
 
-  async saveStep(runId: string, name: string, value: unknown, options: { ownerId?: string } = {}): Promise<boolean> {
+  async saveStep(runId: string, name: string, value: unknown, options: { ownerId?: string; meta?: Readonly<Record<string, unknown>> } = {}): Promise<boolean> {
     const rec = this.runs.get(runId);
     if (!rec || rec.status !== 'running' || !this.owns(rec, options.ownerId)) return false;
-    this.writeStep(rec, name, value);
+    this.writeStep(rec, name, value, options.meta);
     this.changed(rec);
     return true;
   }
 
   async listSteps(runId: string): Promise<StepCheckpoint[]> {
     const rec = this.runs.get(runId);
-    return rec ? rec.steps.map((s, position) => ({ name: s.name, value: copyValue(s.value), position, completedAt: s.completedAt })) : [];
+    return rec
+      ? rec.steps.map((s, position) => ({ name: s.name, value: copyValue(s.value), position, completedAt: s.completedAt, ...(s.meta ? { meta: copyValue(s.meta) } : {}) }))
+      : [];
   }
 
   async rewindToStep(runId: string, step: string): Promise<RunState> {
@@ -149,10 +151,15 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     return toRunState(rec);
   }
 
-  async suspendUntil(runId: string, step: string, resumeAt: number, options: SuspendOptions & { requestedResumeAt?: number | null } = {}): Promise<boolean> {
+  async suspendUntil(
+    runId: string,
+    step: string,
+    resumeAt: number,
+    options: SuspendOptions & { type?: 'sleep' | 'retry'; requestedResumeAt?: number | null } = {},
+  ): Promise<boolean> {
     const rec = this.suspendable(runId, options.ownerId);
     if (!rec) return false;
-    this.suspend(rec, { type: 'sleep', step, resumeAt, requestedResumeAt: options.requestedResumeAt ?? resumeAt, ...extras(options) });
+    this.suspend(rec, { type: options.type ?? 'sleep', step, resumeAt, requestedResumeAt: options.requestedResumeAt ?? resumeAt, ...extras(options) });
     return true;
   }
 
@@ -241,7 +248,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     if (!rec || rec.status !== 'suspended' || rec.resumeAt === null || rec.resumeAt > now) return null;
     const suspension = rec.suspension;
     if (options.data !== undefined && suspension) rec.resumeData = { step: suspension.step, type: rec.resumeData?.type ?? 'event', payload: copyValue(options.data) };
-    else if (!rec.resumeData && suspension && suspension.type !== 'rewind') {
+    else if (!rec.resumeData && suspension && suspension.type !== 'rewind' && suspension.type !== 'retry') {
       rec.resumeData =
         suspension.type === 'sleep'
           ? { step: suspension.step, type: 'sleep', payload: copyValue(suspension.data ?? true) }
@@ -348,16 +355,14 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     return ownerId === undefined || (rec.ownerId === ownerId && (rec.leaseExpiresAt ?? 0) > this.clock.now());
   }
 
-  private writeStep(rec: RunRecord, name: string, value: unknown): void {
+  private writeStep(rec: RunRecord, name: string, value: unknown, meta?: Readonly<Record<string, unknown>>): void {
     const now = this.clock.now();
     const position = rec.stepIndex.get(name);
+    const step = { name, value: copyValue(value), completedAt: now, ...(meta ? { meta: copyValue(meta) } : {}) };
     if (position === undefined) {
       rec.stepIndex.set(name, rec.steps.length);
-      rec.steps.push({ name, value: copyValue(value), completedAt: now });
-    } else {
-      rec.steps[position]!.value = copyValue(value);
-      rec.steps[position]!.completedAt = now;
-    }
+      rec.steps.push(step);
+    } else rec.steps[position] = step;
     if (rec.resumeData?.step === name) rec.resumeData = null;
     if (rec.lastError?.step === name) rec.lastError = null;
     rec.updatedAt = now;

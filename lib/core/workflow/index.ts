@@ -45,3 +45,5 @@ export { asWorkflowStep, currentWorkflow, stepContext } from './step-scope.js';
 export * from './workflow-client.js';
 export * from './workflow.events.js';
 export * from './workflow-runtime.options.js';
+export * from './workflow-runtime.js';
+export type { RunTaskReason } from './run-executor.js';

@@ -42,8 +42,8 @@ export interface WorkflowCancellationData {
   readonly cancelledAt: number;
 }
 
-/** What a run is waiting for. */
-export type WorkflowSuspensionType = 'sleep' | 'event' | 'signal' | 'rewind';
+/** What a run is waiting for: a sleep, an event, a signal (child runs signal their parent), a step retry's delay, or to resume after a rewind. */
+export type WorkflowSuspensionType = 'sleep' | 'event' | 'signal' | 'retry' | 'rewind';
 
 /** A run's current suspension (`null` while it is not suspended). */
 export interface WorkflowSuspension {
@@ -143,6 +143,8 @@ export interface StepCheckpoint {
   readonly position: number;
   /** Epoch ms. */
   readonly completedAt: number;
+  /** What the runtime recorded beside the value (`{ repeat: true }` for an autoVersion step that asked to run again). */
+  readonly meta?: Readonly<Record<string, unknown>>;
 }
 
 /** A durable event watcher: a run suspended on a topic. */

@@ -81,11 +81,11 @@ export interface WorkflowStore {
   /** The checkpoint named `name` (`charge#0`), or `null`. */
   readStep(runId: string, name: string): Promise<StepCheckpoint | null>;
   /**
-   * Appends (or overwrites) checkpoint `name` with `value`, refreshes `updatedAt` and sets
+   * Appends (or overwrites) checkpoint `name` with `value` (and `meta`), refreshes `updatedAt` and sets
    * `cursor`. Clears `resumeData` and `lastError` when they belong to that step. `false` (nothing
    * written) when the run does not exist, ended, or `ownerId` is given and does not hold the lease.
    */
-  saveStep(runId: string, name: string, value: unknown, options?: { readonly ownerId?: string }): Promise<boolean>;
+  saveStep(runId: string, name: string, value: unknown, options?: { readonly ownerId?: string; readonly meta?: Readonly<Record<string, unknown>> }): Promise<boolean>;
   /** The run's checkpoints in order. */
   listSteps(runId: string): Promise<StepCheckpoint[]>;
   /**
@@ -99,12 +99,21 @@ export interface WorkflowStore {
   rewindToStep(runId: string, step: string): Promise<RunState>;
 
   // ── suspension ────────────────────────────────────────────────────────────
-  /** Suspends the run until `resumeAt` (a sleep). `false` when `ownerId` does not hold the lease or the run ended. */
+  /**
+   * Suspends the run until `resumeAt`: a sleep (`type` `sleep`, the default) or the delay before a
+   * step's retry (`retry`). `false` when `ownerId` does not hold the lease or the run ended.
+   */
   suspendUntil(
     runId: string,
     step: string,
     resumeAt: number,
-    options?: { readonly data?: unknown; readonly iteration?: number; readonly requestedResumeAt?: number | null; readonly ownerId?: string },
+    options?: {
+      readonly type?: 'sleep' | 'retry';
+      readonly data?: unknown;
+      readonly iteration?: number;
+      readonly requestedResumeAt?: number | null;
+      readonly ownerId?: string;
+    },
   ): Promise<boolean>;
   /**
    * Suspends the run on `topic` and registers a durable watcher; `deadline` (epoch ms) makes the
@@ -147,7 +156,7 @@ export interface WorkflowStore {
    * Resumes a suspended run that may resume at `now` (its `resumeAt` passed, or a watcher or signal
    * made it due): `running`, suspension, wait topic, watchers and `resumeAt` cleared. A time-based
    * wake-up of a wait stores `resumeData` `{ type: 'timeout', payload: null }` (of a sleep:
-   * `{ type: 'sleep', payload: data ?? true }`) unless an event or signal is already there; `data`
+   * `{ type: 'sleep', payload: data ?? true }`; of a retry or rewind: none) unless an event or signal is already there; `data`
    * overrides it. Returns the run, or `null` when it is not suspended or not yet due (another
    * caller resumed it, or it is early).
    */

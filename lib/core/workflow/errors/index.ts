@@ -9,3 +9,4 @@ export * from './workflow-step-not-found.error.js';
 export * from './workflow-context-missing.error.js';
 export * from './concurrent-workflow-step.error.js';
 export * from './workflow-child-failed.error.js';
+export * from './workflow-lease-lost.error.js';

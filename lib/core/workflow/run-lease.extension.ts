@@ -1,0 +1,93 @@
+import type { TaskContext } from '../task-context.js';
+import type { Clock, TimerHandle } from '../utils/clock.js';
+import { uuidv7 } from '../utils/uuid.js';
+import type { RunDecision, WorkerExtension } from '../worker/worker-extension.js';
+import { WorkflowLeaseLostError } from './errors/workflow-lease-lost.error.js';
+import { WORKFLOW_RUN_TASK } from './workflow.constants.js';
+import type { WorkflowStore } from './workflow-store.js';
+
+/** Shortest delay before a run task whose run is leased elsewhere is tried again. */
+const MIN_LEASE_WAIT_MS = 50;
+
+/** The run lease a worker took for one run task attempt. */
+export interface HeldRunLease {
+  readonly runId: string;
+  readonly ownerId: string;
+}
+
+/**
+ * The run leases of run tasks: `beforeRun` claims the run for the attempt (a run leased by a
+ * live owner elsewhere puts the task back until that lease ends, without using an attempt);
+ * `wrapRun` renews the lease at half its length while the run executes and releases it after.
+ */
+export class RunLeaseExtension implements WorkerExtension {
+  readonly name = 'stem.workflow.run-lease';
+  private readonly held = new WeakMap<TaskContext, HeldRunLease>();
+
+  constructor(
+    private readonly store: WorkflowStore,
+    private readonly clock: Clock,
+    private readonly leaseMs: number,
+    private readonly ownerPrefix: string,
+  ) {}
+
+  /** A fresh owner token. */
+  newOwner(): string {
+    return `${this.ownerPrefix}:${uuidv7(this.clock.now())}`;
+  }
+
+  /** The lease the extension holds for a task attempt's context, if any. */
+  leaseOf(ctx: TaskContext): HeldRunLease | undefined {
+    return this.held.get(ctx);
+  }
+
+  async beforeRun(run: Parameters<NonNullable<WorkerExtension['beforeRun']>>[0]): Promise<RunDecision | undefined> {
+    if (run.envelope.name !== WORKFLOW_RUN_TASK) return undefined;
+    const runId = (run.args as { runId?: unknown } | null)?.runId;
+    if (typeof runId !== 'string') return undefined;
+    const ownerId = this.newOwner();
+    if (await this.store.claimRun(runId, ownerId, this.leaseMs)) {
+      this.held.set(run.context, { runId, ownerId });
+      return undefined;
+    }
+    const state = await this.store.get(runId);
+    const wait = Math.max(MIN_LEASE_WAIT_MS, (state?.leaseExpiresAt ?? this.clock.now()) - this.clock.now());
+    return { action: 'delay', delayMs: wait, reason: `workflow run ${runId} is leased by ${state?.ownerId ?? 'another executor'}` };
+  }
+
+  async wrapRun(run: Parameters<NonNullable<WorkerExtension['wrapRun']>>[0], next: () => Promise<unknown>): Promise<unknown> {
+    const lease = this.held.get(run.context);
+    if (!lease) return next();
+    const stop = this.keepAlive(lease, (error) => run.abort(error));
+    try {
+      return await next();
+    } finally {
+      stop();
+      this.held.delete(run.context);
+      await this.store.releaseRun(lease.runId, lease.ownerId);
+    }
+  }
+
+  /** Renews `lease` at half its length until the returned function is called; `onLost` when a renewal is refused. */
+  keepAlive(lease: HeldRunLease, onLost: (error: WorkflowLeaseLostError) => void): () => void {
+    let timer: TimerHandle | undefined;
+    let stopped = false;
+    const schedule = () => {
+      timer = this.clock.setTimeout(() => {
+        void this.store.renewRunLease(lease.runId, lease.ownerId, this.leaseMs).then(
+          (renewed) => {
+            if (stopped) return;
+            if (renewed) schedule();
+            else onLost(new WorkflowLeaseLostError(lease.runId, lease.ownerId));
+          },
+          () => !stopped && schedule(),
+        );
+      }, this.leaseMs / 2);
+    };
+    schedule();
+    return () => {
+      stopped = true;
+      timer?.cancel();
+    };
+  }
+}
