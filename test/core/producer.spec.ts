@@ -76,7 +76,7 @@ describe('Stem: unknown task names', () => {
   });
 
   it('the workflow run task is always accepted and does not make a producer check names', async () => {
-    const runsWorkflows = producer({}, [{ name: WORKFLOW_RUN_TASK, call: () => undefined }]);
+    const runsWorkflows = producer({}, [{ name: WORKFLOW_RUN_TASK, call: () => 0 }]);
     await runsWorkflows.stem.enqueue('anything.goes');
     await runsWorkflows.stem.enqueue(WORKFLOW_RUN_TASK, { runId: 'r1' });
     const checking = producer();

@@ -16,6 +16,7 @@ import type { RunState, StepCheckpoint } from './run-state.js';
 import { advanceRun, finish, type RunExecutorHost, type RunTaskReason } from './run-executor.js';
 import { RunLeaseExtension } from './run-lease.extension.js';
 import type { StartWorkflowOptions, WaitForWorkflowOptions, WorkflowClient, WorkflowCompletion } from './workflow-client.js';
+import type { WorkflowReference } from './workflow-context.js';
 import type { WorkflowDefinition } from './workflow-definition.js';
 import { toMillis } from './workflow-duration.js';
 import type { WorkflowEvents } from './workflow.events.js';
@@ -78,7 +79,7 @@ export class WorkflowRuntime implements WorkflowClient {
       definition: (name) => this.definitionsByName.get(name),
       knownWorkflows: () => [...this.definitionsByName.keys()],
       enqueueRun: (runId, reason, delayMs) => this.enqueueRun(runId, reason, delayMs),
-      startRun: (name, params, startOptions) => this.start(name, params, startOptions),
+      startRun: (workflow, params, startOptions) => this.start(this.nameOf(workflow), params, startOptions),
     };
     this.sweeper = new DueRunSweeper(
       this.store,
@@ -231,6 +232,13 @@ export class WorkflowRuntime implements WorkflowClient {
       stop();
       await this.store.releaseRun(runId, ownerId);
     }
+  }
+
+  private nameOf(workflow: WorkflowReference): string {
+    if (typeof workflow === 'string') return workflow;
+    const name = this.options.resolveWorkflowName?.(workflow);
+    if (!name) throw new TypeError(`${workflow.name || 'The class'} does not name a workflow; pass the workflow's name to ctx.startChild(), or a class the runtime's resolveWorkflowName maps to one`);
+    return name;
   }
 
   private async enqueueRun(runId: string, reason: RunTaskReason, delayMs?: number): Promise<void> {
