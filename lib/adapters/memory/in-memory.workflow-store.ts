@@ -159,7 +159,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
   ): Promise<boolean> {
     const rec = this.suspendable(runId, options.ownerId);
     if (!rec) return false;
-    this.suspend(rec, { type: options.type ?? 'sleep', step, resumeAt, requestedResumeAt: options.requestedResumeAt ?? resumeAt, ...extras(options) });
+    this.suspend(rec, { type: options.type ?? 'sleep', step, resumeAt, requestedResumeAt: options.requestedResumeAt === undefined ? resumeAt : options.requestedResumeAt, ...extras(options) });
     return true;
   }
 
@@ -172,7 +172,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     const rec = this.suspendable(runId, options.ownerId);
     if (!rec) return false;
     const deadline = options.deadline ?? null;
-    this.suspend(rec, { type: 'event', step, topic, resumeAt: deadline, requestedResumeAt: options.requestedDeadline ?? deadline, ...extras(options) });
+    this.suspend(rec, { type: 'event', step, topic, resumeAt: deadline, requestedResumeAt: options.requestedDeadline === undefined ? deadline : options.requestedDeadline, ...extras(options) });
     rec.waitTopic = topic;
     let byRun = this.watchers.get(topic);
     if (!byRun) this.watchers.set(topic, (byRun = new Map()));
@@ -197,7 +197,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     const rec = this.suspendable(runId, options.ownerId);
     if (!rec || rec.signals.some((s) => s.name === name)) return false;
     const deadline = options.deadline ?? null;
-    this.suspend(rec, { type: 'signal', step, signal: name, resumeAt: deadline, requestedResumeAt: options.requestedDeadline ?? deadline, ...extras(options) });
+    this.suspend(rec, { type: 'signal', step, signal: name, resumeAt: deadline, requestedResumeAt: options.requestedDeadline === undefined ? deadline : options.requestedDeadline, ...extras(options) });
     return true;
   }
 
