@@ -1,13 +1,25 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+  Optional,
+} from '@nestjs/common';
 import type { TaskArgsValidator } from '../core/args-validator.js';
 import type { Stem } from '../core/stem.js';
 import type { TaskRegistry } from '../core/task-handler.js';
 import { StemMetrics } from '../core/observability/stem-metrics.js';
 import { Worker } from '../core/worker/worker.js';
+import type { WorkerExtension } from '../core/worker/worker-extension.js';
+import type { WorkflowRuntime } from '../core/workflow/workflow-runtime.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
-import { STEM_ADAPTERS, STEM_PRODUCER, STEM_TASK_REGISTRY } from './stem.constants.js';
+import { StemWorkflowDefinitions } from './stem-workflow.definitions.js';
+import { STEM_ADAPTERS, STEM_PRODUCER, STEM_TASK_REGISTRY, STEM_WORKFLOW_RUNTIME } from './stem.constants.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 
 /**
@@ -28,6 +40,8 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
     @Inject(STEM_TASK_REGISTRY) private readonly registry: TaskRegistry,
     @Inject(STEM_PRODUCER) private readonly producer: Stem,
     @Inject(STEM_ARGS_VALIDATOR) private readonly argsValidator: TaskArgsValidator | null,
+    @Optional() @Inject(STEM_WORKFLOW_RUNTIME) private readonly workflowRuntime: WorkflowRuntime | null = null,
+    @Optional() @Inject(StemWorkflowDefinitions) private readonly workflows: StemWorkflowDefinitions | null = null,
   ) {}
 
   /** The running worker, or `undefined` for producer-only apps (`worker: false`). */
@@ -38,6 +52,12 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
   async onApplicationBootstrap(): Promise<void> {
     const config = this.options.worker;
     if (config === false) return;
+    // NOTE: only an app that defines workflows runs their run tasks: a worker without the
+    // definitions would fail every run it took from a shared queue as an unknown workflow.
+    const runtime = this.workflowRuntime && this.workflows?.size ? this.workflowRuntime : undefined;
+    if (runtime && !this.registry.get(runtime.taskHandler.name)) this.registry.register(runtime.taskHandler);
+    const extensions: WorkerExtension[] = [...(runtime ? [runtime.workerExtension] : []), ...(config?.extensions ?? [])];
+    const queues = config?.queues?.length && runtime ? [...new Set([...config.queues, runtime.queue])] : config?.queues;
     const worker = new Worker({
       broker: this.adapters.broker,
       backend: this.adapters.backend ?? undefined,
@@ -50,7 +70,8 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
       defaults: this.options.defaults,
       resultTtl: this.options.resultTtl,
       ...(this.argsValidator ? { argsValidator: this.argsValidator } : {}),
-      ...(config?.queues ? { queues: config.queues } : {}),
+      ...(queues ? { queues } : {}),
+      ...(extensions.length ? { extensions } : {}),
       ...(config?.concurrency !== undefined ? { concurrency: config.concurrency } : {}),
       ...(config?.prefetch !== undefined ? { prefetch: config.prefetch } : {}),
       ...(config?.id ? { id: config.id } : {}),

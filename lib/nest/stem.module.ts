@@ -17,6 +17,9 @@ import { StemMetadataAccessor } from './stem-metadata.accessor.js';
 import { StemScheduleDefinitions } from './stem-schedule.definitions.js';
 import { STEM_ARGS_VALIDATOR, stemArgsValidatorProvider } from './stem-validation.provider.js';
 import { StemWorkerHost } from './stem-worker.host.js';
+import { StemWorkflowDefinitions } from './stem-workflow.definitions.js';
+import { StemWorkflowHost } from './stem-workflow.host.js';
+import { stemWorkflowRuntimeProvider } from './stem-workflow.runtime.provider.js';
 import { StemClient } from './stem.client.js';
 import { STEM_ADAPTERS, STEM_BROKER, STEM_PRODUCER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { StemExplorer } from './stem.explorer.js';
@@ -30,8 +33,9 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
 
 /**
  * Background jobs for Nest: registers the broker and result backend, discovers `@Task()` and
- * `@Schedule()` methods, provides {@link StemClient} and {@link StemScheduler}, runs a worker
- * (unless `worker: false`) and Beat (with `beat: true`).
+ * `@Schedule()` methods and `@Workflow()` classes, provides {@link StemClient} and
+ * {@link StemScheduler}, runs a worker (unless `worker: false`), the workflow runtime (unless
+ * `workflows: false`) and Beat (with `beat: true`).
  *
  * @example
  * @Module({
@@ -48,6 +52,9 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
     StemWorkerHost,
     StemBeatHost,
     StemScheduleDefinitions,
+    StemWorkflowDefinitions,
+    StemWorkflowHost,
+    stemWorkflowRuntimeProvider,
     StemClient,
     stemArgsValidatorProvider,
     stemAdaptersProvider,
@@ -84,6 +91,6 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
     },
     { provide: Canvas, inject: [STEM_PRODUCER], useFactory: (producer: Stem) => new Canvas(producer) },
   ],
-  exports: [Canvas, StemClient, StemWorkerHost, StemBeatHost, StemScheduler, STEM_BROKER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY, STEM_PRODUCER],
+  exports: [Canvas, StemClient, StemWorkerHost, StemWorkflowHost, StemBeatHost, StemScheduler, STEM_BROKER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY, STEM_PRODUCER],
 })
 export class StemModule extends StemConfigurableModuleClass {}

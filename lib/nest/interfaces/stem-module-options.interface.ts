@@ -12,6 +12,9 @@ import type { SigningOptions } from '../../core/signing/signing.options.js';
 import type { TaskDefaults } from '../../core/task-options.js';
 import type { RemoteTask } from '../../core/producer/known-tasks.js';
 import type { ShutdownMode } from '../../core/worker/worker.options.js';
+import type { WorkerExtension } from '../../core/worker/worker-extension.js';
+import type { Duration } from '../../core/beat/duration.js';
+import type { WorkflowStore } from '../../core/workflow/workflow-store.js';
 
 /** Worker settings of {@link StemModuleOptions}. */
 export interface StemWorkerOptions {
@@ -27,6 +30,28 @@ export interface StemWorkerOptions {
   readonly shutdownMode?: ShutdownMode;
   /** Grace period of a soft shutdown in ms. @default 30000 */
   readonly shutdownGracePeriod?: number;
+  /** Extensions plugged into every delivery the worker runs (after the built-in ones and the workflow runtime's). */
+  readonly extensions?: readonly WorkerExtension[];
+}
+
+/** Durable workflow settings of {@link StemModuleOptions}. */
+export interface StemWorkflowsOptions {
+  /**
+   * Workflow store URL or instance: where runs, checkpoints, watchers and signals live. Every
+   * process that starts or runs the same workflows must share it.
+   * @default the broker's store (`memory://` gives an in-process store)
+   */
+  readonly store?: string | WorkflowStore;
+  /**
+   * Queue of the run tasks (`stem.workflow.run`). The worker of an app that defines
+   * `@Workflow()` classes consumes it in addition to its other queues.
+   * @default 'workflow'
+   */
+  readonly queue?: string;
+  /** Run lease, renewed while a run executes; a dead worker's run is picked up by another after at most one lease. @default '30s' */
+  readonly runLeaseDuration?: Duration;
+  /** Period of the sweep that re-enqueues due runs whose delayed run task went missing. @default '1s' */
+  readonly sweepInterval?: Duration;
 }
 
 /** Beat settings of {@link StemModuleOptions}. */
@@ -108,4 +133,9 @@ export interface StemModuleOptions {
   readonly telemetry?: boolean;
   /** TTL of statuses and results in ms. @default the backend's default (1 day) */
   readonly resultTtl?: number;
+  /**
+   * Durable workflows (`@Workflow()` classes, `StemClient.workflows`); `false` turns them off.
+   * @default {} (on, with the broker's store)
+   */
+  readonly workflows?: StemWorkflowsOptions | false;
 }
