@@ -6,3 +6,4 @@ export * from './rate-limiter.contract.js';
 export * from './schedule-store.contract.js';
 export * from './group-store.contract.js';
 export * from './workflow-store.contract.js';
+export * from './workflow-store-leases-signals.contract.js';

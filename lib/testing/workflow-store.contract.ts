@@ -4,9 +4,9 @@ import { DuplicateWorkflowRunError } from '../core/workflow/errors/duplicate-wor
 import { WorkflowRunNotFoundError } from '../core/workflow/errors/workflow-run-not-found.error.js';
 import { WorkflowStepNotFoundError } from '../core/workflow/errors/workflow-step-not-found.error.js';
 import type { RunState } from '../core/workflow/run-state.js';
-import { childSignalName } from '../core/workflow/workflow.constants.js';
 import type { CreateWorkflowRun, WorkflowStore } from '../core/workflow/workflow-store.js';
 import { uniqueName } from './contract-helpers.js';
+import { defineLeaseSignalAndChildCases } from './workflow-store-leases-signals.contract.js';
 
 /** How the workflow store suite gets fresh instances. The store must read time from `clock`. */
 export interface WorkflowStoreContractFactory {
@@ -39,6 +39,8 @@ export function runWorkflowStoreContractTests(adapter: string, factory: Workflow
     afterEach(async () => {
       await (factory.dispose ? factory.dispose(store) : store.close());
     });
+
+    defineLeaseSignalAndChildCases({ store: () => store, clock: () => clock, workflow: () => wf, create, must, T0 });
 
     it('createRun starts a run: running, cursor 0, params kept', async () => {
       const run = await create();
@@ -156,40 +158,6 @@ export function runWorkflowStoreContractTests(adapter: string, factory: Workflow
       const resumed = await store.markResumed(run.id);
       expect(resumed).toMatchObject({ status: 'running', waitTopic: null, resumeAt: null, suspension: null, resumeData: { step: 'wait', type: 'sleep', payload: { marker: 1 } } });
       expect(await store.markResumed(run.id)).toBeNull();
-    });
-
-    it('claimRun: one owner at a time; renew and release by the owner only; claimable after expiry', async () => {
-      const run = await create();
-      expect(await store.claimRun(run.id, 'owner-a', 1_000)).toBe(true);
-      expect(await store.claimRun(run.id, 'owner-b', 1_000)).toBe(false);
-      expect((await store.listRunnableRuns({ now: clock.now() })).map((r) => r.id)).not.toContain(run.id);
-      expect(await store.renewRunLease(run.id, 'owner-a', 2_000)).toBe(true);
-      expect(await store.renewRunLease(run.id, 'owner-b', 2_000)).toBe(false);
-      expect(await must(run.id)).toMatchObject({ ownerId: 'owner-a', leaseExpiresAt: T0 + 2_000 });
-      await clock.advance(2_001);
-      expect(await store.renewRunLease(run.id, 'owner-a', 2_000)).toBe(false);
-      expect(await store.claimRun(run.id, 'owner-b', 1_000)).toBe(true);
-      expect(await store.releaseRun(run.id, 'owner-a')).toBe(false);
-      expect(await store.releaseRun(run.id, 'owner-b')).toBe(true);
-      expect((await store.listRunnableRuns({ now: clock.now() })).map((r) => r.id)).toContain(run.id);
-    });
-
-    it('gives a contended run lease to exactly one of many concurrent claimers', async () => {
-      const run = await create();
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.claimRun(run.id, `owner-${i}`, 5_000)));
-      expect(results.filter(Boolean)).toHaveLength(1);
-    });
-
-    it('refuses writes of an owner that does not hold the lease', async () => {
-      const run = await create();
-      await store.claimRun(run.id, 'owner-a', 1_000);
-      expect(await store.saveStep(run.id, 'a', 1, { ownerId: 'owner-b' })).toBe(false);
-      expect(await store.suspendUntil(run.id, 'a', T0 + 10, { ownerId: 'owner-b' })).toBe(false);
-      expect(await store.markCompleted(run.id, 'x', { ownerId: 'owner-b' })).toBeNull();
-      expect(await store.saveStep(run.id, 'a', 1, { ownerId: 'owner-a' })).toBe(true);
-      await clock.advance(1_001);
-      expect(await store.saveStep(run.id, 'b', 2, { ownerId: 'owner-a' })).toBe(false);
-      expect(await store.listSteps(run.id)).toHaveLength(1);
     });
 
     it('listRunnableRuns excludes suspended and ended runs', async () => {
@@ -337,82 +305,6 @@ export function runWorkflowStoreContractTests(adapter: string, factory: Workflow
       expect(cancelled?.cancellationData).toEqual({ reason: 'maxRunDuration: ran longer than 1d', policy: 'maxRunDuration', cancelledAt: T0 + 10 });
       expect(await store.cancel(run.id, { reason: 'again' })).toBeNull();
       expect((await must(run.id)).cancellationData?.reason).toBe('maxRunDuration: ran longer than 1d');
-    });
-
-    it('keeps signals sent before any wait, and hands them out in order, exactly once, as checkpoints', async () => {
-      const run = await create();
-      await store.sendSignal(run.id, 'approve', { by: 'ann' });
-      await store.sendSignal(run.id, 'other', 1);
-      await store.sendSignal(run.id, 'approve', { by: 'bob' });
-      expect((await store.listSignals(run.id)).map((s) => [s.name, s.seq])).toEqual([
-        ['approve', 1],
-        ['other', 2],
-        ['approve', 3],
-      ]);
-      const [a, b] = await Promise.all([store.takeSignal(run.id, 'approve', '$waitForSignal#0'), store.takeSignal(run.id, 'approve', '$waitForSignal#1')]);
-      expect([a?.payload, b?.payload]).toEqual([{ by: 'ann' }, { by: 'bob' }]);
-      expect(await store.takeSignal(run.id, 'approve', '$waitForSignal#2')).toBeNull();
-      expect((await store.readStep(run.id, '$waitForSignal#0'))?.value).toEqual({ by: 'ann' });
-      expect((await store.listSignals(run.id)).map((s) => s.name)).toEqual(['other']);
-    });
-
-    it('suspendOnSignal refuses while a matching signal waits; a later signal wakes the waiting run', async () => {
-      const run = await create();
-      await store.sendSignal(run.id, 'go', 1);
-      expect(await store.suspendOnSignal(run.id, '$waitForSignal#0', 'go')).toBe(false);
-      expect((await must(run.id)).status).toBe('running');
-      await store.takeSignal(run.id, 'go', '$waitForSignal#0');
-      expect(await store.suspendOnSignal(run.id, '$waitForSignal#1', 'go', { deadline: T0 + 60_000 })).toBe(true);
-      expect(await store.sendSignal(run.id, 'unrelated', 0)).toEqual({ stored: true, woke: false });
-      expect(await store.sendSignal(run.id, 'go', 2)).toEqual({ stored: true, woke: true });
-      expect(await store.dueRuns(clock.now())).toEqual([run.id]);
-      expect(await store.markResumed(run.id)).toMatchObject({ status: 'running' });
-      expect(await store.takeSignal(run.id, 'go', '$waitForSignal#1')).toEqual({ payload: 2 });
-    });
-
-    it('a signal for an ended run is not stored; for an unknown run it throws', async () => {
-      const run = await create();
-      await store.markCompleted(run.id, null);
-      expect(await store.sendSignal(run.id, 'go', 1)).toEqual({ stored: false, woke: false });
-      await expect(store.sendSignal(uniqueName('missing'), 'go', 1)).rejects.toBeInstanceOf(WorkflowRunNotFoundError);
-    });
-
-    it("a child's end signals its parent with the outcome and wakes it when it waits", async () => {
-      const parent = await create();
-      const child = await create({ parentRunId: parent.id });
-      const failing = await create({ parentRunId: parent.id });
-      await store.suspendOnSignal(parent.id, '$waitForChild#0', childSignalName(child.id));
-      await store.markCompleted(child.id, { shipped: true });
-      expect(await must(parent.id)).toMatchObject({ status: 'suspended', resumeAt: clock.now() });
-      await store.markResumed(parent.id);
-      expect(await store.takeSignal(parent.id, childSignalName(child.id), '$waitForChild#0')).toEqual({
-        payload: { runId: child.id, workflow: wf, status: 'completed', result: { shipped: true } },
-      });
-      await store.markFailed(failing.id, { type: 'Error', message: 'boom', at: T0 }, { terminal: true });
-      const [signal] = await store.listSignals(parent.id);
-      expect(signal).toMatchObject({ name: childSignalName(failing.id), payload: { status: 'failed', error: { message: 'boom' } } });
-    });
-
-    it('watch reports changes until unsubscribed', async () => {
-      const run = await create();
-      const seen: string[] = [];
-      const stop = store.watch(run.id, (state) => seen.push(state.status));
-      await store.suspendUntil(run.id, 'w', T0);
-      await store.markResumed(run.id);
-      await store.markCompleted(run.id, 1);
-      stop();
-      expect(seen).toContain('completed');
-      expect(seen[seen.length - 1]).toBe('completed');
-    });
-
-    it('hands out copies: changing a returned value changes nothing stored', async () => {
-      const run = await create();
-      await store.saveStep(run.id, 'a', { list: [1] });
-      const step = await store.readStep(run.id, 'a');
-      (step!.value as { list: number[] }).list.push(2);
-      (run.params as { orderId: string }).orderId = 'changed';
-      expect((await store.readStep(run.id, 'a'))!.value).toEqual({ list: [1] });
-      expect((await must(run.id)).params).toMatchObject({ orderId: '42' });
     });
   });
 }

@@ -44,11 +44,19 @@ export interface RunRecord {
   signalSeq: number;
   /** A due-run sweeper holds it until then (see `dueRuns`). */
   dueClaimUntil: number;
+  /** Status last reported to `watch` listeners. */
+  notifiedStatus: WorkflowStatus;
 }
 
-/** A copy of a JSON value (primitives as they are). */
+/** A copy of a JSON value (primitives as they are); plain arrays and objects are copied by hand, which is much faster than `structuredClone`. */
 export function copyValue<T>(value: T): T {
-  return value === null || typeof value !== 'object' ? value : structuredClone(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copyValue) as T;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = copyValue((value as Record<string, unknown>)[key]);
+  return out as T;
 }
 
 /** The public view of a record: a copy. */

@@ -73,6 +73,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
       signals: [],
       signalSeq: 0,
       dueClaimUntil: 0,
+      notifiedStatus: 'running',
     };
     this.runs.set(id, rec);
     return toRunState(rec);
@@ -172,8 +173,6 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     const rec = this.suspendable(runId, options.ownerId);
     if (!rec) return false;
     const deadline = options.deadline ?? null;
-    this.suspend(rec, { type: 'event', step, topic, resumeAt: deadline, requestedResumeAt: options.requestedDeadline === undefined ? deadline : options.requestedDeadline, ...extras(options) });
-    rec.waitTopic = topic;
     let byRun = this.watchers.get(topic);
     if (!byRun) this.watchers.set(topic, (byRun = new Map()));
     byRun.set(rec.id, {
@@ -183,8 +182,9 @@ export class InMemoryWorkflowStore implements WorkflowStore {
       topic,
       deadline,
       ...(options.data !== undefined ? { data: copyValue(options.data) } : {}),
-      createdAt: rec.updatedAt,
+      createdAt: this.clock.now(),
     });
+    this.suspend(rec, { type: 'event', step, topic, resumeAt: deadline, requestedResumeAt: options.requestedDeadline === undefined ? deadline : options.requestedDeadline, ...extras(options) }, topic);
     return true;
   }
 
@@ -373,14 +373,14 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     return rec && rec.status === 'running' && this.owns(rec, ownerId) ? rec : undefined;
   }
 
-  private suspend(rec: RunRecord, suspension: Omit<NonNullable<RunRecord['suspension']>, 'suspendedAt'>): void {
+  private suspend(rec: RunRecord, suspension: Omit<NonNullable<RunRecord['suspension']>, 'suspendedAt'>, waitTopic: string | null = null): void {
     const now = this.clock.now();
     Object.assign(rec, {
       status: 'suspended',
       suspension: { ...suspension, suspendedAt: now },
       resumeAt: suspension.resumeAt,
       resumeData: null,
-      waitTopic: null,
+      waitTopic,
       dueClaimUntil: 0,
       updatedAt: now,
     } satisfies Partial<RunRecord>);
@@ -444,6 +444,8 @@ export class InMemoryWorkflowStore implements WorkflowStore {
   }
 
   private changed(rec: RunRecord): void {
+    if (rec.status === rec.notifiedStatus) return;
+    rec.notifiedStatus = rec.status;
     const set = this.listeners.get(rec.id);
     if (!set || set.size === 0) return;
     const state = toRunState(rec);

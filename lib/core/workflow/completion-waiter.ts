@@ -33,18 +33,20 @@ export function waitForRunCompletion<T>(store: WorkflowStore, clock: Clock, runI
     const unsubscribe = store.watch(runId, (state) => {
       if (isTerminalWorkflowStatus(state.status)) done(state, false);
     });
+    // NOTE: the timer starts now, not after the first read, so a caller that advances a fake
+    // clock right after calling this sees the timeout it asked for.
+    if (timeout !== undefined) {
+      timer = clock.setTimeout(() => {
+        store.get(runId).then(
+          (last) => (last ? done(last, !isTerminalWorkflowStatus(last.status)) : settle(() => reject(new WorkflowRunNotFoundError(runId)))),
+          (error) => settle(() => reject(error)),
+        );
+      }, timeout);
+    }
     store.get(runId).then(
       (state) => {
         if (!state) return settle(() => reject(new WorkflowRunNotFoundError(runId)));
-        if (isTerminalWorkflowStatus(state.status)) return done(state, false);
-        if (timeout !== undefined && !settled) {
-          timer = clock.setTimeout(() => {
-            store.get(runId).then(
-              (last) => done(last ?? state, !last || !isTerminalWorkflowStatus(last.status)),
-              (error) => settle(() => reject(error)),
-            );
-          }, timeout);
-        }
+        if (isTerminalWorkflowStatus(state.status)) done(state, false);
       },
       (error) => settle(() => reject(error)),
     );

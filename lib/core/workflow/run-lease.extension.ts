@@ -13,6 +13,8 @@ const MIN_LEASE_WAIT_MS = 50;
 export interface HeldRunLease {
   readonly runId: string;
   readonly ownerId: string;
+  /** Set by the executor when the run ended under this lease (nothing can be due then). */
+  ended?: boolean;
 }
 
 /**
@@ -29,6 +31,8 @@ export class RunLeaseExtension implements WorkerExtension {
     private readonly clock: Clock,
     private readonly leaseMs: number,
     private readonly ownerPrefix: string,
+    /** Called after a lease was released: the run may have become due while it was held. */
+    private readonly onReleased: (runId: string) => Promise<void>,
   ) {}
 
   /** A fresh owner token. */
@@ -64,8 +68,17 @@ export class RunLeaseExtension implements WorkerExtension {
     } finally {
       stop();
       this.held.delete(run.context);
-      await this.store.releaseRun(lease.runId, lease.ownerId);
+      await this.release(lease);
     }
+  }
+
+  /**
+   * Releases `lease`, then hands the run to `onReleased`: an event or signal that arrived while
+   * the lease was held found its run task put back until the lease ended; this resumes the run
+   * now instead.
+   */
+  async release(lease: HeldRunLease): Promise<void> {
+    if ((await this.store.releaseRun(lease.runId, lease.ownerId)) && !lease.ended) await this.onReleased(lease.runId);
   }
 
   /** Renews `lease` at half its length until the returned function is called; `onLost` when a renewal is refused. */

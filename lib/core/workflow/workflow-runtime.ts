@@ -1,7 +1,7 @@
 import { TaskRetryRequest } from '../errors/task-retry-request.error.js';
 import type { TaskContext } from '../task-context.js';
 import type { TaskHandler } from '../task-handler.js';
-import type { TaskOptions } from '../task-options.js';
+import type { EnqueueOptions, TaskOptions } from '../task-options.js';
 import { type Clock, systemClock } from '../utils/clock.js';
 import { TypedEmitter } from '../utils/typed-emitter.js';
 import type { WorkerExtension } from '../worker/worker-extension.js';
@@ -12,7 +12,7 @@ import { DuplicateWorkflowError } from './errors/duplicate-workflow.error.js';
 import { UnknownWorkflowError } from './errors/unknown-workflow.error.js';
 import { WorkflowRunEndedError } from './errors/workflow-run-ended.error.js';
 import { WorkflowRunNotFoundError } from './errors/workflow-run-not-found.error.js';
-import type { RunState, StepCheckpoint } from './run-state.js';
+import { isTerminalWorkflowStatus, type RunState, type StepCheckpoint } from './run-state.js';
 import { advanceRun, finish, type RunExecutorHost, type RunTaskReason } from './run-executor.js';
 import { RunLeaseExtension } from './run-lease.extension.js';
 import type { StartWorkflowOptions, WaitForWorkflowOptions, WorkflowClient, WorkflowCompletion } from './workflow-client.js';
@@ -68,7 +68,9 @@ export class WorkflowRuntime implements WorkflowClient {
     this.runLeaseDuration = options.runLeaseDuration === undefined ? DEFAULT_RUN_LEASE_DURATION : toMillis(options.runLeaseDuration, 'workflows.runLeaseDuration');
     const sweepInterval = options.sweepInterval === undefined ? 1_000 : toMillis(options.sweepInterval, 'workflows.sweepInterval');
     this.taskOptions = { queue: this.queue, maxRetries: options.runTaskMaxRetries ?? 10, visibilityTimeout: this.runLeaseDuration, ignoreResult: true };
-    this.leases = new RunLeaseExtension(this.store, this.clock, this.runLeaseDuration, options.ownerId ?? `wf-${Math.random().toString(36).slice(2, 10)}`);
+    this.leases = new RunLeaseExtension(this.store, this.clock, this.runLeaseDuration, options.ownerId ?? `wf-${Math.random().toString(36).slice(2, 10)}`, (runId) =>
+      this.resumeIfDue(runId),
+    );
     this.workerExtension = this.leases;
     this.taskHandler = { name: WORKFLOW_RUN_TASK, options: this.taskOptions, source: 'WorkflowRuntime', call: (ctx, args) => this.runTask(ctx, args) };
     this.host = {
@@ -123,21 +125,25 @@ export class WorkflowRuntime implements WorkflowClient {
   }
 
   async start(name: string, params: unknown = {}, options: StartWorkflowOptions = {}): Promise<string> {
-    const definition = this.definitionsByName.get(name);
-    if (!definition) throw new UnknownWorkflowError(name, [...this.definitionsByName.keys()]);
-    const where = `workflow "${name}"`;
-    const cancellationPolicy = normalizeCancellationPolicy(options.cancellationPolicy ?? definition.cancellationPolicy, where);
-    const run = await this.store.createRun({
-      workflow: name,
-      params,
-      ...(options.runId !== undefined ? { runId: options.runId } : {}),
-      parentRunId: options.parentRunId ?? null,
-      cancellationPolicy,
-      metadata: { queue: this.queue },
-    });
+    const run = await this.createRunFor(name, params, options);
     this.events.emit('run:started', run);
     await this.enqueueRun(run.id, 'start');
     return run.id;
+  }
+
+  /**
+   * Starts many runs and enqueues their first run tasks in one batch (one broker round trip where
+   * the broker batches); resolves with their ids in call order. A call that fails to create its
+   * run rejects the whole batch before anything is enqueued; runs created by then stay and are
+   * picked up by no one until started again with `rewind` or the sweeper.
+   */
+  async startMany(calls: readonly { readonly name: string; readonly params?: unknown; readonly options?: StartWorkflowOptions }[]): Promise<string[]> {
+    const runs = await Promise.all(calls.map((call) => this.createRunFor(call.name, call.params ?? {}, call.options ?? {})));
+    for (const run of runs) this.events.emit('run:started', run);
+    await this.options.producer.enqueueMany(
+      runs.map((run) => ({ name: WORKFLOW_RUN_TASK, args: { runId: run.id }, options: this.runTaskEnqueueOptions(run.id, 'start'), taskOptions: this.taskOptions })),
+    );
+    return runs.map((run) => run.id);
   }
 
   async emit(topic: string, payload: unknown = null): Promise<number> {
@@ -205,7 +211,7 @@ export class WorkflowRuntime implements WorkflowClient {
       return await advanceRun(this.host, runId, ownerId, controller.signal);
     } finally {
       stop();
-      await this.store.releaseRun(runId, ownerId);
+      await this.leases.release({ runId, ownerId });
     }
   }
 
@@ -215,7 +221,8 @@ export class WorkflowRuntime implements WorkflowClient {
     if (typeof runId !== 'string') throw new TypeError(`${WORKFLOW_RUN_TASK} needs args { runId: string }, got ${JSON.stringify(args)}`);
     const lease = this.leases.leaseOf(ctx);
     if (lease) {
-      await advanceRun(this.host, runId, lease.ownerId, ctx.signal);
+      const state = await advanceRun(this.host, runId, lease.ownerId, ctx.signal);
+      lease.ended = !state || isTerminalWorkflowStatus(state.status);
       return;
     }
     // NOTE: a worker without the extension: claim here, and retry later while another owner holds the run.
@@ -230,7 +237,7 @@ export class WorkflowRuntime implements WorkflowClient {
       await advanceRun(this.host, runId, ownerId, ctx.signal);
     } finally {
       stop();
-      await this.store.releaseRun(runId, ownerId);
+      await this.leases.release({ runId, ownerId });
     }
   }
 
@@ -241,12 +248,31 @@ export class WorkflowRuntime implements WorkflowClient {
     return name;
   }
 
+  /** Enqueues a run task when the run is suspended and due now. */
+  private async resumeIfDue(runId: string): Promise<void> {
+    const state = await this.store.get(runId);
+    if (state?.status === 'suspended' && state.resumeAt !== null && state.resumeAt <= this.clock.now()) await this.enqueueRun(runId, 'due');
+  }
+
+  private async createRunFor(name: string, params: unknown, options: StartWorkflowOptions): Promise<RunState> {
+    const definition = this.definitionsByName.get(name);
+    if (!definition) throw new UnknownWorkflowError(name, [...this.definitionsByName.keys()]);
+    const cancellationPolicy = normalizeCancellationPolicy(options.cancellationPolicy ?? definition.cancellationPolicy, `workflow "${name}"`);
+    return this.store.createRun({
+      workflow: name,
+      params,
+      ...(options.runId !== undefined ? { runId: options.runId } : {}),
+      parentRunId: options.parentRunId ?? null,
+      cancellationPolicy,
+      metadata: { queue: this.queue },
+    });
+  }
+
+  private runTaskEnqueueOptions(runId: string, reason: RunTaskReason, delayMs?: number): EnqueueOptions {
+    return { queue: this.queue, ...(delayMs ? { delay: delayMs } : {}), meta: { [WorkflowMeta.runId]: runId, [WorkflowMeta.reason]: reason } };
+  }
+
   private async enqueueRun(runId: string, reason: RunTaskReason, delayMs?: number): Promise<void> {
-    await this.options.producer.enqueue(
-      WORKFLOW_RUN_TASK,
-      { runId },
-      { queue: this.queue, ...(delayMs ? { delay: delayMs } : {}), meta: { [WorkflowMeta.runId]: runId, [WorkflowMeta.reason]: reason } },
-      this.taskOptions,
-    );
+    await this.options.producer.enqueue(WORKFLOW_RUN_TASK, { runId }, this.runTaskEnqueueOptions(runId, reason, delayMs), this.taskOptions);
   }
 }

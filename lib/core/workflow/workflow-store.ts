@@ -198,9 +198,9 @@ export interface WorkflowStore {
 
   // ── notifications ─────────────────────────────────────────────────────────
   /**
-   * Calls `listener` after every change of run `runId` that this store instance can observe
-   * (for memory: every change; for a shared store: at least the run ending). Returns the
-   * unsubscribe function. Lets `waitForCompletion` wait without polling.
+   * Calls `listener` with the run after its status changed (at least: after it ended; a shared
+   * store reports what this instance can observe, the end of a run at the very least). Returns
+   * the unsubscribe function. Lets `waitForCompletion` wait without polling.
    */
   watch(runId: string, listener: RunChangeListener): () => void;
   /** Releases connections and timers. Idempotent. */
