@@ -168,6 +168,35 @@ describe('Durable workflows: lifecycle and configuration', () => {
     await expect(tasksOnly.get(StemClient).enqueue('email.sned')).rejects.toThrow(/email\.sned/);
   });
 
+  it('a flow class without steps, or two steps with one name, fails at bootstrap saying what to fix', async () => {
+    @Workflow({ name: 'empty' })
+    @Injectable()
+    class Empty {}
+    await expect(boot({}, [Empty])).rejects.toThrow(/Empty has neither a run\(params, ctx\) method nor @Step\(\) methods/);
+    @Workflow({ name: 'twice' })
+    @Injectable()
+    class Twice {
+      @Step({ name: 'load' }) async a() {}
+      @Step({ name: 'load' }) async b() {}
+    }
+    await expect(boot({}, [Twice])).rejects.toThrow(/Twice\.a and Twice\.b are both step "load"/);
+  });
+
+  it("worker.extensions plug into every delivery of the module's worker, next to the workflow runtime's", async () => {
+    const seen: string[] = [];
+    const app = await boot({ worker: { extensions: [{ name: 'audit', onSettled: (outcome) => void seen.push(`${outcome.envelope.name} ${outcome.state}`) }] } }, [
+      EmailTasks,
+      Greet,
+    ]);
+    const stem = app.get(StemClient);
+    await stem.waitForTask(await stem.enqueue('email.send'), { timeout: 10_000 });
+    const runId = await stem.workflows.start(Greet, { name: 'Bo' });
+    const deadline = Date.now() + 10_000;
+    while (!seen.includes('stem.workflow.run succeeded') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(seen).toEqual(['email.send succeeded', 'stem.workflow.run succeeded']);
+    expect((await stem.workflows.get(runId))?.waitTopic).toBe('greet.Bo');
+  });
+
   it('workflows: false turns the runtime off: StemClient.workflows says how to turn it on', async () => {
     const app = await boot({ workflows: false }, [EmailTasks, Greet]);
     expect(app.get(StemWorkflowHost).runtime).toBeNull();

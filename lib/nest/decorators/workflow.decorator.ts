@@ -14,8 +14,6 @@ export interface WorkflowDecoratorOptions {
   readonly params?: ArgsType;
   /** Default cancellation policy of its runs; a `start` may give its own. */
   readonly cancellationPolicy?: WorkflowCancellationPolicy;
-  /** Queue of its run tasks. @default the module's `workflows.queue` (`'workflow'`) */
-  readonly queue?: string;
 }
 
 /**
