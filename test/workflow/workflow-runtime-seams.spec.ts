@@ -44,7 +44,9 @@ describe('WorkflowRuntime: class steps, tasks, leases, sweeps, errors', () => {
       }
     }
     const instance = new FulfilOrder();
-    ({ app, clock } = await fakeApp({ scripts: [new WorkflowScript<{ amounts: number[] }>({ name: 'fulfil', source: 'FulfilOrder', run: (ctx) => instance.run(ctx.params, ctx) })] }));
+    ({ app, clock } = await fakeApp({
+      scripts: [new WorkflowScript<{ amounts: number[] }>({ name: 'fulfil', source: 'FulfilOrder', run: (ctx) => instance.run(ctx.params, ctx) })],
+    }));
     const runId = await app.startWorkflow('fulfil', { amounts: [5, 7] });
     await untilStatus(app.store, runId, 'suspended');
     await clock.advance('1s');
@@ -92,7 +94,10 @@ describe('WorkflowRuntime: class steps, tasks, leases, sweeps, errors', () => {
     const store = new InMemoryWorkflowStore({ clock: clockLocal });
     const broker = new InMemoryBroker({ clock: clockLocal });
     const { StemWorkflowApp } = await import('../../lib/adapters/memory/index.js');
-    app = await StemWorkflowApp.create({ broker, backend: new InMemoryResultBackend({ clock: clockLocal }), store }, { clock: clockLocal, sweepInterval: 0, scripts: [new WorkflowScript({ name: 'leased', run: async (ctx) => ctx.step('only', () => 'ran') })] });
+    app = await StemWorkflowApp.create(
+      { broker, backend: new InMemoryResultBackend({ clock: clockLocal }), store },
+      { clock: clockLocal, sweepInterval: 0, scripts: [new WorkflowScript({ name: 'leased', run: async (ctx) => ctx.step('only', () => 'ran') })] },
+    );
     const delays: number[] = [];
     app.worker.events.on('task:delayed', (_env, delay) => delays.push(delay));
     const run = await store.createRun({ workflow: 'leased', params: {} });

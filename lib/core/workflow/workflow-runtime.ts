@@ -244,7 +244,10 @@ export class WorkflowRuntime implements WorkflowClient {
   private nameOf(workflow: WorkflowReference): string {
     if (typeof workflow === 'string') return workflow;
     const name = this.options.resolveWorkflowName?.(workflow);
-    if (!name) throw new TypeError(`${workflow.name || 'The class'} does not name a workflow; pass the workflow's name to ctx.startChild(), or a class the runtime's resolveWorkflowName maps to one`);
+    if (!name)
+      throw new TypeError(
+        `${workflow.name || 'The class'} does not name a workflow; pass the workflow's name to ctx.startChild(), or a class the runtime's resolveWorkflowName maps to one`,
+      );
     return name;
   }
 
