@@ -106,6 +106,22 @@ describe('Durable workflows: lifecycle and configuration', () => {
     expect(await stem.workflows.list({ workflow: Greet })).toEqual([]);
   });
 
+  it('a run whose stored params do not match the DTO (started without validation) fails naming the workflow, and the worker goes on', async () => {
+    const app = await boot({}, [Greet]);
+    const runtime = app.get(StemWorkflowHost).runtime!;
+    const stem = app.get(StemClient);
+    const bad = await runtime.start('greet', { name: 7 });
+    const failed = await stem.workflows.waitForCompletion(bad, { timeout: 10_000 });
+    expect(failed.state.status).toBe('failed');
+    expect(failed.state.lastError).toMatchObject({ type: 'InvalidWorkflowParamsError', code: 'STEM_INVALID_WORKFLOW_PARAMS' });
+    expect(failed.state.lastError?.message).toMatch(/workflow "greet": name: .*must be a string/);
+    const good = await stem.workflows.start(Greet, { name: 'Cy' });
+    const deadline = Date.now() + 10_000;
+    while ((await stem.workflows.get(good))?.waitTopic !== 'greet.Cy' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(await stem.workflows.emit('greet.Cy', 'hey')).toBe(1);
+    expect((await stem.workflows.waitForCompletion(good, { timeout: 10_000 })).value).toBe('hey, Cy');
+  });
+
   it('app.close() drains a running workflow step: the step finishes and is checkpointed before close resolves', async () => {
     const store = new InMemoryWorkflowStore();
     closers.push(() => store.close());
