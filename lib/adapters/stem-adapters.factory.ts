@@ -7,6 +7,7 @@ import type { ResultBackend } from '../core/contracts/result-backend.js';
 import type { ScheduleStore } from '../core/contracts/schedule-store.js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
 import { redactUrl } from '../core/utils/redact-url.js';
+import type { WorkflowStore } from '../core/workflow/workflow-store.js';
 import { type AdapterRegistry, adapterRegistry, type AdapterKind, type AdapterKinds, type AdapterLogger } from './registry/index.js';
 
 /** The URL used when no broker is given: the in-process store. */
@@ -24,6 +25,8 @@ export interface StemAdapters {
   readonly groupStore: GroupStore;
   /** Revocations, paused queues and worker heartbeats; `null` when the store has none. */
   readonly revokeStore: ControlStore | null;
+  /** Where workflow runs are kept; `null` when workflows are off or the store has no workflow store. */
+  readonly workflowStore: WorkflowStore | null;
   /** Closes every adapter the factory created (not the instances passed in). */
   close(): Promise<void>;
 }
@@ -47,13 +50,15 @@ export interface StemAdaptersOptions {
   readonly groupStore?: string | GroupStore;
   /** Where revocations, paused queues and heartbeats are kept. @default the backend's store, else the broker's */
   readonly revokeStore?: string | ControlStore;
+  /** Workflow store URL or instance; `false` for none. @default the broker's store when it has one, else none */
+  readonly workflowStore?: string | WorkflowStore | false;
   /** Truthy when Beat runs in this process: a schedule store is then required. */
   readonly beat?: unknown;
   /** Where the created stores log (migrations, reconnects). @default each store's default (the console) */
   readonly logger?: AdapterLogger;
 }
 
-type SameStoreOption = 'backend' | 'lockStore' | 'rateLimiter' | 'scheduleStore' | 'groupStore';
+type SameStoreOption = 'backend' | 'lockStore' | 'rateLimiter' | 'scheduleStore' | 'groupStore' | 'workflowStore';
 
 /**
  * Creates the adapters named by the options. Stores left unset use the broker's URL, so
@@ -88,6 +93,15 @@ export async function createStemAdapters(options: StemAdaptersOptions, registry:
     return undefined;
   };
 
+  /** A store that may be missing: `null` when off, or when the broker's store has none and none was named. */
+  const optionalStore = async <K extends 'workflowStore'>(kind: K, value: string | AdapterKinds[K] | false | undefined): Promise<AdapterKinds[K] | null> => {
+    if (value === false) return null;
+    if (typeof value === 'object') return value;
+    const url = urlOf(kind)!;
+    if (value === undefined && !(await registry.resolve(kind, url))[kind]) return null;
+    return fromUrl(kind, url);
+  };
+
   try {
     const broker = typeof brokerOption === 'string' ? await fromUrl('broker', brokerOption) : brokerOption;
     const backendUrl = options.backend === false ? undefined : urlOf('backend');
@@ -117,6 +131,7 @@ export async function createStemAdapters(options: StemAdaptersOptions, registry:
       : typeof options.revokeStore === 'string' || (await registry.resolve('revokeStore', revokeUrl)).revokeStore
         ? await fromUrl('revokeStore', revokeUrl)
         : null;
+    const workflowStore = await optionalStore('workflowStore', options.workflowStore);
     let closing: Promise<void> | undefined;
     return {
       revokeStore,
@@ -126,6 +141,7 @@ export async function createStemAdapters(options: StemAdaptersOptions, registry:
       rateLimiter,
       scheduleStore,
       groupStore,
+      workflowStore,
       close: () => (closing ??= closeAll(created)),
     };
   } catch (error) {

@@ -62,6 +62,7 @@ export const stemAdaptersProvider: Provider = {
     if (options.worker === false && typeof broker === 'string' && broker.toLowerCase().startsWith('memory:')) {
       logger.warn(`The broker is ${DEFAULT_BROKER_URL} and this app runs no worker: tasks enqueued here run nowhere. Point broker at the store your workers use.`);
     }
-    return createStemAdapters({ ...options, logger: nestAdapterLogger(logger) });
+    const workflowStore = options.workflows === false ? false : options.workflows?.store;
+    return createStemAdapters({ ...options, workflowStore, logger: nestAdapterLogger(logger) });
   },
 };

@@ -22,7 +22,10 @@ import type { StemModuleOptions } from './interfaces/stem-module-options.interfa
 import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
 import { metricsEnabled, nestTaskLogSink } from './stem-telemetry.js';
-import { STEM_ADAPTERS, STEM_PRODUCER, STEM_TASK_REGISTRY } from './stem.constants.js';
+import type { WorkerExtension } from '../core/worker/worker-extension.js';
+import type { WorkflowRuntime } from '../core/workflow/workflow-runtime.js';
+import { StemWorkflowDefinitions } from './stem-workflow.definitions.js';
+import { STEM_ADAPTERS, STEM_PRODUCER, STEM_TASK_REGISTRY, STEM_WORKFLOW_RUNTIME } from './stem.constants.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 import { STEM_MODULE_SOURCE } from './threads/module-source.js';
 import { createNestThreadExecutor } from './threads/nest-thread-executor.js';
@@ -49,6 +52,8 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
     @Inject(STEM_PRODUCER) private readonly producer: Stem,
     @Inject(STEM_ARGS_VALIDATOR) private readonly argsValidator: TaskArgsValidator | null,
     @Optional() @Inject(STEM_MODULE_SOURCE) private readonly moduleSource: string | null = null,
+    @Optional() @Inject(STEM_WORKFLOW_RUNTIME) private readonly workflowRuntime: WorkflowRuntime | null = null,
+    @Optional() @Inject(StemWorkflowDefinitions) private readonly workflows: StemWorkflowDefinitions | null = null,
   ) {}
 
   /** The running worker, or `undefined` for producer-only apps (`worker: false`). */
@@ -70,8 +75,13 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
           ...(config?.terminateGracePeriod !== undefined ? { terminateGracePeriod: config.terminateGracePeriod } : {}),
         })
       : undefined;
+    // NOTE: only an app that defines workflows runs their run tasks: a worker without the
+    // definitions would fail every run it took from a shared queue as an unknown workflow.
+    const runtime = this.workflowRuntime && this.workflows?.size ? this.workflowRuntime : undefined;
+    if (runtime && !this.registry.get(runtime.taskHandler.name)) this.registry.register(runtime.taskHandler);
+    const extensions: WorkerExtension[] = [...(control ? [control.extension] : []), ...(runtime ? [runtime.workerExtension] : []), ...(config?.extensions ?? [])];
+    const queues = config?.queues?.length && runtime ? [...new Set([...config.queues, runtime.queue])] : config?.queues;
     const worker = new Worker({
-      ...(control ? { extensions: [control.extension] } : {}),
       broker: this.adapters.broker,
       backend: this.adapters.backend ?? undefined,
       registry: this.registry,
@@ -83,7 +93,8 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
       defaults: this.options.defaults,
       resultTtl: this.options.resultTtl,
       ...(this.argsValidator ? { argsValidator: this.argsValidator } : {}),
-      ...(config?.queues ? { queues: config.queues } : {}),
+      ...(queues ? { queues } : {}),
+      ...(extensions.length ? { extensions } : {}),
       ...(config?.concurrency !== undefined ? { concurrency: config.concurrency } : {}),
       ...(config?.prefetch !== undefined ? { prefetch: config.prefetch } : {}),
       ...(config?.id ? { id: config.id } : {}),

@@ -20,6 +20,9 @@ import { StemControl } from './stem-control.js';
 import { StemHealthIndicator } from './stem-health.indicator.js';
 import { StemWorkerHost } from './stem-worker.host.js';
 import { metricsEnabled, tracingOf } from './stem-telemetry.js';
+import { StemWorkflowDefinitions } from './stem-workflow.definitions.js';
+import { StemWorkflowHost } from './stem-workflow.host.js';
+import { stemWorkflowRuntimeProvider } from './stem-workflow.runtime.provider.js';
 import { StemClient } from './stem.client.js';
 import { STEM_ADAPTERS, STEM_BROKER, STEM_PRODUCER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { StemExplorer } from './stem.explorer.js';
@@ -34,8 +37,9 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
 
 /**
  * Background jobs for Nest: registers the broker and result backend, discovers `@Task()` and
- * `@Schedule()` methods, provides {@link StemClient} and {@link StemScheduler}, runs a worker
- * (unless `worker: false`) and Beat (with `beat: true`).
+ * `@Schedule()` methods and `@Workflow()` classes, provides {@link StemClient} and
+ * {@link StemScheduler}, runs a worker (unless `worker: false`), the workflow runtime (unless
+ * `workflows: false`) and Beat (with `beat: true`).
  *
  * @example
  * @Module({
@@ -52,6 +56,9 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
     StemWorkerHost,
     StemBeatHost,
     StemScheduleDefinitions,
+    StemWorkflowDefinitions,
+    StemWorkflowHost,
+    stemWorkflowRuntimeProvider,
     StemClient,
     StemControl,
     StemHealthIndicator,
@@ -91,7 +98,20 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
     },
     { provide: Canvas, inject: [STEM_PRODUCER], useFactory: (producer: Stem) => new Canvas(producer) },
   ],
-  exports: [Canvas, StemClient, StemControl, StemHealthIndicator, StemWorkerHost, StemBeatHost, StemScheduler, STEM_BROKER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY, STEM_PRODUCER],
+  exports: [
+    Canvas,
+    StemClient,
+    StemControl,
+    StemHealthIndicator,
+    StemWorkerHost,
+    StemWorkflowHost,
+    StemBeatHost,
+    StemScheduler,
+    STEM_BROKER,
+    STEM_RESULT_BACKEND,
+    STEM_TASK_REGISTRY,
+    STEM_PRODUCER,
+  ],
 })
 export class StemModule extends StemConfigurableModuleClass {
   /** Configures Stem; the calling file is recorded as the module pool threads boot (see `worker.threads.module`). */

@@ -187,6 +187,21 @@ describe('README', () => {
     expect(await runScript('../../examples/tracing.js')).toEqual(['info report.build#0 building', 'false']);
   });
 
+  it('durable workflows: the tour does what its comments say', async () => {
+    const { WorkflowsModule, Payments, tour } = await import('../../examples/workflows.js');
+    const app = await context(WorkflowsModule);
+    const printed: unknown[][] = [];
+    await tour(app.get(StemClient), app.get(Payments), (...values: unknown[]) => void printed.push(values));
+    expect(printed).toEqual([
+      ['completed', 'T1'],
+      ['charge#0 $awaitEvent#0 $sleep#0 receipt#0'],
+      [{ approvedBy: 'ada', reports: ['mon: 3 pages', 'tue: 3 pages'] }],
+      [3, true],
+      ['cancelled', 'customer asked'],
+      [1],
+    ]);
+  });
+
   it.runIf(withRedis)('API and worker processes share a broker URL; the worker runs what the API enqueues', async () => {
     process.env.STEM_BROKER_URL = `${REDIS_URL}?prefix=${uniqueName('readme')}`;
     const { ApiModule, startWorker, inspect } = await import('../../examples/api-and-worker.js');

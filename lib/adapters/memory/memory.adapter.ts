@@ -6,6 +6,7 @@ import { InMemoryLockStore } from './in-memory.lock-store.js';
 import { InMemoryRateLimiter } from './in-memory.rate-limiter.js';
 import { InMemoryResultBackend } from './in-memory.result-backend.js';
 import { InMemoryScheduleStore } from './in-memory.schedule-store.js';
+import { InMemoryWorkflowStore } from './in-memory.workflow-store.js';
 
 /** The stores behind `memory://`: each URL use is a new, process-local store. */
 export const memoryAdapter: AdapterSet = {
@@ -16,4 +17,5 @@ export const memoryAdapter: AdapterSet = {
   scheduleStore: async () => new InMemoryScheduleStore(),
   groupStore: async () => new InMemoryGroupStore(),
   revokeStore: async () => new InMemoryControlStore(),
+  workflowStore: async () => new InMemoryWorkflowStore(),
 };

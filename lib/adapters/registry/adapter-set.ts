@@ -5,6 +5,7 @@ import type { LockStore } from '../../core/contracts/lock-store.js';
 import type { RateLimiter } from '../../core/contracts/rate-limiter.js';
 import type { ResultBackend } from '../../core/contracts/result-backend.js';
 import type { ScheduleStore } from '../../core/contracts/schedule-store.js';
+import type { WorkflowStore } from '../../core/workflow/workflow-store.js';
 
 /** A sink for adapter log lines (migrations, reconnects, swallowed background errors). */
 export interface AdapterLogger {
@@ -21,6 +22,7 @@ export interface AdapterKinds {
   scheduleStore: ScheduleStore;
   groupStore: GroupStore;
   revokeStore: ControlStore;
+  workflowStore: WorkflowStore;
 }
 
 /** One kind of store: `'broker'`, `'backend'`, `'lockStore'`, ... */

@@ -16,6 +16,9 @@ import type { ShutdownMode } from '../../core/worker/worker.options.js';
 import type { AutoscaleOptions } from '../../core/worker/autoscaler.js';
 import type { StemThreadOptions } from './stem-thread-options.interface.js';
 import type { TracingOptions } from '../../core/observability/stem-tracing.js';
+import type { WorkerExtension } from '../../core/worker/worker-extension.js';
+import type { Duration } from '../../core/beat/duration.js';
+import type { WorkflowStore } from '../../core/workflow/workflow-store.js';
 
 /** Worker settings of {@link StemModuleOptions}. */
 export interface StemWorkerOptions {
@@ -45,6 +48,28 @@ export interface StemWorkerOptions {
   readonly threads?: StemThreadOptions;
   /** Move the concurrency between `min` and `max` from the queues' backlog (`concurrency` is then ignored). */
   readonly autoscale?: AutoscaleOptions;
+  /** Extensions plugged into every delivery the worker runs (after the built-in ones and the workflow runtime's). */
+  readonly extensions?: readonly WorkerExtension[];
+}
+
+/** Durable workflow settings of {@link StemModuleOptions}. */
+export interface StemWorkflowsOptions {
+  /**
+   * Workflow store URL or instance: where runs, checkpoints, watchers and signals live. Every
+   * process that starts or runs the same workflows must share it.
+   * @default the broker's store (`memory://` gives an in-process store)
+   */
+  readonly store?: string | WorkflowStore;
+  /**
+   * Queue of the run tasks (`stem.workflow.run`). The worker of an app that defines
+   * `@Workflow()` classes consumes it in addition to its other queues.
+   * @default 'workflow'
+   */
+  readonly queue?: string;
+  /** Run lease, renewed while a run executes; a dead worker's run is picked up by another after at most one lease. @default '30s' */
+  readonly runLeaseDuration?: Duration;
+  /** Period of the sweep that re-enqueues due runs whose delayed run task went missing. @default '1s' */
+  readonly sweepInterval?: Duration;
 }
 
 /** Beat settings of {@link StemModuleOptions}. */
@@ -146,4 +171,9 @@ export interface StemModuleOptions {
   readonly telemetry?: boolean | StemTelemetryOptions;
   /** TTL of statuses and results in ms. @default the backend's default (1 day) */
   readonly resultTtl?: number;
+  /**
+   * Durable workflows (`@Workflow()` classes, `StemClient.workflows`); `false` turns them off.
+   * @default {} (on, with the broker's store)
+   */
+  readonly workflows?: StemWorkflowsOptions | false;
 }
