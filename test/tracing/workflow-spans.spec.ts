@@ -55,6 +55,5 @@ describe('workflow spans', () => {
     const step = spans().find((s) => s.name === 'step collect');
     expect(step?.status).toBe(2);
     expect(step?.attributes['error.type']).toBe('Error');
-
   });
 });

@@ -158,7 +158,15 @@ export class Worker {
       executors: this.executors,
       extensions,
       settlement: this.settlement,
-      host: new WorkerContextHost({ backend: this.backend, leases: this.leases, clock: this.clock, events: this.events, producer: this.producer, taskLogSink: this.taskLogSink, jobOf: (d) => this.jobOf(d) }),
+      host: new WorkerContextHost({
+        backend: this.backend,
+        leases: this.leases,
+        clock: this.clock,
+        events: this.events,
+        producer: this.producer,
+        taskLogSink: this.taskLogSink,
+        jobOf: (d) => this.jobOf(d),
+      }),
     });
     if (options.autoscale) {
       const scaler = new Autoscaler(

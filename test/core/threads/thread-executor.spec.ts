@@ -1,6 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryResultBackend } from '../../../lib/adapters/memory/index.js';
-import { SimpleTaskRegistry, Stem, type TaskHandler, type TaskLogSink, TestClock, ThreadExecutor, type ThreadExecutorOptions, threadTask, Worker } from '../../../lib/core/index.js';
+import {
+  SimpleTaskRegistry,
+  Stem,
+  type TaskHandler,
+  type TaskLogSink,
+  TestClock,
+  ThreadExecutor,
+  type ThreadExecutorOptions,
+  threadTask,
+  Worker,
+} from '../../../lib/core/index.js';
 import { TS_THREAD_EXEC_ARGV } from '../../support/thread-loader.js';
 import { QuotaError } from './fixtures/thread-tasks.js';
 

@@ -28,7 +28,10 @@ describe('revoke with terminate of a thread task', () => {
     const worker = new Worker({ broker, backend, registry, id: 'w1', concurrency: 1, executors: { thread: executor }, extensions: [control.extension] });
     await control.start(worker);
     await worker.start();
-    closers.push(() => broker.close(), () => worker.close({ mode: 'hard' }));
+    closers.push(
+      () => broker.close(),
+      () => worker.close({ mode: 'hard' }),
+    );
 
     const id = await stem.enqueue('threads.spin', {});
     const deadline = Date.now() + 20_000;
