@@ -7,18 +7,17 @@ import type { ResultBackend } from '../contracts/result-backend.js';
 import { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import { WorkerShutdownError } from '../errors/worker-shutdown.error.js';
-import { Stem } from '../stem.js';
+import type { Stem } from '../stem.js';
 import type { TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
 import { type Clock, sleepUnlessAborted, systemClock } from '../utils/clock.js';
 import { TypedEmitter } from '../utils/typed-emitter.js';
 import { StemTracing } from '../observability/stem-tracing.js';
 import { consoleTaskLogSink, type TaskLogSink } from '../observability/task-logger.js';
-import { TaskTracingExtension } from '../observability/task-tracing.extension.js';
 import { uuidv7 } from '../utils/uuid.js';
 import { Autoscaler } from './autoscaler.js';
-import { terminalHookExtension, uniqueLockExtension } from './builtin-extensions.js';
 import { DrainGate } from './drain-gate.js';
+import { inferQueues, workerExtensions, workerProducer } from './worker-parts.js';
 import { ExtensionChain } from './extension-chain.js';
 import { InMemoryRateLimiterFallback } from './fallback-rate-limiter.js';
 import { InlineExecutor } from './inline-executor.js';
@@ -30,7 +29,6 @@ import { Settlement } from './settlement.js';
 import { INLINE_EXECUTOR, type TaskExecutor } from './task-executor.js';
 import { TaskRunner } from './task-runner.js';
 import type { RateLimit } from '../contracts/rate-limiter.js';
-import type { WorkerExtension } from './worker-extension.js';
 import { WorkerContextHost } from './worker-context-host.js';
 import type { WorkerEvents } from './worker.events.js';
 import type { ShutdownMode, WorkerOptions } from './worker.options.js';
@@ -109,28 +107,14 @@ export class Worker {
     this.slots = Math.max(1, Math.floor(options.concurrency ?? 8));
     this.prefetch = Math.max(0, Math.floor(options.prefetch ?? this.slots));
     this.id = options.id ?? `stem-worker-${hostname()}-${process.pid}-${uuidv7().slice(-6)}`;
-    this.queues = options.queues?.length ? [...options.queues] : this.inferQueues();
+    this.queues = options.queues?.length ? [...options.queues] : inferQueues(this.registry, this.defaults);
     this.argsValidator = options.argsValidator;
     this.tracing = StemTracing.from(options.tracing);
     this.taskLogSink = options.taskLogSink ?? consoleTaskLogSink;
     this.encoders = options.encoders ?? options.producer?.encoders ?? new TaskPayloadEncoderRegistry();
-    this.producer =
-      options.producer ??
-      Stem.fromParts({
-        broker: this.broker,
-        backend: this.backend,
-        registry: this.registry,
-        defaults: this.defaults,
-        argsValidator: this.argsValidator,
-        clock: this.clock,
-        encoders: this.encoders,
-        signer: options.signer,
-        uniqueCoordinator: options.uniqueCoordinator,
-        groupStore: options.groupStore,
-        tracing: this.tracing ?? false,
-      });
+    this.producer = options.producer ?? workerProducer(options, { defaults: this.defaults, clock: this.clock, encoders: this.encoders, tracing: this.tracing });
     const canvas = new CanvasCoordinator(this.producer, options.groupStore ?? this.producer.groupStore);
-    const extensions = new ExtensionChain(this.extensionsOf(canvas), (error) => this.events.emit('worker:error', error));
+    const extensions = new ExtensionChain(workerExtensions(options, canvas, this.tracing, this.id), (error) => this.events.emit('worker:error', error));
     this.executors = { [INLINE_EXECUTOR]: new InlineExecutor(this.clock), ...options.executors };
     this.leases = new LeaseKeeper(this.broker, this.clock, this.events);
     this.drainGate = new DrainGate(this.clock, () => this.running.size);
@@ -396,24 +380,6 @@ export class Worker {
     this.dispatch();
     this.slotWaiter?.();
     this.drainGate.notify();
-  }
-
-  /** Built-in extensions first (tracing, canvas, unique locks, `onTerminal` hooks), then the user's. */
-  private extensionsOf(canvas: CanvasCoordinator): WorkerExtension[] {
-    return [
-      ...(this.tracing ? [new TaskTracingExtension(this.tracing, this.id)] : []),
-      canvas,
-      ...(this.options.uniqueCoordinator ? [uniqueLockExtension(this.options.uniqueCoordinator)] : []),
-      ...(this.options.onTerminal ?? []).map(terminalHookExtension),
-      ...(this.options.extensions ?? []),
-    ];
-  }
-
-  private inferQueues(): string[] {
-    const fallback = this.defaults.queue ?? DEFAULT_TASK_OPTIONS.queue;
-    const queues = new Set(this.registry.list().map((h) => h.options?.queue ?? fallback));
-    if (queues.size === 0) queues.add(fallback);
-    return [...queues];
   }
 
   private jobOf(delivery: Delivery): Job | undefined {
