@@ -20,7 +20,7 @@ TARBALL="$WORK/$(tail -n 1 "$WORK/pack.out")"
 tar -tzf "$TARBALL" | sed 's#^package/##' | sort >"$WORK/files.txt"
 for file in LICENSE README.md package.json dist/lib/index.js dist/lib/index.d.ts dist/lib/core/index.js \
   dist/lib/nest/microservices/index.js dist/lib/adapters/redis/index.js dist/lib/adapters/postgres/index.js \
-  dist/lib/testing/index.js dist/lib/cli/main.js; do
+  dist/lib/testing/index.js dist/lib/cli/main.js dist/lib/core/worker/threads/thread-entry.js dist/lib/nest/threads/stem-thread-app.js; do
   grep -qx "$file" "$WORK/files.txt" || fail "the tarball lacks $file"
 done
 if grep -E '\.map$|^dist/(sample|bench|test|e2e)/|\.ts$' "$WORK/files.txt" | grep -v '\.d\.ts$'; then

@@ -3,6 +3,13 @@ import { SimpleTaskRegistry, Stem, Worker } from '../lib/core/index.js';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 200_000);
 const CONCURRENCY = 50;
+/**
+ * `BENCH_TRACING=off` measures with tracing turned off (the default is on, with no SDK registered);
+ * `BENCH_TRACING=compare` alternates rounds with tracing on and off in this one process and prints
+ * the medians and their ratio.
+ */
+const TRACING = process.env.BENCH_TRACING !== 'off';
+const ROUNDS = 5;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /**
@@ -11,6 +18,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
  */
 export async function run(): Promise<void> {
   await scenario(5_000, false); // JIT warm-up
+  if (process.env.BENCH_TRACING === 'compare') return compareTracing();
   const r = await scenario(TASKS, true);
   console.log(`in-memory enqueue only (enqueueMany, batches of 1000): ${fmt(r.enqueueRate)} tasks/s`);
   console.log(`in-memory drain of a ${fmt(TASKS)}-task backlog at concurrency ${CONCURRENCY}: ${fmt(r.drainRate)} tasks/s`);
@@ -18,11 +26,26 @@ export async function run(): Promise<void> {
   console.log(`target 20,000 tasks/s end to end: ${(r.e2eRate / 20_000).toFixed(2)}x`);
 }
 
-async function scenario(count: number, report: boolean) {
+/** Rounds with tracing on and off, alternating, so a load change on the machine hits both alike. */
+async function compareTracing(): Promise<void> {
+  const count = Math.round(TASKS / 4);
+  const rates: Record<'on' | 'off', { enqueueRate: number; drainRate: number; e2eRate: number }[]> = { on: [], off: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const mode of i % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) rates[mode].push(await scenario(count, false, mode === 'on'));
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  for (const key of ['enqueueRate', 'drainRate', 'e2eRate'] as const) {
+    const on = median(rates.on.map((r) => r[key]));
+    const off = median(rates.off.map((r) => r[key]));
+    console.log(`${key} (median of ${ROUNDS} rounds of ${fmt(count)}): tracing off ${fmt(off)} tasks/s, on without an SDK ${fmt(on)} tasks/s, ratio ${(on / off).toFixed(3)}`);
+  }
+}
+
+async function scenario(count: number, report: boolean, tracing: boolean = TRACING) {
   const broker = new InMemoryBroker();
   const backend = new InMemoryResultBackend();
   const registry = new SimpleTaskRegistry([{ name: 'noop', call: (_ctx, args: { i: number }) => args.i }]);
-  const stem = new Stem({ broker, backend, registry });
+  const stem = new Stem({ broker, backend, registry, tracing });
   const log = (msg: string) => report && console.log(`  ... ${msg}`);
 
   let t = performance.now();
@@ -30,14 +53,14 @@ async function scenario(count: number, report: boolean) {
   const enqueueRate = count / ((performance.now() - t) / 1000);
   log(`enqueued ${fmt(count)}`);
 
-  let worker = new Worker({ broker, backend, registry, queues: ['bench'], concurrency: CONCURRENCY });
+  let worker = new Worker({ broker, backend, registry, queues: ['bench'], concurrency: CONCURRENCY, tracing });
   t = performance.now();
   await processAll(worker, count, () => worker.start(), log);
   const drainRate = count / ((performance.now() - t) / 1000);
   await worker.close();
   log('drained backlog');
 
-  worker = new Worker({ broker, backend, registry, queues: ['bench'], concurrency: CONCURRENCY });
+  worker = new Worker({ broker, backend, registry, queues: ['bench'], concurrency: CONCURRENCY, tracing });
   t = performance.now();
   await processAll(
     worker,

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker as BullWorker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { RedisResultBackend, RedisStreamsBroker } from '../lib/adapters/redis/index.js';
 import { SimpleTaskRegistry, Stem, Worker } from '../lib/core/index.js';
 import { deleteKeys } from '../test/redis/redis-test-utils.js';
+import { type ScalingSide, scalingTable } from './scaling.js';
 
 const URL_ = process.env.BENCH_REDIS_URL ?? process.env.STEM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TASKS = Number(process.env.BENCH_TASKS ?? 30_000);
@@ -23,10 +25,16 @@ interface Side {
   /** Starts a worker at CONCURRENCY that calls `onStart(i)` when task i starts; resolves once running. */
   startWorker(onDone: () => void, onStart: (i: number) => void): Promise<void>;
   stopWorker(): Promise<void>;
+  /** Drops every queued task. */
+  purge(): Promise<void>;
   close(): Promise<void>;
 }
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** `BENCH_SCALING=0` skips the scaling table. */
+const SCALING = process.env.BENCH_SCALING !== '0';
+/** Queued tasks whose memory is measured per side. */
+const MEMORY_TASKS = 10_000;
 
 type Metric = 'bulk' | 'single' | 'processing' | 'p50' | 'p99';
 const METRICS: { key: Metric; label: string; unit: string; higherIsBetter: boolean }[] = [
@@ -59,6 +67,7 @@ export async function run(): Promise<void> {
         for (const m of METRICS) samples.get(side)![m.key].push(r[m.key]);
       }
     }
+    const ceiling = await rawCeiling(`raw-bench-${tag}`);
     console.log('\nResult (medians; Stem vs BullMQ on the same Redis):');
     for (const m of METRICS) {
       const a = median(samples.get(stem)![m.key]);
@@ -69,11 +78,130 @@ export async function run(): Promise<void> {
         `  ${m.label.padEnd(34)} stem ${shown(a).padStart(9)} ${m.unit}  bullmq ${shown(b).padStart(9)} ${m.unit}  → stem ${ratio.toFixed(2)}x ${ratio >= 1 ? 'better' : 'worse'}`,
       );
     }
+    const processing = median(samples.get(stem)!.processing);
+    console.log(
+      `  raw ioredis ceiling (XREADGROUP 200 + pipelined XACK + SET): ${fmt(ceiling)}/s → stem processing at ${((processing / ceiling) * 100).toFixed(0)}% of it, bullmq at ${((median(samples.get(bull)!.processing) / ceiling) * 100).toFixed(0)}%`,
+    );
+    await memoryPerTask(stem, bull, `stem-bench-${tag}`, `bull-bench-${tag}`);
   } finally {
     await stem.close();
     await bull.close();
-    await cleanup(`stem-bench-${tag}`, `bull-bench-${tag}`);
+    await cleanup(`stem-bench-${tag}`, `bull-bench-${tag}`, `raw-bench-${tag}`);
   }
+  if (SCALING) {
+    try {
+      await scalingTable(scalingSides(tag), (processes, concurrency) => (concurrency === 1 ? 2_000 : processes * 10_000));
+    } finally {
+      await cleanup(`stem-scale-${tag}`, `bull-scale-${tag}`);
+    }
+  }
+}
+
+/**
+ * The raw ioredis ceiling on this machine: one consumer reads a stream 200 entries at a time with
+ * XREADGROUP and sends, pipelined, an XACK and a result SET per entry; tasks per second.
+ */
+async function rawCeiling(prefix: string): Promise<number> {
+  const redis = new Redis(URL_);
+  const stream = `${prefix}:stream`;
+  try {
+    await redis.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
+    for (let i = 0; i < TASKS; i += BATCH) {
+      const fill = redis.pipeline();
+      for (let j = i; j < Math.min(TASKS, i + BATCH); j++) fill.xadd(stream, '*', 'e', JSON.stringify({ id: `t${j}`, name: 'noop', args: { i: j } }));
+      await fill.exec();
+    }
+    const t = performance.now();
+    let done = 0;
+    while (done < TASKS) {
+      const reply = (await redis.xreadgroup('GROUP', 'g', 'c', 'COUNT', 200, 'STREAMS', stream, '>')) as [string, [string, string[]][]][] | null;
+      const entries = reply?.[0]?.[1] ?? [];
+      if (entries.length === 0) break;
+      const settle = redis.pipeline();
+      for (const [id, fields] of entries) {
+        const task = JSON.parse(fields[1]!) as { id: string; args: { i: number } };
+        settle.xack(stream, 'g', id);
+        settle.set(`${prefix}:result:${task.id}`, JSON.stringify({ state: 'succeeded', result: task.args.i }), 'PX', 86_400_000);
+      }
+      await settle.exec();
+      done += entries.length;
+    }
+    const r = rate(done, t);
+    progress(`raw ioredis ceiling: ${fmt(r)}/s`);
+    return r;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Bytes of Redis memory per queued task (MEMORY USAGE summed over each side's keys, results on). */
+async function memoryPerTask(stem: Side, bull: Side, stemPrefix: string, bullPrefix: string): Promise<void> {
+  const redis = new Redis(URL_);
+  try {
+    const usage = async (prefix: string) => {
+      let total = 0;
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        const sizes = redis.pipeline();
+        for (const key of keys) sizes.memory('USAGE', key, 'SAMPLES', 0);
+        for (const [, size] of (await sizes.exec()) ?? []) total += Number(size ?? 0);
+      } while (cursor !== '0');
+      return total;
+    };
+    const perTask = async (side: Side, prefix: string) => {
+      const before = await usage(prefix);
+      await side.enqueueBulk(MEMORY_TASKS);
+      const bytes = ((await usage(prefix)) - before) / MEMORY_TASKS;
+      await side.purge();
+      return bytes;
+    };
+    const a = await perTask(stem, stemPrefix);
+    const b = await perTask(bull, bullPrefix);
+    console.log(
+      `  Redis memory per queued task (MEMORY USAGE, status/job data included): stem ${fmt(a)} B, bullmq ${fmt(b)} B → stem ${(b / a).toFixed(2)}x ${a <= b ? 'smaller' : 'larger'}`,
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function scalingSides(tag: string): ScalingSide[] {
+  const stemPrefix = `stem-scale-${tag}`;
+  const bullPrefix = `bull-scale-${tag}`;
+  let stem: Stem | undefined;
+  const { hostname, port } = new URL(URL_);
+  const connection = { host: hostname, port: Number(port || 6379), maxRetriesPerRequest: null };
+  return [
+    {
+      name: 'stem',
+      kind: 'stem-redis',
+      url: URL_,
+      namespace: stemPrefix,
+      async fill(queue, count) {
+        const broker = await RedisStreamsBroker.connect(URL_, { prefix: stemPrefix });
+        const backend = await RedisResultBackend.connect(URL_, { prefix: stemPrefix });
+        stem = new Stem({ broker, backend, registry: new SimpleTaskRegistry([{ name: 'noop', call: () => 0 }]) });
+        for (let i = 0; i < count; i += BATCH) {
+          await stem.enqueueMany(Array.from({ length: Math.min(BATCH, count - i) }, (_, j) => ({ name: 'noop', args: { i: i + j }, options: { queue } })));
+        }
+        await broker.close();
+        await backend.close();
+      },
+    },
+    {
+      name: 'bullmq',
+      kind: 'bullmq',
+      url: URL_,
+      namespace: bullPrefix,
+      async fill(queue, count) {
+        const q = new Queue(queue, { connection, prefix: bullPrefix });
+        for (let i = 0; i < count; i += BATCH) await q.addBulk(Array.from({ length: Math.min(BATCH, count - i) }, (_, j) => ({ name: 'noop', data: { i: i + j } })));
+        await q.close();
+      },
+    },
+  ];
 }
 
 async function measure(side: Side): Promise<Record<Metric, number>> {
@@ -160,6 +288,9 @@ async function stemSide(prefix: string): Promise<Side> {
     async stopWorker() {
       await worker?.close();
     },
+    async purge() {
+      await broker.purge('bench');
+    },
     async close() {
       await broker.close();
       await backend.close();
@@ -198,6 +329,9 @@ async function bullSide(prefix: string): Promise<Side> {
     },
     async stopWorker() {
       await worker?.close();
+    },
+    async purge() {
+      await queue.obliterate({ force: true });
     },
     async close() {
       await queue.close();

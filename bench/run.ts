@@ -5,7 +5,7 @@
 type Suite = { name: string; load: () => Promise<{ run: () => Promise<void> }> };
 
 const load = (name: string) => () => import(new URL(`./${name}.bench.js`, import.meta.url).href) as Promise<{ run: () => Promise<void> }>;
-const suites: Suite[] = ['memory', 'redis', 'postgres', 'workflows'].map((name) => ({ name, load: load(name) }));
+const suites: Suite[] = ['memory', 'redis', 'postgres', 'threads', 'workflows'].map((name) => ({ name, load: load(name) }));
 
 const wanted = process.argv.slice(2);
 for (const suite of suites) {

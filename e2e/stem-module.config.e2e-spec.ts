@@ -77,10 +77,10 @@ describe('StemModule broker configuration', () => {
 
   it('names each store at boot, URLs without their password', () => {
     expect(describeStores({ broker: 'redis://default:hunter2@redis.internal:6380?prefix=app1', backend: 'postgres://app:s3cret@db/app', worker: { concurrency: 4 } })).toBe(
-      'Stores: broker redis://default:***@redis.internal:6380?prefix=app1, backend postgres://app:***@db/app; worker in this process',
+      'Stores: broker redis://default:***@redis.internal:6380?prefix=app1, backend postgres://app:***@db/app, revokeStore postgres://app:***@db/app; worker in this process',
     );
     expect(describeStores({ broker: new InMemoryBroker(), backend: false, worker: false })).toBe(
-      'Stores: broker memory, backend off, lockStore memory://, rateLimiter memory://, scheduleStore memory://, groupStore memory://; producer only (worker: false)',
+      'Stores: broker memory, backend off, lockStore memory://, rateLimiter memory://, scheduleStore memory://, groupStore memory://, revokeStore memory://; producer only (worker: false)',
     );
   });
 });

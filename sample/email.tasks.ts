@@ -17,6 +17,7 @@ export class EmailTasks {
 
   @Task({ name: 'report.build', queue: 'reports', maxRetries: 2, retryPolicy: { backoff: 200 } })
   async buildReport(args: { month: string }, ctx: TaskContext): Promise<{ month: string; rows: number; attempt: number }> {
+    ctx.logger.info(`building the report of ${args.month}`);
     if (ctx.attempt === 0) throw new Error('warehouse connection reset (fails on purpose the first time)');
     return { month: args.month, rows: 1_234, attempt: ctx.attempt };
   }

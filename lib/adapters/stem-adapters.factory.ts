@@ -1,5 +1,6 @@
 import type { GroupStore } from '../core/canvas/group-store.js';
 import type { Broker } from '../core/contracts/broker.js';
+import type { ControlStore } from '../core/contracts/control-store.js';
 import type { LockStore } from '../core/contracts/lock-store.js';
 import type { RateLimiter } from '../core/contracts/rate-limiter.js';
 import type { ResultBackend } from '../core/contracts/result-backend.js';
@@ -7,6 +8,7 @@ import type { ScheduleStore } from '../core/contracts/schedule-store.js';
 import type { WorkflowStore } from '../core/workflow/workflow-store.js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
 import { redactUrl } from '../core/utils/redact-url.js';
+import type { WorkflowStore } from '../core/workflow/workflow-store.js';
 import { type AdapterRegistry, adapterRegistry, type AdapterKind, type AdapterKinds, type AdapterLogger } from './registry/index.js';
 
 /** The URL used when no broker is given: the in-process store. */
@@ -22,7 +24,9 @@ export interface StemAdapters {
   readonly scheduleStore: ScheduleStore | null;
   /** Where canvas keeps group and chord state. */
   readonly groupStore: GroupStore;
-  /** Where workflow runs are kept; `null` unless workflows run here or `workflowStore` was given. */
+  /** Revocations, paused queues and worker heartbeats; `null` when the store has none. */
+  readonly revokeStore: ControlStore | null;
+  /** Where workflow runs are kept; `null` when workflows are off or the store has no workflow store. */
   readonly workflowStore: WorkflowStore | null;
   /** Closes every adapter the factory created (not the instances passed in). */
   close(): Promise<void>;
@@ -45,10 +49,10 @@ export interface StemAdaptersOptions {
   readonly scheduleStore?: string | ScheduleStore;
   /** @default the broker's store */
   readonly groupStore?: string | GroupStore;
-  /** Workflow store URL or instance; created only when given or when `workflows` is truthy. @default the broker's store */
-  readonly workflowStore?: string | WorkflowStore;
-  /** Truthy when workflows run or are started from this process: a workflow store is then created. */
-  readonly workflows?: unknown;
+  /** Where revocations, paused queues and heartbeats are kept. @default the backend's store, else the broker's */
+  readonly revokeStore?: string | ControlStore;
+  /** Workflow store URL or instance; `false` for none. @default the broker's store when it has one, else none */
+  readonly workflowStore?: string | WorkflowStore | false;
   /** Truthy when Beat runs in this process: a schedule store is then required. */
   readonly beat?: unknown;
   /** Where the created stores log (migrations, reconnects). @default each store's default (the console) */
@@ -90,6 +94,15 @@ export async function createStemAdapters(options: StemAdaptersOptions, registry:
     return undefined;
   };
 
+  /** A store that may be missing: `null` when off, or when the broker's store has none and none was named. */
+  const optionalStore = async <K extends 'workflowStore'>(kind: K, value: string | AdapterKinds[K] | false | undefined): Promise<AdapterKinds[K] | null> => {
+    if (value === false) return null;
+    if (typeof value === 'object') return value;
+    const url = urlOf(kind)!;
+    if (value === undefined && !(await registry.resolve(kind, url))[kind]) return null;
+    return fromUrl(kind, url);
+  };
+
   try {
     const broker = typeof brokerOption === 'string' ? await fromUrl('broker', brokerOption) : brokerOption;
     const backendUrl = options.backend === false ? undefined : urlOf('backend');
@@ -108,11 +121,21 @@ export async function createStemAdapters(options: StemAdaptersOptions, registry:
         : null;
     const groupUrl = urlOf('groupStore');
     const groupStore = groupUrl ? await fromUrl('groupStore', groupUrl) : (options.groupStore as GroupStore);
-    const workflowUrl = urlOf('workflowStore');
-    const wantsWorkflows = Boolean(options.workflows || options.workflowStore);
-    const workflowStore = !workflowUrl ? (options.workflowStore as WorkflowStore) : wantsWorkflows ? await fromUrl('workflowStore', workflowUrl) : null;
+    const revokeUrl =
+      typeof options.revokeStore === 'string'
+        ? options.revokeStore
+        : options.revokeStore
+          ? undefined
+          : ((typeof options.backend === 'string' ? options.backend : undefined) ?? brokerUrl ?? DEFAULT_ADAPTER_URL);
+    const revokeStore = !revokeUrl
+      ? ((options.revokeStore as ControlStore | undefined) ?? null)
+      : typeof options.revokeStore === 'string' || (await registry.resolve('revokeStore', revokeUrl)).revokeStore
+        ? await fromUrl('revokeStore', revokeUrl)
+        : null;
+    const workflowStore = await optionalStore('workflowStore', options.workflowStore);
     let closing: Promise<void> | undefined;
     return {
+      revokeStore,
       broker,
       backend,
       lockStore,

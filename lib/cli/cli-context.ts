@@ -1,4 +1,6 @@
-import type { Broker } from '../core/contracts/broker.js';
+import { requireBrokerCapability, type Broker } from '../core/contracts/broker.js';
+import { BroadcastControlChannel } from '../core/control/broadcast-control-channel.js';
+import { ControlClient } from '../core/control/control-client.js';
 import type { ResultBackend } from '../core/contracts/result-backend.js';
 import type { ScheduleStore } from '../core/contracts/schedule-store.js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
@@ -43,11 +45,13 @@ export class CliContext {
 
   private connect(): Promise<StemAdapters> {
     const backend = this.options.backend ?? this.env.STEM_RESULT_BACKEND_URL;
+    const revokeStore = this.env.STEM_REVOKE_STORE_URL;
     this.adapters ??= createStemAdapters({
       broker: this.brokerUrl,
       ...(backend ? { backend } : {}),
+      ...(revokeStore ? { revokeStore } : {}),
       scheduleStore: this.env.STEM_SCHEDULE_STORE_URL ?? this.brokerUrl,
-      ...(this.wantsWorkflows ? { workflowStore: this.env.STEM_WORKFLOW_STORE_URL ?? this.brokerUrl } : {}),
+      workflowStore: this.wantsWorkflows ? (this.env.STEM_WORKFLOW_STORE_URL ?? this.brokerUrl) : false,
     });
     return this.adapters;
   }
@@ -69,6 +73,15 @@ export class CliContext {
   async producer(): Promise<Stem> {
     const adapters = await this.connect();
     return Stem.fromParts({ broker: adapters.broker, backend: adapters.backend, signer: EnvelopeSigner.fromEnv(this.env) });
+  }
+
+  /** A control client on the broker's broadcast channel and the revoke store (`STEM_REVOKE_STORE_URL`, else the backend's store). */
+  async control(): Promise<ControlClient> {
+    const adapters = await this.connect();
+    const channel = new BroadcastControlChannel(requireBrokerCapability(adapters.broker, 'broadcast', 'send worker control commands'), {
+      namespace: this.env.STEM_CONTROL_NAMESPACE ?? 'stem',
+    });
+    return new ControlClient({ channel, ...(adapters.revokeStore ? { store: adapters.revokeStore } : {}), requestedBy: `cli:${this.env.USER ?? 'unknown'}@pid${process.pid}` });
   }
 
   async scheduleStore(): Promise<ScheduleStore> {

@@ -4,6 +4,7 @@ import { CliContext, type CliIo, UsageError } from './cli-context.js';
 import { dlqCommand } from './commands/dlq.command.js';
 import { schedulesCommand } from './commands/schedules.command.js';
 import { wfCommand } from './commands/wf.command.js';
+import { workerCommand } from './commands/worker.command.js';
 import { healthCommand, queuesCommand, statusCommand, tasksCommand } from './commands/tasks.command.js';
 
 /** The text `stem --help` prints. */
@@ -27,6 +28,13 @@ Commands:
   wf rewind <run-id> --step <name> [--dry-run]
   wf emit <topic> [-p '{json}']            resume every run waiting on the topic
   wf waiters [--topic t] [--limit n]       runs waiting on events, with deadline and age
+  worker ls                                live workers, from their heartbeats
+  worker ping|stats|inspect [-w id]... [--timeout ms]
+                                           ask workers; exit 69 when none replied
+  worker revoke <task-id...> [--terminate] [--reason text] [--expires-in 7d]
+                                           stored first, so it holds for workers that are down
+  worker pause|resume <queue>              stored; paused queues are not fetched from
+  worker shutdown [-w id]... [--mode warm|soft|hard]
 
 Options:
   --broker <url>    redis://, rediss:// or postgres:// (default: $STEM_BROKER_URL)
@@ -39,7 +47,7 @@ const defaultIo: CliIo = { out: (line) => console.log(line), err: (line) => cons
 
 /**
  * Runs the `stem` command line and resolves with its exit code (0 ok, 1 not found/failed,
- * 2 usage error). Never calls `process.exit`.
+ * 2 usage error, 69 no worker replied). Never calls `process.exit`.
  *
  * @example
  * await runCli(['dlq', 'list', '--queue', 'emails', '--broker', 'redis://127.0.0.1:6379']);
@@ -76,6 +84,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
         topic: { type: 'string' },
         wait: { type: 'boolean' },
         timeout: { type: 'string' },
+        worker: { type: 'string', short: 'w', multiple: true },
+        terminate: { type: 'boolean' },
+        'expires-in': { type: 'string' },
+        mode: { type: 'string' },
       },
     });
   } catch (error) {
@@ -108,6 +120,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
         return await schedulesCommand(ctx, action, values);
       case 'wf':
         return await wfCommand(ctx, action, rest, values);
+      case 'worker':
+        return await workerCommand(ctx, action, rest, values);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -125,4 +125,10 @@ export const StemMeta = {
   replayedFrom: 'stem.replayedFrom',
   /** Errors inside the worker's pipeline (not the handler's) this delivery has met so far. */
   pipelineFailures: 'stem.pipelineFailures',
+  /** Why a revoked task was cancelled. */
+  revokedReason: 'stem.revoked.reason',
+  /** Who revoked it. */
+  revokedBy: 'stem.revoked.by',
+  /** Epoch ms when it was revoked. */
+  revokedAt: 'stem.revoked.at',
 } as const;

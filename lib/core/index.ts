@@ -23,4 +23,6 @@ export * from './utils/redact-url.js';
 export * from './beat/index.js';
 export * from './observability/index.js';
 export * from './envelope-validator.js';
+export * from './control/index.js';
+export * from './version.js';
 export * from './workflow/index.js';

@@ -1,3 +1,4 @@
+import { remoteErrorChain } from './errors/remote-error.js';
 import type { ErrorMatcher, RetryPolicy } from './task-options.js';
 
 /** Defaults of {@link RetryPolicy}. */
@@ -25,7 +26,8 @@ export function computeBackoff(policy: RetryPolicy | undefined, attempt: number,
 }
 
 function matches(error: unknown, matcher: ErrorMatcher): boolean {
-  if (typeof matcher !== 'string') return error instanceof matcher;
+  // NOTE: an error rebuilt from a thread is not an instance of the original class; match its class names.
+  if (typeof matcher !== 'string') return error instanceof matcher || (remoteErrorChain(error)?.includes(matcher.name) ?? false);
   if (!(error instanceof Error)) return false;
   if (error.name === matcher) return true;
   // NOTE: names travel in envelope meta; walk the class chain so `HttpError` still matches a

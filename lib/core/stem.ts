@@ -11,6 +11,7 @@ import { KnownTasks } from './producer/known-tasks.js';
 import { Publisher } from './producer/publisher.js';
 import { type ProducerParts, type StemOptions, stemOptionsFromParts } from './producer/stem-options.js';
 import { ResultWaiter } from './producer/result-waiter.js';
+import { StemTracing } from './observability/stem-tracing.js';
 import type { EnvelopeSigner } from './signing/envelope-signer.js';
 import type { TaskRegistry } from './task-handler.js';
 import type { EnqueueOptions, TaskOptions } from './task-options.js';
@@ -41,6 +42,8 @@ export class Stem implements TaskProducer {
   readonly signer?: EnvelopeSigner;
   readonly uniqueCoordinator?: UniqueTaskCoordinator;
   readonly groupStore?: GroupStore;
+  /** The producer's spans (`send <queue>`), or `undefined` with `tracing: false`. */
+  readonly tracing?: StemTracing;
   private readonly envelopes: EnvelopeBuilder;
   private readonly publisher: Publisher;
   private readonly results: ResultWaiter;
@@ -54,6 +57,7 @@ export class Stem implements TaskProducer {
     this.signer = options.signer;
     this.uniqueCoordinator = options.uniqueCoordinator;
     this.groupStore = options.groupStore;
+    this.tracing = StemTracing.from(options.tracing);
     this.envelopes = new EnvelopeBuilder({
       defaults: options.defaults ?? {},
       clock: options.clock ?? systemClock,
@@ -68,6 +72,7 @@ export class Stem implements TaskProducer {
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.resultTtl !== undefined ? { resultTtl: options.resultTtl } : {}),
       ...(options.signer ? { signer: options.signer } : {}),
+      ...(this.tracing ? { tracing: this.tracing } : {}),
     });
     this.results = new ResultWaiter(options.backend, this.encoders);
     this.known = new KnownTasks({
@@ -87,20 +92,18 @@ export class Stem implements TaskProducer {
    * @throws PublishOutcomeUnknownError when the connection was lost mid-publish (enqueue again with the same `taskId`)
    */
   async enqueue(name: string, args: unknown = {}, options: EnqueueOptions = {}, taskOptions?: TaskOptions): Promise<string> {
-    const envelope = this.buildChecked(name, args, options, taskOptions);
-    if (options.transaction !== undefined) {
-      await this.publisher.publishInTransaction(envelope, options.transaction);
-      return envelope.id;
-    }
-    const existing = await this.uniqueCoordinator?.claim(envelope, this.backend);
-    if (existing) return existing;
+    const composed = this.composeChecked(name, args, options, taskOptions);
+    const send = this.tracing?.startSend(composed);
+    const envelope = this.envelopes.seal(send ? send.envelope : composed);
     try {
-      await this.publisher.publish([envelope], { batch: false });
+      const id = await this.publishOne(envelope, options.transaction);
+      if (id !== envelope.id) send?.deduplicated();
+      send?.end();
+      return id;
     } catch (error) {
-      await this.uniqueCoordinator?.release(envelope).catch(() => undefined);
+      send?.end(error);
       throw error;
     }
-    return envelope.id;
   }
 
   /**
@@ -118,22 +121,21 @@ export class Stem implements TaskProducer {
    * built and checked before anything is published.
    */
   async enqueueMany(calls: readonly EnqueueCall[]): Promise<string[]> {
-    const built = calls.map((c) => this.buildChecked(c.name, c.args ?? {}, c.options ?? {}, c.taskOptions));
-    const ids = built.map((e) => e.id);
-    const envelopes: Envelope[] = [];
-    for (const [i, envelope] of built.entries()) {
-      const existing = await this.uniqueCoordinator?.claim(envelope, this.backend);
-      if (existing) ids[i] = existing;
-      else envelopes.push(envelope);
-    }
-    if (envelopes.length === 0) return ids;
+    const composed = calls.map((c) => this.composeChecked(c.name, c.args ?? {}, c.options ?? {}, c.taskOptions));
+    const tracing = this.tracing?.enabled ? this.tracing : undefined;
+    const sends = tracing ? composed.map((e) => tracing.startSend(e)!) : undefined;
+    const built = sends ? sends.map((s) => this.envelopes.seal(s.envelope)) : composed.map((e) => this.envelopes.seal(e));
     try {
-      await this.publisher.publish(envelopes, { batch: true });
+      const ids = await this.publishMany(built);
+      for (const [i, send] of (sends ?? []).entries()) {
+        if (ids[i] !== built[i]!.id) send.deduplicated();
+        send.end();
+      }
+      return ids;
     } catch (error) {
-      if (this.uniqueCoordinator) await Promise.all(envelopes.map((e) => this.uniqueCoordinator!.release(e).catch(() => undefined)));
+      if (sends) for (const send of sends) send.end(error);
       throw error;
     }
-    return ids;
   }
 
   /**
@@ -190,11 +192,47 @@ export class Stem implements TaskProducer {
   /** Releases nothing by itself: the broker and backend are owned by whoever created them. */
   async close(): Promise<void> {}
 
-  /** The envelope of a call, after checking its task names (and any a canvas call carries). */
-  private buildChecked(name: string, args: unknown, options: EnqueueOptions, taskOptions: TaskOptions | undefined): Envelope {
-    const envelope = this.envelopes.build(name, args, options, taskOptions ?? this.known.remoteOptions(name));
+  /** The unsigned envelope of a call, after checking its task names (and any a canvas call carries). */
+  private composeChecked(name: string, args: unknown, options: EnqueueOptions, taskOptions: TaskOptions | undefined): Envelope {
+    const envelope = this.envelopes.compose(name, args, options, taskOptions ?? this.known.remoteOptions(name));
     this.known.assertKnown(name, envelope.meta);
     return envelope;
+  }
+
+  /** Publishes one built envelope; resolves with its id, or the id of the unique task it duplicates. */
+  private async publishOne(envelope: Envelope, transaction: unknown): Promise<string> {
+    if (transaction !== undefined) {
+      await this.publisher.publishInTransaction(envelope, transaction);
+      return envelope.id;
+    }
+    const existing = await this.uniqueCoordinator?.claim(envelope, this.backend);
+    if (existing) return existing;
+    try {
+      await this.publisher.publish([envelope], { batch: false });
+    } catch (error) {
+      await this.uniqueCoordinator?.release(envelope).catch(() => undefined);
+      throw error;
+    }
+    return envelope.id;
+  }
+
+  /** Publishes built envelopes in one batch; resolves with their ids (or those of the unique tasks they duplicate). */
+  private async publishMany(built: readonly Envelope[]): Promise<string[]> {
+    const ids = built.map((e) => e.id);
+    const envelopes: Envelope[] = [];
+    for (const [i, envelope] of built.entries()) {
+      const existing = await this.uniqueCoordinator?.claim(envelope, this.backend);
+      if (existing) ids[i] = existing;
+      else envelopes.push(envelope);
+    }
+    if (envelopes.length === 0) return ids;
+    try {
+      await this.publisher.publish(envelopes, { batch: true });
+    } catch (error) {
+      if (this.uniqueCoordinator) await Promise.all(envelopes.map((e) => this.uniqueCoordinator!.release(e).catch(() => undefined)));
+      throw error;
+    }
+    return ids;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Envelope } from './envelope.js';
 import type { EnqueueOptions } from './task-options.js';
+import type { TaskLogger } from './observability/task-logger.js';
 
 /**
  * What a running task can see and do. Passed as the second argument of a `@Task()` method (or
@@ -25,6 +26,12 @@ export interface TaskContext {
    * fails the attempt. Pass it to `fetch`, database drivers, etc.
    */
   readonly signal: AbortSignal;
+  /**
+   * Log lines of this attempt, each carrying the task id, name, attempt and trace id (to the
+   * worker's `taskLogSink`; in Nest, the Nest `Logger` with the task name as context).
+   * @example ctx.logger.info('charged card', { amount: 42 })
+   */
+  readonly logger: TaskLogger;
   /** Records that the task is alive (persisted as `heartbeatAt`) and renews its lease. */
   heartbeat(): Promise<void>;
   /** Pushes this delivery's lease to now + `ms`. */

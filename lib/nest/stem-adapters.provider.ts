@@ -7,7 +7,7 @@ import { DEFAULT_BROKER_URL, STEM_ADAPTERS } from './stem.constants.js';
 import { nestAdapterLogger } from './stem-adapters.logger.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 
-const STORE_OPTIONS = ['backend', 'lockStore', 'rateLimiter', 'scheduleStore', 'groupStore'] as const;
+const STORE_OPTIONS = ['backend', 'lockStore', 'rateLimiter', 'scheduleStore', 'groupStore', 'revokeStore'] as const;
 
 /**
  * Rejects options that would quietly send tasks nowhere: a producer-only app (`worker: false`)
@@ -41,7 +41,9 @@ export function describeStores(options: StemModuleOptions): string {
   const sameStore = typeof options.broker === 'string' || options.broker === undefined ? broker : DEFAULT_BROKER_URL;
   const parts = [`broker ${broker}`];
   for (const option of STORE_OPTIONS) {
-    const store = describe(options[option], sameStore);
+    // NOTE: the revoke store defaults to the backend's store, the others to the broker's.
+    const fallback = option === 'revokeStore' && typeof options.backend === 'string' ? redactUrl(options.backend) : sameStore;
+    const store = describe(options[option], fallback);
     if (store !== broker) parts.push(`${option} ${store}`);
   }
   const rest = parts.length === 1 ? ' (every store)' : '';
@@ -60,6 +62,7 @@ export const stemAdaptersProvider: Provider = {
     if (options.worker === false && typeof broker === 'string' && broker.toLowerCase().startsWith('memory:')) {
       logger.warn(`The broker is ${DEFAULT_BROKER_URL} and this app runs no worker: tasks enqueued here run nowhere. Point broker at the store your workers use.`);
     }
-    return createStemAdapters({ ...options, logger: nestAdapterLogger(logger) });
+    const workflowStore = options.workflows === false ? false : options.workflows?.store;
+    return createStemAdapters({ ...options, workflowStore, logger: nestAdapterLogger(logger) });
   },
 };

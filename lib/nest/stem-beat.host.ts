@@ -3,10 +3,12 @@ import { Beat } from '../core/beat/beat.js';
 import { StemScheduler } from '../core/beat/stem-scheduler.js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
 import { StemMetrics } from '../core/observability/stem-metrics.js';
+import { isStemThread } from '../core/worker/threads/thread-marker.js';
 import type { Stem } from '../core/stem.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import { StemScheduleDefinitions } from './stem-schedule.definitions.js';
+import { metricsEnabled } from './stem-telemetry.js';
 import { STEM_ADAPTERS, STEM_PRODUCER } from './stem.constants.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 
@@ -34,7 +36,7 @@ export class StemBeatHost implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.options.beat) return;
+    if (!this.options.beat || isStemThread()) return;
     if (!this.scheduler || !this.adapters.scheduleStore) {
       throw new ConfigurationError('scheduleStore', 'beat is enabled but no schedule store is configured; set "scheduleStore" to a store URL or instance');
     }
@@ -44,7 +46,8 @@ export class StemBeatHost implements OnApplicationBootstrap, BeforeApplicationSh
       store: this.adapters.scheduleStore,
       stem: this.producer,
       lockStore: this.adapters.lockStore,
-      ...(this.options.telemetry !== false ? { metrics: new StemMetrics().beatHook() } : {}),
+      ...(metricsEnabled(this.options) ? { metrics: new StemMetrics().beatHook() } : {}),
+      tracing: this.producer.tracing ?? false,
       ...settings,
     });
     beat.events.on('beat:error', (error) => this.logger.error(`Beat error: ${error.message}`, error.stack));

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { ScheduleDecoratorOptions } from './decorators/schedule.decorator.js';
+import type { StepDecoratorOptions } from './decorators/step.decorator.js';
 import type { TaskDecoratorOptions } from './decorators/task.decorator.js';
-import { STEM_SCHEDULE_METADATA, STEM_TASK_METADATA } from './stem.constants.js';
+import type { WorkflowDecoratorOptions } from './decorators/workflow.decorator.js';
+import { STEM_SCHEDULE_METADATA, STEM_STEP_METADATA, STEM_TASK_METADATA, STEM_WORKFLOW_METADATA } from './stem.constants.js';
 
 /** Reads the metadata Stem's decorators write. */
 @Injectable()
@@ -17,5 +19,15 @@ export class StemMetadataAccessor {
   /** `@Schedule()` options of a method, in declaration order (empty when none). */
   getScheduleMetadata(target: Function): readonly ScheduleDecoratorOptions[] {
     return this.reflector.get<ScheduleDecoratorOptions[] | undefined>(STEM_SCHEDULE_METADATA, target) ?? [];
+  }
+
+  /** `@Workflow()` options of a class, or `undefined`. */
+  getWorkflowMetadata(target: Function): WorkflowDecoratorOptions | undefined {
+    return this.reflector.get<WorkflowDecoratorOptions | undefined>(STEM_WORKFLOW_METADATA, target);
+  }
+
+  /** `@Step()` options of a method, or `undefined`. */
+  getStepMetadata(target: Function): StepDecoratorOptions | undefined {
+    return this.reflector.get<StepDecoratorOptions | undefined>(STEM_STEP_METADATA, target);
   }
 }

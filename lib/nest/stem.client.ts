@@ -1,10 +1,15 @@
-import { Inject, Injectable, type Type } from '@nestjs/common';
+import { Inject, Injectable, Optional, type Type } from '@nestjs/common';
+import type { TaskArgsValidator } from '../core/args-validator.js';
 import type { TaskStatus } from '../core/envelope.js';
 import type { EnqueueCall, Stem } from '../core/stem.js';
 import type { EnqueueOptions } from '../core/task-options.js';
 import type { TaskResult, WaitOptions } from '../core/task-result.js';
+import type { WorkflowClient } from '../core/workflow/workflow-client.js';
 import { createTaskHandle, type TaskHandle, type TaskMethodArgs, type TaskMethodName, type TaskMethodResult } from './stem-task.handle.js';
-import { STEM_PRODUCER } from './stem.constants.js';
+import { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
+import { StemWorkflowDefinitions } from './stem-workflow.definitions.js';
+import { StemWorkflows } from './stem-workflows.client.js';
+import { STEM_PRODUCER, STEM_WORKFLOW_RUNTIME } from './stem.constants.js';
 
 /**
  * Enqueue tasks and read their results from controllers and services.
@@ -23,7 +28,20 @@ import { STEM_PRODUCER } from './stem.constants.js';
  */
 @Injectable()
 export class StemClient {
-  constructor(@Inject(STEM_PRODUCER) private readonly producer: Stem) {}
+  /**
+   * Durable workflows: `start(FulfilOrder, params)`, `emit`, `signal`, `waitForCompletion`,
+   * `cancel`, `rewind`, `get`, `steps`, `list`.
+   */
+  readonly workflows: StemWorkflows;
+
+  constructor(
+    @Inject(STEM_PRODUCER) private readonly producer: Stem,
+    @Optional() @Inject(STEM_WORKFLOW_RUNTIME) runtime: WorkflowClient | null = null,
+    @Optional() @Inject(StemWorkflowDefinitions) definitions: StemWorkflowDefinitions | null = null,
+    @Optional() @Inject(STEM_ARGS_VALIDATOR) validator: TaskArgsValidator | null = null,
+  ) {
+    this.workflows = new StemWorkflows(runtime, definitions ?? new StemWorkflowDefinitions(), validator);
+  }
 
   /**
    * Enqueues `name` with `args`; resolves with the task id once published.

@@ -20,3 +20,6 @@ export const STEM_ADAPTERS = Symbol.for('stem:adapters');
 
 /** The broker used when none is configured: in-memory, nothing to install. */
 export const DEFAULT_BROKER_URL = 'memory://';
+
+/** Injection token of the `WorkflowRuntime` (`null` with `workflows: false`). */
+export const STEM_WORKFLOW_RUNTIME = Symbol.for('stem:workflow-runtime');

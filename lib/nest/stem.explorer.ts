@@ -6,9 +6,14 @@ import type { TaskContext } from '../core/task-context.js';
 import { Schedules, type ScheduleSpecInput } from '../core/beat/schedule-spec.js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
 import type { ScheduleDecoratorOptions } from './decorators/schedule.decorator.js';
+import type { TaskArgsValidator } from '../core/args-validator.js';
 import type { TaskDecoratorOptions } from './decorators/task.decorator.js';
+import type { WorkflowDecoratorOptions } from './decorators/workflow.decorator.js';
 import { StemMetadataAccessor } from './stem-metadata.accessor.js';
 import { StemScheduleDefinitions } from './stem-schedule.definitions.js';
+import { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
+import { buildWorkflowDefinition, type WorkflowStepMethod } from './stem-workflow.builder.js';
+import { StemWorkflowDefinitions } from './stem-workflow.definitions.js';
 import { STEM_TASK_REGISTRY } from './stem.constants.js';
 
 const NOT_DTO: ReadonlySet<unknown> = new Set([Object, String, Number, Boolean, Array, Promise, Function, Symbol, BigInt, Map, Set, Date, undefined]);
@@ -21,9 +26,10 @@ function declaredArgsType(prototype: object, methodName: string): ArgsType | und
 }
 
 /**
- * Finds `@Task()` and `@Schedule()` methods on providers at module init: tasks go into the task
- * registry, schedules into the schedule definitions. Finding only: running them is the worker's
- * and Beat's job.
+ * Finds `@Task()` and `@Schedule()` methods and `@Workflow()` classes on providers at module
+ * init: tasks go into the task registry, schedules into the schedule definitions, workflows into
+ * the workflow definitions. Finding only: running them is the worker's, Beat's and the workflow
+ * runtime's job.
  */
 @Injectable()
 export class StemExplorer implements OnModuleInit {
@@ -35,6 +41,8 @@ export class StemExplorer implements OnModuleInit {
     private readonly metadata: StemMetadataAccessor,
     @Inject(STEM_TASK_REGISTRY) private readonly registry: TaskRegistry,
     private readonly schedules: StemScheduleDefinitions,
+    private readonly workflows: StemWorkflowDefinitions,
+    @Inject(STEM_ARGS_VALIDATOR) private readonly argsValidator: TaskArgsValidator | null,
   ) {}
 
   onModuleInit(): void {
@@ -46,6 +54,8 @@ export class StemExplorer implements OnModuleInit {
     if (!instance || typeof instance !== 'object') return;
     const prototype = Object.getPrototypeOf(instance) as object | null;
     if (!prototype) return;
+    const workflow = this.metadata.getWorkflowMetadata((instance as object).constructor);
+    if (workflow) this.exploreWorkflow(wrapper, prototype, workflow);
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
       const method = (prototype as Record<string, unknown>)[methodName];
       if (typeof method !== 'function') continue;
@@ -68,6 +78,24 @@ export class StemExplorer implements OnModuleInit {
       }
       for (const schedule of schedules) this.addSchedule(schedule, taskName, source);
     }
+  }
+
+  private exploreWorkflow(wrapper: InstanceWrapper, prototype: object, options: WorkflowDecoratorOptions): void {
+    const instance = wrapper.instance as object;
+    const className = instance.constructor?.name ?? wrapper.name?.toString() ?? 'anonymous';
+    if (!wrapper.isDependencyTreeStatic()) {
+      this.logger.warn(`@Workflow() ${className} is a request-scoped provider and was not registered; workflows run outside any request, so make ${className} a singleton.`);
+      return;
+    }
+    if (!options?.name) throw new ConfigurationError('workflow', `@Workflow() on ${className} needs a name, e.g. @Workflow({ name: 'orders.fulfil' })`);
+    const steps: WorkflowStepMethod[] = [];
+    for (const method of this.scanner.getAllMethodNames(prototype)) {
+      const fn = (prototype as Record<string, unknown>)[method];
+      const step = typeof fn === 'function' ? this.metadata.getStepMetadata(fn) : undefined;
+      if (step) steps.push({ method, options: step });
+    }
+    const definition = buildWorkflowDefinition({ instance, className, options, steps, validator: this.argsValidator });
+    this.workflows.add({ definition, options, source: className });
   }
 
   private addSchedule(schedule: ScheduleDecoratorOptions, taskName: string | undefined, source: string): void {

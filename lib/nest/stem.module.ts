@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { TaskArgsValidator } from '../core/args-validator.js';
 import { StemScheduler } from '../core/beat/stem-scheduler.js';
@@ -16,11 +16,18 @@ import { StemBeatHost } from './stem-beat.host.js';
 import { StemMetadataAccessor } from './stem-metadata.accessor.js';
 import { StemScheduleDefinitions } from './stem-schedule.definitions.js';
 import { STEM_ARGS_VALIDATOR, stemArgsValidatorProvider } from './stem-validation.provider.js';
+import { StemControl } from './stem-control.js';
+import { StemHealthIndicator } from './stem-health.indicator.js';
 import { StemWorkerHost } from './stem-worker.host.js';
+import { metricsEnabled, tracingOf } from './stem-telemetry.js';
+import { StemWorkflowDefinitions } from './stem-workflow.definitions.js';
+import { StemWorkflowHost } from './stem-workflow.host.js';
+import { stemWorkflowRuntimeProvider } from './stem-workflow.runtime.provider.js';
 import { StemClient } from './stem.client.js';
 import { STEM_ADAPTERS, STEM_BROKER, STEM_PRODUCER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { StemExplorer } from './stem.explorer.js';
-import { StemConfigurableModuleClass, STEM_MODULE_OPTIONS } from './stem.module-definition.js';
+import { StemConfigurableModuleClass, STEM_ASYNC_OPTIONS_TYPE, STEM_MODULE_OPTIONS, STEM_OPTIONS_TYPE } from './stem.module-definition.js';
+import { callerFile, STEM_MODULE_SOURCE } from './threads/module-source.js';
 
 function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
   if (options.signing === false) return undefined;
@@ -30,8 +37,9 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
 
 /**
  * Background jobs for Nest: registers the broker and result backend, discovers `@Task()` and
- * `@Schedule()` methods, provides {@link StemClient} and {@link StemScheduler}, runs a worker
- * (unless `worker: false`) and Beat (with `beat: true`).
+ * `@Schedule()` methods and `@Workflow()` classes, provides {@link StemClient} and
+ * {@link StemScheduler}, runs a worker (unless `worker: false`), the workflow runtime (unless
+ * `workflows: false`) and Beat (with `beat: true`).
  *
  * @example
  * @Module({
@@ -48,7 +56,12 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
     StemWorkerHost,
     StemBeatHost,
     StemScheduleDefinitions,
+    StemWorkflowDefinitions,
+    StemWorkflowHost,
+    stemWorkflowRuntimeProvider,
     StemClient,
+    StemControl,
+    StemHealthIndicator,
     stemArgsValidatorProvider,
     stemAdaptersProvider,
     { provide: STEM_BROKER, inject: [STEM_ADAPTERS], useFactory: (a: StemAdapters) => a.broker },
@@ -77,13 +90,41 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
           uniqueCoordinator: new UniqueTaskCoordinator({
             lockStore: adapters.lockStore,
             ...(options.uniqueDefaultTtl !== undefined ? { defaultTtl: options.uniqueDefaultTtl } : {}),
-            ...(options.telemetry !== false ? { metrics: new StemMetrics() } : {}),
+            ...(metricsEnabled(options) ? { metrics: new StemMetrics() } : {}),
           }),
           groupStore: adapters.groupStore,
+          tracing: tracingOf(options) ?? false,
         }),
     },
     { provide: Canvas, inject: [STEM_PRODUCER], useFactory: (producer: Stem) => new Canvas(producer) },
   ],
-  exports: [Canvas, StemClient, StemWorkerHost, StemBeatHost, StemScheduler, STEM_BROKER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY, STEM_PRODUCER],
+  exports: [
+    Canvas,
+    StemClient,
+    StemControl,
+    StemHealthIndicator,
+    StemWorkerHost,
+    StemWorkflowHost,
+    StemBeatHost,
+    StemScheduler,
+    STEM_BROKER,
+    STEM_RESULT_BACKEND,
+    STEM_TASK_REGISTRY,
+    STEM_PRODUCER,
+  ],
 })
-export class StemModule extends StemConfigurableModuleClass {}
+export class StemModule extends StemConfigurableModuleClass {
+  /** Configures Stem; the calling file is recorded as the module pool threads boot (see `worker.threads.module`). */
+  static forRoot(options: typeof STEM_OPTIONS_TYPE): DynamicModule {
+    return withModuleSource(super.forRoot(options), callerFile());
+  }
+
+  /** Configures Stem from injected providers; the calling file is recorded as for `forRoot`. */
+  static forRootAsync(options: typeof STEM_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withModuleSource(super.forRootAsync(options), callerFile());
+  }
+}
+
+function withModuleSource(definition: DynamicModule, file: string | undefined): DynamicModule {
+  return { ...definition, providers: [...(definition.providers ?? []), { provide: STEM_MODULE_SOURCE, useValue: file ?? null }] };
+}

@@ -5,5 +5,7 @@ export * from './lock-store.contract.js';
 export * from './rate-limiter.contract.js';
 export * from './schedule-store.contract.js';
 export * from './group-store.contract.js';
+export * from './revoke-store.contract.js';
+export * from './control-channel.contract.js';
 export * from './workflow-store.contract.js';
 export * from './workflow-retention.contract.js';

@@ -11,6 +11,7 @@ import { UnknownTaskError } from '../../lib/core/errors/unknown-task.error.js';
 import { Stem, type StemOptions } from '../../lib/core/stem.js';
 import { SimpleTaskRegistry } from '../../lib/core/task-registry.js';
 import { Worker } from '../../lib/core/worker/worker.js';
+import { WORKFLOW_RUN_TASK } from '../../lib/core/workflow/workflow.constants.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -72,6 +73,17 @@ describe('Stem: unknown task names', () => {
     const declared = producer({ remoteTasks: ['report.build'] }, []);
     await declared.stem.enqueue('report.build');
     await expect(declared.stem.enqueue('report.buld')).rejects.toBeInstanceOf(UnknownTaskError);
+  });
+
+  it('the workflow run task is always accepted and does not make a producer check names', async () => {
+    const runsWorkflows = producer({}, [{ name: WORKFLOW_RUN_TASK, call: () => 0 }]);
+    await runsWorkflows.stem.enqueue('anything.goes');
+    await runsWorkflows.stem.enqueue(WORKFLOW_RUN_TASK, { runId: 'r1' });
+    const checking = producer();
+    await checking.stem.enqueue(WORKFLOW_RUN_TASK, { runId: 'r2' });
+    const error = await checking.stem.enqueue('math.addd').catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/known tasks: math\.add, math\.mul\b/);
+    expect((error as Error).message).not.toContain(WORKFLOW_RUN_TASK);
   });
 
   it('checks tasks a canvas call carries (links, later chain steps) when it is enqueued', async () => {

@@ -7,7 +7,7 @@ import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 // @ts-expect-error: a plain JavaScript module without types
 import { checkReadme } from '../../.ci/readme-examples.mjs';
-import { StemClient, Task } from '../../lib/index.js';
+import { StemClient, StemWorkerHost, Task } from '../../lib/index.js';
 import { PostgresBroker } from '../../lib/adapters/postgres/index.js';
 import { RedisStreamsBroker } from '../../lib/adapters/redis/index.js';
 import { uniqueName } from '../../lib/testing/contract-helpers.js';
@@ -95,6 +95,14 @@ describe('README', () => {
     expect(await runScript('../../examples/adapter-registry.js')).toEqual(['memory']);
   });
 
+  it('CPU-bound tasks: the module gives its worker a thread pool of 2 and autoscaling from 2', async () => {
+    const { CpuModule } = await import('../../examples/cpu-tasks.js');
+    const app = await context(CpuModule);
+    const worker = app.get(StemWorkerHost).worker!;
+    expect(worker.concurrency).toBe(2);
+    expect(worker.stats().executors.thread).toMatchObject({ size: 0, target: 2, maxSize: 2, busy: 0 });
+  });
+
   it('typed tasks: a typed handle enqueues and waits', async () => {
     const { TypedTasksModule, Notifier } = await import('../../examples/typed-tasks.js');
     const app = await context(TypedTasksModule);
@@ -157,6 +165,10 @@ describe('README', () => {
     expect([status.status?.state, status.status?.queue, status.value]).toEqual(['succeeded', 'reports', 'report 2026-11']);
   });
 
+  it('operating workers: a running task revoked with terminate ends cancelled with its reason; the worker is listed by its heartbeat', async () => {
+    expect(await runScript('../../examples/operating-workers.js')).toEqual(['reports-1 terminated 1', 'too slow', 'reports-1']);
+  });
+
   it('publish retry: a publish cut off mid-flight is enqueued again under the same id; the task runs (twice: at least once)', async () => {
     expect(await runScript('../../examples/publish-retry.js')).toEqual(['succeeded true 2']);
   });
@@ -169,6 +181,25 @@ describe('README', () => {
     const printed = (await runScript('../../examples/worker-extension.js')).map((line) => line.replace(/in \d+ ms$/, 'in N ms'));
     // `succeeded` is written before onSettled runs, so the waiting producer may print first.
     expect(printed.sort()).toEqual(['acme delayed 60000 ms: tenant paused', 'rendered', 'report.render #0 retried in N ms', 'report.render #1 succeeded in N ms']);
+  });
+
+  it('tracing: ctx.logger lines reach the sink; without an SDK no trace header is written', async () => {
+    expect(await runScript('../../examples/tracing.js')).toEqual(['info report.build#0 building', 'false']);
+  });
+
+  it('durable workflows: the tour does what its comments say', async () => {
+    const { WorkflowsModule, Payments, tour } = await import('../../examples/workflows.js');
+    const app = await context(WorkflowsModule);
+    const printed: unknown[][] = [];
+    await tour(app.get(StemClient), app.get(Payments), (...values: unknown[]) => void printed.push(values));
+    expect(printed).toEqual([
+      ['completed', 'T1'],
+      ['charge#0 $awaitEvent#0 $sleep#0 receipt#0'],
+      [{ approvedBy: 'ada', reports: ['mon: 3 pages', 'tue: 3 pages'] }],
+      [3, true],
+      ['cancelled', 'customer asked'],
+      [1],
+    ]);
   });
 
   it.runIf(withRedis)('API and worker processes share a broker URL; the worker runs what the API enqueues', async () => {

@@ -10,18 +10,18 @@ const redis = await redisAvailable();
 const postgres = await postgresAvailable();
 
 describe('workflow store chosen by URL', () => {
-  it('is created only when workflows run here or a workflow store is named', async () => {
-    const none = await createStemAdapters({ broker: 'memory://' });
+  it("defaults to the broker's store, and workflowStore: false creates none", async () => {
+    const none = await createStemAdapters({ broker: 'memory://', workflowStore: false });
     expect(none.workflowStore).toBeNull();
     await none.close();
-    const memory = await createStemAdapters({ broker: 'memory://', workflows: true });
+    const memory = await createStemAdapters({ broker: 'memory://' });
     expect(memory.workflowStore).toBeInstanceOf(InMemoryWorkflowStore);
     await memory.close();
   });
 
   it.runIf(redis)("defaults to the broker's Redis, prefix included", async () => {
     const prefix = uniquePrefix('wf-registry');
-    const adapters = await createStemAdapters({ broker: `${REDIS_URL}?prefix=${prefix}`, workflows: true });
+    const adapters = await createStemAdapters({ broker: `${REDIS_URL}?prefix=${prefix}` });
     try {
       expect(adapters.workflowStore).toBeInstanceOf(RedisWorkflowStore);
       const run = await adapters.workflowStore!.createRun({ workflow: 'registry', params: {} });

@@ -135,7 +135,13 @@ export class InMemoryWorkflowStore implements WorkflowStore {
   ): Promise<boolean> {
     const rec = this.suspendable(runId, options.ownerId);
     if (!rec) return false;
-    this.suspend(rec, { type: options.type ?? 'sleep', step, resumeAt, requestedResumeAt: options.requestedResumeAt ?? resumeAt, ...extras(options) });
+    this.suspend(rec, {
+      type: options.type ?? 'sleep',
+      step,
+      resumeAt,
+      requestedResumeAt: options.requestedResumeAt === undefined ? resumeAt : options.requestedResumeAt,
+      ...extras(options),
+    });
     return true;
   }
 
@@ -157,7 +163,11 @@ export class InMemoryWorkflowStore implements WorkflowStore {
       ...(options.data !== undefined ? { data: copyValue(options.data) } : {}),
       createdAt: this.clock.now(),
     });
-    this.suspend(rec, { type: 'event', step, topic, resumeAt: deadline, requestedResumeAt: options.requestedDeadline ?? deadline, ...extras(options) }, topic);
+    this.suspend(
+      rec,
+      { type: 'event', step, topic, resumeAt: deadline, requestedResumeAt: options.requestedDeadline === undefined ? deadline : options.requestedDeadline, ...extras(options) },
+      topic,
+    );
     return true;
   }
 
@@ -170,7 +180,14 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     const rec = this.suspendable(runId, options.ownerId);
     if (!rec || rec.signals.some((s) => s.name === name)) return false;
     const deadline = options.deadline ?? null;
-    this.suspend(rec, { type: 'signal', step, signal: name, resumeAt: deadline, requestedResumeAt: options.requestedDeadline ?? deadline, ...extras(options) });
+    this.suspend(rec, {
+      type: 'signal',
+      step,
+      signal: name,
+      resumeAt: deadline,
+      requestedResumeAt: options.requestedDeadline === undefined ? deadline : options.requestedDeadline,
+      ...extras(options),
+    });
     return true;
   }
 

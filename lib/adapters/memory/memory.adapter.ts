@@ -1,5 +1,6 @@
 import type { AdapterSet } from '../registry/adapter-set.js';
 import { InMemoryBroker } from './in-memory.broker.js';
+import { InMemoryControlStore } from './in-memory.control-store.js';
 import { InMemoryGroupStore } from './in-memory.group-store.js';
 import { InMemoryLockStore } from './in-memory.lock-store.js';
 import { InMemoryRateLimiter } from './in-memory.rate-limiter.js';
@@ -15,5 +16,6 @@ export const memoryAdapter: AdapterSet = {
   rateLimiter: async () => new InMemoryRateLimiter(),
   scheduleStore: async () => new InMemoryScheduleStore(),
   groupStore: async () => new InMemoryGroupStore(),
+  revokeStore: async () => new InMemoryControlStore(),
   workflowStore: async () => new InMemoryWorkflowStore(),
 };

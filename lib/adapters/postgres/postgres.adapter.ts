@@ -1,5 +1,6 @@
 import type { AdapterConnectContext, AdapterSet } from '../registry/adapter-set.js';
 import { PostgresBroker } from './postgres.broker.js';
+import { PostgresControlStore } from './postgres.control-store.js';
 import { PostgresGroupStore } from './postgres.group-store.js';
 import { PostgresLockStore } from './postgres.lock-store.js';
 import { PostgresRateLimiter } from './postgres.rate-limiter.js';
@@ -21,4 +22,5 @@ export const postgresAdapter: AdapterSet = {
   scheduleStore: (url, context) => PostgresScheduleStore.connect(url, withLogger(context)),
   groupStore: (url, context) => PostgresGroupStore.connect(url, withLogger(context)),
   workflowStore: (url, context) => PostgresWorkflowStore.connect(url, withLogger(context)),
+  revokeStore: (url, context) => PostgresControlStore.connect(url, withLogger(context)),
 };

@@ -3,7 +3,6 @@ import type {
   BroadcastListener,
   BroadcastMessage,
   BroadcastSubscription,
-  Broker,
   ConsumeOptions,
   Consumer,
   DeadLetterEntry,
@@ -14,6 +13,8 @@ import type {
   ReplayOptions,
   ReplayResult,
 } from '../../core/contracts/broker.js';
+import type { QueuedPublish, QueuedPublishBroker } from '../../core/contracts/queued-publish.js';
+import type { ResultBackend } from '../../core/contracts/result-backend.js';
 import type { Envelope } from '../../core/envelope.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
 import { StemError } from '../../core/errors/stem.error.js';
@@ -24,7 +25,9 @@ import { DEFAULT_DEAD_LETTER_RETENTION_MS, PostgresDeadLetters } from './postgre
 import { clampPriority, jobInsertParams } from './postgres.envelope-codec.js';
 import type { PostgresConnectOptions } from './postgres.options.js';
 import { decodeReceipt, type PostgresReceipt } from './postgres.receipt.js';
+import { PostgresQueuedPublisher } from './postgres.queued-publisher.js';
 import { prepared } from './postgres.statements.js';
+import { statusTargetOf } from './postgres.status-target.js';
 import * as sql from './sql/jobs.sql.js';
 
 /** Options of {@link PostgresBroker.connect}. */
@@ -60,7 +63,7 @@ const ACK_BATCH = 1_000;
  * const broker = await PostgresBroker.connect('postgres://app@db/app', { schema: 'stem' });
  * const stem = new Stem({ broker, backend, registry });
  */
-export class PostgresBroker implements Broker {
+export class PostgresBroker implements QueuedPublishBroker {
   readonly name = 'postgres';
   private readonly deadLetters: PostgresDeadLetters;
   private readonly consumers = new Set<PostgresConsumer>();
@@ -177,6 +180,16 @@ export class PostgresBroker implements Broker {
   async publishWith(client: pg.ClientBase, envelopes: Envelope | readonly Envelope[]): Promise<void> {
     const list: readonly Envelope[] = Array.isArray(envelopes) ? envelopes : [envelopes as Envelope];
     for (let i = 0; i < list.length; i += PUBLISH_BATCH) await this.insert(client, list.slice(i, i + PUBLISH_BATCH));
+  }
+
+  /**
+   * Publishes with the `queued` statuses written in the same statement, for a
+   * {@link PostgresResultBackend} on this broker's own pool; `undefined` otherwise.
+   */
+  queuedPublisher(backend: ResultBackend): QueuedPublish | undefined {
+    const target = statusTargetOf(backend);
+    if (!target || target.ctx.pool !== this.ctx.pool) return undefined;
+    return new PostgresQueuedPublisher(this.ctx, target, () => this.assertOpen());
   }
 
   consume(options: ConsumeOptions): Consumer {

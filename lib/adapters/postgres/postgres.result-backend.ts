@@ -15,6 +15,7 @@ import { BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
 import { openPostgres, type PostgresContext, type PostgresTarget, retryTransient } from './postgres.connection.js';
 import type { PostgresConnectOptions } from './postgres.options.js';
 import { prepared } from './postgres.statements.js';
+import { registerStatusTarget } from './postgres.status-target.js';
 import { type StatusRow, statusFromRow } from './postgres.status-row.js';
 import { appendStatusMeta } from './sql/results-append.sql.js';
 import { encodeStatusWrite, isRowError, type SetOp, upsertParams } from './postgres.status-write.js';
@@ -80,6 +81,7 @@ export class PostgresResultBackend implements ResultBackend {
       get: prepared(sql.getStatus(s)),
     };
     this.writer = new MicroBatcher((ops) => this.write(ops), { maxBatch: WRITE_BATCH, maxConcurrent: 3, keyOf: (op) => op.id });
+    registerStatusTarget(this, { ctx, defaultTtl });
     this.removeReconnectHook = ctx.notifier.onReconnect(() => {
       this.catchUp().catch((error: unknown) => ctx.logger.warn('Re-registering watches after a reconnect failed', error));
     });

@@ -18,3 +18,4 @@ export { RedisScheduleStore, type RedisScheduleStoreOptions } from './redis.sche
 export { RedisGroupStore, type RedisGroupStoreOptions } from './redis.group-store.js';
 export { resolveRedisUrl } from './redis.url.js';
 export { DEFAULT_WORKFLOW_RETENTION, RedisWorkflowStore, type RedisWorkflowStoreOptions } from './redis.workflow-store.js';
+export { RedisControlStore, type RedisControlStoreOptions } from './redis.control-store.js';

@@ -11,6 +11,8 @@ export class RedisDeadConnectionError extends StemError {
     /** Which connection: `command`, `blocking`, `subscriber`, ... */
     readonly connection: string,
     reason: string,
+    /** A command was sent and its reply never came: the server may have run it. */
+    readonly outcomeUnknown = false,
   ) {
     super(
       'STEM_REDIS_DEAD_CONNECTION',

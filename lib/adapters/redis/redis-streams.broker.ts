@@ -1,7 +1,6 @@
 import type {
   BroadcastListener,
   BroadcastSubscription,
-  Broker,
   ConsumeOptions,
   Consumer,
   DeadLetterEntry,
@@ -12,6 +11,8 @@ import type {
   ReplayOptions,
   ReplayResult,
 } from '../../core/contracts/broker.js';
+import type { QueuedPublish, QueuedPublishBroker } from '../../core/contracts/queued-publish.js';
+import type { ResultBackend } from '../../core/contracts/result-backend.js';
 import type { Envelope } from '../../core/envelope.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
 import { MALFORMED_ENVELOPE_REASON, malformedDeadLetterMeta } from '../../core/envelope-validator.js';
@@ -24,6 +25,8 @@ import { CONSUMER_GROUP, type QueueKeys, RedisKeys } from './redis.keys.js';
 import { RedisSubscriber } from './redis.subscriber.js';
 import { resolveRedisUrl } from './redis.url.js';
 import { scripts } from './scripts/index.js';
+import { QueuedPublisher } from './redis.queued-publisher.js';
+import { statusTargetOf } from './redis.status-write.js';
 
 /** Options of {@link RedisStreamsBroker.connect}. */
 export interface RedisStreamsBrokerOptions extends RedisConnectionOptions {
@@ -65,7 +68,7 @@ export interface RedisStreamsBrokerOptions extends RedisConnectionOptions {
  * const consumer = broker.consume({ queues: ['default'], consumerName: 'worker-1' });
  * const deliveries = await consumer.fetch(10, AbortSignal.timeout(5_000));
  */
-export class RedisStreamsBroker implements Broker {
+export class RedisStreamsBroker implements QueuedPublishBroker {
   readonly name = 'redis';
   private readonly keys: RedisKeys;
   private readonly deadLetters: RedisDeadLetters;
@@ -138,6 +141,17 @@ export class RedisStreamsBroker implements Broker {
         }
       }),
     );
+  }
+
+  /**
+   * Publishes with the `queued` status written in the same script, for a {@link RedisResultBackend}
+   * on this broker's own (shared) connection to a standalone server; `undefined` otherwise (a
+   * cluster keeps statuses and queues in different slots).
+   */
+  queuedPublisher(backend: ResultBackend): QueuedPublish | undefined {
+    const target = statusTargetOf(backend);
+    if (!target || target.connection !== this.connection || this.connection.isCluster) return undefined;
+    return new QueuedPublisher({ ...target, publishBatch: (envelopes) => this.publishBatch(envelopes) }, this.keys, () => this.assertOpen());
   }
 
   consume(options: ConsumeOptions): Consumer {

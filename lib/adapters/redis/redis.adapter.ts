@@ -1,5 +1,6 @@
 import type { AdapterSet } from '../registry/adapter-set.js';
 import { RedisStreamsBroker } from './redis-streams.broker.js';
+import { RedisControlStore } from './redis.control-store.js';
 import { RedisGroupStore } from './redis.group-store.js';
 import { RedisLockStore } from './redis.lock-store.js';
 import { RedisRateLimiter } from './redis.rate-limiter.js';
@@ -19,4 +20,5 @@ export const redisAdapter: AdapterSet = {
   scheduleStore: (url) => RedisScheduleStore.connect(url),
   groupStore: (url) => RedisGroupStore.connect(url),
   workflowStore: (url) => RedisWorkflowStore.connect(url),
+  revokeStore: (url) => RedisControlStore.connect(url),
 };

@@ -1,4 +1,4 @@
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { Cluster, Command, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { redactUrl } from '../../core/utils/redact-url.js';
 import { RedisConnectionError } from './redis-connection.error.js';
 import { RedisDeadConnectionError } from './redis-dead-connection.error.js';
@@ -55,6 +55,24 @@ const shared = new Map<string, { connection: Promise<RedisConnection>; users: nu
 function shareKey(url: string, options: RedisConnectionOptions): string {
   const { redis, cluster, clusterOptions, connectTimeout, keepAlive, commandTimeout, healthCheckInterval, deadConnectionTimeout } = options;
   return `${url}\n${JSON.stringify({ redis, cluster, clusterOptions, connectTimeout, keepAlive, commandTimeout, healthCheckInterval, deadConnectionTimeout })}`;
+}
+
+/** ioredis internals of auto-pipelining: the pipelines waiting for a turn and the ones in flight. */
+interface AutoPipelineState {
+  readonly _autoPipelines?: Map<string, unknown>;
+  readonly _runningAutoPipelines?: Set<string>;
+}
+
+/**
+ * Whether a command can go out at once instead of joining an auto-pipeline: the standalone client
+ * auto-pipelines, and no pipeline waits or is in flight, so writing it now keeps call order.
+ * Auto-pipelining defers each command to `setImmediate` and one pipeline at a time; a lone
+ * command (one enqueue awaited after another) skips that wait, concurrent ones still coalesce.
+ */
+function idlePipeline(client: RedisClient): client is Redis {
+  if (!(client instanceof Redis) || !client.options.enableAutoPipelining) return false;
+  const state = client as unknown as AutoPipelineState;
+  return state._autoPipelines?.size === 0 && state._runningAutoPipelines?.size === 0;
 }
 
 /** Reconnect delay once a connection has been established: 50 ms doubling up to 2 s. */
@@ -179,13 +197,14 @@ export class RedisConnection {
    * @throws RedisDeadConnectionError when `commandTimeout` is set and no reply came in time
    */
   command<T = unknown>(name: string, ...args: (string | number | Buffer)[]): Promise<T> {
-    const sent = (this.client as Redis).call(name, ...args) as Promise<T>;
+    const client: RedisClient = this.client;
+    const sent = (idlePipeline(client) ? client.sendCommand(new Command(name, args, { replyEncoding: 'utf8' })) : client.call(name, ...args)) as Promise<T>;
     const limit = this.options.commandTimeout;
     if (!limit || limit <= 0) return sent;
     return withDeadline(
       sent,
       limit,
-      () => new RedisDeadConnectionError(redactUrl(this.url), this.role, `command ${name.toUpperCase()} got no reply within ${limit} ms (commandTimeout)`),
+      () => new RedisDeadConnectionError(redactUrl(this.url), this.role, `command ${name.toUpperCase()} got no reply within ${limit} ms (commandTimeout)`, true),
     );
   }
 

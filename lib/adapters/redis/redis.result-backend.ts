@@ -9,13 +9,14 @@ import type {
 } from '../../core/contracts/result-backend.js';
 import type { TaskStatus } from '../../core/envelope.js';
 import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
-import { decodeStatus, errorField, metaPairs, payloadField } from './redis-status.codec.js';
+import { decodeStatus, metaPairs } from './redis-status.codec.js';
 import { BatchItemFailure, Batcher } from './redis.batcher.js';
 import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisKeys } from './redis.keys.js';
 import { RedisSubscriber } from './redis.subscriber.js';
 import { scripts } from './scripts/index.js';
 import { resolveRedisUrl } from './redis.url.js';
+import { encodeStatusWrite, packable, packedStatusHead, packStatusWrite, type RedisStatusTarget, registerStatusTarget, type StatusWrite } from './redis.status-write.js';
 
 /** Options of {@link RedisResultBackend.connect}. */
 export interface RedisResultBackendOptions extends RedisConnectionOptions {
@@ -23,31 +24,10 @@ export interface RedisResultBackendOptions extends RedisConnectionOptions {
   readonly defaultTtl?: number;
 }
 
-/** Field separator of packed status writes (the ASCII unit separator; JSON escapes it). */
-const SEP = '\x1f';
-
 /** Index entries older than the default TTL are pruned every this many batches. */
 const PRUNE_EVERY = 200;
 /** How long a watch marks a status as watched if its process dies without closing it. */
 const WATCH_MARK_TTL = 86_400_000;
-
-/** One status write, encoded on its own before it joins a batch (so one bad value fails only its write). */
-interface StatusWrite {
-  readonly id: string;
-  readonly ttl: number;
-  readonly state: string;
-  readonly attempt: number;
-  readonly name: string;
-  readonly queue: string;
-  /** Payload JSON ('' clears). */
-  readonly payload: string;
-  /** Error JSON ('' clears). */
-  readonly error: string;
-  /** `m:<key>`/JSON pairs. */
-  readonly meta: readonly string[];
-  /** Leave a terminal status as it is. */
-  readonly unlessTerminal: boolean;
-}
 
 /** Replies about the server's state (loading, busy, failing over, out of memory), not about one write. */
 const SERVER_STATE_REPLY = /^(LOADING|BUSY|OOM|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|MOVED|ASK|NOREPLICAS|NOSCRIPT|MISCONF)\b/;
@@ -81,6 +61,7 @@ export class RedisResultBackend implements ResultBackend {
   private readonly defaultTtl: number;
   private readonly writes: Batcher<StatusWrite>;
   private batches = 0;
+  private readonly target: RedisStatusTarget;
   private closing: Promise<void> | undefined;
 
   /** The command connection (auto-pipelined, shared with other adapters on the same server). */
@@ -95,6 +76,14 @@ export class RedisResultBackend implements ResultBackend {
     this.subscriber = new RedisSubscriber(() => connection.duplicate({ enableAutoPipelining: false }));
     this.defaultTtl = options.defaultTtl ?? 86_400_000;
     this.writes = new Batcher((batch) => this.flush(batch), 200);
+    this.target = {
+      connection,
+      keys: this.keys,
+      defaultTtl: this.defaultTtl,
+      set: (id, update, options) => this.set(id, update, options),
+      pruneHorizon: (now) => this.pruneHorizon(now),
+    };
+    registerStatusTarget(this, this.target);
   }
 
   /**
@@ -107,24 +96,7 @@ export class RedisResultBackend implements ResultBackend {
   }
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
-    let write: StatusWrite;
-    try {
-      write = {
-        id,
-        ttl: Math.max(1, Math.ceil(options.ttl ?? this.defaultTtl)),
-        state: update.state,
-        attempt: update.attempt,
-        name: update.name ?? '',
-        queue: update.queue ?? '',
-        payload: payloadField(update),
-        error: errorField(update.error),
-        meta: metaPairs(update.meta),
-        unlessTerminal: options.unlessTerminal === true,
-      };
-    } catch (error) {
-      throw new StatusNotStorableError(id, this.name, error);
-    }
-    await this.writes.add(write);
+    await this.writes.add(encodeStatusWrite(id, update, options, this.defaultTtl));
   }
 
   async touch(id: string, touch: TaskStatusTouch): Promise<void> {
@@ -254,13 +226,8 @@ export class RedisResultBackend implements ResultBackend {
 
   /** One server: every status of the batch and its index entries in one script call, each status packed into one argument. */
   private async writeMany(batch: readonly StatusWrite[]): Promise<void> {
-    const now = Date.now();
-    const args: (string | number)[] = [now, this.keys.statusPrefix, this.keys.statusChannelPrefix, this.keys.statusIndexQueuePrefix, this.pruneHorizon(now)];
-    for (const w of batch) {
-      let packed = `${w.id}${SEP}${w.ttl}${SEP}${w.unlessTerminal ? '1' : ''}${SEP}${w.state}${SEP}${w.attempt}${SEP}${w.name}${SEP}${w.queue}${SEP}${w.payload}${SEP}${w.error}`;
-      for (let i = 0; i < w.meta.length; i += 2) packed += `${SEP}${w.meta[i]}${SEP}${w.meta[i + 1]}`;
-      args.push(packed);
-    }
+    const args = packedStatusHead(this.target, Date.now());
+    for (const w of batch) args.push(packStatusWrite(w));
     await scripts.statusSetMany.run(this.connection, [this.keys.statusIndexQueues, this.keys.statusWatching], args);
   }
 
@@ -298,13 +265,6 @@ export class RedisResultBackend implements ResultBackend {
     const [field, json] = metaPairs({ [key]: values });
     await scripts.statusAppendMeta.run(this.connection, [this.keys.status(id), this.keys.statusWatchers(id)], [this.keys.statusChannel(id), Date.now(), field!, json!]);
   }
-}
-
-/** Whether a write can be packed with the unit separator (JSON never holds one; names, ids and meta keys might). */
-function packable(w: StatusWrite): boolean {
-  if (w.id.includes(SEP) || w.name.includes(SEP) || w.queue.includes(SEP)) return false;
-  for (let i = 0; i < w.meta.length; i += 2) if (w.meta[i]!.includes(SEP)) return false;
-  return true;
 }
 
 interface IndexSource {

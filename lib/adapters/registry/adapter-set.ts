@@ -1,5 +1,6 @@
 import type { GroupStore } from '../../core/canvas/group-store.js';
 import type { Broker } from '../../core/contracts/broker.js';
+import type { ControlStore } from '../../core/contracts/control-store.js';
 import type { LockStore } from '../../core/contracts/lock-store.js';
 import type { RateLimiter } from '../../core/contracts/rate-limiter.js';
 import type { ResultBackend } from '../../core/contracts/result-backend.js';
@@ -20,6 +21,7 @@ export interface AdapterKinds {
   rateLimiter: RateLimiter;
   scheduleStore: ScheduleStore;
   groupStore: GroupStore;
+  revokeStore: ControlStore;
   workflowStore: WorkflowStore;
 }
 

@@ -2,6 +2,7 @@ import type { LockStore } from '../contracts/lock-store.js';
 import type { ScheduleStore } from '../contracts/schedule-store.js';
 import type { EnqueueOptions } from '../task-options.js';
 import type { Clock } from '../utils/clock.js';
+import type { TracingSetting } from '../observability/stem-tracing.js';
 
 /** What Beat needs from a producer: the normal enqueue path (a `Stem` fits). */
 export interface BeatEnqueuer {
@@ -53,6 +54,12 @@ export interface BeatOptions {
   readonly metrics?: BeatMetricsHook;
   /** Random source for jitter, in [0, 1). @default Math.random */
   readonly random?: () => number;
+  /**
+   * A `beat <schedule id>` span around each dispatch (the task's `send` span is its child).
+   * `false` turns it off.
+   * @default true (the global tracer provider: a no-op until an OpenTelemetry SDK registers one)
+   */
+  readonly tracing?: TracingSetting;
 }
 
 /** Options of {@link Beat.stop}. */

@@ -6,6 +6,7 @@ import { InvalidScheduleError } from '../errors/invalid-schedule.error.js';
 import { ScheduleConflictError } from '../errors/schedule-conflict.error.js';
 import { type Clock, systemClock, type TimerHandle } from '../utils/clock.js';
 import { TypedEmitter } from '../utils/typed-emitter.js';
+import { StemTracing } from '../observability/stem-tracing.js';
 import type { BeatEvents } from './beat.events.js';
 import type { BeatEnqueuer, BeatMetric, BeatOptions, BeatStopOptions, CatchUpPolicy } from './beat.options.js';
 import { nextRun } from './schedule-calculator.js';
@@ -69,6 +70,7 @@ export class Beat {
   private readonly batchSize: number;
   private readonly lockPrefix: string;
   private readonly random: () => number;
+  private readonly tracing?: StemTracing;
   private readonly inFlight = new Map<string, { control: RunControl; done: Promise<void> }>();
   private running = false;
   private tickTimer?: TimerHandle;
@@ -88,6 +90,7 @@ export class Beat {
     this.batchSize = options.batchSize ?? 100;
     this.lockPrefix = options.lockPrefix ?? 'stem:schedule:';
     this.random = options.random ?? Math.random;
+    this.tracing = StemTracing.from(options.tracing);
     this.id = options.id ?? `beat-${process.pid}-${randomBytes(4).toString('hex')}`;
   }
 
@@ -222,7 +225,7 @@ export class Beat {
       const taskId = scheduledTaskId(entry.id, scheduledFor);
       let error: Error | undefined;
       try {
-        await this.enqueue(entry, taskId, scheduledFor);
+        await (this.tracing ? this.tracing.traceBeatDispatch(entry, scheduledFor, () => this.enqueue(entry, taskId, scheduledFor)) : this.enqueue(entry, taskId, scheduledFor));
       } catch (cause) {
         error = asError(cause);
       }

@@ -4,6 +4,7 @@ import type { EnqueueCall, TaskProducer } from '../contracts/producer.js';
 import type { EnqueueOptions } from '../task-options.js';
 import type { TaskResult, WaitOptions } from '../task-result.js';
 import { uuidv7 } from '../utils/uuid.js';
+import { StemSpanAttributes } from '../observability/span-attributes.js';
 import { CanvasMeta } from './canvas.constants.js';
 import type { GroupMemberResult, GroupStatus, GroupStore } from './group-store.js';
 import { serializeTaskCall } from './task-call.serializer.js';
@@ -219,7 +220,13 @@ export class Canvas {
       },
       ...(s.taskOptions ? { taskOptions: s.taskOptions } : {}),
     }));
-    const taskIds = calls.length ? await this.stem.enqueueMany(calls) : [];
+    const tracing = this.stem.tracing;
+    const enqueue = () => this.stem.enqueueMany(calls);
+    // NOTE: one span over the members' `send` spans keeps a group (and the chord callback its last
+    // member enqueues) in one trace even when the caller has no span of its own.
+    const kind = groupMeta[CanvasMeta.chordCallback] ? 'chord' : 'group';
+    const attributes = { [StemSpanAttributes.groupId]: groupId, 'stem.group.size': calls.length };
+    const taskIds = calls.length === 0 ? [] : tracing ? await tracing.inSpan(kind, attributes, enqueue) : await enqueue();
     return { groupId, taskIds, wait: (wait) => this.waitForGroup<T>(groupId, wait) };
   }
 

@@ -1,5 +1,6 @@
 import type { Envelope, TaskError } from '../envelope.js';
 import { StemHeaders, StemMeta } from '../envelope.js';
+import { TraceHeaders } from '../observability/trace-headers.js';
 import { ChainBrokenError } from '../errors/chain-broken.error.js';
 import { ChordFailedError } from '../errors/chord-failed.error.js';
 import type { Stem } from '../stem.js';
@@ -27,6 +28,12 @@ interface ChainState {
 function userHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) if (!k.startsWith('stem-') && k !== StemHeaders.scheduledFrom && k !== StemHeaders.scheduleId) out[k] = v;
+  return out;
+}
+
+function carriedTraceHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.values(TraceHeaders)) if (headers[key] !== undefined) out[key] = headers[key];
   return out;
 }
 
@@ -162,7 +169,8 @@ export class CanvasCoordinator implements WorkerExtension {
     const options = deserializeEnqueueOptions(callback.options);
     await this.producer.enqueue(callback.name, callback.args, {
       ...options,
-      headers: { ...options.headers, [StemHeaders.chordId]: groupId },
+      // NOTE: the callback carries the trace of the member that completed the chord.
+      headers: { ...carriedTraceHeaders(last.headers), ...options.headers, [StemHeaders.chordId]: groupId },
       meta: { ...options.meta, ...lineage(last), [CanvasMeta.chordResults]: results },
     });
   }

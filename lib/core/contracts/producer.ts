@@ -1,6 +1,7 @@
 import type { GroupStore } from '../canvas/group-store.js';
 import type { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
 import type { TaskStatus } from '../envelope.js';
+import type { StemTracing } from '../observability/stem-tracing.js';
 import type { EnqueueOptions, TaskOptions } from '../task-options.js';
 import type { TaskResult, WaitOptions } from '../task-result.js';
 import type { ResultBackend } from './result-backend.js';
@@ -32,6 +33,8 @@ export interface TaskProducer {
   readonly backend?: ResultBackend;
   /** Group and chord state for canvas, when the producer has one. */
   readonly groupStore?: GroupStore;
+  /** The producer's spans, when it traces (canvas opens its `group`/`chord` spans with it). */
+  readonly tracing?: StemTracing;
   /**
    * Enqueues a task and resolves with its id once it is published.
    * @param taskOptions options of a task this process has no handler for (typed definitions pass theirs)

@@ -1,6 +1,7 @@
 import { type Attributes, type Counter, type Histogram, type Meter, type MeterProvider, metrics } from '@opentelemetry/api';
 import type { BeatMetricsHook } from '../beat/beat.options.js';
 import type { Broker } from '../contracts/broker.js';
+import type { ThreadExecutor } from '../worker/threads/thread-executor.js';
 import type { Worker } from '../worker/worker.js';
 
 /** Name of the OpenTelemetry meter Stem records on. */
@@ -20,6 +21,11 @@ export const StemMetricNames = {
   queueDepth: 'stem.queue.depth',
   workerInflight: 'stem.worker.inflight',
   schedulerDrift: 'stem.scheduler.drift',
+  workerScaled: 'stem.worker.scaled',
+  workerConcurrency: 'stem.worker.concurrency',
+  threadsReplaced: 'stem.threads.replaced',
+  threadsBusy: 'stem.threads.busy',
+  threadsSize: 'stem.threads.size',
 } as const;
 
 /**
@@ -71,13 +77,22 @@ export class StemMetrics {
       worker.events.on('task:failed', (env) => this.increment(StemMetricNames.tasksFailed, 1, attrs(env))),
       worker.events.on('task:retried', (env) => this.increment(StemMetricNames.tasksRetried, 1, attrs(env))),
       worker.events.on('task:expired', (env) => this.increment(StemMetricNames.tasksRevoked, 1, { ...attrs(env), reason: 'expired' })),
+      worker.events.on('task:cancelled', (env) => this.increment(StemMetricNames.tasksRevoked, 1, { ...attrs(env), reason: 'revoked' })),
       worker.events.on('task:dead-lettered', (env, reason) => this.increment(StemMetricNames.tasksDeadLettered, 1, { ...attrs(env), reason })),
       worker.events.on('task:rate-limited', (env) => this.increment(StemMetricNames.tasksRateLimited, 1, attrs(env))),
+      worker.events.on('worker:scaled', (s) =>
+        this.increment(StemMetricNames.workerScaled, 1, { 'stem.worker': worker.id, direction: s.to > s.from ? 'up' : 'down', reason: s.reason, to: s.to }),
+      ),
     ];
     const inflight = this.meter.createObservableGauge(StemMetricNames.workerInflight);
+    const concurrency = this.meter.createObservableGauge(StemMetricNames.workerConcurrency);
     const observeInflight = (result: { observe(value: number, attributes?: Attributes): void }) => {
       result.observe(worker.stats().active, { 'stem.worker': worker.id });
     };
+    const observeConcurrency = (result: { observe(value: number, attributes?: Attributes): void }) => {
+      result.observe(worker.concurrency, { 'stem.worker': worker.id });
+    };
+    concurrency.addCallback(observeConcurrency);
     inflight.addCallback(observeInflight);
     const depth = broker ? this.meter.createObservableGauge(StemMetricNames.queueDepth) : undefined;
     const observeDepth = async (result: { observe(value: number, attributes?: Attributes): void }) => {
@@ -90,7 +105,28 @@ export class StemMetrics {
     return () => {
       for (const off of offs) off();
       inflight.removeCallback(observeInflight);
+      concurrency.removeCallback(observeConcurrency);
       depth?.removeCallback(observeDepth);
+    };
+  }
+
+  /**
+   * Counts a thread pool's replacements (`stem.threads.replaced`, with the `reason`) and observes
+   * its `stem.threads.size` and `stem.threads.busy`. Returns a function that stops it.
+   */
+  instrumentThreadPool(pool: Pick<ThreadExecutor, 'events' | 'stats'>, workerId: string): () => void {
+    const attrs = { 'stem.worker': workerId };
+    const off = pool.events.on('thread:replaced', (info) => this.increment(StemMetricNames.threadsReplaced, 1, { ...attrs, reason: info.reason }));
+    const size = this.meter.createObservableGauge(StemMetricNames.threadsSize);
+    const busy = this.meter.createObservableGauge(StemMetricNames.threadsBusy);
+    const observeSize = (result: { observe(value: number, attributes?: Attributes): void }) => result.observe(pool.stats().size, attrs);
+    const observeBusy = (result: { observe(value: number, attributes?: Attributes): void }) => result.observe(pool.stats().busy, attrs);
+    size.addCallback(observeSize);
+    busy.addCallback(observeBusy);
+    return () => {
+      off();
+      size.removeCallback(observeSize);
+      busy.removeCallback(observeBusy);
     };
   }
 

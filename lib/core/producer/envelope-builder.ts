@@ -46,7 +46,18 @@ export class EnvelopeBuilder {
    * @throws ConfigurationError for an option out of range (priority outside 0–9, a lease under 100 ms, ...), a malformed `stem.*` meta value, or a unique task without a coordinator
    */
   build(name: string, args: unknown, options: EnqueueOptions = {}, taskOptions?: TaskOptions): Envelope {
-    const { registry, argsValidator, clock, defaults, encoders, signer, uniqueCoordinator } = this.options;
+    return this.seal(this.compose(name, args, options, taskOptions));
+  }
+
+  /** Signs an envelope when the producer signs (the last step of {@link build}, after anything is added to it). */
+  seal(envelope: Envelope): Envelope {
+    const signer = this.options.signer;
+    return signer ? signer.sign(envelope) : envelope;
+  }
+
+  /** {@link build} without the signature: the envelope to which trace headers are added before {@link seal}. */
+  compose(name: string, args: unknown, options: EnqueueOptions = {}, taskOptions?: TaskOptions): Envelope {
+    const { registry, argsValidator, clock, defaults, encoders, uniqueCoordinator } = this.options;
     assertValidEnqueueOptions(name, options);
     const handler: TaskHandler | undefined = registry?.get(name);
     if (handler && argsValidator) argsValidator.validate(handler, args);
@@ -103,6 +114,6 @@ export class EnvelopeBuilder {
     // a non-string header); a worker would dead-letter such an envelope, so the producer refuses
     // it here. Everything else was built from options checked above.
     if (options.meta || options.headers) assertValidEnvelope(envelope);
-    return signer ? signer.sign(envelope) : envelope;
+    return envelope;
   }
 }

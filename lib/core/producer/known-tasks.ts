@@ -3,6 +3,13 @@ import type { SerializedTaskCall } from '../canvas/task-call.serializer.js';
 import { UnknownTaskError } from '../errors/unknown-task.error.js';
 import type { TaskRegistry } from '../task-handler.js';
 import type { TaskOptions } from '../task-options.js';
+import { WORKFLOW_RUN_TASK } from '../workflow/workflow.constants.js';
+
+/**
+ * Stem's own tasks (the workflow run task): always accepted, and not counted as tasks the
+ * process knows, so running workflows does not make a process start checking task names.
+ */
+const BUILTIN_TASKS: ReadonlySet<string> = new Set([WORKFLOW_RUN_TASK]);
 
 /**
  * A task another process runs, declared so a producer that checks names accepts it: its name, or
@@ -68,12 +75,15 @@ export class KnownTasks {
     // canvas whose names were checked when it was enqueued; refusing it there would only make the
     // worker's delivery fail again and again.
     if (meta[CanvasMeta.parentResult] !== undefined || meta[CanvasMeta.parentError] !== undefined || meta[CanvasMeta.chordResults] !== undefined) return;
+    if (BUILTIN_TASKS.has(name)) return;
     const registry = this.options.registry;
     const local = registry?.list() ?? [];
-    if (local.length === 0 && this.remote.size === 0) return;
+    const builtins = registry?.get(WORKFLOW_RUN_TASK) ? 1 : 0;
+    if (local.length === builtins && this.remote.size === 0) return;
     for (const candidate of [name, ...carriedNames(meta)]) {
-      if (!this.remote.has(candidate) && !registry?.get(candidate)) {
-        throw UnknownTaskError.forEnqueue(candidate, [...new Set([...local.map((h) => h.name), ...this.remote.keys()])].sort());
+      if (!BUILTIN_TASKS.has(candidate) && !this.remote.has(candidate) && !registry?.get(candidate)) {
+        const known = local.map((h) => h.name).filter((n) => !BUILTIN_TASKS.has(n));
+        throw UnknownTaskError.forEnqueue(candidate, [...new Set([...known, ...this.remote.keys()])].sort());
       }
     }
   }

@@ -9,13 +9,15 @@ const ROLLED_BACK_SQLSTATES = new Set(['57014']);
 
 /**
  * Whether a failed publish certainly stored nothing. Only positive evidence counts: an error the
- * adapter raised before any I/O (a {@link StemError}, e.g. a closed broker), a connection that was
+ * adapter raised before any I/O (a {@link StemError}, e.g. a closed broker, unless it says
+ * `outcomeUnknown: true`: a request sent whose reply never came), a connection that was
  * never made, or an error the store answered with (a SQL error outside the connection classes, a
  * Redis error reply). Anything else, above all a connection lost while the request was in flight,
  * may have stored the task (a COMMIT that went through before its answer was lost).
  */
 export function publishCertainlyFailed(error: unknown): boolean {
-  if (error instanceof StemError) return true;
+  // NOTE: an adapter marks its own error `outcomeUnknown` when the request was sent but its reply never came.
+  if (error instanceof StemError) return (error as { outcomeUnknown?: unknown }).outcomeUnknown !== true;
   const e = error as { code?: unknown; name?: unknown; message?: unknown; severity?: unknown } | null | undefined;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   if (code && NOT_SENT_CODES.has(code)) return true;

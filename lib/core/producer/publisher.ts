@@ -1,11 +1,13 @@
 import { CanvasMeta } from '../canvas/canvas.constants.js';
 import { type Broker, isTransactionalBroker, type ReplayOptions, type ReplayResult, requireBrokerCapability } from '../contracts/broker.js';
+import { type QueuedPublish, queuedPublisherFor } from '../contracts/queued-publish.js';
 import { isTransactionalResultBackend, type ResultBackend, type SetStatusOptions } from '../contracts/result-backend.js';
 import { type Envelope, StemMeta } from '../envelope.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import { PublishError, PublishOutcomeUnknownError } from '../errors/publish.error.js';
 import type { EnvelopeSigner } from '../signing/envelope-signer.js';
 import { UniqueMeta } from '../unique/unique.constants.js';
+import type { SendSpan, StemTracing } from '../observability/stem-tracing.js';
 import { publishCertainlyFailed } from './publish-outcome.js';
 
 /** What {@link Publisher} writes to: the broker, the result backend, and the `queued` TTL. */
@@ -15,6 +17,8 @@ export interface PublisherOptions {
   /** TTL in ms of the `queued` status. @default the backend's default */
   readonly resultTtl?: number;
   readonly signer?: EnvelopeSigner;
+  /** Opens a `send` span for each replayed dead letter. */
+  readonly tracing?: StemTracing;
 }
 
 const distinct = (values: readonly string[]) => [...new Set(values)].join(', ');
@@ -30,7 +34,12 @@ function isFollowUp(envelope: Envelope): boolean {
  * connection was lost mid-publish: the tasks may have been enqueued).
  */
 export class Publisher {
-  constructor(private readonly options: PublisherOptions) {}
+  /** The broker's publish with the `queued` write folded in, when broker and backend share a store. */
+  private readonly folded: QueuedPublish | undefined;
+
+  constructor(private readonly options: PublisherOptions) {
+    this.folded = queuedPublisherFor(options.broker, options.backend);
+  }
 
   /**
    * Publishes envelopes: one by one with `batch: false`, else in one batch where the broker supports it.
@@ -39,6 +48,7 @@ export class Publisher {
    */
   async publish(envelopes: readonly Envelope[], { batch }: { batch: boolean }): Promise<void> {
     const { broker } = this.options;
+    if (this.folded) return this.publishFolded(this.folded, envelopes, batch);
     try {
       await this.recordQueued(envelopes);
     } catch (error) {
@@ -54,6 +64,18 @@ export class Publisher {
       // NOTE: when the outcome is unknown the `queued` status stays: a task that did get enqueued
       // runs and reports, so a "failed" written now would end waits on a task that is running.
       // Follow-ups still record the failure, which is how a redelivery knows to publish them again.
+      await this.recordPublishFailure(certain ? envelopes : envelopes.filter(isFollowUp), error);
+      throw this.failure(envelopes, error, certain);
+    }
+  }
+
+  /** Status and publish in one atomic step per call: a failure is certain or unknown for both alike. */
+  private async publishFolded(folded: QueuedPublish, envelopes: readonly Envelope[], batch: boolean): Promise<void> {
+    try {
+      if (batch || envelopes.length === 1) await folded.publish(envelopes, this.options.resultTtl);
+      else for (const envelope of envelopes) await folded.publish([envelope], this.options.resultTtl);
+    } catch (error) {
+      const certain = publishCertainlyFailed(error);
       await this.recordPublishFailure(certain ? envelopes : envelopes.filter(isFollowUp), error);
       throw this.failure(envelopes, error, certain);
     }
@@ -86,10 +108,29 @@ export class Publisher {
    */
   async replayDeadLetters(queue: string, options: ReplayOptions = {}): Promise<ReplayResult> {
     const { broker, backend, signer, resultTtl } = this.options;
-    const result = await requireBrokerCapability(broker, 'dead-letter-admin', `replay dead letters of queue "${queue}"`).replayDeadLetters(queue, {
-      ...options,
-      ...(signer?.canSign ? { transform: (envelope: Envelope) => signer.sign(envelope) } : {}),
-    });
+    // NOTE: new trace headers would break the signature of a producer that cannot sign again.
+    const tracing = signer && !signer.canSign ? undefined : this.options.tracing;
+    const sends: SendSpan[] = [];
+    const transform = (envelope: Envelope): Envelope => {
+      let replayed = envelope;
+      const send = tracing?.startReplay(envelope);
+      if (send) {
+        sends.push(send);
+        replayed = send.envelope;
+      }
+      return signer?.canSign ? signer.sign(replayed) : replayed;
+    };
+    let result: ReplayResult;
+    try {
+      result = await requireBrokerCapability(broker, 'dead-letter-admin', `replay dead letters of queue "${queue}"`).replayDeadLetters(queue, {
+        ...options,
+        ...(tracing || signer?.canSign ? { transform } : {}),
+      });
+    } catch (error) {
+      for (const send of sends) send.end(error);
+      throw error;
+    }
+    for (const send of sends) send.end();
     if (!result.dryRun && backend) {
       await Promise.all(
         result.entries.map(({ envelope: e }) =>

@@ -8,6 +8,7 @@ import type { TaskRegistry } from '../task-handler.js';
 import type { TaskDefaults } from '../task-options.js';
 import type { UniqueTaskCoordinator } from '../unique/unique-task-coordinator.js';
 import type { Clock } from '../utils/clock.js';
+import type { TracingSetting } from '../observability/stem-tracing.js';
 import type { RemoteTask } from './known-tasks.js';
 
 /** Options of the {@link Stem} producer. */
@@ -50,6 +51,12 @@ export interface StemOptions {
   readonly uniqueCoordinator?: UniqueTaskCoordinator;
   /** Group and chord state for `Canvas`. */
   readonly groupStore?: GroupStore;
+  /**
+   * OpenTelemetry spans: a `send <queue>` span per enqueued task, whose context travels in the
+   * envelope's `traceparent`/`tracestate` headers. `false` turns them off.
+   * @default true (the global tracer provider: a no-op until an OpenTelemetry SDK registers one)
+   */
+  readonly tracing?: TracingSetting;
 }
 
 /**

@@ -11,11 +11,13 @@ export interface UniqueKeyInput {
 }
 
 const RESERVED_META = /^(stem\.|__stem)/;
-const RESERVED_HEADER = /^stem-/;
+/** Stem's own headers, and the trace context, which differs per caller and must not split duplicates apart. */
+const RESERVED_HEADER = /^(stem-|traceparent$|tracestate$)/;
 
 /**
  * The sha256 (hex) of canonical sorted JSON of task name, queue, args, user headers and meta
- * without reserved keys (`stem.*`, `__stem*`, `stem-*` headers). Key order never matters.
+ * without reserved keys (`stem.*`, `__stem*`, `stem-*` headers, and the `traceparent`/`tracestate`
+ * trace context). Key order never matters.
  */
 export function computeUniqueKey(input: UniqueKeyInput): string {
   const headers: Record<string, string> = {};

@@ -25,6 +25,22 @@ export const systemClock: Clock = {
   },
 };
 
+/** Resolves after `ms` on `clock`, or at once when `signal` aborts (never rejects). */
+export function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      timer.cancel();
+      resolve();
+    };
+    const timer = clock.setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 interface PendingTimer {
   readonly at: number;
   readonly seq: number;

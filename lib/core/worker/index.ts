@@ -6,4 +6,7 @@ export * from './worker-extension.js';
 export * from './task-outcome.js';
 export * from './task-executor.js';
 export * from './inline-executor.js';
+export * from './autoscaler.js';
 export { PIPELINE_ERROR_REASON } from './pipeline-failures.js';
+export * from './worker-log.js';
+export * from './threads/index.js';

@@ -52,6 +52,8 @@ export interface Job {
   /** Aborts the handler's `ctx.signal`. */
   readonly controller: LazyAbort;
   state: JobState;
+  /** Epoch ms when it got a slot. */
+  startedAt?: number;
   /**
    * The broker has taken the delivery back (requeued or dead-lettered): a later error in its
    * pipeline has nothing left to requeue.

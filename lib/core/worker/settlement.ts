@@ -2,17 +2,15 @@ import type { Broker } from '../contracts/broker.js';
 import type { ResultBackend, TaskStatusUpdate } from '../contracts/result-backend.js';
 import { EncoderKeys } from '../encoding/task-payload-encoder.js';
 import { type Envelope, StemMeta, type TaskError } from '../envelope.js';
-import { InvalidTaskArgsError } from '../errors/invalid-task-args.error.js';
 import { ResultNotStorableError } from '../errors/result-not-storable.error.js';
-import { TaskRetryRequest } from '../errors/task-retry-request.error.js';
-import { UnrecoverableError } from '../errors/unrecoverable.error.js';
-import { computeBackoff, isRetryableError, mergeRetryPolicies } from '../retry-policy.js';
+import { computeBackoff } from '../retry-policy.js';
 import type { EnvelopeSigner } from '../signing/envelope-signer.js';
 import type { TaskHandler } from '../task-handler.js';
-import type { RetryPolicy, TaskDefaults } from '../task-options.js';
+import type { TaskDefaults } from '../task-options.js';
 import type { Clock } from '../utils/clock.js';
 import type { TypedEmitter } from '../utils/typed-emitter.js';
 import type { ExtensionChain } from './extension-chain.js';
+import { failureDisposition, retryPolicyOf } from './failure-disposition.js';
 import { isAbandoned, type Job, markReleased } from './job.js';
 import { PIPELINE_ERROR_REASON, PipelineFailureBudget } from './pipeline-failures.js';
 import { isSerializationError, toTaskError } from './task-error.util.js';
@@ -39,6 +37,7 @@ export interface SettlementCounters {
   succeeded: number;
   failed: number;
   retried: number;
+  cancelled: number;
 }
 
 /**
@@ -49,7 +48,7 @@ export interface SettlementCounters {
  */
 export class Settlement {
   /** Tasks settled since the worker started. */
-  readonly counters: SettlementCounters = { succeeded: 0, failed: 0, retried: 0 };
+  readonly counters: SettlementCounters = { succeeded: 0, failed: 0, retried: 0, cancelled: 0 };
   private readonly broker: Broker;
   private readonly backend?: ResultBackend;
   private readonly clock: Clock;
@@ -111,17 +110,10 @@ export class Settlement {
   /** The attempt failed: retry under the same id while the policy allows it, else dead-letter it. */
   async fail(job: Job, handler: TaskHandler, error: unknown, maxRetries: number): Promise<void> {
     const env = job.delivery.envelope;
-    if (error instanceof InvalidTaskArgsError) return this.deadLetter(job, 'invalid-args', toTaskError(error, false), 'failed');
-    if (error instanceof UnrecoverableError) return this.deadLetter(job, 'unrecoverable', toTaskError(error, false), 'failed');
-    const policy = mergeRetryPolicies(this.options.defaults.retryPolicy, handler.options?.retryPolicy, env.meta[StemMeta.retryPolicy] as RetryPolicy | undefined);
-    const requested = error instanceof TaskRetryRequest;
-    const allowed = requested || isRetryableError(policy, error);
-    if (allowed && env.attempt < maxRetries) {
-      const delay = (requested ? error.countdown : undefined) ?? computeBackoff(policy, env.attempt);
-      return this.retry(job, toTaskError(error, true), delay);
-    }
-    const reason = allowed ? 'max-retries-exhausted' : 'not-retryable';
-    return this.deadLetter(job, reason, toTaskError(error, false), 'failed');
+    const policy = retryPolicyOf(this.options.defaults, handler, env);
+    const disposition = failureDisposition(error, env.attempt, maxRetries, policy);
+    if (disposition.retry) return this.retry(job, toTaskError(error, true), disposition.countdown ?? computeBackoff(policy, env.attempt));
+    return this.deadLetter(job, disposition.reason, toTaskError(error, false), 'failed');
   }
 
   private async retry(job: Job, taskError: TaskError, delay: number): Promise<void> {
@@ -161,6 +153,21 @@ export class Settlement {
       this.events.emit('task:failed', env, error);
     }
     this.events.emit('task:dead-lettered', env, reason);
+  }
+
+  /** Ends the task `cancelled` without running it again: status with `error` and `meta`, extensions, then the ack. */
+  async cancel(job: Job, error: TaskError, meta?: Readonly<Record<string, unknown>>): Promise<void> {
+    const env = job.delivery.envelope;
+    if (isAbandoned(job)) return;
+    await this.writeStatus(env, { state: 'cancelled', attempt: env.attempt, error, ...(meta ? { meta: { ...meta } } : {}) });
+    job.state = 'finishing';
+    const followUps = this.extensions.settle({ envelope: env, state: 'cancelled', error }, false);
+    if (followUps) await followUps;
+    this.pipelineFailures.forget(env);
+    await this.broker.ack(job.delivery);
+    job.handedBack = true;
+    this.counters.cancelled++;
+    this.events.emit('task:cancelled', env, error);
   }
 
   /** Puts the delivery back until `until` without using an attempt (status `queued` with `meta`). */

@@ -1,6 +1,7 @@
 import type { Delivery } from '../contracts/broker.js';
 import type { Envelope } from '../envelope.js';
 import type { TaskHandler } from '../task-handler.js';
+import type { RetryPolicy } from '../task-options.js';
 import type { TypedEmitter } from '../utils/typed-emitter.js';
 import type { Job } from './job.js';
 import type { TaskRun } from './task-executor.js';
@@ -18,6 +19,7 @@ export class TaskAttempt implements TaskRun {
     readonly handler: TaskHandler,
     readonly args: unknown,
     readonly maxRetries: number,
+    readonly retryPolicy: RetryPolicy | undefined,
     readonly softTimeLimit: number | undefined,
     readonly hardTimeLimit: number | undefined,
     host: TaskContextHost,

@@ -2,6 +2,7 @@ import type { Delivery } from '../contracts/broker.js';
 import type { Envelope } from '../envelope.js';
 import type { TaskContext } from '../task-context.js';
 import type { TaskHandler } from '../task-handler.js';
+import type { RetryPolicy } from '../task-options.js';
 
 /** Name of the executor a task runs in unless its `runIn` option names another. */
 export const INLINE_EXECUTOR = 'inline';
@@ -31,6 +32,8 @@ export interface TaskRun {
   readonly context: TaskContext;
   /** Retries allowed (per call > `@Task` > defaults). */
   readonly maxRetries: number;
+  /** Retry policy, merged field by field (per call > `@Task` > defaults), if any. */
+  readonly retryPolicy: RetryPolicy | undefined;
   /** Soft time limit in ms (per call > `@Task` > defaults), if any. */
   readonly softTimeLimit: number | undefined;
   /** Hard time limit in ms (per call > `@Task` > defaults), if any. */
@@ -57,6 +60,15 @@ export interface TaskRun {
 export interface TaskExecutor {
   /** Runs one attempt; resolves with the handler's result, rejects with its error. */
   run(run: TaskRun): Promise<unknown>;
+  /** Counters of what the executor holds (a pool's size, busy threads, ...), reported in `worker.stats().executors`. */
+  stats?(): unknown;
+  /**
+   * Stops the running task `taskId` now (a revoke with terminate), failing its attempt with
+   * `error`; returns whether it ran here. Only executors that can stop code (threads) have it.
+   */
+  terminate?(taskId: string, error?: Error): boolean;
+  /** The worker's concurrency changed (autoscaling); an executor with its own pool follows it. */
+  resize?(concurrency: number): void;
   /** Frees what the executor holds (threads, processes). Called by `Worker.close()` once running tasks drained. */
   close?(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { EncoderKeys } from '../encoding/task-payload-encoder.js';
 import { StemMeta, type TaskError } from '../envelope.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import { ResultNotStorableError } from '../errors/result-not-storable.error.js';
+import { TaskCancelledError } from '../errors/task-cancelled.error.js';
 import { SignatureInvalidError } from '../errors/signature-invalid.error.js';
 import { UnknownTaskError } from '../errors/unknown-task.error.js';
 import { WorkerShutdownError } from '../errors/worker-shutdown.error.js';
@@ -15,6 +16,7 @@ import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
 import type { Clock } from '../utils/clock.js';
 import type { TypedEmitter } from '../utils/typed-emitter.js';
 import type { ExtensionChain } from './extension-chain.js';
+import { retryPolicyOf } from './failure-disposition.js';
 import { isAbandoned, type Job } from './job.js';
 import type { Settlement } from './settlement.js';
 import { TaskAttempt } from './task-attempt.js';
@@ -144,6 +146,7 @@ export class TaskRunner {
       if (isAbandoned(job)) return;
       await running;
       if (job.controller.reason instanceof WorkerShutdownError) return this.settlement.requeueForShutdown(job);
+      if (job.controller.reason instanceof TaskCancelledError) return this.settlement.cancel(job, toTaskError(job.controller.reason, false), job.controller.reason.meta);
       return this.settlement.fail(job, handler, error, attempt.maxRetries);
     }
     if (isAbandoned(job)) return;
@@ -172,7 +175,7 @@ export class TaskRunner {
     const maxRetries = env.maxRetries ?? handler.options?.maxRetries ?? this.defaults.maxRetries ?? DEFAULT_TASK_OPTIONS.maxRetries;
     const soft = (env.meta[StemMeta.softTimeLimitMs] as number | undefined) ?? handler.options?.softTimeLimit ?? this.defaults.softTimeLimit;
     const hard = (env.meta[StemMeta.hardTimeLimitMs] as number | undefined) ?? handler.options?.hardTimeLimit ?? this.defaults.hardTimeLimit;
-    return new TaskAttempt(job, handler, args, maxRetries, soft, hard, this.options.host, this.events);
+    return new TaskAttempt(job, handler, args, maxRetries, retryPolicyOf(this.defaults, handler, env), soft, hard, this.options.host, this.events);
   }
 
   private async rateLimited(job: Job, retryAfter: number, interval: number): Promise<void> {
@@ -186,10 +189,16 @@ export class TaskRunner {
 
   /** Acts on an extension's decision not to run the attempt now. */
   private async decided(job: Job, decision: Exclude<RunDecision, { action: 'run' }>): Promise<void> {
+    if (decision.action === 'cancel') return this.settlement.cancel(job, decision.error, decision.meta);
     if (decision.action === 'dead-letter') return this.settlement.deadLetter(job, decision.reason, decision.error, decision.state ?? 'failed');
     const delay = Math.max(0, decision.delayMs);
     await this.settlement.postpone(job, this.clock.now() + delay, decision.meta ? { ...decision.meta } : undefined);
     this.events.emit('task:delayed', job.delivery.envelope, delay, decision.reason);
+  }
+
+  /** Replaces the rate limit of task `name` (`null`: none) for the rest of the worker's life. */
+  overrideRateLimit(name: string, limit: RateLimit | null): void {
+    this.rateLimits.set(name, limit);
   }
 
   private rateLimitOf(handler: TaskHandler): RateLimit | null {

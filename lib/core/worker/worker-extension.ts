@@ -8,18 +8,21 @@ import type { TaskOutcome } from './task-outcome.js';
  *   `meta`, event `task:delayed`), like a rate-limit denial.
  * - `dead-letter`: do not run it; dead-letter it with `reason` and write `state` (default
  *   `failed`) with `error`. Extensions' `onSettled` sees the outcome.
+ * - `cancel`: do not run it; ack it and write `cancelled` with `error` and `meta` (no dead
+ *   letter, no retry), e.g. a revoked task. Extensions' `onSettled` sees the outcome.
  */
 export type RunDecision =
   | { readonly action: 'run' }
   | { readonly action: 'delay'; readonly delayMs: number; readonly reason: string; readonly meta?: Readonly<Record<string, unknown>> }
-  | { readonly action: 'dead-letter'; readonly reason: string; readonly error: TaskError; readonly state?: 'failed' | 'cancelled' };
+  | { readonly action: 'dead-letter'; readonly reason: string; readonly error: TaskError; readonly state?: 'failed' | 'cancelled' }
+  | { readonly action: 'cancel'; readonly error: TaskError; readonly meta?: Readonly<Record<string, unknown>> };
 
 /**
  * A feature that plugs into every delivery a worker runs (canvas follow-ups, unique locks,
  * metrics, tracing, revocation, workflows). Every hook is optional; a worker calls only the
  * hooks its extensions have, so an absent hook costs nothing.
  *
- * Order: the worker's built-in extensions first (canvas, unique-lock release, `onTerminal`
+ * Order: the worker's built-in extensions first (tracing, canvas, unique-lock release, `onTerminal`
  * hooks), then `WorkerOptions.extensions` in the order given. `beforeRun` and `onSettled` run one
  * after another in that order; `wrapRun` nests, the first extension outermost.
  *

@@ -10,4 +10,8 @@ export interface WorkerStats {
   readonly succeeded: number;
   readonly failed: number;
   readonly retried: number;
+  /** Tasks ended `cancelled` (revoked). */
+  readonly cancelled: number;
+  /** Counters of the executors that report them, by name (e.g. `thread`: the pool's size, busy threads, replacements). */
+  readonly executors: Readonly<Record<string, unknown>>;
 }

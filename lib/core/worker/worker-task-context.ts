@@ -4,6 +4,7 @@ import { StemMeta } from '../envelope.js';
 import { TaskRetryRequest } from '../errors/task-retry-request.error.js';
 import type { TaskContext } from '../task-context.js';
 import type { EnqueueOptions } from '../task-options.js';
+import { createTaskLogger, type TaskLogger, type TaskLogSink } from '../observability/task-logger.js';
 
 const NOT_INHERITED = /^(stem-|scheduled-from$|schedule-id$)/;
 
@@ -20,6 +21,8 @@ export interface TaskContextHost {
   extendLease(delivery: Delivery, ms: number): Promise<void>;
   progress(delivery: Delivery, percent: number, data: unknown): Promise<void>;
   enqueue(name: string, args: unknown, options: EnqueueOptions): Promise<string>;
+  /** Where `ctx.logger` lines go. */
+  readonly taskLogSink: TaskLogSink;
 }
 
 /** The {@link TaskContext} handed to a handler by the worker. */
@@ -31,6 +34,7 @@ export class WorkerTaskContext implements TaskContext {
   readonly headers: Readonly<Record<string, string>>;
   readonly meta: Readonly<Record<string, unknown>>;
   readonly envelope: Envelope;
+  private taskLogger?: TaskLogger;
 
   constructor(
     private readonly delivery: Delivery,
@@ -50,6 +54,10 @@ export class WorkerTaskContext implements TaskContext {
 
   get signal(): AbortSignal {
     return this.signalOf();
+  }
+
+  get logger(): TaskLogger {
+    return (this.taskLogger ??= createTaskLogger(this.envelope, this.host.taskLogSink));
   }
 
   heartbeat(): Promise<void> {

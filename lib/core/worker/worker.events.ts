@@ -8,6 +8,12 @@ export interface WorkerEvents {
   'worker:ready': [info: { id: string; queues: readonly string[]; concurrency: number }];
   /** Something went wrong outside a task (broker or backend unreachable, ...). The worker keeps running. */
   'worker:error': [error: unknown];
+  /** `close()` began: the worker stopped fetching and drains its running tasks in `mode`. */
+  'worker:draining': [info: { mode: 'warm' | 'soft' | 'hard'; active: number; prefetched: number }];
+  /** The concurrency cap changed (`worker.setConcurrency()`, autoscaling). */
+  'worker:resized': [info: { from: number; to: number }];
+  /** Autoscaling changed the concurrency: up on a `backlog`, down when `idle`; `pending` is the broker's count then. */
+  'worker:scaled': [info: { from: number; to: number; reason: 'backlog' | 'idle'; pending: number }];
   /** The worker stopped; nothing of it runs any more. */
   'worker:closed': [];
   /** A delivery arrived and is about to be processed. */
@@ -20,6 +26,8 @@ export interface WorkerEvents {
   'task:retried': [envelope: Envelope, error: TaskError, delayMs: number];
   /** The task failed for good (status `failed`). */
   'task:failed': [envelope: Envelope, error: TaskError];
+  /** The task was cancelled (revoked) and acked (status `cancelled`). */
+  'task:cancelled': [envelope: Envelope, error: TaskError];
   /** The task expired before it ran (status `cancelled`). */
   'task:expired': [envelope: Envelope];
   /** The envelope was moved to the dead letters. */

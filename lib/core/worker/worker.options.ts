@@ -10,6 +10,9 @@ import type { TaskRegistry } from '../task-handler.js';
 import type { TaskDefaults } from '../task-options.js';
 import type { UniqueTaskCoordinator } from '../unique/unique-task-coordinator.js';
 import type { Clock } from '../utils/clock.js';
+import type { AutoscaleOptions } from './autoscaler.js';
+import type { TaskLogSink } from '../observability/task-logger.js';
+import type { TracingSetting } from '../observability/stem-tracing.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { TerminalTaskOutcome } from './task-outcome.js';
 import type { WorkerExtension } from './worker-extension.js';
@@ -60,7 +63,7 @@ export interface WorkerOptions {
   readonly onTerminal?: readonly TerminalTaskHook[];
   /**
    * Extensions that plug into every delivery (admission, wrapping the run, outcomes). They come
-   * after the worker's built-in ones (canvas, unique-lock release, `onTerminal` hooks).
+   * after the worker's built-in ones (tracing, canvas, unique-lock release, `onTerminal` hooks).
    */
   readonly extensions?: readonly WorkerExtension[];
   /**
@@ -80,6 +83,21 @@ export interface WorkerOptions {
    * @default 5
    */
   readonly pipelineFailureBudget?: number;
+  /**
+   * Moves the concurrency between `min` and `max` from the broker's pending count of the
+   * worker's queues (then `concurrency` is ignored; the worker starts at `min`). Executors with
+   * their own pool (threads) follow it, below their own size. Emits `worker:scaled`.
+   */
+  readonly autoscale?: AutoscaleOptions;
   /** First requeue delay in ms after a pipeline error (see `pipelineFailureBudget`). @default 1000 */
   readonly pipelineFailureBackoff?: number;
+  /**
+   * OpenTelemetry spans: a `process <queue>` span around each attempt (the handler runs inside
+   * it), and `send` spans for the tasks the worker enqueues when it builds its own producer.
+   * `false` turns them off.
+   * @default true (the global tracer provider: a no-op until an OpenTelemetry SDK registers one)
+   */
+  readonly tracing?: TracingSetting;
+  /** Where `ctx.logger` lines go. @default one line per call on the console (`consoleTaskLogSink`) */
+  readonly taskLogSink?: TaskLogSink;
 }

@@ -1,29 +1,35 @@
 import { hostname } from 'node:os';
 import { CanvasCoordinator } from '../canvas/canvas.worker-hook.js';
 import type { TaskArgsValidator } from '../args-validator.js';
-import type { Broker, Consumer, Delivery } from '../contracts/broker.js';
+import type { Broker, Delivery } from '../contracts/broker.js';
+import type { Envelope } from '../envelope.js';
 import type { ResultBackend } from '../contracts/result-backend.js';
 import { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import { WorkerShutdownError } from '../errors/worker-shutdown.error.js';
-import { Stem } from '../stem.js';
+import type { Stem } from '../stem.js';
 import type { TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
-import { type Clock, systemClock, type TimerHandle } from '../utils/clock.js';
+import { type Clock, sleepUnlessAborted, systemClock } from '../utils/clock.js';
 import { TypedEmitter } from '../utils/typed-emitter.js';
+import { StemTracing } from '../observability/stem-tracing.js';
+import { consoleTaskLogSink, type TaskLogSink } from '../observability/task-logger.js';
 import { uuidv7 } from '../utils/uuid.js';
-import { terminalHookExtension, uniqueLockExtension } from './builtin-extensions.js';
+import { Autoscaler } from './autoscaler.js';
+import { DrainGate } from './drain-gate.js';
+import { inferQueues, workerExtensions, workerProducer } from './worker-parts.js';
 import { ExtensionChain } from './extension-chain.js';
 import { InMemoryRateLimiterFallback } from './fallback-rate-limiter.js';
 import { InlineExecutor } from './inline-executor.js';
 import { abandon, bufferedJob, type Job, markReleased, markRunning } from './job.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { QueueSubscription } from './queue-subscription.js';
 import { PipelineFailureBudget } from './pipeline-failures.js';
 import { Settlement } from './settlement.js';
 import { INLINE_EXECUTOR, type TaskExecutor } from './task-executor.js';
 import { TaskRunner } from './task-runner.js';
-import type { WorkerExtension } from './worker-extension.js';
-import type { TaskContextHost } from './worker-task-context.js';
+import type { RateLimit } from '../contracts/rate-limiter.js';
+import { WorkerContextHost } from './worker-context-host.js';
 import type { WorkerEvents } from './worker.events.js';
 import type { ShutdownMode, WorkerOptions } from './worker.options.js';
 import type { WorkerStats } from './worker-stats.js';
@@ -49,13 +55,16 @@ const SHUTDOWN_STRENGTH: Readonly<Record<ShutdownMode, number>> = { warm: 0, sof
  * // ...
  * await worker.close(); // warm: waits for running tasks
  */
-export class Worker implements TaskContextHost {
+export class Worker {
   /** Typed lifecycle and task events. */
   readonly events = new TypedEmitter<WorkerEvents>();
   readonly id: string;
   readonly queues: readonly string[];
-  readonly concurrency: number;
-  private readonly prefetch: number;
+  private slots: number;
+  /** Deliveries fetched ahead of free slots. */
+  readonly prefetch: number;
+  private readonly taskLogSink: TaskLogSink;
+  private readonly tracing?: StemTracing;
   private readonly broker: Broker;
   private readonly backend?: ResultBackend;
   private readonly registry: TaskRegistry;
@@ -68,19 +77,19 @@ export class Worker implements TaskContextHost {
   private readonly leases: LeaseKeeper;
   private readonly settlement: Settlement;
   private readonly runner: TaskRunner;
-  private consumer?: Consumer;
+  private readonly subscription: QueueSubscription;
+  private started = false;
   private loop?: Promise<void>;
   private readonly fetchAbort = new AbortController();
   private readonly buffer: Job[] = [];
   private readonly running = new Set<Job>();
   private slotWaiter?: () => void;
-  private readonly drainWaiters = new Set<() => void>();
+  private readonly drainGate: DrainGate;
   private closing?: Promise<void>;
   private closeMode: ShutdownMode = 'warm';
   private closeGrace = 0;
-  /** Interrupts the drain wait of a shutdown that a stronger `close()` took over. */
-  private escalate?: () => void;
   private stopping = false;
+  private readonly autoscaler?: Autoscaler;
 
   constructor(private readonly options: WorkerOptions) {
     if (options.signer && !options.signer.canSign) {
@@ -95,30 +104,21 @@ export class Worker implements TaskContextHost {
     this.registry = options.registry;
     this.defaults = options.defaults ?? {};
     this.clock = options.clock ?? systemClock;
-    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 8));
-    this.prefetch = Math.max(0, Math.floor(options.prefetch ?? this.concurrency));
+    this.slots = Math.max(1, Math.floor(options.concurrency ?? 8));
+    this.prefetch = Math.max(0, Math.floor(options.prefetch ?? this.slots));
     this.id = options.id ?? `stem-worker-${hostname()}-${process.pid}-${uuidv7().slice(-6)}`;
-    this.queues = options.queues?.length ? [...options.queues] : this.inferQueues();
+    this.queues = options.queues?.length ? [...options.queues] : inferQueues(this.registry, this.defaults);
     this.argsValidator = options.argsValidator;
+    this.tracing = StemTracing.from(options.tracing);
+    this.taskLogSink = options.taskLogSink ?? consoleTaskLogSink;
     this.encoders = options.encoders ?? options.producer?.encoders ?? new TaskPayloadEncoderRegistry();
-    this.producer =
-      options.producer ??
-      Stem.fromParts({
-        broker: this.broker,
-        backend: this.backend,
-        registry: this.registry,
-        defaults: this.defaults,
-        argsValidator: this.argsValidator,
-        clock: this.clock,
-        encoders: this.encoders,
-        signer: options.signer,
-        uniqueCoordinator: options.uniqueCoordinator,
-        groupStore: options.groupStore,
-      });
+    this.producer = options.producer ?? workerProducer(options, { defaults: this.defaults, clock: this.clock, encoders: this.encoders, tracing: this.tracing });
     const canvas = new CanvasCoordinator(this.producer, options.groupStore ?? this.producer.groupStore);
-    const extensions = new ExtensionChain(this.extensionsOf(canvas), (error) => this.events.emit('worker:error', error));
+    const extensions = new ExtensionChain(workerExtensions(options, canvas, this.tracing, this.id), (error) => this.events.emit('worker:error', error));
     this.executors = { [INLINE_EXECUTOR]: new InlineExecutor(this.clock), ...options.executors };
     this.leases = new LeaseKeeper(this.broker, this.clock, this.events);
+    this.drainGate = new DrainGate(this.clock, () => this.running.size);
+    this.subscription = new QueueSubscription(this.broker, this.id, this.defaults.visibilityTimeout ?? DEFAULT_TASK_OPTIONS.visibilityTimeout, this.queues);
     this.settlement = new Settlement({
       broker: this.broker,
       backend: this.backend,
@@ -142,34 +142,111 @@ export class Worker implements TaskContextHost {
       executors: this.executors,
       extensions,
       settlement: this.settlement,
-      host: this,
+      host: new WorkerContextHost({
+        backend: this.backend,
+        leases: this.leases,
+        clock: this.clock,
+        events: this.events,
+        producer: this.producer,
+        taskLogSink: this.taskLogSink,
+        jobOf: (d) => this.jobOf(d),
+      }),
     });
+    if (options.autoscale) {
+      const scaler = new Autoscaler(
+        this,
+        this.broker,
+        options.autoscale,
+        this.clock,
+        (e) => this.events.emit('worker:error', e),
+        (info) => this.events.emit('worker:scaled', info),
+      );
+      this.autoscaler = scaler;
+      this.slots = scaler.initial;
+      for (const executor of new Set(Object.values(this.executors))) executor.resize?.(this.slots);
+    }
   }
 
   /** Subscribes to the queues and starts taking work. Idempotent. */
   async start(): Promise<void> {
-    if (this.consumer) return;
+    if (this.started) return;
     if (this.closing) throw new Error(`Worker ${this.id} was closed; create a new one`);
     for (const handler of this.registry.list()) this.runner.prepare(handler);
-    this.consumer = this.broker.consume({
-      queues: this.queues,
-      consumerName: this.id,
-      defaultVisibilityTimeout: this.defaults.visibilityTimeout ?? DEFAULT_TASK_OPTIONS.visibilityTimeout,
-    });
+    this.started = true;
     this.loop = this.fetchLoop();
+    this.autoscaler?.start();
     this.events.emit('worker:ready', { id: this.id, queues: this.queues, concurrency: this.concurrency });
   }
 
-  /** Current counters. */
-  stats(): WorkerStats {
+  /** Queues fetched from now: `queues` minus the ones {@link setConsumedQueues} left out. */
+  get consumedQueues(): readonly string[] {
+    return this.subscription.activeQueues;
+  }
+
+  /**
+   * Fetches only from `queues` (a subset of {@link queues}) until called again; the others are
+   * not fetched from, their prefetched deliveries are handed back and their running tasks finish.
+   */
+  setConsumedQueues(queues: readonly string[]): void {
+    this.subscription.setActive(queues);
+    const consumed = this.subscription.activeQueues;
+    for (const job of this.buffer.filter((j) => !consumed.includes(j.delivery.envelope.queue))) {
+      this.buffer.splice(this.buffer.indexOf(job), 1);
+      this.leases.drop(job);
+      void this.settlement.requeue(job).catch((error) => this.events.emit('worker:error', error));
+    }
+    this.slotWaiter?.();
+  }
+
+  /** Overrides a task's rate limit in this worker (`null` lifts it) until the worker stops. */
+  setRateLimit(task: string, limit: RateLimit | null): void {
+    this.runner.overrideRateLimit(task, limit);
+  }
+
+  /** Envelopes of the running tasks (with the epoch ms they got a slot) and of the prefetched ones. */
+  snapshot(): { readonly running: readonly { envelope: Envelope; startedAt: number }[]; readonly prefetched: readonly Envelope[] } {
     return {
-      id: this.id,
-      queues: this.queues,
-      concurrency: this.concurrency,
-      active: this.running.size,
-      buffered: this.buffer.length,
-      ...this.settlement.counters,
+      running: [...this.running].map((job) => ({ envelope: job.delivery.envelope, startedAt: job.startedAt ?? 0 })),
+      prefetched: this.buffer.map((job) => job.delivery.envelope),
     };
+  }
+
+  /** Hard cap on tasks running at once (moves between `autoscale.min` and `max` when autoscaling). */
+  get concurrency(): number {
+    return this.slots;
+  }
+
+  /**
+   * Sets the concurrency cap now: more slots take buffered work at once; fewer let running tasks
+   * finish (they are never stopped) and start no more until below it. Executors with their own pool follow it
+   * (`TaskExecutor.resize`). Emits `worker:resized`.
+   */
+  setConcurrency(concurrency: number): void {
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigurationError('concurrency', `worker ${this.id} got ${concurrency}; pass a whole number of 1 or more`);
+    const to = concurrency;
+    if (to === this.slots) return;
+    const from = this.slots;
+    this.slots = to;
+    for (const executor of new Set(Object.values(this.executors))) executor.resize?.(to);
+    this.events.emit('worker:resized', { from, to });
+    this.dispatch();
+    this.slotWaiter?.();
+  }
+
+  /**
+   * Stops the running task `taskId` at once where its executor can (a thread is terminated and
+   * replaced); the attempt fails with `error` (default `TaskTerminatedError`) and is retried per
+   * its policy. Returns whether an executor stopped it; inline tasks cannot be stopped.
+   */
+  terminate(taskId: string, error?: Error): boolean {
+    return [...new Set(Object.values(this.executors))].some((executor) => executor.terminate?.(taskId, error) ?? false);
+  }
+
+  /** Current counters, with those of the executors that report them. */
+  stats(): WorkerStats {
+    const executors: Record<string, unknown> = {};
+    for (const [name, executor] of Object.entries(this.executors)) if (executor.stats) executors[name] = executor.stats();
+    return { id: this.id, queues: this.queues, concurrency: this.slots, active: this.running.size, buffered: this.buffer.length, ...this.settlement.counters, executors };
   }
 
   /**
@@ -189,16 +266,18 @@ export class Worker implements TaskContextHost {
     } else if (SHUTDOWN_STRENGTH[mode] > SHUTDOWN_STRENGTH[this.closeMode]) {
       this.closeMode = mode;
       this.closeGrace = grace;
-      this.escalate?.();
+      this.drainGate.interrupt();
     }
     return this.closing;
   }
 
   private async shutdown(): Promise<void> {
     this.stopping = true;
+    this.events.emit('worker:draining', { mode: this.closeMode, active: this.running.size, prefetched: this.buffer.length });
     this.fetchAbort.abort();
     this.slotWaiter?.();
     const steps: (() => Promise<unknown>)[] = [
+      async () => this.autoscaler?.stop(),
       async () => this.loop,
       async () =>
         Promise.all(
@@ -209,7 +288,7 @@ export class Worker implements TaskContextHost {
         ),
       async () => this.drain(),
       async () => this.settlement.flush(),
-      async () => this.consumer?.close(),
+      async () => this.subscription.close(),
       async () => this.leases.close(),
       async () => Promise.all([...new Set(Object.values(this.executors))].map((executor) => executor.close?.())),
     ];
@@ -225,14 +304,14 @@ export class Worker implements TaskContextHost {
 
   /** Waits for running tasks as the close mode says; a stronger `close()` meanwhile takes over. */
   private async drain(): Promise<void> {
-    if (this.closeMode === 'warm' && (await this.waitForDrain(Infinity, true))) return;
+    if (this.closeMode === 'warm' && (await this.drainGate.wait(Infinity, true))) return;
     if (this.closeMode === 'soft') {
       for (const job of this.running) job.controller.abort(new WorkerShutdownError(this.id, 'soft'));
-      if (await this.waitForDrain(this.closeGrace, true)) return;
+      if (await this.drainGate.wait(this.closeGrace, true)) return;
     }
     await this.abandonRunning();
     // NOTE: only tasks whose result is already stored are left; let them ack.
-    await this.waitForDrain(FINISHING_GRACE_MS);
+    await this.drainGate.wait(FINISHING_GRACE_MS);
   }
 
   private async abandonRunning(): Promise<void> {
@@ -243,40 +322,13 @@ export class Worker implements TaskContextHost {
       this.leases.drop(job);
     }
     await Promise.all(jobs.map((job) => this.settlement.requeue(job)));
-    this.notifyDrain();
-  }
-
-  /**
-   * Resolves `true` once nothing runs, `false` after `timeout` ms or, when `interruptible`, when a
-   * stronger `close()` takes over.
-   */
-  private waitForDrain(timeout: number, interruptible = false): Promise<boolean> {
-    if (this.running.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      let timer: TimerHandle | undefined;
-      const done = (drained: boolean) => {
-        timer?.cancel();
-        this.drainWaiters.delete(waiter);
-        if (this.escalate === interrupt) this.escalate = undefined;
-        resolve(drained);
-      };
-      const waiter = () => done(true);
-      const interrupt = () => done(false);
-      this.drainWaiters.add(waiter);
-      if (interruptible) this.escalate = interrupt;
-      if (Number.isFinite(timeout)) timer = this.clock.setTimeout(() => done(false), timeout);
-    });
-  }
-
-  private notifyDrain(): void {
-    if (this.running.size > 0) return;
-    for (const resolve of [...this.drainWaiters]) resolve();
+    this.drainGate.notify();
   }
 
   private async fetchLoop(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
-      const room = this.concurrency + this.prefetch - this.running.size - this.buffer.length;
+      const room = this.slots + this.prefetch - this.running.size - this.buffer.length;
       if (room <= 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         this.slotWaiter = undefined;
@@ -284,12 +336,13 @@ export class Worker implements TaskContextHost {
       }
       let deliveries: Delivery[];
       try {
-        deliveries = await this.consumer!.fetch(room, this.fetchAbort.signal);
+        deliveries = await this.subscription.fetch(room, this.fetchAbort.signal);
         failures = 0;
       } catch (error) {
         this.events.emit('worker:error', error);
         failures++;
-        await this.backOff(failures);
+        // NOTE: after a failed fetch, wait (exponential, capped at 5 s) or until the worker stops.
+        await sleepUnlessAborted(this.clock, Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), this.fetchAbort.signal);
         continue;
       }
       for (const delivery of deliveries) {
@@ -307,29 +360,11 @@ export class Worker implements TaskContextHost {
     }
   }
 
-  /** Waits after a failed fetch (exponential, capped at 5 s), or until the worker stops. */
-  private backOff(failures: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const signal = this.fetchAbort.signal;
-      const onAbort = () => {
-        t.cancel();
-        resolve();
-      };
-      const t = this.clock.setTimeout(
-        () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        Math.min(5_000, 100 * 2 ** Math.min(failures, 6)),
-      );
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
   private dispatch(): void {
-    while (this.running.size < this.concurrency && this.buffer.length > 0 && !this.stopping) {
+    while (this.running.size < this.slots && this.buffer.length > 0 && !this.stopping) {
       const job = this.buffer.shift()!;
       markRunning(job);
+      job.startedAt = this.clock.now();
       this.running.add(job);
       void this.runner
         .run(job)
@@ -344,53 +379,7 @@ export class Worker implements TaskContextHost {
     if (!this.running.delete(job)) return;
     this.dispatch();
     this.slotWaiter?.();
-    this.notifyDrain();
-  }
-
-  /** Built-in extensions first (canvas, unique locks, `onTerminal` hooks), then the user's. */
-  private extensionsOf(canvas: CanvasCoordinator): WorkerExtension[] {
-    return [
-      canvas,
-      ...(this.options.uniqueCoordinator ? [uniqueLockExtension(this.options.uniqueCoordinator)] : []),
-      ...(this.options.onTerminal ?? []).map(terminalHookExtension),
-      ...(this.options.extensions ?? []),
-    ];
-  }
-
-  private inferQueues(): string[] {
-    const fallback = this.defaults.queue ?? DEFAULT_TASK_OPTIONS.queue;
-    const queues = new Set(this.registry.list().map((h) => h.options?.queue ?? fallback));
-    if (queues.size === 0) queues.add(fallback);
-    return [...queues];
-  }
-
-  /** @internal TaskContextHost */
-  async heartbeat(delivery: Delivery): Promise<void> {
-    const job = this.jobOf(delivery);
-    await this.backend?.touch(delivery.envelope.id, { heartbeatAt: this.clock.now() });
-    if (job) await this.leases.renew(delivery, job.leaseMs);
-    this.events.emit('task:heartbeat', delivery.envelope);
-  }
-
-  /** @internal TaskContextHost */
-  async extendLease(delivery: Delivery, ms: number): Promise<void> {
-    await this.leases.renew(delivery, ms);
-    const job = this.jobOf(delivery);
-    if (job) {
-      job.leaseMs = ms;
-      job.renewAt = this.leases.renewAtFor(delivery, ms);
-    }
-  }
-
-  /** @internal TaskContextHost */
-  async progress(delivery: Delivery, percent: number, data: unknown): Promise<void> {
-    await this.backend?.touch(delivery.envelope.id, { progress: { percent, data, updatedAt: this.clock.now() } });
-    this.events.emit('task:progress', delivery.envelope, percent, data);
-  }
-
-  /** @internal TaskContextHost */
-  enqueue(name: string, args: unknown, options: Parameters<Stem['enqueue']>[2]): Promise<string> {
-    return this.producer.enqueue(name, args, options);
+    this.drainGate.notify();
   }
 
   private jobOf(delivery: Delivery): Job | undefined {

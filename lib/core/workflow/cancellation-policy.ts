@@ -31,7 +31,10 @@ export function trippedPolicy(run: RunState, now: number): { policy: 'maxRunDura
   }
   const s = run.suspension;
   if (policy.maxSuspendDuration === undefined || !s || s.type === 'rewind' || s.type === 'retry' || run.resumeData) return undefined;
-  const limit = s.suspendedAt + policy.maxSuspendDuration;
+  // NOTE: `resumeAt` was clamped on the runtime's clock a moment before the store stamped
+  // `suspendedAt`; waking at a clamped `resumeAt` is reaching the limit, not a timeout of the wait.
+  const clamped = s.resumeAt !== null && (s.requestedResumeAt === null || s.requestedResumeAt > s.resumeAt) ? s.resumeAt : Infinity;
+  const limit = Math.min(s.suspendedAt + policy.maxSuspendDuration, clamped);
   if (now >= limit && (s.requestedResumeAt === null || s.requestedResumeAt > limit)) {
     return { policy: 'maxSuspendDuration', reason: `maxSuspendDuration: step "${s.step}" stayed suspended longer than ${policy.maxSuspendDuration} ms` };
   }

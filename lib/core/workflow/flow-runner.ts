@@ -26,7 +26,7 @@ export async function runFlow(flow: Flow, exec: RunExecution): Promise<RunOutcom
         const ctx = new RunFlowContext(exec, step.name, checkpoint, iteration, attempt);
         let value: unknown;
         try {
-          value = await runInStepScope(ctx, () => step.handler(ctx));
+          value = await exec.traced(checkpoint, async () => runInStepScope(ctx, () => step.handler(ctx)));
           if (ctx.repeated && !autoVersion)
             throw new TypeError(`Step "${step.name}" of flow "${flow.name}" called ctx.repeat() but is not autoVersion; declare it with { autoVersion: true }`);
         } catch (error) {

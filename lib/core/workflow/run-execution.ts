@@ -1,3 +1,4 @@
+import type { StemTracing } from '../observability/stem-tracing.js';
 import type { TaskProducer } from '../contracts/producer.js';
 import type { EnqueueOptions } from '../task-options.js';
 import type { Clock } from '../utils/clock.js';
@@ -21,6 +22,8 @@ export interface RunExecutionDeps {
   readonly clock: Clock;
   readonly producer: TaskProducer;
   readonly events: TypedEmitter<WorkflowEvents>;
+  /** Opens `workflow <name>` and `step <name>` spans (the producer's tracing); none when absent. */
+  readonly tracing?: StemTracing;
 }
 
 /**
@@ -31,6 +34,12 @@ export interface RunExecutionDeps {
 export class RunExecution {
   /** Next position in the history. */
   position = 0;
+
+  /** Runs a new step's code inside its `step <checkpoint>` span. */
+  traced<T>(checkpoint: string, fn: () => Promise<T>): Promise<T> {
+    const tracing = this.deps.tracing;
+    return tracing ? tracing.traceStep({ workflow: this.run.workflow, runId: this.run.id, name: checkpoint }, fn) : fn();
+  }
   /** Value of the last checkpoint passed or saved. */
   previous: unknown = undefined;
   private readonly recorded: StepCheckpoint[];

@@ -47,18 +47,21 @@ export async function advanceRun(host: RunExecutorHost, runId: string, ownerId: 
   }
 
   const exec = new RunExecution(host, run, await store.listSteps(runId), ownerId, signal);
-  let outcome: RunOutcome;
-  if (definition.kind === 'flow') outcome = await runFlow(definition, exec);
-  else {
-    const ctx = new ScriptRunContext(exec, host.startRun);
-    try {
-      const value = await runInWorkflowScope(ctx, () => definition.run(ctx));
-      outcome = ctx.outcome ?? { kind: 'completed', value };
-    } catch (error) {
-      outcome = ctx.outcome ?? (error instanceof WorkflowInterrupt ? error.outcome : { kind: 'failed', error: toWorkflowRunError(error, clock.now()) });
-    }
-  }
+  const execute = () => executeDefinition(definition, exec, host);
+  const outcome = host.tracing ? await host.tracing.traceWorkflow({ name: run.workflow, runId }, execute) : await execute();
   return record(host, run, outcome, ownerId);
+}
+
+/** Replays the run's definition once against its checkpoints: how this execution ended. */
+async function executeDefinition(definition: WorkflowDefinition, exec: RunExecution, host: RunExecutorHost): Promise<RunOutcome> {
+  if (definition.kind === 'flow') return runFlow(definition, exec);
+  const ctx = new ScriptRunContext(exec, host.startRun);
+  try {
+    const value = await runInWorkflowScope(ctx, () => definition.run(ctx));
+    return ctx.outcome ?? { kind: 'completed', value };
+  } catch (error) {
+    return ctx.outcome ?? (error instanceof WorkflowInterrupt ? error.outcome : { kind: 'failed', error: toWorkflowRunError(error, host.clock.now()) });
+  }
 }
 
 /** Persists an execution's outcome and schedules what follows it. */

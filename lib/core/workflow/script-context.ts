@@ -8,14 +8,14 @@ import type { RunExecution } from './run-execution.js';
 import { type RunOutcome, WorkflowInterrupt } from './run-interrupt.js';
 import { RunStepContext } from './step-context.impl.js';
 import { insideStep, runInStepScope } from './step-scope.js';
-import type { StartChildOptions, StepContext, WorkflowContext, WorkflowStepOptions, WorkflowWaitOptions } from './workflow-context.js';
+import type { StartChildOptions, StepContext, WorkflowContext, WorkflowReference, WorkflowStepOptions, WorkflowWaitOptions } from './workflow-context.js';
 import type { StartWorkflowOptions } from './workflow-client.js';
 import { toMillis } from './workflow-duration.js';
 import { childSignalName, INTERNAL_STEP_PREFIX } from './workflow.constants.js';
 import type { ChildRunOutcome } from './workflow-store.js';
 
 /** Starts a run (the runtime's `start`). */
-export type StartRun = (name: string, params: unknown, options: StartWorkflowOptions) => Promise<string>;
+export type StartRun = (workflow: WorkflowReference, params: unknown, options: StartWorkflowOptions) => Promise<string>;
 
 /**
  * The script form's {@link WorkflowContext} for one execution: numbers every call by name and
@@ -53,7 +53,7 @@ export class ScriptRunContext<P = unknown> implements WorkflowContext<P> {
     this.busy = checkpoint;
     let value: T;
     try {
-      value = await runInStepScope(ctx as StepContext, () => fn(ctx));
+      value = await this.exec.traced(checkpoint, async () => runInStepScope(ctx as StepContext, () => fn(ctx)));
     } catch (error) {
       this.busy = undefined;
       this.decide(await this.exec.stepFailed(checkpoint, attempt, error, options, iteration));
@@ -97,7 +97,7 @@ export class ScriptRunContext<P = unknown> implements WorkflowContext<P> {
     return this.waitSignal<T>(`${INTERNAL_STEP_PREFIX}waitForSignal`, name, timeout);
   }
 
-  async startChild(workflow: string, params: unknown = {}, options: StartChildOptions = {}): Promise<string> {
+  async startChild(workflow: WorkflowReference, params: unknown = {}, options: StartChildOptions = {}): Promise<string> {
     const { checkpoint, recorded } = this.enter(`${INTERNAL_STEP_PREFIX}startChild`);
     if (recorded) return this.exec.pass(recorded) as string;
     this.guard(() => this.exec.beforeNewStep());

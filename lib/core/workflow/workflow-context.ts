@@ -26,6 +26,12 @@ export interface WorkflowWaitOptions {
   readonly timeout?: Duration;
 }
 
+/**
+ * Names a workflow where a run is started: its name, or a class the runtime's
+ * `resolveWorkflowName` maps to one (a `@Workflow()` class in the Nest layer).
+ */
+export type WorkflowReference = string | (abstract new (...args: never[]) => unknown);
+
 /** Options of a child run. */
 export interface StartChildOptions {
   readonly cancellationPolicy?: WorkflowCancellationPolicy;
@@ -112,8 +118,11 @@ export interface WorkflowContext<P = unknown> {
    * (checkpoint `$waitForSignal#i`), or waits for one; `null` when `timeout` passes first.
    */
   waitForSignal<T = unknown>(name: string, options?: WorkflowWaitOptions): Promise<T | null>;
-  /** Starts a child run (checkpoint `$startChild#i`) and resolves with its id; the child's end wakes this run. */
-  startChild(workflow: string, params?: unknown, options?: StartChildOptions): Promise<string>;
+  /**
+   * Starts a child run of `workflow` (a name, or a class the runtime resolves to one) (checkpoint
+   * `$startChild#i`) and resolves with its id; the child's end wakes this run.
+   */
+  startChild(workflow: WorkflowReference, params?: unknown, options?: StartChildOptions): Promise<string>;
   /**
    * Waits for a child run started by this run to end (checkpoint `$waitForChild#i`) and resolves
    * with its result, or `null` when `timeout` passes first. Throws `WorkflowChildFailedError` when

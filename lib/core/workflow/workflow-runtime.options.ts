@@ -32,6 +32,11 @@ export interface WorkflowRuntimeOptions {
   readonly runTaskMaxRetries?: number;
   /** Prefix of the lease owner tokens of this runtime. @default `wf-<random>` */
   readonly ownerId?: string;
+  /**
+   * Maps a class given to `ctx.startChild(Class, ...)` to a workflow name (the Nest layer reads
+   * `@Workflow()` metadata); `undefined` when it names none. @default classes are not resolved
+   */
+  readonly resolveWorkflowName?: (workflow: abstract new (...args: never[]) => unknown) => string | undefined;
   /** Definitions registered at once. */
   readonly definitions?: readonly WorkflowDefinition[];
 }

@@ -16,6 +16,7 @@ import { isTerminalWorkflowStatus, type RunState, type StepCheckpoint } from './
 import { advanceRun, finish, type RunExecutorHost, type RunTaskReason } from './run-executor.js';
 import { RunLeaseExtension } from './run-lease.extension.js';
 import type { StartWorkflowOptions, WaitForWorkflowOptions, WorkflowClient, WorkflowCompletion } from './workflow-client.js';
+import type { WorkflowReference } from './workflow-context.js';
 import type { WorkflowDefinition } from './workflow-definition.js';
 import { toMillis } from './workflow-duration.js';
 import type { WorkflowEvents } from './workflow.events.js';
@@ -77,10 +78,11 @@ export class WorkflowRuntime implements WorkflowClient {
       clock: this.clock,
       producer: options.producer,
       events: this.events,
+      ...(options.producer.tracing ? { tracing: options.producer.tracing } : {}),
       definition: (name) => this.definitionsByName.get(name),
       knownWorkflows: () => [...this.definitionsByName.keys()],
       enqueueRun: (runId, reason, delayMs) => this.enqueueRun(runId, reason, delayMs),
-      startRun: (name, params, startOptions) => this.start(name, params, startOptions),
+      startRun: (workflow, params, startOptions) => this.start(this.nameOf(workflow), params, startOptions),
     };
     this.sweeper = new DueRunSweeper(
       this.store,
@@ -249,6 +251,17 @@ export class WorkflowRuntime implements WorkflowClient {
    */
   private throwIfStopped(ctx: TaskContext): void {
     if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error(String(ctx.signal.reason));
+  }
+
+  /** The name of a workflow given by name or by a class `resolveWorkflowName` knows. */
+  private nameOf(workflow: WorkflowReference): string {
+    if (typeof workflow === 'string') return workflow;
+    const name = this.options.resolveWorkflowName?.(workflow);
+    if (!name)
+      throw new TypeError(
+        `${workflow.name || 'The class'} does not name a workflow; pass the workflow's name to ctx.startChild(), or a class the runtime's resolveWorkflowName maps to one`,
+      );
+    return name;
   }
 
   /** Enqueues a run task when the run is suspended and due now. */

@@ -1,5 +1,6 @@
 import type { ValidatorOptions } from 'class-validator';
 import type { Broker } from '../../core/contracts/broker.js';
+import type { ControlStore } from '../../core/contracts/control-store.js';
 import type { LockStore } from '../../core/contracts/lock-store.js';
 import type { RateLimiter } from '../../core/contracts/rate-limiter.js';
 import type { ResultBackend } from '../../core/contracts/result-backend.js';
@@ -12,6 +13,12 @@ import type { SigningOptions } from '../../core/signing/signing.options.js';
 import type { TaskDefaults } from '../../core/task-options.js';
 import type { RemoteTask } from '../../core/producer/known-tasks.js';
 import type { ShutdownMode } from '../../core/worker/worker.options.js';
+import type { AutoscaleOptions } from '../../core/worker/autoscaler.js';
+import type { StemThreadOptions } from './stem-thread-options.interface.js';
+import type { TracingOptions } from '../../core/observability/stem-tracing.js';
+import type { WorkerExtension } from '../../core/worker/worker-extension.js';
+import type { Duration } from '../../core/beat/duration.js';
+import type { WorkflowStore } from '../../core/workflow/workflow-store.js';
 
 /** Worker settings of {@link StemModuleOptions}. */
 export interface StemWorkerOptions {
@@ -27,6 +34,42 @@ export interface StemWorkerOptions {
   readonly shutdownMode?: ShutdownMode;
   /** Grace period of a soft shutdown in ms. @default 30000 */
   readonly shutdownGracePeriod?: number;
+  /** Interval of the worker's heartbeats (and of re-reading revocations and pauses) in ms; a heartbeat lives 3 intervals. @default 5000 */
+  readonly heartbeatInterval?: number;
+  /** Time a task revoked with `terminate` gets to honour `ctx.signal` before its slot is freed, in ms. @default 1000 */
+  readonly terminateGracePeriod?: number;
+  /**
+   * When a control `shutdown` stopped the worker, close the app as SIGTERM would (a SIGTERM to
+   * this process; with `app.enableShutdownHooks()` Nest closes the app, else Node exits).
+   * @default true
+   */
+  readonly closeAppOnShutdown?: boolean;
+  /** The thread pool of `@Task({ runIn: 'thread' })` methods; created when such a task exists or this is set. */
+  readonly threads?: StemThreadOptions;
+  /** Move the concurrency between `min` and `max` from the queues' backlog (`concurrency` is then ignored). */
+  readonly autoscale?: AutoscaleOptions;
+  /** Extensions plugged into every delivery the worker runs (after the built-in ones and the workflow runtime's). */
+  readonly extensions?: readonly WorkerExtension[];
+}
+
+/** Durable workflow settings of {@link StemModuleOptions}. */
+export interface StemWorkflowsOptions {
+  /**
+   * Workflow store URL or instance: where runs, checkpoints, watchers and signals live. Every
+   * process that starts or runs the same workflows must share it.
+   * @default the broker's store (`memory://` gives an in-process store)
+   */
+  readonly store?: string | WorkflowStore;
+  /**
+   * Queue of the run tasks (`stem.workflow.run`). The worker of an app that defines
+   * `@Workflow()` classes consumes it in addition to its other queues.
+   * @default 'workflow'
+   */
+  readonly queue?: string;
+  /** Run lease, renewed while a run executes; a dead worker's run is picked up by another after at most one lease. @default '30s' */
+  readonly runLeaseDuration?: Duration;
+  /** Period of the sweep that re-enqueues due runs whose delayed run task went missing. @default '1s' */
+  readonly sweepInterval?: Duration;
 }
 
 /** Beat settings of {@link StemModuleOptions}. */
@@ -37,6 +80,19 @@ export interface StemBeatOptions {
   readonly lockTtl?: number;
   /** Ticks missed while no replica ran: run `'once'`, or `'skip'` them. Never a burst. @default 'once' */
   readonly catchUp?: CatchUpPolicy;
+}
+
+/** Telemetry settings of {@link StemModuleOptions}: both go through the OpenTelemetry API, no-ops until an SDK is registered. */
+export interface StemTelemetryOptions {
+  /**
+   * Spans on the messaging conventions: `send <queue>` per enqueue, `process <queue>` per attempt
+   * (the handler runs inside it), `beat <schedule>` per Beat dispatch. Options pick the tracer
+   * provider and whether an attempt is a child of its `send` span or a new trace linked to it.
+   * @default true (the global tracer provider, parentage `child`)
+   */
+  readonly traces?: boolean | TracingOptions;
+  /** The `stem.*` metrics (task outcomes, durations, queue depth, Beat drift). @default true */
+  readonly metrics?: boolean;
 }
 
 /**
@@ -74,6 +130,11 @@ export interface StemModuleOptions {
   /** Group and chord store (canvas) URL or instance. @default the same store as the broker */
   readonly groupStore?: string | GroupStore;
   /**
+   * Where revocations, paused queues and worker heartbeats are kept (the control plane).
+   * @default the backend's store, else the broker's
+   */
+  readonly revokeStore?: string | ControlStore;
+  /**
    * Sign envelopes on enqueue and verify them in the worker (HMAC-SHA256 or Ed25519). An
    * `EnvelopeSigner`, its options, or `false`. @default from `STEM_SIGNING_*` env vars, else off
    */
@@ -102,10 +163,17 @@ export interface StemModuleOptions {
    */
   readonly validation?: boolean | ValidatorOptions;
   /**
-   * Record `stem.*` metrics through the OpenTelemetry API (a no-op until an OpenTelemetry SDK is
-   * registered in the process). @default true
+   * Traces and `stem.*` metrics through the OpenTelemetry API (no-ops until an OpenTelemetry SDK
+   * is registered in the process); `false` turns both off.
+   * @default { traces: true, metrics: true }
+   * @example telemetry: { traces: { parentage: 'link' }, metrics: false }
    */
-  readonly telemetry?: boolean;
+  readonly telemetry?: boolean | StemTelemetryOptions;
   /** TTL of statuses and results in ms. @default the backend's default (1 day) */
   readonly resultTtl?: number;
+  /**
+   * Durable workflows (`@Workflow()` classes, `StemClient.workflows`); `false` turns them off.
+   * @default {} (on, with the broker's store)
+   */
+  readonly workflows?: StemWorkflowsOptions | false;
 }

@@ -3,6 +3,7 @@ import { sql as schedules } from './0002_schedules.sql.js';
 import { sql as canvasGroups } from './0003_canvas_groups.sql.js';
 import { sql as leaseFloor } from './0004_lease_floor_dead_letter_sweep.sql.js';
 import { sql as chordClaimDeadline } from './0005_chord_claim_deadline.sql.js';
+import { sql as controlPlane } from './0006_control_plane.sql.js';
 import { sql as workflows } from './0007_workflows.sql.js';
 
 /** One numbered schema change. */
@@ -22,5 +23,6 @@ export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 3, name: '0003_canvas_groups', sql: canvasGroups },
   { version: 4, name: '0004_lease_floor_dead_letter_sweep', sql: leaseFloor },
   { version: 5, name: '0005_chord_claim_deadline', sql: chordClaimDeadline },
+  { version: 6, name: '0006_control_plane', sql: controlPlane },
   { version: 7, name: '0007_workflows', sql: workflows },
 ];

@@ -32,7 +32,13 @@ FROM (
  * upsert locks, so a terminal write committed concurrently is never overwritten).
  */
 export const upsertStatuses = (s: string, channel: string, { unlessTerminal = false }: { unlessTerminal?: boolean } = {}) => `
-WITH up AS (
+WITH ${upsertStatusesCte(s, { unlessTerminal })}${notifyFrom(s, channel)}`;
+
+/**
+ * The CTE `up` of {@link upsertStatuses} (parameters $1..$9 as there), for statements that
+ * write statuses next to other rows; follow it with {@link notifyFrom}.
+ */
+export const upsertStatusesCte = (s: string, { unlessTerminal = false }: { unlessTerminal?: boolean } = {}) => `up AS (
   INSERT INTO ${s}.results AS r (id, state, name, queue, attempt, payload, error, meta, created_at, updated_at, expires_at)
   SELECT t.id, t.state, t.name, t.queue, t.attempt, t.payload::json, t.error::json, coalesce(t.meta::jsonb, '{}'::jsonb),
          now(), now(), now() + t.ttl_ms * interval '1 millisecond'
@@ -57,7 +63,7 @@ WITH up AS (
         : ''
     }
   RETURNING r.*
-)${notifyFrom(s, channel)}`;
+)`;
 
 /**
  * Merges progress ($2 JSON text, null = keep), heartbeat ($3 epoch ms, null = keep) and meta ($4

@@ -1,9 +1,11 @@
 import { RedisScript } from '../redis.script.js';
+import { HEARTBEAT_LIST_LUA, HEARTBEAT_RECORD_LUA, HEARTBEAT_REMOVE_LUA, PAUSE_SET_LUA, REVOKE_PRUNE_LUA, REVOKE_UPSERT_LUA } from './control.lua.js';
 import { DEAD_LETTER_LUA, PURGE_DEAD_LETTERS_LUA, REPLAY_DEAD_LETTERS_LUA } from './dead-letters.lua.js';
 import { FETCH_LUA } from './fetch.lua.js';
 import { CHORD_CLAIM_LUA, CHORD_DISPATCHED_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
 import { LOCK_ACQUIRE_LUA, LOCK_RELEASE_LUA, LOCK_RENEW_LUA } from './lock.lua.js';
 import { PURGE_QUEUE_LUA, QUEUE_COUNTS_LUA, RELEASE_CONSUMER_LUA } from './queue-admin.lua.js';
+import { PUBLISH_QUEUED_LUA } from './publish-queued.lua.js';
 import { RATE_LIMIT_LUA } from './rate-limit.lua.js';
 import { SCHEDULE_CAS_LUA, SCHEDULE_REMOVE_LUA } from './schedule.lua.js';
 import { EXTEND_LEASE_LUA, NACK_LUA, PUBLISH_DELAYED_LUA } from './settle.lua.js';
@@ -19,6 +21,7 @@ export const scripts = {
   fetch: new RedisScript('fetch', FETCH_LUA),
   ackMany: new RedisScript('ack-many', ACK_MANY_LUA),
   publishMany: new RedisScript('publish-many', PUBLISH_MANY_LUA),
+  publishQueued: new RedisScript('publish-queued', PUBLISH_QUEUED_LUA),
   nack: new RedisScript('nack', NACK_LUA),
   extendLease: new RedisScript('extend-lease', EXTEND_LEASE_LUA),
   publishDelayed: new RedisScript('publish-delayed', PUBLISH_DELAYED_LUA),
@@ -61,4 +64,10 @@ export const scripts = {
   wfLease: new RedisScript('wf-lease', WF_LEASE_LUA),
   wfSignalSend: new RedisScript('wf-signal-send', WF_SIGNAL_SEND_LUA),
   wfSignalTake: new RedisScript('wf-signal-take', WF_SIGNAL_TAKE_LUA),
+  revokeUpsert: new RedisScript('revoke-upsert', REVOKE_UPSERT_LUA),
+  revokePrune: new RedisScript('revoke-prune', REVOKE_PRUNE_LUA),
+  pauseSet: new RedisScript('pause-set', PAUSE_SET_LUA),
+  heartbeatRecord: new RedisScript('heartbeat-record', HEARTBEAT_RECORD_LUA),
+  heartbeatList: new RedisScript('heartbeat-list', HEARTBEAT_LIST_LUA),
+  heartbeatRemove: new RedisScript('heartbeat-remove', HEARTBEAT_REMOVE_LUA),
 } as const;

@@ -33,6 +33,74 @@ end
 `;
 
 /**
+ * Lua helpers for packed status writes (status-set-many, publish-queued). `write_packed` writes
+ * one status packed as in status-set-many (skipping it when it asks to leave a terminal status as
+ * it is and the stored one is terminal), publishes it when watched, and notes it in `index`;
+ * `file_index` then files the noted ids under their queues' listing indexes (ZSETs by updatedAt),
+ * records the queue names and prunes entries older than the horizon ('' for none).
+ */
+export const PACKED_STATUS_LUA = `
+local sep = string.char(31)
+local packed_pattern = '^' .. string.rep('([^' .. sep .. ']*)' .. sep, 8) .. '([^' .. sep .. ']*)(.*)$'
+local meta_pattern = sep .. '([^' .. sep .. ']*)' .. sep .. '([^' .. sep .. ']*)'
+
+local function is_terminal(key)
+  local state = redis.call('HGET', key, 'state')
+  return state == 'succeeded' or state == 'failed' or state == 'cancelled'
+end
+
+local function new_index() return { by_queue = {}, names = {} } end
+
+local function write_packed(packed, now, status_prefix, channel_prefix, watched, index)
+  local id, ttl, unless_terminal, state, attempt, name, queue, payload, err, meta = string.match(packed, packed_pattern)
+  local key = status_prefix .. id .. '}'
+  if unless_terminal == '1' and is_terminal(key) then return false end
+  local written, new_fields
+  if meta == '' and name ~= '' and queue ~= '' then
+    written = 7
+    new_fields = redis.call('HSET', key, 'state', state, 'attempt', attempt, 'updatedAt', now,
+      'payload', payload, 'error', err, 'name', name, 'queue', queue)
+  else
+    local fields = { 'state', state, 'attempt', attempt, 'updatedAt', now, 'payload', payload, 'error', err }
+    local f = 10
+    if name ~= '' then fields[f + 1] = 'name'; fields[f + 2] = name; f = f + 2 end
+    if queue ~= '' then fields[f + 1] = 'queue'; fields[f + 2] = queue; f = f + 2 end
+    if meta ~= '' then
+      for k, v in string.gmatch(meta, meta_pattern) do fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
+    end
+    written = f / 2
+    new_fields = redis.call('HSET', key, unpack(fields))
+  end
+  -- every field new means the hash did not exist: state is always among the fields of a status
+  if new_fields == written then redis.call('HSET', key, 'createdAt', now) end
+  redis.call('PEXPIRE', key, ttl)
+  if watched and redis.call('EXISTS', key .. ':watchers') == 1 then
+    redis.call('PUBLISH', channel_prefix .. id .. '}', cjson.encode(redis.call('HGETALL', key)))
+  end
+  if queue == '' then queue = redis.call('HGET', key, 'queue') or '' end
+  local members = index.by_queue[queue]
+  if not members then
+    members = {}
+    index.by_queue[queue] = members
+    index.names[#index.names + 1] = queue
+  end
+  members[#members + 1] = now
+  members[#members + 1] = id
+  return true
+end
+
+local function file_index(index, now, queues_key, index_prefix, horizon)
+  for _, queue in ipairs(index.names) do
+    redis.call('ZADD', index_prefix .. queue, unpack(index.by_queue[queue]))
+  end
+  if #index.names > 0 then redis.call('SADD', queues_key, unpack(index.names)) end
+  if horizon ~= '' then
+    for _, queue in ipairs(index.names) do redis.call('ZREMRANGEBYSCORE', index_prefix .. queue, '-inf', '(' .. horizon) end
+  end
+end
+`;
+
+/**
  * status-set: writes one status (the cluster path; see status-set-many for one server).
  *
  * KEYS[1] status HASH
@@ -68,64 +136,15 @@ return write_status(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5
  *   queue ('' keeps), payload json ('' clears), error json ('' clears), then per meta key: a separator, "m:<key>", a separator, json
  * Returns the number of statuses written.
  */
-export const STATUS_SET_MANY_LUA = `
-local function is_terminal(key)
-  local state = redis.call('HGET', key, 'state')
-  return state == 'succeeded' or state == 'failed' or state == 'cancelled'
-end
-local now, status_prefix, channel_prefix, index_prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local sep = string.char(31)
-local field = '([^' .. sep .. ']*)' .. sep
-local pattern = '^' .. string.rep(field, 8) .. '([^' .. sep .. ']*)(.*)$'
-local meta_pattern = sep .. '([^' .. sep .. ']*)' .. sep .. '([^' .. sep .. ']*)'
+export const STATUS_SET_MANY_LUA = `${PACKED_STATUS_LUA}
+local now = ARGV[1]
 local watched = redis.call('EXISTS', KEYS[2]) == 1
-local by_queue, names = {}, {}
+local index = new_index()
 local n = 0
 for i = 6, #ARGV do
-  local id, ttl, unless_terminal, state, attempt, name, queue, payload, err, meta = string.match(ARGV[i], pattern)
-  local key = status_prefix .. id .. '}'
-  if not (unless_terminal == '1' and is_terminal(key)) then
-    local written, new_fields
-    if meta == '' and name ~= '' and queue ~= '' then
-      written = 7
-      new_fields = redis.call('HSET', key, 'state', state, 'attempt', attempt, 'updatedAt', now,
-        'payload', payload, 'error', err, 'name', name, 'queue', queue)
-    else
-      local fields = { 'state', state, 'attempt', attempt, 'updatedAt', now, 'payload', payload, 'error', err }
-      local f = 10
-      if name ~= '' then fields[f + 1] = 'name'; fields[f + 2] = name; f = f + 2 end
-      if queue ~= '' then fields[f + 1] = 'queue'; fields[f + 2] = queue; f = f + 2 end
-      if meta ~= '' then
-        for k, v in string.gmatch(meta, meta_pattern) do fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
-      end
-      written = f / 2
-      new_fields = redis.call('HSET', key, unpack(fields))
-    end
-    -- every field new means the hash did not exist: state is always among the fields of a status
-    if new_fields == written then redis.call('HSET', key, 'createdAt', now) end
-    redis.call('PEXPIRE', key, ttl)
-    if watched and redis.call('EXISTS', key .. ':watchers') == 1 then
-      redis.call('PUBLISH', channel_prefix .. id .. '}', cjson.encode(redis.call('HGETALL', key)))
-    end
-    if queue == '' then queue = redis.call('HGET', key, 'queue') or '' end
-    local members = by_queue[queue]
-    if not members then
-      members = {}
-      by_queue[queue] = members
-      names[#names + 1] = queue
-    end
-    members[#members + 1] = now
-    members[#members + 1] = id
-    n = n + 1
-  end
+  if write_packed(ARGV[i], now, ARGV[2], ARGV[3], watched, index) then n = n + 1 end
 end
-for _, queue in ipairs(names) do
-  redis.call('ZADD', index_prefix .. queue, unpack(by_queue[queue]))
-end
-if n > 0 then redis.call('SADD', KEYS[1], unpack(names)) end
-if ARGV[5] ~= '' then
-  for _, queue in ipairs(names) do redis.call('ZREMRANGEBYSCORE', index_prefix .. queue, '-inf', '(' .. ARGV[5]) end
-end
+file_index(index, now, KEYS[1], ARGV[4], ARGV[5])
 return n
 `;
 

@@ -1,0 +1,31 @@
+import { QUEUE_LIB_LUA } from './queue-lib.lua.js';
+import { PACKED_STATUS_LUA } from './status.lua.js';
+
+/**
+ * publish-queued: publishes envelopes of one queue and writes each one's `queued` status in the
+ * same atomic step (a status that asks to leave a terminal status as it is and finds one stays
+ * as it is; its envelope is published all the same, as a separate status write and publish
+ * would). Watched statuses are published on their channels like any status write. Only for a
+ * standalone server: status keys live outside the queue's hash tag.
+ *
+ * KEYS[1..16] the queue layout of queue-lib
+ * KEYS[17] SET of queue names that have a status listing index
+ * KEYS[18] global status watch counter
+ * ARGV[1..5] as status-set-many: now epoch ms, status key prefix, status channel prefix, status
+ *   queue index prefix, prune horizon ('' for none)
+ * ARGV[6..] groups of 5 per envelope: packed status (as in status-set-many), priority, lease ms
+ *   ('' for default), envelope json, notBefore epoch ms (0 when none)
+ * Returns the number published.
+ */
+export const PUBLISH_QUEUED_LUA = `${QUEUE_LIB_LUA}${PACKED_STATUS_LUA}
+local status_now = ARGV[1]
+local watched = redis.call('EXISTS', KEYS[18]) == 1
+local index = new_index()
+local now = now_ms()
+for i = 6, #ARGV, 5 do
+  write_packed(ARGV[i], status_now, ARGV[2], ARGV[3], watched, index)
+  enqueue(tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), now)
+end
+file_index(index, status_now, KEYS[17], ARGV[4], ARGV[5])
+return (#ARGV - 5) / 5
+`;

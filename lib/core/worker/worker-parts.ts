@@ -1,0 +1,50 @@
+import type { CanvasCoordinator } from '../canvas/canvas.worker-hook.js';
+import type { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
+import type { StemTracing } from '../observability/stem-tracing.js';
+import { TaskTracingExtension } from '../observability/task-tracing.extension.js';
+import { Stem } from '../stem.js';
+import type { TaskRegistry } from '../task-handler.js';
+import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
+import type { Clock } from '../utils/clock.js';
+import { terminalHookExtension, uniqueLockExtension } from './builtin-extensions.js';
+import type { WorkerExtension } from './worker-extension.js';
+import type { WorkerOptions } from './worker.options.js';
+
+/** The producer a worker builds when none is given: retries, rate-limit delays and child tasks go through it. */
+export function workerProducer(
+  options: WorkerOptions,
+  resolved: { readonly defaults: TaskDefaults; readonly clock: Clock; readonly encoders: TaskPayloadEncoderRegistry; readonly tracing?: StemTracing },
+): Stem {
+  return Stem.fromParts({
+    broker: options.broker,
+    backend: options.backend,
+    registry: options.registry,
+    defaults: resolved.defaults,
+    argsValidator: options.argsValidator,
+    clock: resolved.clock,
+    encoders: resolved.encoders,
+    signer: options.signer,
+    uniqueCoordinator: options.uniqueCoordinator,
+    groupStore: options.groupStore,
+    tracing: resolved.tracing ?? false,
+  });
+}
+
+/** A worker's extensions: the built-in ones first (tracing, canvas, unique locks, `onTerminal` hooks), then the user's. */
+export function workerExtensions(options: WorkerOptions, canvas: CanvasCoordinator, tracing: StemTracing | undefined, workerId: string): WorkerExtension[] {
+  return [
+    ...(tracing ? [new TaskTracingExtension(tracing, workerId)] : []),
+    canvas,
+    ...(options.uniqueCoordinator ? [uniqueLockExtension(options.uniqueCoordinator)] : []),
+    ...(options.onTerminal ?? []).map(terminalHookExtension),
+    ...(options.extensions ?? []),
+  ];
+}
+
+/** The queues of the registered tasks (the default queue when there are none), for a worker given no `queues`. */
+export function inferQueues(registry: TaskRegistry, defaults: TaskDefaults): string[] {
+  const fallback = defaults.queue ?? DEFAULT_TASK_OPTIONS.queue;
+  const queues = new Set(registry.list().map((h) => h.options?.queue ?? fallback));
+  if (queues.size === 0) queues.add(fallback);
+  return [...queues];
+}

@@ -1,0 +1,1 @@
+export * from './invalid-workflow-params.error.js';
