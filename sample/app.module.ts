@@ -10,7 +10,7 @@ import { PaymentsService } from './payments.service.js';
 /**
  * The sample app: API and worker in one process on the in-memory broker, with tasks and a
  * durable order workflow (the worker also consumes the `workflow` queue). Set STEM_BROKER_URL
- * (e.g. redis://127.0.0.1:6379) to run the tasks on a shared store.
+ * (e.g. redis://127.0.0.1:6379) to run the tasks and keep the workflow runs on a shared store.
  */
 @Module({
   imports: [
@@ -18,9 +18,6 @@ import { PaymentsService } from './payments.service.js';
       broker: process.env.STEM_BROKER_URL ?? 'memory://',
       worker: { queues: ['emails', 'reports'], concurrency: 8 },
       defaults: { maxRetries: 1 },
-      // NOTE: workflow runs are kept in this process (memory://) even when the tasks run on a shared
-      // broker; point workflows.store at a store with a workflow store to share runs between processes.
-      workflows: { store: 'memory://' },
     }),
   ],
   controllers: [EmailController, OrderController],

@@ -8,7 +8,6 @@ import type { ScheduleStore } from '../core/contracts/schedule-store.js';
 import type { WorkflowStore } from '../core/workflow/workflow-store.js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
 import { redactUrl } from '../core/utils/redact-url.js';
-import type { WorkflowStore } from '../core/workflow/workflow-store.js';
 import { type AdapterRegistry, adapterRegistry, type AdapterKind, type AdapterKinds, type AdapterLogger } from './registry/index.js';
 
 /** The URL used when no broker is given: the in-process store. */
