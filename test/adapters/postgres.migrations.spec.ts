@@ -30,7 +30,15 @@ describe.runIf(available)('Postgres migrations', () => {
     const schema = fresh();
     const logger = recordingLogger();
     const first = await migratePostgres(POSTGRES_URL, { schema, logger });
-    expect(first.applied).toEqual(['0001_init', '0002_schedules', '0003_canvas_groups', '0004_lease_floor_dead_letter_sweep', '0005_chord_claim_deadline', '0006_control_plane', '0007_workflows']);
+    expect(first.applied).toEqual([
+      '0001_init',
+      '0002_schedules',
+      '0003_canvas_groups',
+      '0004_lease_floor_dead_letter_sweep',
+      '0005_chord_claim_deadline',
+      '0006_control_plane',
+      '0007_workflows',
+    ]);
     expect(logger.lines).toEqual(
       ['0001_init', '0002_schedules', '0003_canvas_groups', '0004_lease_floor_dead_letter_sweep', '0005_chord_claim_deadline', '0006_control_plane', '0007_workflows'].map((name) =>
         expect.stringMatching(new RegExp(`Migrated schema "${schema}": applied ${name}`)),
