@@ -51,3 +51,4 @@ export * from './workflow.events.js';
 export * from './workflow-runtime.options.js';
 export * from './workflow-runtime.js';
 export type { RunTaskReason } from './run-executor.js';
+export * from './run-watchers.js';
