@@ -20,12 +20,13 @@ export interface GlobalOptions {
   readonly broker?: string;
   readonly backend?: string;
   readonly json?: boolean;
+  /** Open the workflow store with the others (the `wf` commands); the other commands leave it closed. */
+  readonly workflows?: boolean;
 }
 
 /** Lazily connected stores for one CLI invocation. */
 export class CliContext {
   private adapters?: Promise<StemAdapters>;
-  private wantsWorkflows = false;
 
   constructor(
     readonly io: CliIo,
@@ -51,7 +52,7 @@ export class CliContext {
       ...(backend ? { backend } : {}),
       ...(revokeStore ? { revokeStore } : {}),
       scheduleStore: this.env.STEM_SCHEDULE_STORE_URL ?? this.brokerUrl,
-      workflowStore: this.wantsWorkflows ? (this.env.STEM_WORKFLOW_STORE_URL ?? this.brokerUrl) : false,
+      workflowStore: this.options.workflows ? (this.env.STEM_WORKFLOW_STORE_URL ?? this.brokerUrl) : false,
     });
     return this.adapters;
   }
@@ -78,9 +79,7 @@ export class CliContext {
   /** A control client on the broker's broadcast channel and the revoke store (`STEM_REVOKE_STORE_URL`, else the backend's store). */
   async control(): Promise<ControlClient> {
     const adapters = await this.connect();
-    const channel = new BroadcastControlChannel(requireBrokerCapability(adapters.broker, 'broadcast', 'send worker control commands'), {
-      namespace: this.env.STEM_CONTROL_NAMESPACE ?? 'stem',
-    });
+    const channel = new BroadcastControlChannel(requireBrokerCapability(adapters.broker, 'broadcast', 'send worker control commands'));
     return new ControlClient({ channel, ...(adapters.revokeStore ? { store: adapters.revokeStore } : {}), requestedBy: `cli:${this.env.USER ?? 'unknown'}@pid${process.pid}` });
   }
 
@@ -92,7 +91,7 @@ export class CliContext {
 
   /** The workflow store (`STEM_WORKFLOW_STORE_URL`, else the broker's store). */
   async workflowStore(): Promise<WorkflowStore> {
-    this.wantsWorkflows = true;
+    if (!this.options.workflows) throw new ConfigurationError('workflowStore', 'the workflow store is opened only for the wf commands');
     const store = (await this.connect()).workflowStore;
     if (!store) throw new ConfigurationError('workflowStore', `"${this.brokerUrl}" has no workflow store; set STEM_WORKFLOW_STORE_URL`);
     return store;

@@ -100,7 +100,11 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
     io.out(CLI_USAGE);
     return values.help ? 0 : 2;
   }
-  const ctx = new CliContext(io, { ...(values.broker ? { broker: values.broker } : {}), ...(values.backend ? { backend: values.backend } : {}), json: values.json ?? false }, env);
+  const ctx = new CliContext(
+    io,
+    { ...(values.broker ? { broker: values.broker } : {}), ...(values.backend ? { backend: values.backend } : {}), json: values.json ?? false, workflows: command === 'wf' },
+    env,
+  );
   try {
     switch (command) {
       case 'health':

@@ -122,13 +122,23 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
       this.stopMetrics = () => stops.forEach((stop) => stop());
     }
     this.stopLogging = logWorkerEvents(worker, this.logger);
-    if (control) {
-      control.events.on('error', (error) => this.logger.warn(`Worker control: ${(error as Error)?.message ?? error}`));
-      control.events.on('shutdown', (mode) => this.onControlShutdown(worker, mode));
-      await control.start(worker);
-      this.control = control;
+    try {
+      if (control) {
+        control.events.on('error', (error) => this.logger.warn(`Worker control: ${(error as Error)?.message ?? error}`));
+        control.events.on('shutdown', (mode) => this.onControlShutdown(worker, mode));
+        await control.start(worker);
+        this.control = control;
+      }
+      await worker.start();
+    } catch (error) {
+      // NOTE: a store down at boot: release what was set up (thread pool, hooks) before failing the bootstrap.
+      await control?.stop().catch(() => undefined);
+      await worker.close({ mode: 'hard' }).catch(() => undefined);
+      this.stopMetrics?.();
+      this.stopLogging?.();
+      this.control = undefined;
+      throw error;
     }
-    await worker.start();
     this.current = worker;
     this.logger.log(`Worker ${worker.id} consuming [${worker.queues.join(', ')}] with concurrency ${worker.concurrency} on ${this.adapters.broker.name}`);
   }

@@ -1,3 +1,4 @@
+import { isStemThread } from '../core/worker/threads/thread-marker.js';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
 import type { WorkflowRuntime } from '../core/workflow/workflow-runtime.js';
@@ -44,7 +45,8 @@ export class StemWorkflowHost implements OnApplicationBootstrap, BeforeApplicati
         `the broker's store has no workflow store, so the @Workflow() classes ${names.join(', ')} cannot run; give workflows.store a URL or instance of a store that has one (memory://)`,
       );
     }
-    if (this.options.worker === false || names.length === 0) return;
+    // NOTE: a pool thread boots the app only for its providers; the main thread's runtime sweeps.
+    if (this.options.worker === false || names.length === 0 || isStemThread()) return;
     this.current.startSweeper();
     this.logger.log(`Workflows ${names.join(', ')} run on queue "${this.current.queue}"`);
   }

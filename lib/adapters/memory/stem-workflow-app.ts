@@ -57,8 +57,11 @@ export interface StemWorkflowAppParts {
  * await app.shutdown();
  */
 export class StemWorkflowApp {
+  /** The producer the runtime enqueues run tasks (and the tasks workflows enqueue) with. */
   readonly stem: Stem;
+  /** The started worker that runs the run tasks and the app's own tasks. */
   readonly worker: Worker;
+  /** The workflow runtime: definitions, client API and events. */
   readonly runtime: WorkflowRuntime;
   private closing?: Promise<void>;
 
@@ -128,22 +131,27 @@ export class StemWorkflowApp {
     return this.runtime.signal(runId, name, payload);
   }
 
+  /** Cancels a run that has not ended; `reason` is kept in its cancellation data. */
   cancel(runId: string, reason?: string): Promise<RunState | null> {
     return this.runtime.cancel(runId, reason);
   }
 
+  /** Clears `step` (every occurrence) and what follows it; the run resumes there. */
   rewind(runId: string, step: string): Promise<RunState> {
     return this.runtime.rewind(runId, step);
   }
 
+  /** The run's state, or `null` when it does not exist. */
   getRun(runId: string): Promise<RunState | null> {
     return this.runtime.get(runId);
   }
 
+  /** The run's checkpoints in order. */
   steps(runId: string): Promise<StepCheckpoint[]> {
     return this.runtime.steps(runId);
   }
 
+  /** Runs by workflow and status, newest first. */
   listRuns(query?: ListWorkflowRunsQuery): Promise<RunState[]> {
     return this.runtime.list(query);
   }

@@ -15,6 +15,7 @@ export class PostgresWorkflowWatch {
   private listening: Promise<unknown> | undefined;
   private stopListening: (() => void) | undefined;
   private removeReconnectHook: (() => void) | undefined;
+  private closed = false;
 
   constructor(
     private readonly ctx: PostgresContext,
@@ -42,6 +43,7 @@ export class PostgresWorkflowWatch {
   }
 
   close(): void {
+    this.closed = true;
     this.watchers.close();
     this.stopListening?.();
     this.removeReconnectHook?.();
@@ -51,6 +53,8 @@ export class PostgresWorkflowWatch {
     this.listening ??= this.ctx.notifier
       .listen(this.channel, (runId) => void this.watchers.refresh(runId, true))
       .then((stop) => {
+        // NOTE: closed while LISTEN was being set up: stop at once instead of keeping the hooks.
+        if (this.closed) return stop();
         this.stopListening = stop;
         this.removeReconnectHook = this.ctx.notifier.onReconnect(() => this.watchers.refreshAll());
       });

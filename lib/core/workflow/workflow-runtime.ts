@@ -45,6 +45,7 @@ const RESOLVE_BATCH = 256;
 export class WorkflowRuntime implements WorkflowClient {
   /** Typed run and step events. */
   readonly events = new TypedEmitter<WorkflowEvents>();
+  /** Where the runs, checkpoints, watchers and signals are kept. */
   readonly store: WorkflowStore;
   /** Queue of the run tasks. */
   readonly queue: string;
