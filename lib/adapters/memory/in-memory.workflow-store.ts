@@ -16,7 +16,7 @@ import {
 import { childSignalName, parseCheckpointName } from '../../core/workflow/workflow.constants.js';
 import type { CreateWorkflowRun, ListWorkflowRunsQuery, RunChangeListener, WorkflowStore } from '../../core/workflow/workflow-store.js';
 import { InMemoryWatcherIndex } from './in-memory.workflow-watchers.js';
-import { addSignal, childOutcome, endRecord } from './in-memory.workflow-transitions.js';
+import { addSignal, childOutcome, endRecord, suspendRecord, writeStepRecord } from './in-memory.workflow-transitions.js';
 import { copyValue, newRunRecord, page, type RunRecord, suspensionExtras as extras, toRunState } from './in-memory.workflow-record.js';
 
 const DEFAULT_BATCH = 256;
@@ -84,7 +84,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
   async saveStep(runId: string, name: string, value: unknown, options: { ownerId?: string; meta?: Readonly<Record<string, unknown>> } = {}): Promise<boolean> {
     const rec = this.runs.get(runId);
     if (!rec || rec.status !== 'running' || !this.owns(rec, options.ownerId)) return false;
-    this.writeStep(rec, name, value, options.meta);
+    writeStepRecord(rec, name, value, options.meta, this.clock.now());
     this.changed(rec);
     return true;
   }
@@ -253,7 +253,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     const index = rec.signals.findIndex((s) => s.name === name);
     if (index < 0) return null;
     const [signal] = rec.signals.splice(index, 1);
-    this.writeStep(rec, step, signal!.payload);
+    writeStepRecord(rec, step, signal!.payload, undefined, this.clock.now());
     this.changed(rec);
     return { payload: copyValue(signal!.payload) };
   }
@@ -337,35 +337,13 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     return ownerId === undefined || (rec.ownerId === ownerId && (rec.leaseExpiresAt ?? 0) > this.clock.now());
   }
 
-  private writeStep(rec: RunRecord, name: string, value: unknown, meta?: Readonly<Record<string, unknown>>): void {
-    const now = this.clock.now();
-    const position = rec.stepIndex.get(name);
-    const step = { name, value: copyValue(value), completedAt: now, ...(meta ? { meta: copyValue(meta) } : {}) };
-    if (position === undefined) {
-      rec.stepIndex.set(name, rec.steps.length);
-      rec.steps.push(step);
-    } else rec.steps[position] = step;
-    if (rec.resumeData?.step === name) rec.resumeData = null;
-    if (rec.lastError?.step === name) rec.lastError = null;
-    rec.updatedAt = now;
-  }
-
   private suspendable(runId: string, ownerId: string | undefined): RunRecord | undefined {
     const rec = this.runs.get(runId);
     return rec && rec.status === 'running' && this.owns(rec, ownerId) ? rec : undefined;
   }
 
   private suspend(rec: RunRecord, suspension: Omit<NonNullable<RunRecord['suspension']>, 'suspendedAt'>, waitTopic: string | null = null): void {
-    const now = this.clock.now();
-    Object.assign(rec, {
-      status: 'suspended',
-      suspension: { ...suspension, suspendedAt: now },
-      resumeAt: suspension.resumeAt,
-      resumeData: null,
-      waitTopic,
-      dueClaimUntil: 0,
-      updatedAt: now,
-    } satisfies Partial<RunRecord>);
+    suspendRecord(rec, suspension, waitTopic, this.clock.now());
     this.changed(rec);
   }
 

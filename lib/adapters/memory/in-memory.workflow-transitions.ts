@@ -40,3 +40,29 @@ export function addSignal(rec: RunRecord, name: string, payload: unknown, now: n
   rec.updatedAt = now;
   return waiting;
 }
+
+/** Records checkpoint `name` (a new one at the end, or in place); clears resume data and the last error that belonged to it. */
+export function writeStepRecord(rec: RunRecord, name: string, value: unknown, meta: Readonly<Record<string, unknown>> | undefined, now: number): void {
+  const position = rec.stepIndex.get(name);
+  const step = { name, value: copyValue(value), completedAt: now, ...(meta ? { meta: copyValue(meta) } : {}) };
+  if (position === undefined) {
+    rec.stepIndex.set(name, rec.steps.length);
+    rec.steps.push(step);
+  } else rec.steps[position] = step;
+  if (rec.resumeData?.step === name) rec.resumeData = null;
+  if (rec.lastError?.step === name) rec.lastError = null;
+  rec.updatedAt = now;
+}
+
+/** Suspends a run record: its suspension, when it resumes, the topic it waits on. */
+export function suspendRecord(rec: RunRecord, suspension: Omit<NonNullable<RunRecord['suspension']>, 'suspendedAt'>, waitTopic: string | null, now: number): void {
+  Object.assign(rec, {
+    status: 'suspended',
+    suspension: { ...suspension, suspendedAt: now },
+    resumeAt: suspension.resumeAt,
+    resumeData: null,
+    waitTopic,
+    dueClaimUntil: 0,
+    updatedAt: now,
+  } satisfies Partial<RunRecord>);
+}

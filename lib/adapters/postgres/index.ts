@@ -12,6 +12,7 @@ export * from './postgres.rate-limiter.js';
 export * from './postgres.schedule-store.js';
 export * from './postgres.group-store.js';
 export * from './postgres.workflow-store.js';
+export type { PostgresWorkflowStoreOptions } from './postgres.workflow-store.options.js';
 export * from './postgres.control-store.js';
 export * from './postgres.transaction.js';
 export { migratePostgres } from './postgres.migrate.js';

@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import type { Duration } from '../../core/beat/duration.js';
 import { type Clock, systemClock, type TimerHandle } from '../../core/utils/clock.js';
 import { uuidv7 } from '../../core/utils/uuid.js';
 import { DuplicateWorkflowRunError } from '../../core/workflow/errors/duplicate-workflow-run.error.js';
@@ -19,30 +18,16 @@ import { childSignalName, parseCheckpointName } from '../../core/workflow/workfl
 import { toMillis } from '../../core/workflow/workflow-duration.js';
 import type { ChildRunOutcome, CreateWorkflowRun, ListWorkflowRunsQuery, RunChangeListener, WorkflowStore } from '../../core/workflow/workflow-store.js';
 import { isNotSentError, openPostgres, type PostgresContext, type PostgresTarget, retryTransient } from './postgres.connection.js';
-import type { PostgresConnectOptions } from './postgres.options.js';
 import { requireTable } from './postgres.require-table.js';
 import { withTransaction } from './postgres.transaction.js';
 import { PostgresWorkflowWatch } from './postgres.workflow-watch.js';
+import { type PostgresWorkflowStoreOptions, type SuspendOptions, suspensionData, type WaitOptions } from './postgres.workflow-store.options.js';
 import { type CheckpointRow, jsonParam, payloadParam, toCheckpoint, toRunState, toSignal, toWatcher, type WorkflowRunRow } from './postgres.workflow-row.js';
 import * as sql from './sql/workflows.sql.js';
 
 const DEFAULT_BATCH = 256;
 const DEFAULT_DUE_CLAIM_MS = 30_000;
 
-/** Options of {@link PostgresWorkflowStore.connect}. */
-export interface PostgresWorkflowStoreOptions extends PostgresConnectOptions {
-  /** Time of every stored stamp and lease. @default systemClock */
-  readonly clock?: Clock;
-  /** How long completed, failed and cancelled runs (and their checkpoints) are kept; `false` keeps them. @default '7d' */
-  readonly retention?: Duration | false;
-  /** How often expired runs are deleted, ms; `0` leaves it to {@link PostgresWorkflowStore.sweepExpired}. @default 60000 */
-  readonly sweepInterval?: number;
-  /** How often `watch` re-reads a run when no notification came (the fallback of LISTEN/NOTIFY), ms. @default 5000 */
-  readonly watchPollInterval?: number;
-}
-
-type SuspendOptions = { readonly data?: unknown; readonly iteration?: number; readonly ownerId?: string };
-type WaitOptions = SuspendOptions & { readonly deadline?: number | null; readonly requestedDeadline?: number | null };
 type Queryable = pg.Pool | pg.PoolClient;
 
 /**
@@ -173,7 +158,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     options: SuspendOptions & { type?: 'sleep' | 'retry'; requestedResumeAt?: number | null } = {},
   ): Promise<boolean> {
     const now = this.clock.now();
-    const suspension = this.suspension(options.type ?? 'sleep', step, now, resumeAt, options.requestedResumeAt ?? resumeAt, options);
+    const suspension = suspensionData(options.type ?? 'sleep', step, now, resumeAt, options.requestedResumeAt ?? resumeAt, options);
     const { rows } = await this.write(sql.suspendRun(this.ctx.s), [runId, options.ownerId ?? null, now, JSON.stringify(suspension), resumeAt, null]);
     return this.changed(runId, rows.length > 0);
   }
@@ -181,7 +166,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   async suspendOnTopic(runId: string, step: string, topic: string, options: WaitOptions = {}): Promise<boolean> {
     const now = this.clock.now();
     const deadline = options.deadline ?? null;
-    const suspension = this.suspension('event', step, now, deadline, options.requestedDeadline ?? deadline, options, { topic });
+    const suspension = suspensionData('event', step, now, deadline, options.requestedDeadline ?? deadline, options, { topic });
     const values = [runId, options.ownerId ?? null, now, JSON.stringify(suspension), deadline, topic, step, jsonParam(options.data)];
     const { rows } = await this.write(sql.suspendOnTopic(this.ctx.s), values);
     return this.changed(runId, rows.length > 0);
@@ -190,7 +175,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   async suspendOnSignal(runId: string, step: string, name: string, options: WaitOptions = {}): Promise<boolean> {
     const now = this.clock.now();
     const deadline = options.deadline ?? null;
-    const suspension = this.suspension('signal', step, now, deadline, options.requestedDeadline ?? deadline, options, { signal: name });
+    const suspension = suspensionData('signal', step, now, deadline, options.requestedDeadline ?? deadline, options, { signal: name });
     const done = await withTransaction(this.ctx.pool, async (client) => {
       const { rows } = await client.query<WorkflowRunRow>(sql.lockRun(this.ctx.s), [runId]);
       if (!rows[0] || (await client.query(sql.hasSignal(this.ctx.s), [runId, name])).rows.length > 0) return false;
@@ -306,19 +291,6 @@ export class PostgresWorkflowStore implements WorkflowStore {
         .catch((error: unknown) => this.ctx.logger.warn('Workflow retention sweep failed (it runs again later)', error))
         .finally(() => this.scheduleSweep());
     }, this.sweepInterval);
-  }
-
-  private suspension(type: string, step: string, now: number, resumeAt: number | null, requestedResumeAt: number | null, options: SuspendOptions, extra: object = {}) {
-    return {
-      type,
-      step,
-      ...(options.iteration !== undefined ? { iteration: options.iteration } : {}),
-      suspendedAt: now,
-      resumeAt,
-      requestedResumeAt,
-      ...extra,
-      ...(options.data !== undefined ? { data: options.data } : {}),
-    };
   }
 
   private changed(runId: string, done: boolean): boolean {
