@@ -14,9 +14,9 @@ import {
   type WorkflowWatcher,
 } from '../../core/workflow/run-state.js';
 import { childSignalName, parseCheckpointName } from '../../core/workflow/workflow.constants.js';
-import type { CreateWorkflowRun, ListWorkflowRunsQuery, RunChangeListener, WorkflowStore } from '../../core/workflow/workflow-store.js';
+import { childRunOutcome, type CreateWorkflowRun, type ListWorkflowRunsQuery, type RunChangeListener, type WorkflowStore } from '../../core/workflow/workflow-store.js';
 import { InMemoryWatcherIndex } from './in-memory.workflow-watchers.js';
-import { addSignal, childOutcome, endRecord, suspendRecord, writeStepRecord } from './in-memory.workflow-transitions.js';
+import { addSignal, endRecord, suspendRecord, writeStepRecord } from './in-memory.workflow-transitions.js';
 import { copyValue, newRunRecord, page, type RunRecord, suspensionExtras as extras, toRunState } from './in-memory.workflow-record.js';
 
 const DEFAULT_BATCH = 256;
@@ -357,7 +357,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
     endRecord(rec, status, this.clock.now());
     this.changed(rec);
     const parent = rec.parentRunId ? this.runs.get(rec.parentRunId) : undefined;
-    if (parent) this.deliverSignal(parent, childSignalName(rec.id), childOutcome(rec, status));
+    if (parent) this.deliverSignal(parent, childSignalName(rec.id), childRunOutcome(rec, status));
     return toRunState(rec);
   }
 

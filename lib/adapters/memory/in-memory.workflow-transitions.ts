@@ -1,4 +1,3 @@
-import type { ChildRunOutcome } from '../../core/workflow/workflow-store.js';
 import { copyValue, type RunRecord } from './in-memory.workflow-record.js';
 
 /** Ends a run record: status, and everything a live run has (suspension, watchers' topic, lease, pending signals) cleared. */
@@ -14,18 +13,6 @@ export function endRecord(rec: RunRecord, status: 'completed' | 'failed' | 'canc
     signals: [],
     updatedAt: now,
   } satisfies Partial<RunRecord>);
-}
-
-/** The `$child:<id>` signal payload of a child that ended. */
-export function childOutcome(rec: RunRecord, status: 'completed' | 'failed' | 'cancelled'): ChildRunOutcome {
-  return {
-    runId: rec.id,
-    workflow: rec.workflow,
-    status,
-    ...(status === 'completed' ? { result: rec.result } : {}),
-    ...(status === 'failed' ? { error: rec.lastError } : {}),
-    ...(status === 'cancelled' ? { cancellationData: rec.cancellationData } : {}),
-  };
 }
 
 /** Appends a signal to a live run; when the run waits for that signal it becomes due now. Returns whether it woke the run. */

@@ -16,7 +16,14 @@ import {
 } from '../../core/workflow/run-state.js';
 import { childSignalName, parseCheckpointName } from '../../core/workflow/workflow.constants.js';
 import { toMillis } from '../../core/workflow/workflow-duration.js';
-import type { ChildRunOutcome, CreateWorkflowRun, ListWorkflowRunsQuery, RunChangeListener, WorkflowStore } from '../../core/workflow/workflow-store.js';
+import {
+  childRunOutcome,
+  type ChildRunOutcome,
+  type CreateWorkflowRun,
+  type ListWorkflowRunsQuery,
+  type RunChangeListener,
+  type WorkflowStore,
+} from '../../core/workflow/workflow-store.js';
 import { isNotSentError, openPostgres, type PostgresContext, type PostgresTarget, retryTransient } from './postgres.connection.js';
 import { requireTable } from './postgres.require-table.js';
 import { withTransaction } from './postgres.transaction.js';
@@ -358,14 +365,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   }
 
   private async signalParent(client: pg.PoolClient, run: RunState): Promise<void> {
-    const outcome: ChildRunOutcome = {
-      runId: run.id,
-      workflow: run.workflow,
-      status: run.status as ChildRunOutcome['status'],
-      ...(run.status === 'completed' ? { result: run.result } : {}),
-      ...(run.status === 'failed' ? { error: run.lastError } : {}),
-      ...(run.status === 'cancelled' ? { cancellationData: run.cancellationData } : {}),
-    };
+    const outcome = childRunOutcome(run, run.status as ChildRunOutcome['status']);
     try {
       await this.signalWith(client, run.parentRunId!, childSignalName(run.id), outcome);
     } catch (error) {

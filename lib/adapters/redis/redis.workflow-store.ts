@@ -7,7 +7,14 @@ import { WorkflowStepNotFoundError } from '../../core/workflow/errors/workflow-s
 import type { RunState, StepCheckpoint, WatcherResolution, WorkflowCancellationData, WorkflowRunError, WorkflowSignal, WorkflowWatcher } from '../../core/workflow/run-state.js';
 import { childSignalName } from '../../core/workflow/workflow.constants.js';
 import { toMillis } from '../../core/workflow/workflow-duration.js';
-import type { ChildRunOutcome, CreateWorkflowRun, ListWorkflowRunsQuery, RunChangeListener, WorkflowStore } from '../../core/workflow/workflow-store.js';
+import {
+  childRunOutcome,
+  type ChildRunOutcome,
+  type CreateWorkflowRun,
+  type ListWorkflowRunsQuery,
+  type RunChangeListener,
+  type WorkflowStore,
+} from '../../core/workflow/workflow-store.js';
 import { RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisSubscriber } from './redis.subscriber.js';
 import { resolveRedisUrl } from './redis.url.js';
@@ -345,14 +352,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   }
 
   private async signalParent(run: RunState): Promise<void> {
-    const outcome: ChildRunOutcome = {
-      runId: run.id,
-      workflow: run.workflow,
-      status: run.status as ChildRunOutcome['status'],
-      ...(run.status === 'completed' ? { result: run.result } : {}),
-      ...(run.status === 'failed' ? { error: run.lastError } : {}),
-      ...(run.status === 'cancelled' ? { cancellationData: run.cancellationData } : {}),
-    };
+    const outcome = childRunOutcome(run, run.status as ChildRunOutcome['status']);
     try {
       await this.sendSignal(run.parentRunId!, childSignalName(run.id), outcome);
     } catch (error) {

@@ -45,6 +45,18 @@ export interface ChildRunOutcome {
   readonly cancellationData?: WorkflowCancellationData | null;
 }
 
+/** The outcome a child that ended sends its parent (the `$child:<id>` signal), from the child's run state. */
+export function childRunOutcome(child: Pick<RunState, 'id' | 'workflow' | 'result' | 'lastError' | 'cancellationData'>, status: ChildRunOutcome['status']): ChildRunOutcome {
+  return {
+    runId: child.id,
+    workflow: child.workflow,
+    status,
+    ...(status === 'completed' ? { result: child.result } : {}),
+    ...(status === 'failed' ? { error: child.lastError } : {}),
+    ...(status === 'cancelled' ? { cancellationData: child.cancellationData } : {}),
+  };
+}
+
 /** What a store change looks like to {@link WorkflowStore.watch} listeners. */
 export type RunChangeListener = (state: RunState) => void;
 
