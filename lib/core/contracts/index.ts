@@ -6,3 +6,4 @@ export * from './schedule-store.js';
 export * from './producer.js';
 export * from './control-store.js';
 export * from './queued-publish.js';
+export * from './introspection.js';
