@@ -3,6 +3,9 @@ import type { ListWorkflowRunsQuery } from '../../core/workflow/workflow-store.j
 import type { RedisWorkflowContext } from './redis.workflow-context.js';
 
 const SCAN_BATCH = 200;
+const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
+/** Ms after which an ended run still in the active index counts as an end that stopped half way. */
+export const UNFINISHED_END_GRACE = 30_000;
 
 /**
  * The run listing indexes of the Redis workflow store (all on the `{wf}` slot): every run, per
@@ -64,18 +67,30 @@ export class RedisWorkflowIndex {
     return out;
   }
 
-  /** `running` runs whose lease is free or expired at `now`, oldest update first. */
-  async runnable(now: number, limit = 50, offset = 0): Promise<RunState[]> {
+  /**
+   * `running` runs whose lease is free or expired at `now`, oldest update first; and the runs that
+   * ended more than {@link UNFINISHED_END_GRACE} ms before `now` but are still in the active index
+   * (their end stopped before the steps outside their slot).
+   */
+  async runnable(now: number, limit = 50, offset = 0): Promise<{ runnable: RunState[]; unfinished: RunState[] }> {
     const candidates: RunState[] = [];
+    const unfinished: RunState[] = [];
     for (let start = 0; ; start += SCAN_BATCH) {
       const ids = await this.ctx.connection.command<string[]>('zrange', this.ctx.keys.active, start, start + SCAN_BATCH - 1);
       if (ids.length === 0) break;
-      for (const run of await this.ctx.readRuns(ids)) {
+      const runs = await this.ctx.readRuns(ids);
+      const gone = ids.filter((_, i) => runs[i] === null);
+      if (gone.length > 0) {
+        await this.ctx.connection.command('zrem', this.ctx.keys.active, ...gone);
+        start -= gone.length;
+      }
+      for (const run of runs) {
         if (run && run.status === 'running' && (run.ownerId === null || (run.leaseExpiresAt ?? 0) <= now)) candidates.push(run);
+        else if (run && ENDED.has(run.status) && run.updatedAt <= now - UNFINISHED_END_GRACE) unfinished.push(run);
       }
     }
     candidates.sort((a, b) => a.updatedAt - b.updatedAt);
-    return candidates.slice(offset, offset + limit);
+    return { runnable: candidates.slice(offset, offset + limit), unfinished };
   }
 
   /**

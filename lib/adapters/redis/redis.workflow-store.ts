@@ -130,8 +130,10 @@ export class RedisWorkflowStore implements WorkflowStore {
     return this.index.list(query);
   }
 
-  listRunnableRuns(query: { now: number; limit?: number; offset?: number }): Promise<RunState[]> {
-    return this.index.runnable(query.now, query.limit, query.offset);
+  async listRunnableRuns(query: { now: number; limit?: number; offset?: number }): Promise<RunState[]> {
+    const { runnable, unfinished } = await this.index.runnable(query.now, query.limit, query.offset);
+    await Promise.all(unfinished.map((run) => this.finishEnd(run)));
+    return runnable;
   }
 
   async readStep(runId: string, name: string): Promise<StepCheckpoint | null> {
@@ -345,10 +347,21 @@ export class RedisWorkflowStore implements WorkflowStore {
       this.watcher.changedHere(runId, run);
       return run;
     }
-    await Promise.all([this.waits.notDue(runId), this.waits.unregistered(out[1] || null, runId), this.index.ended(run, retention > 0 ? now + retention : null)]);
+    await Promise.all([this.waits.notDue(runId), this.waits.unregistered(out[1] || null, runId)]);
     this.watcher.changedHere(runId, run, true);
-    if (run.parentRunId) await this.signalParent(run);
+    await this.finishEnd(run);
     return run;
+  }
+
+  /**
+   * The steps of an end outside the run's slot: the parent's signal, then the move out of the
+   * active index. An ended run still in the active index may not have signalled its parent (its
+   * process stopped in between), so `listRunnableRuns` finishes those.
+   */
+  private async finishEnd(run: RunState): Promise<void> {
+    if (run.parentRunId) await this.signalParent(run);
+    const retention = this.ctx.retention;
+    await this.index.ended(run, retention > 0 ? run.updatedAt + retention : null);
   }
 
   private async signalParent(run: RunState): Promise<void> {
