@@ -130,8 +130,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   }
 
   async listSteps(runId: string): Promise<StepCheckpoint[]> {
-    if (!(await this.get(runId))) return [];
-    return (await this.read<CheckpointRow>(sql.listSteps(this.ctx.s), [runId])).rows.map(toCheckpoint);
+    return (await this.read<CheckpointRow>(sql.listLiveSteps(this.ctx.s), [runId, this.clock.now()])).rows.map(toCheckpoint);
   }
 
   async rewindToStep(runId: string, step: string): Promise<RunState> {
@@ -238,7 +237,6 @@ export class PostgresWorkflowStore implements WorkflowStore {
       await this.saveStepWith(client, runId, step, signal.payload, options.ownerId);
       return { payload: JSON.parse(signal.payload) as unknown };
     });
-    if (taken) this.watcher.changedHere(runId);
     return taken;
   }
 
@@ -259,13 +257,17 @@ export class PostgresWorkflowStore implements WorkflowStore {
   }
 
   async claimRun(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {
-    const now = this.clock.now();
-    return (await this.write(sql.claimRun(this.ctx.s), [runId, ownerId, now, now + leaseDuration])).rows.length > 0;
+    return (await this.write(sql.claimRun(this.ctx.s), () => this.leaseValues(runId, ownerId, leaseDuration))).rows.length > 0;
   }
 
   async renewRunLease(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {
+    return (await this.write(sql.renewRun(this.ctx.s), () => this.leaseValues(runId, ownerId, leaseDuration))).rows.length > 0;
+  }
+
+  /** Values of a lease write, taken when the statement is sent: a retry after an outage must not grant a lease that already ran out. */
+  private leaseValues(runId: string, ownerId: string, leaseDuration: number): unknown[] {
     const now = this.clock.now();
-    return (await this.write(sql.renewRun(this.ctx.s), [runId, ownerId, now, now + leaseDuration])).rows.length > 0;
+    return [runId, ownerId, now, now + leaseDuration];
   }
 
   async releaseRun(runId: string, ownerId: string): Promise<boolean> {
@@ -315,7 +317,8 @@ export class PostgresWorkflowStore implements WorkflowStore {
   ): Promise<boolean> {
     const query = () => db.query(sql.saveStep(this.ctx.s), [runId, name, value, this.clock.now(), ownerId ?? null, meta ? JSON.stringify(meta) : null]);
     const { rows } = db === this.ctx.pool ? await retryTransient(query, 10_000, isNotSentError) : await query();
-    return this.changed(runId, rows.length > 0);
+    // NOTE: a checkpoint leaves the status as it is, so watchers are not told (it saves a read).
+    return rows.length > 0;
   }
 
   private async signalWith(client: pg.PoolClient, runId: string, name: string, payload: unknown): Promise<{ stored: boolean; woke: boolean }> {
@@ -377,7 +380,8 @@ export class PostgresWorkflowStore implements WorkflowStore {
     return retryTransient(() => this.ctx.pool.query<R>(text, values));
   }
 
-  private write<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    return retryTransient(() => this.ctx.pool.query<R>(text, values), 10_000, isNotSentError);
+  /** Sends a write, again while it was not sent (`values` as a function: taken anew for each try). */
+  private write<R extends pg.QueryResultRow>(text: string, values: unknown[] | (() => unknown[])): Promise<pg.QueryResult<R>> {
+    return retryTransient(() => this.ctx.pool.query<R>(text, typeof values === 'function' ? values() : values), 10_000, isNotSentError);
   }
 }

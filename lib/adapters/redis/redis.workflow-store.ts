@@ -145,14 +145,12 @@ export class RedisWorkflowStore implements WorkflowStore {
   async saveStep(runId: string, name: string, value: unknown, options: { ownerId?: string; meta?: Readonly<Record<string, unknown>> } = {}): Promise<boolean> {
     const meta = options.meta ? JSON.stringify(options.meta) : '';
     const written = await scripts.wfSaveStep.run<number>(this.ctx.connection, this.keys.run(runId), [name, encodeValue(value), this.clock.now(), options.ownerId ?? '', meta]);
-    if (Number(written) !== 1) return false;
-    this.watcher.changedHere(runId);
-    return true;
+    // NOTE: a checkpoint leaves the status as it is, so watchers are not told (it saves a read).
+    return Number(written) === 1;
   }
 
   async listSteps(runId: string): Promise<StepCheckpoint[]> {
-    if (!(await this.ctx.readRun(runId))) return [];
-    const [names, entries] = await scripts.wfSteps.run<[string[], (string | null)[], number]>(this.ctx.connection, this.keys.run(runId), ['']);
+    const [names, entries] = await scripts.wfSteps.run<[string[], (string | null)[], number]>(this.ctx.connection, this.keys.run(runId), ['', this.clock.now()]);
     return names.flatMap((name, i) => (entries[i] ? [decodeStep(name, entries[i], i)] : []));
   }
 
@@ -231,7 +229,6 @@ export class RedisWorkflowStore implements WorkflowStore {
   async takeSignal(runId: string, name: string, step: string, options: { ownerId?: string } = {}): Promise<{ payload: unknown } | null> {
     const payload = await scripts.wfSignalTake.run<string | null>(this.ctx.connection, this.keys.run(runId), [name, step, this.clock.now(), options.ownerId ?? '']);
     if (payload === null) return null;
-    this.watcher.changedHere(runId);
     return { payload: JSON.parse(payload) };
   }
 

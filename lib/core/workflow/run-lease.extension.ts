@@ -50,7 +50,7 @@ export class RunLeaseExtension implements WorkerExtension {
     const runId = (run.args as { runId?: unknown } | null)?.runId;
     if (typeof runId !== 'string') return undefined;
     const ownerId = this.newOwner();
-    if (await this.store.claimRun(runId, ownerId, this.leaseMs)) {
+    if (await this.claim(runId, ownerId)) {
       this.held.set(run.context, { runId, ownerId });
       return undefined;
     }
@@ -78,26 +78,47 @@ export class RunLeaseExtension implements WorkerExtension {
    * now instead.
    */
   async release(lease: HeldRunLease): Promise<void> {
-    if ((await this.store.releaseRun(lease.runId, lease.ownerId)) && !lease.ended) await this.onReleased(lease.runId);
+    // NOTE: ending a run clears its lease in the same write: an ended run has nothing to release.
+    if (lease.ended) return;
+    if (await this.store.releaseRun(lease.runId, lease.ownerId)) await this.onReleased(lease.runId);
   }
 
-  /** Renews `lease` at half its length until the returned function is called; `onLost` when a renewal is refused. */
+  /**
+   * Claims `runId` for `ownerId`. A claim that took more than half a lease to answer (a store
+   * coming back from an outage, a queue of waiting requests) is claimed again, so the lease the
+   * executor starts with was granted just now, not one that may already have run out.
+   */
+  async claim(runId: string, ownerId: string): Promise<boolean> {
+    const sent = this.clock.now();
+    if (!(await this.store.claimRun(runId, ownerId, this.leaseMs))) return false;
+    if (this.clock.now() - sent <= this.leaseMs / 2) return true;
+    return this.store.claimRun(runId, ownerId, this.leaseMs);
+  }
+
+  /**
+   * Renews `lease` at half its length, counted from when each renewal was sent, until the
+   * returned function is called; `onLost` when a renewal is refused.
+   */
   keepAlive(lease: HeldRunLease, onLost: (error: WorkflowLeaseLostError) => void): () => void {
     let timer: TimerHandle | undefined;
     let stopped = false;
-    const schedule = () => {
-      timer = this.clock.setTimeout(() => {
-        void this.store.renewRunLease(lease.runId, lease.ownerId, this.leaseMs).then(
-          (renewed) => {
-            if (stopped) return;
-            if (renewed) schedule();
-            else onLost(new WorkflowLeaseLostError(lease.runId, lease.ownerId));
-          },
-          () => !stopped && schedule(),
-        );
-      }, this.leaseMs / 2);
+    const schedule = (from: number) => {
+      timer = this.clock.setTimeout(
+        () => {
+          const sent = this.clock.now();
+          void this.store.renewRunLease(lease.runId, lease.ownerId, this.leaseMs).then(
+            (renewed) => {
+              if (stopped) return;
+              if (renewed) schedule(sent);
+              else onLost(new WorkflowLeaseLostError(lease.runId, lease.ownerId));
+            },
+            () => !stopped && schedule(this.clock.now() - this.leaseMs / 2 + MIN_LEASE_WAIT_MS),
+          );
+        },
+        Math.max(0, from + this.leaseMs / 2 - this.clock.now()),
+      );
     };
-    schedule();
+    schedule(this.clock.now());
     return () => {
       stopped = true;
       timer?.cancel();

@@ -207,7 +207,7 @@ export class WorkflowRuntime implements WorkflowClient {
    */
   async executeRun(runId: string): Promise<RunState | null> {
     const ownerId = this.leases.newOwner();
-    if (!(await this.store.claimRun(runId, ownerId, this.runLeaseDuration))) return this.store.get(runId);
+    if (!(await this.leases.claim(runId, ownerId))) return this.store.get(runId);
     const controller = new AbortController();
     const stop = this.leases.keepAlive({ runId, ownerId }, (error) => controller.abort(error));
     try {
@@ -231,7 +231,7 @@ export class WorkflowRuntime implements WorkflowClient {
     }
     // NOTE: a worker without the extension: claim here, and retry later while another owner holds the run.
     const ownerId = this.leases.newOwner();
-    if (!(await this.store.claimRun(runId, ownerId, this.runLeaseDuration))) {
+    if (!(await this.leases.claim(runId, ownerId))) {
       const state = await this.store.get(runId);
       if (!state) return;
       throw new TaskRetryRequest(Math.max(50, (state.leaseExpiresAt ?? this.clock.now()) - this.clock.now()), `workflow run ${runId} is leased by another executor`);

@@ -211,8 +211,9 @@ export interface WorkflowStore {
   // ── notifications ─────────────────────────────────────────────────────────
   /**
    * Calls `listener` with the run after its status changed (at least: after it ended; a shared
-   * store reports what this instance can observe, the end of a run at the very least). Returns
-   * the unsubscribe function. Lets `waitForCompletion` wait without polling.
+   * store reports what this instance can observe, the end of a run at the very least; a checkpoint
+   * alone, which leaves the status as it is, need not be reported). Returns the unsubscribe
+   * function. Lets `waitForCompletion` wait without polling.
    */
   watch(runId: string, listener: RunChangeListener): () => void;
   /** Releases connections and timers. Idempotent. */

@@ -66,6 +66,12 @@ export const readStep = (s: string) => `SELECT name, value::text AS value, meta,
 /** Checkpoints of run $1 in order. */
 export const listSteps = (s: string) => `SELECT name, value::text AS value, meta, position, completed_at FROM ${s}.workflow_steps WHERE run_id = $1 ORDER BY position`;
 
+/** Checkpoints of run $1 in order, none when the run does not exist or expired before $2. */
+export const listLiveSteps = (s: string) => `
+SELECT name, value::text AS value, meta, position, completed_at FROM ${s}.workflow_steps
+WHERE run_id = $1 AND EXISTS (SELECT 1 FROM ${s}.workflow_runs WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2))
+ORDER BY position`;
+
 /** Deletes checkpoints of run $1 from position $2 on. */
 export const deleteStepsFrom = (s: string) => `DELETE FROM ${s}.workflow_steps WHERE run_id = $1 AND position >= $2`;
 

@@ -46,11 +46,14 @@ return 1
  *
  * KEYS[1..4] run keys
  * ARGV[1] checkpoint name, or '' for all
+ * ARGV[2] now (epoch ms; with '' only): a run that is missing or expired at now has none
  * Returns {names, entries} (entries in the same order; a missing one as false).
  */
 export const WF_STEPS_LUA = `
 local names
 if ARGV[1] == '' then
+  local xa = redis.call('HGET', KEYS[1], 'xa')
+  if not xa or (xa ~= '' and tonumber(xa) <= tonumber(ARGV[2])) then return {{}, {}, 0} end
   names = redis.call('LRANGE', KEYS[2], 0, -1)
 else
   local pos = redis.call('LPOS', KEYS[2], ARGV[1])
