@@ -66,7 +66,9 @@ export async function openPostgres(given: PostgresTarget, givenOptions: Postgres
       pool.on('error', (error) => logger.warn('An idle Postgres connection failed (it is replaced on next use)', error));
     }
     const notifier = new PostgresNotifier(pool, logger, { url, ...health });
-    entry = { pool, notifier, owned, refs: 0, ready: prepare(pool, schema, url, logger, options.migrate ?? true) };
+    // NOTE: a failed first connection names the sslmode, which is no longer in the URL pg sees.
+    const shown = options.sslmode && owned ? `${url} (sslmode=${options.sslmode})` : url;
+    entry = { pool, notifier, owned, refs: 0, ready: prepare(pool, schema, shown, logger, options.migrate ?? true) };
     if (key) shared.set(key, entry);
   }
   entry.refs++;

@@ -34,7 +34,7 @@ function sslModeOf(params: URLSearchParams, url: string): PostgresSslMode | unde
  * @throws ConfigurationError when the URL and the options name different schemas or sslmodes, the
  *   sslmode is not one, or a TLS file cannot be read
  */
-export function resolvePostgresTarget<T extends PostgresTarget, O extends UrlOptions>(target: T, options: O): { target: T; options: O } {
+export function resolvePostgresTarget<T extends PostgresTarget, O extends UrlOptions>(target: T, options: O): { target: T; options: O & UrlOptions } {
   if (typeof target !== 'string' || !target.includes('?')) return { target, options };
   let parsed: URL;
   try {

@@ -57,6 +57,9 @@ export function tlsFailureHint(error: unknown, host?: string): string | undefine
   if (CLIENT_CERT_REJECTED.has(code) || /requires a valid client certificate|certificate required/i.test(message)) {
     return `The server requires a client certificate it trusts and did not get one. ${CLIENT_HELP}.`;
   }
+  if (/pg_hba\.conf.*no encryption/i.test(message)) {
+    return 'The server accepts only encrypted connections from this host: add ?sslmode=verify-full to the URL (or set the sslmode option), with the CA in tls.ca or STEM_TLS_CA_CERT.';
+  }
   if (/does not support SSL/i.test(message)) return 'The server has TLS (SSL) turned off: connect without TLS (sslmode=disable), or turn ssl on in the server.';
   if (NOT_TLS.has(code) && /ssl|tls|wrong version|packet length/i.test(`${code} ${message}`)) {
     return `The server did not answer in TLS (${code}); is this its TLS port? Use a plain URL for a plain port.`;
