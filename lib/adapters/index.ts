@@ -5,3 +5,4 @@
  */
 export { createStemAdapters, DEFAULT_ADAPTER_URL, type StemAdapters, type StemAdaptersOptions } from './stem-adapters.factory.js';
 export * from './registry/index.js';
+export { type StemTlsOptions, tlsOptionsFromEnv } from './tls/index.js';

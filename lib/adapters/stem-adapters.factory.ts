@@ -9,6 +9,8 @@ import type { WorkflowStore } from '../core/workflow/workflow-store.js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
 import { redactUrl } from '../core/utils/redact-url.js';
 import { type AdapterRegistry, adapterRegistry, type AdapterKind, type AdapterKinds, type AdapterLogger } from './registry/index.js';
+import type { StemTlsOptions } from './tls/stem-tls.options.js';
+import { resolveTlsOptions } from './tls/tls-env.js';
 
 /** The URL used when no broker is given: the in-process store. */
 export const DEFAULT_ADAPTER_URL = 'memory://';
@@ -56,6 +58,15 @@ export interface StemAdaptersOptions {
   readonly beat?: unknown;
   /** Where the created stores log (migrations, reconnects). @default each store's default (the console) */
   readonly logger?: AdapterLogger;
+  /**
+   * CA, client certificate and key (PEM file paths, PEM text or bytes) for the stores' TLS
+   * connections: `rediss://` URLs, and Postgres URLs with `?sslmode=require|verify-ca|verify-full`.
+   * Each setting given here wins over its `STEM_TLS_*` environment variable; `false` ignores them.
+   * @default from `STEM_TLS_CA_CERT`, `STEM_TLS_CLIENT_CERT`, `STEM_TLS_CLIENT_KEY`, `STEM_TLS_ALLOW_INSECURE`
+   */
+  readonly tls?: StemTlsOptions | false;
+  /** Where the `STEM_TLS_*` variables are read. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 type SameStoreOption = 'backend' | 'lockStore' | 'rateLimiter' | 'scheduleStore' | 'groupStore' | 'workflowStore';
@@ -63,11 +74,13 @@ type SameStoreOption = 'backend' | 'lockStore' | 'rateLimiter' | 'scheduleStore'
 /**
  * Creates the adapters named by the options. Stores left unset use the broker's URL, so
  * `broker: 'redis://...'` alone puts statuses, locks and rate limits on the same Redis. URL
- * settings (`?prefix=`, `?schema=`) are read by each store's own `connect`.
+ * settings (`?prefix=`, `?schema=`, `?sslmode=`) are read by each store's own `connect`; the TLS
+ * settings (the `tls` option over the `STEM_TLS_*` environment variables) are read here, once.
  *
  * @param registry where URL schemes are looked up @default the default registry
  * @throws ConfigurationError naming the option for a malformed URL, an unregistered scheme, a
- *   missing driver, or a store that lacks the kind asked for
+ *   missing driver, or a store that lacks the kind asked for; naming the `STEM_TLS_*` variable
+ *   whose file cannot be read
  * @example
  * const adapters = await createStemAdapters({ broker: 'redis://127.0.0.1:6379?prefix=app1' });
  */
@@ -75,7 +88,8 @@ export async function createStemAdapters(options: StemAdaptersOptions, registry:
   const created: { close(): Promise<void> }[] = [];
   const brokerOption = options.broker ?? DEFAULT_ADAPTER_URL;
   const brokerUrl = typeof brokerOption === 'string' ? brokerOption : undefined;
-  const context = options.logger ? { logger: options.logger } : {};
+  const tls = resolveTlsOptions(options.tls, options.env ?? process.env);
+  const context = { ...(options.logger ? { logger: options.logger } : {}), ...(tls ? { tls } : {}) };
 
   const fromUrl = async <K extends AdapterKind>(kind: K, url: string): Promise<AdapterKinds[K]> => {
     const connect = (await registry.resolve(kind, url))[kind];

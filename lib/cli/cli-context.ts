@@ -53,6 +53,8 @@ export class CliContext {
       ...(revokeStore ? { revokeStore } : {}),
       scheduleStore: this.env.STEM_SCHEDULE_STORE_URL ?? this.brokerUrl,
       workflowStore: this.options.workflows ? (this.env.STEM_WORKFLOW_STORE_URL ?? this.brokerUrl) : false,
+      // NOTE: the STEM_TLS_* variables of this invocation's environment, as a worker reads them.
+      env: this.env,
     });
     return this.adapters;
   }

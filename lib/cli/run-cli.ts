@@ -41,6 +41,8 @@ Options:
   --backend <url>   result backend (default: $STEM_RESULT_BACKEND_URL, else the broker's store)
   --json            machine-readable output
   workflow store: $STEM_WORKFLOW_STORE_URL, else the broker's store
+  TLS (rediss://, postgres://...?sslmode=verify-full): $STEM_TLS_CA_CERT, $STEM_TLS_CLIENT_CERT,
+                    $STEM_TLS_CLIENT_KEY (PEM file paths or PEM text), $STEM_TLS_ALLOW_INSECURE=true
   -h, --help        this text`;
 
 const defaultIo: CliIo = { out: (line) => console.log(line), err: (line) => console.error(line) };

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,14 +51,27 @@ async function probeTooling(): Promise<Tooling | string> {
   }
 }
 
-/** The tooling, or undefined (with a message) to skip; under CI=true a missing tool is an error. */
-export async function serverTooling(): Promise<Tooling | undefined> {
+/**
+ * The tooling, or undefined (with a message) to skip; under CI=true a missing tool is an error.
+ * @param test what is skipped, for the message
+ */
+export async function serverTooling(test = 'the Postgres restart test'): Promise<Tooling | undefined> {
   const probe = await probeTooling();
   if (typeof probe !== 'string') return probe;
   const message = `${probe}; install the PostgreSQL server package (e.g. apt-get install postgresql-15).`;
-  if (process.env.CI === 'true') throw new Error(`Postgres restart test: ${message} Integration tests must not be skipped under CI=true.`);
-  console.warn(`Skipping the Postgres restart test: ${message}`);
+  if (process.env.CI === 'true') throw new Error(`${test}: ${message} Integration tests must not be skipped under CI=true.`);
+  console.warn(`Skipping ${test}: ${message}`);
   return undefined;
+}
+
+/** How a private server differs from initdb's defaults. */
+export interface PrivatePostgresOptions {
+  /** Files put in the server's dir before it starts, owned by its OS user with mode 0600 (TLS keys and certificates). */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Extra server settings (`-c name=value`), given the server's dir (where `files` are). */
+  readonly settings?: (dir: string) => Readonly<Record<string, string>>;
+  /** The lines of pg_hba.conf, replacing initdb's; readiness is then checked on the unix socket, so keep a `local` line. */
+  readonly hba?: readonly string[];
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -85,15 +98,18 @@ export class PrivatePostgres {
     private readonly tooling: Tooling,
     readonly dir: string,
     readonly port: number,
+    private readonly options: PrivatePostgresOptions,
   ) {}
 
   /** Creates the cluster and starts the server. */
-  static async create(tooling: Tooling): Promise<PrivatePostgres> {
+  static async create(tooling: Tooling, options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
     const dir = await mkdtemp('/tmp/stem-pg-restart-');
-    const server = new PrivatePostgres(tooling, dir, await sparePort());
+    const server = new PrivatePostgres(tooling, dir, await sparePort(), options);
     try {
       if (tooling.owner) await chown(dir, tooling.owner.uid, tooling.owner.gid);
       await server.exec('initdb', ['-D', server.data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+      for (const [name, text] of Object.entries(options.files ?? {})) await server.ownFile(join(dir, name), text);
+      if (options.hba) await server.ownFile(join(server.data, 'pg_hba.conf'), `${options.hba.join('\n')}\n`);
       await server.start();
       return server;
     } catch (error) {
@@ -112,10 +128,11 @@ export class PrivatePostgres {
 
   /** Starts the server and waits until it accepts connections on its port. */
   async start(): Promise<void> {
-    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=on`;
+    const settings = Object.entries(this.options.settings?.(this.dir) ?? {}).map(([name, value]) => ` -c ${name}=${value}`);
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=on${settings.join('')}`;
     await this.exec('pg_ctl', ['-D', this.data, '-l', join(this.dir, 'server.log'), '-o', options, '-w', '-t', '20', 'start']);
     const ready = await eventually(async () => {
-      const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 1_000 });
+      const client = new pg.Client(this.options.hba ? this.socketConfig() : { connectionString: this.url, connectionTimeoutMillis: 1_000 });
       client.on('error', () => undefined);
       try {
         await client.connect();
@@ -139,6 +156,17 @@ export class PrivatePostgres {
   async destroy(): Promise<void> {
     if (existsSync(join(this.data, 'postmaster.pid'))) await this.stop('immediate').catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** Client settings for the server's unix socket (as the postgres role), e.g. for setup statements. */
+  socketConfig(): pg.ClientConfig {
+    return { host: this.dir, port: this.port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 1_000 };
+  }
+
+  private async ownFile(path: string, text: string): Promise<void> {
+    await writeFile(path, text, { mode: 0o600 });
+    await chmod(path, 0o600);
+    if (this.tooling.owner) await chown(path, this.tooling.owner.uid, this.tooling.owner.gid);
   }
 
   /** The end of the server log, for failure messages. */

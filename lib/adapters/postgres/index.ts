@@ -21,3 +21,4 @@ export type { MigrationReport } from './postgres.migrator.js';
 export type { PostgresConnectOptions, PostgresLogger, PostgresPoolOptions } from './postgres.options.js';
 export { POSTGRES_HEALTH_DEFAULTS } from './postgres.options.js';
 export type { PostgresTarget } from './postgres.connection.js';
+export type { StemTlsOptions } from '../tls/stem-tls.options.js';

@@ -8,19 +8,20 @@ import { PostgresResultBackend } from './postgres.result-backend.js';
 import { PostgresScheduleStore } from './postgres.schedule-store.js';
 import { PostgresWorkflowStore } from './postgres.workflow-store.js';
 
-const withLogger = ({ logger }: AdapterConnectContext) => (logger ? { logger } : {});
+const fromContext = ({ logger, tls }: AdapterConnectContext) => ({ ...(logger ? { logger } : {}), ...(tls ? { tls } : {}) });
 
 /**
  * The stores behind `postgres://` and `postgresql://`. Each `connect` reads `?schema=` from the
- * URL itself; migration and pool log lines go to the factory's logger when it has one.
+ * URL itself; migration and pool log lines go to the factory's logger when it has one, and
+ * connections with an `sslmode` use the factory's TLS settings.
  */
 export const postgresAdapter: AdapterSet = {
-  broker: (url, context) => PostgresBroker.connect(url, withLogger(context)),
-  backend: (url, context) => PostgresResultBackend.connect(url, withLogger(context)),
-  lockStore: (url, context) => PostgresLockStore.connect(url, withLogger(context)),
-  rateLimiter: (url, context) => PostgresRateLimiter.connect(url, withLogger(context)),
-  scheduleStore: (url, context) => PostgresScheduleStore.connect(url, withLogger(context)),
-  groupStore: (url, context) => PostgresGroupStore.connect(url, withLogger(context)),
-  workflowStore: (url, context) => PostgresWorkflowStore.connect(url, withLogger(context)),
-  revokeStore: (url, context) => PostgresControlStore.connect(url, withLogger(context)),
+  broker: (url, context) => PostgresBroker.connect(url, fromContext(context)),
+  backend: (url, context) => PostgresResultBackend.connect(url, fromContext(context)),
+  lockStore: (url, context) => PostgresLockStore.connect(url, fromContext(context)),
+  rateLimiter: (url, context) => PostgresRateLimiter.connect(url, fromContext(context)),
+  scheduleStore: (url, context) => PostgresScheduleStore.connect(url, fromContext(context)),
+  groupStore: (url, context) => PostgresGroupStore.connect(url, fromContext(context)),
+  workflowStore: (url, context) => PostgresWorkflowStore.connect(url, fromContext(context)),
+  revokeStore: (url, context) => PostgresControlStore.connect(url, fromContext(context)),
 };

@@ -1,9 +1,11 @@
 import pg from 'pg';
+import { tlsFailureHint } from '../tls/tls-failure.js';
 import { PostgresConnectionError } from './errors/postgres-connection.error.js';
 import { assertSchemaName, channelsFor, type PostgresChannels, quoteIdent, redactUrl } from './postgres.identifiers.js';
 import { runMigrations } from './postgres.migrator.js';
 import { PostgresNotifier } from './postgres.notifier.js';
 import { assertHealthOptions, consoleLogger, DEFAULT_SCHEMA, healthPoolConfig, type PostgresConnectOptions, type PostgresLogger, type PostgresTarget } from './postgres.options.js';
+import { postgresSsl, sslKey } from './postgres.ssl.js';
 import { resolvePostgresTarget } from './postgres.url.js';
 
 export type { PostgresTarget } from './postgres.options.js';
@@ -50,17 +52,23 @@ export async function openPostgres(given: PostgresTarget, givenOptions: Postgres
   const url = typeof target === 'string' ? redactUrl(target) : describePool(target);
   const { connectTimeout, queryTimeout, keepAlive, healthCheckInterval, deadConnectionTimeout } = options;
   const health = { connectTimeout, queryTimeout, keepAlive, healthCheckInterval, deadConnectionTimeout };
-  const key = typeof target === 'string' ? `${target}\u0000${schema}\u0000${JSON.stringify(options.pool ?? {})}\u0000${JSON.stringify(health)}` : undefined;
+  const key = typeof target === 'string' ? `${target}\u0000${schema}\u0000${JSON.stringify(options.pool ?? {})}\u0000${JSON.stringify(health)}\u0000${sslKey(options)}` : undefined;
 
   let entry = key ? shared.get(key) : undefined;
   if (!entry) {
     const owned = typeof target === 'string';
-    const pool = typeof target === 'string' ? new pg.Pool({ max: 10, ...healthPoolConfig(options), ...options.pool, connectionString: target }) : target;
+    const ssl = owned ? postgresSsl(options, url, logger) : undefined;
+    const pool =
+      typeof target === 'string'
+        ? new pg.Pool({ max: 10, ...healthPoolConfig(options), ...(ssl !== undefined ? { ssl } : {}), ...options.pool, connectionString: target })
+        : target;
     if (owned || pool.listenerCount('error') === 0) {
       pool.on('error', (error) => logger.warn('An idle Postgres connection failed (it is replaced on next use)', error));
     }
     const notifier = new PostgresNotifier(pool, logger, { url, ...health });
-    entry = { pool, notifier, owned, refs: 0, ready: prepare(pool, schema, url, logger, options.migrate ?? true) };
+    // NOTE: a failed first connection names the sslmode, which is no longer in the URL pg sees.
+    const shown = options.sslmode && owned ? `${url} (sslmode=${options.sslmode})` : url;
+    entry = { pool, notifier, owned, refs: 0, ready: prepare(pool, schema, shown, logger, options.migrate ?? true) };
     if (key) shared.set(key, entry);
   }
   entry.refs++;
@@ -88,7 +96,7 @@ async function prepare(pool: pg.Pool, schema: string, url: string, logger: Postg
   try {
     client = await pool.connect();
   } catch (error) {
-    throw new PostgresConnectionError(url, describeError(error), { cause: error });
+    throw connectionError(url, error);
   }
   try {
     if (migrate) await migrateOnce(pool, client, schema, logger);
@@ -108,6 +116,18 @@ function migrateOnce(pool: pg.Pool, client: pg.ClientBase, schema: string, logge
     done.catch(() => bySchema.delete(schema));
   }
   return done;
+}
+
+/** The error of a failed first connection, with what to do when TLS is the cause. */
+export function connectionError(url: string, error: unknown): PostgresConnectionError {
+  let host: string | undefined;
+  try {
+    host = new URL(url).hostname || undefined;
+  } catch {
+    host = undefined;
+  }
+  const hint = tlsFailureHint(error, host);
+  return new PostgresConnectionError(url, describeError(error), { cause: error, ...(hint ? { hint } : {}) });
 }
 
 function describePool(pool: pg.Pool): string {

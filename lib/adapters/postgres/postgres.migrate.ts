@@ -1,9 +1,11 @@
 import pg from 'pg';
-import { PostgresConnectionError } from './errors/postgres-connection.error.js';
+import type { StemTlsOptions } from '../tls/stem-tls.options.js';
+import { connectionError } from './postgres.connection.js';
 import { assertSchemaName, redactUrl } from './postgres.identifiers.js';
 import { type MigrationReport, runMigrations } from './postgres.migrator.js';
 import type { PostgresTarget } from './postgres.connection.js';
-import { consoleLogger, DEFAULT_SCHEMA, type PostgresLogger } from './postgres.options.js';
+import { consoleLogger, DEFAULT_SCHEMA, type PostgresLogger, type PostgresSslMode } from './postgres.options.js';
+import { postgresSsl } from './postgres.ssl.js';
 import { resolvePostgresTarget } from './postgres.url.js';
 
 /**
@@ -16,10 +18,15 @@ import { resolvePostgresTarget } from './postgres.url.js';
  * @throws PostgresConnectionError when the server cannot be reached
  * @throws PostgresMigrationError when the server is too old or the role lacks a privilege
  */
-export async function migratePostgres(given: PostgresTarget, givenOptions: { schema?: string; logger?: PostgresLogger } = {}): Promise<MigrationReport> {
+export async function migratePostgres(
+  given: PostgresTarget,
+  givenOptions: { schema?: string; logger?: PostgresLogger; sslmode?: PostgresSslMode; tls?: StemTlsOptions } = {},
+): Promise<MigrationReport> {
   const { target, options } = resolvePostgresTarget(given, givenOptions);
   const schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
-  const client = typeof target === 'string' ? new pg.Client({ connectionString: target }) : undefined;
+  const logger = options.logger ?? consoleLogger;
+  const ssl = typeof target === 'string' ? postgresSsl(options, redactUrl(target), logger) : undefined;
+  const client = typeof target === 'string' ? new pg.Client({ connectionString: target, ...(ssl !== undefined ? { ssl } : {}) }) : undefined;
   let pooled: pg.PoolClient | undefined;
   try {
     if (client) {
@@ -31,10 +38,10 @@ export async function migratePostgres(given: PostgresTarget, givenOptions: { sch
   } catch (error) {
     await client?.end().catch(() => undefined);
     const url = typeof target === 'string' ? redactUrl(target) : 'the given pool';
-    throw new PostgresConnectionError(url, (error as Error).message || String(error), { cause: error });
+    throw connectionError(url, error);
   }
   try {
-    return await runMigrations((client ?? pooled)!, schema, options.logger ?? consoleLogger);
+    return await runMigrations((client ?? pooled)!, schema, logger);
   } finally {
     if (client) await client.end().catch(() => undefined);
     pooled?.release();

@@ -3,6 +3,7 @@ import type pg from 'pg';
 /** A connection URL (`postgres://...`) or a pool the caller owns (never ended by Stem). */
 export type PostgresTarget = string | pg.Pool;
 import { ConfigurationError } from '../../core/errors/configuration.error.js';
+import type { StemTlsOptions } from '../tls/stem-tls.options.js';
 
 /** A sink for the adapter's log lines (migrations, reconnects, swallowed pool errors). */
 export interface PostgresLogger {
@@ -12,6 +13,15 @@ export interface PostgresLogger {
 
 /** Pool settings passed to `pg.Pool` when the adapter creates the pool itself. */
 export type PostgresPoolOptions = Omit<pg.PoolConfig, 'connectionString'>;
+
+/**
+ * libpq's `sslmode`: `disable` (plain), `require` (encrypted; the server's certificate is checked
+ * against the CA only when one is given), `verify-ca` (checked against the given CA),
+ * `verify-full` (checked against the CA, or the system's CAs, and the host name). `prefer` and
+ * `allow` encrypt without checking but, unlike libpq, cannot fall back to plain text; `no-verify`
+ * (a `pg` spelling) is `require` without checking.
+ */
+export type PostgresSslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full' | 'no-verify';
 
 /** Options shared by every Postgres adapter's `connect`. */
 export interface PostgresConnectOptions {
@@ -34,6 +44,19 @@ export interface PostgresConnectOptions {
   readonly migrate?: boolean;
   /** Where log lines go. @default console, prefixed `[stem:postgres]` */
   readonly logger?: PostgresLogger;
+  /**
+   * Whether and how connections use TLS (libpq's `sslmode`); the same as `?sslmode=` in the URL
+   * (give it in one place). Applies to pools the adapter creates.
+   * @default the URL's `?sslmode=`, else pg's default (plain, unless `PGSSLMODE` says otherwise)
+   */
+  readonly sslmode?: PostgresSslMode;
+  /**
+   * CA, client certificate and key (PEM file paths, PEM text or bytes) and `allowInsecure`, used
+   * when `sslmode` asks for TLS. The URL's `?sslrootcert=`, `?sslcert=` and `?sslkey=` (file
+   * paths) win over these.
+   * @default the system's trusted CAs, no client certificate
+   */
+  readonly tls?: StemTlsOptions;
   /**
    * Longest a new connection may take to be established and authenticated, in ms (`pg`
    * `connectionTimeoutMillis`). Applies to pools the adapter creates.

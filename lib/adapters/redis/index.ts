@@ -19,3 +19,4 @@ export { RedisGroupStore, type RedisGroupStoreOptions } from './redis.group-stor
 export { resolveRedisUrl } from './redis.url.js';
 export { DEFAULT_WORKFLOW_RETENTION, RedisWorkflowStore, type RedisWorkflowStoreOptions } from './redis.workflow-store.js';
 export { RedisControlStore, type RedisControlStoreOptions } from './redis.control-store.js';
+export type { StemTlsOptions } from '../tls/stem-tls.options.js';

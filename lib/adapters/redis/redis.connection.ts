@@ -1,47 +1,12 @@
-import { Cluster, Command, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { Command, Redis, type RedisOptions } from 'ioredis';
 import { redactUrl } from '../../core/utils/redact-url.js';
-import { RedisConnectionError } from './redis-connection.error.js';
+import { tlsFingerprint } from '../tls/tls-material.js';
 import { RedisDeadConnectionError } from './redis-dead-connection.error.js';
-import { assertHealthOptions, keepAliveOption, REDIS_HEALTH_DEFAULTS, type RedisHealthOptions, withDeadline } from './redis.health.js';
+import { connectCluster, connectStandalone } from './redis.clients.js';
+import type { RedisClient, RedisConnectionOptions } from './redis.connection-options.js';
+import { assertHealthOptions, REDIS_HEALTH_DEFAULTS, withDeadline } from './redis.health.js';
 
-/** A standalone or cluster ioredis client. */
-export type RedisClient = Redis | Cluster;
-
-/** Connection options shared by every Redis adapter. */
-export interface RedisConnectionOptions extends RedisHealthOptions {
-  /**
-   * First segment of every key and channel, so several deployments can share one Redis.
-   * @default 'stem'
-   */
-  readonly prefix?: string;
-  /**
-   * Extra ioredis options (password, username, db, `tls`, timeouts...). `rediss://` URLs turn TLS
-   * on by themselves; pass `tls: { ca, cert, key }` here for a private CA or client certificates.
-   */
-  readonly redis?: RedisOptions;
-  /**
-   * Connect as a Redis Cluster client. `undefined` asks the server (`INFO cluster`) and switches to
-   * a cluster client when cluster mode is enabled.
-   * @default undefined (auto-detect)
-   */
-  readonly cluster?: boolean;
-  /** Extra ioredis cluster options, used when connecting to a cluster. */
-  readonly clusterOptions?: ClusterOptions;
-  /**
-   * How long `connect()` keeps trying before it fails with a {@link RedisConnectionError}, in ms.
-   * Once connected, clients reconnect by themselves for as long as they are open.
-   * @default 3000
-   */
-  readonly connectTimeout?: number;
-  /** Called with connection trouble found in the background (a dead connection being replaced). */
-  readonly onError?: (error: unknown) => void;
-}
-
-function reasonOf(error: unknown): string {
-  if (!error) return 'connection closed';
-  const e = error as NodeJS.ErrnoException;
-  return e.code ?? e.message ?? String(error);
-}
+export type { RedisClient, RedisConnectionOptions } from './redis.connection-options.js';
 
 /** A connection shared by adapters on the same server; `release` closes it after its last user. */
 export interface SharedRedisConnection {
@@ -54,7 +19,8 @@ const shared = new Map<string, { connection: Promise<RedisConnection>; users: nu
 
 function shareKey(url: string, options: RedisConnectionOptions): string {
   const { redis, cluster, clusterOptions, connectTimeout, keepAlive, commandTimeout, healthCheckInterval, deadConnectionTimeout } = options;
-  return `${url}\n${JSON.stringify({ redis, cluster, clusterOptions, connectTimeout, keepAlive, commandTimeout, healthCheckInterval, deadConnectionTimeout })}`;
+  const tls = tlsFingerprint(options.tls);
+  return `${url}\n${JSON.stringify({ redis, cluster, clusterOptions, connectTimeout, keepAlive, commandTimeout, healthCheckInterval, deadConnectionTimeout, tls })}`;
 }
 
 /** ioredis internals of auto-pipelining: the pipelines waiting for a turn and the ones in flight. */
@@ -74,9 +40,6 @@ function idlePipeline(client: RedisClient): client is Redis {
   const state = client as unknown as AutoPipelineState;
   return state._autoPipelines?.size === 0 && state._runningAutoPipelines?.size === 0;
 }
-
-/** Reconnect delay once a connection has been established: 50 ms doubling up to 2 s. */
-const reconnectDelay = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
 
 /**
  * A Redis connection handle that knows how to make more connections like itself (blocking readers
@@ -292,94 +255,6 @@ export class RedisConnection {
         if (this.pinging === ping) this.pinging = 0;
       });
   }
-}
-
-function waitReady(client: RedisClient, url: string, timeout: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let lastError: unknown;
-    const timer = setTimeout(() => fail(lastError ?? new Error(`no answer within ${timeout} ms`)), timeout);
-    const onError = (error: unknown) => {
-      lastError = error;
-    };
-    const onReady = () => {
-      cleanup();
-      resolve();
-    };
-    const onEnd = () => fail(lastError);
-    const cleanup = () => {
-      clearTimeout(timer);
-      client.off('error', onError);
-      client.off('ready', onReady);
-      client.off('end', onEnd);
-    };
-    const fail = (error: unknown) => {
-      cleanup();
-      client.disconnect();
-      reject(new RedisConnectionError(redactUrl(url), reasonOf(error), { cause: error }));
-    };
-    client.on('error', onError);
-    client.once('ready', onReady);
-    client.once('end', onEnd);
-    client.connect().catch((error: unknown) => {
-      lastError ??= error;
-    });
-  });
-}
-
-/** After the first `ready`, swallow `error` events (the client reconnects by itself). */
-function keepQuiet(client: RedisClient): void {
-  client.on('error', () => {});
-}
-
-async function connectStandalone(url: string, options: RedisConnectionOptions, extra: RedisOptions): Promise<Redis> {
-  const timeout = options.connectTimeout ?? 3_000;
-  const started = Date.now();
-  let ready = false;
-  const client = new Redis(url, {
-    enableAutoPipelining: true,
-    maxRetriesPerRequest: null,
-    ...keepAliveOption(options),
-    ...options.redis,
-    ...extra,
-    lazyConnect: true,
-    connectTimeout: Math.min(timeout, options.redis?.connectTimeout ?? timeout),
-    retryStrategy: (times) => {
-      if (ready) return reconnectDelay(times);
-      return Date.now() - started + 100 < timeout ? 100 : null;
-    },
-  });
-  keepQuiet(client);
-  await waitReady(client, url, timeout);
-  ready = true;
-  return client;
-}
-
-async function connectCluster(url: string, options: RedisConnectionOptions, extra: RedisOptions): Promise<Cluster> {
-  const timeout = options.connectTimeout ?? 3_000;
-  const started = Date.now();
-  let ready = false;
-  const parsed = new URL(url);
-  const redisOptions: RedisOptions = {
-    ...keepAliveOption(options),
-    ...options.redis,
-    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
-    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-    ...(parsed.protocol === 'rediss:' ? { tls: options.redis?.tls ?? {} } : {}),
-  };
-  const client = new Cluster([{ host: parsed.hostname, port: Number(parsed.port || 6379) }], {
-    enableAutoPipelining: extra.enableAutoPipelining ?? true,
-    ...options.clusterOptions,
-    lazyConnect: true,
-    redisOptions: { ...redisOptions, ...options.clusterOptions?.redisOptions, maxRetriesPerRequest: null },
-    clusterRetryStrategy: (times) => {
-      if (ready) return reconnectDelay(times);
-      return Date.now() - started + 100 < timeout ? 100 : null;
-    },
-  });
-  keepQuiet(client);
-  await waitReady(client, url, timeout);
-  ready = true;
-  return client;
 }
 
 export { redactUrl };

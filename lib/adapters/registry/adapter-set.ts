@@ -6,6 +6,7 @@ import type { RateLimiter } from '../../core/contracts/rate-limiter.js';
 import type { ResultBackend } from '../../core/contracts/result-backend.js';
 import type { ScheduleStore } from '../../core/contracts/schedule-store.js';
 import type { WorkflowStore } from '../../core/workflow/workflow-store.js';
+import type { StemTlsOptions } from '../tls/stem-tls.options.js';
 
 /** A sink for adapter log lines (migrations, reconnects, swallowed background errors). */
 export interface AdapterLogger {
@@ -32,6 +33,11 @@ export type AdapterKind = keyof AdapterKinds;
 export interface AdapterConnectContext {
   /** Where the store logs. @default the store's own default (the console) */
   readonly logger?: AdapterLogger;
+  /**
+   * CA, client certificate and key for the store's TLS connections (from the `tls` option and the
+   * `STEM_TLS_*` environment variables); the URL decides whether TLS is used.
+   */
+  readonly tls?: StemTlsOptions;
 }
 
 /**

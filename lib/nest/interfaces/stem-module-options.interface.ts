@@ -1,5 +1,6 @@
 import type { ValidatorOptions } from 'class-validator';
 import type { Broker } from '../../core/contracts/broker.js';
+import type { StemTlsOptions } from '../../adapters/tls/stem-tls.options.js';
 import type { ControlStore } from '../../core/contracts/control-store.js';
 import type { LockStore } from '../../core/contracts/lock-store.js';
 import type { RateLimiter } from '../../core/contracts/rate-limiter.js';
@@ -134,6 +135,15 @@ export interface StemModuleOptions {
    * @default the backend's store, else the broker's
    */
   readonly revokeStore?: string | ControlStore;
+  /**
+   * CA, client certificate and key (PEM file paths, PEM text or bytes) for TLS connections of the
+   * stores given by URL: `rediss://`, and Postgres URLs with `?sslmode=require|verify-ca|verify-full`.
+   * `allowInsecure: true` skips verifying the server (logged as a warning). Each setting given
+   * here wins over its environment variable; `false` ignores the environment.
+   * @default from `STEM_TLS_CA_CERT`, `STEM_TLS_CLIENT_CERT`, `STEM_TLS_CLIENT_KEY`, `STEM_TLS_ALLOW_INSECURE`
+   * @example tls: { ca: '/etc/stem/ca.pem', cert: '/etc/stem/client.pem', key: '/etc/stem/client.key' }
+   */
+  readonly tls?: StemTlsOptions | false;
   /**
    * Sign envelopes on enqueue and verify them in the worker (HMAC-SHA256 or Ed25519). An
    * `EnvelopeSigner`, its options, or `false`. @default from `STEM_SIGNING_*` env vars, else off
