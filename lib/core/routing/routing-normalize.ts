@@ -40,7 +40,7 @@ const isObject = (value: unknown): value is Obj => typeof value === 'object' && 
 
 /** `value[camel]` or `value[snake]`, refusing both at once. */
 function pick(value: Obj, camel: string, snake: string, at: string): unknown {
-  if (camel in value && snake in value) throw new RoutingConfigError(`${at}.${camel}`, `both "${camel}" and "${snake}" are set; keep one`);
+  if (camel in value && snake in value) throw new RoutingConfigError(at ? `${at}.${camel}` : camel, `both "${camel}" and "${snake}" are set; keep one`);
   return value[camel] ?? value[snake];
 }
 
