@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { StemError } from '../core/errors/stem.error.js';
 import { CliContext, type CliIo, UsageError } from './cli-context.js';
 import { dlqCommand } from './commands/dlq.command.js';
+import { routingCommand } from './commands/routing.command.js';
 import { schedulesCommand } from './commands/schedules.command.js';
 import { wfCommand } from './commands/wf.command.js';
 import { workerCommand } from './commands/worker.command.js';
@@ -35,6 +36,8 @@ Commands:
                                            stored first, so it holds for workers that are down
   worker pause|resume <queue>              stored; paused queues are not fetched from
   worker shutdown [-w id]... [--mode warm|soft|hard]
+  routing dump [--config src] [--task name [--headers k=v]... [--queue q] [--priority n]]
+                                           the routing table ($STEM_ROUTING_CONFIG), and where a task would go
 
 Options:
   --broker <url>    redis://, rediss:// or postgres:// (default: $STEM_BROKER_URL)
@@ -90,6 +93,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
         terminate: { type: 'boolean' },
         'expires-in': { type: 'string' },
         mode: { type: 'string' },
+        config: { type: 'string' },
+        task: { type: 'string' },
+        headers: { type: 'string', multiple: true },
+        priority: { type: 'string' },
       },
     });
   } catch (error) {
@@ -128,6 +135,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
         return await wfCommand(ctx, action, rest, values);
       case 'worker':
         return await workerCommand(ctx, action, rest, values);
+      case 'routing':
+        return await routingCommand(ctx, action, values, env);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

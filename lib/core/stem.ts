@@ -1,5 +1,5 @@
 import type { GroupStore } from './canvas/group-store.js';
-import type { Broker, ReplayOptions, ReplayResult } from './contracts/broker.js';
+import { type Broker, hasBroadcast, type ReplayOptions, type ReplayResult } from './contracts/broker.js';
 import type { EnqueueCall, TaskProducer } from './contracts/producer.js';
 import type { ResultBackend } from './contracts/result-backend.js';
 import type { TaskDefinition } from './definitions/task-definition.js';
@@ -12,6 +12,9 @@ import { Publisher } from './producer/publisher.js';
 import { type ProducerParts, type StemOptions, stemOptionsFromParts } from './producer/stem-options.js';
 import { ResultWaiter } from './producer/result-waiter.js';
 import { StemTracing } from './observability/stem-tracing.js';
+import { withEnqueueMeta } from './routing/enqueue-scope.js';
+import { RoutingConfigError } from './routing/routing-config.error.js';
+import { RoutingTable } from './routing/routing-table.js';
 import type { EnvelopeSigner } from './signing/envelope-signer.js';
 import type { TaskRegistry } from './task-handler.js';
 import type { EnqueueOptions, TaskOptions } from './task-options.js';
@@ -44,6 +47,8 @@ export class Stem implements TaskProducer {
   readonly groupStore?: GroupStore;
   /** The producer's spans (`send <queue>`), or `undefined` with `tracing: false`. */
   readonly tracing?: StemTracing;
+  /** Where tasks are routed (from the `routing` option or `STEM_ROUTING_CONFIG`), or `undefined` without routing. */
+  readonly routing?: RoutingTable;
   private readonly envelopes: EnvelopeBuilder;
   private readonly publisher: Publisher;
   private readonly results: ResultWaiter;
@@ -58,6 +63,7 @@ export class Stem implements TaskProducer {
     this.uniqueCoordinator = options.uniqueCoordinator;
     this.groupStore = options.groupStore;
     this.tracing = StemTracing.from(options.tracing);
+    this.routing = Stem.routingOf(options);
     this.envelopes = new EnvelopeBuilder({
       defaults: options.defaults ?? {},
       clock: options.clock ?? systemClock,
@@ -66,6 +72,7 @@ export class Stem implements TaskProducer {
       ...(options.argsValidator ? { argsValidator: options.argsValidator } : {}),
       ...(options.signer ? { signer: options.signer } : {}),
       ...(options.uniqueCoordinator ? { uniqueCoordinator: options.uniqueCoordinator } : {}),
+      ...(this.routing ? { routing: this.routing } : {}),
     });
     this.publisher = new Publisher({
       broker: options.broker,
@@ -104,6 +111,20 @@ export class Stem implements TaskProducer {
       send?.end(error);
       throw error;
     }
+  }
+
+  /**
+   * Runs `fn` with `meta` added to every enqueue made inside it (by this or any producer of the
+   * process, so also by task handlers and workflow steps that enqueue while it runs). Scopes nest,
+   * the inner one winning; a call's own `meta` wins over the scope's. Returns what `fn` returns.
+   *
+   * @example
+   * await stem.withMeta({ requestId: 'r-42' }, async () => {
+   *   await stem.enqueue('email.send', { to: 'a@b.c' }); // meta.requestId === 'r-42'
+   * });
+   */
+  withMeta<T>(meta: Readonly<Record<string, unknown>>, fn: () => T): T {
+    return withEnqueueMeta(meta, fn);
   }
 
   /**
@@ -191,6 +212,19 @@ export class Stem implements TaskProducer {
 
   /** Releases nothing by itself: the broker and backend are owned by whoever created them. */
   async close(): Promise<void> {}
+
+  /** The routing table of `options` (or `STEM_ROUTING_CONFIG`), checked against the broker's capabilities. */
+  private static routingOf(options: StemOptions): RoutingTable | undefined {
+    if (options.routing === false) return undefined;
+    const table = options.routing !== undefined ? RoutingTable.from(options.routing) : RoutingTable.fromEnv();
+    if (table?.routesToBroadcasts && !hasBroadcast(options.broker)) {
+      throw new RoutingConfigError(
+        'routes',
+        `a route targets a broadcast channel but the ${options.broker.name} broker has no broadcast capability; use a memory://, redis:// or postgres:// broker, or route those tasks to a queue`,
+      );
+    }
+    return table;
+  }
 
   /** The unsigned envelope of a call, after checking its task names (and any a canvas call carries). */
   private composeChecked(name: string, args: unknown, options: EnqueueOptions, taskOptions: TaskOptions | undefined): Envelope {

@@ -18,6 +18,7 @@ import { logWorkerEvents } from '../core/worker/worker-log.js';
 import { hasBroadcast } from '../core/contracts/broker.js';
 import { BroadcastControlChannel } from '../core/control/broadcast-control-channel.js';
 import { WorkerControl } from '../core/control/worker-control.js';
+import { workerSubscriptionFromEnv } from '../core/routing/worker-subscription.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import { STEM_ARGS_VALIDATOR } from './stem-validation.provider.js';
@@ -80,7 +81,8 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
     const runtime = this.workflowRuntime && this.workflows?.size ? this.workflowRuntime : undefined;
     if (runtime && !this.registry.get(runtime.taskHandler.name)) this.registry.register(runtime.taskHandler);
     const extensions: WorkerExtension[] = [...(control ? [control.extension] : []), ...(runtime ? [runtime.workerExtension] : []), ...(config?.extensions ?? [])];
-    const queues = config?.queues?.length && runtime ? [...new Set([...config.queues, runtime.queue])] : config?.queues;
+    const named = config?.queues?.length ? config.queues : workerSubscriptionFromEnv().queues;
+    const queues = named?.length && runtime ? [...new Set([...named, runtime.queue])] : named;
     const worker = new Worker({
       broker: this.adapters.broker,
       backend: this.adapters.backend ?? undefined,
@@ -94,6 +96,7 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
       resultTtl: this.options.resultTtl,
       ...(this.argsValidator ? { argsValidator: this.argsValidator } : {}),
       ...(queues ? { queues } : {}),
+      ...(config?.broadcasts ? { broadcasts: config.broadcasts } : {}),
       ...(extensions.length ? { extensions } : {}),
       ...(config?.concurrency !== undefined ? { concurrency: config.concurrency } : {}),
       ...(config?.prefetch !== undefined ? { prefetch: config.prefetch } : {}),

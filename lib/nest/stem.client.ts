@@ -51,6 +51,18 @@ export class StemClient {
     return this.producer.enqueue(name, args, options);
   }
 
+  /**
+   * Runs `fn` with `meta` added to every enqueue made inside it (also from handlers and workflow
+   * steps that enqueue while it runs); nested scopes merge, the inner winning; a call's own
+   * `meta` wins. Returns what `fn` returns.
+   *
+   * @example
+   * return this.stem.withMeta({ requestId: req.id }, () => this.orders.place(dto));
+   */
+  withMeta<T>(meta: Readonly<Record<string, unknown>>, fn: () => T): T {
+    return this.producer.withMeta(meta, fn);
+  }
+
   /** Enqueues many tasks in one batch. */
   enqueueMany(calls: readonly EnqueueCall[]): Promise<string[]> {
     return this.producer.enqueueMany(calls);

@@ -94,6 +94,7 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
           }),
           groupStore: adapters.groupStore,
           tracing: tracingOf(options) ?? false,
+          routing: options.routing,
         }),
     },
     { provide: Canvas, inject: [STEM_PRODUCER], useFactory: (producer: Stem) => new Canvas(producer) },

@@ -87,6 +87,14 @@ describe('README', () => {
     expect(await runScript('../../examples/without-nest.js')).toEqual(['5']);
   });
 
+  it('routing: reports.* clamped into its range, a broadcast run once by each subscribed worker', async () => {
+    expect(await runScript('../../examples/routing.js')).toEqual(['reports cache@node-a', 'reports p3', 'flushed on cache@node-a', 'flushed on cache@node-b']);
+  });
+
+  it('enqueue scope: nested withMeta, the inner scope and the call meta winning', async () => {
+    expect(await runScript('../../examples/enqueue-scope.js')).toEqual(['req-42 u2 welcome']);
+  });
+
   it('defineTask: typed enqueueAndWait, and the builder enqueues a delayed task', async () => {
     expect(await runScript('../../examples/define-task.js')).toEqual(['true queued']);
   });

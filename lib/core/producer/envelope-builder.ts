@@ -7,6 +7,9 @@ import { EncoderKeys } from '../encoding/task-payload-encoder.js';
 import { type Envelope, StemMeta } from '../envelope.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import { serializeRetryPolicy } from '../retry-policy.js';
+import { enqueueScopeMeta } from '../routing/enqueue-scope.js';
+import type { RoutingTable } from '../routing/routing-table.js';
+import { BroadcastMeta } from '../routing/task-broadcast.js';
 import type { EnvelopeSigner } from '../signing/envelope-signer.js';
 import type { TaskHandler, TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type EnqueueOptions, type TaskDefaults, type TaskOptions } from '../task-options.js';
@@ -23,6 +26,15 @@ export interface EnvelopeBuilderOptions {
   readonly encoders: TaskPayloadEncoderRegistry;
   readonly signer?: EnvelopeSigner;
   readonly uniqueCoordinator?: UniqueTaskCoordinator;
+  /** Routes tasks to queues or broadcast channels and clamps priorities into queue ranges. */
+  readonly routing?: RoutingTable;
+}
+
+/** Where a built envelope goes: its queue (the channel, for a broadcast) and priority. */
+interface Placement {
+  readonly queue: string;
+  readonly priority: number;
+  readonly broadcast?: string;
 }
 
 function validPriority(priority: number, taskName: string): number {
@@ -57,13 +69,15 @@ export class EnvelopeBuilder {
 
   /** {@link build} without the signature: the envelope to which trace headers are added before {@link seal}. */
   compose(name: string, args: unknown, options: EnqueueOptions = {}, taskOptions?: TaskOptions): Envelope {
-    const { registry, argsValidator, clock, defaults, encoders, uniqueCoordinator } = this.options;
+    const { registry, argsValidator, clock, encoders, uniqueCoordinator } = this.options;
     assertValidEnqueueOptions(name, options);
     const handler: TaskHandler | undefined = registry?.get(name);
     if (handler && argsValidator) argsValidator.validate(handler, args);
     const task = taskOptions ?? handler?.options ?? {};
     const now = clock.now();
-    const meta: Record<string, unknown> = { ...options.meta };
+    const scope = enqueueScopeMeta();
+    // NOTE: scope meta first, then the call's meta, then the keys options set (enqueue pipeline order).
+    const meta: Record<string, unknown> = { ...scope, ...options.meta };
     const expires = options.expires ?? task.expires;
     if (expires !== undefined) meta[StemMeta.expiresAt] = expires instanceof Date ? expires.getTime() : now + expires;
     if (options.retryPolicy) meta[StemMeta.retryPolicy] = serializeRetryPolicy(options.retryPolicy);
@@ -77,11 +91,26 @@ export class EnvelopeBuilder {
     const maxRetries = options.maxRetries ?? task.maxRetries;
     const visibilityTimeout = options.visibilityTimeout ?? task.visibilityTimeout;
     const id = options.taskId ?? uuidv7(now);
-    const queue = options.queue ?? task.queue ?? defaults.queue ?? DEFAULT_TASK_OPTIONS.queue;
     const headers: Record<string, string> = { ...options.headers };
+    const { queue, priority, broadcast } = this.place(name, options, task);
     // NOTE: a canvas member must run as its own task: deduplicating it against another task would
     // leave its group, chord or chain waiting for a member that never reports.
     const inCanvas = meta[CanvasMeta.groupId] !== undefined || meta[CanvasMeta.chain] !== undefined;
+    if (broadcast !== undefined) {
+      const refused = inCanvas
+        ? 'a canvas member (its group would count one result per worker)'
+        : (options.unique ?? task.unique)
+          ? 'unique'
+          : options.transaction !== undefined
+            ? 'enqueued in a transaction'
+            : undefined;
+      if (refused)
+        throw new ConfigurationError(
+          'routing',
+          `task "${name}" is routed to broadcast channel "${broadcast}" but is ${refused}; route it to a queue, or pass { queue } on this call`,
+        );
+      meta[BroadcastMeta.channel] = broadcast;
+    }
     if ((options.unique ?? task.unique) && !inCanvas) {
       if (!uniqueCoordinator) {
         throw new ConfigurationError(
@@ -102,7 +131,7 @@ export class EnvelopeBuilder {
       args: argsEncoder.encode(args),
       headers,
       queue,
-      priority: validPriority(options.priority ?? task.priority ?? defaults.priority ?? DEFAULT_TASK_OPTIONS.priority, name),
+      priority,
       attempt: 0,
       enqueuedAt: now,
       meta,
@@ -113,7 +142,33 @@ export class EnvelopeBuilder {
     // NOTE: caller-supplied meta or headers may carry a value of the wrong type (a `stem.*` key,
     // a non-string header); a worker would dead-letter such an envelope, so the producer refuses
     // it here. Everything else was built from options checked above.
-    if (options.meta || options.headers) assertValidEnvelope(envelope);
+    if (options.meta || options.headers || scope) assertValidEnvelope(envelope);
     return envelope;
+  }
+
+  /**
+   * Routing step: the queue (or broadcast channel) and priority of a call. Without a routing
+   * table: the call's queue, else the task's, else the module default. With one, see
+   * {@link RoutingTable.resolve}: the call's queue > a matching route > the task's queue > the
+   * module default > the routing default queue; the priority is clamped into the queue's range.
+   */
+  private place(name: string, options: EnqueueOptions, task: TaskOptions): Placement {
+    const { defaults, routing } = this.options;
+    const taskPriority = task.priority ?? defaults.priority;
+    const priority = validPriority(options.priority ?? taskPriority ?? DEFAULT_TASK_OPTIONS.priority, name);
+    if (!routing) return { queue: options.queue ?? task.queue ?? defaults.queue ?? DEFAULT_TASK_OPTIONS.queue, priority };
+    if (taskPriority !== undefined) validPriority(taskPriority, name);
+    const taskQueue = task.queue ?? defaults.queue;
+    const decision = routing.resolve({
+      task: name,
+      ...(options.headers ? { headers: options.headers } : {}),
+      ...(options.queue !== undefined ? { queue: options.queue } : {}),
+      ...(taskQueue !== undefined ? { taskQueue } : {}),
+      ...(options.priority !== undefined ? { priority: options.priority } : {}),
+      ...(taskPriority !== undefined ? { taskPriority } : {}),
+    });
+    return decision.type === 'queue'
+      ? { queue: decision.queue, priority: decision.priority }
+      : { queue: decision.channel, priority: decision.priority, broadcast: decision.channel };
   }
 }

@@ -5,6 +5,7 @@ import { isTransactionalResultBackend, type ResultBackend, type SetStatusOptions
 import { type Envelope, StemMeta } from '../envelope.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import { PublishError, PublishOutcomeUnknownError } from '../errors/publish.error.js';
+import { broadcastChannelOf, publishBroadcast } from '../routing/task-broadcast.js';
 import type { EnvelopeSigner } from '../signing/envelope-signer.js';
 import { UniqueMeta } from '../unique/unique.constants.js';
 import type { SendSpan, StemTracing } from '../observability/stem-tracing.js';
@@ -46,8 +47,10 @@ export class Publisher {
    * @throws PublishError when nothing was enqueued
    * @throws PublishOutcomeUnknownError when the tasks may have been enqueued
    */
-  async publish(envelopes: readonly Envelope[], { batch }: { batch: boolean }): Promise<void> {
+  async publish(all: readonly Envelope[], { batch }: { batch: boolean }): Promise<void> {
     const { broker } = this.options;
+    const envelopes = all.some((e) => broadcastChannelOf(e) !== undefined) ? await this.broadcast(all) : all;
+    if (envelopes.length === 0) return;
     if (this.folded) return this.publishFolded(this.folded, envelopes, batch);
     try {
       await this.recordQueued(envelopes);
@@ -67,6 +70,24 @@ export class Publisher {
       await this.recordPublishFailure(certain ? envelopes : envelopes.filter(isFollowUp), error);
       throw this.failure(envelopes, error, certain);
     }
+  }
+
+  /** Broadcasts the routed-to-broadcast envelopes (no status: each worker's copy has its own); returns the others. */
+  private async broadcast(envelopes: readonly Envelope[]): Promise<Envelope[]> {
+    const queued: Envelope[] = [];
+    for (const envelope of envelopes) {
+      const channel = broadcastChannelOf(envelope);
+      if (channel === undefined) {
+        queued.push(envelope);
+        continue;
+      }
+      try {
+        await publishBroadcast(this.options.broker, envelope, channel);
+      } catch (error) {
+        throw this.failure([envelope], error, publishCertainlyFailed(error));
+      }
+    }
+    return queued;
   }
 
   /** Status and publish in one atomic step per call: a failure is certain or unknown for both alike. */

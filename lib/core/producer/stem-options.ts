@@ -9,6 +9,7 @@ import type { TaskDefaults } from '../task-options.js';
 import type { UniqueTaskCoordinator } from '../unique/unique-task-coordinator.js';
 import type { Clock } from '../utils/clock.js';
 import type { TracingSetting } from '../observability/stem-tracing.js';
+import type { RoutingInput } from '../routing/routing-table.js';
 import type { RemoteTask } from './known-tasks.js';
 
 /** Options of the {@link Stem} producer. */
@@ -57,6 +58,13 @@ export interface StemOptions {
    * @default true (the global tracer provider: a no-op until an OpenTelemetry SDK registers one)
    */
   readonly tracing?: TracingSetting;
+  /**
+   * Routing: a config object, config text (JSON or YAML) or a path to a `.json`/`.yaml`/`.yml`
+   * file, or a `RoutingTable`. Validated here, so a bad config fails at startup. `false` turns
+   * routing off even when `STEM_ROUTING_CONFIG` is set.
+   * @default from `STEM_ROUTING_CONFIG`, else none (every task goes to its call's, its `@Task`'s or the default queue)
+   */
+  readonly routing?: RoutingInput | false;
 }
 
 /**

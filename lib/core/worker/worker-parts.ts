@@ -2,9 +2,10 @@ import type { CanvasCoordinator } from '../canvas/canvas.worker-hook.js';
 import type { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
 import type { StemTracing } from '../observability/stem-tracing.js';
 import { TaskTracingExtension } from '../observability/task-tracing.extension.js';
+import { BroadcastBridge } from '../routing/broadcast-bridge.js';
+import { workerBroadcasts, workerQueues } from '../routing/worker-subscription.js';
 import { Stem } from '../stem.js';
-import type { TaskRegistry } from '../task-handler.js';
-import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
+import type { TaskDefaults } from '../task-options.js';
 import type { Clock } from '../utils/clock.js';
 import { terminalHookExtension, uniqueLockExtension } from './builtin-extensions.js';
 import type { WorkerExtension } from './worker-extension.js';
@@ -27,6 +28,7 @@ export function workerProducer(
     uniqueCoordinator: options.uniqueCoordinator,
     groupStore: options.groupStore,
     tracing: resolved.tracing ?? false,
+    routing: options.routing,
   });
 }
 
@@ -41,10 +43,19 @@ export function workerExtensions(options: WorkerOptions, canvas: CanvasCoordinat
   ];
 }
 
-/** The queues of the registered tasks (the default queue when there are none), for a worker given no `queues`. */
-export function inferQueues(registry: TaskRegistry, defaults: TaskDefaults): string[] {
-  const fallback = defaults.queue ?? DEFAULT_TASK_OPTIONS.queue;
-  const queues = new Set(registry.list().map((h) => h.options?.queue ?? fallback));
-  if (queues.size === 0) queues.add(fallback);
-  return [...queues];
+/**
+ * A worker's subscription: its queues (`queues`, else `STEM_WORKER_QUEUES`, else where the
+ * producer's routing sends its registered tasks) and, for its broadcast channels (`broadcasts`,
+ * else `STEM_WORKER_BROADCASTS`), a bridge and the worker's own queue of each.
+ */
+export function workerSubscription(
+  options: WorkerOptions,
+  resolved: { readonly defaults: TaskDefaults; readonly producer: Stem; readonly id: string; readonly onError: (error: unknown) => void },
+): { queues: string[]; bridge?: BroadcastBridge } {
+  const routing = resolved.producer.routing;
+  const queues = workerQueues({ ...(options.queues ? { queues: options.queues } : {}), registry: options.registry, defaults: resolved.defaults, ...(routing ? { routing } : {}) });
+  const channels = workerBroadcasts(options.broadcasts, routing);
+  if (channels.length === 0) return { queues };
+  const bridge = new BroadcastBridge({ broker: options.broker, workerId: resolved.id, channels, ...(options.signer ? { signer: options.signer } : {}), onError: resolved.onError });
+  return { queues: [...queues, ...bridge.queues.filter((q) => !queues.includes(q))], bridge };
 }

@@ -5,6 +5,7 @@ import type { RateLimiter } from '../contracts/rate-limiter.js';
 import type { ResultBackend } from '../contracts/result-backend.js';
 import type { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
 import type { EnvelopeSigner } from '../signing/envelope-signer.js';
+import type { RoutingInput } from '../routing/routing-table.js';
 import type { Stem } from '../stem.js';
 import type { TaskRegistry } from '../task-handler.js';
 import type { TaskDefaults } from '../task-options.js';
@@ -29,8 +30,19 @@ export interface WorkerOptions {
   /** Where statuses and results are written. Strongly recommended. */
   readonly backend?: ResultBackend;
   readonly registry: TaskRegistry;
-  /** Queues to consume. @default the queues of the registered tasks */
+  /**
+   * Queues to consume (routing aliases resolve; the default queue brings its fallbacks).
+   * @default `STEM_WORKER_QUEUES` (comma list), else the queues the registered tasks are routed to
+   */
   readonly queues?: readonly string[];
+  /**
+   * Broadcast channels of the routing config to subscribe to: every task broadcast on one runs
+   * once on every subscribed worker (from the worker's own queue `<channel>@<worker id>`).
+   * @default `STEM_WORKER_BROADCASTS` (comma list), else none
+   */
+  readonly broadcasts?: readonly string[];
+  /** Routing of the producer the worker builds when `producer` is not given (see `StemOptions.routing`). @default `STEM_ROUTING_CONFIG` */
+  readonly routing?: RoutingInput | false;
   /** Hard cap on tasks running at once. @default 8 */
   readonly concurrency?: number;
   /** Deliveries fetched ahead of free slots (leased and renewed while they wait). @default concurrency */

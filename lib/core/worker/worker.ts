@@ -3,6 +3,7 @@ import { CanvasCoordinator } from '../canvas/canvas.worker-hook.js';
 import type { TaskArgsValidator } from '../args-validator.js';
 import type { Broker, Delivery } from '../contracts/broker.js';
 import type { Envelope } from '../envelope.js';
+import type { BroadcastBridge } from '../routing/broadcast-bridge.js';
 import type { ResultBackend } from '../contracts/result-backend.js';
 import { TaskPayloadEncoderRegistry } from '../encoding/encoder-registry.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
@@ -17,7 +18,7 @@ import { consoleTaskLogSink, type TaskLogSink } from '../observability/task-logg
 import { uuidv7 } from '../utils/uuid.js';
 import { Autoscaler } from './autoscaler.js';
 import { DrainGate } from './drain-gate.js';
-import { inferQueues, workerExtensions, workerProducer } from './worker-parts.js';
+import { workerExtensions, workerProducer, workerSubscription } from './worker-parts.js';
 import { ExtensionChain } from './extension-chain.js';
 import { InMemoryRateLimiterFallback } from './fallback-rate-limiter.js';
 import { InlineExecutor } from './inline-executor.js';
@@ -90,6 +91,7 @@ export class Worker {
   private closeGrace = 0;
   private stopping = false;
   private readonly autoscaler?: Autoscaler;
+  private readonly broadcasts?: BroadcastBridge;
 
   constructor(private readonly options: WorkerOptions) {
     if (options.signer && !options.signer.canSign) {
@@ -107,12 +109,14 @@ export class Worker {
     this.slots = Math.max(1, Math.floor(options.concurrency ?? 8));
     this.prefetch = Math.max(0, Math.floor(options.prefetch ?? this.slots));
     this.id = options.id ?? `stem-worker-${hostname()}-${process.pid}-${uuidv7().slice(-6)}`;
-    this.queues = options.queues?.length ? [...options.queues] : inferQueues(this.registry, this.defaults);
     this.argsValidator = options.argsValidator;
     this.tracing = StemTracing.from(options.tracing);
     this.taskLogSink = options.taskLogSink ?? consoleTaskLogSink;
     this.encoders = options.encoders ?? options.producer?.encoders ?? new TaskPayloadEncoderRegistry();
     this.producer = options.producer ?? workerProducer(options, { defaults: this.defaults, clock: this.clock, encoders: this.encoders, tracing: this.tracing });
+    const subscribed = workerSubscription(options, { defaults: this.defaults, producer: this.producer, id: this.id, onError: (e) => this.events.emit('worker:error', e) });
+    this.queues = subscribed.queues;
+    this.broadcasts = subscribed.bridge;
     const canvas = new CanvasCoordinator(this.producer, options.groupStore ?? this.producer.groupStore);
     const extensions = new ExtensionChain(workerExtensions(options, canvas, this.tracing, this.id), (error) => this.events.emit('worker:error', error));
     this.executors = { [INLINE_EXECUTOR]: new InlineExecutor(this.clock), ...options.executors };
@@ -172,6 +176,7 @@ export class Worker {
     if (this.started) return;
     if (this.closing) throw new Error(`Worker ${this.id} was closed; create a new one`);
     for (const handler of this.registry.list()) this.runner.prepare(handler);
+    await this.broadcasts?.start();
     this.started = true;
     this.loop = this.fetchLoop();
     this.autoscaler?.start();
@@ -277,6 +282,7 @@ export class Worker {
     this.fetchAbort.abort();
     this.slotWaiter?.();
     const steps: (() => Promise<unknown>)[] = [
+      async () => this.broadcasts?.close(),
       async () => this.autoscaler?.stop(),
       async () => this.loop,
       async () =>

@@ -20,11 +20,20 @@ import type { TracingOptions } from '../../core/observability/stem-tracing.js';
 import type { WorkerExtension } from '../../core/worker/worker-extension.js';
 import type { Duration } from '../../core/beat/duration.js';
 import type { WorkflowStore } from '../../core/workflow/workflow-store.js';
+import type { RoutingInput } from '../../core/routing/routing-table.js';
 
 /** Worker settings of {@link StemModuleOptions}. */
 export interface StemWorkerOptions {
-  /** Queues to consume. @default the queues of the discovered `@Task()` methods */
+  /**
+   * Queues to consume (routing aliases resolve; the default queue brings its fallbacks).
+   * @default `STEM_WORKER_QUEUES` (comma list), else the queues the discovered `@Task()` methods are routed to
+   */
   readonly queues?: readonly string[];
+  /**
+   * Broadcast channels of the routing config this worker subscribes to: a task routed to one runs
+   * once on every subscribed worker. @default `STEM_WORKER_BROADCASTS` (comma list), else none
+   */
+  readonly broadcasts?: readonly string[];
   /** Hard cap on tasks running at once in this process. @default 8 */
   readonly concurrency?: number;
   /** Deliveries fetched ahead of free slots. @default concurrency */
@@ -155,6 +164,14 @@ export interface StemModuleOptions {
   readonly uniqueDefaultTtl?: number;
   /** Defaults for every task (lowest precedence). */
   readonly defaults?: TaskDefaults;
+  /**
+   * Routing: queues with priority ranges, a default queue with aliases and fallbacks, and ordered
+   * routes (task globs, headers, queue) to a queue or a broadcast channel. A config object, JSON or
+   * YAML text, a path to a `.json`/`.yaml`/`.yml` file, or a `RoutingTable`; checked at bootstrap.
+   * A call's `queue` wins over routes, routes over the `@Task` queue. `false` ignores the env var.
+   * @default from `STEM_ROUTING_CONFIG`, else none
+   */
+  readonly routing?: RoutingInput | false;
   /** Run a worker in this process; `false` makes a producer-only app. @default {} (a worker on the tasks' queues) */
   readonly worker?: StemWorkerOptions | false;
   /**
