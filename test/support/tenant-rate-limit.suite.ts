@@ -14,7 +14,7 @@ import { TcpProxy } from './tcp-proxy.js';
 /** The stores of one adapter, for the tenant rate-limit suite. */
 export interface TenantRateLimitStores {
   /** A broker and a backend reached directly (they stay healthy while the limiter fails). */
-  open(): Promise<{ broker: Broker; backend: ResultBackend; close(): Promise<void> }>;
+  open(): Promise<{ broker: Broker; backend: ResultBackend; close(): Promise<unknown> }>;
   /** The adapter's limiter on the server at `host:port` (a proxy the test breaks), with short timeouts. */
   limiter(host: string, port: number): Promise<RateLimiter>;
   /** Where the real server listens. */
