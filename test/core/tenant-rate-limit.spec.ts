@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryRateLimiter, InMemoryResultBackend } from '../../lib/adapters/memory/index.js';
 import {
   ConfigurationError,
+  defineTask,
   type Envelope,
   logWorkerEvents,
   type RateLimitScope,
@@ -115,6 +116,18 @@ describe('Tenant rate limits (memory)', () => {
     await w.enqueue('account.sync', 'fallback', 1, {});
     await w.when(() => w.ran.length === 6 && w.limited.length === 2);
     expect(w.limited.map((l) => l.scope.key).sort()).toEqual(['group:a-1', 'group:sms-provider']);
+  });
+
+  it('defineTask options carry the group limit to the handler a worker registers', async () => {
+    const exportCsv = defineTask<{ rows: number }, number>('csv.export', { groupRateLimit: '1/s', groupRateKeyHeader: 'account' });
+    const w = world([exportCsv.handler((_ctx, args) => args.rows)]);
+    await w.worker.start();
+    const first = await exportCsv.enqueue(w.stem, { rows: 1 }, { headers: { account: 'acc-1' } });
+    await exportCsv.enqueue(w.stem, { rows: 2 }, { headers: { account: 'acc-1' } });
+    await exportCsv.enqueue(w.stem, { rows: 3 }, { headers: { account: 'acc-2' } });
+    await w.when(() => w.ran.length === 2 && w.limited.length === 1);
+    expect(w.limited[0]!.scope).toEqual({ kind: 'group', key: 'group:acc-1' });
+    expect((await exportCsv.waitFor(w.stem, first, { timeout: 1_000 })).value).toBe(1);
   });
 
   it('rateLimit keys by <task>:<tenant>, so each tenant has its own budget for a task', async () => {
