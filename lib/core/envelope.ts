@@ -106,6 +106,8 @@ export const StemHeaders = {
   scheduledFrom: 'scheduled-from',
   scheduleId: 'schedule-id',
   traceparent: 'traceparent',
+  /** The tenant a task belongs to: the default group of `groupRateLimit`, and a budget of its own under `rateLimit`. */
+  tenant: 'tenant',
 } as const;
 
 /** Well-known meta keys (all under the reserved `stem.` prefix). */
@@ -122,6 +124,8 @@ export const StemMeta = {
   retryDelayMs: 'stem.retryDelayMs',
   deadLetterReason: 'stem.deadLetterReason',
   rateLimitedUntil: 'stem.rateLimitedUntil',
+  /** The rate limiter failed and the task ran unlimited (`failOpen`): `{ keys, error, at }`. */
+  rateLimiterDegraded: 'stem.rate_limiter.degraded',
   replayedFrom: 'stem.replayedFrom',
   /** Errors inside the worker's pipeline (not the handler's) this delivery has met so far. */
   pipelineFailures: 'stem.pipelineFailures',

@@ -1,4 +1,5 @@
 import type { EncoderRef } from './encoding/task-payload-encoder.js';
+import type { Envelope } from './envelope.js';
 
 /** Matches an error for retry filters: a class, or an error name such as `'TypeError'`. */
 export type ErrorMatcher = string | (abstract new (...args: never[]) => Error);
@@ -18,6 +19,27 @@ export interface RetryPolicy {
   /** Never retry errors matching one of these; wins over `autoRetryFor`. */
   readonly dontAutoRetryFor?: readonly ErrorMatcher[];
 }
+
+/** What a {@link TaskOptions.groupRateKey} function gets to pick the group of one delivery. */
+export interface GroupRateKeyInput {
+  readonly envelope: Envelope;
+  /** The decoded (and validated) args the handler would be called with. */
+  readonly args: unknown;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * The group a delivery counts against: a fixed key, or a function of the delivery. A function
+ * returning `undefined` or `''` falls back to the `groupRateKeyHeader` header.
+ */
+export type GroupRateKey = string | ((input: GroupRateKeyInput) => string | undefined);
+
+/**
+ * What the worker does with a task when its rate limiter fails (store unreachable or erroring):
+ * `failOpen` runs the task unlimited and records meta `stem.rate_limiter.degraded` on its status;
+ * `failClosed` delays it (without using an attempt) until the limiter answers again.
+ */
+export type RateLimiterFailureMode = 'failOpen' | 'failClosed';
 
 /**
  * Options of a task. Precedence: per-call enqueue options > `@Task` options > module defaults.
@@ -43,6 +65,23 @@ export interface TaskOptions {
   readonly ignoreResult?: boolean;
   /** Rate limit such as `'10/s'`, `'100/m'`, `'1000/h'`; denied tasks are delayed, not failed. */
   readonly rateLimit?: string;
+  /**
+   * Rate limit shared by every task with the same group key (`'5/s'`, same format as
+   * `rateLimit`), e.g. one budget per tenant across all of a tenant's tasks. The key is
+   * `group:<groupRateKey | headers[groupRateKeyHeader] | 'global'>`. Checked before `rateLimit`;
+   * denied tasks are delayed, keep their attempt and are not failed.
+   */
+  readonly groupRateLimit?: string;
+  /** The group of `groupRateLimit`: a fixed key or a function of the delivery. @default the `groupRateKeyHeader` header */
+  readonly groupRateKey?: GroupRateKey;
+  /**
+   * Header that names the tenant: the group of `groupRateLimit` when `groupRateKey` gives none,
+   * and the per-tenant budget of `rateLimit` (key `<task>:<tenant>`).
+   * @default 'tenant'
+   */
+  readonly groupRateKeyHeader?: string;
+  /** What happens when the rate limiter fails, for this task's `groupRateLimit` and `rateLimit`. @default 'failOpen' */
+  readonly groupRateLimiterFailureMode?: RateLimiterFailureMode;
   /** Publish once while a task with the same name, queue, args, headers and meta is queued or running. @default false */
   readonly unique?: boolean;
   /** TTL in ms of the unique lock. @default the visibility timeout, else the coordinator's default */
@@ -54,7 +93,7 @@ export interface TaskOptions {
 }
 
 /** The option fields a module may set as defaults for every task. */
-export type TaskDefaults = Omit<TaskOptions, 'rateLimit' | 'expires' | 'unique' | 'uniqueFor' | 'argsEncoder' | 'resultEncoder'>;
+export type TaskDefaults = Omit<TaskOptions, 'rateLimit' | 'groupRateLimit' | 'groupRateKey' | 'expires' | 'unique' | 'uniqueFor' | 'argsEncoder' | 'resultEncoder'>;
 
 /** Default values used when neither the call, the task nor the module sets an option. */
 export const DEFAULT_TASK_OPTIONS = {
@@ -62,6 +101,8 @@ export const DEFAULT_TASK_OPTIONS = {
   maxRetries: 0,
   visibilityTimeout: 30_000,
   priority: 0,
+  groupRateKeyHeader: 'tenant',
+  groupRateLimiterFailureMode: 'failOpen',
 } as const;
 
 /** Per-call options of `enqueue`. */

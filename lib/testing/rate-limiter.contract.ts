@@ -40,6 +40,20 @@ export function runRateLimiterContractTests(adapter: string, factory: RateLimite
       expect((await limiter.acquire(key, limit)).allowed).toBe(true);
     });
 
+    it('never grants more than `tokens` to concurrent acquires of one key', async () => {
+      const limit = { tokens: 5, interval: 60_000 };
+      const decisions = await Promise.all(Array.from({ length: 12 }, () => limiter.acquire(key, limit)));
+      expect(decisions.filter((d) => d.allowed)).toHaveLength(5);
+      expect(decisions.filter((d) => !d.allowed).every((d) => d.retryAfter > 0)).toBe(true);
+    });
+
+    it('gives each of many keys (one per tenant) its own bucket under concurrency', async () => {
+      const limit = { tokens: 2, interval: 60_000 };
+      const tenants = Array.from({ length: 20 }, (_, i) => `${key}:tenant-${i}`);
+      const decisions = await Promise.all(tenants.flatMap((tenant) => [0, 1, 2].map(async () => ({ tenant, allowed: (await limiter.acquire(tenant, limit)).allowed }))));
+      for (const tenant of tenants) expect(decisions.filter((d) => d.tenant === tenant && d.allowed)).toHaveLength(2);
+    });
+
     it('keeps keys independent', async () => {
       const limit = { tokens: 1, interval: 10_000 };
       expect((await limiter.acquire(key, limit)).allowed).toBe(true);

@@ -17,6 +17,7 @@ export const StemMetricNames = {
   tasksDeduplicated: 'stem.tasks.deduplicated',
   tasksDeadLettered: 'stem.tasks.dead_lettered',
   tasksRateLimited: 'stem.tasks.rate_limited',
+  rateLimiterDegraded: 'stem.rate_limiter.degraded',
   taskDuration: 'stem.task.duration',
   queueDepth: 'stem.queue.depth',
   workerInflight: 'stem.worker.inflight',
@@ -79,7 +80,10 @@ export class StemMetrics {
       worker.events.on('task:expired', (env) => this.increment(StemMetricNames.tasksRevoked, 1, { ...attrs(env), reason: 'expired' })),
       worker.events.on('task:cancelled', (env) => this.increment(StemMetricNames.tasksRevoked, 1, { ...attrs(env), reason: 'revoked' })),
       worker.events.on('task:dead-lettered', (env, reason) => this.increment(StemMetricNames.tasksDeadLettered, 1, { ...attrs(env), reason })),
-      worker.events.on('task:rate-limited', (env) => this.increment(StemMetricNames.tasksRateLimited, 1, attrs(env))),
+      worker.events.on('task:rate-limited', (env, _ms, scope) => this.increment(StemMetricNames.tasksRateLimited, 1, { ...attrs(env), 'stem.rate_limit.kind': scope.kind })),
+      worker.events.on('task:rate-limiter-degraded', (env, info) =>
+        this.increment(StemMetricNames.rateLimiterDegraded, 1, { ...attrs(env), 'stem.rate_limit.kind': info.kind, mode: info.mode }),
+      ),
       worker.events.on('worker:scaled', (s) =>
         this.increment(StemMetricNames.workerScaled, 1, { 'stem.worker': worker.id, direction: s.to > s.from ? 'up' : 'down', reason: s.reason, to: s.to }),
       ),

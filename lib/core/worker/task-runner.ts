@@ -9,7 +9,6 @@ import { TaskCancelledError } from '../errors/task-cancelled.error.js';
 import { SignatureInvalidError } from '../errors/signature-invalid.error.js';
 import { UnknownTaskError } from '../errors/unknown-task.error.js';
 import { WorkerShutdownError } from '../errors/worker-shutdown.error.js';
-import { parseRateLimit } from '../rate-limit.js';
 import type { EnvelopeSigner } from '../signing/envelope-signer.js';
 import type { TaskHandler, TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
@@ -18,6 +17,7 @@ import type { TypedEmitter } from '../utils/typed-emitter.js';
 import type { ExtensionChain } from './extension-chain.js';
 import { retryPolicyOf } from './failure-disposition.js';
 import { isAbandoned, type Job } from './job.js';
+import { RateLimitAdmission } from './rate-limit-admission.js';
 import type { Settlement } from './settlement.js';
 import { TaskAttempt } from './task-attempt.js';
 import { toTaskError } from './task-error.util.js';
@@ -45,8 +45,8 @@ export interface TaskRunnerOptions {
 
 /**
  * The pipeline of one delivery, as ordered steps: verify the signature, resolve the handler and
- * its executor, check expiry, decode and validate the args, admission (rate limit, then the
- * extensions' `beforeRun`), run through the executor (inside the extensions' `wrapRun`), encode
+ * its executor, check expiry, decode and validate the args, admission (rate limits, see
+ * {@link RateLimitAdmission}, then the extensions' `beforeRun`), run through the executor (inside the extensions' `wrapRun`), encode
  * the result. Every step that ends the delivery hands it to {@link Settlement}; any other error
  * (a store error, an extension throwing) escapes to the caller, which hands it to
  * {@link Settlement.recover}: requeued with backoff, within the pipeline failure budget.
@@ -59,7 +59,7 @@ export class TaskRunner {
   private readonly executors: Readonly<Record<string, TaskExecutor>>;
   private readonly extensions: ExtensionChain;
   private readonly settlement: Settlement;
-  private readonly rateLimits = new Map<string, RateLimit | null>();
+  private readonly rateLimits: RateLimitAdmission;
 
   constructor(private readonly options: TaskRunnerOptions) {
     this.events = options.events;
@@ -69,11 +69,12 @@ export class TaskRunner {
     this.executors = options.executors;
     this.extensions = options.extensions;
     this.settlement = options.settlement;
+    this.rateLimits = new RateLimitAdmission(options);
   }
 
-  /** Checks a registered handler before the worker starts: parses its rate limit, finds its executor. */
+  /** Checks a registered handler before the worker starts: parses its rate limits, finds its executor. */
   prepare(handler: TaskHandler): void {
-    this.rateLimitOf(handler);
+    this.rateLimits.prepare(handler);
     const name = handler.options?.runIn ?? INLINE_EXECUTOR;
     if (!this.executors[name]) throw new ConfigurationError('runIn', this.missingExecutor(handler, name));
   }
@@ -121,10 +122,11 @@ export class TaskRunner {
       return this.settlement.deadLetter(job, 'invalid-args', toTaskError(error, false), 'failed');
     }
 
-    const limit = this.rateLimitOf(handler);
-    if (limit) {
-      const decision = await this.options.rateLimiter.acquire(`stem:rate:${env.name}`, limit);
-      if (!decision.allowed) return this.rateLimited(job, decision.retryAfter, limit.interval);
+    let admittedMeta: Readonly<Record<string, unknown>> | undefined;
+    if (this.rateLimits.applies(handler)) {
+      const verdict = await this.rateLimits.admit(job, handler, args);
+      if (!verdict.admitted) return;
+      admittedMeta = verdict.meta;
     }
     const attempt = this.attemptOf(job, handler, args);
     if (this.extensions.admits) {
@@ -134,7 +136,7 @@ export class TaskRunner {
 
     // NOTE: the handler starts while the `running` write is in flight; backends apply one task's
     // writes in call order, so later writes need not wait for it, only the ack does.
-    const running = this.settlement.writeStatus(env, { state: 'running', attempt: env.attempt });
+    const running = this.settlement.writeStatus(env, { state: 'running', attempt: env.attempt, ...(admittedMeta ? { meta: { ...admittedMeta } } : {}) });
     running.catch(() => undefined);
     this.events.emit('task:started', env);
     const started = this.clock.now();
@@ -178,15 +180,6 @@ export class TaskRunner {
     return new TaskAttempt(job, handler, args, maxRetries, retryPolicyOf(this.defaults, handler, env), soft, hard, this.options.host, this.events);
   }
 
-  private async rateLimited(job: Job, retryAfter: number, interval: number): Promise<void> {
-    const env = job.delivery.envelope;
-    // NOTE: spread the retries of a backlog over one interval, so they do not all come back at
-    // the same instant and get denied together again.
-    const until = this.clock.now() + retryAfter + Math.floor(Math.random() * interval);
-    await this.settlement.postpone(job, until, { [StemMeta.rateLimitedUntil]: until });
-    this.events.emit('task:rate-limited', env, retryAfter);
-  }
-
   /** Acts on an extension's decision not to run the attempt now. */
   private async decided(job: Job, decision: Exclude<RunDecision, { action: 'run' }>): Promise<void> {
     if (decision.action === 'cancel') return this.settlement.cancel(job, decision.error, decision.meta);
@@ -198,16 +191,7 @@ export class TaskRunner {
 
   /** Replaces the rate limit of task `name` (`null`: none) for the rest of the worker's life. */
   overrideRateLimit(name: string, limit: RateLimit | null): void {
-    this.rateLimits.set(name, limit);
-  }
-
-  private rateLimitOf(handler: TaskHandler): RateLimit | null {
-    let limit = this.rateLimits.get(handler.name);
-    if (limit === undefined) {
-      limit = handler.options?.rateLimit ? parseRateLimit(handler.options.rateLimit, handler.name) : null;
-      this.rateLimits.set(handler.name, limit);
-    }
-    return limit;
+    this.rateLimits.override(name, limit);
   }
 
   private missingExecutor(handler: TaskHandler, name: string): string {

@@ -1,5 +1,14 @@
 import type { Delivery } from '../contracts/broker.js';
 import type { Envelope, TaskError } from '../envelope.js';
+import type { RateLimiterFailureMode } from '../task-options.js';
+
+/** Which limit of a task a rate-limit event is about, and the limiter key it used. */
+export interface RateLimitScope {
+  /** `group`: the task's `groupRateLimit`; `task`: its `rateLimit`. */
+  readonly kind: 'group' | 'task';
+  /** Limiter key: `group:<key>` or `<task>:<tenant|global>`. */
+  readonly key: string;
+}
 
 /** Events of a {@link Worker}, with one line each on when they fire. */
 export interface WorkerEvents {
@@ -33,7 +42,12 @@ export interface WorkerEvents {
   /** The envelope was moved to the dead letters. */
   'task:dead-lettered': [envelope: Envelope, reason: string];
   /** The rate limit denied the task; it was delayed by `retryAfterMs` without using an attempt. */
-  'task:rate-limited': [envelope: Envelope, retryAfterMs: number];
+  'task:rate-limited': [envelope: Envelope, retryAfterMs: number, scope: RateLimitScope];
+  /**
+   * The rate limiter failed for `scope`: with `failOpen` the task ran unlimited (status meta
+   * `stem.rate_limiter.degraded`), with `failClosed` it was delayed (then `task:rate-limited` too).
+   */
+  'task:rate-limiter-degraded': [envelope: Envelope, info: RateLimitScope & { readonly mode: RateLimiterFailureMode; readonly error: unknown }];
   /** A worker extension's `beforeRun` delayed the task by `delayMs`, without using an attempt. */
   'task:delayed': [envelope: Envelope, delayMs: number, reason: string];
   /** `ctx.progress()` was called. */
