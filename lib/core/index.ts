@@ -26,3 +26,4 @@ export * from './envelope-validator.js';
 export * from './control/index.js';
 export * from './version.js';
 export * from './workflow/index.js';
+export * from './queue-events/index.js';
