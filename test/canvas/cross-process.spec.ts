@@ -11,7 +11,7 @@ import { openStores } from './fixtures/stores.js';
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
 const prefix = uniquePrefix('canvas-xp');
 const schema = testSchema();
-const targets = [
+const targets: { name: string; available: boolean; env: Record<string, string> }[] = [
   { name: 'redis', available: await redisAvailable(), env: { STEM_STORE: 'redis', STEM_URL: REDIS_URL, STEM_PREFIX: prefix } },
   { name: 'postgres', available: await postgresAvailable(), env: { STEM_STORE: 'postgres', STEM_URL: POSTGRES_URL, STEM_SCHEMA: schema } },
 ];
@@ -51,7 +51,7 @@ for (const target of targets) {
         task('xp.sleepy', { ms: 700 }, { queue }),
       ]);
       const seen: [number, string, unknown][] = [];
-      for await (const r of group.results<{ ms: number; pid: number }>({ timeout: 15_000 })) seen.push([r.index, r.state, r.value ?? r.error?.message]);
+      for await (const r of group.results({ timeout: 15_000 })) seen.push([r.index, r.state, r.value ?? r.error?.message]);
       expect(seen).toEqual([
         [1, 'failed', 'slept 0 ms and failed'],
         [2, 'succeeded', { ms: 700, pid: worker.pid }],
