@@ -27,3 +27,4 @@ export * from './control/index.js';
 export * from './version.js';
 export * from './workflow/index.js';
 export * from './routing/index.js';
+export * from './queue-events/index.js';

@@ -16,3 +16,5 @@ export { StemWorkflows, workflowNameOf } from './stem-workflows.client.js';
 export type { FlowParamsOf, StartWorkflowArgs, WorkflowClass, WorkflowClassParams, WorkflowClassResult, WorkflowRunId } from './stem-workflow.types.js';
 export type { TaskHandle, TaskMethodArgs, TaskMethodName, TaskMethodResult } from './stem-task.handle.js';
 export * from './stem-beat.host.js';
+export * from './stem-queue-events.host.js';
+export type { QueueEventHandlerDefinition } from './stem-queue-events.explorer.js';

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { OnQueueEventMetadata } from './decorators/on-queue-event.decorator.js';
 import type { ScheduleDecoratorOptions } from './decorators/schedule.decorator.js';
 import type { StepDecoratorOptions } from './decorators/step.decorator.js';
 import type { TaskDecoratorOptions } from './decorators/task.decorator.js';
 import type { WorkflowDecoratorOptions } from './decorators/workflow.decorator.js';
-import { STEM_SCHEDULE_METADATA, STEM_STEP_METADATA, STEM_TASK_METADATA, STEM_WORKFLOW_METADATA } from './stem.constants.js';
+import { STEM_QUEUE_EVENT_METADATA, STEM_SCHEDULE_METADATA, STEM_STEP_METADATA, STEM_TASK_METADATA, STEM_WORKFLOW_METADATA } from './stem.constants.js';
 
 /** Reads the metadata Stem's decorators write. */
 @Injectable()
@@ -29,5 +30,10 @@ export class StemMetadataAccessor {
   /** `@Step()` options of a method, or `undefined`. */
   getStepMetadata(target: Function): StepDecoratorOptions | undefined {
     return this.reflector.get<StepDecoratorOptions | undefined>(STEM_STEP_METADATA, target);
+  }
+
+  /** `@OnQueueEvent()` registrations of a method, in declaration order (empty when none). */
+  getQueueEventMetadata(target: Function): readonly OnQueueEventMetadata[] {
+    return this.reflector.get<OnQueueEventMetadata[] | undefined>(STEM_QUEUE_EVENT_METADATA, target) ?? [];
   }
 }

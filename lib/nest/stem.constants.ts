@@ -6,6 +6,8 @@ export const STEM_WORKFLOW_METADATA = 'stem:workflow';
 export const STEM_STEP_METADATA = 'stem:step';
 /** Metadata key written by `@Schedule()`. */
 export const STEM_SCHEDULE_METADATA = 'stem:schedule';
+/** Metadata key written by `@OnQueueEvent()`. */
+export const STEM_QUEUE_EVENT_METADATA = 'stem:queue-event';
 
 /** Injection token of the resolved {@link Broker}. */
 export const STEM_BROKER = Symbol.for('stem:broker');

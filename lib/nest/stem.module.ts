@@ -26,6 +26,10 @@ import { stemWorkflowRuntimeProvider } from './stem-workflow.runtime.provider.js
 import { StemClient } from './stem.client.js';
 import { STEM_ADAPTERS, STEM_BROKER, STEM_PRODUCER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { StemExplorer } from './stem.explorer.js';
+import { StemQueueEventsExplorer } from './stem-queue-events.explorer.js';
+import { StemQueueEventsHost } from './stem-queue-events.host.js';
+import { QueueEventsProducer } from '../core/queue-events/queue-events.producer.js';
+import type { Broker } from '../core/contracts/broker.js';
 import { StemConfigurableModuleClass, STEM_ASYNC_OPTIONS_TYPE, STEM_MODULE_OPTIONS, STEM_OPTIONS_TYPE } from './stem.module-definition.js';
 import { callerFile, STEM_MODULE_SOURCE } from './threads/module-source.js';
 
@@ -37,9 +41,10 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
 
 /**
  * Background jobs for Nest: registers the broker and result backend, discovers `@Task()` and
- * `@Schedule()` methods and `@Workflow()` classes, provides {@link StemClient} and
- * {@link StemScheduler}, runs a worker (unless `worker: false`), the workflow runtime (unless
- * `workflows: false`) and Beat (with `beat: true`).
+ * `@Schedule()` methods, `@OnQueueEvent()` handlers and `@Workflow()` classes, provides
+ * {@link StemClient}, {@link StemScheduler} and {@link QueueEventsProducer}, runs a worker
+ * (unless `worker: false`), the workflow runtime (unless `workflows: false`), Beat (with
+ * `beat: true`) and the `@OnQueueEvent()` listeners.
  *
  * @example
  * @Module({
@@ -62,6 +67,9 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
     StemClient,
     StemControl,
     StemHealthIndicator,
+    StemQueueEventsExplorer,
+    StemQueueEventsHost,
+    { provide: QueueEventsProducer, inject: [STEM_BROKER], useFactory: (broker: Broker) => new QueueEventsProducer(broker) },
     stemArgsValidatorProvider,
     stemAdaptersProvider,
     { provide: STEM_BROKER, inject: [STEM_ADAPTERS], useFactory: (a: StemAdapters) => a.broker },
@@ -101,6 +109,8 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
   ],
   exports: [
     Canvas,
+    QueueEventsProducer,
+    StemQueueEventsHost,
     StemClient,
     StemControl,
     StemHealthIndicator,

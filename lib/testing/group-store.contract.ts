@@ -87,6 +87,34 @@ export function runGroupStoreContractTests(adapter: string, factory: GroupStoreC
       expect(await store.claimChord(id, 'cb')).toBe(true);
     });
 
+    it('createGroup creates a group once and leaves an existing one untouched', async () => {
+      const first = await store.createGroup(id, 2, { v: 1 });
+      expect(first).toMatchObject({ created: true, group: { id, expected: 2, completed: 0, meta: { v: 1 } } });
+      await store.addResult(id, 1, ok('t1', 'b'));
+      expect(await store.claimChord(id, 'submitter')).toBe(true);
+      const again = await store.createGroup(id, 5, { v: 2 });
+      expect(again.created).toBe(false);
+      expect(again.group).toMatchObject({ expected: 2, completed: 1, meta: { v: 1 }, chordClaimedBy: 'submitter' });
+      expect(again.group.results[1]).toMatchObject({ taskId: 't1', payload: 'b' });
+    });
+
+    it('createGroup creates for exactly one of many concurrent callers across instances', async () => {
+      const other = await another();
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).createGroup(id, 3, { caller: i })));
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      const winner = results.find((r) => r.created)!.group.meta;
+      for (const r of results) expect(r.group.meta).toEqual(winner);
+    });
+
+    it('createGroup replaces a group whose TTL passed', async () => {
+      await store.createGroup(id, 1, { v: 1 }, 200);
+      await store.addResult(id, 0, ok('t0', 1));
+      await sleep(400);
+      const renewed = await store.createGroup(id, 2, { v: 2 });
+      expect(renewed).toMatchObject({ created: true, group: { expected: 2, completed: 0, meta: { v: 2 } } });
+      expect(renewed.group.results).toEqual([null, null]);
+    });
+
     it('expires a group after its TTL; a late add returns null', async () => {
       await store.initGroup(id, 2, {}, 200);
       await store.addResult(id, 0, ok('t0', 1));

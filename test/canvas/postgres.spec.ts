@@ -4,6 +4,7 @@ import { PostgresGroupStore } from '../../lib/adapters/postgres/postgres.group-s
 import { runGroupStoreContractTests } from '../../lib/testing/group-store.contract.js';
 import { dropSchema, POSTGRES_URL, recordingLogger, testSchema } from '../postgres/postgres-test-kit.js';
 import { postgresAvailable } from '../support/services.js';
+import { runBatchTests } from './batches.suite.js';
 import { runCanvasTests } from './canvas.suite.js';
 
 const available = await postgresAvailable();
@@ -16,7 +17,7 @@ describe.runIf(available)('Postgres canvas', () => {
   runGroupStoreContractTests('postgres', { create: () => PostgresGroupStore.connect(POSTGRES_URL, options) });
 
   const opened: { close(): Promise<void> }[] = [];
-  runCanvasTests('postgres', {
+  const factory = {
     create: async () => {
       const parts = {
         broker: await PostgresBroker.connect(POSTGRES_URL, options),
@@ -29,5 +30,7 @@ describe.runIf(available)('Postgres canvas', () => {
     dispose: async () => {
       for (const c of opened.splice(0)) await c.close();
     },
-  });
+  };
+  runCanvasTests('postgres', factory);
+  runBatchTests('postgres', factory);
 });

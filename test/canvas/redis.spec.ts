@@ -4,6 +4,7 @@ import { RedisGroupStore } from '../../lib/adapters/redis/redis.group-store.js';
 import { runGroupStoreContractTests } from '../../lib/testing/group-store.contract.js';
 import { deleteKeys, uniquePrefix } from '../redis/redis-test-utils.js';
 import { REDIS_URL, redisAvailable } from '../support/services.js';
+import { runBatchTests } from './batches.suite.js';
 import { runCanvasTests } from './canvas.suite.js';
 
 const available = await redisAvailable();
@@ -15,7 +16,7 @@ describe.runIf(available)('Redis canvas', () => {
   runGroupStoreContractTests('redis', { create: () => RedisGroupStore.connect(REDIS_URL, { prefix }) });
 
   const opened: { close(): Promise<void> }[] = [];
-  runCanvasTests('redis', {
+  const factory = {
     create: async () => {
       const parts = {
         broker: await RedisStreamsBroker.connect(REDIS_URL, { prefix }),
@@ -28,5 +29,7 @@ describe.runIf(available)('Redis canvas', () => {
     dispose: async () => {
       for (const c of opened.splice(0)) await c.close();
     },
-  });
+  };
+  runCanvasTests('redis', factory);
+  runBatchTests('redis', factory);
 });

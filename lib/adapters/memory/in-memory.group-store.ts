@@ -1,4 +1,4 @@
-import { DEFAULT_CHORD_CLAIM_TIMEOUT_MS, type GroupMemberResult, type GroupStatus, type GroupStore } from '../../core/canvas/group-store.js';
+import { type CreateGroupResult, DEFAULT_CHORD_CLAIM_TIMEOUT_MS, type GroupMemberResult, type GroupStatus, type GroupStore } from '../../core/canvas/group-store.js';
 import { type Clock, systemClock } from '../../core/utils/clock.js';
 
 /** Options of {@link InMemoryGroupStore}. */
@@ -41,6 +41,13 @@ export class InMemoryGroupStore implements GroupStore {
     if (!Number.isInteger(expected) || expected < 0) throw new RangeError(`Group ${id}: expected must be a non-negative integer, got ${expected}`);
     const now = this.clock.now();
     this.groups.set(id, { id, expected, meta: structuredClone(meta), results: new Array(expected).fill(null), createdAt: now, expiresAt: now + (ttl ?? this.defaultTtl) });
+  }
+
+  async createGroup(id: string, expected: number, meta: Record<string, unknown> = {}, ttl?: number): Promise<CreateGroupResult> {
+    const existing = this.live(id);
+    if (existing) return { created: false, group: this.snapshot(existing) };
+    await this.initGroup(id, expected, meta, ttl);
+    return { created: true, group: this.snapshot(this.groups.get(id)!) };
   }
 
   async addResult(groupId: string, index: number, result: GroupMemberResult): Promise<GroupStatus | null> {

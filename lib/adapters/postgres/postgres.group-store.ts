@@ -1,4 +1,4 @@
-import { DEFAULT_CHORD_CLAIM_TIMEOUT_MS, type GroupMemberResult, type GroupStatus, type GroupStore } from '../../core/canvas/group-store.js';
+import { type CreateGroupResult, DEFAULT_CHORD_CLAIM_TIMEOUT_MS, type GroupMemberResult, type GroupStatus, type GroupStore } from '../../core/canvas/group-store.js';
 import { openPostgres, type PostgresContext, type PostgresTarget } from './postgres.connection.js';
 import type { PostgresConnectOptions } from './postgres.options.js';
 import { requireTable } from './postgres.require-table.js';
@@ -70,6 +70,17 @@ export class PostgresGroupStore implements GroupStore {
   async initGroup(id: string, expected: number, meta: Record<string, unknown> = {}, ttl?: number): Promise<void> {
     if (!Number.isInteger(expected) || expected < 0) throw new RangeError(`Group ${id}: expected must be a non-negative integer, got ${expected}`);
     await this.ctx.pool.query(sql.initGroup(this.ctx.s), [id, expected, JSON.stringify(meta), Math.max(1, ttl ?? this.defaultTtl)]);
+  }
+
+  async createGroup(id: string, expected: number, meta: Record<string, unknown> = {}, ttl?: number): Promise<CreateGroupResult> {
+    if (!Number.isInteger(expected) || expected < 0) throw new RangeError(`Group ${id}: expected must be a non-negative integer, got ${expected}`);
+    // NOTE: the existing row can expire between the INSERT and the read; then the next try creates it.
+    for (;;) {
+      const { rows } = await this.ctx.pool.query<GroupRow>(sql.createGroup(this.ctx.s), [id, expected, JSON.stringify(meta), Math.max(1, ttl ?? this.defaultTtl)]);
+      if (rows[0]) return { created: true, group: this.toStatus(rows[0]) };
+      const existing = await this.getGroup(id);
+      if (existing) return { created: false, group: existing };
+    }
   }
 
   async addResult(groupId: string, index: number, result: GroupMemberResult): Promise<GroupStatus | null> {

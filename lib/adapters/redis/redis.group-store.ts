@@ -1,4 +1,4 @@
-import { DEFAULT_CHORD_CLAIM_TIMEOUT_MS, type GroupMemberResult, type GroupStatus, type GroupStore } from '../../core/canvas/group-store.js';
+import { type CreateGroupResult, DEFAULT_CHORD_CLAIM_TIMEOUT_MS, type GroupMemberResult, type GroupStatus, type GroupStore } from '../../core/canvas/group-store.js';
 import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisKeys } from './redis.keys.js';
 import { resolveRedisUrl } from './redis.url.js';
@@ -53,6 +53,17 @@ export class RedisGroupStore implements GroupStore {
   async initGroup(id: string, expected: number, meta: Record<string, unknown> = {}, ttl?: number): Promise<void> {
     if (!Number.isInteger(expected) || expected < 0) throw new RangeError(`Group ${id}: expected must be a non-negative integer, got ${expected}`);
     await scripts.groupInit.run(this.connection, this.groupKeys(id), [expected, JSON.stringify(meta), Date.now(), Math.max(1, Math.ceil(ttl ?? this.defaultTtl))]);
+  }
+
+  async createGroup(id: string, expected: number, meta: Record<string, unknown> = {}, ttl?: number): Promise<CreateGroupResult> {
+    if (!Number.isInteger(expected) || expected < 0) throw new RangeError(`Group ${id}: expected must be a non-negative integer, got ${expected}`);
+    const [created, raw] = await scripts.groupCreate.run<[number, string[]]>(this.connection, this.groupKeys(id), [
+      expected,
+      JSON.stringify(meta),
+      Date.now(),
+      Math.max(1, Math.ceil(ttl ?? this.defaultTtl)),
+    ]);
+    return { created: Number(created) === 1, group: this.parse(id, raw) };
   }
 
   async addResult(groupId: string, index: number, result: GroupMemberResult): Promise<GroupStatus | null> {

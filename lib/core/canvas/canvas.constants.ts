@@ -14,6 +14,10 @@ export const CanvasMeta = {
   parentResult: 'stem.parentResult',
   /** On a `linkError` callback: the error of the task that failed. */
   parentError: 'stem.parentError',
+  /** On a batch's group: `{ taskIds }`, the member task ids in submission order. */
+  batch: 'stem.batch',
+  /** On a batch member: the batch id. */
+  batchId: 'stem.batch.id',
   /** Calls to enqueue after success. */
   link: 'stem.link',
   /** Calls to enqueue after a terminal failure. */

@@ -6,7 +6,9 @@ import type { TaskResult, WaitOptions } from '../task-result.js';
 import { uuidv7 } from '../utils/uuid.js';
 import { StemSpanAttributes } from '../observability/span-attributes.js';
 import { CanvasMeta } from './canvas.constants.js';
+import { type BatchOptions, type BatchStatus, type BatchSubmission, CanvasBatches } from './canvas-batches.js';
 import type { GroupMemberResult, GroupStatus, GroupStore } from './group-store.js';
+import { type GroupResultItem, groupResults, type GroupResultsOptions } from './group-results.js';
 import { serializeTaskCall } from './task-call.serializer.js';
 import { task, type TaskSignature } from './task-signature.js';
 
@@ -18,6 +20,11 @@ export interface CanvasOptions {
   readonly groupTtl?: number;
   /** Poll interval in ms while waiting for a group. @default 50 */
   readonly pollInterval?: number;
+  /**
+   * Ms a batch submission holds the batch's dispatch claim: if it dies before publishing the
+   * members, a later submission with the same id publishes them once the claim lapsed. @default 60000
+   */
+  readonly batchClaimTimeout?: number;
 }
 
 /** One member of a {@link GroupResult}. */
@@ -51,6 +58,21 @@ export interface GroupDispatch<T> {
   readonly taskIds: readonly string[];
   /** Waits until every member finished (or the timeout). */
   wait(options?: WaitOptions): Promise<GroupResult<T>>;
+  /**
+   * The members as they finish, in completion order, each once (see {@link Canvas.groupResults}):
+   * `for await (const r of group.results()) ...`. A failed member is yielded with its error.
+   */
+  results(options?: GroupResultsOptions): AsyncIterable<GroupResultItem<T>>;
+}
+
+/** What {@link Canvas.submitBatch} returns. */
+export interface BatchHandle<T> extends BatchSubmission {
+  /** The batch's current state and counts. */
+  inspect(): Promise<BatchStatus | null>;
+  /** Waits until every member finished (or the timeout). */
+  wait(options?: WaitOptions): Promise<GroupResult<T>>;
+  /** The members as they finish, in completion order, each once. */
+  results(options?: GroupResultsOptions): AsyncIterable<GroupResultItem<T>>;
 }
 
 /** What {@link Canvas.chain} returns. */
@@ -97,6 +119,7 @@ export class Canvas {
   private readonly groupTtl: number;
   private readonly pollInterval: number;
   private readonly store?: GroupStore;
+  private readonly batches: CanvasBatches;
 
   constructor(
     readonly stem: TaskProducer,
@@ -105,6 +128,7 @@ export class Canvas {
     this.store = options.groupStore ?? stem.groupStore;
     this.groupTtl = options.groupTtl ?? 86_400_000;
     this.pollInterval = options.pollInterval ?? 50;
+    this.batches = new CanvasBatches(stem, () => this.requireStore('submitBatch'), { ttl: this.groupTtl, claimTimeout: options.batchClaimTimeout ?? 60_000 });
   }
 
   /** Enqueues one signature; resolves with its id. */
@@ -185,6 +209,43 @@ export class Canvas {
     );
   }
 
+  /**
+   * Submits signatures as one batch under `batchId`, idempotently: the first submission with an
+   * id creates the batch and enqueues its tasks; any later one, in this or another process, even
+   * a concurrent one, returns the same batch (the same task ids) and enqueues nothing. The batch
+   * lives `ttl` ms; then its id is free again. A batch is a group, so `wait()` and `results()`
+   * work on it as on a group.
+   * @throws BatchConflictError when a live group under that id is not a batch of this size
+   */
+  async submitBatch<T>(signatures: readonly TaskSignature<T, unknown>[], options: BatchOptions = {}): Promise<BatchHandle<T>> {
+    const submission = await this.batches.submit(signatures, options);
+    return {
+      ...submission,
+      inspect: () => this.inspectBatch(submission.batchId),
+      wait: (wait) => this.waitForGroup<T>(submission.batchId, wait),
+      results: (results) => this.groupResults<T>(submission.batchId, results),
+    };
+  }
+
+  /** A batch's state, counts per task state and failed task ids, or `null` when unknown or expired. */
+  inspectBatch(batchId: string): Promise<BatchStatus | null> {
+    return this.batches.inspect(batchId);
+  }
+
+  /**
+   * The members of group `groupId` as they finish, in completion order, each once, until every
+   * member finished; also for a group another process dispatched. Failed and cancelled members are
+   * yielded with `state` and `error` (the iteration does not throw for them).
+   * @throws GroupNotFoundError when the group is unknown or expired
+   * @throws GroupResultsTimeoutError when `timeout` (30 s) passes before every member finished
+   * @example
+   * for await (const r of canvas.groupResults<number>(groupId)) console.log(r.index, r.state, r.value ?? r.error?.message);
+   */
+  groupResults<T>(groupId: string, options: GroupResultsOptions = {}): AsyncIterable<GroupResultItem<T>> {
+    const store = this.requireStore('groupResults');
+    return groupResults<T>(store, groupId, (r) => this.decodeMember<T>(r), { ...options, pollInterval: options.pollInterval ?? this.pollInterval });
+  }
+
   /** A group's results so far, decoded, or `null` when unknown or expired. */
   async getGroup<T>(groupId: string): Promise<GroupResult<T> | null> {
     const status = await this.requireStore('getGroup').getGroup(groupId);
@@ -227,14 +288,17 @@ export class Canvas {
     const kind = groupMeta[CanvasMeta.chordCallback] ? 'chord' : 'group';
     const attributes = { [StemSpanAttributes.groupId]: groupId, 'stem.group.size': calls.length };
     const taskIds = calls.length === 0 ? [] : tracing ? await tracing.inSpan(kind, attributes, enqueue) : await enqueue();
-    return { groupId, taskIds, wait: (wait) => this.waitForGroup<T>(groupId, wait) };
+    return { groupId, taskIds, wait: (wait) => this.waitForGroup<T>(groupId, wait), results: (results) => this.groupResults<T>(groupId, results) };
+  }
+
+  private decodeMember<T>(r: GroupMemberResult): T | undefined {
+    return r.state === 'succeeded' && r.payload !== undefined ? (this.stem.encoders.decode(r.payload, r.resultEncoder, `result of group member ${r.taskId}`) as T) : undefined;
   }
 
   private view<T>(status: GroupStatus, timedOut: boolean): GroupResult<T> {
     const members = status.results.map((r): GroupMemberView<T> | null => {
       if (!r) return null;
-      const value =
-        r.state === 'succeeded' && r.payload !== undefined ? (this.stem.encoders.decode(r.payload, r.resultEncoder, `result of group member ${r.taskId}`) as T) : undefined;
+      const value = this.decodeMember<T>(r);
       return { taskId: r.taskId, state: r.state, ...(value !== undefined ? { value } : {}), ...(r.error ? { error: r.error } : {}) };
     });
     return {

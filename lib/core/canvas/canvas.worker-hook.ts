@@ -114,6 +114,7 @@ export class CanvasCoordinator implements WorkerExtension {
       ...(outcome.payload !== undefined ? { payload: outcome.payload } : {}),
       ...(outcome.resultEncoder ? { resultEncoder: outcome.resultEncoder } : {}),
       ...(outcome.error ? { error: outcome.error } : {}),
+      completedAt: Date.now(),
     });
     if (!status) return;
     const callback = status.meta[CanvasMeta.chordCallback] as SerializedTaskCall | undefined;

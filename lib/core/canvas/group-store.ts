@@ -13,6 +13,8 @@ export interface GroupMemberResult {
   /** Id of the encoder of `payload`. */
   readonly resultEncoder?: string;
   readonly error?: TaskError;
+  /** Epoch ms when the member's outcome was recorded (the recording worker's clock). */
+  readonly completedAt?: number;
 }
 
 /** A group as stored: one slot per member, in body order. */
@@ -42,11 +44,21 @@ export interface GroupStatus {
   readonly expiresAt: number;
 }
 
+/** What {@link GroupStore.createGroup} resolves with. */
+export interface CreateGroupResult {
+  /** `true` for the one caller that created the group; `false` when it already existed. */
+  readonly created: boolean;
+  /** The group as stored: the new one, or the existing one untouched. */
+  readonly group: GroupStatus;
+}
+
 /**
  * Stores group and chord state so that whichever worker finishes the last member can see the
  * group complete and dispatch the chord callback. Semantics every adapter keeps (checked by
  * `runGroupStoreContractTests`):
  * - `initGroup` creates or resets a group (results cleared, claim cleared);
+ * - `createGroup` creates a group only when none is live under that id: exactly one of many
+ *   concurrent callers, in any process, gets `created: true`; the others get the existing group;
  * - `addResult` is idempotent per index (a redelivered member overwrites its own slot) and returns
  *   the updated group atomically, or `null` when the group is unknown or expired;
  * - `claimChord` returns `true` to exactly one caller at a time, even across processes; a claim
@@ -62,6 +74,13 @@ export interface GroupStore {
    * @param ttl ms the group lives @default the store's default (1 day)
    */
   initGroup(id: string, expected: number, meta?: Record<string, unknown>, ttl?: number): Promise<void>;
+  /**
+   * Creates a group of `expected` members unless a live one exists under `id`, atomically; an
+   * existing group is returned as it is (meta, results and claim untouched). An expired group
+   * counts as absent.
+   * @param ttl ms the group lives @default the store's default (1 day)
+   */
+  createGroup(id: string, expected: number, meta?: Record<string, unknown>, ttl?: number): Promise<CreateGroupResult>;
   /**
    * Records member `index`'s outcome.
    * @throws RangeError when `index` is not in `0..expected-1`

@@ -6,3 +6,8 @@ export * from './canvas.results.js';
 export * from './canvas.js';
 export * from './canvas.worker-hook.js';
 export * from './chord-claim-pending.error.js';
+export * from './canvas-batches.js';
+export * from './group-results.js';
+export * from './batch-conflict.error.js';
+export * from './group-not-found.error.js';
+export * from './group-results-timeout.error.js';

@@ -15,6 +15,18 @@ ON CONFLICT (id) DO UPDATE SET expected = EXCLUDED.expected, meta = EXCLUDED.met
 const COLUMNS = `id, expected, meta, results, claimed_by, dispatched,
   CASE WHEN dispatched THEN NULL ELSE (extract(epoch FROM claim_expires_at) * 1000)::float8 END AS claim_expires_ms, (extract(epoch FROM created_at) * 1000)::float8 AS created_ms, (extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms`;
 
+/**
+ * Creates group $1 ($2 members, meta $3, TTL $4 ms) unless a live one exists (an expired row is
+ * replaced); a row only when this call created it.
+ */
+export const createGroup = (s: string) => `
+INSERT INTO ${s}.canvas_groups AS g (id, expected, meta, results, claimed_by, created_at, expires_at)
+VALUES ($1, $2, $3::jsonb, (SELECT coalesce(jsonb_agg(NULL::jsonb), '[]'::jsonb) FROM generate_series(1, $2)), NULL, now(), now() + $4 * interval '1 millisecond')
+ON CONFLICT (id) DO UPDATE SET expected = EXCLUDED.expected, meta = EXCLUDED.meta, results = EXCLUDED.results,
+  claimed_by = NULL, claim_expires_at = NULL, dispatched = false, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+WHERE g.expires_at <= now()
+RETURNING ${COLUMNS}`;
+
 /** Sets slot $2 of live group $1 to $3; one row lock per group keeps concurrent adds atomic. */
 export const addResult = (s: string) => `
 UPDATE ${s}.canvas_groups SET results = jsonb_set(results, ARRAY[$2::text], $3::jsonb)

@@ -31,6 +31,25 @@ return 1
 `;
 
 /**
+ * group-create: creates a group unless one exists (an expired group's keys are gone already).
+ *
+ * KEYS[1] group HASH
+ * KEYS[2] member results HASH
+ * ARGV[1] expected members
+ * ARGV[2] meta JSON
+ * ARGV[3] createdAt epoch ms
+ * ARGV[4] ttl ms
+ * Returns `{1, snapshot}` when created, `{0, snapshot}` with the existing group otherwise.
+ */
+export const GROUP_CREATE_LUA = `${GROUP_SNAPSHOT_LUA}
+if redis.call('EXISTS', KEYS[1]) == 1 then return { 0, snapshot() } end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'expected', ARGV[1], 'meta', ARGV[2], 'createdAt', ARGV[3], 'expiresAt', tostring(tonumber(ARGV[3]) + tonumber(ARGV[4])))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return { 1, snapshot() }
+`;
+
+/**
  * group-add: records the result of one member and returns the snapshot.
  *
  * KEYS[1] group HASH

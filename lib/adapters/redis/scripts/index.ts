@@ -2,7 +2,7 @@ import { RedisScript } from '../redis.script.js';
 import { HEARTBEAT_LIST_LUA, HEARTBEAT_RECORD_LUA, HEARTBEAT_REMOVE_LUA, PAUSE_SET_LUA, REVOKE_PRUNE_LUA, REVOKE_UPSERT_LUA } from './control.lua.js';
 import { DEAD_LETTER_LUA, PURGE_DEAD_LETTERS_LUA, REPLAY_DEAD_LETTERS_LUA } from './dead-letters.lua.js';
 import { FETCH_LUA } from './fetch.lua.js';
-import { CHORD_CLAIM_LUA, CHORD_DISPATCHED_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
+import { CHORD_CLAIM_LUA, CHORD_DISPATCHED_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_CREATE_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
 import { LOCK_ACQUIRE_LUA, LOCK_RELEASE_LUA, LOCK_RENEW_LUA } from './lock.lua.js';
 import { PURGE_QUEUE_LUA, QUEUE_COUNTS_LUA, RELEASE_CONSUMER_LUA } from './queue-admin.lua.js';
 import { PUBLISH_QUEUED_LUA } from './publish-queued.lua.js';
@@ -43,6 +43,7 @@ export const scripts = {
   lockRelease: new RedisScript('lock-release', LOCK_RELEASE_LUA),
   rateLimit: new RedisScript('rate-limit', RATE_LIMIT_LUA),
   groupInit: new RedisScript('group-init', GROUP_INIT_LUA),
+  groupCreate: new RedisScript('group-create', GROUP_CREATE_LUA),
   groupAdd: new RedisScript('group-add', GROUP_ADD_LUA),
   groupGet: new RedisScript('group-get', GROUP_GET_LUA),
   chordClaim: new RedisScript('chord-claim', CHORD_CLAIM_LUA),

@@ -1,0 +1,3 @@
+export * from './queue-event.js';
+export * from './queue-events.producer.js';
+export * from './queue-events.js';
