@@ -10,7 +10,7 @@ import { ARGS_FIELD, ARGS_TRUNCATED_FIELD } from './redis.status-write.js';
 /** Id-prefix candidates read from the id index at most; a prefix matching more walks the listing indexes instead. */
 const PREFIX_CANDIDATES = 2_000;
 /** Entries of a deep page within this distance of the page are read (exact); farther ones are skipped by index position. */
-const EXACT_SKIP = 1_000;
+const EXACT_SKIP = 200;
 
 interface IndexSource {
   readonly queue: string;
