@@ -10,3 +10,4 @@ export * from './control-channel.contract.js';
 export * from './workflow-store.contract.js';
 export * from './workflow-retention.contract.js';
 export * from './queue-events.contract.js';
+export * from './introspection.contract.js';

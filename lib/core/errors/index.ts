@@ -23,3 +23,4 @@ export * from './task-terminated.error.js';
 export * from './remote-error.js';
 export * from './thread-pool-closed.error.js';
 export * from './group-rate-key.error.js';
+export * from './args-search-unsupported.error.js';
