@@ -105,10 +105,17 @@ export class DashboardActions {
     return new ControlClient({ ...(channel ? { channel } : {}), ...(this.sources.controlStore ? { store: this.sources.controlStore } : {}), requestedBy: `dashboard:${who}` });
   }
 
+  /** Waits for as many replies as there are live workers, at most the timeout. */
+  private async requestOptions(): Promise<{ timeout: number; expect?: number }> {
+    const live = this.sources.controlStore ? (await this.sources.controlStore.listHeartbeats()).length : undefined;
+    return { timeout: CONTROL_TIMEOUT_MS, ...(live !== undefined ? { expect: live } : {}) };
+  }
+
   /** Pauses or resumes a queue for every worker (stored, then broadcast). */
   async setPaused(queue: string, paused: boolean, who: string): Promise<ActionOutcome> {
     const control = this.control(who);
-    const result = paused ? await control.pause(queue, { timeout: CONTROL_TIMEOUT_MS }) : await control.resume(queue, { timeout: CONTROL_TIMEOUT_MS });
+    const request = await this.requestOptions();
+    const result = paused ? await control.pause(queue, request) : await control.resume(queue, request);
     const replied = result.replies.filter((r) => r.ok).length;
     return {
       count: result.persisted,
@@ -118,7 +125,7 @@ export class DashboardActions {
 
   /** Revokes tasks (stored first); with `terminate` a running one is stopped. */
   async revoke(ids: readonly string[], terminate: boolean, who: string): Promise<ActionOutcome> {
-    const result = await this.control(who).revoke(ids, { terminate, reason: `revoked from the dashboard by ${who}`, timeout: CONTROL_TIMEOUT_MS });
+    const result = await this.control(who).revoke(ids, { terminate, reason: `revoked from the dashboard by ${who}`, ...(await this.requestOptions()) });
     return { count: result.persisted, message: `Revoked ${ids.length} task(s)${terminate ? ' with terminate' : ''}.` };
   }
 
