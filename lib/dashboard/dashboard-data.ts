@@ -205,7 +205,10 @@ export class DashboardData {
     if (query.args !== undefined) throw new Error(`the "${backend.name}" result backend cannot search arguments; searching by arguments needs the Postgres result backend`);
     if (query.id) {
       const status = await backend.get(query.id);
-      return { items: status ? [status] : [] };
+      if (status) return { items: [status] };
+      // NOTE: without introspection an id prefix is matched among the newest statuses only.
+      const { items } = await backend.listStatuses({ ...filters, limit: FALLBACK_SCAN, offset: 0 });
+      return { items: items.filter((s) => s.id.startsWith(query.id!)).slice(0, limit) };
     }
     return backend.listStatuses(filters);
   }
