@@ -20,6 +20,7 @@ export * from './unique/index.js';
 export * from './canvas/index.js';
 export * from './definitions/index.js';
 export * from './utils/redact-url.js';
+export * from './utils/recorded-args.js';
 export * from './beat/index.js';
 export * from './observability/index.js';
 export * from './envelope-validator.js';

@@ -38,11 +38,19 @@ describe.runIf(available)('Postgres migrations', () => {
       '0005_chord_claim_deadline',
       '0006_control_plane',
       '0007_workflows',
+      '0008_operations_queries',
     ]);
     expect(logger.lines).toEqual(
-      ['0001_init', '0002_schedules', '0003_canvas_groups', '0004_lease_floor_dead_letter_sweep', '0005_chord_claim_deadline', '0006_control_plane', '0007_workflows'].map((name) =>
-        expect.stringMatching(new RegExp(`Migrated schema "${schema}": applied ${name}`)),
-      ),
+      [
+        '0001_init',
+        '0002_schedules',
+        '0003_canvas_groups',
+        '0004_lease_floor_dead_letter_sweep',
+        '0005_chord_claim_deadline',
+        '0006_control_plane',
+        '0007_workflows',
+        '0008_operations_queries',
+      ].map((name) => expect.stringMatching(new RegExp(`Migrated schema "${schema}": applied ${name}`))),
     );
     const { rows } = await adminQuery<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [schema]);
     expect(rows.map((r) => r.table_name)).toEqual([
@@ -54,7 +62,10 @@ describe.runIf(available)('Postgres migrations', () => {
       'jobs',
       'locks',
       'migrations',
+      'queues',
       'rate_limits',
+      'result_counts',
+      'result_throughput',
       'result_watches',
       'results',
       'schedules',
@@ -64,18 +75,18 @@ describe.runIf(available)('Postgres migrations', () => {
       'workflow_watchers',
     ]);
     const again = await migratePostgres(POSTGRES_URL, { schema, logger });
-    expect(again).toEqual({ applied: [], version: 7 });
-    expect(logger.lines).toHaveLength(7);
+    expect(again).toEqual({ applied: [], version: 8 });
+    expect(logger.lines).toHaveLength(8);
   });
 
   it('lets concurrent migrators wait on the advisory lock instead of racing', async () => {
     const schema = fresh();
     const reports = await Promise.all(Array.from({ length: 6 }, () => migratePostgres(POSTGRES_URL, { schema, logger: recordingLogger() })));
-    expect(reports.filter((r) => r.applied.length === 7)).toHaveLength(1);
+    expect(reports.filter((r) => r.applied.length === 8)).toHaveLength(1);
     expect(reports.filter((r) => r.applied.length === 0)).toHaveLength(5);
-    expect(reports.every((r) => r.version === 7)).toBe(true);
+    expect(reports.every((r) => r.version === 8)).toBe(true);
     const { rows } = await adminQuery<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".migrations`);
-    expect(rows[0]!.n).toBe(7);
+    expect(rows[0]!.n).toBe(8);
   });
 
   it('migrates on connect when adapters of several kinds start at once', async () => {

@@ -1,3 +1,4 @@
+import type { BrokerIntrospection, QueueStats } from '../../core/contracts/introspection.js';
 import type {
   BroadcastListener,
   BroadcastSubscription,
@@ -75,7 +76,7 @@ function rawText(envelope: unknown): string | undefined {
  * const broker = new InMemoryBroker();
  * const stem = new Stem({ broker, backend: new InMemoryResultBackend(), registry });
  */
-export class InMemoryBroker implements Broker {
+export class InMemoryBroker implements Broker, BrokerIntrospection {
   readonly name = 'memory';
   private readonly clock: Clock;
   private readonly defaultVisibilityTimeout: number;
@@ -86,6 +87,8 @@ export class InMemoryBroker implements Broker {
   private waiters: Waiter[] = [];
   private readonly channels = new Map<string, Set<BroadcastListener>>();
   private receiptSeq = 0;
+  /** When each ready envelope became ready. */
+  private readonly readyAt = new WeakMap<Envelope, number>();
   private closed = false;
 
   constructor(options: InMemoryBrokerOptions = {}) {
@@ -135,6 +138,28 @@ export class InMemoryBroker implements Broker {
     removed += this.delayed.removeWhere((env) => env.queue === queue);
     this.dead.clear(queue);
     return removed;
+  }
+
+  async listQueues(): Promise<string[]> {
+    return [...new Set([...this.queues.keys(), ...this.delayed.values().map((e) => e.queue), ...this.dead.queues()])].sort();
+  }
+
+  async queueStats(queue: string): Promise<QueueStats> {
+    const state = this.queues.get(queue);
+    let oldest: number | null = null;
+    for (const bucket of state?.buckets ?? []) {
+      const first = bucket.peek();
+      const at = first ? this.readyAt.get(first) : undefined;
+      if (at !== undefined && (oldest === null || at < oldest)) oldest = at;
+    }
+    return {
+      queue,
+      pending: state?.ready ?? 0,
+      delayed: this.delayed.values().filter((e) => e.queue === queue).length,
+      inflight: state?.leases.size ?? 0,
+      deadLetters: this.dead.count(queue),
+      oldestReadyAt: oldest,
+    };
   }
 
   async pendingCount(queue: string): Promise<number> {
@@ -276,6 +301,7 @@ export class InMemoryBroker implements Broker {
 
   private makeReady(envelope: Envelope): void {
     const state = this.state(envelope.queue);
+    this.readyAt.set(envelope, this.clock.now());
     state.buckets[clampPriority(envelope.priority)]!.push(envelope);
     state.ready++;
     this.wake(envelope.queue);

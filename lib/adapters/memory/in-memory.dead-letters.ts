@@ -63,6 +63,16 @@ export class InMemoryDeadLetters {
     return this.take(queue, options.since, options.limit ?? Infinity, false).length;
   }
 
+  /** How many dead letters a queue keeps. */
+  count(queue: string): number {
+    return this.of(queue).length;
+  }
+
+  /** Queues that have held dead letters. */
+  queues(): string[] {
+    return [...this.byQueue.keys()];
+  }
+
   /** Deletes every dead letter of a queue. */
   clear(queue: string): void {
     this.byQueue.delete(queue);

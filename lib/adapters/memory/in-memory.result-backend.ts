@@ -10,6 +10,8 @@ import type {
 import { isTerminalState, type TaskError, type TaskStatus } from '../../core/envelope.js';
 import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
 import { type Clock, systemClock } from '../../core/utils/clock.js';
+import { type RecordArgsOption, type RecordedArgs, recordArgs, recordedArgsLimit } from '../../core/utils/recorded-args.js';
+import { InMemoryStatusStats } from './in-memory.status-stats.js';
 
 /** Options of {@link InMemoryResultBackend}. */
 export interface InMemoryResultBackendOptions {
@@ -17,28 +19,37 @@ export interface InMemoryResultBackendOptions {
   readonly defaultTtl?: number;
   /** @default systemClock */
   readonly clock?: Clock;
+  /** Record each task's arguments with its `queued` status. @default true (up to 4096 bytes of JSON) */
+  readonly recordArgs?: RecordArgsOption;
 }
 
-interface Entry {
+/** One stored status. */
+export interface InMemoryStatusEntry {
   status: TaskStatus;
   expiresAt: number;
+  args?: RecordedArgs;
 }
+
+type Entry = InMemoryStatusEntry;
 
 /**
  * Statuses kept in a Map in this process (the embedded default). Expired statuses vanish on read
  * and are swept as new ones are written.
  */
-export class InMemoryResultBackend implements ResultBackend {
+export class InMemoryResultBackend extends InMemoryStatusStats implements ResultBackend {
   readonly name = 'memory';
-  private readonly clock: Clock;
+  protected readonly clock: Clock;
   private readonly defaultTtl: number;
-  private readonly entries = new Map<string, Entry>();
+  private readonly argsLimit: number;
+  protected readonly entries = new Map<string, Entry>();
   private readonly watchers = new Map<string, Set<(status: TaskStatus) => void>>();
   private writesSinceSweep = 0;
 
   constructor(options: InMemoryResultBackendOptions = {}) {
+    super();
     this.clock = options.clock ?? systemClock;
     this.defaultTtl = options.defaultTtl ?? 86_400_000;
+    this.argsLimit = recordedArgsLimit(options.recordArgs);
   }
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
@@ -71,7 +82,9 @@ export class InMemoryResultBackend implements ResultBackend {
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
     };
-    this.entries.set(id, { status, expiresAt: now + (options.ttl ?? this.defaultTtl) });
+    const args = recordArgs(update.args, this.argsLimit) ?? (previous ? this.entries.get(id)?.args : undefined);
+    this.entries.set(id, { status, expiresAt: now + (options.ttl ?? this.defaultTtl), ...(args ? { args } : {}) });
+    if (previous?.state !== status.state) this.countFinished(status, now);
     this.notify(status);
     if (++this.writesSinceSweep >= 10_000) this.sweep(now);
   }
@@ -108,22 +121,7 @@ export class InMemoryResultBackend implements ResultBackend {
   }
 
   async listStatuses(request: TaskStatusListRequest = {}): Promise<TaskStatusPage> {
-    const now = this.clock.now();
-    const limit = request.limit ?? 50;
-    const offset = request.offset ?? 0;
-    const matching: TaskStatus[] = [];
-    for (const entry of this.entries.values()) {
-      if (entry.expiresAt <= now) continue;
-      const s = entry.status;
-      if (request.state && s.state !== request.state) continue;
-      if (request.queue && s.queue !== request.queue) continue;
-      if (request.name && s.name !== request.name) continue;
-      matching.push(s);
-    }
-    matching.sort((a, b) => b.updatedAt - a.updatedAt);
-    const items = matching.slice(offset, offset + limit);
-    const next = offset + items.length;
-    return { items, ...(next < matching.length ? { nextOffset: next } : {}) };
+    return this.searchStatuses(request);
   }
 
   async expire(id: string, ttl: number): Promise<void> {
@@ -135,7 +133,7 @@ export class InMemoryResultBackend implements ResultBackend {
     this.watchers.clear();
   }
 
-  private live(id: string, now: number): TaskStatus | undefined {
+  protected live(id: string, now: number): TaskStatus | undefined {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
     if (entry.expiresAt <= now) {

@@ -13,6 +13,7 @@ import type {
   ReplayOptions,
   ReplayResult,
 } from '../../core/contracts/broker.js';
+import type { BrokerIntrospection, QueueStats } from '../../core/contracts/introspection.js';
 import type { QueuedPublish, QueuedPublishBroker } from '../../core/contracts/queued-publish.js';
 import type { ResultBackend } from '../../core/contracts/result-backend.js';
 import type { Envelope } from '../../core/envelope.js';
@@ -26,6 +27,7 @@ import { clampPriority, jobInsertParams } from './postgres.envelope-codec.js';
 import type { PostgresConnectOptions } from './postgres.options.js';
 import { decodeReceipt, type PostgresReceipt } from './postgres.receipt.js';
 import { PostgresQueuedPublisher } from './postgres.queued-publisher.js';
+import { PostgresQueueRegistry } from './postgres.queue-registry.js';
 import { prepared } from './postgres.statements.js';
 import { statusTargetOf } from './postgres.status-target.js';
 import * as sql from './sql/jobs.sql.js';
@@ -63,7 +65,7 @@ const ACK_BATCH = 1_000;
  * const broker = await PostgresBroker.connect('postgres://app@db/app', { schema: 'stem' });
  * const stem = new Stem({ broker, backend, registry });
  */
-export class PostgresBroker implements QueuedPublishBroker {
+export class PostgresBroker implements QueuedPublishBroker, BrokerIntrospection {
   readonly name = 'postgres';
   private readonly deadLetters: PostgresDeadLetters;
   private readonly consumers = new Set<PostgresConsumer>();
@@ -80,6 +82,7 @@ export class PostgresBroker implements QueuedPublishBroker {
   private readonly removeReconnectHook: () => void;
   private closing: Promise<void> | undefined;
   private sweeper: ReturnType<typeof setInterval> | undefined;
+  private readonly queues: PostgresQueueRegistry;
 
   private constructor(
     private readonly ctx: PostgresContext,
@@ -88,6 +91,7 @@ export class PostgresBroker implements QueuedPublishBroker {
     retention: { readonly deadLetterRetention?: number; readonly deadLetterSweepInterval?: number } = {},
   ) {
     const { s, channels } = ctx;
+    this.queues = new PostgresQueueRegistry(ctx);
     this.statements = {
       insert: prepared(sql.insertJobs(s, channels.jobs)),
       ack: prepared(sql.ackJobs(s)),
@@ -195,6 +199,7 @@ export class PostgresBroker implements QueuedPublishBroker {
   consume(options: ConsumeOptions): Consumer {
     this.assertOpen();
     if (options.queues.length === 0) throw new StemError('STEM_CONFIG', 'consume() needs at least one queue');
+    void this.queues.record(options.queues);
     const consumer = new PostgresConsumer(this.host, {
       queues: [...new Set(options.queues)],
       consumerName: options.consumerName,
@@ -258,6 +263,16 @@ export class PostgresBroker implements QueuedPublishBroker {
     const { rowCount } = await this.ctx.pool.query(sql.purgeJobs(this.ctx.s), [queue]);
     await this.deadLetters.purge(queue);
     return rowCount ?? 0;
+  }
+
+  /** Every queue published to (recorded by the insert statements) or consumed, by name. */
+  listQueues(): Promise<string[]> {
+    return this.queues.list();
+  }
+
+  /** Exact counts in one statement over the queue's backlog (`jobs_claim_idx`) and its dead letters. */
+  queueStats(queue: string): Promise<QueueStats> {
+    return this.queues.stats(queue);
   }
 
   async pendingCount(queue: string): Promise<number> {

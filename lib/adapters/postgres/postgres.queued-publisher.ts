@@ -44,7 +44,13 @@ export class PostgresQueuedPublisher implements QueuedPublish {
     // fails its publish while nothing is stored.
     const items = envelopes.map((e) => ({
       envelope: e,
-      status: encodeStatusWrite(e.id, { state: 'queued', attempt: 0, name: e.name, queue: e.queue, meta: e.meta }, ttl ?? this.target.defaultTtl, true),
+      status: encodeStatusWrite(
+        e.id,
+        { state: 'queued', attempt: 0, name: e.name, queue: e.queue, meta: e.meta, args: e.args },
+        ttl ?? this.target.defaultTtl,
+        true,
+        this.target.argsLimit,
+      ),
     }));
     if (items.length === 1) return this.singles.add(items[0]!);
     if (items.length <= CHUNK) return this.run(this.jobs.pool, items);

@@ -20,6 +20,10 @@ import { type StatusRow, statusFromRow } from './postgres.status-row.js';
 import { appendStatusMeta } from './sql/results-append.sql.js';
 import { encodeStatusWrite, isRowError, type SetOp, upsertParams } from './postgres.status-write.js';
 import * as sql from './sql/results.sql.js';
+import type { ResultBackendIntrospection, TaskSearchRequest, TaskStatusWithArgs, ThroughputBucket, ThroughputRequest } from '../../core/contracts/introspection.js';
+import type { TaskState } from '../../core/envelope.js';
+import { type RecordArgsOption, recordedArgsLimit } from '../../core/utils/recorded-args.js';
+import { PostgresStatusQueries } from './postgres.status-queries.js';
 
 /** Options of {@link PostgresResultBackend.connect}. */
 export interface PostgresResultBackendOptions extends PostgresConnectOptions {
@@ -27,6 +31,8 @@ export interface PostgresResultBackendOptions extends PostgresConnectOptions {
   readonly defaultTtl?: number;
   /** How often expired statuses are deleted, ms (0 disables the sweeper). @default 60000 */
   readonly cleanupInterval?: number;
+  /** Record each task's arguments with its `queued` status (searchable with `argsContain`). @default true (up to 4096 bytes of JSON) */
+  readonly recordArgs?: RecordArgsOption;
 }
 
 type WriteOp = SetOp | { readonly kind: 'touch'; readonly id: string; readonly touch: TaskStatusTouch };
@@ -49,7 +55,7 @@ const CLEANUP_BATCH = 5_000;
  * @example
  * const backend = await PostgresResultBackend.connect(process.env.DATABASE_URL!);
  */
-export class PostgresResultBackend implements ResultBackend {
+export class PostgresResultBackend implements ResultBackend, ResultBackendIntrospection {
   readonly name = 'postgres';
   private readonly writer: MicroBatcher<WriteOp>;
   private readonly watchers = new Map<string, Set<Watcher>>();
@@ -66,12 +72,15 @@ export class PostgresResultBackend implements ResultBackend {
     get: (values: unknown[]) => pg.QueryConfig;
   };
   private closing: Promise<void> | undefined;
+  private readonly queries: PostgresStatusQueries;
 
   private constructor(
     private readonly ctx: PostgresContext,
     private readonly defaultTtl: number,
     cleanupInterval: number,
+    private readonly argsLimit: number,
   ) {
+    this.queries = new PostgresStatusQueries(ctx);
     const { s, channels } = ctx;
     this.statements = {
       upsert: prepared(sql.upsertStatuses(s, channels.results)),
@@ -81,7 +90,7 @@ export class PostgresResultBackend implements ResultBackend {
       get: prepared(sql.getStatus(s)),
     };
     this.writer = new MicroBatcher((ops) => this.write(ops), { maxBatch: WRITE_BATCH, maxConcurrent: 3, keyOf: (op) => op.id });
-    registerStatusTarget(this, { ctx, defaultTtl });
+    registerStatusTarget(this, { ctx, defaultTtl, argsLimit });
     this.removeReconnectHook = ctx.notifier.onReconnect(() => {
       this.catchUp().catch((error: unknown) => ctx.logger.warn('Re-registering watches after a reconnect failed', error));
     });
@@ -100,12 +109,12 @@ export class PostgresResultBackend implements ResultBackend {
    */
   static async connect(target: PostgresTarget, options: PostgresResultBackendOptions = {}): Promise<PostgresResultBackend> {
     const ctx = await openPostgres(target, options);
-    return new PostgresResultBackend(ctx, options.defaultTtl ?? 86_400_000, options.cleanupInterval ?? 60_000);
+    return new PostgresResultBackend(ctx, options.defaultTtl ?? 86_400_000, options.cleanupInterval ?? 60_000, recordedArgsLimit(options.recordArgs));
   }
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
     this.assertOpen();
-    await this.writer.add(encodeStatusWrite(id, update, options.ttl ?? this.defaultTtl, options.unlessTerminal === true));
+    await this.writer.add(encodeStatusWrite(id, update, options.ttl ?? this.defaultTtl, options.unlessTerminal === true, this.argsLimit));
   }
 
   /**
@@ -114,7 +123,7 @@ export class PostgresResultBackend implements ResultBackend {
    */
   async setWith(client: pg.ClientBase, id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
     const statement = options.unlessTerminal ? this.statements.upsertUnlessTerminal : this.statements.upsert;
-    const op = encodeStatusWrite(id, update, options.ttl ?? this.defaultTtl, options.unlessTerminal === true);
+    const op = encodeStatusWrite(id, update, options.ttl ?? this.defaultTtl, options.unlessTerminal === true, this.argsLimit);
     try {
       await client.query(statement(upsertParams([op])));
     } catch (error) {
@@ -178,12 +187,27 @@ export class PostgresResultBackend implements ResultBackend {
     return { close };
   }
 
-  async listStatuses(request: TaskStatusListRequest = {}): Promise<TaskStatusPage> {
-    const limit = request.limit ?? 50;
-    const offset = request.offset ?? 0;
-    const { rows } = await this.ctx.pool.query<StatusRow>(sql.listStatuses(this.ctx.s), [request.state ?? null, request.queue ?? null, request.name ?? null, limit + 1, offset]);
-    const items = rows.slice(0, limit).map(statusFromRow);
-    return { items, ...(rows.length > limit ? { nextOffset: offset + items.length } : {}) };
+  /** Statuses newest first, on the listing indexes of migration 0008. */
+  listStatuses(request: TaskStatusListRequest = {}): Promise<TaskStatusPage> {
+    return this.queries.searchStatuses(request);
+  }
+
+  /** Live statuses per state, from the counters the `results` triggers keep (expired ones count until swept). */
+  countByState(queue?: string): Promise<Record<TaskState, number>> {
+    return this.queries.countByState(queue);
+  }
+
+  throughput(request: ThroughputRequest): Promise<ThroughputBucket[]> {
+    return this.queries.throughput(request);
+  }
+
+  /** Filters, id prefix (`LIKE`) and argument containment (`args @> ...`, GIN-indexed). */
+  searchStatuses(request: TaskSearchRequest): Promise<TaskStatusPage> {
+    return this.queries.searchStatuses(request);
+  }
+
+  getWithArgs(id: string): Promise<TaskStatusWithArgs | null> {
+    return this.queries.getWithArgs(id);
   }
 
   async expire(id: string, ttl: number): Promise<void> {
@@ -201,8 +225,10 @@ export class PostgresResultBackend implements ResultBackend {
     for (;;) {
       const { rowCount } = await this.ctx.pool.query(sql.deleteExpiredStatuses(this.ctx.s), [CLEANUP_BATCH]);
       total += rowCount ?? 0;
-      if ((rowCount ?? 0) < CLEANUP_BATCH) return total;
+      if ((rowCount ?? 0) < CLEANUP_BATCH) break;
     }
+    await this.queries.compact();
+    return total;
   }
 
   /** Stops watches and the sweeper, waits for pending writes, releases the pool. Idempotent. */

@@ -7,6 +7,8 @@ export interface PostgresStatusTarget {
   readonly ctx: PostgresContext;
   /** TTL of statuses written without one, ms. */
   readonly defaultTtl: number;
+  /** Bytes of argument JSON recorded with the `queued` status (0: none). */
+  readonly argsLimit: number;
 }
 
 const targets = new WeakMap<ResultBackend, PostgresStatusTarget>();

@@ -1,5 +1,6 @@
 import type { TaskStatusUpdate } from '../../core/contracts/result-backend.js';
 import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
+import { recordArgs } from '../../core/utils/recorded-args.js';
 
 /** A status write, encoded on its own before it joins a batch (so one bad value fails only its write). */
 export interface SetOp {
@@ -15,7 +16,14 @@ export interface SetOp {
   readonly meta: string | null;
   readonly ttl: number;
   readonly unlessTerminal: boolean;
+  /** Recorded args JSON text, or null. */
+  readonly args: string | null;
+  /** Size of args too large to record, or null. */
+  readonly argsTruncated: number | null;
 }
+
+/** JSON escapes `jsonb` refuses (U+0000, lone surrogates): such args are recorded as truncated. */
+const JSONB_REFUSED = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
 
 /**
  * SQLSTATE classes of errors caused by the values of one row (data exceptions such as U+0000 in
@@ -35,7 +43,9 @@ export function isRowError(error: unknown): boolean {
  * cycle, nesting too deep) fails this write only.
  * @throws StatusNotStorableError naming the task id
  */
-export function encodeStatusWrite(id: string, update: TaskStatusUpdate, ttl: number, unlessTerminal: boolean): SetOp {
+export function encodeStatusWrite(id: string, update: TaskStatusUpdate, ttl: number, unlessTerminal: boolean, argsLimit = 0): SetOp {
+  const recorded = recordArgs(update.args, argsLimit);
+  const refused = recorded !== undefined && 'json' in recorded && JSONB_REFUSED.test(recorded.json);
   try {
     return {
       kind: 'set',
@@ -49,15 +59,17 @@ export function encodeStatusWrite(id: string, update: TaskStatusUpdate, ttl: num
       meta: update.meta === undefined ? null : JSON.stringify(update.meta),
       ttl,
       unlessTerminal,
+      args: recorded && 'json' in recorded && !refused ? recorded.json : null,
+      argsTruncated: recorded && 'truncated' in recorded ? recorded.truncated : refused ? 0 : null,
     };
   } catch (error) {
     throw new StatusNotStorableError(id, 'postgres', error);
   }
 }
 
-/** The columns of the upsert statement ($1..$9) for `ops`. */
+/** The columns of the upsert statement ($1..$11) for `ops`. */
 export function upsertParams(ops: readonly SetOp[]): unknown[] {
-  const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
+  const columns: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
   for (const op of ops) {
     columns[0]!.push(op.id);
     columns[1]!.push(op.state);
@@ -68,6 +80,8 @@ export function upsertParams(ops: readonly SetOp[]): unknown[] {
     columns[6]!.push(op.error);
     columns[7]!.push(op.meta);
     columns[8]!.push(Math.max(0, op.ttl));
+    columns[9]!.push(op.args);
+    columns[10]!.push(op.argsTruncated);
   }
   return columns;
 }

@@ -11,6 +11,7 @@ import type {
   ReplayOptions,
   ReplayResult,
 } from '../../core/contracts/broker.js';
+import type { BrokerIntrospection, QueueStats } from '../../core/contracts/introspection.js';
 import type { QueuedPublish, QueuedPublishBroker } from '../../core/contracts/queued-publish.js';
 import type { ResultBackend } from '../../core/contracts/result-backend.js';
 import type { Envelope } from '../../core/envelope.js';
@@ -68,7 +69,7 @@ export interface RedisStreamsBrokerOptions extends RedisConnectionOptions {
  * const consumer = broker.consume({ queues: ['default'], consumerName: 'worker-1' });
  * const deliveries = await consumer.fetch(10, AbortSignal.timeout(5_000));
  */
-export class RedisStreamsBroker implements QueuedPublishBroker {
+export class RedisStreamsBroker implements QueuedPublishBroker, BrokerIntrospection {
   readonly name = 'redis';
   private readonly keys: RedisKeys;
   private readonly deadLetters: RedisDeadLetters;
@@ -78,6 +79,8 @@ export class RedisStreamsBroker implements QueuedPublishBroker {
   private readonly acks: Batcher<ParsedReceipt>;
   private closing: Promise<void> | undefined;
   private readonly knownQueues = new Set<string>();
+  /** Queues this process added to the queue names SET (see `nameQueues`). */
+  private readonly namedQueues = new Set<string>();
   private readonly sweeper: ReturnType<typeof setInterval> | undefined;
 
   /** The command connection (auto-pipelined, shared with other adapters on the same server). */
@@ -112,6 +115,7 @@ export class RedisStreamsBroker implements QueuedPublishBroker {
   async publish(envelope: Envelope): Promise<void> {
     this.assertOpen();
     const keys = this.keys.queue(envelope.queue);
+    if (!this.namedQueues.has(envelope.queue)) void this.nameQueues([envelope.queue]);
     const priority = priorityOf(envelope);
     const body = encodeEnvelope(envelope);
     if (envelope.notBefore !== undefined && envelope.notBefore > Date.now()) {
@@ -133,6 +137,7 @@ export class RedisStreamsBroker implements QueuedPublishBroker {
       }
       args.push(priorityOf(envelope), leaseField(envelope), encodeEnvelope(envelope), envelope.notBefore ?? 0);
     }
+    void this.nameQueues([...byQueue.keys()]);
     await Promise.all(
       [...byQueue].map(async ([queue, args]) => {
         // NOTE: chunks keep each script call short, so other clients are not held up.
@@ -158,6 +163,7 @@ export class RedisStreamsBroker implements QueuedPublishBroker {
     this.assertOpen();
     const queues = [...new Set(options.queues)].map((q) => this.keys.queue(q));
     for (const q of queues) this.knownQueues.add(q.queue);
+    void this.nameQueues(queues.map((q) => q.queue));
     const consumer = new RedisStreamsConsumer(
       {
         connection: this.connection,
@@ -237,6 +243,24 @@ export class RedisStreamsBroker implements QueuedPublishBroker {
 
   async purge(queue: string): Promise<number> {
     return Number(await scripts.purgeQueue.run(this.connection, queueScriptKeys(this.keys.queue(queue)), [CONSUMER_GROUP]));
+  }
+
+  /** Every queue a broker on this prefix published to or consumed (a SET), by name. */
+  async listQueues(): Promise<string[]> {
+    return (await this.connection.command<string[]>('smembers', this.keys.queueNames)).sort();
+  }
+
+  /** Every count of the queue in one script call (`queue-stats`): stream lengths less leases, the delayed ZSET, leases, dead letters. */
+  async queueStats(queue: string): Promise<QueueStats> {
+    const [pending, delayed, inflight, dead, oldest] = await scripts.queueStats.run<number[]>(this.connection, queueScriptKeys(this.keys.queue(queue)), [CONSUMER_GROUP]);
+    return {
+      queue,
+      pending: Number(pending),
+      delayed: Number(delayed),
+      inflight: Number(inflight),
+      deadLetters: Number(dead),
+      oldestReadyAt: Number(oldest) < 0 ? null : Number(oldest),
+    };
   }
 
   async pendingCount(queue: string): Promise<number> {
@@ -321,6 +345,21 @@ export class RedisStreamsBroker implements QueuedPublishBroker {
     const meta = malformedDeadLetterMeta(details, body.slice(0, /[\uD800-\uDBFF]/.test(body[65_535] ?? '') ? 65_535 : 65_536));
     const entry: DeadLetterEntry = { envelope, reason: MALFORMED_ENVELOPE_REASON, meta, deadAt: Date.now() };
     await this.deadLetters.write(keys, priority, entryId, CONSUMER_GROUP, entry);
+  }
+
+  /**
+   * Adds queues to the queue names SET once per process, sent alongside the publish that needs
+   * it (auto-pipelined: no extra round trip); a failed write is tried again at the next publish.
+   */
+  private async nameQueues(queues: readonly string[]): Promise<void> {
+    const fresh = queues.filter((q) => !this.namedQueues.has(q));
+    if (fresh.length === 0) return;
+    for (const q of fresh) this.namedQueues.add(q);
+    try {
+      await this.connection.command('sadd', this.keys.queueNames, ...fresh);
+    } catch {
+      for (const q of fresh) this.namedQueues.delete(q);
+    }
   }
 
   private assertOpen(): void {

@@ -117,6 +117,36 @@ export class RedisKeys {
     return this.statusIndexQueuePrefix + queue;
   }
 
+  /**
+   * Base of the operations indexes, derived from {@link statusIndexQueues} by the scripts (drop
+   * its trailing `queues`): `<base>state:<state>:<queue>` ZSET of ids by updatedAt per state and
+   * queue, `<base>ids` ZSET (scores 0) of ids by name for id prefixes, `<base>tp:<minute ms>` HASH
+   * of finished counts in that minute (`s`/`f` overall, `s|<queue>`/`f|<queue>` per queue).
+   */
+  get statusIndexBase(): string {
+    return `${this.prefix}:{results}:idx:`;
+  }
+
+  /** Listing index of the statuses of one queue in one state. */
+  statusIndexState(state: string, queue: string): string {
+    return `${this.statusIndexBase}state:${state}:${queue}`;
+  }
+
+  /** ZSET of every status id (scores 0), for id prefix searches. */
+  get statusIndexIds(): string {
+    return `${this.statusIndexBase}ids`;
+  }
+
+  /** HASH of the tasks finished in the minute starting at `minute` (epoch ms). */
+  statusThroughput(minute: number): string {
+    return `${this.statusIndexBase}tp:${minute}`;
+  }
+
+  /** SET of every queue name a broker published to or consumed. */
+  get queueNames(): string {
+    return `${this.prefix}:queues`;
+  }
+
   /** Key of a lock. */
   lock(key: string): string {
     return `${this.prefix}:lock:${key}`;

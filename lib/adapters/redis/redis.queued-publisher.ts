@@ -30,10 +30,20 @@ export class QueuedPublisher implements QueuedPublish {
     // NOTE: every status is encoded before anything is sent, so a status that cannot be stored
     // fails the publish while nothing is stored yet.
     for (const e of envelopes) {
-      const write = encodeStatusWrite(e.id, { state: 'queued', attempt: 0, name: e.name, queue: e.queue, meta: e.meta }, options, this.target.defaultTtl);
+      const write = encodeStatusWrite(
+        e.id,
+        { state: 'queued', attempt: 0, name: e.name, queue: e.queue, meta: e.meta, args: e.args },
+        options,
+        this.target.defaultTtl,
+        this.target.argsLimit,
+      );
       let call = byQueue.get(e.queue);
       if (!call || call.count === CHUNK) {
-        call = { keys: [...queueScriptKeys(this.keys.queue(e.queue)), this.target.keys.statusIndexQueues, this.target.keys.statusWatching], args: [], count: 0 };
+        call = {
+          keys: [...queueScriptKeys(this.keys.queue(e.queue)), this.target.keys.statusIndexQueues, this.target.keys.statusWatching, this.keys.queueNames],
+          args: [],
+          count: 0,
+        };
         call.args.push(...packedStatusHead(this.target, now));
         byQueue.set(e.queue, call);
         calls.push(call);
@@ -56,7 +66,7 @@ export class QueuedPublisher implements QueuedPublish {
 
   /** A status that cannot be packed (U+001F in its id, name, queue or a meta key): the status first, then the publish. */
   private async publishUnpacked(envelopes: readonly Envelope[], options: SetStatusOptions): Promise<void> {
-    await Promise.all(envelopes.map((e) => this.target.set(e.id, { state: 'queued', attempt: 0, name: e.name, queue: e.queue, meta: e.meta }, options)));
+    await Promise.all(envelopes.map((e) => this.target.set(e.id, { state: 'queued', attempt: 0, name: e.name, queue: e.queue, meta: e.meta, args: e.args }, options)));
     await this.target.publishBatch(envelopes);
   }
 }

@@ -7,9 +7,13 @@ import type {
   TaskStatusTouch,
   TaskStatusUpdate,
 } from '../../core/contracts/result-backend.js';
-import type { TaskStatus } from '../../core/envelope.js';
+import type { ResultBackendIntrospection, TaskSearchRequest, TaskStatusWithArgs, ThroughputBucket, ThroughputRequest } from '../../core/contracts/introspection.js';
+import type { TaskState, TaskStatus } from '../../core/envelope.js';
+import { type RecordArgsOption, recordedArgsLimit } from '../../core/utils/recorded-args.js';
+import { fillThroughput, planThroughput, THROUGHPUT_MINUTE_MS, zeroStateCounts } from '../../core/utils/throughput-buckets.js';
+import { RedisStatusListing } from './redis.status-listing.js';
 import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
-import { decodeStatus, metaPairs } from './redis-status.codec.js';
+import { decodeStatus, metaPairs, TASK_STATES } from './redis-status.codec.js';
 import { BatchItemFailure, Batcher } from './redis.batcher.js';
 import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisKeys } from './redis.keys.js';
@@ -22,6 +26,8 @@ import { encodeStatusWrite, packable, packedStatusHead, packStatusWrite, type Re
 export interface RedisResultBackendOptions extends RedisConnectionOptions {
   /** TTL in ms for statuses written without one. @default 86400000 (1 day) */
   readonly defaultTtl?: number;
+  /** Record each task's arguments with its `queued` status (shown by `getWithArgs`). @default true (up to 4096 bytes of JSON) */
+  readonly recordArgs?: RecordArgsOption;
 }
 
 /** Index entries older than the default TTL are pruned every this many batches. */
@@ -44,9 +50,10 @@ function isRefusal(error: unknown): boolean {
 /**
  * A {@link ResultBackend} on Redis. Each status is a HASH `<prefix>:result:{id}` with a TTL. While
  * a status is watched (a counter key next to it exists), every write is published on
- * `<prefix>:status:{id}`, so `watch` and `waitForTask` work across processes. `listStatuses`
- * walks one ZSET index by updatedAt per queue (merged when no queue is asked for), dropping
- * expired ids as it goes.
+ * `<prefix>:status:{id}`, so `watch` and `waitForTask` work across processes. Every write also
+ * files the id under ZSET indexes by updatedAt, per queue and per (state, queue), keeps an id
+ * index for prefixes and counts finished tasks per minute (see `RedisKeys.statusIndexBase`), so
+ * listing, counts and throughput stay fast on a million statuses.
  *
  * Writes issued in the same event-loop turn go out as one script call on a standalone server.
  *
@@ -54,7 +61,7 @@ function isRefusal(error: unknown): boolean {
  * const backend = await RedisResultBackend.connect('redis://127.0.0.1:6379');
  * const watch = await backend.watch(taskId, (status) => console.log(status.state));
  */
-export class RedisResultBackend implements ResultBackend {
+export class RedisResultBackend implements ResultBackend, ResultBackendIntrospection {
   readonly name = 'redis';
   private readonly keys: RedisKeys;
   private readonly subscriber: RedisSubscriber;
@@ -62,6 +69,8 @@ export class RedisResultBackend implements ResultBackend {
   private readonly writes: Batcher<StatusWrite>;
   private batches = 0;
   private readonly target: RedisStatusTarget;
+  private readonly argsLimit: number;
+  private readonly listing: RedisStatusListing;
   private closing: Promise<void> | undefined;
 
   /** The command connection (auto-pipelined, shared with other adapters on the same server). */
@@ -75,11 +84,14 @@ export class RedisResultBackend implements ResultBackend {
     this.keys = new RedisKeys(options.prefix ?? 'stem');
     this.subscriber = new RedisSubscriber(() => connection.duplicate({ enableAutoPipelining: false }));
     this.defaultTtl = options.defaultTtl ?? 86_400_000;
+    this.argsLimit = recordedArgsLimit(options.recordArgs);
+    this.listing = new RedisStatusListing(connection, this.keys);
     this.writes = new Batcher((batch) => this.flush(batch), 200);
     this.target = {
       connection,
       keys: this.keys,
       defaultTtl: this.defaultTtl,
+      argsLimit: this.argsLimit,
       set: (id, update, options) => this.set(id, update, options),
       pruneHorizon: (now) => this.pruneHorizon(now),
     };
@@ -96,7 +108,7 @@ export class RedisResultBackend implements ResultBackend {
   }
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
-    await this.writes.add(encodeStatusWrite(id, update, options, this.defaultTtl));
+    await this.writes.add(encodeStatusWrite(id, update, options, this.defaultTtl, this.argsLimit));
   }
 
   async touch(id: string, touch: TaskStatusTouch): Promise<void> {
@@ -150,46 +162,47 @@ export class RedisResultBackend implements ResultBackend {
     };
   }
 
-  async listStatuses(request: TaskStatusListRequest = {}): Promise<TaskStatusPage> {
-    const limit = Math.max(0, request.limit ?? 50);
-    const offset = Math.max(0, request.offset ?? 0);
-    const queues = request.queue !== undefined ? [request.queue] : await this.connection.command<string[]>('smembers', this.keys.statusIndexQueues);
-    const chunk = Math.min(Math.max((offset + limit + 1) * 2, 100), 1_000);
-    const merged = new StatusIndexMerge(
+  /** Statuses newest first: a state filter walks that state's indexes, a queue filter that queue's. */
+  listStatuses(request: TaskStatusListRequest = {}): Promise<TaskStatusPage> {
+    return this.listing.search(request);
+  }
+
+  /**
+   * Live statuses per state, from the per-state listing indexes (ZCOUNT, one script call).
+   * Exact for statuses written with the default TTL; one given a shorter TTL still counts until
+   * the default TTL has passed since its last write (or a listing meets it).
+   */
+  async countByState(queue?: string): Promise<Record<TaskState, number>> {
+    const counts = await scripts.statusCounts.run<number[]>(
       this.connection,
-      queues.map((queue) => ({ queue, key: this.keys.statusIndexQueue(queue) })),
-      chunk,
+      [this.keys.statusIndexQueues],
+      [this.keys.statusIndexBase, Date.now() - this.defaultTtl, queue !== undefined ? '1' : '', queue ?? ''],
     );
-    const matches = (s: TaskStatus) =>
-      (request.state === undefined || s.state === request.state) &&
-      (request.queue === undefined || s.queue === request.queue) &&
-      (request.name === undefined || s.name === request.name);
-    const items: TaskStatus[] = [];
-    const seen = new Set<string>();
-    let skipped = 0;
-    let more = false;
-    while (!more) {
-      const batch = await merged.next();
-      if (batch.length === 0) break;
-      const hashes = await Promise.all(batch.map(({ id }) => this.connection.command<string[]>('hgetall', this.keys.status(id))));
-      const stale: { id: string; source: IndexSource }[] = [];
-      for (let i = 0; i < batch.length && !more; i++) {
-        const { id, source } = batch[i]!;
-        const status = decodeStatus(id, hashes[i]!);
-        if (!status || (status.queue ?? '') !== source.queue) {
-          stale.push(batch[i]!);
-          continue;
-        }
-        if (seen.has(id)) continue;
-        seen.add(id);
-        if (!matches(status)) continue;
-        if (skipped < offset) skipped++;
-        else if (items.length < limit) items.push(status);
-        else more = true;
-      }
-      await merged.remove(stale);
-    }
-    return { items, ...(more ? { nextOffset: offset + items.length } : {}) };
+    const out = zeroStateCounts();
+    TASK_STATES.forEach((state, i) => (out[state] = Number(counts[i] ?? 0)));
+    return out;
+  }
+
+  /** Finished tasks per bucket, from per-minute counters the status writes increment (kept 25 hours). */
+  async throughput(request: ThroughputRequest): Promise<ThroughputBucket[]> {
+    const plan = planThroughput(request, Date.now());
+    const fields = request.queue !== undefined ? [`s|${request.queue}`, `f|${request.queue}`] : ['s', 'f'];
+    const minutes: number[] = [];
+    for (let m = plan.firstMinute; m <= plan.lastMinute; m += THROUGHPUT_MINUTE_MS) minutes.push(m);
+    const replies = await Promise.all(minutes.map((m) => this.connection.command<(string | null)[]>('hmget', this.keys.statusThroughput(m), ...fields)));
+    return fillThroughput(
+      plan,
+      minutes.map((m, i) => [m, { succeeded: Number(replies[i]![0] ?? 0), failed: Number(replies[i]![1] ?? 0) }] as const),
+    );
+  }
+
+  /** Filters and id prefix; `argsContain` is refused (Redis does not index arguments). */
+  searchStatuses(request: TaskSearchRequest): Promise<TaskStatusPage> {
+    return this.listing.search(request);
+  }
+
+  getWithArgs(id: string): Promise<TaskStatusWithArgs | null> {
+    return this.listing.getWithArgs(id);
   }
 
   async expire(id: string, ttl: number): Promise<void> {
@@ -240,7 +253,7 @@ export class RedisResultBackend implements ResultBackend {
     const now = Date.now();
     const written = await Promise.allSettled(
       batch.map((w) =>
-        scripts.statusSet.run<string>(
+        scripts.statusSet.run<[string, string, string] | null>(
           this.connection,
           [this.keys.status(w.id), this.keys.statusWatchers(w.id)],
           [this.keys.statusChannel(w.id), now, w.ttl, w.state, w.attempt, w.name, w.queue, w.payload, w.error, w.unlessTerminal ? '1' : '', ...w.meta],
@@ -248,9 +261,9 @@ export class RedisResultBackend implements ResultBackend {
       ),
     );
     const args: (string | number)[] = [now, this.pruneHorizon(now), this.keys.statusIndexQueuePrefix];
-    batch.forEach(({ id }, i) => {
+    batch.forEach(({ id, state }, i) => {
       const result = written[i]!;
-      if (result.status === 'fulfilled') args.push(id, result.value ?? '');
+      if (result.status === 'fulfilled' && result.value) args.push(id, result.value[0], state, result.value[1], result.value[2]);
     });
     if (args.length > 3) await scripts.statusIndex.run(this.connection, [this.keys.statusIndexQueues], args);
     return written.map((result, i) => {
@@ -264,62 +277,5 @@ export class RedisResultBackend implements ResultBackend {
     if (values.length === 0) return;
     const [field, json] = metaPairs({ [key]: values });
     await scripts.statusAppendMeta.run(this.connection, [this.keys.status(id), this.keys.statusWatchers(id)], [this.keys.statusChannel(id), Date.now(), field!, json!]);
-  }
-}
-
-interface IndexSource {
-  readonly queue: string;
-  readonly key: string;
-  /** Rank of the next entry to read. */
-  next: number;
-  buffer: { id: string; score: number }[];
-  done: boolean;
-}
-
-/**
- * Walks several per-queue listing indexes at once, most recently updated first (a k-way merge
- * of ZREVRANGE pages).
- */
-class StatusIndexMerge {
-  private readonly sources: IndexSource[];
-
-  constructor(
-    private readonly connection: RedisConnection,
-    indexes: readonly { queue: string; key: string }[],
-    private readonly chunk: number,
-  ) {
-    this.sources = indexes.map((index) => ({ ...index, next: 0, buffer: [], done: false }));
-  }
-
-  /** The next up to `chunk` ids in merged order; `[]` at the end. */
-  async next(): Promise<{ id: string; source: IndexSource }[]> {
-    const out: { id: string; source: IndexSource }[] = [];
-    while (out.length < this.chunk) {
-      await Promise.all(this.sources.filter((s) => !s.done && s.buffer.length === 0).map((s) => this.refill(s)));
-      let best: IndexSource | undefined;
-      for (const s of this.sources) if (s.buffer.length > 0 && (!best || s.buffer[0]!.score > best.buffer[0]!.score)) best = s;
-      if (!best) break;
-      out.push({ id: best.buffer.shift()!.id, source: best });
-    }
-    return out;
-  }
-
-  /** Drops ids whose status expired or moved, keeping the read positions right. */
-  async remove(entries: readonly { id: string; source: IndexSource }[]): Promise<void> {
-    const bySource = new Map<IndexSource, string[]>();
-    for (const { id, source } of entries) bySource.set(source, [...(bySource.get(source) ?? []), id]);
-    await Promise.all(
-      [...bySource].map(async ([source, ids]) => {
-        const removed = Number(await this.connection.command('zrem', source.key, ...ids));
-        source.next -= removed;
-      }),
-    );
-  }
-
-  private async refill(source: IndexSource): Promise<void> {
-    const flat = await this.connection.command<string[]>('zrevrange', source.key, source.next, source.next + this.chunk - 1, 'WITHSCORES');
-    for (let i = 0; i + 1 < flat.length; i += 2) source.buffer.push({ id: flat[i]!, score: Number(flat[i + 1]) });
-    source.next += flat.length / 2;
-    if (flat.length / 2 < this.chunk) source.done = true;
   }
 }

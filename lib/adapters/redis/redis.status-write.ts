@@ -1,5 +1,6 @@
 import type { ResultBackend, SetStatusOptions, TaskStatusUpdate } from '../../core/contracts/result-backend.js';
 import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
+import { recordArgs } from '../../core/utils/recorded-args.js';
 import { errorField, metaPairs, payloadField } from './redis-status.codec.js';
 import type { RedisConnection } from './redis.connection.js';
 import type { RedisKeys } from './redis.keys.js';
@@ -19,17 +20,30 @@ export interface StatusWrite {
   readonly payload: string;
   /** Error JSON ('' clears). */
   readonly error: string;
-  /** `m:<key>`/JSON pairs. */
+  /** `m:<key>`/JSON pairs, then the recorded-args pairs. */
   readonly meta: readonly string[];
   /** Leave a terminal status as it is. */
   readonly unlessTerminal: boolean;
 }
 
+/** Hash fields of the recorded arguments (no `m:` prefix, so they are not meta). */
+export const ARGS_FIELD = 'args';
+/** Hash field holding the byte size of arguments too large to record. */
+export const ARGS_TRUNCATED_FIELD = 'argsTruncated';
+
+/** Field/value pairs recording `args` within `argsLimit` bytes (none when nothing is recorded). */
+function argsPairs(args: unknown, argsLimit: number): string[] {
+  const recorded = recordArgs(args, argsLimit);
+  if (!recorded) return [];
+  return 'json' in recorded ? [ARGS_FIELD, recorded.json, ARGS_TRUNCATED_FIELD, ''] : [ARGS_FIELD, '', ARGS_TRUNCATED_FIELD, String(recorded.truncated)];
+}
+
 /**
- * Encodes one status write; a value JSON cannot carry fails this write only.
+ * Encodes one status write; a value JSON cannot carry fails this write only (arguments never do:
+ * they are recorded as truncated).
  * @throws StatusNotStorableError naming the task id
  */
-export function encodeStatusWrite(id: string, update: TaskStatusUpdate, options: SetStatusOptions, defaultTtl: number): StatusWrite {
+export function encodeStatusWrite(id: string, update: TaskStatusUpdate, options: SetStatusOptions, defaultTtl: number, argsLimit = 0): StatusWrite {
   try {
     return {
       id,
@@ -40,7 +54,7 @@ export function encodeStatusWrite(id: string, update: TaskStatusUpdate, options:
       queue: update.queue ?? '',
       payload: payloadField(update),
       error: errorField(update.error),
-      meta: metaPairs(update.meta),
+      meta: update.args === undefined ? metaPairs(update.meta) : [...metaPairs(update.meta), ...argsPairs(update.args, argsLimit)],
       unlessTerminal: options.unlessTerminal === true,
     };
   } catch (error) {
@@ -68,6 +82,8 @@ export interface RedisStatusTarget {
   readonly connection: RedisConnection;
   readonly keys: RedisKeys;
   readonly defaultTtl: number;
+  /** Bytes of argument JSON recorded with the `queued` status (0: none). */
+  readonly argsLimit: number;
   /** The backend's own status write (for statuses that cannot be packed). */
   set(id: string, update: TaskStatusUpdate, options: SetStatusOptions): Promise<void>;
   /** Prune horizon for the listing indexes ('' most of the time), as the backend's own batches use it. */

@@ -68,6 +68,11 @@ export interface TaskSearchRequest extends TaskStatusListRequest {
 export interface TaskStatusWithArgs extends TaskStatus {
   /** The task's arguments as the envelope carried them (an args encoder's output stays encoded), when recorded. */
   readonly args?: unknown;
+  /**
+   * Set instead of `args` when the arguments were too large to record (or not JSON): the size in
+   * bytes of their JSON (0 when JSON could not carry them).
+   */
+  readonly argsTruncated?: number;
 }
 
 /**

@@ -12,6 +12,12 @@ export interface TaskStatusUpdate {
   readonly error?: TaskError;
   /** Merged over the meta already stored. */
   readonly meta?: Record<string, unknown>;
+  /**
+   * The task's arguments, recorded where the backend records them (its `recordArgs` option) for
+   * `getWithArgs` and argument search; the `queued` write carries
+   * the envelope's. Writes without it keep the recorded arguments.
+   */
+  readonly args?: unknown;
 }
 
 /** Options for {@link ResultBackend.set}. */

@@ -97,7 +97,12 @@ export class Publisher {
     // NOTE: a status written outside the transaction would outlive a rollback, so it is written
     // only when the backend can join the transaction; otherwise the worker writes the first one.
     if (backend && isTransactionalResultBackend(backend)) {
-      await backend.setWith(tx, envelope.id, { state: 'queued', attempt: 0, name: envelope.name, queue: envelope.queue, meta: { ...envelope.meta } }, this.queuedOptions());
+      await backend.setWith(
+        tx,
+        envelope.id,
+        { state: 'queued', attempt: 0, name: envelope.name, queue: envelope.queue, meta: { ...envelope.meta }, args: envelope.args },
+        this.queuedOptions(),
+      );
     }
     await broker.publishWith(tx, envelope);
   }
@@ -154,7 +159,7 @@ export class Publisher {
     const { backend } = this.options;
     if (!backend) return;
     const options = this.queuedOptions();
-    await Promise.all(envelopes.map((e) => backend.set(e.id, { state: 'queued', attempt: 0, name: e.name, queue: e.queue, meta: { ...e.meta } }, options)));
+    await Promise.all(envelopes.map((e) => backend.set(e.id, { state: 'queued', attempt: 0, name: e.name, queue: e.queue, meta: { ...e.meta }, args: e.args }, options)));
   }
 
   private async recordPublishFailure(envelopes: readonly Envelope[], error: unknown): Promise<void> {

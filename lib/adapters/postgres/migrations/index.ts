@@ -5,6 +5,7 @@ import { sql as leaseFloor } from './0004_lease_floor_dead_letter_sweep.sql.js';
 import { sql as chordClaimDeadline } from './0005_chord_claim_deadline.sql.js';
 import { sql as controlPlane } from './0006_control_plane.sql.js';
 import { sql as workflows } from './0007_workflows.sql.js';
+import { sql as operationsQueries } from './0008_operations_queries.sql.js';
 
 /** One numbered schema change. */
 export interface PostgresMigration {
@@ -25,4 +26,5 @@ export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 5, name: '0005_chord_claim_deadline', sql: chordClaimDeadline },
   { version: 6, name: '0006_control_plane', sql: controlPlane },
   { version: 7, name: '0007_workflows', sql: workflows },
+  { version: 8, name: '0008_operations_queries', sql: operationsQueries },
 ];

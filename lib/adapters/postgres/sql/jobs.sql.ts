@@ -17,6 +17,8 @@ WITH ins AS (
        WITH ORDINALITY AS t(task_id, queue, priority, not_before, attempt, visibility_ms, envelope, ord)
   ORDER BY t.ord
   RETURNING queue
+), reg AS (
+  INSERT INTO ${s}.queues (name) SELECT DISTINCT queue FROM ins ON CONFLICT DO NOTHING
 )
 SELECT pg_notify('${channel}', q.queue) FROM (SELECT DISTINCT queue FROM ins) q`;
 

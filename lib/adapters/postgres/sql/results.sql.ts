@@ -4,7 +4,7 @@
  */
 
 /** The columns a status is read from, by `get`, `listStatuses` and the NOTIFY payloads. */
-const STATUS = `id, state, name, queue, attempt, payload::text AS payload, error::text AS error, meta,
+export const STATUS = `id, state, name, queue, attempt, payload::text AS payload, error::text AS error, meta,
   progress::text AS progress, heartbeat_at,
   (extract(epoch FROM created_at) * 1000)::float8 AS created_ms,
   (extract(epoch FROM updated_at) * 1000)::float8 AS updated_ms`;
@@ -25,7 +25,8 @@ FROM (
 
 /**
  * Upserts statuses: $1 ids, $2 states, $3 names, $4 queues, $5 attempts, $6 payload JSON texts,
- * $7 error JSON texts, $8 meta JSON texts, $9 TTL ms. Meta is merged, name/queue kept when
+ * $7 error JSON texts, $8 meta JSON texts, $9 TTL ms, $10 recorded args JSON texts, $11 sizes of
+ * args too large to record (both null: keep the recorded args). Meta is merged, name/queue kept when
  * absent, payload and error replaced (cleared when null), `created_at` kept; a row that already
  * expired is replaced as if new. Ids must be distinct within one call. With `unlessTerminal`, a live
  * row already `succeeded`, `failed` or `cancelled` is left as it is (checked on the row version the
@@ -35,15 +36,15 @@ export const upsertStatuses = (s: string, channel: string, { unlessTerminal = fa
 WITH ${upsertStatusesCte(s, { unlessTerminal })}${notifyFrom(s, channel)}`;
 
 /**
- * The CTE `up` of {@link upsertStatuses} (parameters $1..$9 as there), for statements that
+ * The CTE `up` of {@link upsertStatuses} (parameters $1..$11 as there), for statements that
  * write statuses next to other rows; follow it with {@link notifyFrom}.
  */
 export const upsertStatusesCte = (s: string, { unlessTerminal = false }: { unlessTerminal?: boolean } = {}) => `up AS (
-  INSERT INTO ${s}.results AS r (id, state, name, queue, attempt, payload, error, meta, created_at, updated_at, expires_at)
+  INSERT INTO ${s}.results AS r (id, state, name, queue, attempt, payload, error, meta, created_at, updated_at, expires_at, args, args_truncated)
   SELECT t.id, t.state, t.name, t.queue, t.attempt, t.payload::json, t.error::json, coalesce(t.meta::jsonb, '{}'::jsonb),
-         now(), now(), now() + t.ttl_ms * interval '1 millisecond'
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::float8[])
-       AS t(id, state, name, queue, attempt, payload, error, meta, ttl_ms)
+         now(), now(), now() + t.ttl_ms * interval '1 millisecond', t.args::jsonb, t.args_truncated
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::text[], $11::int[])
+       AS t(id, state, name, queue, attempt, payload, error, meta, ttl_ms, args, args_truncated)
   ON CONFLICT (id) DO UPDATE SET
     state = EXCLUDED.state,
     attempt = EXCLUDED.attempt,
@@ -55,6 +56,8 @@ export const upsertStatusesCte = (s: string, { unlessTerminal = false }: { unles
     progress = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.progress END,
     heartbeat_at = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.heartbeat_at END,
     created_at = CASE WHEN r.expires_at <= now() THEN now() ELSE r.created_at END,
+    args = CASE WHEN r.expires_at <= now() OR EXCLUDED.args IS NOT NULL OR EXCLUDED.args_truncated IS NOT NULL THEN EXCLUDED.args ELSE r.args END,
+    args_truncated = CASE WHEN r.expires_at <= now() OR EXCLUDED.args IS NOT NULL OR EXCLUDED.args_truncated IS NOT NULL THEN EXCLUDED.args_truncated ELSE r.args_truncated END,
     updated_at = now(),
     expires_at = EXCLUDED.expires_at${
       unlessTerminal
@@ -79,15 +82,6 @@ WITH up AS (
 
 /** One live status ($1). */
 export const getStatus = (s: string) => `SELECT ${STATUS} FROM ${s}.results WHERE id = $1 AND expires_at > now()`;
-
-/**
- * Live statuses filtered by $1 state, $2 queue, $3 name (each null = any), most recently updated
- * first: $4 limit, $5 offset.
- */
-export const listStatuses = (s: string) => `
-SELECT ${STATUS} FROM ${s}.results
-WHERE expires_at > now() AND ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR name = $3)
-ORDER BY updated_at DESC, id DESC LIMIT $4 OFFSET $5`;
 
 /** Sets a new TTL ($2 ms) on a live status ($1). */
 export const expireStatus = (s: string) => `

@@ -11,6 +11,7 @@ import { PACKED_STATUS_LUA } from './status.lua.js';
  * KEYS[1..16] the queue layout of queue-lib
  * KEYS[17] SET of queue names that have a status listing index
  * KEYS[18] global status watch counter
+ * KEYS[19] SET of the queue names of the broker (this queue is added)
  * ARGV[1..5] as status-set-many: now epoch ms, status key prefix, status channel prefix, status
  *   queue index prefix, prune horizon ('' for none)
  * ARGV[6..] groups of 5 per envelope: packed status (as in status-set-many), priority, lease ms
@@ -20,8 +21,9 @@ import { PACKED_STATUS_LUA } from './status.lua.js';
 export const PUBLISH_QUEUED_LUA = `${QUEUE_LIB_LUA}${PACKED_STATUS_LUA}
 local status_now = ARGV[1]
 local watched = redis.call('EXISTS', KEYS[18]) == 1
-local index = new_index()
+local index = new_index(KEYS[17])
 local now = now_ms()
+redis.call('SADD', KEYS[19], string.match(KEYS[1], '{([^{}]*)}:stream:p0$'))
 for i = 6, #ARGV, 5 do
   write_packed(ARGV[i], status_now, ARGV[2], ARGV[3], watched, index)
   enqueue(tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), now)

@@ -1,3 +1,5 @@
+import { QUEUE_LIB_LUA } from './queue-lib.lua.js';
+
 /**
  * purge-queue: deletes every envelope not yet delivered (ready entries past the group's
  * last-delivered id, and delayed ones) and every dead letter. Leased entries stay with their
@@ -81,4 +83,52 @@ for p = 1, 10 do
   end
 end
 return n
+`;
+
+/**
+ * queue-stats: every count of a queue in one atomic step: ready (stream entries not leased,
+ * plus delayed ones already due), delayed (not due yet), leased, dead letters, and when the
+ * oldest ready envelope became ready (the first entry after each stream's last-delivered id,
+ * or the earliest due delayed one).
+ *
+ * KEYS: the queue layout of queue-lib (16 keys)
+ * ARGV[1] consumer group
+ * Returns { ready, delayed, inflight, dead letters, oldest ready epoch ms or -1 }.
+ */
+export const QUEUE_STATS_LUA = `${QUEUE_LIB_LUA}
+local now = now_ms()
+local ready, oldest = 0, -1
+local function seen(ms)
+  if ms and (oldest < 0 or ms < oldest) then oldest = ms end
+end
+for p = 1, 10 do
+  local len = redis.call('XLEN', KEYS[p])
+  if len > 0 then
+    local last = '0-0'
+    local pending = redis.pcall('XPENDING', KEYS[p], ARGV[1])
+    if type(pending) == 'table' and not pending.err then len = len - tonumber(pending[1]) end
+    local groups = redis.pcall('XINFO', 'GROUPS', KEYS[p])
+    if type(groups) == 'table' and not groups.err then
+      for _, g in ipairs(groups) do
+        local name, last_id
+        for i = 1, #g, 2 do
+          if g[i] == 'name' then name = g[i + 1] elseif g[i] == 'last-delivered-id' then last_id = g[i + 1] end
+        end
+        if name == ARGV[1] then last = last_id end
+      end
+    end
+    ready = ready + len
+    if len > 0 then
+      local first = redis.call('XRANGE', KEYS[p], '(' .. last, '+', 'COUNT', 1)
+      if #first > 0 then seen(tonumber(string.match(first[1][1], '^(%d+)'))) end
+    end
+  end
+end
+local due = redis.call('ZCOUNT', KEYS[11], '-inf', now)
+if due > 0 then
+  local first = redis.call('ZRANGEBYSCORE', KEYS[11], '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
+  seen(tonumber(first[2]))
+end
+local total_delayed = redis.call('ZCARD', KEYS[11])
+return { ready + due, total_delayed - due, redis.call('ZCARD', KEYS[12]), redis.call('ZCARD', KEYS[14]), oldest }
 `;

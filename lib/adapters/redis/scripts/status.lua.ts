@@ -33,28 +33,58 @@ end
 `;
 
 /**
- * Lua helpers for packed status writes (status-set-many, publish-queued). `write_packed` writes
- * one status packed as in status-set-many (skipping it when it asks to leave a terminal status as
- * it is and the stored one is terminal), publishes it when watched, and notes it in `index`;
- * `file_index` then files the noted ids under their queues' listing indexes (ZSETs by updatedAt),
- * records the queue names and prunes entries older than the horizon ('' for none).
+ * Lua helpers for packed status writes (status-set-many, publish-queued, status-index).
+ * `write_packed` writes one status packed as in status-set-many (skipping it when it asks to
+ * leave a terminal status as it is and the stored one is terminal), publishes it when watched,
+ * and notes it in `index`; `note_status` files a written status under the operations indexes
+ * at once (its state index, moved out of the previous one; the id index when new; the finished
+ * count); `file_index` then files the noted ids under their queues' listing indexes (ZSETs by
+ * updatedAt), records the queue names, adds the finished counts of this minute and prunes
+ * entries older than the horizon ('' for none). The operations index keys start with the queues
+ * SET's name minus its trailing "queues" (see `RedisKeys.statusIndexBase`).
  */
 export const PACKED_STATUS_LUA = `
 local sep = string.char(31)
 local packed_pattern = '^' .. string.rep('([^' .. sep .. ']*)' .. sep, 8) .. '([^' .. sep .. ']*)(.*)$'
 local meta_pattern = sep .. '([^' .. sep .. ']*)' .. sep .. '([^' .. sep .. ']*)'
+local states = { 'queued', 'running', 'succeeded', 'failed', 'retried', 'cancelled' }
 
-local function is_terminal(key)
-  local state = redis.call('HGET', key, 'state')
+local function is_terminal_state(state)
   return state == 'succeeded' or state == 'failed' or state == 'cancelled'
 end
 
-local function new_index() return { by_queue = {}, names = {} } end
+local function new_index(queues_key)
+  return { by_queue = {}, names = {}, finished = {}, base = string.sub(queues_key, 1, #queues_key - 6) }
+end
+
+local function note_status(index, now, id, queue, state, old_state, old_queue, is_new)
+  local base = index.base
+  if old_state and (old_state ~= state or old_queue ~= queue) then
+    redis.call('ZREM', base .. 'state:' .. old_state .. ':' .. old_queue, id)
+  end
+  redis.call('ZADD', base .. 'state:' .. state .. ':' .. queue, now, id)
+  if is_new then redis.call('ZADD', base .. 'ids', 0, id) end
+  if (state == 'succeeded' or state == 'failed') and old_state ~= state then
+    local f = string.sub(state, 1, 1)
+    index.finished[f] = (index.finished[f] or 0) + 1
+    index.finished[f .. '|' .. queue] = (index.finished[f .. '|' .. queue] or 0) + 1
+  end
+  local members = index.by_queue[queue]
+  if not members then
+    members = {}
+    index.by_queue[queue] = members
+    index.names[#index.names + 1] = queue
+  end
+  members[#members + 1] = now
+  members[#members + 1] = id
+end
 
 local function write_packed(packed, now, status_prefix, channel_prefix, watched, index)
   local id, ttl, unless_terminal, state, attempt, name, queue, payload, err, meta = string.match(packed, packed_pattern)
   local key = status_prefix .. id .. '}'
-  if unless_terminal == '1' and is_terminal(key) then return false end
+  local old = redis.call('HMGET', key, 'state', 'queue')
+  local old_state, old_queue = old[1], old[2] or ''
+  if unless_terminal == '1' and is_terminal_state(old_state) then return false end
   local written, new_fields
   if meta == '' and name ~= '' and queue ~= '' then
     written = 7
@@ -72,20 +102,15 @@ local function write_packed(packed, now, status_prefix, channel_prefix, watched,
     new_fields = redis.call('HSET', key, unpack(fields))
   end
   -- every field new means the hash did not exist: state is always among the fields of a status
-  if new_fields == written then redis.call('HSET', key, 'createdAt', now) end
+  local is_new = new_fields == written
+  if is_new then redis.call('HSET', key, 'createdAt', now) end
   redis.call('PEXPIRE', key, ttl)
   if watched and redis.call('EXISTS', key .. ':watchers') == 1 then
     redis.call('PUBLISH', channel_prefix .. id .. '}', cjson.encode(redis.call('HGETALL', key)))
   end
-  if queue == '' then queue = redis.call('HGET', key, 'queue') or '' end
-  local members = index.by_queue[queue]
-  if not members then
-    members = {}
-    index.by_queue[queue] = members
-    index.names[#index.names + 1] = queue
-  end
-  members[#members + 1] = now
-  members[#members + 1] = id
+  if queue == '' then queue = old_queue end
+  if is_new then old_state = nil end
+  note_status(index, now, id, queue, state, old_state, old_queue, is_new)
   return true
 end
 
@@ -94,8 +119,25 @@ local function file_index(index, now, queues_key, index_prefix, horizon)
     redis.call('ZADD', index_prefix .. queue, unpack(index.by_queue[queue]))
   end
   if #index.names > 0 then redis.call('SADD', queues_key, unpack(index.names)) end
+  if next(index.finished) then
+    local at = tonumber(now)
+    local tp = index.base .. 'tp:' .. (at - at % 60000)
+    for field, n in pairs(index.finished) do redis.call('HINCRBY', tp, field, n) end
+    redis.call('PEXPIRE', tp, 90000000)
+  end
   if horizon ~= '' then
-    for _, queue in ipairs(index.names) do redis.call('ZREMRANGEBYSCORE', index_prefix .. queue, '-inf', '(' .. horizon) end
+    for _, queue in ipairs(index.names) do
+      local key = index_prefix .. queue
+      while true do
+        local old = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. horizon, 'LIMIT', 0, 1000)
+        if #old == 0 then break end
+        redis.call('ZREM', index.base .. 'ids', unpack(old))
+        redis.call('ZREM', key, unpack(old))
+      end
+      for _, state in ipairs(states) do
+        redis.call('ZREMRANGEBYSCORE', index.base .. 'state:' .. state .. ':' .. queue, '-inf', '(' .. horizon)
+      end
+    end
   end
 end
 `;
@@ -109,13 +151,16 @@ end
  * ARGV[6] name ('' keeps), ARGV[7] queue ('' keeps), ARGV[8] payload json ('' clears),
  * ARGV[9] error json ('' clears), ARGV[10] '1' to leave a terminal status as it is (else ''),
  * ARGV[11..] meta field/value pairs (fields prefixed "m:")
- * Returns the stored queue ('' when unknown).
+ * Returns { stored queue ('' when unknown), previous state ('' when new), previous queue } or,
+ * when the write was skipped (a terminal status left as it is), false.
  */
 export const STATUS_SET_LUA = `${WRITE_STATUS_LUA}
-if ARGV[10] == '1' and is_terminal(KEYS[1]) then return redis.call('HGET', KEYS[1], 'queue') or '' end
+local old = redis.call('HMGET', KEYS[1], 'state', 'queue')
+if ARGV[10] == '1' and is_terminal(KEYS[1]) then return false end
 local meta = {}
 for i = 11, #ARGV do meta[#meta + 1] = ARGV[i] end
-return write_status(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], meta)
+local queue = write_status(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], meta)
+return { queue, old[1] or '', old[2] or '' }
 `;
 
 /**
@@ -139,7 +184,7 @@ return write_status(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5
 export const STATUS_SET_MANY_LUA = `${PACKED_STATUS_LUA}
 local now = ARGV[1]
 local watched = redis.call('EXISTS', KEYS[2]) == 1
-local index = new_index()
+local index = new_index(KEYS[1])
 local n = 0
 for i = 6, #ARGV do
   if write_packed(ARGV[i], now, ARGV[2], ARGV[3], watched, index) then n = n + 1 end
@@ -149,30 +194,25 @@ return n
 `;
 
 /**
- * status-index: files task ids under their queues' listing indexes (ZSETs by updatedAt) and
- * records the queue names. Optionally prunes entries older than a horizon. (Cluster path: every
- * index key shares the {results} hash tag.)
+ * status-index: files statuses written one by one (the cluster path) under the listing and
+ * operations indexes, records the queue names and adds the finished counts; optionally prunes
+ * entries older than a horizon. Every index key shares the {results} hash tag.
  *
  * KEYS[1] SET of queue names that have a listing index
  * ARGV[1] updatedAt epoch ms
  * ARGV[2] prune horizon epoch ms ('' for none)
  * ARGV[3] queue index prefix (index = prefix .. queue)
- * ARGV[4..] pairs of (task id, queue name, '' for none)
+ * ARGV[4..] groups of 5: task id, queue ('' for none), state, previous state ('' when new), previous queue
  * Returns 1.
  */
-export const STATUS_INDEX_LUA = `
-local seen, names = {}, {}
-for i = 4, #ARGV, 2 do
-  redis.call('ZADD', ARGV[3] .. ARGV[i + 1], ARGV[1], ARGV[i])
-  if not seen[ARGV[i + 1]] then
-    seen[ARGV[i + 1]] = true
-    names[#names + 1] = ARGV[i + 1]
-  end
+export const STATUS_INDEX_LUA = `${PACKED_STATUS_LUA}
+local index = new_index(KEYS[1])
+for i = 4, #ARGV, 5 do
+  local old_state = ARGV[i + 3]
+  local is_new = old_state == ''
+  note_status(index, ARGV[1], ARGV[i], ARGV[i + 1], ARGV[i + 2], (not is_new) and old_state or nil, ARGV[i + 4], is_new)
 end
-if #names > 0 then redis.call('SADD', KEYS[1], unpack(names)) end
-if ARGV[2] ~= '' then
-  for _, queue in ipairs(names) do redis.call('ZREMRANGEBYSCORE', ARGV[3] .. queue, '-inf', '(' .. ARGV[2]) end
-end
+file_index(index, ARGV[1], KEYS[1], ARGV[3], ARGV[2])
 return 1
 `;
 

@@ -1,0 +1,186 @@
+import type { TaskSearchRequest, TaskStatusWithArgs } from '../../core/contracts/introspection.js';
+import type { TaskStatusPage } from '../../core/contracts/result-backend.js';
+import type { TaskStatus } from '../../core/envelope.js';
+import { ArgsSearchUnsupportedError } from '../../core/errors/args-search-unsupported.error.js';
+import { decodeStatus } from './redis-status.codec.js';
+import type { RedisConnection } from './redis.connection.js';
+import type { RedisKeys } from './redis.keys.js';
+import { ARGS_FIELD, ARGS_TRUNCATED_FIELD } from './redis.status-write.js';
+
+/** Id-prefix candidates read from the id index at most; a prefix matching more walks the listing indexes instead. */
+const PREFIX_CANDIDATES = 2_000;
+/** Entries of a deep page within this distance of the page are read (exact); farther ones are skipped by index position. */
+const EXACT_SKIP = 1_000;
+
+interface IndexSource {
+  readonly queue: string;
+  /** The state the index holds, for the per-state indexes. */
+  readonly state?: string;
+  readonly key: string;
+  /** Rank of the next entry to read. */
+  next: number;
+  buffer: { id: string; score: number }[];
+  done: boolean;
+}
+
+/**
+ * Walks several listing indexes at once, most recently updated first (a k-way merge of
+ * ZREVRANGE pages).
+ */
+class StatusIndexMerge {
+  private readonly sources: IndexSource[];
+
+  constructor(
+    private readonly connection: RedisConnection,
+    indexes: readonly { queue: string; state?: string; key: string }[],
+    private readonly chunk: number,
+  ) {
+    this.sources = indexes.map((index) => ({ ...index, next: 0, buffer: [], done: false }));
+  }
+
+  /** The next up to `chunk` ids in merged order; `[]` at the end. */
+  async next(): Promise<{ id: string; source: IndexSource }[]> {
+    const out: { id: string; source: IndexSource }[] = [];
+    while (out.length < this.chunk) {
+      await Promise.all(this.sources.filter((s) => !s.done && s.buffer.length === 0).map((s) => this.refill(s)));
+      let best: IndexSource | undefined;
+      for (const s of this.sources) if (s.buffer.length > 0 && (!best || s.buffer[0]!.score > best.buffer[0]!.score)) best = s;
+      if (!best) break;
+      out.push({ id: best.buffer.shift()!.id, source: best });
+    }
+    return out;
+  }
+
+  /** Drops ids whose status expired or moved, keeping the read positions right. */
+  async remove(entries: readonly { id: string; source: IndexSource }[]): Promise<void> {
+    const bySource = new Map<IndexSource, string[]>();
+    for (const { id, source } of entries) bySource.set(source, [...(bySource.get(source) ?? []), id]);
+    await Promise.all(
+      [...bySource].map(async ([source, ids]) => {
+        const removed = Number(await this.connection.command('zrem', source.key, ...ids));
+        source.next -= Math.min(removed, ids.length);
+      }),
+    );
+  }
+
+  private async refill(source: IndexSource): Promise<void> {
+    const flat = await this.connection.command<string[]>('zrevrange', source.key, source.next, source.next + this.chunk - 1, 'WITHSCORES');
+    for (let i = 0; i + 1 < flat.length; i += 2) source.buffer.push({ id: flat[i]!, score: Number(flat[i + 1]) });
+    source.next += flat.length / 2;
+    if (flat.length / 2 < this.chunk) source.done = true;
+  }
+}
+
+/**
+ * Listing and search over the Redis listing indexes: a state filter walks the per-state indexes
+ * (so a page of `failed` among a million `succeeded` reads only failed ids), an id prefix reads
+ * the id index when few ids match. Ids whose status expired or moved are dropped from the index
+ * as they are met.
+ */
+export class RedisStatusListing {
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async search(request: TaskSearchRequest): Promise<TaskStatusPage> {
+    if (request.argsContain !== undefined) throw new ArgsSearchUnsupportedError('redis');
+    const limit = Math.max(0, request.limit ?? 50);
+    const offset = Math.max(0, request.offset ?? 0);
+    const prefix = request.idPrefix ?? '';
+    if (prefix !== '') {
+      const page = await this.searchByIdIndex(request, prefix, limit, offset);
+      if (page) return page;
+    }
+    const queues = request.queue !== undefined ? [request.queue] : await this.connection.command<string[]>('smembers', this.keys.statusIndexQueues);
+    const state = request.state;
+    const indexes = queues.map((queue) =>
+      state !== undefined ? { queue, state, key: this.keys.statusIndexState(state, queue) } : { queue, key: this.keys.statusIndexQueue(queue) },
+    );
+    const chunk = Math.min(Math.max((Math.min(offset, EXACT_SKIP) + limit + 1) * 2, 100), 1_000);
+    const merged = new StatusIndexMerge(this.connection, indexes, chunk);
+    // NOTE: with only the index's own filters, entries far before the page are skipped by position
+    // without reading them: a deep page is fast, and off by the statuses that expired early.
+    let blind = request.name === undefined && prefix === '' ? Math.max(0, offset - EXACT_SKIP) : 0;
+    const items: TaskStatus[] = [];
+    const seen = new Set<string>();
+    let skipped = blind;
+    let more = false;
+    while (!more) {
+      let batch = await merged.next();
+      if (batch.length === 0) break;
+      if (blind > 0) {
+        const drop = Math.min(blind, batch.length);
+        blind -= drop;
+        batch = batch.slice(drop);
+        if (batch.length === 0) continue;
+      }
+      if (prefix !== '') batch = batch.filter(({ id }) => id.startsWith(prefix));
+      const hashes = await Promise.all(batch.map(({ id }) => this.connection.command<string[]>('hgetall', this.keys.status(id))));
+      const stale: { id: string; source: IndexSource }[] = [];
+      for (let i = 0; i < batch.length && !more; i++) {
+        const { id, source } = batch[i]!;
+        const status = decodeStatus(id, hashes[i]!);
+        if (!status || (status.queue ?? '') !== source.queue || (source.state !== undefined && status.state !== source.state)) {
+          stale.push(batch[i]!);
+          continue;
+        }
+        if (seen.has(id)) continue;
+        seen.add(id);
+        if (!matches(status, request)) continue;
+        if (skipped < offset) skipped++;
+        else if (items.length < limit) items.push(status);
+        else more = true;
+      }
+      await merged.remove(stale);
+    }
+    return { items, ...(more ? { nextOffset: offset + items.length } : {}) };
+  }
+
+  async getWithArgs(id: string): Promise<TaskStatusWithArgs | null> {
+    const hash = await this.connection.command<string[]>('hgetall', this.keys.status(id));
+    const status = decodeStatus(id, hash);
+    if (!status) return null;
+    let args: string | undefined;
+    let truncated: string | undefined;
+    for (let i = 0; i + 1 < hash.length; i += 2) {
+      if (hash[i] === ARGS_FIELD) args = hash[i + 1];
+      else if (hash[i] === ARGS_TRUNCATED_FIELD) truncated = hash[i + 1];
+    }
+    if (args) return { ...status, args: JSON.parse(args) as unknown };
+    return truncated ? { ...status, argsTruncated: Number(truncated) } : status;
+  }
+
+  /**
+   * Reads every id starting with `prefix` from the id index when there are at most
+   * {@link PREFIX_CANDIDATES} of them; `undefined` when there are more (the caller walks the
+   * listing indexes, where such a common prefix matches densely).
+   */
+  private async searchByIdIndex(request: TaskSearchRequest, prefix: string, limit: number, offset: number): Promise<TaskStatusPage | undefined> {
+    const low = Buffer.from(`[${prefix}`);
+    const high = Buffer.concat([Buffer.from(`[${prefix}`), Buffer.from([0xff])]);
+    const ids = await this.connection.command<string[]>('zrangebylex', this.keys.statusIndexIds, low, high, 'LIMIT', 0, PREFIX_CANDIDATES);
+    if (ids.length >= PREFIX_CANDIDATES) return undefined;
+    const hashes = await Promise.all(ids.map((id) => this.connection.command<string[]>('hgetall', this.keys.status(id))));
+    const gone: string[] = [];
+    const found: TaskStatus[] = [];
+    ids.forEach((id, i) => {
+      const status = decodeStatus(id, hashes[i]!);
+      if (!status) gone.push(id);
+      else if (matches(status, request)) found.push(status);
+    });
+    if (gone.length > 0) await this.connection.command('zrem', this.keys.statusIndexIds, ...gone);
+    found.sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const items = found.slice(offset, offset + limit);
+    return { items, ...(offset + items.length < found.length ? { nextOffset: offset + items.length } : {}) };
+  }
+}
+
+function matches(s: TaskStatus, request: TaskSearchRequest): boolean {
+  return (
+    (request.state === undefined || s.state === request.state) &&
+    (request.queue === undefined || s.queue === request.queue) &&
+    (request.name === undefined || s.name === request.name) &&
+    (request.idPrefix === undefined || s.id.startsWith(request.idPrefix))
+  );
+}
