@@ -85,7 +85,7 @@ export class DashboardData {
 
   /** Whether the tasks page can search arguments. */
   get canSearchArgs(): boolean {
-    return this.backend !== null && hasResultBackendIntrospection(this.backend) && this.backend.name === 'postgres';
+    return this.backend !== null && hasResultBackendIntrospection(this.backend) && this.backend.name !== 'redis';
   }
 
   async workers(): Promise<WorkerHeartbeat[]> {
