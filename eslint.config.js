@@ -94,8 +94,18 @@ export default defineConfig(
         {
           basePath: root,
           zones: [
-            { target: './lib/core', from: ['./lib/adapters', './lib/nest', './lib/cli', './lib/testing'], message: 'The core imports no adapter, Nest, CLI or testing code.' },
-            { target: './lib/adapters', from: ['./lib/nest', './lib/cli'], message: 'Adapters import only the core.' },
+            {
+              target: './lib/core',
+              from: ['./lib/adapters', './lib/nest', './lib/cli', './lib/testing', './lib/dashboard'],
+              message: 'The core imports no adapter, Nest, CLI, dashboard or testing code.',
+            },
+            { target: './lib/adapters', from: ['./lib/nest', './lib/cli', './lib/dashboard'], message: 'Adapters import only the core.' },
+            { target: './lib/nest', from: ['./lib/dashboard'], message: 'The Nest layer does not import the dashboard: the dashboard sits on top of it.' },
+            {
+              target: './lib/dashboard',
+              from: ['./lib/cli', './lib/testing'],
+              message: 'The dashboard builds on the core, the adapters and the Nest layer, not on the CLI or testing code.',
+            },
             ...adapterFolders.map((folder) => ({
               target: `./lib/adapters/${folder}`,
               from: adapterFolders.filter((other) => other !== folder).map((other) => `./lib/adapters/${other}`),

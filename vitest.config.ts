@@ -16,6 +16,7 @@ const packageEntries: Record<string, string> = {
   'nestjs-stem/postgres': './lib/adapters/postgres/index.ts',
   'nestjs-stem/testing': './lib/testing/index.ts',
   'nestjs-stem/testing/contracts': './lib/testing/contracts.ts',
+  'nestjs-stem/dashboard': './lib/dashboard/index.ts',
 };
 
 export default defineConfig({

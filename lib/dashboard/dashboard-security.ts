@@ -1,0 +1,79 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+/** Name of the cookie that binds a browser to its CSRF token. */
+export const CSRF_COOKIE = 'stem_dash_csrf';
+/** Header (JSON and fetch requests) or form field carrying the CSRF token. */
+export const CSRF_HEADER = 'x-stem-csrf';
+/** Form field carrying the CSRF token. */
+export const CSRF_FIELD = '_csrf';
+
+/** Headers a reverse proxy adds; their presence means the socket address is not the client's. */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip'];
+
+/** Whether an IP address is on the loopback interface (127.0.0.0/8, ::1, or IPv4-mapped 127.x). */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
+
+/**
+ * Why a request without a guard is refused, or `null` when it may pass: it must come from the
+ * loopback interface and through no proxy (a proxy on the same host would make every client
+ * look local).
+ */
+export function loopbackRefusal(req: IncomingMessage): string | null {
+  const address = req.socket.remoteAddress;
+  if (!isLoopbackAddress(address)) {
+    return `This Stem dashboard has no guard, so it answers only requests from this machine (loopback), and this one came from ${address ?? 'an unknown address'}. Configure guards (StemDashboardModule.forRoot({ guards: [...] }) or createDashboardHandler(sources, { guards })) to open it to other clients.`;
+  }
+  const proxied = PROXY_HEADERS.find((h) => req.headers[h] !== undefined);
+  if (proxied) {
+    return `This Stem dashboard has no guard, so it answers only direct requests from this machine, and this one came through a proxy (it carries a "${proxied}" header). Configure guards to serve it behind a proxy.`;
+  }
+  return null;
+}
+
+/** Parses the `Cookie` header. */
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at < 0) continue;
+    const name = part.slice(0, at).trim();
+    if (name) cookies[name] = decodeURIComponent(part.slice(at + 1).trim());
+  }
+  return cookies;
+}
+
+/**
+ * Signed double-submit CSRF tokens: each browser gets a random cookie, and its token is an HMAC
+ * of that cookie under a server secret. A mutating request must carry the token (header or form
+ * field) matching its cookie; another site can neither read the cookie nor forge the HMAC.
+ */
+export class CsrfTokens {
+  private readonly secret: Buffer;
+
+  constructor(secret?: string) {
+    this.secret = secret ? Buffer.from(secret) : randomBytes(32);
+  }
+
+  /** A fresh random cookie value. */
+  newCookie(): string {
+    return randomBytes(18).toString('base64url');
+  }
+
+  /** The token that goes with `cookie`. */
+  tokenFor(cookie: string): string {
+    return createHmac('sha256', this.secret).update(cookie).digest('base64url');
+  }
+
+  /** Whether `token` matches `cookie`. */
+  verify(cookie: string | undefined, token: string | undefined): boolean {
+    if (!cookie || !token) return false;
+    const expected = Buffer.from(this.tokenFor(cookie));
+    const given = Buffer.from(token);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+}
