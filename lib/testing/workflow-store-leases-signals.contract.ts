@@ -47,6 +47,17 @@ export function defineLeaseSignalAndChildCases(env: WorkflowStoreCaseEnv): void 
     expect(await env.store().markResumed(run.id)).toMatchObject({ status: 'running' });
     expect(await env.store().takeSignal(run.id, 'go', '$waitForSignal#1')).toEqual({ payload: 2 });
   });
+  it("a stale executor's refused wait on a topic does not hide the run its lease holder suspended on that topic", async () => {
+    const run = await env.create();
+    const topic = uniqueName('topic');
+    expect(await env.store().claimRun(run.id, 'stale', 1_000)).toBe(true);
+    await env.clock().advance(1_001);
+    expect(await env.store().claimRun(run.id, 'holder', 30_000)).toBe(true);
+    expect(await env.store().suspendOnTopic(run.id, '$awaitEvent#0', topic, { ownerId: 'holder' })).toBe(true);
+    expect(await env.store().suspendOnTopic(run.id, '$awaitEvent#0', topic, { ownerId: 'stale' })).toBe(false);
+    expect(await env.store().runsWaitingOn(topic)).toEqual([run.id]);
+    expect((await env.store().resolveWatchers(topic, { n: 1 })).map((r) => r.runId)).toEqual([run.id]);
+  });
   it('a signal for an ended run is not stored; for an unknown run it throws', async () => {
     const run = await env.create();
     await env.store().markCompleted(run.id, null);

@@ -177,9 +177,10 @@ export class RedisWorkflowStore implements WorkflowStore {
   async suspendOnTopic(runId: string, step: string, topic: string, options: WaitOptions = {}): Promise<boolean> {
     const deadline = options.deadline ?? null;
     await this.waits.registering(topic, runId);
-    const done = await this.suspend(runId, 'event', step, { topic, resumeAt: deadline, requestedResumeAt: options.requestedDeadline ?? deadline }, options);
-    if (!done) await this.waits.unregistered(topic, runId);
-    return done;
+    // NOTE: a refused suspension leaves its index entry: another executor of the run may have
+    // suspended it on the same topic, and that suspension needs the entry. Readers drop it once
+    // the run no longer waits on the topic.
+    return this.suspend(runId, 'event', step, { topic, resumeAt: deadline, requestedResumeAt: options.requestedDeadline ?? deadline }, options);
   }
 
   suspendOnSignal(runId: string, step: string, name: string, options: WaitOptions = {}): Promise<boolean> {
