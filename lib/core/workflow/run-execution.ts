@@ -54,8 +54,19 @@ export class RunExecution {
     this.recorded = [...recorded];
   }
 
+  /**
+   * The first error a store call of this execution threw. An outage is not the run's failure:
+   * the execution ends by throwing it, so its run task fails and is retried, and the retry
+   * replays from the last checkpoint that was written.
+   */
+  storeFailure: unknown = undefined;
+  private guarded: WorkflowStore | undefined;
+
+  /** The store, with every failing call recorded in {@link storeFailure}. */
   get store(): WorkflowStore {
-    return this.deps.store;
+    return (this.guarded ??= recordFailures(this.deps.store, (error) => {
+      this.storeFailure ??= error;
+    }));
   }
 
   get now(): number {
@@ -177,6 +188,36 @@ export class RunExecution {
       },
     });
   }
+}
+
+/** `store` with each method's throw or rejection passed to `onFailure` (and still thrown). */
+function recordFailures(store: WorkflowStore, onFailure: (error: unknown) => void): WorkflowStore {
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      if (typeof value !== 'function') return value;
+      let fn = wrapped.get(key);
+      if (!fn) {
+        fn = (...args: unknown[]) => {
+          try {
+            const out = (value as (...a: unknown[]) => unknown).apply(target, args);
+            return out instanceof Promise
+              ? out.catch((error: unknown) => {
+                  onFailure(error);
+                  throw error;
+                })
+              : out;
+          } catch (error) {
+            onFailure(error);
+            throw error;
+          }
+        };
+        wrapped.set(key, fn);
+      }
+      return fn;
+    },
+  });
 }
 
 function retryDelay(options: WorkflowStepOptions | undefined, retry: number, checkpoint: string): number {

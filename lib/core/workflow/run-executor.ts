@@ -52,8 +52,20 @@ export async function advanceRun(host: RunExecutorHost, runId: string, ownerId: 
   return record(host, run, outcome, ownerId);
 }
 
-/** Replays the run's definition once against its checkpoints: how this execution ended. */
+/**
+ * Replays the run's definition once against its checkpoints: how this execution ended. Throws
+ * the store's error when a store call failed on the way (the run task is retried; the run does
+ * not fail).
+ */
 async function executeDefinition(definition: WorkflowDefinition, exec: RunExecution, host: RunExecutorHost): Promise<RunOutcome> {
+  const outcome = await replayOnce(definition, exec, host).catch((error: unknown) => {
+    throw exec.storeFailure ?? error;
+  });
+  if (exec.storeFailure !== undefined) throw exec.storeFailure;
+  return outcome;
+}
+
+async function replayOnce(definition: WorkflowDefinition, exec: RunExecution, host: RunExecutorHost): Promise<RunOutcome> {
   if (definition.kind === 'flow') return runFlow(definition, exec);
   const ctx = new ScriptRunContext(exec, host.startRun);
   try {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InMemoryWorkflowStore } from '../../lib/adapters/memory/index.js';
+import { InMemoryBroker, InMemoryWorkflowStore, StemWorkflowApp } from '../../lib/adapters/memory/index.js';
+import { WorkflowScript } from '../../lib/core/index.js';
 import { RunLeaseExtension } from '../../lib/core/workflow/run-lease.extension.js';
 import { FakeWorkflowClock } from '../../lib/testing/index.js';
 
@@ -67,4 +68,40 @@ describe('RunLeaseExtension lease timing', () => {
     expect(calls).toEqual(['claimRun@0', 'renewRunLease@1000', 'renewRunLease@2000', 'renewRunLease@3000']);
     expect(lost).toEqual([]);
   });
+});
+
+describe('a store that fails during an execution', () => {
+  it('does not fail the run: its run task is retried and the run completes from its last checkpoint', async () => {
+    const store = new InMemoryWorkflowStore();
+    const executions: string[] = [];
+    const save = store.saveStep.bind(store);
+    let outage = true;
+    store.saveStep = (runId, name, value, options) => {
+      if (name === 'b#0' && outage) {
+        outage = false;
+        return Promise.reject(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+      }
+      return save(runId, name, value, options);
+    };
+    const script = new WorkflowScript<{ n: number }, number>({
+      name: 'store.outage',
+      run: async (ctx) => {
+        const a = await ctx.step('a', () => (executions.push('a'), ctx.params.n));
+        const b = await ctx.step('b', () => (executions.push('b'), a + 1));
+        return ctx.step('c', () => (executions.push('c'), b * 2));
+      },
+    });
+    const app = await StemWorkflowApp.create({ broker: new InMemoryBroker(), store }, { scripts: [script], concurrency: 2 });
+    try {
+      const id = await app.startWorkflow('store.outage', { n: 1 });
+      const done = await app.waitForCompletion<number>(id, { timeout: '20s' });
+      expect(done.state.status).toBe('completed');
+      expect(done.value).toBe(4);
+      expect(done.state.lastError).toBeNull();
+      // The step whose checkpoint could not be written ran again; the one before it did not.
+      expect(executions).toEqual(['a', 'b', 'b', 'c']);
+    } finally {
+      await app.shutdown();
+    }
+  }, 30_000);
 });
