@@ -23,15 +23,20 @@ export function defineLeaseSignalAndChildCases(env: WorkflowStoreCaseEnv): void 
     await env.store().sendSignal(run.id, 'approve', { by: 'ann' });
     await env.store().sendSignal(run.id, 'other', 1);
     await env.store().sendSignal(run.id, 'approve', { by: 'bob' });
+    await env.store().sendSignal(run.id, 'approve', { by: 'cy' });
     expect((await env.store().listSignals(run.id)).map((s) => [s.name, s.seq])).toEqual([
       ['approve', 1],
       ['other', 2],
       ['approve', 3],
+      ['approve', 4],
     ]);
-    const [a, b] = await Promise.all([env.store().takeSignal(run.id, 'approve', '$waitForSignal#0'), env.store().takeSignal(run.id, 'approve', '$waitForSignal#1')]);
-    expect([a?.payload, b?.payload]).toEqual([{ by: 'ann' }, { by: 'bob' }]);
-    expect(await env.store().takeSignal(run.id, 'approve', '$waitForSignal#2')).toBeNull();
+    expect(await env.store().takeSignal(run.id, 'approve', '$waitForSignal#0')).toEqual({ payload: { by: 'ann' } });
+    // NOTE: two takes at once: each gets one of the two left, neither gets both or none.
+    const [b, c] = await Promise.all([env.store().takeSignal(run.id, 'approve', '$waitForSignal#1'), env.store().takeSignal(run.id, 'approve', '$waitForSignal#2')]);
+    expect([b?.payload, c?.payload].map((p) => (p as { by: string }).by).sort()).toEqual(['bob', 'cy']);
+    expect(await env.store().takeSignal(run.id, 'approve', '$waitForSignal#3')).toBeNull();
     expect((await env.store().readStep(run.id, '$waitForSignal#0'))?.value).toEqual({ by: 'ann' });
+    expect((await env.store().readStep(run.id, '$waitForSignal#1'))?.value).toEqual(b?.payload);
     expect((await env.store().listSignals(run.id)).map((s) => s.name)).toEqual(['other']);
   });
   it('suspendOnSignal refuses while a matching signal waits; a later signal wakes the waiting run', async () => {
