@@ -1,7 +1,10 @@
+import 'reflect-metadata';
+import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisConnectionError, RedisStreamsBroker } from '../../lib/adapters/redis/index.js';
 import { createStemAdapters, type StemAdapters } from '../../lib/adapters/stem-adapters.factory.js';
 import { runCli } from '../../lib/cli/run-cli.js';
+import { StemModule } from '../../lib/nest/stem.module.js';
 import { uniquePrefix } from '../redis/redis-test-utils.js';
 import { createTlsFixture, type TlsFixture, toolsAvailable } from '../support/tls-fixture.js';
 import { roundTrip } from './tls-round-trip.js';
@@ -109,5 +112,38 @@ describe.runIf(tools)('rediss:// against a private TLS-only redis-server', () =>
     expect(await runCli(['health'], io, env), err.join('\n')).toBe(0);
     expect(await runCli(['health'], io, { STEM_BROKER_URL: url })).not.toBe(0);
     expect(err.join('\n')).toContain('STEM_TLS_CA_CERT');
+  });
+
+  it('StemModule.forRoot({ tls }) connects with the module options, and fails to boot without the CA', async () => {
+    const boot = async (tls: { ca: string } | false) => {
+      const moduleRef = await Test.createTestingModule({ imports: [StemModule.forRoot({ broker: server.url(uniquePrefix('tls')), tls, worker: false })] })
+        .setLogger({ log() {}, warn() {}, error() {} })
+        .compile();
+      try {
+        await moduleRef.init();
+      } finally {
+        await moduleRef.close();
+      }
+    };
+    await expect(boot({ ca: certs.ca })).resolves.toBeUndefined();
+    await expect(boot(false)).rejects.toThrow(/STEM_TLS_CA_CERT/);
+  });
+
+  it('the README example runs over TLS with STEM_BROKER_URL and STEM_TLS_CA_CERT', async () => {
+    const printed: string[] = [];
+    const env = { STEM_BROKER_URL: server.url(uniquePrefix('readme')), STEM_TLS_CA_CERT: certs.ca };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void printed.push(args.map(String).join(' ')));
+    try {
+      await import('../../examples/tls.js');
+    } finally {
+      log.mockRestore();
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    expect(printed).toEqual(['hello Ada, over TLS']);
   });
 });

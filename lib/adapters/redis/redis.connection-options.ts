@@ -19,8 +19,8 @@ export interface RedisConnectionOptions extends RedisHealthOptions {
   readonly redis?: RedisOptions;
   /**
    * CA, client certificate and key for `rediss://` URLs (PEM file paths, PEM text or bytes), and
-   * `allowInsecure` to skip verifying the server. Only `rediss://` URLs use TLS; a `redis://` URL
-   * connects in plain text whatever this says.
+   * `allowInsecure` to skip verifying the server. Only `rediss://` URLs use these; a `redis://`
+   * URL connects in plain text (unless `redis.tls` is given, which ioredis honours as it is).
    * @default the system's trusted CAs, no client certificate
    */
   readonly tls?: StemTlsOptions;
