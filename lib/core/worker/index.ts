@@ -10,3 +10,4 @@ export * from './autoscaler.js';
 export { PIPELINE_ERROR_REASON } from './pipeline-failures.js';
 export * from './worker-log.js';
 export * from './threads/index.js';
+export { INVALID_RATE_KEY_REASON } from './rate-limit-admission.js';
