@@ -2,7 +2,18 @@ import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { InMemoryBroker, InMemoryResultBackend, RoutingConfigError, StemClient, StemModule, type StemModuleOptions, StemWorkerHost, Task, type TaskContext } from '../lib/index.js';
+import {
+  InMemoryBroker,
+  InMemoryResultBackend,
+  RoutingConfigError,
+  StemClient,
+  StemHealthIndicator,
+  StemModule,
+  type StemModuleOptions,
+  StemWorkerHost,
+  Task,
+  type TaskContext,
+} from '../lib/index.js';
 
 const ran: { task: string; queue: string; priority: number; worker?: string }[] = [];
 
@@ -54,13 +65,15 @@ async function boot(options: StemModuleOptions) {
     .compile();
   closers.push(() => moduleRef.close());
   await moduleRef.init();
-  return { stem: moduleRef.get(StemClient), host: moduleRef.get(StemWorkerHost) };
+  return { stem: moduleRef.get(StemClient), host: moduleRef.get(StemWorkerHost), health: moduleRef.get(StemHealthIndicator) };
 }
 
 describe('StemModule routing', () => {
   it('the routing option sends reports.* to reports with the priority clamped; worker.queues picks what this worker consumes', async () => {
-    const { stem, host } = await boot({ routing: ROUTING_YAML, worker: { queues: ['reports'] }, workflows: false });
+    const { stem, host, health } = await boot({ routing: ROUTING_YAML, worker: { queues: ['reports'] }, workflows: false });
     expect(host.worker!.queues).toEqual(['reports']);
+    // The health check looks at the queues the tasks are routed to: reports (consumed) and emails (not).
+    expect(Object.keys((await health.isHealthy()).stem.queues).sort()).toEqual(['emails', 'reports']);
     const report = await stem.enqueue('reports.daily');
     expect((await stem.waitForTask(report, { timeout: 5_000 })).value).toBe('done');
     expect(ran).toEqual([{ task: 'reports.daily', queue: 'reports', priority: 4 }]);

@@ -1,11 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { Stem } from '../core/stem.js';
 import type { StemAdapters } from '../adapters/stem-adapters.factory.js';
 import type { TaskRegistry } from '../core/task-handler.js';
 import { DEFAULT_TASK_OPTIONS } from '../core/task-options.js';
 import type { StemModuleOptions } from './interfaces/stem-module-options.interface.js';
 import type { StemHealthOptions } from './interfaces/stem-health-options.interface.js';
 import type { StemHealthResult, StemQueueHealth } from './interfaces/stem-health-result.interface.js';
-import { STEM_ADAPTERS, STEM_TASK_REGISTRY } from './stem.constants.js';
+import { STEM_ADAPTERS, STEM_PRODUCER, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { STEM_MODULE_OPTIONS } from './stem.module-definition.js';
 
 /**
@@ -27,6 +28,7 @@ export class StemHealthIndicator {
     @Inject(STEM_ADAPTERS) private readonly adapters: StemAdapters,
     @Inject(STEM_TASK_REGISTRY) private readonly registry: TaskRegistry,
     @Inject(STEM_MODULE_OPTIONS) private readonly options: StemModuleOptions,
+    @Optional() @Inject(STEM_PRODUCER) private readonly producer: Stem | null = null,
   ) {}
 
   /** Checks the broker, the backend, the live workers of each queue and the queue lag. */
@@ -69,11 +71,21 @@ export class StemHealthIndicator {
     return { [key]: { status, broker, backend, queues: report, ...(errors.length ? { error: errors.join('; ') } : {}) } } as StemHealthResult<Key>;
   }
 
+  /** The worker's queues and those the discovered tasks are routed to (through the producer's routing, when it has one). */
   private defaultQueues(): string[] {
-    const fallback = this.options.defaults?.queue ?? DEFAULT_TASK_OPTIONS.queue;
-    const queues = new Set<string>(this.options.worker ? (this.options.worker.queues ?? []) : []);
-    for (const handler of this.registry.list()) queues.add(handler.options?.queue ?? fallback);
-    if (queues.size === 0) queues.add(fallback);
+    const routing = this.producer?.routing;
+    const taskDefault = this.options.defaults?.queue;
+    const named = this.options.worker ? (this.options.worker.queues ?? []) : [];
+    const queues = new Set<string>(routing ? routing.workerQueues(named) : named);
+    for (const handler of this.registry.list()) {
+      const taskQueue = handler.options?.queue ?? taskDefault;
+      if (!routing) queues.add(taskQueue ?? DEFAULT_TASK_OPTIONS.queue);
+      else {
+        const decision = routing.resolve({ task: handler.name, ...(taskQueue !== undefined ? { taskQueue } : {}) });
+        if (decision.type === 'queue') queues.add(decision.queue);
+      }
+    }
+    if (queues.size === 0) queues.add(taskDefault ?? routing?.defaultQueue ?? DEFAULT_TASK_OPTIONS.queue);
     return [...queues];
   }
 }

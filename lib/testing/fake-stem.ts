@@ -3,6 +3,7 @@ import type { TaskError, TaskState, TaskStatus } from '../core/envelope.js';
 import type { EnqueueCall } from '../core/stem.js';
 import type { EnqueueOptions } from '../core/task-options.js';
 import type { TaskResult, WaitOptions } from '../core/task-result.js';
+import { enqueueScopeMeta, withEnqueueMeta } from '../core/routing/enqueue-scope.js';
 import { uuidv7 } from '../core/utils/uuid.js';
 import { StemClient } from '../nest/stem.client.js';
 
@@ -28,7 +29,7 @@ export interface RecordedEnqueue {
  * expect(fake.enqueued('email.send')).toHaveLength(1);
  * fake.succeed(fake.enqueued()[0].id, { delivered: true });
  */
-export class FakeStem implements Pick<StemClient, 'enqueue' | 'enqueueMany' | 'waitForTask' | 'getTaskStatus'> {
+export class FakeStem implements Pick<StemClient, 'enqueue' | 'enqueueMany' | 'waitForTask' | 'getTaskStatus' | 'withMeta'> {
   private readonly calls: RecordedEnqueue[] = [];
   private readonly statuses = new Map<string, TaskStatus>();
 
@@ -37,9 +38,15 @@ export class FakeStem implements Pick<StemClient, 'enqueue' | 'enqueueMany' | 'w
     return { provide: StemClient, useValue: this };
   }
 
+  /** Like `StemClient.withMeta`: enqueues recorded inside carry the scope's meta in `options.meta`. */
+  withMeta<T>(meta: Readonly<Record<string, unknown>>, fn: () => T): T {
+    return withEnqueueMeta(meta, fn);
+  }
+
   async enqueue(name: string, args: unknown = {}, options: EnqueueOptions = {}): Promise<string> {
     const id = options.taskId ?? uuidv7();
-    this.calls.push({ id, name, args, options });
+    const scope = enqueueScopeMeta();
+    this.calls.push({ id, name, args, options: scope ? { ...options, meta: { ...scope, ...options.meta } } : options });
     this.write(id, name, 'queued', {});
     return id;
   }

@@ -33,6 +33,14 @@ describe('FakeStem', () => {
     fake.clear();
     expect(fake.enqueued()).toEqual([]);
   });
+
+  it('records the meta of a withMeta scope, the call meta winning', async () => {
+    const fake = new FakeStem();
+    await fake.withMeta({ requestId: 'r-1', user: 'scope' }, () => fake.enqueue('a', {}, { meta: { user: 'call' } }));
+    await fake.enqueue('b');
+    expect(fake.enqueued('a')[0]!.options.meta).toEqual({ requestId: 'r-1', user: 'call' });
+    expect(fake.enqueued('b')[0]!.options).toEqual({});
+  });
 });
 
 describe('TestClock', () => {
