@@ -57,9 +57,15 @@ export class StemQueueEventsHost implements OnApplicationBootstrap, BeforeApplic
       if (handler.name === undefined) listener.onAny(call);
       else listener.on(handler.name, call);
     }
-    for (const listener of byQueue.values()) {
-      this.listeners.push(listener);
-      await listener.start();
+    try {
+      for (const listener of byQueue.values()) {
+        this.listeners.push(listener);
+        await listener.start();
+      }
+    } catch (error) {
+      // NOTE: a store down at boot: close the listeners already subscribed before failing the bootstrap.
+      await this.beforeApplicationShutdown();
+      throw error;
     }
     this.logger.log(`Listening to queue events on [${this.queues.join(', ')}] (${handlers.map((h) => h.source).join(', ')})`);
   }

@@ -104,7 +104,7 @@ export class CanvasBatches {
     const record = group.meta[CanvasMeta.batch] as BatchRecord | undefined;
     if (!record || !Array.isArray(record.taskIds)) throw new BatchConflictError(batchId, undefined, signatures.length);
     if (group.expected !== signatures.length) throw new BatchConflictError(batchId, group.expected, signatures.length);
-    if (!group.chordDispatched) await this.dispatch(store, batchId, signatures, record.taskIds);
+    if (!group.chordDispatched) await this.dispatch(store, batchId, signatures, record.taskIds, created);
     return { batchId, taskIds: record.taskIds, created };
   }
 
@@ -140,20 +140,22 @@ export class CanvasBatches {
     );
   }
 
-  private async dispatch(store: GroupStore, batchId: string, signatures: readonly TaskSignature<unknown, unknown>[], taskIds: readonly string[]): Promise<void> {
+  private async dispatch(store: GroupStore, batchId: string, signatures: readonly TaskSignature<unknown, unknown>[], taskIds: readonly string[], created: boolean): Promise<void> {
     const token = `batch:${uuidv7()}`;
     if (!(await store.claimChord(batchId, token, this.defaults.claimTimeout))) return;
     try {
       const backend = this.stem.backend;
-      // NOTE: an earlier submitter may have published some members before it failed or died. A
-      // member a worker has picked up is skipped; one still `queued` is published again, since its
-      // publish may have failed (at least once: it may then run twice, never zero times).
-      const published = backend
-        ? await mapLimited(taskIds, async (id) => {
-            const status = await backend.get(id);
-            return status !== null && status.state !== 'queued' && status.error?.type !== 'PublishError';
-          })
-        : taskIds.map(() => false);
+      // NOTE: the submission that created the batch publishes every member without reading their
+      // statuses. A later one may follow a submitter that published some members before it failed
+      // or died: a member a worker has picked up is skipped; one still `queued` is published again,
+      // since its publish may have failed (at least once: it may run twice, never zero times).
+      const published =
+        backend && !created
+          ? await mapLimited(taskIds, async (id) => {
+              const status = await backend.get(id);
+              return status !== null && status.state !== 'queued' && status.error?.type !== 'PublishError';
+            })
+          : taskIds.map(() => false);
       const calls: EnqueueCall[] = [];
       signatures.forEach((s, index) => {
         if (published[index]) return;

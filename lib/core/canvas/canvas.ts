@@ -108,7 +108,7 @@ export interface GroupOptions {
 /**
  * Composes tasks: groups (parallel, results in body order), chains (sequential, advanced by the
  * worker), chords (a group plus a callback dispatched by the worker that finishes the last
- * member), and `chunks`/`map` helpers over item lists.
+ * member), `chunks`/`map` helpers over item lists, and idempotent batches (`submitBatch`).
  *
  * @example
  * const canvas = new Canvas(stem);

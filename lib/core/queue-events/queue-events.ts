@@ -98,9 +98,17 @@ export class QueueEvents {
   private call(listener: QueueEventListener, event: QueueEvent): void {
     try {
       const result = listener(event);
-      if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).catch((error: unknown) => this.options.onError?.(error, event));
+      if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).catch((error: unknown) => this.report(error, event));
     } catch (error) {
+      this.report(error, event);
+    }
+  }
+
+  private report(error: unknown, event: QueueEvent): void {
+    try {
       this.options.onError?.(error, event);
+    } catch {
+      // NOTE: an error handler that throws must not escape into the broker's subscriber loop.
     }
   }
 }
