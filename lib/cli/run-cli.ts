@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { StemError } from '../core/errors/stem.error.js';
 import { CliContext, type CliIo, UsageError } from './cli-context.js';
+import { dashboardCommand } from './commands/dashboard.command.js';
 import { dlqCommand } from './commands/dlq.command.js';
 import { schedulesCommand } from './commands/schedules.command.js';
 import { wfCommand } from './commands/wf.command.js';
@@ -35,6 +36,9 @@ Commands:
                                            stored first, so it holds for workers that are down
   worker pause|resume <queue>              stored; paused queues are not fetched from
   worker shutdown [-w id]... [--mode warm|soft|hard]
+  dashboard [--port 3080] [--host 127.0.0.1] [--read-only]
+                                           the web dashboard; without STEM_DASHBOARD_USER and
+                                           STEM_DASHBOARD_PASSWORD it answers only loopback requests
 
 Options:
   --broker <url>    redis://, rediss:// or postgres:// (default: $STEM_BROKER_URL)
@@ -88,6 +92,9 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
         terminate: { type: 'boolean' },
         'expires-in': { type: 'string' },
         mode: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'read-only': { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -102,7 +109,12 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
   }
   const ctx = new CliContext(
     io,
-    { ...(values.broker ? { broker: values.broker } : {}), ...(values.backend ? { backend: values.backend } : {}), json: values.json ?? false, workflows: command === 'wf' },
+    {
+      ...(values.broker ? { broker: values.broker } : {}),
+      ...(values.backend ? { backend: values.backend } : {}),
+      json: values.json ?? false,
+      workflows: command === 'wf' || command === 'dashboard',
+    },
     env,
   );
   try {
@@ -126,6 +138,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
         return await wfCommand(ctx, action, rest, values);
       case 'worker':
         return await workerCommand(ctx, action, rest, values);
+      case 'dashboard':
+        return await dashboardCommand(ctx, values, env);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
