@@ -9,3 +9,4 @@ export * from './revoke-store.contract.js';
 export * from './control-channel.contract.js';
 export * from './workflow-store.contract.js';
 export * from './workflow-retention.contract.js';
+export * from './introspection.contract.js';

@@ -10,7 +10,7 @@ import { ARGS_FIELD, ARGS_TRUNCATED_FIELD } from './redis.status-write.js';
 /** Id-prefix candidates read from the id index at most; a prefix matching more walks the listing indexes instead. */
 const PREFIX_CANDIDATES = 2_000;
 /** Entries of a deep page within this distance of the page are read (exact); farther ones are skipped by index position. */
-const EXACT_SKIP = 1_000;
+const EXACT_SKIP = 200;
 
 interface IndexSource {
   readonly queue: string;
@@ -138,15 +138,13 @@ export class RedisStatusListing {
   }
 
   async getWithArgs(id: string): Promise<TaskStatusWithArgs | null> {
-    const hash = await this.connection.command<string[]>('hgetall', this.keys.status(id));
+    const hash = await this.connection.command<Record<string, string> | string[]>('hgetall', this.keys.status(id));
     const status = decodeStatus(id, hash);
     if (!status) return null;
-    let args: string | undefined;
-    let truncated: string | undefined;
-    for (let i = 0; i + 1 < hash.length; i += 2) {
-      if (hash[i] === ARGS_FIELD) args = hash[i + 1];
-      else if (hash[i] === ARGS_TRUNCATED_FIELD) truncated = hash[i + 1];
-    }
+    const fields: Record<string, string | undefined> = Array.isArray(hash) ? {} : hash;
+    if (Array.isArray(hash)) for (let i = 0; i + 1 < hash.length; i += 2) fields[hash[i]!] = hash[i + 1];
+    const args = fields[ARGS_FIELD];
+    const truncated = fields[ARGS_TRUNCATED_FIELD];
     if (args) return { ...status, args: JSON.parse(args) as unknown };
     return truncated ? { ...status, argsTruncated: Number(truncated) } : status;
   }
