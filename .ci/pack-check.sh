@@ -20,7 +20,7 @@ TARBALL="$WORK/$(tail -n 1 "$WORK/pack.out")"
 tar -tzf "$TARBALL" | sed 's#^package/##' | sort >"$WORK/files.txt"
 for file in LICENSE README.md package.json dist/lib/index.js dist/lib/index.d.ts dist/lib/core/index.js \
   dist/lib/nest/microservices/index.js dist/lib/adapters/redis/index.js dist/lib/adapters/postgres/index.js \
-  dist/lib/testing/index.js dist/lib/cli/main.js dist/lib/core/worker/threads/thread-entry.js dist/lib/nest/threads/stem-thread-app.js; do
+  dist/lib/testing/index.js dist/lib/dashboard/index.js dist/lib/cli/main.js dist/lib/core/worker/threads/thread-entry.js dist/lib/nest/threads/stem-thread-app.js; do
   grep -qx "$file" "$WORK/files.txt" || fail "the tarball lacks $file"
 done
 if grep -E '\.map$|^dist/(sample|bench|test|e2e)/|\.ts$' "$WORK/files.txt" | grep -v '\.d\.ts$'; then
@@ -77,5 +77,11 @@ FORBID="$ROOT/test/core/fixtures/forbid-imports.mjs"
   const loaded = Object.keys(require.cache).filter((f) => f.includes('/node_modules/@nestjs/'));
   if (typeof core.Worker !== 'function' || loaded.length) { console.error('loaded:', loaded); process.exit(1); }
 ") || fail "require('nestjs-stem/core') loaded @nestjs/*"
+
+step "nestjs-stem/dashboard loads in the ESM and CommonJS apps"
+(cd "$WORK/esm" && node --input-type=module -e "const d = await import('nestjs-stem/dashboard'); if (typeof d.createDashboardHandler !== 'function' || typeof d.StemDashboardModule !== 'function') process.exit(1);") ||
+  fail "importing nestjs-stem/dashboard failed"
+(cd "$WORK/cjs" && node -e "const d = require('nestjs-stem/dashboard'); if (typeof d.createDashboardHandler !== 'function') process.exit(1);") ||
+  fail "require('nestjs-stem/dashboard') failed"
 
 step "pack-check passed"

@@ -59,6 +59,11 @@ export class CliContext {
     return this.adapters;
   }
 
+  /** Every store of this invocation (the dashboard shows them all). */
+  stores(): Promise<StemAdapters> {
+    return this.connect();
+  }
+
   async broker(): Promise<Broker> {
     return (await this.connect()).broker;
   }

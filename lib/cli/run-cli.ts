@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { StemError } from '../core/errors/stem.error.js';
 import { CliContext, type CliIo, UsageError } from './cli-context.js';
+import { dashboardCommand } from './commands/dashboard.command.js';
 import { dlqCommand } from './commands/dlq.command.js';
 import { routingCommand } from './commands/routing.command.js';
 import { schedulesCommand } from './commands/schedules.command.js';
@@ -38,6 +39,9 @@ Commands:
   worker shutdown [-w id]... [--mode warm|soft|hard]
   routing dump [--config src] [--task name [--headers k=v]... [--queue q] [--priority n]]
                                            the routing table ($STEM_ROUTING_CONFIG), and where a task would go
+  dashboard [--port 3080] [--host 127.0.0.1] [--read-only]
+                                           the web dashboard; without STEM_DASHBOARD_USER and
+                                           STEM_DASHBOARD_PASSWORD it answers only loopback requests
 
 Options:
   --broker <url>    redis://, rediss:// or postgres:// (default: $STEM_BROKER_URL)
@@ -97,6 +101,9 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
         task: { type: 'string' },
         headers: { type: 'string', multiple: true },
         priority: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'read-only': { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -111,7 +118,12 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
   }
   const ctx = new CliContext(
     io,
-    { ...(values.broker ? { broker: values.broker } : {}), ...(values.backend ? { backend: values.backend } : {}), json: values.json ?? false, workflows: command === 'wf' },
+    {
+      ...(values.broker ? { broker: values.broker } : {}),
+      ...(values.backend ? { backend: values.backend } : {}),
+      json: values.json ?? false,
+      workflows: command === 'wf' || command === 'dashboard',
+    },
     env,
   );
   try {
@@ -137,6 +149,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo, env
         return await workerCommand(ctx, action, rest, values);
       case 'routing':
         return await routingCommand(ctx, action, values, env);
+      case 'dashboard':
+        return await dashboardCommand(ctx, values, env);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

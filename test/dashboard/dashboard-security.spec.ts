@@ -156,4 +156,29 @@ describe('dashboard security', () => {
     expect(list).toContain('card declined');
     expect(list).not.toContain('4111');
   });
+
+  it('replays a set of dead letters only after a dry run has counted them, with the count it showed', async () => {
+    const bulk = uniqueName('dash-bulk');
+    const consumer = broker.consume({ queues: [bulk], consumerName: 'test' });
+    for (let i = 0; i < 3; i++) {
+      await broker.publish(makeEnvelope(bulk, { args: { i } }));
+      const [delivery] = await consumer.fetch(1, AbortSignal.timeout(5_000));
+      await broker.deadLetter(delivery!, 'max-retries-exhausted', { error: { type: 'Error', message: `no ${i}` } });
+    }
+    await consumer.close();
+    const { cookie, token } = await session(open);
+    const dry = await post(open, 'dead-letters-bulk', { _csrf: token, queue: bulk, op: 'replay', limit: '2', since: '1h', dryRun: 'true' }, { cookie });
+    expect(dry.status).toBe(200);
+    const confirm = await dry.text();
+    expect(confirm).toContain(`Would replay 2 dead letter(s) of queue &quot;${bulk}&quot;`);
+    expect((await broker.listDeadLetters(bulk)).items).toHaveLength(3);
+    const fields = Object.fromEntries([...confirm.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    expect(fields).toMatchObject({ queue: bulk, op: 'replay', limit: '2', dryRun: 'false' });
+    const done = await post(open, 'dead-letters-bulk', fields, { cookie });
+    expect(done.status).toBe(303);
+    expect((await broker.listDeadLetters(bulk)).items).toHaveLength(1);
+    expect(await broker.pendingCount(bulk)).toBe(2);
+    const [entry] = await servers[0]!.handler.audit.list(1);
+    expect(entry).toMatchObject({ action: 'dead-letters-bulk', count: 2, ok: true });
+  });
 });

@@ -89,7 +89,7 @@ for (const target of targets) {
       await readOnlyApp?.close();
       await app?.close();
       await target.cleanup();
-    });
+    }, 60_000);
 
     const open = async (path: string, base = url) => {
       const response = await page.goto(`${base}/stem${path}`);
@@ -161,7 +161,7 @@ for (const target of targets) {
         expect(await page.content()).toContain('dash.checkout');
       }
       await open('/audit');
-    });
+    }, 60_000);
 
     it('replaying a dead letter from the UI makes the task succeed', async () => {
       await open(`/dead-letters?queue=${queues.work}`);

@@ -12,6 +12,7 @@ import { PostgresBroker } from '../../lib/adapters/postgres/index.js';
 import { RedisStreamsBroker } from '../../lib/adapters/redis/index.js';
 import { uniqueName } from '../../lib/testing/contract-helpers.js';
 import { dropSchema, testSchema } from '../postgres/postgres-test-kit.js';
+import { deleteKeys } from '../redis/redis-test-utils.js';
 import { POSTGRES_URL, postgresAvailable, REDIS_URL, redisAvailable } from '../support/services.js';
 
 const withRedis = await redisAvailable();
@@ -236,6 +237,31 @@ describe('README', () => {
   it.runIf(withRedis)('the Redis module boots against redis://127.0.0.1:6379', async () => {
     const { RedisAppModule } = await import('../../examples/stores.module.js');
     await context(RedisAppModule);
+  });
+
+  it.runIf(withRedis)('dashboard: mounted at /stem behind the admin guard, read-only in production', async () => {
+    const prefix = uniqueName('readme-dash');
+    closers.push(() => deleteKeys(REDIS_URL, prefix));
+    const env = { REDIS_URL: `${REDIS_URL}?prefix=${prefix}`, ADMIN_TOKEN: 'let-me-in', NODE_ENV: 'production' };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    closers.push(async () => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
+    const { AppModule } = await import('../../examples/dashboard.js');
+    const app = await NestFactory.create(AppModule, { logger: false, forceCloseConnections: true });
+    closers.push(() => app.close());
+    await app.listen(0, '127.0.0.1');
+    const url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}/stem`;
+    expect((await fetch(`${url}/workers`)).status).toBe(403);
+    const page = await fetch(`${url}/workers`, { headers: { 'x-admin-token': 'let-me-in' } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('read-only');
+    expect(html).not.toContain('/stem/actions/');
   });
 
   it.runIf(withRedis && withPostgres)(
