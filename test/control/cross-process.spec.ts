@@ -76,7 +76,7 @@ for (const target of targets) {
       });
       control = new ControlClient({ channel: new BroadcastControlChannel(adapters.broker as never), store: adapters.revokeStore!, requestedBy: 'cross-process-test' });
       await startWorkers();
-    });
+    }, 60_000);
     afterAll(async () => {
       for (const p of procs.values()) await p.kill('SIGKILL');
       await adapters?.close();
