@@ -41,7 +41,7 @@ export async function inspect(app: INestApplicationContext, taskId: string) {
   const logger = new Logger('Reports');
   // #region events
   const host = app.get(StemWorkerHost);
-  host.worker?.events.on('task:failed', (envelope, error) => logger.error(`${envelope.name}: ${error.message}`));
+  host.worker?.signals.on('task-failed', ({ envelope, error }) => logger.error(`${envelope.name}: ${error.message}`));
   // #endregion
   // #region dead-letters
   const broker = requireBrokerCapability(app.get<Broker>(STEM_BROKER), 'dead-letter-admin', 'manage dead letters');

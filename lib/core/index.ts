@@ -26,3 +26,5 @@ export * from './envelope-validator.js';
 export * from './control/index.js';
 export * from './version.js';
 export * from './workflow/index.js';
+export * from './middleware/index.js';
+export * from './signals/index.js';

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { ScheduleDecoratorOptions } from './decorators/schedule.decorator.js';
+import type { StemMiddlewareOptions } from './decorators/stem-middleware.decorator.js';
 import type { StepDecoratorOptions } from './decorators/step.decorator.js';
 import type { TaskDecoratorOptions } from './decorators/task.decorator.js';
 import type { WorkflowDecoratorOptions } from './decorators/workflow.decorator.js';
-import { STEM_SCHEDULE_METADATA, STEM_STEP_METADATA, STEM_TASK_METADATA, STEM_WORKFLOW_METADATA } from './stem.constants.js';
+import { STEM_MIDDLEWARE_METADATA, STEM_SCHEDULE_METADATA, STEM_STEP_METADATA, STEM_TASK_METADATA, STEM_WORKFLOW_METADATA } from './stem.constants.js';
 
 /** Reads the metadata Stem's decorators write. */
 @Injectable()
@@ -29,5 +30,10 @@ export class StemMetadataAccessor {
   /** `@Step()` options of a method, or `undefined`. */
   getStepMetadata(target: Function): StepDecoratorOptions | undefined {
     return this.reflector.get<StepDecoratorOptions | undefined>(STEM_STEP_METADATA, target);
+  }
+
+  /** `@StemMiddleware()` options of a class, or `undefined`. */
+  getMiddlewareMetadata(target: Function): StemMiddlewareOptions | undefined {
+    return this.reflector.get<StemMiddlewareOptions | undefined>(STEM_MIDDLEWARE_METADATA, target);
   }
 }

@@ -26,6 +26,7 @@ import { stemWorkflowRuntimeProvider } from './stem-workflow.runtime.provider.js
 import { StemClient } from './stem.client.js';
 import { STEM_ADAPTERS, STEM_BROKER, STEM_PRODUCER, STEM_RESULT_BACKEND, STEM_TASK_REGISTRY } from './stem.constants.js';
 import { StemExplorer } from './stem.explorer.js';
+import { StemMiddlewareExplorer } from './stem-middleware.explorer.js';
 import { StemConfigurableModuleClass, STEM_ASYNC_OPTIONS_TYPE, STEM_MODULE_OPTIONS, STEM_OPTIONS_TYPE } from './stem.module-definition.js';
 import { callerFile, STEM_MODULE_SOURCE } from './threads/module-source.js';
 
@@ -53,6 +54,7 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
   providers: [
     StemMetadataAccessor,
     StemExplorer,
+    StemMiddlewareExplorer,
     StemWorkerHost,
     StemBeatHost,
     StemScheduleDefinitions,
@@ -94,6 +96,7 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
           }),
           groupStore: adapters.groupStore,
           tracing: tracingOf(options) ?? false,
+          signals: options.signals,
         }),
     },
     { provide: Canvas, inject: [STEM_PRODUCER], useFactory: (producer: Stem) => new Canvas(producer) },

@@ -22,3 +22,4 @@ export * from './thread-exited.error.js';
 export * from './task-terminated.error.js';
 export * from './remote-error.js';
 export * from './thread-pool-closed.error.js';
+export * from './middleware.error.js';

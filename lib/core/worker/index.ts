@@ -1,5 +1,4 @@
 export * from './worker.js';
-export * from './worker.events.js';
 export * from './worker.options.js';
 export * from './worker-stats.js';
 export * from './worker-extension.js';
@@ -10,3 +9,4 @@ export * from './autoscaler.js';
 export { PIPELINE_ERROR_REASON } from './pipeline-failures.js';
 export * from './worker-log.js';
 export * from './threads/index.js';
+export * from './worker-signals.js';

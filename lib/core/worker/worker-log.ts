@@ -8,24 +8,30 @@ export interface WorkerLogSink {
 }
 
 /**
- * Logs one line for each task that fails, is retried, is dead-lettered or is cancelled (revoked),
+ * Logs one line (from the worker's signals) for each task that fails, is retried, is dead-lettered or is cancelled (revoked),
  * and for the start and end of a drain. Returns a function that stops logging.
  *
  * @example
  * const stop = logWorkerEvents(worker, console);
  */
 export function logWorkerEvents(worker: Worker, sink: WorkerLogSink): () => void {
+  const { signals } = worker;
+  const mine = { filter: { workerId: worker.id } } as const;
   const offs = [
-    worker.events.on('task:failed', (env, error) => sink.error(`Task ${env.name} ${env.id} failed on attempt ${env.attempt}: ${error.type}: ${error.message}`)),
-    worker.events.on('task:retried', (env, error, delay) =>
-      sink.warn(`Task ${env.name} ${env.id} attempt ${env.attempt} failed (${error.type}: ${error.message}); retry in ${delay} ms`),
+    signals.on('task-failed', ({ envelope: env, error }) => sink.error(`Task ${env.name} ${env.id} failed on attempt ${env.attempt}: ${error.type}: ${error.message}`), mine),
+    signals.on(
+      'task-retry',
+      ({ envelope: env, error, delayMs }) => sink.warn(`Task ${env.name} ${env.id} attempt ${env.attempt} failed (${error.type}: ${error.message}); retry in ${delayMs} ms`),
+      mine,
     ),
-    worker.events.on('task:dead-lettered', (env, reason) => sink.warn(`Task ${env.name} ${env.id} dead-lettered on queue ${env.queue}: ${reason}`)),
-    worker.events.on('task:cancelled', (env, error) => sink.warn(`Task ${env.name} ${env.id} cancelled: ${error.message}`)),
-    worker.events.on('worker:draining', ({ mode, active, prefetched }) =>
-      sink.log(`Worker ${worker.id} draining (${mode}): ${active} running, ${prefetched} prefetched handed back`),
+    signals.on('task-dead-lettered', ({ envelope: env, reason }) => sink.warn(`Task ${env.name} ${env.id} dead-lettered on queue ${env.queue}: ${reason}`), mine),
+    signals.on('task-revoked', ({ envelope: env, error }) => sink.warn(`Task ${env.name} ${env.id} cancelled: ${error.message}`), mine),
+    signals.on(
+      'worker-stopping',
+      ({ mode, active, prefetched }) => sink.log(`Worker ${worker.id} draining (${mode}): ${active} running, ${prefetched} prefetched handed back`),
+      mine,
     ),
-    worker.events.on('worker:closed', () => sink.log(`Worker ${worker.id} drained and stopped`)),
+    signals.on('worker-shutdown', () => sink.log(`Worker ${worker.id} drained and stopped`), mine),
   ];
   return () => {
     for (const off of offs) off();

@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import type { ValidatorOptions } from 'class-validator';
 import type { Broker } from '../../core/contracts/broker.js';
 import type { ControlStore } from '../../core/contracts/control-store.js';
@@ -19,6 +20,9 @@ import type { TracingOptions } from '../../core/observability/stem-tracing.js';
 import type { WorkerExtension } from '../../core/worker/worker-extension.js';
 import type { Duration } from '../../core/beat/duration.js';
 import type { WorkflowStore } from '../../core/workflow/workflow-store.js';
+import type { StemMiddleware } from '../../core/middleware/stem-middleware.js';
+import type { StemSignals } from '../../core/signals/stem-signals.js';
+import type { StemSignalsSetting } from '../../core/signals/signals.options.js';
 
 /** Worker settings of {@link StemModuleOptions}. */
 export interface StemWorkerOptions {
@@ -176,4 +180,16 @@ export interface StemModuleOptions {
    * @default {} (on, with the broker's store)
    */
   readonly workflows?: StemWorkflowsOptions | false;
+  /**
+   * Middleware of the producer and the worker, in order, before any `@StemMiddleware()` provider:
+   * classes (resolved through DI: the app's provider when there is one, else created with their
+   * dependencies injected) or plain objects.
+   */
+  readonly middleware?: readonly (Type<StemMiddleware> | StemMiddleware)[];
+  /**
+   * Which lifecycle signals are emitted (`StemClient.signals`), or a hub to share.
+   * @default every signal
+   * @example signals: { disabled: ['task-progress'] }
+   */
+  readonly signals?: StemSignals | StemSignalsSetting;
 }
