@@ -61,7 +61,14 @@ export class StemMiddlewareExplorer implements OnModuleInit {
     try {
       instance = this.moduleRef.get(type, { strict: false });
     } catch {
-      instance = await this.moduleRef.create(type);
+      try {
+        instance = await this.moduleRef.create(type);
+      } catch (error) {
+        throw new ConfigurationError(
+          'middleware',
+          `${type.name} in the module's middleware option could not be created (${(error as Error).message}); add ${type.name} to your module's providers so its dependencies resolve there`,
+        );
+      }
     }
     if (!hasHook(instance)) throw new ConfigurationError('middleware', `${type.name} in the module's middleware option has none of ${HOOKS.join(', ')}`);
     return instance;

@@ -182,8 +182,9 @@ export interface StemModuleOptions {
   readonly workflows?: StemWorkflowsOptions | false;
   /**
    * Middleware of the producer and the worker, in order, before any `@StemMiddleware()` provider:
-   * classes (resolved through DI: the app's provider when there is one, else created with their
-   * dependencies injected) or plain objects.
+   * classes or plain objects. A class is the app's provider of that class when there is one
+   * (list it in your module's `providers` too when it has dependencies); otherwise Stem creates
+   * it, which works for classes without dependencies or with global ones.
    */
   readonly middleware?: readonly (Type<StemMiddleware> | StemMiddleware)[];
   /**
