@@ -3,6 +3,7 @@ import type { TaskError, TaskState, TaskStatus } from '../core/envelope.js';
 import type { EnqueueCall } from '../core/stem.js';
 import type { EnqueueOptions } from '../core/task-options.js';
 import type { TaskResult, WaitOptions } from '../core/task-result.js';
+import { StemSignals } from '../core/signals/stem-signals.js';
 import { uuidv7 } from '../core/utils/uuid.js';
 import { StemClient } from '../nest/stem.client.js';
 
@@ -28,7 +29,9 @@ export interface RecordedEnqueue {
  * expect(fake.enqueued('email.send')).toHaveLength(1);
  * fake.succeed(fake.enqueued()[0].id, { delivered: true });
  */
-export class FakeStem implements Pick<StemClient, 'enqueue' | 'enqueueMany' | 'waitForTask' | 'getTaskStatus'> {
+export class FakeStem implements Pick<StemClient, 'enqueue' | 'enqueueMany' | 'waitForTask' | 'getTaskStatus' | 'signals'> {
+  /** A real signal hub: code under test subscribes as usual, and the test emits what it needs (`fake.signals.emit('task-failed', ...)`). */
+  readonly signals = new StemSignals();
   private readonly calls: RecordedEnqueue[] = [];
   private readonly statuses = new Map<string, TaskStatus>();
 

@@ -1,4 +1,4 @@
-import { Controller, Post } from '@nestjs/common';
+import { Controller, Injectable, Post } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
 import { StemClient } from '../../lib/index.js';
@@ -32,6 +32,26 @@ describe('FakeStem', () => {
     expect(await fake.getTaskStatus(call!.id)).toMatchObject({ state: 'failed', error: { type: 'TypeError', message: 'no data' } });
     fake.clear();
     expect(fake.enqueued()).toEqual([]);
+  });
+});
+
+@Injectable()
+class Alerts {
+  readonly sent: string[] = [];
+  constructor(stem: StemClient) {
+    stem.signals.on('task-failed', ({ envelope, error }) => void this.sent.push(`${envelope.name}: ${error.message}`), { filter: { queue: 'billing' } });
+  }
+}
+
+describe('FakeStem signals', () => {
+  it('gives code under test a real signal hub the test emits on', async () => {
+    const fake = new FakeStem();
+    const moduleRef = await Test.createTestingModule({ providers: [Alerts, fake.provider()] }).compile();
+    const envelope = (queue: string) => ({ ...makeEnvelope(queue), name: 'billing.charge' });
+    const error = { type: 'Error', message: 'card declined', retryable: false };
+    fake.signals.emit('task-failed', { envelope: envelope('billing'), workerId: 'w1', error });
+    fake.signals.emit('task-failed', { envelope: envelope('emails'), workerId: 'w1', error });
+    expect(moduleRef.get(Alerts).sent).toEqual(['billing.charge: card declined']);
   });
 });
 
