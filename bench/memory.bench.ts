@@ -87,7 +87,7 @@ async function enqueue(stem: Stem, count: number): Promise<void> {
 async function processAll(worker: Worker, count: number, start: () => Promise<void>, log: (m: string) => void): Promise<void> {
   let done = 0;
   const all = new Promise<void>((resolve) => {
-    worker.events.on('task:succeeded', () => {
+    worker.signals.on('task-succeeded', () => {
       if (++done === count) resolve();
       else if (done % 100_000 === 0) log(`${fmt(done)}/${fmt(count)} processed`);
     });

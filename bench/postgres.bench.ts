@@ -229,7 +229,7 @@ async function stemSide(): Promise<Side> {
     async start(started, finished) {
       onStart = started;
       worker = new Worker({ broker, backend, registry, queues: ['bench'], concurrency: CONCURRENCY });
-      worker.events.on('task:succeeded', finished);
+      worker.signals.on('task-succeeded', () => finished());
       await worker.start();
     },
     async purge() {

@@ -282,7 +282,7 @@ async function stemSide(prefix: string): Promise<Side> {
     async startWorker(onDone, start) {
       onStart = start;
       worker = new Worker({ broker, backend, registry, queues: ['bench'], concurrency: CONCURRENCY });
-      worker.events.on('task:succeeded', onDone);
+      worker.signals.on('task-succeeded', () => onDone());
       await worker.start();
     },
     async stopWorker() {

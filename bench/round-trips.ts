@@ -86,7 +86,7 @@ async function measure(label: string, broker: Broker, backend: ResultBackend, pr
   const bulk = diff(a, await probe.snapshot());
   await broker.purge?.(queue);
   const worker = new Worker({ broker, backend, registry, queues: [queue], concurrency: 1 });
-  worker.events.on('task:succeeded', () => started());
+  worker.signals.on('task-succeeded', () => started());
   await worker.start();
   await sleep(300);
   const done = new Promise<void>((resolve) => (started = resolve));

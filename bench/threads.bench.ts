@@ -75,7 +75,7 @@ async function stemRunner(prefix: string, runIn: 'thread' | 'inline'): Promise<{
   const executors = runIn === 'thread' ? { thread: new ThreadExecutor({ size: CONCURRENCY }) } : undefined;
   const worker = new Worker({ broker, backend, registry, queues: ['cpu'], concurrency: CONCURRENCY, ...(executors ? { executors } : {}) });
   let onDone = () => {};
-  worker.events.on('task:succeeded', () => onDone());
+  worker.signals.on('task-succeeded', () => onDone());
   await worker.start();
   // NOTE: one task first, so the pool's threads are up before timing starts (BullMQ's children are warmed alike).
   const warm = counter(CONCURRENCY);
@@ -139,7 +139,7 @@ async function memoryOverhead(count: number): Promise<{ thread: number; inline: 
     const executors = runIn === 'thread' ? { thread: new ThreadExecutor({ size: CONCURRENCY }) } : undefined;
     const worker = new Worker({ broker, backend, registry, concurrency: CONCURRENCY, ...(executors ? { executors } : {}) });
     let c = counter(CONCURRENCY);
-    worker.events.on('task:succeeded', () => c.tick());
+    worker.signals.on('task-succeeded', () => c.tick());
     await worker.start();
     await stem.enqueueMany(Array.from({ length: CONCURRENCY }, () => ({ name: 'cpu', args: { rounds: 0 } })));
     await c.done;

@@ -22,7 +22,7 @@ async function stemRunner(connect: () => Promise<{ broker: RedisStreamsBroker | 
   const { broker, backend } = await connect();
   const registry = new SimpleTaskRegistry([{ name: 'noop', call: (_ctx, args: { i: number }) => args.i }]);
   const worker = new Worker({ broker, backend, registry, queues: [queue], concurrency });
-  worker.events.on('task:succeeded', finished);
+  worker.signals.on('task-succeeded', () => finished());
   return {
     start: () => worker.start(),
     async stop() {

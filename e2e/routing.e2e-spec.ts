@@ -105,7 +105,14 @@ describe('StemModule routing', () => {
     const apps = [];
     for (const id of ['node-a', 'node-b']) apps.push(await boot({ broker, backend, routing: ROUTING_YAML, worker: { id, broadcasts: ['cache'] }, workflows: false }));
     expect(apps[0]!.host.worker!.queues).toContain('cache@node-a');
-    const done = Promise.all(apps.map(({ host }) => new Promise<void>((resolve) => host.worker!.events.on('task:succeeded', (e) => e.name === 'cache.flush' && resolve()))));
+    const done = Promise.all(
+      apps.map(
+        ({ host }) =>
+          new Promise<void>((resolve) =>
+            host.worker!.signals.on('task-succeeded', ({ envelope: e }) => e.name === 'cache.flush' && resolve(), { filter: { workerId: host.worker!.id } }),
+          ),
+      ),
+    );
     const id = await apps[0]!.stem.enqueue('cache.flush');
     await done;
     expect(ran.map((r) => r.worker).sort()).toEqual(['node-a', 'node-b']);

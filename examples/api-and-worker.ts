@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { type INestApplicationContext, Injectable, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { type Broker, requireBrokerCapability, STEM_BROKER, StemModule, StemWorkerHost, Task } from 'nestjs-stem';
+import { type Broker, requireBrokerCapability, STEM_BROKER, StemClient, StemModule, Task } from 'nestjs-stem';
 import { StemWorkerStrategy } from 'nestjs-stem/microservices';
 
 @Injectable()
@@ -36,12 +36,12 @@ export async function startWorker() {
 }
 // #endregion
 
-/** Worker events and dead letters, from any Nest app context. */
+/** Signals and dead letters, from any Nest app context. */
 export async function inspect(app: INestApplicationContext, taskId: string) {
   const logger = new Logger('Reports');
   // #region events
-  const host = app.get(StemWorkerHost);
-  host.worker?.events.on('task:failed', (envelope, error) => logger.error(`${envelope.name}: ${error.message}`));
+  const stem = app.get(StemClient);
+  stem.signals.on('task-failed', ({ envelope, error }) => logger.error(`${envelope.name}: ${error.message}`));
   // #endregion
   // #region dead-letters
   const broker = requireBrokerCapability(app.get<Broker>(STEM_BROKER), 'dead-letter-admin', 'manage dead letters');

@@ -56,7 +56,7 @@ const worker = new Worker({ broker, backend, registry, queues: ['default'], exte
 
 await worker.start();
 const delayed = new Promise<void>((resolve) =>
-  worker.events.on('task:delayed', (envelope, delayMs, reason) => {
+  worker.signals.on('task-delayed', ({ envelope, delayMs, reason }) => {
     logger.log(`${envelope.headers['x-tenant']} delayed ${delayMs} ms: ${reason}`);
     resolve();
   }),

@@ -6,3 +6,5 @@ export * from './adapters/memory/index.js';
 export * from './validation/index.js';
 export * from './adapters/index.js';
 export * from './nest/index.js';
+// NOTE: the Nest decorator `StemMiddleware` is also the core interface's name; this one is both.
+export { StemMiddleware } from './nest/index.js';

@@ -29,3 +29,5 @@ export * from './version.js';
 export * from './workflow/index.js';
 export * from './routing/index.js';
 export * from './queue-events/index.js';
+export * from './middleware/index.js';
+export * from './signals/index.js';

@@ -21,6 +21,8 @@ import type { EnqueueOptions, TaskOptions } from './task-options.js';
 import type { TaskResult, WaitOptions } from './task-result.js';
 import type { UniqueTaskCoordinator } from './unique/unique-task-coordinator.js';
 import { systemClock } from './utils/clock.js';
+import { StemMiddlewareChain } from './middleware/middleware-chain.js';
+import { StemSignals } from './signals/stem-signals.js';
 
 export type { EnqueueCall } from './contracts/producer.js';
 export { PublishError, PublishOutcomeUnknownError } from './errors/publish.error.js';
@@ -49,6 +51,10 @@ export class Stem implements TaskProducer {
   readonly tracing?: StemTracing;
   /** Where tasks are routed (from the `routing` option or `STEM_ROUTING_CONFIG`), or `undefined` without routing. */
   readonly routing?: RoutingTable;
+  /** Lifecycle signals of this producer and of the workers, Beat and workflow runtime built on it. */
+  readonly signals: StemSignals;
+  /** The middleware whose `onEnqueue` wraps each publish; `use()` adds more. */
+  readonly middleware: StemMiddlewareChain;
   private readonly envelopes: EnvelopeBuilder;
   private readonly publisher: Publisher;
   private readonly results: ResultWaiter;
@@ -64,6 +70,8 @@ export class Stem implements TaskProducer {
     this.groupStore = options.groupStore;
     this.tracing = StemTracing.from(options.tracing);
     this.routing = Stem.routingOf(options);
+    this.signals = options.signals instanceof StemSignals ? options.signals : new StemSignals(options.signals !== undefined ? { enabled: options.signals } : {});
+    this.middleware = options.middleware instanceof StemMiddlewareChain ? options.middleware : new StemMiddlewareChain(options.middleware ?? []);
     this.envelopes = new EnvelopeBuilder({
       defaults: options.defaults ?? {},
       clock: options.clock ?? systemClock,
@@ -101,10 +109,9 @@ export class Stem implements TaskProducer {
   async enqueue(name: string, args: unknown = {}, options: EnqueueOptions = {}, taskOptions?: TaskOptions): Promise<string> {
     const composed = this.composeChecked(name, args, options, taskOptions);
     const send = this.tracing?.startSend(composed);
-    const envelope = this.envelopes.seal(send ? send.envelope : composed);
     try {
-      const id = await this.publishOne(envelope, options.transaction);
-      if (id !== envelope.id) send?.deduplicated();
+      const id = await this.middleware.enqueue(send ? send.envelope : composed, (draft) => this.publishOne(this.envelopes.seal(draft), options.transaction));
+      if (id !== composed.id) send?.deduplicated();
       send?.end();
       return id;
     } catch (error) {
@@ -145,11 +152,11 @@ export class Stem implements TaskProducer {
     const composed = calls.map((c) => this.composeChecked(c.name, c.args ?? {}, c.options ?? {}, c.taskOptions));
     const tracing = this.tracing?.enabled ? this.tracing : undefined;
     const sends = tracing ? composed.map((e) => tracing.startSend(e)!) : undefined;
-    const built = sends ? sends.map((s) => this.envelopes.seal(s.envelope)) : composed.map((e) => this.envelopes.seal(e));
+    const drafts = sends ? sends.map((s) => s.envelope) : composed;
     try {
-      const ids = await this.publishMany(built);
+      const ids = await this.middleware.enqueueBatch(drafts, (ready) => this.publishMany(ready.map((e) => this.envelopes.seal(e))));
       for (const [i, send] of (sends ?? []).entries()) {
-        if (ids[i] !== built[i]!.id) send.deduplicated();
+        if (ids[i] !== composed[i]!.id) send.deduplicated();
         send.end();
       }
       return ids;
@@ -235,38 +242,46 @@ export class Stem implements TaskProducer {
 
   /** Publishes one built envelope; resolves with its id, or the id of the unique task it duplicates. */
   private async publishOne(envelope: Envelope, transaction: unknown): Promise<string> {
+    this.signals.emit('before-task-publish', { envelope });
     if (transaction !== undefined) {
       await this.publisher.publishInTransaction(envelope, transaction);
-      return envelope.id;
+      return this.published(envelope, envelope.id);
     }
     const existing = await this.uniqueCoordinator?.claim(envelope, this.backend);
-    if (existing) return existing;
+    if (existing) return this.published(envelope, existing);
     try {
       await this.publisher.publish([envelope], { batch: false });
     } catch (error) {
       await this.uniqueCoordinator?.release(envelope).catch(() => undefined);
       throw error;
     }
-    return envelope.id;
+    return this.published(envelope, envelope.id);
+  }
+
+  /** Emits `after-task-publish` and returns `taskId`. */
+  private published(envelope: Envelope, taskId: string): string {
+    this.signals.emit('after-task-publish', { envelope, taskId, deduplicated: taskId !== envelope.id });
+    return taskId;
   }
 
   /** Publishes built envelopes in one batch; resolves with their ids (or those of the unique tasks they duplicate). */
   private async publishMany(built: readonly Envelope[]): Promise<string[]> {
     const ids = built.map((e) => e.id);
     const envelopes: Envelope[] = [];
+    for (const envelope of built) this.signals.emit('before-task-publish', { envelope });
     for (const [i, envelope] of built.entries()) {
       const existing = await this.uniqueCoordinator?.claim(envelope, this.backend);
       if (existing) ids[i] = existing;
       else envelopes.push(envelope);
     }
-    if (envelopes.length === 0) return ids;
+    if (envelopes.length === 0) return built.map((envelope, i) => this.published(envelope, ids[i]!));
     try {
       await this.publisher.publish(envelopes, { batch: true });
     } catch (error) {
       if (this.uniqueCoordinator) await Promise.all(envelopes.map((e) => this.uniqueCoordinator!.release(e).catch(() => undefined)));
       throw error;
     }
-    return ids;
+    return built.map((envelope, i) => this.published(envelope, ids[i]!));
   }
 }
 

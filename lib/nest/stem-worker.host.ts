@@ -35,7 +35,7 @@ import { createNestThreadExecutor } from './threads/nest-thread-executor.js';
  * Runs the worker of a Stem module: starts it once the app has bootstrapped (after every
  * `@Task()` was discovered), drains it as soon as shutdown begins (Stem's `onModuleDestroy`),
  * then closes the adapters it created in `onApplicationShutdown`.
- * Inject it to listen to worker events: `host.worker?.events.on('task:failed', ...)`.
+ * Inject it to reach the worker; its signals are `StemClient.signals` (`host.worker?.signals`).
  */
 @Injectable()
 export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -98,6 +98,7 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
       ...(queues ? { queues } : {}),
       ...(config?.broadcasts ? { broadcasts: config.broadcasts } : {}),
       ...(extensions.length ? { extensions } : {}),
+      middleware: this.producer.middleware,
       ...(config?.concurrency !== undefined ? { concurrency: config.concurrency } : {}),
       ...(config?.prefetch !== undefined ? { prefetch: config.prefetch } : {}),
       ...(config?.id ? { id: config.id } : {}),
@@ -107,13 +108,14 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
       tracing: this.producer.tracing ?? false,
       taskLogSink: nestTaskLogSink,
     });
-    worker.events.on('worker:scaled', (s) => this.logger.log(`Worker ${worker.id} scaled ${s.from} -> ${s.to} (${s.reason}, ${s.pending} pending)`));
+    const mine = { filter: { workerId: worker.id } };
+    const offScaled = worker.signals.on('worker-scaled', (s) => this.logger.log(`Worker ${worker.id} scaled ${s.from} -> ${s.to} (${s.reason}, ${s.pending} pending)`), mine);
     threads?.events.on('thread:replaced', (t) => {
       const line = `Thread ${t.threadId} replaced (${t.reason}) after ${t.tasks} tasks`;
       if (t.reason === 'time-limit' || t.reason === 'crashed') this.logger.warn(line);
       else this.logger.log(line);
     });
-    worker.events.on('worker:error', (error) => this.logger.error(`Worker error: ${(error as Error)?.message ?? error}`, (error as Error)?.stack));
+    const offError = worker.signals.on('worker-error', ({ error }) => this.logger.error(`Worker error: ${(error as Error)?.message ?? error}`, (error as Error)?.stack), mine);
     if (this.registry.list().length === 0) {
       this.logger.warn(
         'The worker found no @Task() methods; it consumes its queues but every delivery will be dead-lettered as unregistered-task. Set worker: false for a producer-only app.',
@@ -124,7 +126,8 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
       const stops = [metrics.instrumentWorker(worker, this.adapters.broker), ...(threads ? [metrics.instrumentThreadPool(threads, worker.id)] : [])];
       this.stopMetrics = () => stops.forEach((stop) => stop());
     }
-    this.stopLogging = logWorkerEvents(worker, this.logger);
+    const stopLog = logWorkerEvents(worker, this.logger);
+    this.stopLogging = () => [offScaled, offError, stopLog].forEach((off) => off());
     try {
       if (control) {
         control.events.on('error', (error) => this.logger.warn(`Worker control: ${(error as Error)?.message ?? error}`));
@@ -169,10 +172,14 @@ export class StemWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, 
     this.shutdownByControl = true;
     this.logger.log(`Worker ${worker.id} got a control shutdown (${mode})`);
     if (this.options.worker && this.options.worker.closeAppOnShutdown === false) return;
-    worker.events.once('worker:closed', () => {
-      if (process.listenerCount('SIGTERM') === 0) this.logger.warn('No SIGTERM handler: the process exits now; call app.enableShutdownHooks() so Nest closes the app first');
-      process.kill(process.pid, 'SIGTERM');
-    });
+    worker.signals.once(
+      'worker-shutdown',
+      () => {
+        if (process.listenerCount('SIGTERM') === 0) this.logger.warn('No SIGTERM handler: the process exits now; call app.enableShutdownHooks() so Nest closes the app first');
+        process.kill(process.pid, 'SIGTERM');
+      },
+      { filter: { workerId: worker.id } },
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {

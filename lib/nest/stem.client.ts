@@ -3,6 +3,7 @@ import type { TaskArgsValidator } from '../core/args-validator.js';
 import type { TaskStatus } from '../core/envelope.js';
 import type { EnqueueCall, Stem } from '../core/stem.js';
 import type { EnqueueOptions } from '../core/task-options.js';
+import type { StemSignals } from '../core/signals/stem-signals.js';
 import type { TaskResult, WaitOptions } from '../core/task-result.js';
 import type { WorkflowClient } from '../core/workflow/workflow-client.js';
 import { createTaskHandle, type TaskHandle, type TaskMethodArgs, type TaskMethodName, type TaskMethodResult } from './stem-task.handle.js';
@@ -88,6 +89,14 @@ export class StemClient {
    */
   task<C, K extends TaskMethodName<C>>(host: Type<C>, method: K): TaskHandle<TaskMethodArgs<C, K>, TaskMethodResult<C, K>> {
     return createTaskHandle(this.producer, host, method);
+  }
+
+  /**
+   * Lifecycle signals of this app's producer, worker, Beat and workflow runtime.
+   * @example this.stem.signals.on('task-failed', ({ envelope, error }) => this.alerts.send(envelope.name, error.message));
+   */
+  get signals(): StemSignals {
+    return this.producer.signals;
   }
 
   /** The underlying core producer, for features not wrapped here. */

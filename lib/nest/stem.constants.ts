@@ -25,3 +25,6 @@ export const DEFAULT_BROKER_URL = 'memory://';
 
 /** Injection token of the `WorkflowRuntime` (`null` with `workflows: false`). */
 export const STEM_WORKFLOW_RUNTIME = Symbol.for('stem:workflow-runtime');
+
+/** Metadata key written by `@StemMiddleware()`. */
+export const STEM_MIDDLEWARE_METADATA = 'stem:middleware';

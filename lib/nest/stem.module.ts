@@ -30,6 +30,7 @@ import { StemQueueEventsExplorer } from './stem-queue-events.explorer.js';
 import { StemQueueEventsHost } from './stem-queue-events.host.js';
 import { QueueEventsProducer } from '../core/queue-events/queue-events.producer.js';
 import type { Broker } from '../core/contracts/broker.js';
+import { StemMiddlewareExplorer } from './stem-middleware.explorer.js';
 import { StemConfigurableModuleClass, STEM_ASYNC_OPTIONS_TYPE, STEM_MODULE_OPTIONS, STEM_OPTIONS_TYPE } from './stem.module-definition.js';
 import { callerFile, STEM_MODULE_SOURCE } from './threads/module-source.js';
 
@@ -58,6 +59,7 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
   providers: [
     StemMetadataAccessor,
     StemExplorer,
+    StemMiddlewareExplorer,
     StemWorkerHost,
     StemBeatHost,
     StemScheduleDefinitions,
@@ -103,6 +105,7 @@ function signerOf(options: StemModuleOptions): EnvelopeSigner | undefined {
           groupStore: adapters.groupStore,
           tracing: tracingOf(options) ?? false,
           routing: options.routing,
+          signals: options.signals,
         }),
     },
     { provide: Canvas, inject: [STEM_PRODUCER], useFactory: (producer: Stem) => new Canvas(producer) },

@@ -4,6 +4,7 @@ import type { EnqueueCall } from '../core/stem.js';
 import type { EnqueueOptions } from '../core/task-options.js';
 import type { TaskResult, WaitOptions } from '../core/task-result.js';
 import { enqueueScopeMeta, withEnqueueMeta } from '../core/routing/enqueue-scope.js';
+import { StemSignals } from '../core/signals/stem-signals.js';
 import { uuidv7 } from '../core/utils/uuid.js';
 import { StemClient } from '../nest/stem.client.js';
 
@@ -29,7 +30,9 @@ export interface RecordedEnqueue {
  * expect(fake.enqueued('email.send')).toHaveLength(1);
  * fake.succeed(fake.enqueued()[0].id, { delivered: true });
  */
-export class FakeStem implements Pick<StemClient, 'enqueue' | 'enqueueMany' | 'waitForTask' | 'getTaskStatus' | 'withMeta'> {
+export class FakeStem implements Pick<StemClient, 'enqueue' | 'enqueueMany' | 'waitForTask' | 'getTaskStatus' | 'withMeta' | 'signals'> {
+  /** A real signal hub: code under test subscribes as usual, and the test emits what it needs (`fake.signals.emit('task-failed', ...)`). */
+  readonly signals = new StemSignals();
   private readonly calls: RecordedEnqueue[] = [];
   private readonly statuses = new Map<string, TaskStatus>();
 

@@ -118,7 +118,7 @@ for (const target of targets) {
     it('shutdown -w stops only the named worker', async () => {
       const a = await startWorker('cli-w5');
       await startWorker('cli-w6');
-      const closed = new Promise<void>((resolve) => a.worker.events.on('worker:closed', () => resolve()));
+      const closed = new Promise<void>((resolve) => a.worker.signals.on('worker-shutdown', () => resolve()));
       const c = capture();
       expect(await runCli(['worker', 'shutdown', '-w', 'cli-w5', '--mode', 'soft'], c.io, env)).toBe(0);
       expect(c.out).toEqual(['cli-w5: shutting down (soft)']);

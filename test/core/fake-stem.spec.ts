@@ -1,4 +1,4 @@
-import { Controller, Post } from '@nestjs/common';
+import { Controller, Injectable, Post } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
 import { StemClient } from '../../lib/index.js';
@@ -40,6 +40,26 @@ describe('FakeStem', () => {
     await fake.enqueue('b');
     expect(fake.enqueued('a')[0]!.options.meta).toEqual({ requestId: 'r-1', user: 'call' });
     expect(fake.enqueued('b')[0]!.options).toEqual({});
+  });
+});
+
+@Injectable()
+class Alerts {
+  readonly sent: string[] = [];
+  constructor(stem: StemClient) {
+    stem.signals.on('task-failed', ({ envelope, error }) => void this.sent.push(`${envelope.name}: ${error.message}`), { filter: { queue: 'billing' } });
+  }
+}
+
+describe('FakeStem signals', () => {
+  it('gives code under test a real signal hub the test emits on', async () => {
+    const fake = new FakeStem();
+    const moduleRef = await Test.createTestingModule({ providers: [Alerts, fake.provider()] }).compile();
+    const envelope = (queue: string) => ({ ...makeEnvelope(queue), name: 'billing.charge' });
+    const error = { type: 'Error', message: 'card declined', retryable: false };
+    fake.signals.emit('task-failed', { envelope: envelope('billing'), workerId: 'w1', error });
+    fake.signals.emit('task-failed', { envelope: envelope('emails'), workerId: 'w1', error });
+    expect(moduleRef.get(Alerts).sent).toEqual(['billing.charge: card declined']);
   });
 });
 

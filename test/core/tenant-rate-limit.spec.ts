@@ -12,7 +12,7 @@ import {
   type TaskHandler,
   TestClock,
   Worker,
-  type WorkerEventName,
+  type StemSignalName,
   type WorkerOptions,
 } from '../../lib/core/index.js';
 
@@ -37,12 +37,12 @@ function world(handlers: TaskHandler[], options: Partial<WorkerOptions> = {}) {
   closers.push(() => worker.close({ mode: 'hard' }));
   const ran: { id: string; tenant: string | undefined; attempt: number }[] = [];
   const limited: { id: string; scope: RateLimitScope }[] = [];
-  worker.events.on('task:started', (env) => ran.push({ id: env.id, tenant: env.headers.tenant, attempt: env.attempt }));
-  worker.events.on('task:rate-limited', (env, _ms, scope) => limited.push({ id: env.id, scope }));
+  worker.signals.on('task-prerun', ({ envelope: env }) => ran.push({ id: env.id, tenant: env.headers.tenant, attempt: env.attempt }));
+  worker.signals.on('task-rate-limited', ({ envelope: env, scope }) => limited.push({ id: env.id, scope }));
   /** Resolves once `predicate` holds, checked after every settling worker event. */
   const when = (predicate: () => boolean, ms = 5_000) =>
     new Promise<void>((resolve, reject) => {
-      const names: WorkerEventName[] = ['task:succeeded', 'task:rate-limited', 'task:dead-lettered', 'task:failed', 'task:retried'];
+      const names: StemSignalName[] = ['task-succeeded', 'task-rate-limited', 'task-dead-lettered', 'task-failed', 'task-retry'];
       const offs: (() => void)[] = [];
       const finish = (error?: Error) => {
         for (const off of offs) off();
@@ -52,7 +52,7 @@ function world(handlers: TaskHandler[], options: Partial<WorkerOptions> = {}) {
       };
       const check = () => predicate() && finish();
       const timer = setTimeout(() => finish(new Error(`condition not met within ${ms} ms; ran ${ran.length}, rate-limited ${limited.length}`)), ms);
-      for (const name of names) offs.push(worker.events.on(name, () => queueMicrotask(check)));
+      for (const name of names) offs.push(worker.signals.on(name, () => queueMicrotask(check)));
       check();
     });
   const enqueue = (name: string, tenant: string | undefined, count: number, args: unknown = {}) =>
@@ -193,7 +193,7 @@ describe('Tenant rate limits (memory)', () => {
       },
     ]);
     const dead: { env: Envelope; reason: string }[] = [];
-    w.worker.events.on('task:dead-lettered', (env, reason) => dead.push({ env, reason }));
+    w.worker.signals.on('task-dead-lettered', ({ envelope: env, reason }) => dead.push({ env, reason }));
     await w.worker.start();
     const [bad] = await w.enqueue('picky', 'acme', 1, { bad: true });
     const [good] = await w.enqueue('picky', 'acme', 1, {});
@@ -246,7 +246,15 @@ describe('Tenant rate limits (memory)', () => {
     const worker = new Worker({ broker: new InMemoryBroker(), registry: new SimpleTaskRegistry() });
     const stop = logWorkerEvents(worker, { log: () => undefined, warn: (m) => warnings.push(m), error: () => undefined });
     const env = { id: 't1', name: 'report' } as Envelope;
-    for (let i = 0; i < 3; i++) worker.events.emit('task:rate-limiter-degraded', env, { kind: 'group', key: 'group:acme', mode: 'failOpen', error: new Error('ECONNREFUSED') });
+    for (let i = 0; i < 3; i++)
+      worker.signals.emit('task-rate-limiter-degraded', {
+        envelope: env,
+        workerId: worker.id,
+        kind: 'group',
+        key: 'group:acme',
+        mode: 'failOpen',
+        error: new Error('ECONNREFUSED'),
+      });
     stop();
     expect(warnings).toEqual(['Rate limiter failed for task report t1 (key group:acme): ECONNREFUSED; ran it unlimited (failOpen)']);
   });

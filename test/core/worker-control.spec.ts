@@ -149,7 +149,7 @@ describe('worker control on the memory adapter', () => {
     const { client, startWorker } = plane([work]);
     const a = await startWorker('w1');
     const b = await startWorker('w2');
-    const stopped = new Promise<void>((resolve) => a.worker.events.on('worker:closed', () => resolve()));
+    const stopped = new Promise<void>((resolve) => a.worker.signals.on('worker-shutdown', () => resolve()));
     const replies = await client.shutdown({ workers: ['w1'], timeout: 2_000 });
     expect(replies.map((r) => r.workerId)).toEqual(['w1']);
     await stopped;

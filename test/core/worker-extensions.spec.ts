@@ -222,7 +222,7 @@ describe('Worker extensions', () => {
       { extensions: [gate] },
     );
     const delayed: [string, number, string][] = [];
-    worker.events.on('task:delayed', (env, ms, reason) => delayed.push([env.name, ms, reason]));
+    worker.signals.on('task-delayed', ({ envelope: env, delayMs: ms, reason }) => delayed.push([env.name, ms, reason]));
     const statuses: string[] = [];
     const set = backend.set.bind(backend);
     backend.set = async (id, update, options) => {
@@ -253,7 +253,7 @@ describe('Worker extensions', () => {
       },
     };
     const { stem, worker } = setup([{ name: 'once', call: () => ++calls }], { extensions: [strict] });
-    worker.events.on('worker:error', (e) => errors.push(e));
+    worker.signals.on('worker-error', ({ error: e }) => errors.push(e));
     await worker.start();
     const id = await stem.enqueue('once');
     await until(() => calls === 2 && worker.stats().succeeded === 1, 5_000);
@@ -273,7 +273,7 @@ describe('Worker extensions', () => {
       ],
     });
     const reported: unknown[] = [];
-    lenient.worker.events.on('worker:error', (e) => reported.push(e));
+    lenient.worker.signals.on('worker-error', ({ error: e }) => reported.push(e));
     await lenient.worker.start();
     const other = await lenient.stem.enqueue('once');
     await lenient.stem.waitForTask(other, { timeout: 2_000 });
@@ -329,7 +329,7 @@ describe('Worker close escalation', () => {
     const stuck = new Promise<void>((r) => (release = r));
     const { stem, worker, broker } = setup([{ name: 'stuck', call: () => stuck }]);
     let closed = 0;
-    worker.events.on('worker:closed', () => closed++);
+    worker.signals.on('worker-shutdown', () => closed++);
     await worker.start();
     const id = await stem.enqueue('stuck');
     await until(async () => (await stem.getTaskStatus(id))?.state === 'running');

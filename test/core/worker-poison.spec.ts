@@ -57,7 +57,7 @@ function setup(handlers: TaskHandler[], options: Partial<WorkerOptions> & { brok
   const stem = new Stem({ broker, backend, registry, ...(options.signer ? { signer: options.signer } : {}) });
   const worker = new Worker({ broker, backend, registry, concurrency: 4, pipelineFailureBudget: 3, pipelineFailureBackoff: 20, ...options });
   const received = new Map<string, number>();
-  worker.events.on('task:received', (env) => received.set(env.id, (received.get(env.id) ?? 0) + 1));
+  worker.signals.on('task-received', ({ envelope: env }) => received.set(env.id, (received.get(env.id) ?? 0) + 1));
   closers.push(async () => {
     await worker.close({ mode: 'hard' });
     await broker.close();
@@ -161,7 +161,7 @@ describe('Worker: poison reaches the dead letter queue, bounded, next to valid w
       ],
     });
     const errors: unknown[] = [];
-    worker.events.on('worker:error', (e) => errors.push(e));
+    worker.signals.on('worker-error', ({ error: e }) => errors.push(e));
     await worker.start();
     const started = Date.now();
     const id = await stem.enqueue('guarded');

@@ -95,7 +95,7 @@ describe('Worker resilience', () => {
     let runs = 0;
     const { stem, worker } = setup([{ name: 'work', call: () => ++runs }], { backend: flaky });
     const errors: unknown[] = [];
-    worker.events.on('worker:error', (e) => errors.push(e));
+    worker.signals.on('worker-error', ({ error: e }) => errors.push(e));
     await worker.start();
     const started = Date.now();
     const id = await stem.enqueue('work');
@@ -128,7 +128,7 @@ describe('Worker resilience', () => {
       { broker },
     );
     const lost: string[] = [];
-    worker.events.on('task:lease-lost', (env) => lost.push(env.id));
+    worker.signals.on('task-lease-lost', ({ envelope: env }) => lost.push(env.id));
     await worker.start();
     const id = await stem.enqueue('long');
     await until(() => lost.length > 0);

@@ -26,7 +26,7 @@ describe('Worker', () => {
   it('runs a task and stores its result, written before the ack', async () => {
     const { stem, worker, broker } = setup([{ name: 'add', call: (_ctx, a: { x: number; y: number }) => a.x + a.y }]);
     const order: string[] = [];
-    worker.events.on('task:succeeded', () => order.push('succeeded-event'));
+    worker.signals.on('task-succeeded', () => order.push('succeeded-event'));
     const ack = broker.ack.bind(broker);
     broker.ack = async (d) => {
       order.push(`ack:${(await stem.getTaskStatus(d.envelope.id))?.state}`);
@@ -56,7 +56,7 @@ describe('Worker', () => {
       },
     ]);
     const states: string[] = [];
-    worker.events.on('task:retried', (env, err, delay) => states.push(`retried:${env.attempt}:${err.message}:${delay}`));
+    worker.signals.on('task-retry', ({ envelope: env, error: err, delayMs: delay }) => states.push(`retried:${env.attempt}:${err.message}:${delay}`));
     await worker.start();
     const id = await stem.enqueue('flaky');
     const res = await stem.waitForTask(id, { timeout: 2_000 });
@@ -160,7 +160,7 @@ describe('Worker', () => {
       },
     ]);
     let limited = 0;
-    worker.events.on('task:rate-limited', () => limited++);
+    worker.signals.on('task-rate-limited', () => limited++);
     await worker.start();
     const start = Date.now();
     const ids = await stem.enqueueMany(Array.from({ length: 4 }, () => ({ name: 'limited' })));

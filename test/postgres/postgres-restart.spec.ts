@@ -64,8 +64,8 @@ describe.runIf(tooling)('Postgres server restart under a running worker', () => 
         return consumer;
       };
       const workerErrors: string[] = [];
-      worker.events.on('task:received', (env) => void received.add(env.id));
-      worker.events.on('worker:error', (error) => void workerErrors.push(error instanceof Error ? error.message : String(error)));
+      worker.signals.on('task-received', ({ envelope: env }) => void received.add(env.id));
+      worker.signals.on('worker-error', ({ error }) => void workerErrors.push(error instanceof Error ? error.message : String(error)));
       const ack = broker.ack.bind(broker);
       broker.ack = async (delivery) => {
         await ack(delivery);

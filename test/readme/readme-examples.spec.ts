@@ -196,6 +196,16 @@ describe('README', () => {
     expect(printed.sort()).toEqual(['acme delayed 60000 ms: tenant paused', 'rendered', 'report.render #0 retried in N ms', 'report.render #1 succeeded in N ms']);
   });
 
+  it('middleware: a header added on enqueue reaches the handler, onError sees the failed attempt, a DI middleware times execution into the status meta', async () => {
+    expect(await runScript('../../examples/middleware.js')).toEqual(['echo.request #0 failed: cold cache', 'req-42', 'invoice 7 for acme', 'number']);
+  });
+
+  it('signals: a filtered alert, a once listener, postrun for every task, next() and unsubscribe', async () => {
+    const printed = await runScript('../../examples/signals.js');
+    expect(printed[0]).toBe('ready on billing, emails');
+    expect(printed.slice(1).sort()).toEqual(['alert: billing.charge card declined', 'billing.charge failed', 'email.send succeeded', 'sent'].sort());
+  });
+
   it('tracing: ctx.logger lines reach the sink; without an SDK no trace header is written', async () => {
     expect(await runScript('../../examples/tracing.js')).toEqual(['info report.build#0 building', 'false']);
   });

@@ -46,7 +46,7 @@ describe('broadcast tasks', () => {
     const stem = new Stem({ broker, backend, registry, routing, signer: new EnvelopeSigner({ keys }) });
     const worker = new Worker({ broker, backend, registry, routing, broadcasts: ['cache'], id: 'w', signer: new EnvelopeSigner({ keys }) });
     closers.push(() => worker.close());
-    const dead = new Promise<string>((resolve) => worker.events.on('task:dead-lettered', (_e, reason) => resolve(reason)));
+    const dead = new Promise<string>((resolve) => worker.signals.on('task-dead-lettered', ({ reason }) => resolve(reason)));
     await worker.start();
     const id = await stem.enqueue('cache.flush');
     expect((await stem.waitForTask(`${id}@w`, { timeout: 5_000 })).value).toBe('ok');

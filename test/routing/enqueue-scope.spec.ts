@@ -77,7 +77,7 @@ describe('stem.withMeta', () => {
     ]);
     const worker = new Worker({ broker, backend, registry, id: 'scope-worker' });
     closers.push(() => worker.close());
-    const ran = new Promise<void>((resolve) => worker.events.on('task:succeeded', (e) => e.name === 'child' && resolve()));
+    const ran = new Promise<void>((resolve) => worker.signals.on('task-succeeded', ({ envelope: e }) => e.name === 'child' && resolve()));
     await worker.start();
     await stem.withMeta({ requestId: 'r-2' }, () => stem.enqueue('parent'));
     await ran;
@@ -106,7 +106,7 @@ describe('stem.withMeta and workflows', () => {
         }),
       ],
     }));
-    app.worker.events.on('task:received', (e) => void (e.name === 'stem.workflow.run' && runs.push(e)));
+    app.worker.signals.on('task-received', ({ envelope: e }) => void (e.name === 'stem.workflow.run' && runs.push(e)));
     const runId = await app.stem.withMeta({ requestId: 'r-3' }, () => app!.startWorkflow('mailer'));
     const { value } = await app.waitForCompletion<string>(runId, { timeout: '1m' });
     await app.stem.waitForTask(value!, { timeout: 5_000 });

@@ -30,7 +30,7 @@ async function fetchAll(broker: Broker, queue: string, count: number): Promise<D
 function succeeded(worker: Worker, count: number): Promise<Envelope[]> {
   const seen: Envelope[] = [];
   return new Promise((resolve) => {
-    worker.events.on('task:succeeded', (envelope) => {
+    worker.signals.on('task-succeeded', ({ envelope }) => {
       seen.push(envelope);
       if (seen.length === count) resolve(seen);
     });

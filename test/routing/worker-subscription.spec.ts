@@ -68,7 +68,7 @@ describe('worker subscriptions', () => {
     const b = broker();
     const worker = new Worker({ broker: b, registry: registry(), routing: false, broadcasts: ['cache'], id: 'w3' });
     const errors: unknown[] = [];
-    worker.events.on('worker:error', (e) => errors.push(e));
+    worker.signals.on('worker-error', ({ error }) => errors.push(error));
     await worker.start();
     await b.broadcast('stem.tasks.cache', { envelope: { id: 1 } });
     await worker.close();

@@ -62,8 +62,8 @@ export function runTenantRateLimitSuite(adapter: string, stores: TenantRateLimit
       const worker = new Worker({ broker, backend, registry, rateLimiter, queues: [queue], concurrency: 4 });
       closers.push(() => worker.close({ mode: 'hard' }));
       const events: { kind: string; id: string; key: string; mode?: RateLimiterFailureMode }[] = [];
-      worker.events.on('task:rate-limited', (env, _ms, scope) => events.push({ kind: 'limited', id: env.id, key: scope.key }));
-      worker.events.on('task:rate-limiter-degraded', (env, info) => events.push({ kind: 'degraded', id: env.id, key: info.key, mode: info.mode }));
+      worker.signals.on('task-rate-limited', ({ envelope: env, scope }) => events.push({ kind: 'limited', id: env.id, key: scope.key }));
+      worker.signals.on('task-rate-limiter-degraded', ({ envelope: env, key, mode }) => events.push({ kind: 'degraded', id: env.id, key, mode }));
       const enqueue = (tenant: string, count: number) => stem.enqueueMany(Array.from({ length: count }, () => ({ name: 'tenant.report', options: { headers: { tenant } } })));
       const settled = async (ids: readonly string[]) => {
         const results = await Promise.all(ids.map((id) => stem.waitForTask<number>(id, { timeout: 10_000 })));
@@ -74,8 +74,8 @@ export function runTenantRateLimitSuite(adapter: string, stores: TenantRateLimit
         new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => (off(), off2(), reject(new Error(`not within ${ms} ms; events ${JSON.stringify(events)}`))), ms);
           const check = () => predicate() && (clearTimeout(timer), off(), off2(), resolve());
-          const off = worker.events.on('task:rate-limited', () => queueMicrotask(check));
-          const off2 = worker.events.on('task:rate-limiter-degraded', () => queueMicrotask(check));
+          const off = worker.signals.on('task-rate-limited', () => queueMicrotask(check));
+          const off2 = worker.signals.on('task-rate-limiter-degraded', () => queueMicrotask(check));
           check();
         });
       return { stem, worker, events, started, enqueue, settled, when };

@@ -263,7 +263,7 @@ describe('Tracing (OpenTelemetry messaging conventions)', () => {
     const sends = named(w.spans(), 'send default');
     expect(sends.map((s) => s.attributes['messaging.message.id']).sort()).toEqual([...ids].sort());
     const delayed: string[] = [];
-    w.worker.events.on('task:rate-limited', (env) => delayed.push(env.id));
+    w.worker.signals.on('task-rate-limited', ({ envelope: env }) => delayed.push(env.id));
     await w.worker.start();
     for (const id of ids) await w.stem.waitForTask(id, { timeout: 10_000 });
     expect(delayed.length).toBeGreaterThan(0);
@@ -279,7 +279,7 @@ describe('Tracing (OpenTelemetry messaging conventions)', () => {
     const signer = new EnvelopeSigner({ keys: { k1: randomBytes(32).toString('base64') }, activeKey: 'k1' });
     const w = world([{ name: 'signed', options: fast, call: (ctx) => (ctx.attempt === 0 ? ctx.retry({ countdown: 5 }) : 'ok') }], { stem: { signer }, worker: { signer } });
     const dead: string[] = [];
-    w.worker.events.on('task:dead-lettered', (_env, reason) => dead.push(reason));
+    w.worker.signals.on('task-dead-lettered', ({ reason }) => dead.push(reason));
     await w.worker.start();
     const id = await w.stem.enqueue('signed');
     expect((await w.stem.waitForTask(id, { timeout: 5_000 })).status?.state).toBe('succeeded');

@@ -99,10 +99,10 @@ describe('WorkflowRuntime: class steps, tasks, leases, sweeps, errors', () => {
       { clock: clockLocal, sweepInterval: 0, scripts: [new WorkflowScript({ name: 'leased', run: async (ctx) => ctx.step('only', () => 'ran') })] },
     );
     const delays: number[] = [];
-    app.worker.events.on('task:delayed', (_env, delay) => delays.push(delay));
+    app.worker.signals.on('task-delayed', ({ delayMs: delay }) => delays.push(delay));
     const run = await store.createRun({ workflow: 'leased', params: {} });
     await store.claimRun(run.id, 'crashed-worker', 30_000);
-    const delayed = new Promise<void>((resolve) => app!.worker.events.once('task:delayed', () => resolve()));
+    const delayed = new Promise<void>((resolve) => app!.worker.signals.once('task-delayed', () => resolve()));
     await app.stem.enqueue('stem.workflow.run', { runId: run.id }, { queue: 'workflow' }, app.runtime.taskHandler.options);
     await delayed;
     expect(delays[0]).toBe(30_000);
@@ -112,7 +112,7 @@ describe('WorkflowRuntime: class steps, tasks, leases, sweeps, errors', () => {
 
   it('the due-run sweep resumes a run whose delayed run task went missing', async () => {
     ({ app, clock } = await fakeApp({ scripts: [new WorkflowScript({ name: 'lost', run: async (ctx) => ctx.awaitEvent('e', { timeout: '5s' }) })], sweepInterval: '1s' }));
-    const firstTaskDone = new Promise<void>((resolve) => app!.worker.events.once('task:succeeded', () => resolve()));
+    const firstTaskDone = new Promise<void>((resolve) => app!.worker.signals.once('task-succeeded', () => resolve()));
     const runId = await app.startWorkflow('lost');
     await firstTaskDone;
     expect(await app.broker.purge('workflow')).toBe(1);

@@ -1,3 +1,4 @@
+import type { StemSignals } from '../signals/stem-signals.js';
 import type { LockStore } from '../contracts/lock-store.js';
 import type { ScheduleStore } from '../contracts/schedule-store.js';
 import type { EnqueueOptions } from '../task-options.js';
@@ -29,6 +30,8 @@ export interface BeatOptions {
   readonly store: ScheduleStore;
   /** Dispatches runs through `enqueue` (routing, validation, queued status, entry options). */
   readonly stem: BeatEnqueuer;
+  /** Where `schedule-entry-due/-dispatched/-failed` signals go. @default `stem.signals` when `stem` is a `Stem` */
+  readonly signals?: StemSignals;
   /** Shared by every replica; each due entry is locked while one replica dispatches it. */
   readonly lockStore: LockStore;
   /** @default systemClock */

@@ -1,3 +1,4 @@
+import { bridgeBeatSignals, signalsOf } from '../signals/signal-bridges.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { LockStore } from '../contracts/lock-store.js';
 import type { ScheduleEntry, ScheduleExecution, ScheduleStore } from '../contracts/schedule-store.js';
@@ -92,6 +93,8 @@ export class Beat {
     this.random = options.random ?? Math.random;
     this.tracing = StemTracing.from(options.tracing);
     this.id = options.id ?? `beat-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const signals = options.signals ?? signalsOf(options.stem);
+    if (signals) bridgeBeatSignals(this.events, signals, this.id);
   }
 
   /** Whether the tick loop runs. */

@@ -96,7 +96,7 @@ export class WorkerControl {
     this.startedAt = this.clock.now();
     await this.sync();
     this.subscription = await this.options.channel?.listen(worker.id, (request) => this.handle(request));
-    worker.events.on('worker:closed', () => void this.stop());
+    worker.signals.on('worker-shutdown', () => void this.stop(), { filter: { workerId: worker.id }, once: true });
     await this.beat();
     this.scheduleSync();
   }
@@ -133,7 +133,9 @@ export class WorkerControl {
   private async beat(): Promise<void> {
     if (this.stopping) return;
     try {
-      await this.store.recordHeartbeat(this.heartbeat(), this.heartbeatInterval * HEARTBEAT_TTL_INTERVALS);
+      const heartbeat = this.heartbeat();
+      await this.store.recordHeartbeat(heartbeat, this.heartbeatInterval * HEARTBEAT_TTL_INTERVALS);
+      this.worker!.signals.emit('worker-heartbeat', { workerId: heartbeat.workerId, heartbeat });
     } catch (error) {
       this.events.emit('error', error);
     }
@@ -159,7 +161,21 @@ export class WorkerControl {
     };
   }
 
+  /** Answers one command, between `control-command-received` and `control-command-completed`. */
   private async handle(request: ControlRequest): Promise<unknown> {
+    const { signals, id: workerId } = this.worker!;
+    signals.emit('control-command-received', { workerId, request });
+    try {
+      const reply = await this.answer(request);
+      signals.emit('control-command-completed', { workerId, request, ok: true, reply });
+      return reply;
+    } catch (error) {
+      signals.emit('control-command-completed', { workerId, request, ok: false, error });
+      throw error;
+    }
+  }
+
+  private async answer(request: ControlRequest): Promise<unknown> {
     const worker = this.worker!;
     switch (request.type) {
       case 'ping':

@@ -24,3 +24,4 @@ export * from './remote-error.js';
 export * from './thread-pool-closed.error.js';
 export * from './group-rate-key.error.js';
 export * from './args-search-unsupported.error.js';
+export * from './middleware.error.js';

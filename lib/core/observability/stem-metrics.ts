@@ -2,6 +2,7 @@ import { type Attributes, type Counter, type Histogram, type Meter, type MeterPr
 import type { BeatMetricsHook } from '../beat/beat.options.js';
 import type { Broker } from '../contracts/broker.js';
 import type { ThreadExecutor } from '../worker/threads/thread-executor.js';
+import type { StemSignals } from '../signals/stem-signals.js';
 import type { Worker } from '../worker/worker.js';
 
 /** Name of the OpenTelemetry meter Stem records on. */
@@ -69,22 +70,23 @@ export class StemMetrics {
    */
   instrumentWorker(worker: Worker, broker?: Broker): () => void {
     const attrs = (env: { name: string; queue: string }): Attributes => ({ 'stem.task': env.name, 'stem.queue': env.queue });
+    const on: StemSignals['on'] = (signal, listener) => worker.signals.on(signal, listener, { filter: { workerId: worker.id } });
     const offs = [
-      worker.events.on('task:started', (env) => this.increment(StemMetricNames.tasksStarted, 1, attrs(env))),
-      worker.events.on('task:succeeded', (env, _result, ms) => {
-        this.increment(StemMetricNames.tasksSucceeded, 1, attrs(env));
-        this.record(StemMetricNames.taskDuration, ms, 'ms', attrs(env));
+      on('task-prerun', ({ envelope }) => this.increment(StemMetricNames.tasksStarted, 1, attrs(envelope))),
+      on('task-succeeded', ({ envelope, durationMs }) => {
+        this.increment(StemMetricNames.tasksSucceeded, 1, attrs(envelope));
+        this.record(StemMetricNames.taskDuration, durationMs, 'ms', attrs(envelope));
       }),
-      worker.events.on('task:failed', (env) => this.increment(StemMetricNames.tasksFailed, 1, attrs(env))),
-      worker.events.on('task:retried', (env) => this.increment(StemMetricNames.tasksRetried, 1, attrs(env))),
-      worker.events.on('task:expired', (env) => this.increment(StemMetricNames.tasksRevoked, 1, { ...attrs(env), reason: 'expired' })),
-      worker.events.on('task:cancelled', (env) => this.increment(StemMetricNames.tasksRevoked, 1, { ...attrs(env), reason: 'revoked' })),
-      worker.events.on('task:dead-lettered', (env, reason) => this.increment(StemMetricNames.tasksDeadLettered, 1, { ...attrs(env), reason })),
-      worker.events.on('task:rate-limited', (env, _ms, scope) => this.increment(StemMetricNames.tasksRateLimited, 1, { ...attrs(env), 'stem.rate_limit.kind': scope.kind })),
-      worker.events.on('task:rate-limiter-degraded', (env, info) =>
-        this.increment(StemMetricNames.rateLimiterDegraded, 1, { ...attrs(env), 'stem.rate_limit.kind': info.kind, mode: info.mode }),
+      on('task-failed', ({ envelope }) => this.increment(StemMetricNames.tasksFailed, 1, attrs(envelope))),
+      on('task-retry', ({ envelope }) => this.increment(StemMetricNames.tasksRetried, 1, attrs(envelope))),
+      on('task-expired', ({ envelope }) => this.increment(StemMetricNames.tasksRevoked, 1, { ...attrs(envelope), reason: 'expired' })),
+      on('task-revoked', ({ envelope }) => this.increment(StemMetricNames.tasksRevoked, 1, { ...attrs(envelope), reason: 'revoked' })),
+      on('task-dead-lettered', ({ envelope, reason }) => this.increment(StemMetricNames.tasksDeadLettered, 1, { ...attrs(envelope), reason })),
+      on('task-rate-limited', ({ envelope, scope }) => this.increment(StemMetricNames.tasksRateLimited, 1, { ...attrs(envelope), 'stem.rate_limit.kind': scope.kind })),
+      on('task-rate-limiter-degraded', ({ envelope, kind, mode }) =>
+        this.increment(StemMetricNames.rateLimiterDegraded, 1, { ...attrs(envelope), 'stem.rate_limit.kind': kind, mode }),
       ),
-      worker.events.on('worker:scaled', (s) =>
+      on('worker-scaled', (s) =>
         this.increment(StemMetricNames.workerScaled, 1, { 'stem.worker': worker.id, direction: s.to > s.from ? 'up' : 'down', reason: s.reason, to: s.to }),
       ),
     ];

@@ -10,6 +10,10 @@ import type { UniqueTaskCoordinator } from '../unique/unique-task-coordinator.js
 import type { Clock } from '../utils/clock.js';
 import type { TracingSetting } from '../observability/stem-tracing.js';
 import type { RoutingInput } from '../routing/routing-table.js';
+import type { StemMiddleware } from '../middleware/stem-middleware.js';
+import type { StemMiddlewareChain } from '../middleware/middleware-chain.js';
+import type { StemSignals } from '../signals/stem-signals.js';
+import type { StemSignalsSetting } from '../signals/signals.options.js';
 import type { RemoteTask } from './known-tasks.js';
 
 /** Options of the {@link Stem} producer. */
@@ -65,6 +69,16 @@ export interface StemOptions {
    * @default from `STEM_ROUTING_CONFIG`, else none (every task goes to its call's, its `@Task`'s or the default queue)
    */
   readonly routing?: RoutingInput | false;
+  /**
+   * Middleware whose `onEnqueue` wraps every publish, in order (the first outermost); more can be
+   * added later with `stem.middleware.use()`. See {@link StemMiddleware}.
+   */
+  readonly middleware?: readonly StemMiddleware[] | StemMiddlewareChain;
+  /**
+   * The signal hub (`stem.signals`): one to share, or which signals a new hub emits. Workers given
+   * this producer emit on the same hub. @default a new hub emitting every signal
+   */
+  readonly signals?: StemSignals | StemSignalsSetting;
 }
 
 /**

@@ -1,5 +1,4 @@
 export * from './worker.js';
-export * from './worker.events.js';
 export * from './worker.options.js';
 export * from './worker-stats.js';
 export * from './worker-extension.js';
@@ -11,3 +10,4 @@ export { PIPELINE_ERROR_REASON } from './pipeline-failures.js';
 export * from './worker-log.js';
 export * from './threads/index.js';
 export { INVALID_RATE_KEY_REASON } from './rate-limit-admission.js';
+export * from './worker-signals.js';

@@ -54,6 +54,10 @@ export interface Job {
   state: JobState;
   /** Epoch ms when it got a slot. */
   startedAt?: number;
+  /** Epoch ms when its attempt was admitted and started running (`task-prerun`). */
+  executedAt?: number;
+  /** Meta merged into the status its attempt ends with (`TaskRun.statusMeta`). */
+  statusMeta?: Record<string, unknown>;
   /**
    * The broker has taken the delivery back (requeued or dead-lettered): a later error in its
    * pipeline has nothing left to requeue.

@@ -1,9 +1,8 @@
 import type { Broker, Delivery } from '../contracts/broker.js';
 import { LeaseLostError } from '../errors/lease-lost.error.js';
 import type { Clock, TimerHandle } from '../utils/clock.js';
-import type { TypedEmitter } from '../utils/typed-emitter.js';
 import { abandon, holdsLease, type Job } from './job.js';
-import type { WorkerEvents } from './worker.events.js';
+import type { WorkerSignalSink } from './worker-signals.js';
 
 /** Granularity of the lease-renewal sweep. */
 const LEASE_SWEEP_MS = 100;
@@ -29,7 +28,7 @@ export class LeaseKeeper {
   constructor(
     private readonly broker: Broker,
     private readonly clock: Clock,
-    private readonly events: TypedEmitter<WorkerEvents>,
+    private readonly signals: WorkerSignalSink,
   ) {}
 
   /** Starts renewing the job's lease. */
@@ -53,7 +52,7 @@ export class LeaseKeeper {
   /** Extends one delivery's lease by `ms` now (auto-renewal, `ctx.heartbeat`, `ctx.extendLease`). */
   async renew(delivery: Delivery, ms: number): Promise<void> {
     await this.broker.extendLease(delivery, ms);
-    this.events.emit('task:lease-renewed', delivery);
+    this.signals.emit('task-lease-renewed', { delivery });
   }
 
   /** Stops the sweep. */
@@ -89,11 +88,11 @@ export class LeaseKeeper {
 
   private failed(job: Job, error: unknown): void {
     if (!(error instanceof LeaseLostError)) {
-      this.events.emit('worker:error', error);
+      this.signals.error(error);
       return;
     }
     // NOTE: another worker may run this delivery now; stop this copy and write nothing.
     abandon(job, error);
-    this.events.emit('task:lease-lost', job.delivery.envelope, error);
+    this.signals.emit('task-lease-lost', { envelope: job.delivery.envelope, error });
   }
 }

@@ -6,11 +6,11 @@ import { parseRateLimit } from '../rate-limit.js';
 import type { TaskHandler } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type GroupRateKey, type RateLimiterFailureMode, type TaskDefaults } from '../task-options.js';
 import type { Clock } from '../utils/clock.js';
-import type { TypedEmitter } from '../utils/typed-emitter.js';
 import type { Job } from './job.js';
 import type { Settlement } from './settlement.js';
 import { toTaskError } from './task-error.util.js';
-import type { RateLimitScope, WorkerEvents } from './worker.events.js';
+import type { RateLimitScope } from '../signals/signal-map.js';
+import type { WorkerSignalSink } from './worker-signals.js';
 
 /** Ms a `failClosed` task waits (at most one interval, then up to as much again) before the limiter is asked again. */
 const FAIL_CLOSED_RECHECK_MS = 1_000;
@@ -23,7 +23,7 @@ export interface RateLimitAdmissionOptions {
   readonly rateLimiter: RateLimiter;
   readonly defaults: TaskDefaults;
   readonly clock: Clock;
-  readonly events: TypedEmitter<WorkerEvents>;
+  readonly signals: WorkerSignalSink;
   readonly settlement: Settlement;
 }
 
@@ -50,8 +50,8 @@ const SETTLED: RateLimitVerdict = { admitted: false };
  * `group:<groupRateKey | headers[groupRateKeyHeader] | global>`), then the task limit
  * (`rateLimit`, key `<task>:<tenant | global>`, so each tenant has its own budget). A denied
  * delivery is put back for the limiter's `retryAfter` plus up to one interval of jitter, keeps
- * its attempt and is not failed (status `queued` with meta `stem.rateLimitedUntil`, event
- * `task:rate-limited`). When the limiter fails, the task's `groupRateLimiterFailureMode` decides:
+ * its attempt and is not failed (status `queued` with meta `stem.rateLimitedUntil`, signal
+ * `task-rate-limited`). When the limiter fails, the task's `groupRateLimiterFailureMode` decides:
  * `failOpen` runs it (meta `stem.rate_limiter.degraded`), `failClosed` delays it.
  */
 export class RateLimitAdmission {
@@ -115,7 +115,7 @@ export class RateLimitAdmission {
     try {
       decision = await this.options.rateLimiter.acquire(scope.key, limit);
     } catch (error) {
-      this.options.events.emit('task:rate-limiter-degraded', job.delivery.envelope, { ...scope, mode, error });
+      this.options.signals.emit('task-rate-limiter-degraded', { envelope: job.delivery.envelope, ...scope, mode, error });
       if (mode === 'failOpen') return { error };
       const wait = Math.min(limit.interval, FAIL_CLOSED_RECHECK_MS);
       await this.postpone(job, scope, wait, wait);
@@ -131,7 +131,7 @@ export class RateLimitAdmission {
     // the same instant and get denied together again.
     const until = this.options.clock.now() + retryAfter + Math.floor(Math.random() * spread);
     await this.options.settlement.postpone(job, until, { [StemMeta.rateLimitedUntil]: until });
-    this.options.events.emit('task:rate-limited', job.delivery.envelope, retryAfter, scope);
+    this.options.signals.emit('task-rate-limited', { envelope: job.delivery.envelope, retryAfterMs: retryAfter, scope });
   }
 
   private taskLimit(handler: TaskHandler, limits: TaskLimits): RateLimit | null {

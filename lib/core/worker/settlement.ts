@@ -8,21 +8,21 @@ import type { EnvelopeSigner } from '../signing/envelope-signer.js';
 import type { TaskHandler } from '../task-handler.js';
 import type { TaskDefaults } from '../task-options.js';
 import type { Clock } from '../utils/clock.js';
-import type { TypedEmitter } from '../utils/typed-emitter.js';
 import type { ExtensionChain } from './extension-chain.js';
 import { failureDisposition, retryPolicyOf } from './failure-disposition.js';
 import { isAbandoned, type Job, markReleased } from './job.js';
 import { PIPELINE_ERROR_REASON, PipelineFailureBudget } from './pipeline-failures.js';
 import { isSerializationError, toTaskError } from './task-error.util.js';
+import type { PostrunState } from '../signals/signal-map.js';
 import type { TerminalTaskOutcome } from './task-outcome.js';
-import type { WorkerEvents } from './worker.events.js';
+import type { WorkerSignalSink } from './worker-signals.js';
 
 /** What settlement needs from its worker. */
 export interface SettlementOptions {
   readonly broker: Broker;
   readonly backend?: ResultBackend;
   readonly clock: Clock;
-  readonly events: TypedEmitter<WorkerEvents>;
+  readonly signals: WorkerSignalSink;
   readonly extensions: ExtensionChain;
   readonly defaults: TaskDefaults;
   readonly signer?: EnvelopeSigner;
@@ -52,7 +52,7 @@ export class Settlement {
   private readonly broker: Broker;
   private readonly backend?: ResultBackend;
   private readonly clock: Clock;
-  private readonly events: TypedEmitter<WorkerEvents>;
+  private readonly signals: WorkerSignalSink;
   private readonly extensions: ExtensionChain;
   private readonly pipelineFailures: PipelineFailureBudget;
   /** Acks sent but not yet confirmed; `flush()` waits for them. */
@@ -62,7 +62,7 @@ export class Settlement {
     this.broker = options.broker;
     this.backend = options.backend;
     this.clock = options.clock;
-    this.events = options.events;
+    this.signals = options.signals;
     this.extensions = options.extensions;
     this.pipelineFailures = options.pipelineFailures ?? new PipelineFailureBudget();
   }
@@ -87,7 +87,7 @@ export class Settlement {
         state: 'succeeded',
         attempt: env.attempt,
         ...('payload' in outcome ? { payload: outcome.payload } : {}),
-        meta: { [EncoderKeys.resultMeta]: outcome.resultEncoder },
+        meta: { ...job.statusMeta, [EncoderKeys.resultMeta]: outcome.resultEncoder },
       });
       await Promise.all([running, succeeded]);
     } catch (error) {
@@ -104,7 +104,8 @@ export class Settlement {
     // already recorded, and close() waits for acks.
     this.track(this.broker.ack(job.delivery));
     this.counters.succeeded++;
-    this.events.emit('task:succeeded', env, outcome.result, this.clock.now() - startedAt);
+    this.signals.emit('task-succeeded', { envelope: env, result: outcome.result, durationMs: this.clock.now() - startedAt });
+    this.postrun(job, 'succeeded');
   }
 
   /** The attempt failed: retry under the same id while the policy allows it, else dead-letter it. */
@@ -118,7 +119,7 @@ export class Settlement {
 
   private async retry(job: Job, taskError: TaskError, delay: number): Promise<void> {
     const env = job.delivery.envelope;
-    await this.writeStatus(env, { state: 'retried', attempt: env.attempt, error: taskError, meta: { [StemMeta.retryDelayMs]: delay } });
+    await this.writeStatus(env, { state: 'retried', attempt: env.attempt, error: taskError, meta: { ...job.statusMeta, [StemMeta.retryDelayMs]: delay } });
     markReleased(job);
     const next = PipelineFailureBudget.cleared({ ...env, attempt: env.attempt + 1, notBefore: this.clock.now() + delay });
     await this.broker.nack(job.delivery, { requeue: true, envelope: this.resign(next) });
@@ -127,7 +128,8 @@ export class Settlement {
     const followUps = this.extensions.settle({ envelope: env, state: 'retried', error: taskError, delayMs: delay }, false);
     if (followUps) await followUps;
     this.counters.retried++;
-    this.events.emit('task:retried', env, taskError, delay);
+    this.signals.emit('task-retry', { envelope: env, error: taskError, delayMs: delay });
+    this.postrun(job, 'retried');
   }
 
   /**
@@ -143,23 +145,24 @@ export class Settlement {
     job.handedBack = true;
     this.pipelineFailures.forget(env);
     const recorded: TaskError = { ...error, meta: { ...error.meta, [StemMeta.deadLetterReason]: reason } };
-    await this.writeStatus(env, { state, attempt: env.attempt, error: recorded });
+    await this.writeStatus(env, { state, attempt: env.attempt, error: recorded, ...(job.statusMeta ? { meta: { ...job.statusMeta } } : {}) });
     if (trusted) {
       const followUps = this.extensions.settle({ envelope: env, state, error: recorded }, false);
       if (followUps) await followUps;
     }
     if (state === 'failed') {
       this.counters.failed++;
-      this.events.emit('task:failed', env, error);
+      this.signals.emit('task-failed', { envelope: env, error });
     }
-    this.events.emit('task:dead-lettered', env, reason);
+    this.signals.emit('task-dead-lettered', { envelope: env, reason });
+    this.postrun(job, state);
   }
 
   /** Ends the task `cancelled` without running it again: status with `error` and `meta`, extensions, then the ack. */
   async cancel(job: Job, error: TaskError, meta?: Readonly<Record<string, unknown>>): Promise<void> {
     const env = job.delivery.envelope;
     if (isAbandoned(job)) return;
-    await this.writeStatus(env, { state: 'cancelled', attempt: env.attempt, error, ...(meta ? { meta: { ...meta } } : {}) });
+    await this.writeStatus(env, { state: 'cancelled', attempt: env.attempt, error, ...(meta || job.statusMeta ? { meta: { ...job.statusMeta, ...meta } } : {}) });
     job.state = 'finishing';
     const followUps = this.extensions.settle({ envelope: env, state: 'cancelled', error }, false);
     if (followUps) await followUps;
@@ -167,7 +170,8 @@ export class Settlement {
     await this.broker.ack(job.delivery);
     job.handedBack = true;
     this.counters.cancelled++;
-    this.events.emit('task:cancelled', env, error);
+    this.signals.emit('task-revoked', { envelope: env, error });
+    this.postrun(job, 'cancelled');
   }
 
   /** Puts the delivery back until `until` without using an attempt (status `queued` with `meta`). */
@@ -207,12 +211,12 @@ export class Settlement {
     try {
       await this.countFailure(job, error);
     } catch (failure) {
-      this.events.emit('worker:error', failure);
+      this.signals.error(failure);
     }
   }
 
   private async countFailure(job: Job, error: unknown): Promise<void> {
-    this.events.emit('worker:error', error);
+    this.signals.error(error);
     if (isAbandoned(job) || job.handedBack) return;
     // NOTE: a job still `finishing` has its `succeeded` status stored; only its follow-ups failed.
     const resultStored = job.state === 'finishing';
@@ -226,7 +230,7 @@ export class Settlement {
       await this.broker.nack(job.delivery, { requeue: true, envelope: this.resign(next) });
       job.handedBack = true;
     } catch (nackError) {
-      this.events.emit('worker:error', nackError);
+      this.signals.error(nackError);
     }
   }
 
@@ -240,23 +244,29 @@ export class Settlement {
     } catch (deadLetterError) {
       // NOTE: left to its lease: it comes back once the lease lapses (not in a hot loop), and its
       // next pipeline error dead-letters it at once.
-      this.events.emit('worker:error', deadLetterError);
+      this.signals.error(deadLetterError);
       return;
     }
     this.pipelineFailures.forget(env);
     const reason = { [StemMeta.deadLetterReason]: PIPELINE_ERROR_REASON };
     if (resultStored) {
       // NOTE: the task's own `succeeded` stays; its status only records that a follow-up failed.
-      await this.backend?.touch(env.id, { meta: reason }).catch((e: unknown) => this.events.emit('worker:error', e));
+      await this.backend?.touch(env.id, { meta: reason }).catch((e: unknown) => this.signals.error(e));
     } else {
       const recorded: TaskError = { ...taskError, meta: { ...taskError.meta, ...reason } };
-      await this.writeStatus(env, { state: 'failed', attempt: env.attempt, error: recorded }).catch((e: unknown) => this.events.emit('worker:error', e));
+      await this.writeStatus(env, { state: 'failed', attempt: env.attempt, error: recorded }).catch((e: unknown) => this.signals.error(e));
       const followUps = this.extensions.settle({ envelope: env, state: 'failed', error: recorded }, false);
       if (followUps) await followUps;
       this.counters.failed++;
-      this.events.emit('task:failed', env, taskError);
+      this.signals.emit('task-failed', { envelope: env, error: taskError });
+      this.postrun(job, 'failed');
     }
-    this.events.emit('task:dead-lettered', env, PIPELINE_ERROR_REASON);
+    this.signals.emit('task-dead-lettered', { envelope: env, reason: PIPELINE_ERROR_REASON });
+  }
+
+  /** `task-postrun` for an attempt that ran (it passed `task-prerun`). */
+  private postrun(job: Job, state: PostrunState): void {
+    if (job.executedAt !== undefined) this.signals.emit('task-postrun', { envelope: job.delivery.envelope, state, durationMs: this.clock.now() - job.executedAt });
   }
 
   /** Waits for the acks in flight. */
@@ -271,7 +281,7 @@ export class Settlement {
   }
 
   private track(settle: Promise<void>): void {
-    const tracked = settle.catch((error) => this.events.emit('worker:error', error)).finally(() => this.settling.delete(tracked));
+    const tracked = settle.catch((error) => this.signals.error(error)).finally(() => this.settling.delete(tracked));
     this.settling.add(tracked);
   }
 }

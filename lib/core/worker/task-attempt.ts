@@ -2,11 +2,10 @@ import type { Delivery } from '../contracts/broker.js';
 import type { Envelope } from '../envelope.js';
 import type { TaskHandler } from '../task-handler.js';
 import type { RetryPolicy } from '../task-options.js';
-import type { TypedEmitter } from '../utils/typed-emitter.js';
 import type { Job } from './job.js';
 import type { TaskRun } from './task-executor.js';
 import { type TaskContextHost, WorkerTaskContext } from './worker-task-context.js';
-import type { WorkerEvents } from './worker.events.js';
+import type { WorkerSignalSink } from './worker-signals.js';
 
 /** The worker's {@link TaskRun}: one admitted attempt of a job. */
 export class TaskAttempt implements TaskRun {
@@ -23,11 +22,15 @@ export class TaskAttempt implements TaskRun {
     readonly softTimeLimit: number | undefined,
     readonly hardTimeLimit: number | undefined,
     host: TaskContextHost,
-    private readonly events: TypedEmitter<WorkerEvents>,
+    private readonly signals: WorkerSignalSink,
   ) {
     this.delivery = job.delivery;
     this.envelope = job.delivery.envelope;
     this.context = new WorkerTaskContext(job.delivery, maxRetries, () => job.controller.signal, host);
+  }
+
+  get statusMeta(): Record<string, unknown> {
+    return (this.job.statusMeta ??= {});
   }
 
   get signal(): AbortSignal {
@@ -39,7 +42,7 @@ export class TaskAttempt implements TaskRun {
   }
 
   softTimeout(): void {
-    this.events.emit('task:soft-timeout', this.envelope);
+    this.signals.emit('task-soft-timeout', { envelope: this.envelope });
     this.job.controller.abort(new Error(`Task "${this.envelope.name}" passed its soft time limit of ${this.softTimeLimit} ms`));
   }
 }

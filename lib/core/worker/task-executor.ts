@@ -38,11 +38,16 @@ export interface TaskRun {
   readonly softTimeLimit: number | undefined;
   /** Hard time limit in ms (per call > `@Task` > defaults), if any. */
   readonly hardTimeLimit: number | undefined;
+  /**
+   * Meta merged into the status this attempt ends with (`succeeded`, `retried`, `failed` or
+   * `cancelled`), over the meta already stored: e.g. a timing a middleware measured.
+   */
+  readonly statusMeta: Record<string, unknown>;
   /** The handler's `ctx.signal`: aborted on soft or hard timeout, shutdown or a lost lease. */
   readonly signal: AbortSignal;
   /** Aborts `ctx.signal` with `reason`; the first abort wins. */
   abort(reason: unknown): void;
-  /** The soft time limit passed: emits `task:soft-timeout` and aborts `ctx.signal`. */
+  /** The soft time limit passed: emits `task-soft-timeout` and aborts `ctx.signal`. */
   softTimeout(): void;
 }
 

@@ -13,7 +13,6 @@ import type { EnvelopeSigner } from '../signing/envelope-signer.js';
 import type { TaskHandler, TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
 import type { Clock } from '../utils/clock.js';
-import type { TypedEmitter } from '../utils/typed-emitter.js';
 import type { ExtensionChain } from './extension-chain.js';
 import { retryPolicyOf } from './failure-disposition.js';
 import { isAbandoned, type Job } from './job.js';
@@ -25,14 +24,14 @@ import { INLINE_EXECUTOR, type TaskExecutor } from './task-executor.js';
 import type { TerminalTaskOutcome } from './task-outcome.js';
 import type { RunDecision } from './worker-extension.js';
 import type { TaskContextHost } from './worker-task-context.js';
-import type { WorkerEvents } from './worker.events.js';
+import type { WorkerSignalSink } from './worker-signals.js';
 
 /** What the task runner needs from its worker. */
 export interface TaskRunnerOptions {
   readonly registry: TaskRegistry;
   readonly defaults: TaskDefaults;
   readonly clock: Clock;
-  readonly events: TypedEmitter<WorkerEvents>;
+  readonly signals: WorkerSignalSink;
   readonly encoders: TaskPayloadEncoderRegistry;
   readonly argsValidator?: TaskArgsValidator;
   readonly signer?: EnvelopeSigner;
@@ -52,7 +51,7 @@ export interface TaskRunnerOptions {
  * {@link Settlement.recover}: requeued with backoff, within the pipeline failure budget.
  */
 export class TaskRunner {
-  private readonly events: TypedEmitter<WorkerEvents>;
+  private readonly signals: WorkerSignalSink;
   private readonly clock: Clock;
   private readonly defaults: TaskDefaults;
   private readonly encoders: TaskPayloadEncoderRegistry;
@@ -62,7 +61,7 @@ export class TaskRunner {
   private readonly rateLimits: RateLimitAdmission;
 
   constructor(private readonly options: TaskRunnerOptions) {
-    this.events = options.events;
+    this.signals = options.signals;
     this.clock = options.clock;
     this.defaults = options.defaults;
     this.encoders = options.encoders;
@@ -85,7 +84,7 @@ export class TaskRunner {
     const env = delivery.envelope;
     // NOTE: a prefetched delivery whose lease was lost while it waited belongs to another worker now.
     if (isAbandoned(job)) return;
-    this.events.emit('task:received', env);
+    this.signals.emit('task-received', { envelope: env });
 
     const signature = this.options.signer?.verify(env);
     if (signature && !signature.valid) {
@@ -109,7 +108,7 @@ export class TaskRunner {
 
     const expiresAt = (env.meta[StemMeta.expiresAt] as number | undefined) ?? (handler.options?.expires !== undefined ? env.enqueuedAt + handler.options.expires : undefined);
     if (expiresAt !== undefined && this.clock.now() >= expiresAt) {
-      this.events.emit('task:expired', env);
+      this.signals.emit('task-expired', { envelope: env });
       const error: TaskError = { type: 'TaskExpired', message: `Task "${env.name}" expired at ${new Date(expiresAt).toISOString()} before it ran`, retryable: false };
       return this.settlement.deadLetter(job, 'expired', error, 'cancelled');
     }
@@ -131,15 +130,16 @@ export class TaskRunner {
     const attempt = this.attemptOf(job, handler, args);
     if (this.extensions.admits) {
       const decision = await this.extensions.admit(attempt);
-      if (decision) return this.decided(job, decision);
+      if (decision) return this.decided(job, decision, attempt);
     }
 
     // NOTE: the handler starts while the `running` write is in flight; backends apply one task's
     // writes in call order, so later writes need not wait for it, only the ack does.
     const running = this.settlement.writeStatus(env, { state: 'running', attempt: env.attempt, ...(admittedMeta ? { meta: { ...admittedMeta } } : {}) });
     running.catch(() => undefined);
-    this.events.emit('task:started', env);
     const started = this.clock.now();
+    job.executedAt = started;
+    this.signals.emit('task-prerun', { envelope: env });
     if (isAbandoned(job)) return;
     let result: unknown;
     try {
@@ -177,16 +177,17 @@ export class TaskRunner {
     const maxRetries = env.maxRetries ?? handler.options?.maxRetries ?? this.defaults.maxRetries ?? DEFAULT_TASK_OPTIONS.maxRetries;
     const soft = (env.meta[StemMeta.softTimeLimitMs] as number | undefined) ?? handler.options?.softTimeLimit ?? this.defaults.softTimeLimit;
     const hard = (env.meta[StemMeta.hardTimeLimitMs] as number | undefined) ?? handler.options?.hardTimeLimit ?? this.defaults.hardTimeLimit;
-    return new TaskAttempt(job, handler, args, maxRetries, retryPolicyOf(this.defaults, handler, env), soft, hard, this.options.host, this.events);
+    return new TaskAttempt(job, handler, args, maxRetries, retryPolicyOf(this.defaults, handler, env), soft, hard, this.options.host, this.signals);
   }
 
   /** Acts on an extension's decision not to run the attempt now. */
-  private async decided(job: Job, decision: Exclude<RunDecision, { action: 'run' }>): Promise<void> {
+  private async decided(job: Job, decision: Exclude<RunDecision, { action: 'run' }>, attempt: TaskAttempt): Promise<void> {
+    if (decision.action === 'fail') return this.settlement.fail(job, attempt.handler, decision.error, attempt.maxRetries);
     if (decision.action === 'cancel') return this.settlement.cancel(job, decision.error, decision.meta);
     if (decision.action === 'dead-letter') return this.settlement.deadLetter(job, decision.reason, decision.error, decision.state ?? 'failed');
     const delay = Math.max(0, decision.delayMs);
     await this.settlement.postpone(job, this.clock.now() + delay, decision.meta ? { ...decision.meta } : undefined);
-    this.events.emit('task:delayed', job.delivery.envelope, delay, decision.reason);
+    this.signals.emit('task-delayed', { envelope: job.delivery.envelope, delayMs: delay, reason: decision.reason });
   }
 
   /** Replaces the rate limit of task `name` (`null`: none) for the rest of the worker's life. */

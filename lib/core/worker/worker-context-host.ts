@@ -3,18 +3,17 @@ import type { ResultBackend } from '../contracts/result-backend.js';
 import type { TaskLogSink } from '../observability/task-logger.js';
 import type { Stem } from '../stem.js';
 import type { Clock } from '../utils/clock.js';
-import type { TypedEmitter } from '../utils/typed-emitter.js';
 import type { Job } from './job.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { TaskContextHost } from './worker-task-context.js';
-import type { WorkerEvents } from './worker.events.js';
+import type { WorkerSignalSink } from './worker-signals.js';
 
 /** What {@link WorkerContextHost} needs from its worker. */
 export interface WorkerContextHostOptions {
   readonly backend?: ResultBackend;
   readonly leases: LeaseKeeper;
   readonly clock: Clock;
-  readonly events: TypedEmitter<WorkerEvents>;
+  readonly signals: WorkerSignalSink;
   readonly producer: Stem;
   /** Where `ctx.logger` lines go. */
   readonly taskLogSink: TaskLogSink;
@@ -31,11 +30,11 @@ export class WorkerContextHost implements TaskContextHost {
   }
 
   async heartbeat(delivery: Delivery): Promise<void> {
-    const { backend, leases, clock, events } = this.options;
+    const { backend, leases, clock, signals } = this.options;
     const job = this.options.jobOf(delivery);
     await backend?.touch(delivery.envelope.id, { heartbeatAt: clock.now() });
     if (job) await leases.renew(delivery, job.leaseMs);
-    events.emit('task:heartbeat', delivery.envelope);
+    signals.emit('task-heartbeat', { envelope: delivery.envelope });
   }
 
   async extendLease(delivery: Delivery, ms: number): Promise<void> {
@@ -50,7 +49,7 @@ export class WorkerContextHost implements TaskContextHost {
 
   async progress(delivery: Delivery, percent: number, data: unknown): Promise<void> {
     await this.options.backend?.touch(delivery.envelope.id, { progress: { percent, data, updatedAt: this.options.clock.now() } });
-    this.options.events.emit('task:progress', delivery.envelope, percent, data);
+    this.options.signals.emit('task-progress', { envelope: delivery.envelope, percent, data });
   }
 
   enqueue(name: string, args: unknown, options: Parameters<Stem['enqueue']>[2]): Promise<string> {

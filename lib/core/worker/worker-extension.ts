@@ -5,17 +5,20 @@ import type { TaskOutcome } from './task-outcome.js';
 /**
  * What `beforeRun` decides about an attempt. `undefined` or `{ action: 'run' }` admits it.
  * - `delay`: put the delivery back for `delayMs` without using an attempt (status `queued` with
- *   `meta`, event `task:delayed`), like a rate-limit denial.
+ *   `meta`, signal `task-delayed`), like a rate-limit denial.
  * - `dead-letter`: do not run it; dead-letter it with `reason` and write `state` (default
  *   `failed`) with `error`. Extensions' `onSettled` sees the outcome.
  * - `cancel`: do not run it; ack it and write `cancelled` with `error` and `meta` (no dead
  *   letter, no retry), e.g. a revoked task. Extensions' `onSettled` sees the outcome.
+ * - `fail`: do not run it; the attempt fails with `error` as if the handler had thrown it
+ *   (retried per the task's policy, else dead-lettered), e.g. a middleware's `onConsume` threw.
  */
 export type RunDecision =
   | { readonly action: 'run' }
   | { readonly action: 'delay'; readonly delayMs: number; readonly reason: string; readonly meta?: Readonly<Record<string, unknown>> }
   | { readonly action: 'dead-letter'; readonly reason: string; readonly error: TaskError; readonly state?: 'failed' | 'cancelled' }
-  | { readonly action: 'cancel'; readonly error: TaskError; readonly meta?: Readonly<Record<string, unknown>> };
+  | { readonly action: 'cancel'; readonly error: TaskError; readonly meta?: Readonly<Record<string, unknown>> }
+  | { readonly action: 'fail'; readonly error: unknown };
 
 /**
  * A feature that plugs into every delivery a worker runs (canvas follow-ups, unique locks,
@@ -45,7 +48,7 @@ export interface WorkerExtension {
    * again and its follow-ups are tried again: they must be idempotent. Each such failure counts
    * against the worker's `pipelineFailureBudget`; once it is used up the delivery is dead-lettered
    * `pipeline-error` and its `succeeded` status stays. For other outcomes, and for extensions
-   * without it, a failure is only reported as `worker:error`.
+   * without it, a failure is only reported as `worker-error`.
    * @default false
    */
   readonly requeueOnFailure?: boolean;
@@ -67,7 +70,7 @@ export interface WorkerExtension {
    * Called after an outcome is recorded: for a terminal one after the dead letter (if any) and the
    * terminal status are written and before the ack; for a retry after it was scheduled. Not called
    * for deliveries that were not trusted (bad signature), nor for deliveries put back without an
-   * outcome (rate limit, delay, shutdown, store errors). A failure is reported as `worker:error`
+   * outcome (rate limit, delay, shutdown, store errors). A failure is reported as `worker-error`
    * and never fails the task (see `requeueOnFailure`).
    */
   onSettled?(outcome: TaskOutcome): void | PromiseLike<unknown>;

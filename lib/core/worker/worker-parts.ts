@@ -8,13 +8,23 @@ import { Stem } from '../stem.js';
 import type { TaskDefaults } from '../task-options.js';
 import type { Clock } from '../utils/clock.js';
 import { terminalHookExtension, uniqueLockExtension } from './builtin-extensions.js';
+import { middlewareExtension } from '../middleware/middleware.extension.js';
+import { StemMiddlewareChain } from '../middleware/middleware-chain.js';
+import { StemSignals } from '../signals/stem-signals.js';
 import type { WorkerExtension } from './worker-extension.js';
+import type { WorkerSignalSink } from './worker-signals.js';
 import type { WorkerOptions } from './worker.options.js';
 
 /** The producer a worker builds when none is given: retries, rate-limit delays and child tasks go through it. */
 export function workerProducer(
   options: WorkerOptions,
-  resolved: { readonly defaults: TaskDefaults; readonly clock: Clock; readonly encoders: TaskPayloadEncoderRegistry; readonly tracing?: StemTracing },
+  resolved: {
+    readonly defaults: TaskDefaults;
+    readonly clock: Clock;
+    readonly encoders: TaskPayloadEncoderRegistry;
+    readonly tracing?: StemTracing;
+    readonly signals: StemSignals;
+  },
 ): Stem {
   return Stem.fromParts({
     broker: options.broker,
@@ -29,17 +39,35 @@ export function workerProducer(
     groupStore: options.groupStore,
     tracing: resolved.tracing ?? false,
     routing: options.routing,
+    signals: resolved.signals,
+    middleware: middlewareOf(options),
   });
 }
 
-/** A worker's extensions: the built-in ones first (tracing, canvas, unique locks, `onTerminal` hooks), then the user's. */
-export function workerExtensions(options: WorkerOptions, canvas: CanvasCoordinator, tracing: StemTracing | undefined, workerId: string): WorkerExtension[] {
+/** The worker's signal hub: `options.signals` when it is one, else its producer's, else a new one with that setting. */
+export function workerSignals(options: WorkerOptions): StemSignals {
+  if (options.signals instanceof StemSignals) return options.signals;
+  if (options.signals === undefined && options.producer) return options.producer.signals;
+  return new StemSignals(options.signals !== undefined ? { enabled: options.signals } : {});
+}
+
+function middlewareOf(options: WorkerOptions): StemMiddlewareChain {
+  return options.middleware instanceof StemMiddlewareChain ? options.middleware : new StemMiddlewareChain(options.middleware ?? []);
+}
+
+/**
+ * A worker's extensions: the built-in ones first (tracing, canvas, unique locks, `onTerminal`
+ * hooks), then the user's, then the middleware (innermost around the handler).
+ */
+export function workerExtensions(options: WorkerOptions, canvas: CanvasCoordinator, tracing: StemTracing | undefined, workerId: string, sink: WorkerSignalSink): WorkerExtension[] {
+  const middleware = middlewareExtension(middlewareOf(options), (error) => sink.error(error));
   return [
     ...(tracing ? [new TaskTracingExtension(tracing, workerId)] : []),
     canvas,
     ...(options.uniqueCoordinator ? [uniqueLockExtension(options.uniqueCoordinator)] : []),
     ...(options.onTerminal ?? []).map(terminalHookExtension),
     ...(options.extensions ?? []),
+    ...(middleware ? [middleware] : []),
   ];
 }
 

@@ -16,9 +16,13 @@ import type { TaskLogSink } from '../observability/task-logger.js';
 import type { TracingSetting } from '../observability/stem-tracing.js';
 import type { TaskExecutor } from './task-executor.js';
 import type { TerminalTaskOutcome } from './task-outcome.js';
+import type { StemMiddleware } from '../middleware/stem-middleware.js';
+import type { StemMiddlewareChain } from '../middleware/middleware-chain.js';
+import type { StemSignals } from '../signals/stem-signals.js';
+import type { StemSignalsSetting } from '../signals/signals.options.js';
 import type { WorkerExtension } from './worker-extension.js';
 
-/** Runs after a task reached `succeeded`, `failed` or `cancelled` (before the ack); errors become `worker:error` events. */
+/** Runs after a task reached `succeeded`, `failed` or `cancelled` (before the ack); errors become `worker-error` signals. */
 export type TerminalTaskHook = (outcome: TerminalTaskOutcome) => Promise<void> | void;
 
 /** How a worker stops. */
@@ -79,6 +83,17 @@ export interface WorkerOptions {
    */
   readonly extensions?: readonly WorkerExtension[];
   /**
+   * Middleware around each delivery (`onConsume`, `onExecute`, `onError`), in order, after the
+   * `extensions`; the producer the worker builds (child tasks) runs their `onEnqueue` too.
+   * See {@link StemMiddleware} for the order and error rules.
+   */
+  readonly middleware?: readonly StemMiddleware[] | StemMiddlewareChain;
+  /**
+   * Where the worker emits its signals (`worker.signals`): a hub to share, or which signals a
+   * new hub emits. @default the `producer`'s hub, else a new hub emitting every signal
+   */
+  readonly signals?: StemSignals | StemSignalsSetting;
+  /**
    * Executors by name; a task runs in the one its `runIn` option names. `inline` (the worker's
    * thread, with soft and hard time limits) is always there unless this replaces it. The worker
    * closes every executor in `close()`, after its running tasks drained.
@@ -98,7 +113,7 @@ export interface WorkerOptions {
   /**
    * Moves the concurrency between `min` and `max` from the broker's pending count of the
    * worker's queues (then `concurrency` is ignored; the worker starts at `min`). Executors with
-   * their own pool (threads) follow it, below their own size. Emits `worker:scaled`.
+   * their own pool (threads) follow it, below their own size. Emits `worker-scaled`.
    */
   readonly autoscale?: AutoscaleOptions;
   /** First requeue delay in ms after a pipeline error (see `pipelineFailureBudget`). @default 1000 */

@@ -12,13 +12,14 @@ import type { Stem } from '../stem.js';
 import type { TaskRegistry } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type TaskDefaults } from '../task-options.js';
 import { type Clock, sleepUnlessAborted, systemClock } from '../utils/clock.js';
-import { TypedEmitter } from '../utils/typed-emitter.js';
+import type { StemSignals } from '../signals/stem-signals.js';
 import { StemTracing } from '../observability/stem-tracing.js';
 import { consoleTaskLogSink, type TaskLogSink } from '../observability/task-logger.js';
 import { uuidv7 } from '../utils/uuid.js';
 import { Autoscaler } from './autoscaler.js';
 import { DrainGate } from './drain-gate.js';
-import { workerExtensions, workerProducer, workerSubscription } from './worker-parts.js';
+import { workerExtensions, workerProducer, workerSignals, workerSubscription } from './worker-parts.js';
+import { WorkerSignalSink } from './worker-signals.js';
 import { ExtensionChain } from './extension-chain.js';
 import { InMemoryRateLimiterFallback } from './fallback-rate-limiter.js';
 import { InlineExecutor } from './inline-executor.js';
@@ -31,7 +32,6 @@ import { INLINE_EXECUTOR, type TaskExecutor } from './task-executor.js';
 import { TaskRunner } from './task-runner.js';
 import type { RateLimit } from '../contracts/rate-limiter.js';
 import { WorkerContextHost } from './worker-context-host.js';
-import type { WorkerEvents } from './worker.events.js';
 import type { ShutdownMode, WorkerOptions } from './worker.options.js';
 import type { WorkerStats } from './worker-stats.js';
 
@@ -51,14 +51,15 @@ const SHUTDOWN_STRENGTH: Readonly<Record<ShutdownMode, number>> = { warm: 0, sof
  *
  * @example
  * const worker = new Worker({ broker, backend, registry, queues: ['emails'], concurrency: 8 });
- * worker.events.on('task:failed', (env, err) => log.error(env.name, err.message));
+ * worker.signals.on('task-failed', ({ envelope, error }) => log.error(envelope.name, error.message));
  * await worker.start();
  * // ...
  * await worker.close(); // warm: waits for running tasks
  */
 export class Worker {
-  /** Typed lifecycle and task events. */
-  readonly events = new TypedEmitter<WorkerEvents>();
+  /** Typed lifecycle and task signals (shared with the producer it was given, see `WorkerOptions.signals`). */
+  readonly signals: StemSignals;
+  private readonly sink: WorkerSignalSink;
   readonly id: string;
   readonly queues: readonly string[];
   private slots: number;
@@ -113,21 +114,24 @@ export class Worker {
     this.tracing = StemTracing.from(options.tracing);
     this.taskLogSink = options.taskLogSink ?? consoleTaskLogSink;
     this.encoders = options.encoders ?? options.producer?.encoders ?? new TaskPayloadEncoderRegistry();
-    this.producer = options.producer ?? workerProducer(options, { defaults: this.defaults, clock: this.clock, encoders: this.encoders, tracing: this.tracing });
-    const subscribed = workerSubscription(options, { defaults: this.defaults, producer: this.producer, id: this.id, onError: (e) => this.events.emit('worker:error', e) });
+    this.signals = workerSignals(options);
+    this.sink = new WorkerSignalSink(this.signals, this.id);
+    this.producer =
+      options.producer ?? workerProducer(options, { defaults: this.defaults, clock: this.clock, encoders: this.encoders, tracing: this.tracing, signals: this.signals });
+    const subscribed = workerSubscription(options, { defaults: this.defaults, producer: this.producer, id: this.id, onError: (e) => this.sink.error(e) });
     this.queues = subscribed.queues;
     this.broadcasts = subscribed.bridge;
     const canvas = new CanvasCoordinator(this.producer, options.groupStore ?? this.producer.groupStore);
-    const extensions = new ExtensionChain(workerExtensions(options, canvas, this.tracing, this.id), (error) => this.events.emit('worker:error', error));
+    const extensions = new ExtensionChain(workerExtensions(options, canvas, this.tracing, this.id, this.sink), (error) => this.sink.error(error));
     this.executors = { [INLINE_EXECUTOR]: new InlineExecutor(this.clock), ...options.executors };
-    this.leases = new LeaseKeeper(this.broker, this.clock, this.events);
+    this.leases = new LeaseKeeper(this.broker, this.clock, this.sink);
     this.drainGate = new DrainGate(this.clock, () => this.running.size);
     this.subscription = new QueueSubscription(this.broker, this.id, this.defaults.visibilityTimeout ?? DEFAULT_TASK_OPTIONS.visibilityTimeout, this.queues);
     this.settlement = new Settlement({
       broker: this.broker,
       backend: this.backend,
       clock: this.clock,
-      events: this.events,
+      signals: this.sink,
       extensions,
       defaults: this.defaults,
       signer: options.signer,
@@ -138,7 +142,7 @@ export class Worker {
       registry: this.registry,
       defaults: this.defaults,
       clock: this.clock,
-      events: this.events,
+      signals: this.sink,
       encoders: this.encoders,
       argsValidator: this.argsValidator,
       signer: options.signer,
@@ -150,7 +154,7 @@ export class Worker {
         backend: this.backend,
         leases: this.leases,
         clock: this.clock,
-        events: this.events,
+        signals: this.sink,
         producer: this.producer,
         taskLogSink: this.taskLogSink,
         jobOf: (d) => this.jobOf(d),
@@ -162,13 +166,14 @@ export class Worker {
         this.broker,
         options.autoscale,
         this.clock,
-        (e) => this.events.emit('worker:error', e),
-        (info) => this.events.emit('worker:scaled', info),
+        (e) => this.sink.error(e),
+        (info) => this.sink.emit('worker-scaled', info),
       );
       this.autoscaler = scaler;
       this.slots = scaler.initial;
       for (const executor of new Set(Object.values(this.executors))) executor.resize?.(this.slots);
     }
+    this.sink.emit('worker-init', { queues: this.queues, concurrency: this.slots });
   }
 
   /** Subscribes to the queues and starts taking work. Idempotent. */
@@ -180,7 +185,7 @@ export class Worker {
     this.started = true;
     this.loop = this.fetchLoop();
     this.autoscaler?.start();
-    this.events.emit('worker:ready', { id: this.id, queues: this.queues, concurrency: this.concurrency });
+    this.sink.emit('worker-ready', { queues: this.queues, concurrency: this.concurrency });
   }
 
   /** Queues fetched from now: `queues` minus the ones {@link setConsumedQueues} left out. */
@@ -198,7 +203,7 @@ export class Worker {
     for (const job of this.buffer.filter((j) => !consumed.includes(j.delivery.envelope.queue))) {
       this.buffer.splice(this.buffer.indexOf(job), 1);
       this.leases.drop(job);
-      void this.settlement.requeue(job).catch((error) => this.events.emit('worker:error', error));
+      void this.settlement.requeue(job).catch((error) => this.sink.error(error));
     }
     this.slotWaiter?.();
   }
@@ -224,7 +229,7 @@ export class Worker {
   /**
    * Sets the concurrency cap now: more slots take buffered work at once; fewer let running tasks
    * finish (they are never stopped) and start no more until below it. Executors with their own pool follow it
-   * (`TaskExecutor.resize`). Emits `worker:resized`.
+   * (`TaskExecutor.resize`). Emits `worker-resized`.
    */
   setConcurrency(concurrency: number): void {
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigurationError('concurrency', `worker ${this.id} got ${concurrency}; pass a whole number of 1 or more`);
@@ -233,7 +238,7 @@ export class Worker {
     const from = this.slots;
     this.slots = to;
     for (const executor of new Set(Object.values(this.executors))) executor.resize?.(to);
-    this.events.emit('worker:resized', { from, to });
+    this.sink.emit('worker-resized', { from, to });
     this.dispatch();
     this.slotWaiter?.();
   }
@@ -278,7 +283,7 @@ export class Worker {
 
   private async shutdown(): Promise<void> {
     this.stopping = true;
-    this.events.emit('worker:draining', { mode: this.closeMode, active: this.running.size, prefetched: this.buffer.length });
+    this.sink.emit('worker-stopping', { mode: this.closeMode, active: this.running.size, prefetched: this.buffer.length });
     this.fetchAbort.abort();
     this.slotWaiter?.();
     const steps: (() => Promise<unknown>)[] = [
@@ -302,10 +307,10 @@ export class Worker {
       try {
         await step();
       } catch (error) {
-        this.events.emit('worker:error', error);
+        this.sink.error(error);
       }
     }
-    this.events.emit('worker:closed');
+    this.sink.emit('worker-shutdown', {});
   }
 
   /** Waits for running tasks as the close mode says; a stronger `close()` meanwhile takes over. */
@@ -345,7 +350,7 @@ export class Worker {
         deliveries = await this.subscription.fetch(room, this.fetchAbort.signal);
         failures = 0;
       } catch (error) {
-        this.events.emit('worker:error', error);
+        this.sink.error(error);
         failures++;
         // NOTE: after a failed fetch, wait (exponential, capped at 5 s) or until the worker stops.
         await sleepUnlessAborted(this.clock, Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), this.fetchAbort.signal);
@@ -353,7 +358,7 @@ export class Worker {
       }
       for (const delivery of deliveries) {
         if (this.stopping) {
-          await this.broker.nack(delivery, { requeue: true }).catch((e) => this.events.emit('worker:error', e));
+          await this.broker.nack(delivery, { requeue: true }).catch((e) => this.sink.error(e));
           continue;
         }
         const handler = this.registry.get(delivery.envelope.name);

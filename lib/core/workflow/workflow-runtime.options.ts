@@ -1,3 +1,4 @@
+import type { StemSignals } from '../signals/stem-signals.js';
 import type { Duration } from '../beat/duration.js';
 import type { TaskProducer } from '../contracts/producer.js';
 import type { Clock } from '../utils/clock.js';
@@ -9,6 +10,8 @@ export interface WorkflowRuntimeOptions {
   readonly store: WorkflowStore;
   /** Enqueues the run tasks (`stem.workflow.run`) and the tasks workflows enqueue. */
   readonly producer: TaskProducer;
+  /** Where `workflow-run-*` signals go. @default `producer.signals` when the producer is a `Stem` */
+  readonly signals?: StemSignals;
   /** @default systemClock */
   readonly clock?: Clock;
   /** Queue of the run tasks. Workers that run workflows consume it. @default 'workflow' */

@@ -1,3 +1,4 @@
+import { bridgeWorkflowSignals, signalsOf } from '../signals/signal-bridges.js';
 import { TaskRetryRequest } from '../errors/task-retry-request.error.js';
 import type { TaskContext } from '../task-context.js';
 import type { TaskHandler } from '../task-handler.js';
@@ -65,6 +66,8 @@ export class WorkflowRuntime implements WorkflowClient {
   constructor(private readonly options: WorkflowRuntimeOptions) {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
+    const signals = options.signals ?? signalsOf(options.producer);
+    if (signals) bridgeWorkflowSignals(this.events, signals);
     this.queue = options.queue ?? DEFAULT_WORKFLOW_QUEUE;
     this.runLeaseDuration = options.runLeaseDuration === undefined ? DEFAULT_RUN_LEASE_DURATION : toMillis(options.runLeaseDuration, 'workflows.runLeaseDuration');
     const sweepInterval = options.sweepInterval === undefined ? 1_000 : toMillis(options.sweepInterval, 'workflows.sweepInterval');

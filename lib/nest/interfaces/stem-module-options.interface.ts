@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import type { ValidatorOptions } from 'class-validator';
 import type { Broker } from '../../core/contracts/broker.js';
 import type { StemTlsOptions } from '../../adapters/tls/stem-tls.options.js';
@@ -21,6 +22,9 @@ import type { WorkerExtension } from '../../core/worker/worker-extension.js';
 import type { Duration } from '../../core/beat/duration.js';
 import type { WorkflowStore } from '../../core/workflow/workflow-store.js';
 import type { RoutingInput } from '../../core/routing/routing-table.js';
+import type { StemMiddleware } from '../../core/middleware/stem-middleware.js';
+import type { StemSignals } from '../../core/signals/stem-signals.js';
+import type { StemSignalsSetting } from '../../core/signals/signals.options.js';
 
 /** Worker settings of {@link StemModuleOptions}. */
 export interface StemWorkerOptions {
@@ -203,4 +207,17 @@ export interface StemModuleOptions {
    * @default {} (on, with the broker's store)
    */
   readonly workflows?: StemWorkflowsOptions | false;
+  /**
+   * Middleware of the producer and the worker, in order, before any `@StemMiddleware()` provider:
+   * classes or plain objects. A class is the app's provider of that class when there is one
+   * (list it in your module's `providers` too when it has dependencies); otherwise Stem creates
+   * it, which works for classes without dependencies or with global ones.
+   */
+  readonly middleware?: readonly (Type<StemMiddleware> | StemMiddleware)[];
+  /**
+   * Which lifecycle signals are emitted (`StemClient.signals`), or a hub to share.
+   * @default every signal
+   * @example signals: { disabled: ['task-progress'] }
+   */
+  readonly signals?: StemSignals | StemSignalsSetting;
 }

@@ -48,7 +48,7 @@ function setup(extra: { thread?: ThreadExecutor; scaleUpCooldown?: number } = {}
     ...(extra.thread ? { executors: { thread: extra.thread } } : {}),
   });
   const scaled: { from: number; to: number; reason: string }[] = [];
-  worker.events.on('worker:scaled', ({ from, to, reason }) => scaled.push({ from, to, reason }));
+  worker.signals.on('worker-scaled', ({ from, to, reason }) => scaled.push({ from, to, reason }));
   closers.push(async () => {
     open();
     await worker.close({ mode: 'hard' });

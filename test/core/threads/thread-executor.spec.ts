@@ -175,7 +175,7 @@ describe('ThreadExecutor', () => {
     const sink: TaskLogSink = (level, message, fields, extra) => lines.push({ level, message, taskId: fields.taskId, attempt: fields.attempt, extra });
     const { stem, worker, backend } = setup([task('threads.progress', 'withProgress')], {}, 2, sink);
     const progress: number[] = [];
-    worker.events.on('task:progress', (_env, percent) => progress.push(percent));
+    worker.signals.on('task-progress', ({ percent }) => progress.push(percent));
     await worker.start();
     const id = await stem.enqueue('threads.progress', {});
     const result = await finished<string>(stem, id);
@@ -206,7 +206,7 @@ describe('ThreadExecutor', () => {
 
   it('worker.terminate() kills a running thread task and frees its thread', async () => {
     const { stem, worker, executor } = setup([task('threads.spin', 'spin', { maxRetries: 0 })]);
-    const started = new Promise<string>((resolve) => worker.events.on('task:started', (env) => resolve(env.id)));
+    const started = new Promise<string>((resolve) => worker.signals.on('task-prerun', ({ envelope: env }) => resolve(env.id)));
     await worker.start();
     const id = await stem.enqueue('threads.spin', {});
     expect(await started).toBe(id);
