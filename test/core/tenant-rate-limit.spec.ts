@@ -162,9 +162,12 @@ describe('Tenant rate limits (memory)', () => {
         },
       },
     ]);
+    let retried = false;
+    w.worker.signals.on('task-retry', () => (retried = true));
     await w.worker.start();
     const [id] = await w.enqueue('flaky', 'acme', 1);
-    await w.when(() => w.ran.length === 1);
+    // NOTE: advance only once the retry is scheduled, so its backoff starts before the clock moves.
+    await w.when(() => w.ran.length === 1 && retried);
     await w.clock.advance(10);
     await w.when(() => w.limited.length === 1);
     // NOTE: the retry (attempt 1) was denied: it waits as attempt 1, it did not use up maxRetries.
