@@ -96,6 +96,10 @@ describe('README', () => {
     expect(await runScript('../../examples/adapter-registry.js')).toEqual(['memory']);
   });
 
+  it('operations queries: queue counts, counts by state, throughput, search and recorded args', async () => {
+    expect(await runScript('../../examples/operations-queries.js')).toEqual(['orders: 1 pending, 0 delayed, 0 dead', '1', '0', '{"orderId":42,"carrier":"ups"}', 'true']);
+  });
+
   it('CPU-bound tasks: the module gives its worker a thread pool of 2 and autoscaling from 2', async () => {
     const { CpuModule } = await import('../../examples/cpu-tasks.js');
     const app = await context(CpuModule);

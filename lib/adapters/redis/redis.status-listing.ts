@@ -97,11 +97,13 @@ export class RedisStatusListing {
     const indexes = queues.map((queue) =>
       state !== undefined ? { queue, state, key: this.keys.statusIndexState(state, queue) } : { queue, key: this.keys.statusIndexQueue(queue) },
     );
-    const chunk = Math.min(Math.max((Math.min(offset, EXACT_SKIP) + limit + 1) * 2, 100), 1_000);
+    // NOTE: ids are read in big chunks when most are dropped unread (an id prefix filters them
+    // before their hashes are read; a deep page skips them by position).
+    let blind = request.name === undefined && prefix === '' ? Math.max(0, offset - EXACT_SKIP) : 0;
+    const chunk = prefix !== '' || blind > 0 ? 1_000 : Math.min(Math.max((offset + limit + 1) * 2, 100), 1_000);
     const merged = new StatusIndexMerge(this.connection, indexes, chunk);
     // NOTE: with only the index's own filters, entries far before the page are skipped by position
-    // without reading them: a deep page is fast, and off by the statuses that expired early.
-    let blind = request.name === undefined && prefix === '' ? Math.max(0, offset - EXACT_SKIP) : 0;
+    // without reading them (\`blind\`): a deep page is fast, and off by the statuses that expired early.
     const items: TaskStatus[] = [];
     const seen = new Set<string>();
     let skipped = blind;
