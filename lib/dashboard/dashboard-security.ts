@@ -28,11 +28,27 @@ export function loopbackRefusal(req: IncomingMessage): string | null {
   if (!isLoopbackAddress(address)) {
     return `This Stem dashboard has no guard, so it answers only requests from this machine (loopback), and this one came from ${address ?? 'an unknown address'}. Configure guards (StemDashboardModule.forRoot({ guards: [...] }) or createDashboardHandler(sources, { guards })) to open it to other clients.`;
   }
+  const host = hostnameOf(req.headers.host);
+  if (!isLoopbackHostname(host)) {
+    // NOTE: a page of another site whose name was re-pointed at 127.0.0.1 (DNS rebinding) would otherwise read this dashboard as its own origin.
+    return `This Stem dashboard has no guard, so it answers only requests addressed to this machine by a loopback name (localhost, 127.0.0.1, [::1]), and this one was addressed to "${host}". Configure guards to serve it under other names.`;
+  }
   const proxied = PROXY_HEADERS.find((h) => req.headers[h] !== undefined);
   if (proxied) {
     return `This Stem dashboard has no guard, so it answers only direct requests from this machine, and this one came through a proxy (it carries a "${proxied}" header). Configure guards to serve it behind a proxy.`;
   }
   return null;
+}
+
+function hostnameOf(host: string | undefined): string {
+  if (!host) return '';
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
+  return host.split(':')[0]!.toLowerCase();
+}
+
+/** Whether a `Host` name is loopback: `localhost`, `*.localhost`, `127.x.y.z` or `[::1]`. */
+export function isLoopbackHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === '[::1]';
 }
 
 /** Parses the `Cookie` header. */

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryControlStore, InMemoryResultBackend } from '../../lib/adapters/memory/index.js';
@@ -67,6 +67,21 @@ describe('dashboard security', () => {
     const res = await fetch(`${viaOutside(open)}/stem`);
     expect(res.status).toBe(403);
     expect(await res.text()).toMatch(/no guard.*loopback.*came from/);
+  });
+
+  it('refuses a loopback request addressed to another host name when no guard is configured (DNS rebinding)', async () => {
+    const { port } = new URL(open);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/stem', headers: { host: `rebound.example:${port}` } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject).end();
+    });
+    expect(answer.status).toBe(403);
+    expect(answer.body).toContain('"rebound.example"');
+    expect((await fetch(open.replace('127.0.0.1', 'localhost') + '/stem')).status).toBe(200);
   });
 
   it('refuses a loopback request that came through a proxy when no guard is configured', async () => {
