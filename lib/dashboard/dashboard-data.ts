@@ -9,8 +9,9 @@ import type { DashboardOptions, DashboardSources } from './dashboard.options.js'
 /** The task states, in the order pages list them. */
 export const TASK_STATES: readonly TaskState[] = ['queued', 'running', 'retried', 'succeeded', 'failed', 'cancelled'];
 
-/** How far back the overview's throughput goes, and its bucket width, in ms. */
+/** How far back the overview's throughput goes, in ms. */
 export const THROUGHPUT_WINDOW_MS = 3_600_000;
+/** Width of one bucket of the overview's throughput, in ms. */
 export const THROUGHPUT_BUCKET_MS = 300_000;
 
 /** Where the fallbacks stop reading (stores without introspection). */
