@@ -58,7 +58,14 @@ export function parseCookies(header: string | undefined): Record<string, string>
     const at = part.indexOf('=');
     if (at < 0) continue;
     const name = part.slice(0, at).trim();
-    if (name) cookies[name] = decodeURIComponent(part.slice(at + 1).trim());
+    if (!name) continue;
+    const raw = part.slice(at + 1).trim();
+    // NOTE: a badly encoded cookie of another app on the same host is kept as it is, not a 500.
+    try {
+      cookies[name] = decodeURIComponent(raw);
+    } catch {
+      cookies[name] = raw;
+    }
   }
   return cookies;
 }

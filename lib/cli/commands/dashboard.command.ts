@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basicAuthGuard } from '../../dashboard/basic-auth.guard.js';
 import { createDashboardHandler } from '../../dashboard/dashboard-handler.js';
-import { type CliContext, parseCount } from '../cli-context.js';
+import { type CliContext, parseCount, UsageError } from '../cli-context.js';
 
 /** Flags of `stem dashboard`. */
 export interface DashboardFlags {
@@ -20,9 +20,14 @@ export interface DashboardFlags {
 export async function dashboardCommand(ctx: CliContext, flags: DashboardFlags, env: NodeJS.ProcessEnv, stop?: AbortSignal): Promise<number> {
   const port = parseCount('port', flags.port, 3080);
   const host = flags.host ?? '127.0.0.1';
-  const stores = await ctx.stores();
   const user = env.STEM_DASHBOARD_USER;
   const password = env.STEM_DASHBOARD_PASSWORD;
+  if (Boolean(user) !== Boolean(password)) {
+    throw new UsageError(
+      `${user ? 'STEM_DASHBOARD_PASSWORD' : 'STEM_DASHBOARD_USER'} is not set: set both STEM_DASHBOARD_USER and STEM_DASHBOARD_PASSWORD for basic authentication, or neither for a loopback-only dashboard`,
+    );
+  }
+  const stores = await ctx.stores();
   const handler = createDashboardHandler(
     {
       broker: stores.broker,

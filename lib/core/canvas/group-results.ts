@@ -1,3 +1,4 @@
+import type { TaskError } from '../envelope.js';
 import type { GroupMemberResult, GroupStore } from './group-store.js';
 import { GroupNotFoundError } from './group-not-found.error.js';
 import { GroupResultsTimeoutError } from './group-results-timeout.error.js';
@@ -70,13 +71,25 @@ export async function* groupResults<T>(
     fresh.sort((a, b) => (a.result.completedAt ?? Infinity) - (b.result.completedAt ?? Infinity) || a.index - b.index);
     for (const { index, result } of fresh) {
       yielded.add(index);
-      const value = result.state === 'succeeded' ? decode(result) : undefined;
+      // NOTE: a member whose result cannot be decoded here is yielded as failed with the reason;
+      // it never ends the loop for the members after it.
+      let value: T | undefined;
+      let undecodable: TaskError | undefined;
+      try {
+        value = result.state === 'succeeded' ? decode(result) : undefined;
+      } catch (error) {
+        undecodable = {
+          type: 'ResultDecodeError',
+          message: `result of task ${result.taskId} could not be decoded: ${(error as Error)?.message ?? String(error)}`,
+          retryable: false,
+        };
+      }
       yield {
         index,
         taskId: result.taskId,
-        state: result.state,
+        state: undecodable ? 'failed' : result.state,
         ...(value !== undefined ? { value } : {}),
-        ...(result.error ? { error: result.error } : {}),
+        ...(undecodable ? { error: undecodable } : result.error ? { error: result.error } : {}),
         ...(result.completedAt !== undefined ? { completedAt: result.completedAt } : {}),
       };
       if (options.signal?.aborted) return;

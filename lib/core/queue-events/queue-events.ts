@@ -71,7 +71,11 @@ export class QueueEvents {
       const subscription = await broker.subscribeBroadcast(queueEventsChannel(this.queue, this.namespace), (message) => this.deliver(message.payload));
       if (this.closed) await subscription.close();
       else this.subscription = subscription;
-    })();
+    })().catch((error: unknown) => {
+      // NOTE: a failed subscribe (the broker was away) may be tried again.
+      this.starting = undefined;
+      throw error;
+    });
     return this.starting;
   }
 
