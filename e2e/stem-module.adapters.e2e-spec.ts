@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Injectable, type INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { type AddressInfo, createServer } from 'node:net';
 import { IsInt, Min } from 'class-validator';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Broker, STEM_BROKER, StemClient, StemModule, type StemModuleOptions, StemWorkerHost, Task, type TaskContext } from '../lib/index.js';
@@ -66,15 +67,29 @@ for (const target of targets) {
   });
 }
 
+/** A port nothing listens on: bound once by the OS, then released. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 describe('StemModule with an unreachable store', () => {
   it('fails to start with an error naming the Redis URL', async () => {
-    await expect(boot({ broker: 'redis://127.0.0.1:6390' })).rejects.toThrow(/127\.0\.0\.1:6390/);
+    const port = await closedPort();
+    await expect(boot({ broker: `redis://127.0.0.1:${port}` })).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port}`));
   });
 
   it('fails to start with an error naming the Postgres URL, without its password', async () => {
-    const error = (await boot({ broker: 'postgres://stem:secret@127.0.0.1:5439/app' }).catch((e: unknown) => e)) as Error;
+    const port = await closedPort();
+    const error = (await boot({ broker: `postgres://stem:secret@127.0.0.1:${port}/app` }).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(Error);
-    expect(error.message).toMatch(/127\.0\.0\.1:5439/);
+    expect(error.message).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}`));
     expect(error.message).not.toMatch(/secret/);
   });
 });
