@@ -99,11 +99,12 @@ export function runTenantRateLimitSuite(adapter: string, stores: TenantRateLimit
       // NOTE: per-minute limits: no token refills while the test runs, so the counts are exact.
       const w = await world({ groupRateKey: uniqueName('crm'), groupRateLimit: '3/m', rateLimit: '1/m' }, undefined, [{ name: sync, call: () => 'synced' }]);
       await w.worker.start();
-      const reports = await w.enqueue('acme', 3);
+      const tenant = uniqueName('acme');
+      const reports = await w.enqueue(tenant, 3);
       // NOTE: the worker gives a group token back before it emits `task-rate-limited`, so once both
       // denials are seen the group's budget is what the syncs below will find.
       await w.when(() => w.started.length === 1 && w.events.filter((e) => e.kind === 'limited').length === 2);
-      expect(w.events.map((e) => e.key)).toEqual(Array(2).fill('tenant.report:acme'));
+      expect(w.events.map((e) => e.key)).toEqual(Array(2).fill(`tenant.report:${tenant}`));
       const syncs = await w.stem.enqueueMany([{ name: sync }, { name: sync }]);
       const statuses = await w.settled(syncs);
       expect(statuses.map((s) => [s.state, s.meta[StemMeta.rateLimitedUntil]])).toEqual(Array(2).fill(['succeeded', undefined]));
