@@ -24,7 +24,8 @@ const stem = new Stem({ broker, backend, registry, routing });
 // #region workers
 const workers = ['node-a', 'node-b'].map((id) => new Worker({ broker, backend, registry, producer: stem, id, broadcasts: ['cache'] }));
 for (const worker of workers) await worker.start();
-console.log(workers[0]!.queues.join(' ')); // reports cache@node-a
+// main (and its fallback legacy): the vip header route sends a cache.flush there.
+console.log(workers[0]!.queues.join(' ')); // reports main legacy cache@node-a
 
 const report = await stem.enqueue('reports.daily', {}, { priority: 8 });
 console.log((await stem.waitForTask(report, { timeout: 5_000 })).value); // reports p3 (clamped into 0-3)

@@ -1,6 +1,6 @@
 import type { GroupStore } from './canvas/group-store.js';
 import { type Broker, hasBroadcast, type ReplayOptions, type ReplayResult } from './contracts/broker.js';
-import type { EnqueueCall, TaskProducer } from './contracts/producer.js';
+import type { EnqueueCall, EnqueueOutcome, TaskProducer } from './contracts/producer.js';
 import type { ResultBackend } from './contracts/result-backend.js';
 import type { TaskDefinition } from './definitions/task-definition.js';
 import { TaskEnqueueBuilder } from './definitions/task-enqueue-builder.js';
@@ -21,10 +21,10 @@ import type { EnqueueOptions, TaskOptions } from './task-options.js';
 import type { TaskResult, WaitOptions } from './task-result.js';
 import type { UniqueTaskCoordinator } from './unique/unique-task-coordinator.js';
 import { systemClock } from './utils/clock.js';
-import { StemMiddlewareChain } from './middleware/middleware-chain.js';
+import { enqueueBatchSettled, StemMiddlewareChain } from './middleware/middleware-chain.js';
 import { StemSignals } from './signals/stem-signals.js';
 
-export type { EnqueueCall } from './contracts/producer.js';
+export type { EnqueueCall, EnqueueOutcome } from './contracts/producer.js';
 export { PublishError, PublishOutcomeUnknownError } from './errors/publish.error.js';
 export type { RemoteTask } from './producer/known-tasks.js';
 export type { ProducerParts, StemOptions } from './producer/stem-options.js';
@@ -145,8 +145,10 @@ export class Stem implements TaskProducer {
   }
 
   /**
-   * Enqueues many tasks in one batch (one round trip where the broker supports it). Every call is
-   * built and checked before anything is published.
+   * Enqueues many tasks in one batch (one round trip where the broker supports it), all or none:
+   * every call is built and checked before anything is published, and a call that fails its
+   * checks (or that a middleware rejects) fails the whole batch with that call's error. Use
+   * {@link enqueueManySettled} when one bad call must not keep the others from being enqueued.
    */
   async enqueueMany(calls: readonly EnqueueCall[]): Promise<string[]> {
     const composed = calls.map((c) => this.composeChecked(c.name, c.args ?? {}, c.options ?? {}, c.taskOptions));
@@ -164,6 +166,64 @@ export class Stem implements TaskProducer {
       if (sends) for (const send of sends) send.end(error);
       throw error;
     }
+  }
+
+  /**
+   * Enqueues many tasks in one batch, each call on its own: a call that fails its checks (unknown
+   * task, invalid args, an envelope that cannot be built or signed) or that a middleware rejects
+   * is reported in its place as `{ ok: false, error }`; the others are published together and
+   * reported as `{ ok: true, id }`, in call order.
+   * @throws PublishError | PublishOutcomeUnknownError when the publish itself fails (the store, not a call, is at fault)
+   *
+   * @example
+   * const outcomes = await stem.enqueueManySettled([{ name: 'email.send', args: { to: 'a@b.c' } }, { name: 'email.send', args: {} }]);
+   * for (const o of outcomes) if (!o.ok) console.warn(o.error.message); // Invalid arguments for task "email.send": to: ...
+   */
+  async enqueueManySettled(calls: readonly EnqueueCall[]): Promise<EnqueueOutcome[]> {
+    const outcomes = new Array<EnqueueOutcome | undefined>(calls.length);
+    const valid: { index: number; envelope: Envelope }[] = [];
+    calls.forEach((c, index) => {
+      try {
+        valid.push({ index, envelope: this.composeChecked(c.name, c.args ?? {}, c.options ?? {}, c.taskOptions) });
+      } catch (error) {
+        outcomes[index] = { ok: false, error: asError(error) };
+      }
+    });
+    const tracing = this.tracing?.enabled ? this.tracing : undefined;
+    const sends = tracing ? valid.map((v) => tracing.startSend(v.envelope)!) : undefined;
+    let storeFailure: { error: unknown } | undefined;
+    const publish = async (ready: Envelope[]): Promise<PromiseSettledResult<string>[]> => {
+      const results: PromiseSettledResult<string>[] = [];
+      const sealed: Envelope[] = [];
+      for (const draft of ready) {
+        try {
+          sealed.push(this.envelopes.seal(draft));
+          results.push({ status: 'fulfilled', value: '' });
+        } catch (error) {
+          results.push({ status: 'rejected', reason: error });
+        }
+      }
+      let ids: string[];
+      try {
+        ids = sealed.length > 0 ? await this.publishMany(sealed) : [];
+      } catch (error) {
+        storeFailure = { error };
+        throw error;
+      }
+      let next = 0;
+      return results.map((r) => (r.status === 'fulfilled' ? { status: 'fulfilled', value: ids[next++]! } : r));
+    };
+    const settled = await enqueueBatchSettled(this.middleware, sends ? sends.map((s) => s.envelope) : valid.map((v) => v.envelope), publish);
+    settled.forEach((r, k) => {
+      const send = sends?.[k];
+      if (r.status === 'fulfilled') {
+        if (r.value !== valid[k]!.envelope.id) send?.deduplicated();
+        send?.end();
+      } else send?.end(r.reason);
+      outcomes[valid[k]!.index] = r.status === 'fulfilled' ? { ok: true, id: r.value } : { ok: false, error: asError(r.reason) };
+    });
+    if (storeFailure) throw storeFailure.error;
+    return outcomes as EnqueueOutcome[];
   }
 
   /**
@@ -283,6 +343,10 @@ export class Stem implements TaskProducer {
     }
     return built.map((envelope, i) => this.published(envelope, ids[i]!));
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** {@link Stem.fromParts} as a function. */

@@ -68,8 +68,9 @@ export interface TaskOptions {
   /**
    * Rate limit shared by every task with the same group key (`'5/s'`, same format as
    * `rateLimit`), e.g. one budget per tenant across all of a tenant's tasks. The key is
-   * `group:<groupRateKey | headers[groupRateKeyHeader] | 'global'>`. Checked before `rateLimit`;
-   * denied tasks are delayed, keep their attempt and are not failed.
+   * `group:<groupRateKey | headers[groupRateKeyHeader] | 'global'>`. Checked before `rateLimit`
+   * (whose denial gives the group token back); denied tasks are delayed, keep their attempt and
+   * are not failed.
    */
   readonly groupRateLimit?: string;
   /** The group of `groupRateLimit`: a fixed key or a function of the delivery. @default the `groupRateKeyHeader` header */

@@ -71,7 +71,7 @@ export class StemHealthIndicator {
     return { [key]: { status, broker, backend, queues: report, ...(errors.length ? { error: errors.join('; ') } : {}) } } as StemHealthResult<Key>;
   }
 
-  /** The worker's queues and those the discovered tasks are routed to (through the producer's routing, when it has one). */
+  /** The worker's queues and every queue the discovered tasks may be routed to (through the producer's routing, header routes included, when it has one). */
   private defaultQueues(): string[] {
     const routing = this.producer?.routing;
     const taskDefault = this.options.defaults?.queue;
@@ -80,10 +80,7 @@ export class StemHealthIndicator {
     for (const handler of this.registry.list()) {
       const taskQueue = handler.options?.queue ?? taskDefault;
       if (!routing) queues.add(taskQueue ?? DEFAULT_TASK_OPTIONS.queue);
-      else {
-        const decision = routing.resolve({ task: handler.name, ...(taskQueue !== undefined ? { taskQueue } : {}) });
-        if (decision.type === 'queue') queues.add(decision.queue);
-      }
+      else for (const queue of routing.queuesOf({ task: handler.name, ...(taskQueue !== undefined ? { taskQueue } : {}) })) queues.add(queue);
     }
     if (queues.size === 0) queues.add(taskDefault ?? routing?.defaultQueue ?? DEFAULT_TASK_OPTIONS.queue);
     return [...queues];

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional, type Type } from '@nestjs/common';
 import type { TaskArgsValidator } from '../core/args-validator.js';
 import type { TaskStatus } from '../core/envelope.js';
-import type { EnqueueCall, Stem } from '../core/stem.js';
+import type { EnqueueCall, EnqueueOutcome, Stem } from '../core/stem.js';
 import type { EnqueueOptions } from '../core/task-options.js';
 import type { StemSignals } from '../core/signals/stem-signals.js';
 import type { TaskResult, WaitOptions } from '../core/task-result.js';
@@ -64,9 +64,17 @@ export class StemClient {
     return this.producer.withMeta(meta, fn);
   }
 
-  /** Enqueues many tasks in one batch. */
+  /** Enqueues many tasks in one batch, all or none: one call that fails its checks fails the batch. */
   enqueueMany(calls: readonly EnqueueCall[]): Promise<string[]> {
     return this.producer.enqueueMany(calls);
+  }
+
+  /**
+   * Enqueues many tasks in one batch, each on its own: a call that fails its checks or that a
+   * middleware rejects is reported in its place (`{ ok: false, error }`), the others are published.
+   */
+  enqueueManySettled(calls: readonly EnqueueCall[]): Promise<EnqueueOutcome[]> {
+    return this.producer.enqueueManySettled(calls);
   }
 
   /** Waits for a terminal state or the timeout (`res.timedOut`). Works across processes. */

@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import type { TaskError, TaskState, TaskStatus } from '../core/envelope.js';
-import type { EnqueueCall } from '../core/stem.js';
+import type { EnqueueCall, EnqueueOutcome } from '../core/stem.js';
 import type { EnqueueOptions } from '../core/task-options.js';
 import type { TaskResult, WaitOptions } from '../core/task-result.js';
 import { enqueueScopeMeta, withEnqueueMeta } from '../core/routing/enqueue-scope.js';
@@ -30,7 +30,7 @@ export interface RecordedEnqueue {
  * expect(fake.enqueued('email.send')).toHaveLength(1);
  * fake.succeed(fake.enqueued()[0].id, { delivered: true });
  */
-export class FakeStem implements Pick<StemClient, 'enqueue' | 'enqueueMany' | 'waitForTask' | 'getTaskStatus' | 'withMeta' | 'signals'> {
+export class FakeStem implements Pick<StemClient, 'enqueue' | 'enqueueMany' | 'enqueueManySettled' | 'waitForTask' | 'getTaskStatus' | 'withMeta' | 'signals'> {
   /** A real signal hub: code under test subscribes as usual, and the test emits what it needs (`fake.signals.emit('task-failed', ...)`). */
   readonly signals = new StemSignals();
   private readonly calls: RecordedEnqueue[] = [];
@@ -58,6 +58,11 @@ export class FakeStem implements Pick<StemClient, 'enqueue' | 'enqueueMany' | 'w
     const ids: string[] = [];
     for (const call of calls) ids.push(await this.enqueue(call.name, call.args, call.options));
     return ids;
+  }
+
+  /** Like `enqueueMany`, reporting each call as `{ ok: true, id }` (the fake refuses nothing). */
+  async enqueueManySettled(calls: readonly EnqueueCall[]): Promise<EnqueueOutcome[]> {
+    return (await this.enqueueMany(calls)).map((id) => ({ ok: true, id }));
   }
 
   /** Recorded enqueues, optionally only those of one task name, in call order. */

@@ -54,6 +54,26 @@ export function runRateLimiterContractTests(adapter: string, factory: RateLimite
       for (const tenant of tenants) expect(decisions.filter((d) => d.tenant === tenant && d.allowed)).toHaveLength(2);
     });
 
+    it('refund (when implemented) gives one taken token back, never above the capacity', async (ctx) => {
+      if (!limiter.refund) return ctx.skip();
+      const limit = { tokens: 2, interval: 60_000 };
+      expect((await limiter.acquire(key, limit)).allowed).toBe(true);
+      expect((await limiter.acquire(key, limit)).allowed).toBe(true);
+      expect((await limiter.acquire(key, limit)).allowed).toBe(false);
+      await limiter.refund(key, limit);
+      expect((await limiter.acquire(key, limit)).allowed).toBe(true);
+      expect((await limiter.acquire(key, limit)).allowed).toBe(false);
+      // A full bucket stays at its capacity however many refunds it gets.
+      const full = `${key}-full`;
+      await limiter.refund(full, limit);
+      expect((await limiter.acquire(full, limit)).allowed).toBe(true);
+      await limiter.refund(full, limit);
+      await limiter.refund(full, limit);
+      await limiter.refund(full, limit);
+      const after = await Promise.all([0, 1, 2].map(() => limiter.acquire(full, limit)));
+      expect(after.filter((d) => d.allowed)).toHaveLength(2);
+    });
+
     it('keeps keys independent', async () => {
       const limit = { tokens: 1, interval: 10_000 };
       expect((await limiter.acquire(key, limit)).allowed).toBe(true);

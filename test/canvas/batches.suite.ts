@@ -171,6 +171,51 @@ export function runBatchTests(adapter: string, factory: CanvasAdapterFactory): v
       await expect(canvas.submitBatch([])).rejects.toThrow('needs at least one signature');
     });
 
+    it('one member that cannot be enqueued fails alone: the others are enqueued and run, it is reported and recorded failed', async () => {
+      const { canvas, broker, stem } = await client();
+      const batchId = uniqueName('b');
+      const keys = [uniqueName('k'), uniqueName('k'), uniqueName('k')];
+      const overQuota = uniqueName('over-quota');
+      stem.middleware.use({
+        name: 'quota',
+        onEnqueue: (draft, next) => {
+          if ((draft.envelope.args as { key?: string }).key === overQuota) throw new Error('tenant over quota');
+          return next();
+        },
+      });
+      const signatures = [member(keys[0]!), task<string>('batch.missing', {}, { queue }), member(keys[1]!), member(overQuota), member(keys[2]!)];
+      const batch = await canvas.submitBatch(signatures, { batchId });
+      expect(batch.rejected.map((r) => [r.index, r.name, r.taskId])).toEqual([
+        [1, 'batch.missing', batch.taskIds[1]],
+        [3, 'batch.gated', batch.taskIds[3]],
+      ]);
+      expect(batch.rejected[0]!.error).toMatchObject({ type: 'UnknownTaskError', retryable: false });
+      expect(batch.rejected[0]!.error.message).toMatch(
+        new RegExp(`^batch "${batchId}" member 1 \\(task "batch\\.missing", id ${batch.taskIds[1]}\\) was not enqueued: .*"batch\\.missing"`),
+      );
+      expect(batch.rejected[1]!.error).toMatchObject({ type: 'MiddlewareError' });
+      expect(batch.rejected[1]!.error.message).toMatch(/member 3 \(task "batch\.gated".*was not enqueued: Middleware "quota" rejected .*tenant over quota/);
+      expect(await broker.pendingCount(queue)).toBe(3);
+      expect(await stem.getTaskStatus(batch.taskIds[1]!)).toMatchObject({ state: 'failed', error: { type: 'UnknownTaskError' } });
+
+      await startWorker();
+      gates.release(...keys);
+      const result = await batch.wait({ timeout: 10_000 });
+      expect(result.values).toEqual([keys[0]!.toUpperCase(), undefined, keys[1]!.toUpperCase(), undefined, keys[2]!.toUpperCase()]);
+      expect(result.members[1]).toMatchObject({ state: 'failed', error: { type: 'UnknownTaskError' } });
+      expect(await batch.inspect()).toMatchObject({
+        state: 'partial',
+        isTerminal: true,
+        counts: { succeeded: 3, failed: 2 },
+        failedTaskIds: [batch.taskIds[1], batch.taskIds[3]],
+      });
+      // Submitting again reports the same members, enqueues nothing more.
+      const again = await canvas.submitBatch(signatures, { batchId });
+      expect(again).toMatchObject({ created: false, taskIds: batch.taskIds });
+      expect(again.rejected.map((r) => r.index)).toEqual([1, 3]);
+      expect(await broker.pendingCount(queue)).toBe(0);
+    });
+
     it('forgets a batch after its ttl; the id then starts a new batch', async () => {
       const { canvas } = await client();
       const batchId = uniqueName('b');
@@ -185,6 +230,7 @@ export function runBatchTests(adapter: string, factory: CanvasAdapterFactory): v
     it('publishes the members on the next submission when the first one failed to publish them', async () => {
       const failing = await client();
       failing.stem.enqueueMany = () => Promise.reject(new Error('broker down'));
+      failing.stem.enqueueManySettled = () => Promise.reject(new Error('broker down'));
       const healthy = await client();
       const batchId = uniqueName('b');
       const keys = [uniqueName('k'), uniqueName('k')];

@@ -137,6 +137,28 @@ describe('middleware on the producer (onEnqueue)', () => {
   });
 });
 
+describe('middleware in enqueueManySettled', () => {
+  it('a rejection of one call rejects only that call; the others are published together and run', async () => {
+    const pickOut: StemMiddleware = {
+      name: 'pick-out',
+      onEnqueue: (draft, next) => {
+        if ((draft.meta['app.bad'] as boolean | undefined) === true) throw new Error('bad call');
+        draft.headers['x-batch'] = 'yes';
+        return next();
+      },
+    };
+    const { stem, broker, worker } = setup([{ name: 'echo', call: (ctx) => ctx.headers['x-batch'] }], [pickOut]);
+    const outcomes = await stem.enqueueManySettled([{ name: 'echo' }, { name: 'echo', options: { meta: { 'app.bad': true } } }, { name: 'echo' }]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
+    const failed = outcomes[1] as { ok: false; error: Error };
+    expect(failed.error).toBeInstanceOf(MiddlewareError);
+    expect(failed.error.message).toMatch(/Middleware "pick-out" rejected the enqueue of task "echo" .*bad call/);
+    expect(await broker.pendingCount('default')).toBe(2);
+    await worker.start();
+    for (const o of [outcomes[0]!, outcomes[2]!]) expect((await stem.waitForTask((o as { id: string }).id, { timeout: 3_000 })).value).toBe('yes');
+  });
+});
+
 describe('middleware on the worker (onConsume, onExecute, onError)', () => {
   it('runs onConsume in order, nests onExecute with the first outermost, and calls onError before the retry decision', async () => {
     const log: string[] = [];

@@ -49,6 +49,25 @@ describe('Stem: unknown task names', () => {
     expect(await broker.pendingCount('default')).toBe(0);
   });
 
+  it('enqueueManySettled reports an unknown name in its place and publishes the other calls', async () => {
+    const { stem, broker, backend } = producer();
+    const outcomes = await stem.enqueueManySettled([{ name: 'math.add', args: { a: 1, b: 2 } }, { name: 'math.addd', options: { taskId: 'typo-2' } }, { name: 'math.mul' }]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
+    expect((outcomes[1] as { error: Error }).error).toBeInstanceOf(UnknownTaskError);
+    expect((outcomes[1] as { error: Error }).error.message).toMatch(/"math\.addd"/);
+    expect(await broker.pendingCount('default')).toBe(2);
+    expect(await backend.get('typo-2')).toBeNull();
+    for (const o of outcomes) if (o.ok) expect((await backend.get(o.id))?.state).toBe('queued');
+  });
+
+  it('enqueueManySettled throws when the publish itself fails (the store is at fault, not a call)', async () => {
+    const { stem, broker } = producer();
+    broker.publish = async () => {
+      throw Object.assign(new Error('broker refused'), { code: 'EREFUSED' });
+    };
+    await expect(stem.enqueueManySettled([{ name: 'math.mul' }, { name: 'math.addd' }])).rejects.toBeInstanceOf(PublishError);
+  });
+
   it('accepts any name with allowUnknownTasks', async () => {
     const { stem, broker } = producer({ allowUnknownTasks: true });
     await stem.enqueue('math.addd');

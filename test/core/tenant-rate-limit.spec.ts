@@ -15,6 +15,7 @@ import {
   type StemSignalName,
   type WorkerOptions,
 } from '../../lib/core/index.js';
+import { groupRateLimitKey, taskRateLimitKey } from '../../lib/core/rate-limit.js';
 
 const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -147,6 +148,71 @@ describe('Tenant rate limits (memory)', () => {
     await w.enqueue('both', 'acme', 2);
     await w.when(() => w.ran.length === 1 && w.limited.length === 1);
     expect(w.limited[0]!.scope).toEqual({ kind: 'group', key: 'group:acme' });
+  });
+
+  it('a task its own limit turns away gives its group token back: the other tasks of the group keep the budget', async () => {
+    const w = world([
+      { name: 'report', options: { groupRateKey: 'crm', groupRateLimit: '3/s', rateLimit: '1/s' }, call: () => 1 },
+      { name: 'sync', options: { groupRateKey: 'crm', groupRateLimit: '3/s' }, call: () => 2 },
+    ]);
+    await w.worker.start();
+    await w.enqueue('report', 'acme', 3);
+    await w.when(() => w.ran.length === 1 && w.limited.length === 2);
+    expect(w.limited.map((l) => l.scope)).toEqual(Array(2).fill({ kind: 'task', key: 'report:acme' }));
+    // One report ran, so the group has 2 of its 3 tokens left; the 2 reports turned away took none.
+    const syncs = await w.enqueue('sync', 'acme', 2);
+    await w.when(() => w.ran.length === 3);
+    expect(
+      w.ran
+        .slice(1)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([...syncs].sort());
+    expect(w.limited).toHaveLength(2);
+    // The group bucket itself: exactly one token used (the report that ran) plus the two syncs.
+    expect((await w.rateLimiter.acquire('group:crm', { tokens: 3, interval: 1_000 })).allowed).toBe(false);
+  });
+
+  it('a task named `group` (or `group:…`) does not share a bucket with a group budget', async () => {
+    const w = world([
+      { name: 'group', options: { rateLimit: '1/s' }, call: () => 1 },
+      { name: 'group:sync', options: { rateLimit: '1/s' }, call: () => 1 },
+      { name: 'report', options: { groupRateLimit: '1/s' }, call: () => 2 },
+      { name: 'digest', options: { groupRateKey: 'sync:acme', groupRateLimit: '1/s' }, call: () => 3 },
+    ]);
+    await w.worker.start();
+    const [first] = await w.enqueue('group', 'acme', 1);
+    const [firstSync] = await w.enqueue('group:sync', 'acme', 1);
+    await w.when(() => w.ran.length === 2);
+    // Before namespacing, these took the tokens of the groups `acme` and `sync:acme`.
+    const report = await w.enqueue('report', 'acme', 1);
+    const digest = await w.enqueue('digest', undefined, 1);
+    await w.when(() => w.ran.length === 4);
+    expect(w.ran.map((r) => r.id)).toEqual([first, firstSync, ...report, ...digest]);
+    expect(w.limited).toEqual([]);
+    await w.enqueue('group', 'acme', 1);
+    await w.when(() => w.limited.length === 1);
+    expect(w.limited[0]!.scope).toEqual({ kind: 'task', key: '%67roup:acme' });
+  });
+
+  it('task limiter keys: unchanged for plain names and tenants, distinct for every task and tenant pair', () => {
+    expect(taskRateLimitKey('email.send', 'acme')).toBe('email.send:acme');
+    expect(taskRateLimitKey('reports:build', 'global')).toBe('reports:build:global');
+    expect(taskRateLimitKey('group', 'acme')).toBe('%67roup:acme');
+    expect(taskRateLimitKey('group:x', 'acme')).toBe('%67roup:x:acme');
+    expect(groupRateLimitKey('acme')).toBe('group:acme');
+    const pairs: [string, string][] = [
+      ['a', 'b:c'],
+      ['a:b', 'c'],
+      ['group', 'acme'],
+      ['%67roup', 'acme'],
+      ['a%3Ab', 'c'],
+      ['a', 'b%3Ac'],
+      ['groups', 'x'],
+    ];
+    const keys = pairs.map(([task, tenant]) => taskRateLimitKey(task, tenant));
+    expect(new Set(keys).size).toBe(pairs.length);
+    expect(keys.some((k) => k.startsWith('group:'))).toBe(false);
   });
 
   it('a denied retry keeps its attempt: it is not counted as a retry and runs when the budget allows', async () => {

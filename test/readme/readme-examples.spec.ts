@@ -89,7 +89,7 @@ describe('README', () => {
   });
 
   it('routing: reports.* clamped into its range, a broadcast run once by each subscribed worker', async () => {
-    expect(await runScript('../../examples/routing.js')).toEqual(['reports cache@node-a', 'reports p3', 'flushed on cache@node-a', 'flushed on cache@node-b']);
+    expect(await runScript('../../examples/routing.js')).toEqual(['reports main legacy cache@node-a', 'reports p3', 'flushed on cache@node-a', 'flushed on cache@node-b']);
   });
 
   it('enqueue scope: nested withMeta, the inner scope and the call meta winning', async () => {

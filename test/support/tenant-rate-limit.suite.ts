@@ -41,7 +41,7 @@ export function runTenantRateLimitSuite(adapter: string, stores: TenantRateLimit
       for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
     });
 
-    async function world(options: TaskHandler['options'], proxy?: TcpProxy) {
+    async function world(options: TaskHandler['options'], proxy?: TcpProxy, others: Omit<TaskHandler, 'options'>[] = []) {
       const queue = uniqueName('tenant');
       const { broker, backend, close } = await stores.open();
       closers.push(close);
@@ -57,6 +57,7 @@ export function runTenantRateLimitSuite(adapter: string, stores: TenantRateLimit
             return ctx.attempt;
           },
         },
+        ...others.map((h) => ({ ...h, options: { queue, groupRateLimit: options?.groupRateLimit, groupRateKey: options?.groupRateKey } })),
       ]);
       const stem = new Stem({ broker, backend, registry });
       const worker = new Worker({ broker, backend, registry, rateLimiter, queues: [queue], concurrency: 4 });
@@ -78,7 +79,7 @@ export function runTenantRateLimitSuite(adapter: string, stores: TenantRateLimit
           const off2 = worker.signals.on('task-rate-limiter-degraded', () => queueMicrotask(check));
           check();
         });
-      return { stem, worker, events, started, enqueue, settled, when };
+      return { stem, worker, rateLimiter, events, started, enqueue, settled, when };
     }
 
     it('each tenant has its own group budget on the shared limiter; the other tenant is never delayed', async () => {
@@ -91,6 +92,24 @@ export function runTenantRateLimitSuite(adapter: string, stores: TenantRateLimit
       expect(globexDone.filter((s) => s.meta[StemMeta.rateLimitedUntil] !== undefined)).toEqual([]);
       expect(acmeDone.filter((s) => s.meta[StemMeta.rateLimitedUntil] !== undefined).length).toBeGreaterThanOrEqual(2);
       expect(new Set(w.events.map((e) => e.key))).toEqual(new Set(['group:acme']));
+    });
+
+    it('a task its own limit turns away gives its group token back on the shared limiter; the group’s other tasks keep the budget', async () => {
+      const sync = uniqueName('tenant.sync');
+      // NOTE: per-minute limits: no token refills while the test runs, so the counts are exact.
+      const w = await world({ groupRateKey: uniqueName('crm'), groupRateLimit: '3/m', rateLimit: '1/m' }, undefined, [{ name: sync, call: () => 'synced' }]);
+      await w.worker.start();
+      const tenant = uniqueName('acme');
+      const reports = await w.enqueue(tenant, 3);
+      // NOTE: the worker gives a group token back before it emits `task-rate-limited`, so once both
+      // denials are seen the group's budget is what the syncs below will find.
+      await w.when(() => w.started.length === 1 && w.events.filter((e) => e.kind === 'limited').length === 2);
+      expect(w.events.map((e) => e.key)).toEqual(Array(2).fill(`tenant.report:${tenant}`));
+      const syncs = await w.stem.enqueueMany([{ name: sync }, { name: sync }]);
+      const statuses = await w.settled(syncs);
+      expect(statuses.map((s) => [s.state, s.meta[StemMeta.rateLimitedUntil]])).toEqual(Array(2).fill(['succeeded', undefined]));
+      expect(w.events.filter((e) => syncs.includes(e.id))).toEqual([]);
+      expect(reports.filter((id) => w.started.includes(id))).toHaveLength(1);
     });
 
     it('failOpen (the default): with the limiter server unreachable the task runs, its status says degraded, a metric counts it', async () => {

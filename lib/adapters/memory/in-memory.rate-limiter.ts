@@ -25,5 +25,9 @@ export class InMemoryRateLimiter implements RateLimiter {
     return this.buckets.take(key, limit, this.clock.now());
   }
 
+  async refund(key: string, limit: RateLimit): Promise<void> {
+    this.buckets.refund(key, limit, this.clock.now());
+  }
+
   async close(): Promise<void> {}
 }

@@ -2,7 +2,7 @@ import type { RateLimit, RateLimitDecision, RateLimiter } from '../../core/contr
 import { openPostgres, type PostgresContext, type PostgresTarget } from './postgres.connection.js';
 import type { PostgresConnectOptions } from './postgres.options.js';
 import { prepared } from './postgres.statements.js';
-import { deleteIdleBuckets, takeToken } from './sql/rate-limits.sql.js';
+import { deleteIdleBuckets, refundToken, takeToken } from './sql/rate-limits.sql.js';
 
 const SWEEP_INTERVAL_MS = 600_000;
 
@@ -16,11 +16,13 @@ const SWEEP_INTERVAL_MS = 600_000;
  */
 export class PostgresRateLimiter implements RateLimiter {
   private readonly takeQuery;
+  private readonly refundQuery;
   private readonly sweeper: NodeJS.Timeout;
   private closing: Promise<void> | undefined;
 
   private constructor(private readonly ctx: PostgresContext) {
     this.takeQuery = prepared(takeToken(ctx.s));
+    this.refundQuery = prepared(refundToken(ctx.s));
     this.sweeper = setInterval(() => {
       ctx.pool.query(deleteIdleBuckets(ctx.s), [1_000]).catch((error: unknown) => ctx.logger.warn('Deleting idle rate-limit buckets failed', error));
     }, SWEEP_INTERVAL_MS);
@@ -41,6 +43,10 @@ export class PostgresRateLimiter implements RateLimiter {
     const { allowed, tokens } = rows[0]!;
     if (allowed) return { allowed: true, retryAfter: 0 };
     return { allowed: false, retryAfter: Math.max(1, Math.ceil((1 - tokens) / rate)) };
+  }
+
+  async refund(key: string, limit: RateLimit): Promise<void> {
+    await this.ctx.pool.query(this.refundQuery([key, limit.tokens, limit.tokens / limit.interval]));
   }
 
   /** Releases the pool reference. Idempotent. */

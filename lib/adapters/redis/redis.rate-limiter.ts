@@ -42,6 +42,10 @@ export class RedisRateLimiter implements RateLimiter {
     return { allowed: Number(allowed) === 1, retryAfter: Number(retryAfter) };
   }
 
+  async refund(key: string, limit: RateLimit): Promise<void> {
+    await scripts.rateLimit.run(this.connection, [this.keys.rate(key)], [limit.tokens, limit.interval, -1]);
+  }
+
   close(): Promise<void> {
     this.closing ??= this.shared.release();
     return this.closing;

@@ -1,6 +1,6 @@
-import { StemHeaders, type TaskState } from '../envelope.js';
+import { StemHeaders, type TaskError, type TaskState } from '../envelope.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
-import type { EnqueueCall, TaskProducer } from '../contracts/producer.js';
+import type { EnqueueCall, EnqueueOutcome, TaskProducer } from '../contracts/producer.js';
 import { uuidv7 } from '../utils/uuid.js';
 import { BatchConflictError } from './batch-conflict.error.js';
 import { CanvasMeta } from './canvas.constants.js';
@@ -50,6 +50,17 @@ export interface BatchRecord {
   readonly taskIds: readonly string[];
 }
 
+/** A batch member that could not be enqueued (unknown task, invalid args, rejected by a middleware). */
+export interface BatchRejection {
+  /** 0-based position in the signatures. */
+  readonly index: number;
+  readonly taskId: string;
+  /** Its task name. */
+  readonly name: string;
+  /** Why, naming the batch, the member and its task; also its `failed` status and group result. */
+  readonly error: TaskError;
+}
+
 /** A submitted batch: the same ids for every submission with that batch id. */
 export interface BatchSubmission {
   readonly batchId: string;
@@ -57,6 +68,11 @@ export interface BatchSubmission {
   readonly taskIds: readonly string[];
   /** True for the submission that created the batch, false when it existed already. */
   readonly created: boolean;
+  /**
+   * Members that were not enqueued, recorded `failed` (the others were enqueued all the same, and
+   * the batch ends `partial` or `failed`). A later submission reports those recorded so far.
+   */
+  readonly rejected: readonly BatchRejection[];
 }
 
 const STATES: readonly TaskState[] = ['queued', 'running', 'retried', 'succeeded', 'failed', 'cancelled'];
@@ -104,8 +120,8 @@ export class CanvasBatches {
     const record = group.meta[CanvasMeta.batch] as BatchRecord | undefined;
     if (!record || !Array.isArray(record.taskIds)) throw new BatchConflictError(batchId, undefined, signatures.length);
     if (group.expected !== signatures.length) throw new BatchConflictError(batchId, group.expected, signatures.length);
-    if (!group.chordDispatched) await this.dispatch(store, batchId, signatures, record.taskIds, created);
-    return { batchId, taskIds: record.taskIds, created };
+    const rejected = group.chordDispatched ? recordedRejections(group, signatures) : await this.dispatch(store, batchId, signatures, record.taskIds, created, group);
+    return { batchId, taskIds: record.taskIds, created, rejected };
   }
 
   async inspect(batchId: string): Promise<BatchStatus | null> {
@@ -140,9 +156,17 @@ export class CanvasBatches {
     );
   }
 
-  private async dispatch(store: GroupStore, batchId: string, signatures: readonly TaskSignature<unknown, unknown>[], taskIds: readonly string[], created: boolean): Promise<void> {
+  private async dispatch(
+    store: GroupStore,
+    batchId: string,
+    signatures: readonly TaskSignature<unknown, unknown>[],
+    taskIds: readonly string[],
+    created: boolean,
+    group: GroupStatus,
+  ): Promise<BatchRejection[]> {
     const token = `batch:${uuidv7()}`;
-    if (!(await store.claimChord(batchId, token, this.defaults.claimTimeout))) return;
+    if (!(await store.claimChord(batchId, token, this.defaults.claimTimeout))) return recordedRejections(group, signatures);
+    const rejected = recordedRejections(group, signatures);
     try {
       const backend = this.stem.backend;
       // NOTE: the submission that created the batch publishes every member without reading their
@@ -157,8 +181,11 @@ export class CanvasBatches {
             })
           : taskIds.map(() => false);
       const calls: EnqueueCall[] = [];
+      const indexes: number[] = [];
       signatures.forEach((s, index) => {
-        if (published[index]) return;
+        // NOTE: a member with a recorded outcome (a rejected one, or one a worker finished) is done.
+        if (published[index] || group.results[index]) return;
+        indexes.push(index);
         calls.push({
           name: s.name,
           args: s.args,
@@ -171,11 +198,51 @@ export class CanvasBatches {
           ...(s.taskOptions ? { taskOptions: s.taskOptions } : {}),
         });
       });
-      if (calls.length > 0) await this.stem.enqueueMany(calls);
+      const outcomes = calls.length === 0 ? [] : await this.enqueueEach(calls);
+      for (const [k, outcome] of outcomes.entries()) {
+        if (outcome.ok) continue;
+        const index = indexes[k]!;
+        rejected.push(await this.reject(store, batchId, index, taskIds[index]!, signatures[index]!.name, outcome.error));
+      }
     } catch (error) {
       await store.releaseChord(batchId, token).catch(() => undefined);
       throw error;
     }
     await store.markChordDispatched(batchId, token);
+    return rejected.sort((a, b) => a.index - b.index);
   }
+
+  /** Each call on its own where the producer can (one bad member does not keep the others back), else all or none. */
+  private async enqueueEach(calls: EnqueueCall[]): Promise<EnqueueOutcome[]> {
+    if (this.stem.enqueueManySettled) return this.stem.enqueueManySettled(calls);
+    return (await this.stem.enqueueMany(calls)).map((id) => ({ ok: true, id }));
+  }
+
+  /** Records a member that was not enqueued as `failed`, in the batch's group and as its task status. */
+  private async reject(store: GroupStore, batchId: string, index: number, taskId: string, name: string, cause: Error): Promise<BatchRejection> {
+    const error: TaskError = {
+      type: cause.name,
+      message: `batch "${batchId}" member ${index} (task "${name}", id ${taskId}) was not enqueued: ${cause.message}`,
+      retryable: false,
+      meta: { [CanvasMeta.batchRejected]: true },
+    };
+    await store.addResult(batchId, index, { taskId, state: 'failed', error, completedAt: Date.now() });
+    await this.stem.backend?.set(taskId, {
+      state: 'failed',
+      attempt: 0,
+      name,
+      error,
+      meta: { [CanvasMeta.groupId]: batchId, [CanvasMeta.groupIndex]: index, [CanvasMeta.batchId]: batchId },
+    });
+    return { index, taskId, name, error };
+  }
+}
+
+/** The members a submission recorded as rejected, from the batch's group. */
+function recordedRejections(group: GroupStatus, signatures: readonly TaskSignature<unknown, unknown>[]): BatchRejection[] {
+  const rejected: BatchRejection[] = [];
+  group.results.forEach((r, index) => {
+    if (r?.error?.meta?.[CanvasMeta.batchRejected] === true) rejected.push({ index, taskId: r.taskId, name: signatures[index]?.name ?? 'unknown', error: r.error });
+  });
+  return rejected;
 }

@@ -18,6 +18,8 @@ export const CanvasMeta = {
   batch: 'stem.batch',
   /** On a batch member: the batch id. */
   batchId: 'stem.batch.id',
+  /** In the error of a batch member that was not enqueued (`true`): submitBatch reported it in `rejected`. */
+  batchRejected: 'stem.batch.rejected',
   /** Calls to enqueue after success. */
   link: 'stem.link',
   /** Calls to enqueue after a terminal failure. */

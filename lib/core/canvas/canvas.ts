@@ -214,7 +214,9 @@ export class Canvas {
    * id creates the batch and enqueues its tasks; any later one, in this or another process, even
    * a concurrent one, returns the same batch (the same task ids) and enqueues nothing. The batch
    * lives `ttl` ms; then its id is free again. A batch is a group, so `wait()` and `results()`
-   * work on it as on a group.
+   * work on it as on a group. A member that cannot be enqueued (unknown task, invalid args, a
+   * middleware rejecting it) does not hold back the others: it is recorded `failed` and listed in
+   * `rejected` with an error naming the member, its task and the reason.
    * @throws BatchConflictError when a live group under that id is not a batch of this size
    */
   async submitBatch<T>(signatures: readonly TaskSignature<T, unknown>[], options: BatchOptions = {}): Promise<BatchHandle<T>> {

@@ -15,6 +15,9 @@ export interface EnqueueCall {
   readonly taskOptions?: TaskOptions;
 }
 
+/** What {@link TaskProducer.enqueueManySettled} reports for one call: its id, or why it was not enqueued. */
+export type EnqueueOutcome = { readonly ok: true; readonly id: string } | { readonly ok: false; readonly error: Error };
+
 /**
  * What task definitions, canvas, Beat and the worker need from a producer: enqueue, wait and
  * decode. `Stem` implements it; depend on this interface instead of the class so a module that
@@ -40,8 +43,14 @@ export interface TaskProducer {
    * @param taskOptions options of a task this process has no handler for (typed definitions pass theirs)
    */
   enqueue(name: string, args?: unknown, options?: EnqueueOptions, taskOptions?: TaskOptions): Promise<string>;
-  /** Enqueues many tasks in one batch; resolves with their ids in call order. */
+  /** Enqueues many tasks in one batch, all or none; resolves with their ids in call order. */
   enqueueMany(calls: readonly EnqueueCall[]): Promise<string[]>;
+  /**
+   * Enqueues many tasks in one batch, each on its own: a call that cannot be enqueued (unknown
+   * task, invalid args, rejected by a middleware) is reported in its place and the others are
+   * published. Optional; canvas batches fall back to {@link enqueueMany} without it.
+   */
+  enqueueManySettled?(calls: readonly EnqueueCall[]): Promise<EnqueueOutcome[]>;
   /** Waits until a task reaches a terminal state or the timeout passes. */
   waitForTask<TResult = unknown>(id: string, options?: WaitOptions): Promise<TaskResult<TResult>>;
   /** The current status of a task (payload decoded), or `null`. */

@@ -18,6 +18,13 @@ export interface RateLimit {
 export interface RateLimiter {
   /** Takes one token for `key` under `limit`. */
   acquire(key: string, limit: RateLimit): Promise<RateLimitDecision>;
+  /**
+   * Gives back one token taken from `key` by {@link acquire} (capped at the bucket's capacity),
+   * when the task it was taken for did not start after all: the worker refunds a task's group
+   * token when the task's own limit then denies it. Optional: a limiter without it keeps the
+   * token spent (the task then costs its group one token per denied attempt).
+   */
+  refund?(key: string, limit: RateLimit): Promise<void>;
   /** Releases connections and timers. Idempotent. */
   close(): Promise<void>;
 }

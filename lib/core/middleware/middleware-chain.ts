@@ -120,6 +120,51 @@ export class StemMiddlewareChain {
   }
 }
 
+/**
+ * {@link StemMiddlewareChain.enqueueBatch} where one call's rejection rejects only that call: the
+ * calls whose middleware reached `publish` go out together in one `publishMany` (which reports
+ * per envelope), and each call settles on its own.
+ */
+export async function enqueueBatchSettled(
+  chain: StemMiddlewareChain,
+  envelopes: readonly Envelope[],
+  publishMany: (envelopes: Envelope[]) => Promise<PromiseSettledResult<string>[]>,
+): Promise<PromiseSettledResult<string>[]> {
+  if (chain.having('onEnqueue').length === 0 || envelopes.length === 0) return publishMany([...envelopes]);
+  const ready = new Map<number, Envelope>();
+  let settled = 0;
+  let release!: (results: Map<number, PromiseSettledResult<string>>) => void;
+  let fail!: (error: unknown) => void;
+  const batch = new Promise<Map<number, PromiseSettledResult<string>>>((resolve, reject) => ((release = resolve), (fail = reject)));
+  batch.catch(() => undefined);
+  const settle = () => {
+    if (++settled < envelopes.length) return;
+    const indexes = [...ready.keys()].sort((a, b) => a - b);
+    // NOTE: publishMany is called even with no envelope, so the calls waiting on it all settle.
+    publishMany(indexes.map((i) => ready.get(i)!)).then((results) => release(new Map(indexes.map((index, k) => [index, results[k]!]))), fail);
+  };
+  const runs = envelopes.map((envelope, i) => {
+    let arrived = false;
+    return chain
+      .enqueue(envelope, async (final) => {
+        arrived = true;
+        ready.set(i, final);
+        settle();
+        const result = (await batch).get(i)!;
+        if (result.status === 'rejected') throw result.reason;
+        return result.value;
+      })
+      .catch((error: unknown) => {
+        if (!arrived) {
+          arrived = true;
+          settle();
+        }
+        throw error;
+      });
+  });
+  return Promise.allSettled(runs);
+}
+
 /** Whether an error a middleware threw is kept as is (a Stem error with a meaning, like `UnrecoverableError`) rather than wrapped. */
 export function keepsMeaning(error: unknown): boolean {
   return error instanceof StemError;

@@ -140,6 +140,27 @@ export class RoutingTable {
   }
 
   /**
+   * Every queue a task may be routed to, whatever headers its calls carry: the targets of the
+   * routes that match its name and queue (a route matching on headers only when a call has them),
+   * up to the first route that matches without headers, else its own queue. Broadcast targets are
+   * left out (workers subscribe to channels by name). A worker that infers its queues consumes
+   * these, so a task sent to a queue by a header route is consumed too.
+   */
+  queuesOf(request: Pick<RouteRequest, 'task' | 'taskQueue'>): string[] {
+    const fallback = request.taskQueue !== undefined ? this.queueFor(request.taskQueue) : this.config.defaultQueue;
+    const queues = new Set<string>();
+    for (const route of this.config.routes) {
+      if (route.taskPatterns && !route.taskPatterns.some((p) => p.test(request.task))) continue;
+      if (route.queue !== undefined && route.queue !== fallback) continue;
+      if (route.target.type === 'queue') queues.add(route.target.name);
+      // NOTE: a route that needs no header matches every call of the task: later routes never apply.
+      if (Object.keys(route.headers).length === 0) return [...queues];
+    }
+    queues.add(fallback);
+    return [...queues];
+  }
+
+  /**
    * The queues a worker consumes for the names it was given: aliases resolve, and the default
    * queue brings its fallbacks along. Order kept, duplicates dropped.
    */

@@ -34,8 +34,9 @@ export interface WorkerQueuesInput {
 }
 
 /**
- * A worker's queues: the given ones, else `STEM_WORKER_QUEUES`, else where its registered tasks
- * are routed (their `@Task` queue, else the default queue, as the routing table resolves it).
+ * A worker's queues: the given ones, else `STEM_WORKER_QUEUES`, else every queue its registered
+ * tasks may be routed to (route targets, header routes included, else their `@Task` queue, else
+ * the default queue; see {@link RoutingTable.queuesOf}).
  * With routing, aliases resolve and the default queue brings its fallbacks.
  */
 export function workerQueues({ queues, registry, defaults, routing, env = process.env }: WorkerQueuesInput): string[] {
@@ -45,10 +46,7 @@ export function workerQueues({ queues, registry, defaults, routing, env = proces
   for (const handler of registry.list()) {
     const taskQueue = handler.options?.queue ?? defaults.queue;
     if (!routing) inferred.add(taskQueue ?? DEFAULT_TASK_OPTIONS.queue);
-    else {
-      const decision = routing.resolve({ task: handler.name, ...(taskQueue !== undefined ? { taskQueue } : {}) });
-      if (decision.type === 'queue') inferred.add(decision.queue);
-    }
+    else for (const queue of routing.queuesOf({ task: handler.name, ...(taskQueue !== undefined ? { taskQueue } : {}) })) inferred.add(queue);
   }
   if (inferred.size === 0) inferred.add(routing?.defaultQueue ?? defaults.queue ?? DEFAULT_TASK_OPTIONS.queue);
   return routing ? routing.workerQueues([...inferred]) : [...inferred];

@@ -9,7 +9,7 @@ import type { RunState, WorkflowSuspension } from '../workflow/run-state.js';
 export interface RateLimitScope {
   /** `group`: the task's `groupRateLimit`; `task`: its `rateLimit`. */
   readonly kind: 'group' | 'task';
-  /** Limiter key: `group:<key>` or `<task>:<tenant|global>`. */
+  /** Limiter key: `group:<key>` or `<task>:<tenant|global>` (escaped so no two collide; see `taskRateLimitKey`). */
   readonly key: string;
 }
 

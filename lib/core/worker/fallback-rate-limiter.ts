@@ -44,6 +44,16 @@ export class TokenBuckets {
     return decision;
   }
 
+  /** Gives one token back to `key` at `now`, up to the capacity; a bucket not held is full already. */
+  refund(key: string, limit: RateLimit, now: number): void {
+    const bucket = this.buckets.get(key);
+    if (!bucket) return;
+    const rate = limit.tokens / limit.interval;
+    bucket.tokens = Math.min(limit.tokens, bucket.tokens + Math.max(0, now - bucket.updatedAt) * rate + 1);
+    bucket.updatedAt = now;
+    bucket.fullAt = now + (limit.tokens - bucket.tokens) / rate;
+  }
+
   private sweep(now: number): void {
     for (const [key, bucket] of this.buckets) if (bucket.fullAt <= now) this.buckets.delete(key);
     this.nextSweep = now + SWEEP_INTERVAL_MS;
@@ -61,6 +71,10 @@ export class InMemoryRateLimiterFallback implements RateLimiter {
 
   async acquire(key: string, limit: RateLimit): Promise<RateLimitDecision> {
     return this.buckets.take(key, limit, this.clock.now());
+  }
+
+  async refund(key: string, limit: RateLimit): Promise<void> {
+    this.buckets.refund(key, limit, this.clock.now());
   }
 
   async close(): Promise<void> {}

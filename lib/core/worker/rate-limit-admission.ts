@@ -2,7 +2,7 @@ import type { RateLimit, RateLimiter } from '../contracts/rate-limiter.js';
 import { type Envelope, StemMeta } from '../envelope.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import { GroupRateKeyError } from '../errors/group-rate-key.error.js';
-import { parseRateLimit } from '../rate-limit.js';
+import { groupRateLimitKey, parseRateLimit, taskRateLimitKey } from '../rate-limit.js';
 import type { TaskHandler } from '../task-handler.js';
 import { DEFAULT_TASK_OPTIONS, type GroupRateKey, type RateLimiterFailureMode, type TaskDefaults } from '../task-options.js';
 import type { Clock } from '../utils/clock.js';
@@ -48,7 +48,9 @@ const SETTLED: RateLimitVerdict = { admitted: false };
 /**
  * The worker's built-in rate-limit admission: first the group limit (`groupRateLimit`, key
  * `group:<groupRateKey | headers[groupRateKeyHeader] | global>`), then the task limit
- * (`rateLimit`, key `<task>:<tenant | global>`, so each tenant has its own budget). A denied
+ * (`rateLimit`, key `<task>:<tenant | global>`, so each tenant has its own budget; see
+ * {@link taskRateLimitKey}). When the task limit turns a delivery away, the group token it took is
+ * given back (`RateLimiter.refund`), so a task that did not start costs its group nothing. A denied
  * delivery is put back for the limiter's `retryAfter` plus up to one interval of jitter, keeps
  * its attempt and is not failed (status `queued` with meta `stem.rateLimitedUntil`, signal
  * `task-rate-limited`). When the limiter fails, the task's `groupRateLimiterFailureMode` decides:
@@ -84,22 +86,27 @@ export class RateLimitAdmission {
     const env = job.delivery.envelope;
     const limits = this.limitsOf(handler);
     const degraded: { key: string; error: unknown }[] = [];
+    let groupToken: string | undefined;
     if (limits.group) {
       let key: string;
       try {
-        key = `group:${groupKeyOf(env, handler, args, limits)}`;
+        key = groupRateLimitKey(groupKeyOf(env, handler, args, limits));
       } catch (error) {
         await this.options.settlement.deadLetter(job, INVALID_RATE_KEY_REASON, toTaskError(error, false), 'failed');
         return SETTLED;
       }
       const taken = await this.take(job, { kind: 'group', key }, limits.group, limits.mode);
       if (taken === 'settled') return SETTLED;
-      if (taken !== 'allowed') degraded.push({ key, error: taken.error });
+      if (taken === 'allowed') groupToken = key;
+      else degraded.push({ key, error: taken.error });
     }
     const limit = this.taskLimit(handler, limits);
     if (limit) {
-      const key = `${env.name}:${env.headers[limits.header] || 'global'}`;
-      const taken = await this.take(job, { kind: 'task', key }, limit, limits.mode);
+      const key = taskRateLimitKey(env.name, env.headers[limits.header] || 'global');
+      // NOTE: the group token goes back before the delivery is put back and `task-rate-limited`
+      // is emitted, so whoever sees the delay also sees the group's budget restored.
+      const refund = groupToken !== undefined ? () => this.refund(groupToken, limits.group!) : undefined;
+      const taken = await this.take(job, { kind: 'task', key }, limit, limits.mode, refund);
       if (taken === 'settled') return SETTLED;
       if (taken !== 'allowed') degraded.push({ key, error: taken.error });
     }
@@ -109,8 +116,24 @@ export class RateLimitAdmission {
     return { admitted: true, meta: { [StemMeta.rateLimiterDegraded]: { keys: degraded.map((d) => d.key), error: message, at: this.options.clock.now() } } };
   }
 
-  /** One token of `limit` for `scope`: allowed, settled (put back), or failed open with the limiter's error. */
-  private async take(job: Job, scope: RateLimitScope, limit: RateLimit, mode: RateLimiterFailureMode): Promise<'allowed' | 'settled' | { error: unknown }> {
+  /** Gives back a group token of a delivery its task limit turned away. */
+  private async refund(key: string, limit: RateLimit): Promise<void> {
+    // NOTE: a refund that fails leaves the token spent: the group runs fewer tasks this interval,
+    // never more, and the delivery is put back all the same.
+    await this.options.rateLimiter.refund?.(key, limit).catch(() => undefined);
+  }
+
+  /**
+   * One token of `limit` for `scope`: allowed, settled (put back, after `beforePutBack`), or
+   * failed open with the limiter's error.
+   */
+  private async take(
+    job: Job,
+    scope: RateLimitScope,
+    limit: RateLimit,
+    mode: RateLimiterFailureMode,
+    beforePutBack?: () => Promise<void>,
+  ): Promise<'allowed' | 'settled' | { error: unknown }> {
     let decision;
     try {
       decision = await this.options.rateLimiter.acquire(scope.key, limit);
@@ -118,10 +141,12 @@ export class RateLimitAdmission {
       this.options.signals.emit('task-rate-limiter-degraded', { envelope: job.delivery.envelope, ...scope, mode, error });
       if (mode === 'failOpen') return { error };
       const wait = Math.min(limit.interval, FAIL_CLOSED_RECHECK_MS);
+      await beforePutBack?.();
       await this.postpone(job, scope, wait, wait);
       return 'settled';
     }
     if (decision.allowed) return 'allowed';
+    await beforePutBack?.();
     await this.postpone(job, scope, decision.retryAfter, limit.interval);
     return 'settled';
   }

@@ -15,6 +15,16 @@ ON CONFLICT (key) DO UPDATE SET
   updated_at = now()
 RETURNING allowed, tokens`;
 
+/**
+ * Gives one token back to the bucket $1 key (capacity $2 tokens, refill $3 tokens per ms), after
+ * refilling it by the time elapsed, capped at the capacity. A bucket swept meanwhile was full.
+ */
+export const refundToken = (s: string) => `
+UPDATE ${s}.rate_limits AS b SET
+  tokens = least($2::float8, b.tokens + greatest(0, extract(epoch FROM now() - b.updated_at)) * 1000 * $3::float8 + 1),
+  updated_at = now()
+WHERE b.key = $1`;
+
 /** Deletes up to $1 buckets untouched for a day (a full bucket carries no state). */
 export const deleteIdleBuckets = (s: string) => `
 DELETE FROM ${s}.rate_limits WHERE key IN (SELECT key FROM ${s}.rate_limits WHERE updated_at < now() - interval '1 day' LIMIT $1)`;

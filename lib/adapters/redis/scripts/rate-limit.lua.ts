@@ -5,7 +5,7 @@
  * KEYS[1] bucket HASH (t = tokens, u = last update ms)
  * ARGV[1] capacity (tokens per interval)
  * ARGV[2] interval ms
- * ARGV[3] tokens to take
+ * ARGV[3] tokens to take (negative: tokens to give back, up to the capacity; always allowed)
  * Returns { 1, 0 } when allowed, { 0, ms until enough tokens } when denied.
  */
 export const RATE_LIMIT_LUA = `
@@ -19,7 +19,7 @@ local updated = tonumber(bucket[2]) or now
 tokens = math.min(capacity, tokens + math.max(0, now - updated) * rate)
 local allowed, retry = 0, 0
 if tokens >= cost then
-  tokens = tokens - cost
+  tokens = math.min(capacity, tokens - cost)
   allowed = 1
 else
   retry = math.max(1, math.ceil((cost - tokens) / rate))
