@@ -36,12 +36,16 @@ end
  * Lua helpers for packed status writes (status-set-many, publish-queued, status-index).
  * `write_packed` writes one status packed as in status-set-many (skipping it when it asks to
  * leave a terminal status as it is and the stored one is terminal), publishes it when watched,
- * and notes it in `index`; `note_status` files a written status under the operations indexes
- * at once (its state index, moved out of the previous one; the id index when new; the finished
- * count); `file_index` then files the noted ids under their queues' listing indexes (ZSETs by
- * updatedAt), records the queue names, adds the finished counts of this minute and prunes
- * entries older than the horizon ('' for none). The operations index keys start with the queues
- * SET's name minus its trailing "queues" (see `RedisKeys.statusIndexBase`).
+ * and notes it in `index`; `note_status` notes a written status for the operations indexes;
+ * `file_index` then, once per script, files every noted id: out of the state index it was in when
+ * the script began, into the one of its last state (several writes of one id in one call, such
+ * as `running` then `succeeded`, cost one move), into the id index when new and into its queue's
+ * listing index (ZSETs by updatedAt), each index key in one command; sets each written status's
+ * TTL (its last write's); records the queue names, adds the finished counts of this minute and
+ * prunes entries older than the horizon ('' for none). Nothing else runs between the writes and
+ * the filing (one script), so readers see the same indexes as with one move per write. The
+ * operations index keys start with the queues SET's name minus its trailing "queues" (see
+ * `RedisKeys.statusIndexBase`).
  */
 export const PACKED_STATUS_LUA = `
 local sep = string.char(31)
@@ -54,36 +58,39 @@ local function is_terminal_state(state)
 end
 
 local function new_index(queues_key)
-  return { by_queue = {}, names = {}, finished = {}, base = string.sub(queues_key, 1, #queues_key - 6) }
+  return { ids = {}, noted = {}, last = {}, ttls = {}, ttl_keys = {}, finished = {}, base = string.sub(queues_key, 1, #queues_key - 6) }
 end
 
+-- Notes that status id is now in (state, queue); old_state/old_queue are what it was before this
+-- write (old_state nil when new). The first write of an id in the call keeps its old ones.
 local function note_status(index, now, id, queue, state, old_state, old_queue, is_new)
-  local base = index.base
-  if old_state and (old_state ~= state or old_queue ~= queue) then
-    redis.call('ZREM', base .. 'state:' .. old_state .. ':' .. old_queue, id)
-  end
-  redis.call('ZADD', base .. 'state:' .. state .. ':' .. queue, now, id)
-  if is_new then redis.call('ZADD', base .. 'ids', 0, id) end
   if (state == 'succeeded' or state == 'failed') and old_state ~= state then
     local f = string.sub(state, 1, 1)
     index.finished[f] = (index.finished[f] or 0) + 1
     index.finished[f .. '|' .. queue] = (index.finished[f .. '|' .. queue] or 0) + 1
   end
-  local members = index.by_queue[queue]
-  if not members then
-    members = {}
-    index.by_queue[queue] = members
-    index.names[#index.names + 1] = queue
+  local n = index.noted[id]
+  if n then
+    n.state = state
+    n.queue = queue
+    if is_new then n.is_new = true end
+  else
+    index.noted[id] = { old_state = old_state, old_queue = old_queue, state = state, queue = queue, is_new = is_new }
+    index.ids[#index.ids + 1] = id
   end
-  members[#members + 1] = now
-  members[#members + 1] = id
 end
 
 local function write_packed(packed, now, status_prefix, channel_prefix, watched, index)
   local id, ttl, unless_terminal, state, attempt, name, queue, payload, err, meta = string.match(packed, packed_pattern)
   local key = status_prefix .. id .. '}'
-  local old = redis.call('HMGET', key, 'state', 'queue')
-  local old_state, old_queue = old[1], old[2] or ''
+  local old_state, old_queue
+  local last = index.last[id]
+  if last then
+    old_state, old_queue = last[1], last[2]
+  else
+    local old = redis.call('HMGET', key, 'state', 'queue')
+    old_state, old_queue = old[1], old[2] or ''
+  end
   if unless_terminal == '1' and is_terminal_state(old_state) then return false end
   local written, new_fields
   if meta == '' and name ~= '' and queue ~= '' then
@@ -104,38 +111,83 @@ local function write_packed(packed, now, status_prefix, channel_prefix, watched,
   -- every field new means the hash did not exist: state is always among the fields of a status
   local is_new = new_fields == written
   if is_new then redis.call('HSET', key, 'createdAt', now) end
-  redis.call('PEXPIRE', key, ttl)
+  if not index.ttls[key] then index.ttl_keys[#index.ttl_keys + 1] = key end
+  index.ttls[key] = ttl
   if watched and redis.call('EXISTS', key .. ':watchers') == 1 then
     redis.call('PUBLISH', channel_prefix .. id .. '}', cjson.encode(redis.call('HGETALL', key)))
   end
   if queue == '' then queue = old_queue end
+  index.last[id] = { state, queue }
   if is_new then old_state = nil end
   note_status(index, now, id, queue, state, old_state, old_queue, is_new)
   return true
 end
 
-local function file_index(index, now, queues_key, index_prefix, horizon)
-  for _, queue in ipairs(index.names) do
-    redis.call('ZADD', index_prefix .. queue, unpack(index.by_queue[queue]))
+-- Appends value to the list of key in groups (a table of key -> list, and the keys in order).
+local function add_to(groups, key, a, b)
+  local list = groups.by_key[key]
+  if not list then
+    list = {}
+    groups.by_key[key] = list
+    groups.keys[#groups.keys + 1] = key
   end
-  if #index.names > 0 then redis.call('SADD', queues_key, unpack(index.names)) end
+  list[#list + 1] = a
+  if b ~= nil then list[#list + 1] = b end
+end
+
+-- Runs one command per key of groups, its list as arguments, in chunks that unpack() can take.
+local function run_grouped(command, groups)
+  for _, key in ipairs(groups.keys) do
+    local list = groups.by_key[key]
+    for i = 1, #list, 4000 do
+      redis.call(command, key, unpack(list, i, math.min(#list, i + 3999)))
+    end
+  end
+end
+
+local function file_index(index, now, queues_key, index_prefix, horizon)
+  local base = index.base
+  local removes = { by_key = {}, keys = {} }
+  local adds = { by_key = {}, keys = {} }
+  local listed = { by_key = {}, keys = {} }
+  local names = {}
+  for _, id in ipairs(index.ids) do
+    local n = index.noted[id]
+    if n.old_state and (n.old_state ~= n.state or n.old_queue ~= n.queue) then
+      add_to(removes, base .. 'state:' .. n.old_state .. ':' .. n.old_queue, id)
+    end
+    add_to(adds, base .. 'state:' .. n.state .. ':' .. n.queue, now, id)
+    if n.is_new then add_to(adds, base .. 'ids', 0, id) end
+    if not listed.by_key[n.queue] then names[#names + 1] = n.queue end
+    add_to(listed, n.queue, now, id)
+  end
+  run_grouped('ZREM', removes)
+  run_grouped('ZADD', adds)
+  for _, key in ipairs(index.ttl_keys) do redis.call('PEXPIRE', key, index.ttls[key]) end
+  for _, queue in ipairs(names) do
+    local list = listed.by_key[queue]
+    for i = 1, #list, 4000 do
+      redis.call('ZADD', index_prefix .. queue, unpack(list, i, math.min(#list, i + 3999)))
+    end
+  end
+  if #names > 0 then redis.call('SADD', queues_key, unpack(names)) end
   if next(index.finished) then
     local at = tonumber(now)
-    local tp = index.base .. 'tp:' .. (at - at % 60000)
+    local tp = base .. 'tp:' .. (at - at % 60000)
     for field, n in pairs(index.finished) do redis.call('HINCRBY', tp, field, n) end
     redis.call('PEXPIRE', tp, 90000000)
   end
   if horizon ~= '' then
-    for _, queue in ipairs(index.names) do
+    for _, queue in ipairs(names) do
       local key = index_prefix .. queue
       while true do
         local old = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. horizon, 'LIMIT', 0, 1000)
         if #old == 0 then break end
-        redis.call('ZREM', index.base .. 'ids', unpack(old))
+        redis.call('ZREM', base .. 'ids', unpack(old))
         redis.call('ZREM', key, unpack(old))
       end
       for _, state in ipairs(states) do
-        redis.call('ZREMRANGEBYSCORE', index.base .. 'state:' .. state .. ':' .. queue, '-inf', '(' .. horizon)
+        redis.call('ZREMRANGEBYSCORE', base .. 'state:' .. state .. ':' .. queue, '-inf', '(' .. horizon)
       end
     end
   end
