@@ -31,6 +31,8 @@ const SINGLE = Number(process.env.COST_SINGLE ?? 3_000);
 const CONCURRENCY = 50;
 const BATCH = 1_000;
 const PER = 10_000;
+/** `COST_RECORD_ARGS=0` builds Stem's result backends with `recordArgs: false` (to see what recording costs). */
+const RECORD_ARGS = process.env.COST_RECORD_ARGS !== '0';
 /** Wait before reading Postgres counters (row counts need ~11 s; WAL and CPU are read at once). */
 const PG_SETTLE_MS = Number(process.env.COST_PG_SETTLE_MS ?? 11_000);
 
@@ -168,11 +170,11 @@ async function measureSides(label: string, sides: Side[], meter: Meter, settle: 
 
 async function stemRedis(prefix: string): Promise<Side> {
   const broker = await RedisStreamsBroker.connect(REDIS_URL, { prefix });
-  const backend = await RedisResultBackend.connect(REDIS_URL, { prefix });
+  const backend = await RedisResultBackend.connect(REDIS_URL, { prefix, recordArgs: RECORD_ARGS });
   const registry = new SimpleTaskRegistry([{ name: 'noop', call: (_ctx, args: { i: number }) => args.i }]);
   const stem = new Stem({ broker, backend, registry });
   return {
-    name: 'stem',
+    name: RECORD_ARGS ? 'stem' : 'stem no-args',
     enqueueOne: (i) => stem.enqueue('noop', { i }, { queue: 'cost' }).then(() => undefined),
     async enqueueBulk(count) {
       for (let i = 0; i < count; i += BATCH) {
@@ -239,11 +241,11 @@ async function stemPostgres(schema: string): Promise<Side> {
   const quiet = { info: () => undefined, warn: (m: string) => console.warn(m) };
   const options = { schema, logger: quiet, pool: { max: 10 } };
   const broker = await PostgresBroker.connect(PG_URL, options);
-  const backend = await PostgresResultBackend.connect(PG_URL, options);
+  const backend = await PostgresResultBackend.connect(PG_URL, { ...options, recordArgs: RECORD_ARGS });
   const registry = new SimpleTaskRegistry([{ name: 'noop', call: (_ctx, args: { i: number }) => args.i }]);
   const stem = new Stem({ broker, backend, registry });
   return {
-    name: 'stem',
+    name: RECORD_ARGS ? 'stem' : 'stem no-args',
     enqueueOne: (i) => stem.enqueue('noop', { i }, { queue: 'cost' }).then(() => undefined),
     async enqueueBulk(count) {
       for (let i = 0; i < count; i += BATCH) {

@@ -30,6 +30,8 @@ describe.runIf(available)('RedisResultBackend specifics', () => {
     const queue = uniqueName('coalesced');
     const ids = [uuidv7(), uuidv7()];
     await Promise.all(ids.map((id) => backend.set(id, { state: 'queued', attempt: 0, name: 't', queue })));
+    const queued = await backend.get(ids[0]!);
+    expect(queued!.createdAt).toBeGreaterThan(0);
     // NOTE: writes issued in one event-loop turn go out as one script call (the backend's batch).
     await Promise.all([
       backend.set(ids[0]!, { state: 'running', attempt: 0, name: 't', queue, meta: { by: 'w1' } }, { ttl: 600_000 }),
@@ -41,7 +43,7 @@ describe.runIf(available)('RedisResultBackend specifics', () => {
     expect((await backend.listStatuses({ queue, state: 'succeeded' })).items.map((s) => s.id)).toEqual([ids[0]]);
     expect((await backend.listStatuses({ queue })).items.map((s) => s.id).sort()).toEqual([...ids].sort());
     const done = await backend.get(ids[0]!);
-    expect(done).toMatchObject({ state: 'succeeded', payload: 1, meta: { by: 'w1' } });
+    expect(done).toMatchObject({ state: 'succeeded', payload: 1, meta: { by: 'w1' }, createdAt: queued!.createdAt });
     const ttl = await raw.pttl(`${prefix}:result:{${ids[0]}}`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(30_000);

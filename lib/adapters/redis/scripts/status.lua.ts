@@ -92,11 +92,16 @@ local function write_packed(packed, now, status_prefix, channel_prefix, watched,
     old_state, old_queue = old[1], old[2] or ''
   end
   if unless_terminal == '1' and is_terminal_state(old_state) then return false end
-  local written, new_fields
+  -- no state means no status: every write stores one, and nothing else creates the hash
+  local is_new = not old_state
   if meta == '' and name ~= '' and queue ~= '' then
-    written = 7
-    new_fields = redis.call('HSET', key, 'state', state, 'attempt', attempt, 'updatedAt', now,
-      'payload', payload, 'error', err, 'name', name, 'queue', queue)
+    if is_new then
+      redis.call('HSET', key, 'state', state, 'attempt', attempt, 'updatedAt', now,
+        'payload', payload, 'error', err, 'name', name, 'queue', queue, 'createdAt', now)
+    else
+      redis.call('HSET', key, 'state', state, 'attempt', attempt, 'updatedAt', now,
+        'payload', payload, 'error', err, 'name', name, 'queue', queue)
+    end
   else
     local fields = { 'state', state, 'attempt', attempt, 'updatedAt', now, 'payload', payload, 'error', err }
     local f = 10
@@ -105,12 +110,9 @@ local function write_packed(packed, now, status_prefix, channel_prefix, watched,
     if meta ~= '' then
       for k, v in string.gmatch(meta, meta_pattern) do fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
     end
-    written = f / 2
-    new_fields = redis.call('HSET', key, unpack(fields))
+    if is_new then fields[f + 1] = 'createdAt'; fields[f + 2] = now end
+    redis.call('HSET', key, unpack(fields))
   end
-  -- every field new means the hash did not exist: state is always among the fields of a status
-  local is_new = new_fields == written
-  if is_new then redis.call('HSET', key, 'createdAt', now) end
   if not index.ttls[key] then index.ttl_keys[#index.ttl_keys + 1] = key end
   index.ttls[key] = ttl
   if watched and redis.call('EXISTS', key .. ':watchers') == 1 then
