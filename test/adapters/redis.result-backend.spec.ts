@@ -50,6 +50,21 @@ describe.runIf(available)('RedisResultBackend specifics', () => {
     expect((await backend.throughput({ since: Date.now() - 120_000, queue })).reduce((n, b) => n + b.succeeded, 0)).toBe(1);
   });
 
+  it('a watched status written twice in one batch is published twice, in order', async () => {
+    const id = uuidv7();
+    await backend.set(id, { state: 'queued', attempt: 0, name: 't', queue: 'q' });
+    const seen: string[] = [];
+    const watch = await other.watch(id, (s) => seen.push(s.state));
+    try {
+      await Promise.all([backend.set(id, { state: 'running', attempt: 0 }), backend.set(id, { state: 'succeeded', attempt: 0, payload: 2 })]);
+      const deadline = Date.now() + 5_000;
+      while (!seen.includes('succeeded') && Date.now() < deadline) await sleep(10);
+      expect(seen).toEqual(['running', 'succeeded']);
+    } finally {
+      await watch.close();
+    }
+  });
+
   it('publishes a status only while someone watches it', async () => {
     const id = uuidv7();
     const spy = raw.duplicate();

@@ -36,7 +36,8 @@ end
  * Lua helpers for packed status writes (status-set-many, publish-queued, status-index).
  * `write_packed` writes one status packed as in status-set-many (skipping it when it asks to
  * leave a terminal status as it is and the stored one is terminal), publishes it when watched,
- * and notes it in `index`; `note_status` notes a written status for the operations indexes;
+ * and notes it in `index`; an unwatched write followed by another of the same status in the same
+ * call is sent in one HSET with it (status-set-many says which writes are followed); `note_status` notes a written status for the operations indexes;
  * `file_index` then, once per script, files every noted id: out of the state index it was in when
  * the script began, into the one of its last state (several writes of one id in one call, such
  * as `running` then `succeeded`, cost one move), into the id index when new and into its queue's
@@ -50,6 +51,7 @@ end
 export const PACKED_STATUS_LUA = `
 local sep = string.char(31)
 local packed_pattern = '^' .. string.rep('([^' .. sep .. ']*)' .. sep, 8) .. '([^' .. sep .. ']*)(.*)$'
+local id_pattern = '^([^' .. sep .. ']*)'
 local meta_pattern = sep .. '([^' .. sep .. ']*)' .. sep .. '([^' .. sep .. ']*)'
 local states = { 'queued', 'running', 'succeeded', 'failed', 'retried', 'cancelled' }
 
@@ -58,7 +60,7 @@ local function is_terminal_state(state)
 end
 
 local function new_index(queues_key)
-  return { ids = {}, noted = {}, last = {}, ttls = {}, ttl_keys = {}, finished = {}, base = string.sub(queues_key, 1, #queues_key - 6) }
+  return { ids = {}, noted = {}, last = {}, held = {}, ttls = {}, ttl_keys = {}, finished = {}, base = string.sub(queues_key, 1, #queues_key - 6) }
 end
 
 -- Notes that status id is now in (state, queue); old_state/old_queue are what it was before this
@@ -80,7 +82,19 @@ local function note_status(index, now, id, queue, state, old_state, old_queue, i
   end
 end
 
-local function write_packed(packed, now, status_prefix, channel_prefix, watched, index)
+-- Sends the fields of earlier writes of a status that were held back for a later one.
+local function flush_fields(index, key)
+  local held = index.held[key]
+  if held then
+    redis.call('HSET', key, unpack(held))
+    index.held[key] = nil
+  end
+end
+
+-- later: another write of this status follows in the same call; unless someone watches it, its
+-- fields are then held back and sent in one HSET with the later write's (later fields win, as
+-- they would one HSET after the other).
+local function write_packed(packed, now, status_prefix, channel_prefix, watched, index, later)
   local id, ttl, unless_terminal, state, attempt, name, queue, payload, err, meta = string.match(packed, packed_pattern)
   local key = status_prefix .. id .. '}'
   local old_state, old_queue
@@ -91,33 +105,36 @@ local function write_packed(packed, now, status_prefix, channel_prefix, watched,
     local old = redis.call('HMGET', key, 'state', 'queue')
     old_state, old_queue = old[1], old[2] or ''
   end
-  if unless_terminal == '1' and is_terminal_state(old_state) then return false end
+  if unless_terminal == '1' and is_terminal_state(old_state) then
+    flush_fields(index, key)
+    return false
+  end
   -- no state means no status: every write stores one, and nothing else creates the hash
   local is_new = not old_state
-  if meta == '' and name ~= '' and queue ~= '' then
-    if is_new then
-      redis.call('HSET', key, 'state', state, 'attempt', attempt, 'updatedAt', now,
-        'payload', payload, 'error', err, 'name', name, 'queue', queue, 'createdAt', now)
-    else
-      redis.call('HSET', key, 'state', state, 'attempt', attempt, 'updatedAt', now,
-        'payload', payload, 'error', err, 'name', name, 'queue', queue)
-    end
+  local fields = index.held[key] or {}
+  local f = #fields
+  fields[f + 1] = 'state'; fields[f + 2] = state; fields[f + 3] = 'attempt'; fields[f + 4] = attempt
+  fields[f + 5] = 'updatedAt'; fields[f + 6] = now; fields[f + 7] = 'payload'; fields[f + 8] = payload
+  fields[f + 9] = 'error'; fields[f + 10] = err
+  f = f + 10
+  if name ~= '' then fields[f + 1] = 'name'; fields[f + 2] = name; f = f + 2 end
+  if queue ~= '' then fields[f + 1] = 'queue'; fields[f + 2] = queue; f = f + 2 end
+  if meta ~= '' then
+    for k, v in string.gmatch(meta, meta_pattern) do fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
+  end
+  if is_new then fields[f + 1] = 'createdAt'; fields[f + 2] = now end
+  local published = watched and redis.call('EXISTS', key .. ':watchers') == 1
+  if later and not published then
+    index.held[key] = fields
   else
-    local fields = { 'state', state, 'attempt', attempt, 'updatedAt', now, 'payload', payload, 'error', err }
-    local f = 10
-    if name ~= '' then fields[f + 1] = 'name'; fields[f + 2] = name; f = f + 2 end
-    if queue ~= '' then fields[f + 1] = 'queue'; fields[f + 2] = queue; f = f + 2 end
-    if meta ~= '' then
-      for k, v in string.gmatch(meta, meta_pattern) do fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
-    end
-    if is_new then fields[f + 1] = 'createdAt'; fields[f + 2] = now end
+    index.held[key] = nil
     redis.call('HSET', key, unpack(fields))
+    if published then
+      redis.call('PUBLISH', channel_prefix .. id .. '}', cjson.encode(redis.call('HGETALL', key)))
+    end
   end
   if not index.ttls[key] then index.ttl_keys[#index.ttl_keys + 1] = key end
   index.ttls[key] = ttl
-  if watched and redis.call('EXISTS', key .. ':watchers') == 1 then
-    redis.call('PUBLISH', channel_prefix .. id .. '}', cjson.encode(redis.call('HGETALL', key)))
-  end
   if queue == '' then queue = old_queue end
   index.last[id] = { state, queue }
   if is_new then old_state = nil end
@@ -153,6 +170,7 @@ local function file_index(index, now, queues_key, index_prefix, horizon)
   local adds = { by_key = {}, keys = {} }
   local listed = { by_key = {}, keys = {} }
   local names = {}
+  for key in pairs(index.held) do flush_fields(index, key) end
   for _, id in ipairs(index.ids) do
     local n = index.noted[id]
     if n.old_state and (n.old_state ~= n.state or n.old_queue ~= n.queue) then
@@ -240,8 +258,15 @@ local now = ARGV[1]
 local watched = redis.call('EXISTS', KEYS[2]) == 1
 local index = new_index(KEYS[1])
 local n = 0
+local writes = {}
 for i = 6, #ARGV do
-  if write_packed(ARGV[i], now, ARGV[2], ARGV[3], watched, index) then n = n + 1 end
+  local id = string.match(ARGV[i], id_pattern)
+  writes[id] = (writes[id] or 0) + 1
+end
+for i = 6, #ARGV do
+  local id = string.match(ARGV[i], id_pattern)
+  writes[id] = writes[id] - 1
+  if write_packed(ARGV[i], now, ARGV[2], ARGV[3], watched, index, writes[id] > 0) then n = n + 1 end
 end
 file_index(index, now, KEYS[1], ARGV[4], ARGV[5])
 return n
