@@ -60,14 +60,18 @@ export async function run(): Promise<void> {
   const bull = await bullSide(`bull-bench-${tag}`);
   const samples = new Map<Side, Record<Metric, number[]>>([stem, bull].map((side) => [side, { bulk: [], single: [], processing: [], p50: [], p99: [] }]));
   try {
+    const ceilings: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const side of round % 2 ? [stem, bull] : [bull, stem]) {
         console.log(`\n[round ${round}/${ROUNDS}: ${side.name}]`);
         const r = await measure(side);
         for (const m of METRICS) samples.get(side)![m.key].push(r[m.key]);
       }
+      // NOTE: the ceiling is measured every round, next to both sides, so each round's share of it
+      // compares figures taken under the same load.
+      ceilings.push(await rawCeiling(`raw-bench-${tag}:${round}`));
     }
-    const ceiling = await rawCeiling(`raw-bench-${tag}`);
+    const ceiling = median(ceilings);
     console.log('\nResult (medians; Stem vs BullMQ on the same Redis):');
     for (const m of METRICS) {
       const a = median(samples.get(stem)![m.key]);
@@ -78,9 +82,17 @@ export async function run(): Promise<void> {
         `  ${m.label.padEnd(34)} stem ${shown(a).padStart(9)} ${m.unit}  bullmq ${shown(b).padStart(9)} ${m.unit}  → stem ${ratio.toFixed(2)}x ${ratio >= 1 ? 'better' : 'worse'}`,
       );
     }
-    const processing = median(samples.get(stem)!.processing);
+    console.log('Medians of the per-round ratios (both sides of a round run back to back):');
+    for (const m of METRICS) {
+      const ratios = samples.get(stem)![m.key].map((a, i) => {
+        const b = samples.get(bull)![m.key][i]!;
+        return m.higherIsBetter ? a / b : b / a;
+      });
+      console.log(`  ${m.label.padEnd(34)} stem ${median(ratios).toFixed(2)}x  (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`);
+    }
+    const share = (side: Side) => median(samples.get(side)!.processing.map((v, i) => v / ceilings[i]!));
     console.log(
-      `  raw ioredis ceiling (XREADGROUP 200 + pipelined XACK + SET): ${fmt(ceiling)}/s → stem processing at ${((processing / ceiling) * 100).toFixed(0)}% of it, bullmq at ${((median(samples.get(bull)!.processing) / ceiling) * 100).toFixed(0)}%`,
+      `  raw ioredis ceiling (XREADGROUP 200 + pipelined XACK + SET), measured each round: median ${fmt(ceiling)}/s → stem processing at ${(share(stem) * 100).toFixed(0)}% of its round's ceiling, bullmq at ${(share(bull) * 100).toFixed(0)}% (medians over rounds)`,
     );
     await memoryPerTask(stem, bull, `stem-bench-${tag}`, `bull-bench-${tag}`);
   } finally {

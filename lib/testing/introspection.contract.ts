@@ -226,6 +226,10 @@ export function runIntrospectionContractTests(adapter: string, factory: Introspe
       expect(unrecorded).toMatchObject({ state: 'queued' });
       expect(unrecorded!.args).toBeUndefined();
       expect(unrecorded!.argsTruncated).toBeUndefined();
+      // NOTE: with nothing recorded, an argument search would find nothing: it is refused, naming the option.
+      const search = off.backend.searchStatuses({ queue, argsContain: { secret: 's3cr3t' } });
+      await expect(search).rejects.toBeInstanceOf(ArgsSearchUnsupportedError);
+      await expect(off.backend.searchStatuses({ queue, argsContain: { secret: 's3cr3t' } })).rejects.toThrow(factory.argsSearch ? 'recordArgs' : off.backend.name);
     });
   });
 }

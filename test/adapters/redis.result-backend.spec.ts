@@ -26,6 +26,45 @@ describe.runIf(available)('RedisResultBackend specifics', () => {
     await deleteKeys(REDIS_URL, prefix);
   });
 
+  it('several writes of one status in one batch leave it in the index of its last state only, with the TTL of its last write', async () => {
+    const queue = uniqueName('coalesced');
+    const ids = [uuidv7(), uuidv7()];
+    await Promise.all(ids.map((id) => backend.set(id, { state: 'queued', attempt: 0, name: 't', queue })));
+    const queued = await backend.get(ids[0]!);
+    expect(queued!.createdAt).toBeGreaterThan(0);
+    // NOTE: writes issued in one event-loop turn go out as one script call (the backend's batch).
+    await Promise.all([
+      backend.set(ids[0]!, { state: 'running', attempt: 0, name: 't', queue, meta: { by: 'w1' } }, { ttl: 600_000 }),
+      backend.set(ids[1]!, { state: 'running', attempt: 0, name: 't', queue }),
+      backend.set(ids[0]!, { state: 'succeeded', attempt: 0, name: 't', queue, payload: 1 }, { ttl: 30_000 }),
+    ]);
+    expect(await backend.countByState(queue)).toMatchObject({ queued: 0, running: 1, succeeded: 1 });
+    expect((await backend.listStatuses({ queue, state: 'running' })).items.map((s) => s.id)).toEqual([ids[1]]);
+    expect((await backend.listStatuses({ queue, state: 'succeeded' })).items.map((s) => s.id)).toEqual([ids[0]]);
+    expect((await backend.listStatuses({ queue })).items.map((s) => s.id).sort()).toEqual([...ids].sort());
+    const done = await backend.get(ids[0]!);
+    expect(done).toMatchObject({ state: 'succeeded', payload: 1, meta: { by: 'w1' }, createdAt: queued!.createdAt });
+    const ttl = await raw.pttl(`${prefix}:result:{${ids[0]}}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(30_000);
+    expect((await backend.throughput({ since: Date.now() - 120_000, queue })).reduce((n, b) => n + b.succeeded, 0)).toBe(1);
+  });
+
+  it('a watched status written twice in one batch is published twice, in order', async () => {
+    const id = uuidv7();
+    await backend.set(id, { state: 'queued', attempt: 0, name: 't', queue: 'q' });
+    const seen: string[] = [];
+    const watch = await other.watch(id, (s) => seen.push(s.state));
+    try {
+      await Promise.all([backend.set(id, { state: 'running', attempt: 0 }), backend.set(id, { state: 'succeeded', attempt: 0, payload: 2 })]);
+      const deadline = Date.now() + 5_000;
+      while (!seen.includes('succeeded') && Date.now() < deadline) await sleep(10);
+      expect(seen).toEqual(['running', 'succeeded']);
+    } finally {
+      await watch.close();
+    }
+  });
+
   it('publishes a status only while someone watches it', async () => {
     const id = uuidv7();
     const spy = raw.duplicate();

@@ -19,7 +19,7 @@ export interface InMemoryResultBackendOptions {
   readonly defaultTtl?: number;
   /** @default systemClock */
   readonly clock?: Clock;
-  /** Record each task's arguments with its `queued` status. @default true (up to 4096 bytes of JSON) */
+  /** Record each task's arguments with its `queued` status (shown by `getWithArgs`, searchable with `argsContain`). @default true (up to 4096 bytes of JSON) */
   readonly recordArgs?: RecordArgsOption;
 }
 
@@ -40,7 +40,7 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
   readonly name = 'memory';
   protected readonly clock: Clock;
   private readonly defaultTtl: number;
-  private readonly argsLimit: number;
+  protected readonly argsLimit: number;
   protected readonly entries = new Map<string, Entry>();
   private readonly watchers = new Map<string, Set<(status: TaskStatus) => void>>();
   private writesSinceSweep = 0;

@@ -2,6 +2,7 @@ import type { ResultBackendIntrospection, TaskSearchRequest, TaskStatusWithArgs,
 import type { TaskStatusPage } from '../../core/contracts/result-backend.js';
 import type { TaskState, TaskStatus } from '../../core/envelope.js';
 import type { Clock } from '../../core/utils/clock.js';
+import { ArgsSearchUnsupportedError } from '../../core/errors/args-search-unsupported.error.js';
 import { jsonContains } from '../../core/utils/json-contains.js';
 import type { RecordedArgs } from '../../core/utils/recorded-args.js';
 import { fillThroughput, planThroughput, THROUGHPUT_MINUTE_MS, THROUGHPUT_RETENTION_MS, zeroStateCounts } from '../../core/utils/throughput-buckets.js';
@@ -20,6 +21,8 @@ export abstract class InMemoryStatusStats implements ResultBackendIntrospection 
   protected abstract readonly clock: Clock;
   protected abstract readonly entries: Map<string, { status: TaskStatus; expiresAt: number; args?: RecordedArgs }>;
   protected abstract live(id: string, now: number): TaskStatus | undefined;
+  /** Bytes of argument JSON recorded (0: `recordArgs` is off, so `argsContain` is refused). */
+  protected abstract readonly argsLimit: number;
   /** Minute start → queue → finished counts. */
   private readonly minutes = new Map<number, Map<string, Counts>>();
 
@@ -46,7 +49,9 @@ export abstract class InMemoryStatusStats implements ResultBackendIntrospection 
     return fillThroughput(plan, minutes);
   }
 
+  /** @throws ArgsSearchUnsupportedError for `argsContain` when `recordArgs` is off (nothing to search) */
   async searchStatuses(request: TaskSearchRequest): Promise<TaskStatusPage> {
+    if (request.argsContain !== undefined && this.argsLimit === 0) throw new ArgsSearchUnsupportedError('memory', 'not-recorded');
     const now = this.clock.now();
     const limit = request.limit ?? 50;
     const offset = request.offset ?? 0;

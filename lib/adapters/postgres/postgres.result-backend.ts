@@ -22,6 +22,7 @@ import { encodeStatusWrite, isRowError, type SetOp, upsertParams } from './postg
 import * as sql from './sql/results.sql.js';
 import type { ResultBackendIntrospection, TaskSearchRequest, TaskStatusWithArgs, ThroughputBucket, ThroughputRequest } from '../../core/contracts/introspection.js';
 import type { TaskState } from '../../core/envelope.js';
+import { ArgsSearchUnsupportedError } from '../../core/errors/args-search-unsupported.error.js';
 import { type RecordArgsOption, recordedArgsLimit } from '../../core/utils/recorded-args.js';
 import { PostgresStatusQueries } from './postgres.status-queries.js';
 
@@ -31,7 +32,11 @@ export interface PostgresResultBackendOptions extends PostgresConnectOptions {
   readonly defaultTtl?: number;
   /** How often expired statuses are deleted, ms (0 disables the sweeper). @default 60000 */
   readonly cleanupInterval?: number;
-  /** Record each task's arguments with its `queued` status (searchable with `argsContain`). @default true (up to 4096 bytes of JSON) */
+  /**
+   * Record each task's arguments with its `queued` status (shown by `getWithArgs`, searchable with
+   * `argsContain`, which is refused when off). Turning it off saves every enqueue a JSON column and
+   * a GIN index entry. @default true (up to 4096 bytes of JSON)
+   */
   readonly recordArgs?: RecordArgsOption;
 }
 
@@ -202,7 +207,9 @@ export class PostgresResultBackend implements ResultBackend, ResultBackendIntros
   }
 
   /** Filters, id prefix (`LIKE`) and argument containment (`args @> ...`, GIN-indexed). */
-  searchStatuses(request: TaskSearchRequest): Promise<TaskStatusPage> {
+  /** @throws ArgsSearchUnsupportedError for `argsContain` when `recordArgs` is off (nothing to search) */
+  async searchStatuses(request: TaskSearchRequest): Promise<TaskStatusPage> {
+    if (request.argsContain !== undefined && this.argsLimit === 0) throw new ArgsSearchUnsupportedError(this.name, 'not-recorded');
     return this.queries.searchStatuses(request);
   }
 

@@ -22,11 +22,14 @@ export const PUBLISH_QUEUED_LUA = `${QUEUE_LIB_LUA}${PACKED_STATUS_LUA}
 local status_now = ARGV[1]
 local watched = redis.call('EXISTS', KEYS[18]) == 1
 local index = new_index(KEYS[17])
-local now = now_ms()
+-- the server's time is only needed for envelopes with a notBefore
+local now = 0
 redis.call('SADD', KEYS[19], string.match(KEYS[1], '{([^{}]*)}:stream:p0$'))
 for i = 6, #ARGV, 5 do
-  write_packed(ARGV[i], status_now, ARGV[2], ARGV[3], watched, index)
-  enqueue(tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), now)
+  write_packed(ARGV[i], status_now, ARGV[2], ARGV[3], watched, index, false)
+  local not_before = tonumber(ARGV[i + 4])
+  if not_before > 0 and now == 0 then now = now_ms() end
+  enqueue(tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], not_before, now)
 end
 file_index(index, status_now, KEYS[17], ARGV[4], ARGV[5])
 return (#ARGV - 5) / 5

@@ -36,16 +36,22 @@ end
  * Lua helpers for packed status writes (status-set-many, publish-queued, status-index).
  * `write_packed` writes one status packed as in status-set-many (skipping it when it asks to
  * leave a terminal status as it is and the stored one is terminal), publishes it when watched,
- * and notes it in `index`; `note_status` files a written status under the operations indexes
- * at once (its state index, moved out of the previous one; the id index when new; the finished
- * count); `file_index` then files the noted ids under their queues' listing indexes (ZSETs by
- * updatedAt), records the queue names, adds the finished counts of this minute and prunes
- * entries older than the horizon ('' for none). The operations index keys start with the queues
- * SET's name minus its trailing "queues" (see `RedisKeys.statusIndexBase`).
+ * and notes it in `index`; an unwatched write followed by another of the same status in the same
+ * call is sent in one HSET with it (status-set-many says which writes are followed); `note_status` notes a written status for the operations indexes;
+ * `file_index` then, once per script, files every noted id: out of the state index it was in when
+ * the script began, into the one of its last state (several writes of one id in one call, such
+ * as `running` then `succeeded`, cost one move), into the id index when new and into its queue's
+ * listing index (ZSETs by updatedAt), each index key in one command; sets each written status's
+ * TTL (its last write's); records the queue names, adds the finished counts of this minute and
+ * prunes entries older than the horizon ('' for none). Nothing else runs between the writes and
+ * the filing (one script), so readers see the same indexes as with one move per write. The
+ * operations index keys start with the queues SET's name minus its trailing "queues" (see
+ * `RedisKeys.statusIndexBase`).
  */
 export const PACKED_STATUS_LUA = `
 local sep = string.char(31)
 local packed_pattern = '^' .. string.rep('([^' .. sep .. ']*)' .. sep, 8) .. '([^' .. sep .. ']*)(.*)$'
+local id_pattern = '^([^' .. sep .. ']*)'
 local meta_pattern = sep .. '([^' .. sep .. ']*)' .. sep .. '([^' .. sep .. ']*)'
 local states = { 'queued', 'running', 'succeeded', 'failed', 'retried', 'cancelled' }
 
@@ -54,88 +60,154 @@ local function is_terminal_state(state)
 end
 
 local function new_index(queues_key)
-  return { by_queue = {}, names = {}, finished = {}, base = string.sub(queues_key, 1, #queues_key - 6) }
+  return { ids = {}, noted = {}, last = {}, held = {}, ttls = {}, ttl_keys = {}, finished = {}, base = string.sub(queues_key, 1, #queues_key - 6) }
 end
 
+-- Notes that status id is now in (state, queue); old_state/old_queue are what it was before this
+-- write (old_state nil when new). The first write of an id in the call keeps its old ones.
 local function note_status(index, now, id, queue, state, old_state, old_queue, is_new)
-  local base = index.base
-  if old_state and (old_state ~= state or old_queue ~= queue) then
-    redis.call('ZREM', base .. 'state:' .. old_state .. ':' .. old_queue, id)
-  end
-  redis.call('ZADD', base .. 'state:' .. state .. ':' .. queue, now, id)
-  if is_new then redis.call('ZADD', base .. 'ids', 0, id) end
   if (state == 'succeeded' or state == 'failed') and old_state ~= state then
     local f = string.sub(state, 1, 1)
     index.finished[f] = (index.finished[f] or 0) + 1
     index.finished[f .. '|' .. queue] = (index.finished[f .. '|' .. queue] or 0) + 1
   end
-  local members = index.by_queue[queue]
-  if not members then
-    members = {}
-    index.by_queue[queue] = members
-    index.names[#index.names + 1] = queue
+  local n = index.noted[id]
+  if n then
+    n.state = state
+    n.queue = queue
+    if is_new then n.is_new = true end
+  else
+    index.noted[id] = { old_state = old_state, old_queue = old_queue, state = state, queue = queue, is_new = is_new }
+    index.ids[#index.ids + 1] = id
   end
-  members[#members + 1] = now
-  members[#members + 1] = id
 end
 
-local function write_packed(packed, now, status_prefix, channel_prefix, watched, index)
+-- Sends the fields of earlier writes of a status that were held back for a later one.
+local function flush_fields(index, key)
+  local held = index.held[key]
+  if held then
+    redis.call('HSET', key, unpack(held))
+    index.held[key] = nil
+  end
+end
+
+-- later: another write of this status follows in the same call; unless someone watches it, its
+-- fields are then held back and sent in one HSET with the later write's (later fields win, as
+-- they would one HSET after the other).
+local function write_packed(packed, now, status_prefix, channel_prefix, watched, index, later)
   local id, ttl, unless_terminal, state, attempt, name, queue, payload, err, meta = string.match(packed, packed_pattern)
   local key = status_prefix .. id .. '}'
-  local old = redis.call('HMGET', key, 'state', 'queue')
-  local old_state, old_queue = old[1], old[2] or ''
-  if unless_terminal == '1' and is_terminal_state(old_state) then return false end
-  local written, new_fields
-  if meta == '' and name ~= '' and queue ~= '' then
-    written = 7
-    new_fields = redis.call('HSET', key, 'state', state, 'attempt', attempt, 'updatedAt', now,
-      'payload', payload, 'error', err, 'name', name, 'queue', queue)
+  local old_state, old_queue
+  local last = index.last[id]
+  if last then
+    old_state, old_queue = last[1], last[2]
   else
-    local fields = { 'state', state, 'attempt', attempt, 'updatedAt', now, 'payload', payload, 'error', err }
-    local f = 10
-    if name ~= '' then fields[f + 1] = 'name'; fields[f + 2] = name; f = f + 2 end
-    if queue ~= '' then fields[f + 1] = 'queue'; fields[f + 2] = queue; f = f + 2 end
-    if meta ~= '' then
-      for k, v in string.gmatch(meta, meta_pattern) do fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
+    local old = redis.call('HMGET', key, 'state', 'queue')
+    old_state, old_queue = old[1], old[2] or ''
+  end
+  if unless_terminal == '1' and is_terminal_state(old_state) then
+    flush_fields(index, key)
+    return false
+  end
+  -- no state means no status: every write stores one, and nothing else creates the hash
+  local is_new = not old_state
+  local fields = index.held[key] or {}
+  local f = #fields
+  fields[f + 1] = 'state'; fields[f + 2] = state; fields[f + 3] = 'attempt'; fields[f + 4] = attempt
+  fields[f + 5] = 'updatedAt'; fields[f + 6] = now; fields[f + 7] = 'payload'; fields[f + 8] = payload
+  fields[f + 9] = 'error'; fields[f + 10] = err
+  f = f + 10
+  if name ~= '' then fields[f + 1] = 'name'; fields[f + 2] = name; f = f + 2 end
+  if queue ~= '' then fields[f + 1] = 'queue'; fields[f + 2] = queue; f = f + 2 end
+  if meta ~= '' then
+    for k, v in string.gmatch(meta, meta_pattern) do fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
+  end
+  if is_new then fields[f + 1] = 'createdAt'; fields[f + 2] = now end
+  local published = watched and redis.call('EXISTS', key .. ':watchers') == 1
+  if later and not published then
+    index.held[key] = fields
+  else
+    index.held[key] = nil
+    redis.call('HSET', key, unpack(fields))
+    if published then
+      redis.call('PUBLISH', channel_prefix .. id .. '}', cjson.encode(redis.call('HGETALL', key)))
     end
-    written = f / 2
-    new_fields = redis.call('HSET', key, unpack(fields))
   end
-  -- every field new means the hash did not exist: state is always among the fields of a status
-  local is_new = new_fields == written
-  if is_new then redis.call('HSET', key, 'createdAt', now) end
-  redis.call('PEXPIRE', key, ttl)
-  if watched and redis.call('EXISTS', key .. ':watchers') == 1 then
-    redis.call('PUBLISH', channel_prefix .. id .. '}', cjson.encode(redis.call('HGETALL', key)))
-  end
+  if not index.ttls[key] then index.ttl_keys[#index.ttl_keys + 1] = key end
+  index.ttls[key] = ttl
   if queue == '' then queue = old_queue end
+  index.last[id] = { state, queue }
   if is_new then old_state = nil end
   note_status(index, now, id, queue, state, old_state, old_queue, is_new)
   return true
 end
 
-local function file_index(index, now, queues_key, index_prefix, horizon)
-  for _, queue in ipairs(index.names) do
-    redis.call('ZADD', index_prefix .. queue, unpack(index.by_queue[queue]))
+-- Appends value to the list of key in groups (a table of key -> list, and the keys in order).
+local function add_to(groups, key, a, b)
+  local list = groups.by_key[key]
+  if not list then
+    list = {}
+    groups.by_key[key] = list
+    groups.keys[#groups.keys + 1] = key
   end
-  if #index.names > 0 then redis.call('SADD', queues_key, unpack(index.names)) end
+  list[#list + 1] = a
+  if b ~= nil then list[#list + 1] = b end
+end
+
+-- Runs one command per key of groups, its list as arguments, in chunks that unpack() can take.
+local function run_grouped(command, groups)
+  for _, key in ipairs(groups.keys) do
+    local list = groups.by_key[key]
+    for i = 1, #list, 4000 do
+      redis.call(command, key, unpack(list, i, math.min(#list, i + 3999)))
+    end
+  end
+end
+
+local function file_index(index, now, queues_key, index_prefix, horizon)
+  local base = index.base
+  local removes = { by_key = {}, keys = {} }
+  local adds = { by_key = {}, keys = {} }
+  local listed = { by_key = {}, keys = {} }
+  local names = {}
+  for key in pairs(index.held) do flush_fields(index, key) end
+  for _, id in ipairs(index.ids) do
+    local n = index.noted[id]
+    if n.old_state and (n.old_state ~= n.state or n.old_queue ~= n.queue) then
+      add_to(removes, base .. 'state:' .. n.old_state .. ':' .. n.old_queue, id)
+    end
+    add_to(adds, base .. 'state:' .. n.state .. ':' .. n.queue, now, id)
+    if n.is_new then add_to(adds, base .. 'ids', 0, id) end
+    if not listed.by_key[n.queue] then names[#names + 1] = n.queue end
+    add_to(listed, n.queue, now, id)
+  end
+  run_grouped('ZREM', removes)
+  run_grouped('ZADD', adds)
+  for _, key in ipairs(index.ttl_keys) do redis.call('PEXPIRE', key, index.ttls[key]) end
+  for _, queue in ipairs(names) do
+    local list = listed.by_key[queue]
+    for i = 1, #list, 4000 do
+      redis.call('ZADD', index_prefix .. queue, unpack(list, i, math.min(#list, i + 3999)))
+    end
+  end
+  if #names > 0 then redis.call('SADD', queues_key, unpack(names)) end
   if next(index.finished) then
     local at = tonumber(now)
-    local tp = index.base .. 'tp:' .. (at - at % 60000)
+    local tp = base .. 'tp:' .. (at - at % 60000)
     for field, n in pairs(index.finished) do redis.call('HINCRBY', tp, field, n) end
     redis.call('PEXPIRE', tp, 90000000)
   end
   if horizon ~= '' then
-    for _, queue in ipairs(index.names) do
+    for _, queue in ipairs(names) do
       local key = index_prefix .. queue
       while true do
         local old = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. horizon, 'LIMIT', 0, 1000)
         if #old == 0 then break end
-        redis.call('ZREM', index.base .. 'ids', unpack(old))
+        redis.call('ZREM', base .. 'ids', unpack(old))
         redis.call('ZREM', key, unpack(old))
       end
       for _, state in ipairs(states) do
-        redis.call('ZREMRANGEBYSCORE', index.base .. 'state:' .. state .. ':' .. queue, '-inf', '(' .. horizon)
+        redis.call('ZREMRANGEBYSCORE', base .. 'state:' .. state .. ':' .. queue, '-inf', '(' .. horizon)
       end
     end
   end
@@ -186,8 +258,15 @@ local now = ARGV[1]
 local watched = redis.call('EXISTS', KEYS[2]) == 1
 local index = new_index(KEYS[1])
 local n = 0
+local writes = {}
 for i = 6, #ARGV do
-  if write_packed(ARGV[i], now, ARGV[2], ARGV[3], watched, index) then n = n + 1 end
+  local id = string.match(ARGV[i], id_pattern)
+  writes[id] = (writes[id] or 0) + 1
+end
+for i = 6, #ARGV do
+  local id = string.match(ARGV[i], id_pattern)
+  writes[id] = writes[id] - 1
+  if write_packed(ARGV[i], now, ARGV[2], ARGV[3], watched, index, writes[id] > 0) then n = n + 1 end
 end
 file_index(index, now, KEYS[1], ARGV[4], ARGV[5])
 return n
