@@ -165,7 +165,7 @@ export class RedisWorkflowStore implements WorkflowStore {
       throw new WorkflowStepNotFoundError(runId, step, out[1] as string[]);
     }
     const run = decodeRun(out[1] as RawRunState, now)!;
-    await Promise.all([this.waits.unregistered(out[2] || null, runId), this.index.revived(run)]);
+    await Promise.all([this.waits.unregistered(out[2] || null, runId), this.index.revived(run, now)]);
     this.watcher.changedHere(runId, run, true);
     return run;
   }
@@ -212,8 +212,12 @@ export class RedisWorkflowStore implements WorkflowStore {
     const data = options.data === undefined ? '' : encodePayload(options.data);
     const out = await scripts.wfResume.run<[RawRunState, string] | null>(this.ctx.connection, this.keys.run(runId), [now, data]);
     if (!out) return null;
-    await Promise.all([this.waits.notDue(runId), this.waits.unregistered(out[1] || null, runId)]);
     const run = decodeRun(out[0], this.clock.now());
+    // NOTE: a suspended run is out of the sweeps' reach; a resumed one is runnable once its lease
+    // (if any) runs out.
+    const from = Math.min(now, this.clock.now());
+    const leased = run?.ownerId && (run.leaseExpiresAt ?? 0) > from ? run.leaseExpiresAt! : from;
+    await Promise.all([this.index.mayRun(runId, leased, { notDue: true }), this.waits.unregistered(out[1] || null, runId)]);
     this.watcher.changedHere(runId, run);
     return run;
   }
@@ -260,7 +264,10 @@ export class RedisWorkflowStore implements WorkflowStore {
   }
 
   async releaseRun(runId: string, ownerId: string): Promise<boolean> {
-    return this.lease('release', runId, ownerId, 0);
+    const now = this.clock.now();
+    const released = Number(await scripts.wfLease.run<number>(this.ctx.connection, this.keys.run(runId), ['release', ownerId, now, now]));
+    if (released === 2) await this.index.mayRun(runId, now);
+    return released > 0;
   }
 
   watch(runId: string, listener: RunChangeListener): () => void {
@@ -342,10 +349,11 @@ export class RedisWorkflowStore implements WorkflowStore {
     if (!out) return null;
     const run = decodeRun(out[0], now)!;
     if (status === 'retry') {
+      if (run.ownerId === null || (run.leaseExpiresAt ?? 0) <= now) await this.index.mayRun(runId, now);
       this.watcher.changedHere(runId, run);
       return run;
     }
-    await Promise.all([this.waits.notDue(runId), this.waits.unregistered(out[1] || null, runId)]);
+    await this.waits.unregistered(out[1] || null, runId);
     this.watcher.changedHere(runId, run, true);
     await this.finishEnd(run);
     return run;
@@ -353,7 +361,7 @@ export class RedisWorkflowStore implements WorkflowStore {
 
   /**
    * The steps of an end outside the run's slot: the parent's signal, then the move out of the
-   * active index. An ended run still in the active index may not have signalled its parent (its
+   * active and due indexes. An ended run still in the active index may not have signalled its parent (its
    * process stopped in between), so `listRunnableRuns` finishes those.
    */
   private async finishEnd(run: RunState): Promise<void> {

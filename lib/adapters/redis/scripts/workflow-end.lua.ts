@@ -47,8 +47,9 @@ return {state(), wt}
  * ARGV[2] owner id
  * ARGV[3] now
  * ARGV[4] new expiry (claim, renew)
- * Returns 1 when done, else 0 (missing run; another owner's live lease on claim; not the live
- * owner on renew; not the owner on release).
+ * Returns 1 when done (2 when released and the run is still running: free to run now), else 0
+ * (missing run; another owner's live lease on claim; not the live owner on renew; not the owner
+ * on release).
  */
 export const WF_LEASE_LUA = `${WORKFLOW_LIB_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -61,6 +62,7 @@ elseif ARGV[1] == 'renew' then
 else
   if own ~= ARGV[2] then return 0 end
   redis.call('HSET', KEYS[1], 'own', '', 'lx', '')
+  if hget('st') == 'running' then return 2 end
   return 1
 end
 redis.call('HSET', KEYS[1], 'own', ARGV[2], 'lx', ARGV[4])
