@@ -176,9 +176,30 @@ WITH run AS (
 sig AS (DELETE FROM ${s}.workflow_signals WHERE run_id IN (SELECT id FROM run))
 SELECT * FROM run`;
 
-/** Records retryable error $2 of run $1 at $3; the run stays running. */
-export const retryRun = (s: string) => `
-UPDATE ${s}.workflow_runs SET status = 'running', last_error = $2::json, updated_at = $3 WHERE id = $1 RETURNING ${RUN_COLUMNS}`;
+/**
+ * Ends run $1 as {@link endRun} does (owner $9 checked at $3, NOTIFY on channel $10), in one
+ * statement, unless it has a parent (whose signal needs the transaction of `endRun`) or ended
+ * already. `ended`: the run's row as JSON, or NULL when nothing changed; `has_parent`: whether the
+ * run has a parent (then nothing changed either).
+ */
+export const endLoneRun = (s: string) => `
+WITH run AS (
+  UPDATE ${s}.workflow_runs SET status = $2, updated_at = $3, has_result = $5, result = CASE WHEN $5 THEN $4::json ELSE result END,
+    last_error = COALESCE($6::json, last_error), cancellation_data = COALESCE($7::json, cancellation_data), expires_at = $8,
+    suspension = NULL, resume_data = NULL, wait_topic = NULL, resume_at = NULL, owner_id = NULL, lease_expires_at = NULL
+  WHERE id = $1 AND parent_run_id IS NULL AND status NOT IN ('completed', 'failed', 'cancelled') AND ${owns('$9', '$3')}
+  RETURNING ${RUN_COLUMNS}
+), w AS (DELETE FROM ${s}.workflow_watchers WHERE run_id IN (SELECT id FROM run)),
+sig AS (DELETE FROM ${s}.workflow_signals WHERE run_id IN (SELECT id FROM run)),
+notified AS (SELECT pg_notify($10, id) FROM run)
+SELECT (SELECT row_to_json(run) FROM run) AS ended, (SELECT count(*) FROM notified) AS notified,
+  EXISTS (SELECT 1 FROM ${s}.workflow_runs WHERE id = $1 AND parent_run_id IS NOT NULL) AS has_parent`;
+
+/** Records retryable error $2 of run $1 at $3 for owner $4 unless it ended; the run stays (or is again) running. */
+export const retryLiveRun = (s: string) => `
+UPDATE ${s}.workflow_runs SET status = 'running', last_error = $2::json, updated_at = $3
+WHERE id = $1 AND status NOT IN ('completed', 'failed', 'cancelled') AND ${owns('$4', '$3')}
+RETURNING ${RUN_COLUMNS}`;
 
 /** Takes the lease of run $1 for $2 until $4 unless another owner's lease is live at $3. */
 export const claimRun = (s: string) => `
