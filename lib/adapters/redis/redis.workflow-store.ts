@@ -158,7 +158,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     const now = this.clock.now();
     if (!(await this.ctx.readRun(runId))) throw new WorkflowRunNotFoundError(runId);
     await this.waits.dueAt(runId, now);
-    const out = await scripts.wfRewind.run<[number, unknown?, string?]>(this.ctx.connection, this.keys.run(runId), [step, now]);
+    const out = await scripts.wfRewind.run<[number, unknown?, string?]>(this.ctx.connection, this.keys.run(runId), [step, now, this.keys.changed]);
     if (Number(out[0]) === -1) throw new WorkflowRunNotFoundError(runId);
     if (Number(out[0]) === -2) {
       await this.waits.notDue(runId);
@@ -166,7 +166,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     }
     const run = decodeRun(out[1] as RawRunState, now)!;
     await Promise.all([this.waits.unregistered(out[2] || null, runId), this.index.revived(run, now)]);
-    this.watcher.changedHere(runId, run, true);
+    this.watcher.changedHere(runId, run);
     return run;
   }
 
@@ -345,6 +345,7 @@ export class RedisWorkflowStore implements WorkflowStore {
       change.cancellation ? JSON.stringify(change.cancellation) : '',
       retention,
       now + retention,
+      this.keys.changed,
     ]);
     if (!out) return null;
     const run = decodeRun(out[0], now)!;
@@ -354,7 +355,7 @@ export class RedisWorkflowStore implements WorkflowStore {
       return run;
     }
     await this.waits.unregistered(out[1] || null, runId);
-    this.watcher.changedHere(runId, run, true);
+    this.watcher.changedHere(runId, run);
     await this.finishEnd(run);
     return run;
   }

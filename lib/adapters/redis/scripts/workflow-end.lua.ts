@@ -14,6 +14,7 @@ import { WORKFLOW_LIB_LUA } from './workflow-lib.lua.js';
  * ARGV[7] cancellation data JSON ('' for none)
  * ARGV[8] retention ms ('0' keeps the run)
  * ARGV[9] expiresAt (epoch ms, store clock)
+ * ARGV[10] channel announcing run ends (the run id is published on it when the run ended)
  * Returns false when the run is missing, ended, or leased by another owner; else {state, previous wait topic}.
  */
 export const WF_END_LUA = `${WORKFLOW_LIB_LUA}
@@ -36,6 +37,7 @@ if ttl > 0 then
   redis.call('HSET', KEYS[1], 'xa', ARGV[9])
   for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ttl) end
 end
+redis.call('PUBLISH', ARGV[10], hget('id'))
 return {state(), wt}
 `;
 
