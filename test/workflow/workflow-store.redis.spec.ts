@@ -4,6 +4,7 @@ import { RedisWorkflowStore } from '../../lib/adapters/redis/index.js';
 import { RedisConnection } from '../../lib/adapters/redis/redis.connection.js';
 import { scripts } from '../../lib/adapters/redis/scripts/index.js';
 import { FakeWorkflowClock } from '../../lib/testing/fake-workflow-clock.js';
+import { claimAndLoadCases } from './claim-and-load.cases.js';
 import { childSignalName, INTERNAL_STEP_PREFIX } from '../../lib/core/workflow/workflow.constants.js';
 import { UNFINISHED_END_GRACE } from '../../lib/adapters/redis/redis.workflow-index.js';
 import { runWorkflowRetentionContractTests } from '../../lib/testing/workflow-retention.contract.js';
@@ -21,6 +22,7 @@ describe.runIf(available)('Redis workflow store', () => {
   let n = 0;
   runWorkflowStoreContractTests('redis', { create: async (clock) => RedisWorkflowStore.connect(REDIS_URL, { prefix: `${prefix}:t${++n}`, clock }) });
   runWorkflowRetentionContractTests('redis', { create: async (clock, options) => RedisWorkflowStore.connect(REDIS_URL, { prefix: `${prefix}:t${++n}`, clock, ...options }) });
+  claimAndLoadCases((clock) => RedisWorkflowStore.connect(REDIS_URL, { prefix: `${prefix}:t${++n}`, clock }));
 
   it("an ended run's keys get a Redis expiry of the retention; a rewind lifts it", async () => {
     const keyPrefix = `${prefix}:ttl`;

@@ -15,7 +15,7 @@ import {
 } from '../../core/workflow/run-state.js';
 import { parseCheckpointName } from '../../core/workflow/workflow.constants.js';
 import { toMillis } from '../../core/workflow/workflow-duration.js';
-import { type CreateWorkflowRun, type ListWorkflowRunsQuery, type RunChangeListener, type WorkflowStore } from '../../core/workflow/workflow-store.js';
+import { type CreateWorkflowRun, type ListWorkflowRunsQuery, type LoadedRun, type RunChangeListener, type WorkflowStore } from '../../core/workflow/workflow-store.js';
 import { isNotSentError, openPostgres, type PostgresContext, type PostgresTarget, retryTransient } from './postgres.connection.js';
 import { requireTable } from './postgres.require-table.js';
 import { withTransaction } from './postgres.transaction.js';
@@ -253,6 +253,20 @@ export class PostgresWorkflowStore implements WorkflowStore {
 
   async claimRun(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {
     return (await this.write(sql.claimRun(this.ctx.s), () => this.leaseValues(runId, ownerId, leaseDuration))).rows.length > 0;
+  }
+
+  async claimAndLoad(runId: string, ownerId: string, leaseDuration: number): Promise<LoadedRun | null> {
+    const { rows } = await this.write<{ run: WorkflowRunRow | null; steps: CheckpointRow[] | null; read_cursor: number | null; read_updated_at: string | null }>(
+      sql.claimAndLoad(this.ctx.s),
+      () => this.leaseValues(runId, ownerId, leaseDuration),
+    );
+    const row = rows[0];
+    if (!row?.run) return null;
+    if (row.run.expires_at !== null && Number(row.run.expires_at) <= this.clock.now()) return { run: null, steps: [] };
+    const run = toRunState(row.run);
+    // NOTE: a write that committed while the claim waited for the row is missing from the checkpoints read.
+    if (row.read_cursor !== run.cursor || Number(row.read_updated_at) !== run.updatedAt) return { run, steps: await this.listSteps(runId) };
+    return { run, steps: (row.steps ?? []).map(toCheckpoint) };
   }
 
   async renewRunLease(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {

@@ -12,6 +12,7 @@ import {
   type ChildRunOutcome,
   type CreateWorkflowRun,
   type ListWorkflowRunsQuery,
+  type LoadedRun,
   type RunChangeListener,
   type WorkflowStore,
 } from '../../core/workflow/workflow-store.js';
@@ -257,6 +258,15 @@ export class RedisWorkflowStore implements WorkflowStore {
 
   async claimRun(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {
     return this.lease('claim', runId, ownerId, leaseDuration);
+  }
+
+  async claimAndLoad(runId: string, ownerId: string, leaseDuration: number): Promise<LoadedRun | null> {
+    const now = this.clock.now();
+    const out = await scripts.wfClaimLoad.run<[RawRunState, string[], (string | null)[]] | null>(this.ctx.connection, this.keys.run(runId), [ownerId, now, now + leaseDuration]);
+    if (!out) return null;
+    const run = decodeRun(out[0], this.clock.now());
+    if (!run) return { run: null, steps: [] };
+    return { run, steps: out[1].flatMap((name, i) => (out[2][i] ? [decodeStep(name, out[2][i], i)] : [])) };
   }
 
   async renewRunLease(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {

@@ -206,6 +206,24 @@ export const claimRun = (s: string) => `
 UPDATE ${s}.workflow_runs SET owner_id = $2, lease_expires_at = $4
 WHERE id = $1 AND (owner_id IS NULL OR owner_id = $2 OR lease_expires_at <= $3) RETURNING 1`;
 
+/**
+ * {@link claimRun}, returning the run row as JSON (`run`, NULL when not claimed), its checkpoints
+ * as JSON (`steps`, in order), and the cursor and update time the checkpoints were read with: the
+ * checkpoints come from the statement's snapshot, the run from the row the claim locked, so a
+ * write that committed while the claim waited for the row shows as a difference (read them again).
+ */
+export const claimAndLoad = (s: string) => `
+WITH before AS (SELECT cursor, updated_at FROM ${s}.workflow_runs WHERE id = $1),
+run AS (
+  UPDATE ${s}.workflow_runs SET owner_id = $2, lease_expires_at = $4
+  WHERE id = $1 AND (owner_id IS NULL OR owner_id = $2 OR lease_expires_at <= $3)
+  RETURNING ${RUN_COLUMNS}
+)
+SELECT (SELECT row_to_json(run) FROM run) AS run,
+  (SELECT json_agg(json_build_object('name', name, 'value', value::text, 'meta', meta, 'position', position, 'completed_at', completed_at) ORDER BY position)
+     FROM ${s}.workflow_steps WHERE run_id = $1) AS steps,
+  (SELECT cursor FROM before) AS read_cursor, (SELECT updated_at FROM before) AS read_updated_at`;
+
 /** Extends owner $2's live lease of run $1 (at $3) to $4. */
 export const renewRun = (s: string) => `
 UPDATE ${s}.workflow_runs SET lease_expires_at = $4 WHERE id = $1 AND owner_id = $2 AND lease_expires_at > $3 RETURNING 1`;

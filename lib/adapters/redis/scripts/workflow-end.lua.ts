@@ -72,6 +72,26 @@ return 1
 `;
 
 /**
+ * wf-claim-load: claims a run lease (as wf-lease claim) and reads the run and its checkpoints.
+ *
+ * KEYS[1..4] run keys
+ * ARGV[1] owner id
+ * ARGV[2] now
+ * ARGV[3] new expiry
+ * Returns false when not claimed (missing run, another owner's live lease), else
+ * {state, checkpoint names, their entries}.
+ */
+export const WF_CLAIM_LOAD_LUA = `${WORKFLOW_LIB_LUA}
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local own = hget('own')
+if own ~= '' and own ~= ARGV[1] and (tonumber(hget('lx')) or 0) > tonumber(ARGV[2]) then return false end
+redis.call('HSET', KEYS[1], 'own', ARGV[1], 'lx', ARGV[3])
+local names = redis.call('LRANGE', KEYS[2], 0, -1)
+if #names == 0 then return {state(), {}, {}} end
+return {state(), names, redis.call('HMGET', KEYS[3], unpack(names))}
+`;
+
+/**
  * wf-signal-send: stores a signal with a live run; wakes the run when it waits for that signal.
  *
  * KEYS[1..4] run keys
