@@ -12,8 +12,10 @@ const PG_URL = process.env.STEM_BENCH_POSTGRES_URL ?? process.env.STEM_TEST_POST
 
 /**
  * Counts the requests one 3-step workflow costs, start to completion seen by the waiter, on the
- * Redis and the Postgres stores (every pg statement, every Redis command or script call). Run
- * with `node dist/bench/workflow-round-trips.js` after `npm run build`.
+ * Redis and the Postgres stores (every pg statement, every Redis command or script call), with
+ * the workflow store's share apart from the broker's (whose polls vary with timing). The due-run
+ * sweeper is off, so the count is the run's own. Run with `node dist/bench/workflow-round-trips.js`
+ * after `npm run build` (or `node --import ./test/support/register-ts.mjs bench/workflow-round-trips.ts`).
  */
 type Counts = Record<string, number>;
 const counts: Counts = {};
@@ -33,7 +35,7 @@ function probePostgres(): void {
   proto.query = function (this: unknown, ...args: unknown[]) {
     const first = args[0] as string | { text?: string };
     const text = (typeof first === 'string' ? first : (first?.text ?? '')).replace(/\s+/g, ' ').trim();
-    bump(`pg: ${text.slice(0, 70)}`);
+    bump(`${/\.workflow_(runs|steps|watchers|signals)\b|^SELECT pg_notify\(\$1, \$2\)$|^(BEGIN|COMMIT)$/.test(text) ? 'pg store' : 'pg'}: ${text.slice(0, 70)}`);
     return query.apply(this, args);
   };
 }
@@ -52,6 +54,11 @@ function probeRedis(): void {
     bump(`redis: ${String(args[1])} (blocking)`);
     return blocking.apply(this, args);
   };
+}
+
+/** A request of the workflow store: its scripts and index commands, its statements and transactions (the broker's are the rest). */
+function isStoreRequest(key: string): boolean {
+  return /^redis: (wf-|zadd|zrem|publish|sadd|unlink)/.test(key) || key.startsWith('pg store: ');
 }
 
 const threeSteps = new WorkflowScript<{ i: number }, number>({
@@ -76,7 +83,8 @@ async function measure(label: string, app: StemWorkflowApp): Promise<void> {
   const start = diff(before, afterStart);
   const all = diff(before, after);
   const total = all.reduce((n, [, c]) => n + c, 0);
-  console.log(`${label}: ${total} requests (start: ${start.reduce((n, [, c]) => n + c, 0)})`);
+  const store = all.filter(([k]) => isStoreRequest(k)).reduce((n, [, c]) => n + c, 0);
+  console.log(`${label}: ${total} requests, ${store} of them to the workflow store (start: ${start.reduce((n, [, c]) => n + c, 0)})`);
   for (const [k, n] of all) console.log(`  ${String(n).padStart(3)}  ${k}`);
 }
 
@@ -85,7 +93,7 @@ probeRedis();
 const prefix = `rt-wf-${Math.random().toString(16).slice(2, 8)}`;
 const redisApp = await StemWorkflowApp.create(
   { broker: await RedisStreamsBroker.connect(REDIS_URL, { prefix }), store: await RedisWorkflowStore.connect(REDIS_URL, { prefix }) },
-  { scripts: [threeSteps], concurrency: 4 },
+  { scripts: [threeSteps], concurrency: 4, sweepInterval: 0 },
 );
 try {
   await measure('redis', redisApp);
@@ -97,7 +105,7 @@ const schema = `rt_wf_${Math.random().toString(16).slice(2, 8)}`;
 const options = { schema, logger: { info: () => undefined, warn: (m: string) => console.warn(m) } };
 const pgApp = await StemWorkflowApp.create(
   { broker: await PostgresBroker.connect(PG_URL, options), store: await PostgresWorkflowStore.connect(PG_URL, options) },
-  { scripts: [threeSteps], concurrency: 4 },
+  { scripts: [threeSteps], concurrency: 4, sweepInterval: 0 },
 );
 try {
   await measure('postgres', pgApp);

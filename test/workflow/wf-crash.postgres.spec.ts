@@ -17,12 +17,13 @@ async function backendOn(url: string, schema: string): Promise<CrashBackend> {
   const broker = await PostgresBroker.connect(url, options);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   pool.on('error', () => undefined);
-  await pool.query(`CREATE TABLE IF NOT EXISTS "${schema}".wf_exec (key text PRIMARY KEY, n integer NOT NULL)`);
+  await pool.query(`CREATE TABLE IF NOT EXISTS "${schema}".wf_exec (key text NOT NULL, id text NOT NULL, PRIMARY KEY (key, id))`);
   return {
     store,
     broker,
     env: { STEM_BACKEND: 'postgres', STEM_URL: url, STEM_SCHEMA: schema },
-    counts: async () => new Map((await pool.query<{ key: string; n: number }>(`SELECT key, n FROM "${schema}".wf_exec`)).rows.map((r) => [r.key, r.n])),
+    counts: async () =>
+      new Map((await pool.query<{ key: string; n: number }>(`SELECT key, count(*)::int AS n FROM "${schema}".wf_exec GROUP BY key`)).rows.map((r) => [r.key, r.n])),
     close: async () => {
       await store.close();
       await broker.close();

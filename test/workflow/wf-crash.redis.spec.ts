@@ -19,7 +19,14 @@ async function backendOn(url: string, prefix: string): Promise<CrashBackend> {
     store,
     broker,
     env: { STEM_BACKEND: 'redis', STEM_URL: url, STEM_PREFIX: prefix },
-    counts: async () => new Map(Object.entries(await redis.hgetall(`${prefix}:exec`)).map(([k, v]) => [k, Number(v)])),
+    counts: async () => {
+      const counts = new Map<string, number>();
+      for (const member of await redis.smembers(`${prefix}:exec`)) {
+        const key = member.slice(0, member.lastIndexOf(' '));
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      return counts;
+    },
     close: async () => {
       await store.close();
       await broker.close();

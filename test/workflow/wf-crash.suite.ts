@@ -112,9 +112,10 @@ async function expectAllCompleted(backend: CrashBackend, runIds: readonly string
 }
 
 /**
- * Steps checkpointed before a kill ran no more times after it; every step ran at least once, and
- * each further execution is accounted for: by a kill, or by an executor whose save was refused
- * (its lease ran out, another executor took the run) or failed (the store was away).
+ * Steps checkpointed before a kill ran no more times after it; every step ran at least once, its
+ * checkpoint was written once, and each further execution is accounted for: by a kill, or by an
+ * executor whose save was refused (its lease ran out, another executor took the run) or failed
+ * (the store was away).
  */
 function expectNoReExecution(
   final: Map<string, number>,
@@ -131,10 +132,10 @@ function expectNoReExecution(
       USER_STEPS.map((step) => {
         const key = `${id}:${step}`;
         const lost = (final.get(`${key}:refused`) ?? 0) + (final.get(`${key}:failed`) ?? 0);
-        return { key, executions: final.get(key) ?? 0, lost };
+        return { key, executions: final.get(key) ?? 0, saved: final.get(`${key}:saved`) ?? 0, lost };
       }),
     )
-    .filter(({ executions, lost }) => executions < 1 || executions > 1 + kills + lost);
+    .filter(({ executions, saved, lost }) => executions < 1 || saved > 1 || executions > 1 + kills + lost);
   expect(wrong).toEqual([]);
 }
 

@@ -3,7 +3,9 @@ import { PostgresWorkflowStore } from '../../lib/adapters/postgres/index.js';
 import { runWorkflowRetentionContractTests } from '../../lib/testing/workflow-retention.contract.js';
 import { runWorkflowStoreContractTests } from '../../lib/testing/workflow-store.contract.js';
 import { postgresAvailable } from '../support/services.js';
-import { adminQuery, dropSchema, POSTGRES_URL, recordingLogger, testSchema } from '../postgres/postgres-test-kit.js';
+import pg from 'pg';
+import { adminQuery, dropSchema, eventually, POSTGRES_URL, recordingLogger, testSchema } from '../postgres/postgres-test-kit.js';
+import { claimAndLoadCases } from './claim-and-load.cases.js';
 
 const available = await postgresAvailable();
 const schema = testSchema();
@@ -21,6 +23,36 @@ describe.runIf(available)('Postgres workflow store', () => {
   });
   runWorkflowRetentionContractTests('postgres', {
     create: (clock, options) => PostgresWorkflowStore.connect(POSTGRES_URL, { schema, clock, logger: recordingLogger(), sweepInterval: 0, ...options }),
+  });
+
+  claimAndLoadCases((clock) => PostgresWorkflowStore.connect(POSTGRES_URL, { schema, clock, logger: recordingLogger(), sweepInterval: 0 }));
+
+  it('claimAndLoad returns a checkpoint that committed while the claim waited for the run row', async () => {
+    const store = await PostgresWorkflowStore.connect(POSTGRES_URL, { schema, logger: recordingLogger(), sweepInterval: 0 });
+    const writer = new pg.Client({ connectionString: POSTGRES_URL });
+    await writer.connect();
+    try {
+      const run = await store.createRun({ workflow: 'load', params: {} });
+      await store.saveStep(run.id, 'a', 1);
+      // Another executor's checkpoint write, held open on the run row.
+      await writer.query('BEGIN');
+      await writer.query(`UPDATE "${schema}".workflow_runs SET cursor = cursor + 1, updated_at = updated_at + 1 WHERE id = $1`, [run.id]);
+      await writer.query(`INSERT INTO "${schema}".workflow_steps (run_id, name, position, value, completed_at) VALUES ($1, 'b', 1, '2', 0)`, [run.id]);
+      const claiming = store.claimAndLoad(run.id, 'owner', 5_000);
+      const waiting = async () =>
+        (await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE "${schema}".workflow_runs SET owner_id%'`)).rowCount === 1;
+      expect(await eventually(waiting)).toBe(true);
+      await writer.query('COMMIT');
+      const loaded = await claiming;
+      expect(loaded?.run).toMatchObject({ cursor: 2, ownerId: 'owner' });
+      expect(loaded?.steps.map((s) => [s.name, s.value])).toEqual([
+        ['a', 1],
+        ['b', 2],
+      ]);
+    } finally {
+      await writer.end();
+      await store.close();
+    }
   });
 
   it('the retention sweep deletes expired runs with their checkpoints, on the expiry index', async () => {

@@ -1,6 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { RedisWorkflowStore } from '../../lib/adapters/redis/index.js';
+import { RedisConnection } from '../../lib/adapters/redis/redis.connection.js';
+import { scripts } from '../../lib/adapters/redis/scripts/index.js';
+import { FakeWorkflowClock } from '../../lib/testing/fake-workflow-clock.js';
+import { claimAndLoadCases } from './claim-and-load.cases.js';
 import { childSignalName, INTERNAL_STEP_PREFIX } from '../../lib/core/workflow/workflow.constants.js';
 import { UNFINISHED_END_GRACE } from '../../lib/adapters/redis/redis.workflow-index.js';
 import { runWorkflowRetentionContractTests } from '../../lib/testing/workflow-retention.contract.js';
@@ -18,6 +22,7 @@ describe.runIf(available)('Redis workflow store', () => {
   let n = 0;
   runWorkflowStoreContractTests('redis', { create: async (clock) => RedisWorkflowStore.connect(REDIS_URL, { prefix: `${prefix}:t${++n}`, clock }) });
   runWorkflowRetentionContractTests('redis', { create: async (clock, options) => RedisWorkflowStore.connect(REDIS_URL, { prefix: `${prefix}:t${++n}`, clock, ...options }) });
+  claimAndLoadCases((clock) => RedisWorkflowStore.connect(REDIS_URL, { prefix: `${prefix}:t${++n}`, clock }));
 
   it("an ended run's keys get a Redis expiry of the retention; a rewind lifts it", async () => {
     const keyPrefix = `${prefix}:ttl`;
@@ -34,6 +39,56 @@ describe.runIf(available)('Redis workflow store', () => {
       expect(await Promise.all(keys.slice(0, 2).map((k) => redis.pttl(k)))).toEqual([-1, -2]);
     } finally {
       redis.disconnect();
+      await store.close();
+    }
+  });
+});
+
+describe.runIf(available)('Redis workflow store: recovery sweeps', () => {
+  afterAll(() => deleteKeys(REDIS_URL, `${prefix}:sweep`));
+
+  /** Run reads (`wf-get` script calls) `fn` makes. */
+  async function runReads<T>(fn: () => Promise<T>): Promise<{ value: T; reads: number }> {
+    const proto = RedisConnection.prototype as unknown as { command: (...args: unknown[]) => Promise<unknown> };
+    const command = proto.command;
+    let reads = 0;
+    proto.command = function (this: unknown, ...args: unknown[]) {
+      if (args[0] === 'evalsha' && args[1] === scripts.wfGet.sha) reads++;
+      return command.apply(this, args);
+    };
+    try {
+      return { value: await fn(), reads };
+    } finally {
+      proto.command = command;
+    }
+  }
+
+  it('read the runs that may be runnable, not every live run, and still find each one that becomes runnable', async () => {
+    const clock = new FakeWorkflowClock(Date.UTC(2030, 0, 1));
+    const store = await RedisWorkflowStore.connect(REDIS_URL, { prefix: `${prefix}:sweep`, clock });
+    try {
+      const runs = await Promise.all(Array.from({ length: 120 }, () => store.createRun({ workflow: 'sweep', params: {} })));
+      const [free, released, ...rest] = runs.map((r) => r.id) as [string, string, ...string[]];
+      const waiting = rest.slice(0, 80);
+      const leased = rest.slice(80);
+      await Promise.all(waiting.map((id, i) => store.suspendOnTopic(id, 'wait', `sweep.topic.${i}`)));
+      await Promise.all([released, ...leased].map((id) => store.claimRun(id, 'owner', 10_000)));
+      const ids = async () => (await store.listRunnableRuns({ now: clock.now(), limit: 1_000 })).map((r) => r.id);
+
+      expect(await ids()).toEqual([free]);
+      // Once seen, suspended and leased runs are out of the sweep's way: it reads the runnable one only.
+      expect(await runReads(ids)).toEqual({ value: [free], reads: 1 });
+
+      expect(await store.releaseRun(released, 'owner')).toBe(true);
+      await store.resolveWatchers('sweep.topic.0', { go: true });
+      expect(await store.markResumed(waiting[0]!)).toMatchObject({ status: 'running', ownerId: null });
+      expect(new Set(await ids())).toEqual(new Set([free, released, waiting[0]]));
+
+      // Leases that ran out make their runs runnable with no write at all.
+      await clock.advance(10_001);
+      expect(new Set(await ids())).toEqual(new Set([free, released, waiting[0], ...leased]));
+      expect(await store.listRunnableRuns({ now: clock.now(), limit: 2, offset: 1 })).toHaveLength(2);
+    } finally {
       await store.close();
     }
   });

@@ -5,7 +5,6 @@ import { DuplicateWorkflowRunError } from '../../core/workflow/errors/duplicate-
 import { WorkflowRunNotFoundError } from '../../core/workflow/errors/workflow-run-not-found.error.js';
 import { WorkflowStepNotFoundError } from '../../core/workflow/errors/workflow-step-not-found.error.js';
 import {
-  isTerminalWorkflowStatus,
   type RunState,
   type StepCheckpoint,
   type WatcherResolution,
@@ -14,19 +13,13 @@ import {
   type WorkflowSignal,
   type WorkflowWatcher,
 } from '../../core/workflow/run-state.js';
-import { childSignalName, parseCheckpointName } from '../../core/workflow/workflow.constants.js';
+import { parseCheckpointName } from '../../core/workflow/workflow.constants.js';
 import { toMillis } from '../../core/workflow/workflow-duration.js';
-import {
-  childRunOutcome,
-  type ChildRunOutcome,
-  type CreateWorkflowRun,
-  type ListWorkflowRunsQuery,
-  type RunChangeListener,
-  type WorkflowStore,
-} from '../../core/workflow/workflow-store.js';
+import { type CreateWorkflowRun, type ListWorkflowRunsQuery, type LoadedRun, type RunChangeListener, type WorkflowStore } from '../../core/workflow/workflow-store.js';
 import { isNotSentError, openPostgres, type PostgresContext, type PostgresTarget, retryTransient } from './postgres.connection.js';
 import { requireTable } from './postgres.require-table.js';
 import { withTransaction } from './postgres.transaction.js';
+import { PostgresWorkflowEnds } from './postgres.workflow-end.js';
 import { PostgresWorkflowWatch } from './postgres.workflow-watch.js';
 import { type PostgresWorkflowStoreOptions, type SuspendOptions, suspensionData, type WaitOptions } from './postgres.workflow-store.options.js';
 import { type CheckpointRow, jsonParam, payloadParam, toCheckpoint, toRunState, toSignal, toWatcher, type WorkflowRunRow } from './postgres.workflow-row.js';
@@ -55,6 +48,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   private readonly retention: number;
   private readonly channel: string;
   private readonly watcher: PostgresWorkflowWatch;
+  private readonly ends: PostgresWorkflowEnds;
   private readonly sweepInterval: number;
   private sweepTimer: TimerHandle | undefined;
   private closing: Promise<void> | undefined;
@@ -66,6 +60,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     this.clock = options.clock ?? systemClock;
     this.retention = options.retention === false ? 0 : toMillis(options.retention ?? '7d', 'retention');
     this.channel = `${ctx.schema}_workflows`;
+    this.ends = new PostgresWorkflowEnds(ctx, this.clock, this.retention, this.channel);
     this.watcher = new PostgresWorkflowWatch(ctx, this.channel, this.clock, options.watchPollInterval ?? 5_000, (id) => this.get(id));
     this.sweepInterval = options.sweepInterval ?? 60_000;
     this.scheduleSweep();
@@ -221,7 +216,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   }
 
   async sendSignal(runId: string, name: string, payload: unknown): Promise<{ stored: boolean; woke: boolean }> {
-    const out = await withTransaction(this.ctx.pool, (client) => this.signalWith(client, runId, name, payload));
+    const out = await withTransaction(this.ctx.pool, (client) => this.ends.signal(client, runId, name, payload));
     if (out.stored) this.watcher.changedHere(runId);
     return out;
   }
@@ -258,6 +253,20 @@ export class PostgresWorkflowStore implements WorkflowStore {
 
   async claimRun(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {
     return (await this.write(sql.claimRun(this.ctx.s), () => this.leaseValues(runId, ownerId, leaseDuration))).rows.length > 0;
+  }
+
+  async claimAndLoad(runId: string, ownerId: string, leaseDuration: number): Promise<LoadedRun | null> {
+    const { rows } = await this.write<{ run: WorkflowRunRow | null; steps: CheckpointRow[] | null; read_cursor: number | null; read_updated_at: string | null }>(
+      sql.claimAndLoad(this.ctx.s),
+      () => this.leaseValues(runId, ownerId, leaseDuration),
+    );
+    const row = rows[0];
+    if (!row?.run) return null;
+    if (row.run.expires_at !== null && Number(row.run.expires_at) <= this.clock.now()) return { run: null, steps: [] };
+    const run = toRunState(row.run);
+    // NOTE: a write that committed while the claim waited for the row is missing from the checkpoints read.
+    if (row.read_cursor !== run.cursor || Number(row.read_updated_at) !== run.updatedAt) return { run, steps: await this.listSteps(runId) };
+    return { run, steps: (row.steps ?? []).map(toCheckpoint) };
   }
 
   async renewRunLease(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {
@@ -321,59 +330,15 @@ export class PostgresWorkflowStore implements WorkflowStore {
     return rows.length > 0;
   }
 
-  private async signalWith(client: pg.PoolClient, runId: string, name: string, payload: unknown): Promise<{ stored: boolean; woke: boolean }> {
-    const { rows } = await client.query<WorkflowRunRow>(sql.lockRun(this.ctx.s), [runId]);
-    const run = rows[0];
-    if (!run) throw new WorkflowRunNotFoundError(runId);
-    if (isTerminalWorkflowStatus(run.status as RunState['status'])) return { stored: false, woke: false };
-    const now = this.clock.now();
-    await client.query(sql.insertSignal(this.ctx.s), [runId, name, payloadParam(payload), now]);
-    const s = run.suspension;
-    const woke = run.status === 'suspended' && s?.type === 'signal' && s.signal === name && run.resume_data === null;
-    if (woke) await client.query(sql.wakeOnSignal(this.ctx.s), [runId, now, s.step, name]);
-    return { stored: true, woke };
-  }
-
   private async end(
     runId: string,
     status: 'completed' | 'failed' | 'cancelled' | 'retry',
     ownerId: string | undefined,
     change: { result?: unknown; error?: WorkflowRunError; cancellation?: WorkflowCancellationData },
   ): Promise<RunState | null> {
-    const run = await withTransaction(this.ctx.pool, async (client) => {
-      const { rows } = await client.query<WorkflowRunRow>(sql.lockRun(this.ctx.s), [runId]);
-      const row = rows[0];
-      const now = this.clock.now();
-      if (!row || isTerminalWorkflowStatus(row.status as RunState['status'])) return null;
-      if (ownerId !== undefined && (row.owner_id !== ownerId || Number(row.lease_expires_at ?? 0) <= now)) return null;
-      if (status === 'retry') return toRunState((await client.query<WorkflowRunRow>(sql.retryRun(this.ctx.s), [runId, JSON.stringify(change.error), now])).rows[0]!);
-      const hasResult = status === 'completed' && change.result !== undefined;
-      const values = [
-        runId,
-        status,
-        now,
-        hasResult ? JSON.stringify(change.result) : null,
-        hasResult,
-        change.error ? JSON.stringify(change.error) : null,
-        change.cancellation ? JSON.stringify(change.cancellation) : null,
-        this.retention > 0 ? now + this.retention : null,
-      ];
-      const ended = toRunState((await client.query<WorkflowRunRow>(sql.endRun(this.ctx.s), values)).rows[0]!);
-      if (ended.parentRunId) await this.signalParent(client, ended);
-      await client.query('SELECT pg_notify($1, $2)', [this.channel, runId]);
-      return ended;
-    });
+    const run = await this.ends.end(runId, status, ownerId, change);
     if (run) this.watcher.changedHere(runId, run);
     return run;
-  }
-
-  private async signalParent(client: pg.PoolClient, run: RunState): Promise<void> {
-    const outcome = childRunOutcome(run, run.status as ChildRunOutcome['status']);
-    try {
-      await this.signalWith(client, run.parentRunId!, childSignalName(run.id), outcome);
-    } catch (error) {
-      if (!(error instanceof WorkflowRunNotFoundError)) throw error;
-    }
   }
 
   private read<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {

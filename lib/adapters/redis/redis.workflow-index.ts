@@ -1,6 +1,7 @@
 import type { RunState } from '../../core/workflow/run-state.js';
 import type { ListWorkflowRunsQuery } from '../../core/workflow/workflow-store.js';
 import type { RedisWorkflowContext } from './redis.workflow-context.js';
+import { scripts } from './scripts/index.js';
 
 const SCAN_BATCH = 200;
 const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
@@ -9,38 +10,47 @@ export const UNFINISHED_END_GRACE = 30_000;
 
 /**
  * The run listing indexes of the Redis workflow store (all on the `{wf}` slot): every run, per
- * workflow and per parent by creation time, the runs not yet ended, and the ended runs by expiry.
+ * workflow and per parent by creation time; the runs not yet ended, by when each may be runnable
+ * (see `scripts/workflow-index.lua.ts`), so a recovery sweep reads the runs that may be runnable
+ * and the ones whose state changed since it last looked, not every live run; the ended runs by
+ * expiry. Each transition's index writes are one script call.
  */
 export class RedisWorkflowIndex {
   constructor(private readonly ctx: RedisWorkflowContext) {}
 
   /** Indexes a new run (after the run was written: an unindexed run is only missing from listings). */
   async added(run: RunState): Promise<void> {
-    const { connection, keys } = this.ctx;
-    await Promise.all([
-      connection.command('zadd', keys.runs, run.createdAt, run.id),
-      connection.command('zadd', keys.byWorkflow(run.workflow), run.createdAt, run.id),
-      connection.command('zadd', keys.active, run.createdAt, run.id),
-      ...(run.parentRunId ? [connection.command('zadd', keys.byParent(run.parentRunId), run.createdAt, run.id)] : []),
-    ]);
+    const { keys } = this.ctx;
+    const indexes = [keys.runs, keys.byWorkflow(run.workflow), keys.active, keys.activeVersions, ...(run.parentRunId ? [keys.byParent(run.parentRunId)] : [])];
+    await scripts.wfIndexAdd.run(this.ctx.connection, indexes, [run.id, run.createdAt]);
   }
 
-  /** Moves an ended run from the active index to the expiry index. */
+  /**
+   * After a write that may have made the run runnable (a resume, a release, a retryable error):
+   * it may be runnable from `from` on (its live lease's expiry, or now); `notDue` also takes it
+   * out of the due index.
+   */
+  async mayRun(runId: string, from: number, options: { notDue?: boolean } = {}): Promise<void> {
+    await this.set(runId, String(from), options.notDue === true, null, null);
+  }
+
+  /** Moves an ended run from the active and due indexes to the expiry index. */
   async ended(run: RunState, expiresAt: number | null): Promise<void> {
-    const { connection, keys } = this.ctx;
-    await Promise.all([
-      connection.command('zrem', keys.active, run.id),
-      ...(expiresAt !== null ? [connection.command('zadd', keys.expiring, expiresAt, JSON.stringify([run.id, run.workflow, run.parentRunId]))] : []),
-    ]);
+    await this.set(run.id, 'end', true, expiresAt === null ? null : [JSON.stringify([run.id, run.workflow, run.parentRunId]), expiresAt], null);
   }
 
-  /** A rewound run is active again and no longer expires. */
-  async revived(run: RunState): Promise<void> {
-    const { connection, keys } = this.ctx;
-    await Promise.all([
-      connection.command('zadd', keys.active, run.createdAt, run.id),
-      connection.command('zrem', keys.expiring, JSON.stringify([run.id, run.workflow, run.parentRunId])),
-    ]);
+  /** A rewound run is active again (due at `now`) and no longer expires. */
+  async revived(run: RunState, now: number): Promise<void> {
+    await this.set(run.id, String(now), false, null, JSON.stringify([run.id, run.workflow, run.parentRunId]));
+  }
+
+  private async set(runId: string, active: string, notDue: boolean, expiring: [member: string, score: number] | null, unexpire: string | null): Promise<void> {
+    const { keys } = this.ctx;
+    await scripts.wfIndexSet.run(
+      this.ctx.connection,
+      [keys.active, keys.activeVersions, keys.due, keys.expiring],
+      [runId, active, notDue ? '1' : '', expiring?.[0] ?? '', expiring?.[1] ?? '', unexpire ?? ''],
+    );
   }
 
   /** Runs matching the filter, newest first; entries of runs that no longer exist are dropped. */
@@ -68,26 +78,37 @@ export class RedisWorkflowIndex {
   }
 
   /**
-   * `running` runs whose lease is free or expired at `now`, oldest update first; and the runs that
+   * Up to `offset + limit` `running` runs whose lease is free or expired at `now`, in the order
+   * they may have become runnable, returned oldest update first from `offset`; and the runs that
    * ended more than {@link UNFINISHED_END_GRACE} ms before `now` but are still in the active index
-   * (their end stopped before the steps outside their slot).
+   * (their end stopped before the steps outside their slot). Runs found not runnable yet are
+   * scored later (a live lease: its expiry; suspended: until a resume; ended just now: after the
+   * grace), so later sweeps skip them; entries of runs that are gone are dropped.
    */
   async runnable(now: number, limit = 50, offset = 0): Promise<{ runnable: RunState[]; unfinished: RunState[] }> {
+    const { connection, keys } = this.ctx;
     const candidates: RunState[] = [];
     const unfinished: RunState[] = [];
-    for (let start = 0; ; start += SCAN_BATCH) {
-      const ids = await this.ctx.connection.command<string[]>('zrange', this.ctx.keys.active, start, start + SCAN_BATCH - 1);
+    // NOTE: entries that stay in range (runnable, unfinished, or changed under the sweep) are
+    // skipped by offset; deferred ones leave the range.
+    let kept = 0;
+    while (candidates.length < offset + limit) {
+      const [ids, versions] = await scripts.wfActiveScan.run<[string[], string[]]>(connection, [keys.active, keys.activeVersions], [now, kept, SCAN_BATCH]);
       if (ids.length === 0) break;
       const runs = await this.ctx.readRuns(ids);
-      const gone = ids.filter((_, i) => runs[i] === null);
-      if (gone.length > 0) {
-        await this.ctx.connection.command('zrem', this.ctx.keys.active, ...gone);
-        start -= gone.length;
-      }
-      for (const run of runs) {
+      const deferrals: Promise<unknown>[] = [];
+      runs.forEach((run, i) => {
         if (run && run.status === 'running' && (run.ownerId === null || (run.leaseExpiresAt ?? 0) <= now)) candidates.push(run);
         else if (run && ENDED.has(run.status) && run.updatedAt <= now - UNFINISHED_END_GRACE) unfinished.push(run);
-      }
+        else {
+          const later = !run ? '' : run.status === 'running' ? String(run.leaseExpiresAt) : run.status === 'suspended' ? '+inf' : String(run.updatedAt + UNFINISHED_END_GRACE);
+          deferrals.push(scripts.wfActiveDefer.run(connection, [keys.active, keys.activeVersions], [ids[i]!, versions[i]!, later]));
+          return;
+        }
+        kept++;
+      });
+      kept += (await Promise.all(deferrals)).filter((changed) => Number(changed) !== 1).length;
+      if (ids.length < SCAN_BATCH) break;
     }
     candidates.sort((a, b) => a.updatedAt - b.updatedAt);
     return { runnable: candidates.slice(offset, offset + limit), unfinished };

@@ -10,7 +10,7 @@ import { ConfigurationError } from '../../core/errors/configuration.error.js';
  * - `<p>:wf:run:{id}` HASH of the run; `:order` LIST and `:steps` HASH of checkpoints; `:signals` LIST
  * - `<p>:wf:changed` pub/sub channel announcing run ends and rewinds (the message is the run id)
  * - `<p>:{wf}:runs` ZSET of every run by createdAt; `:runs:wf:<name>`, `:runs:parent:<id>` the same per workflow / parent
- * - `<p>:{wf}:active` ZSET of runs not ended (recovery sweeps)
+ * - `<p>:{wf}:active` ZSET of runs not ended, by when each may be runnable (recovery sweeps); `:active:v` HASH of their versions
  * - `<p>:{wf}:due` ZSET of suspended runs by resumeAt (claims re-score it)
  * - `<p>:{wf}:topics` SET of topics that had watchers; `<p>:{wf}:expiring` ZSET of ended runs by expiry
  * - `<p>:wf:topic:{<topic>}:watchers` ZSET of run ids waiting on the topic, by registration time
@@ -50,6 +50,10 @@ export class RedisWorkflowKeys {
 
   get active(): string {
     return `${this.base}:active`;
+  }
+
+  get activeVersions(): string {
+    return `${this.base}:active:v`;
   }
 
   get due(): string {

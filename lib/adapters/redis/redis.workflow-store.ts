@@ -12,6 +12,7 @@ import {
   type ChildRunOutcome,
   type CreateWorkflowRun,
   type ListWorkflowRunsQuery,
+  type LoadedRun,
   type RunChangeListener,
   type WorkflowStore,
 } from '../../core/workflow/workflow-store.js';
@@ -158,15 +159,15 @@ export class RedisWorkflowStore implements WorkflowStore {
     const now = this.clock.now();
     if (!(await this.ctx.readRun(runId))) throw new WorkflowRunNotFoundError(runId);
     await this.waits.dueAt(runId, now);
-    const out = await scripts.wfRewind.run<[number, unknown?, string?]>(this.ctx.connection, this.keys.run(runId), [step, now]);
+    const out = await scripts.wfRewind.run<[number, unknown?, string?]>(this.ctx.connection, this.keys.run(runId), [step, now, this.keys.changed]);
     if (Number(out[0]) === -1) throw new WorkflowRunNotFoundError(runId);
     if (Number(out[0]) === -2) {
       await this.waits.notDue(runId);
       throw new WorkflowStepNotFoundError(runId, step, out[1] as string[]);
     }
     const run = decodeRun(out[1] as RawRunState, now)!;
-    await Promise.all([this.waits.unregistered(out[2] || null, runId), this.index.revived(run)]);
-    this.watcher.changedHere(runId, run, true);
+    await Promise.all([this.waits.unregistered(out[2] || null, runId), this.index.revived(run, now)]);
+    this.watcher.changedHere(runId, run);
     return run;
   }
 
@@ -212,8 +213,12 @@ export class RedisWorkflowStore implements WorkflowStore {
     const data = options.data === undefined ? '' : encodePayload(options.data);
     const out = await scripts.wfResume.run<[RawRunState, string] | null>(this.ctx.connection, this.keys.run(runId), [now, data]);
     if (!out) return null;
-    await Promise.all([this.waits.notDue(runId), this.waits.unregistered(out[1] || null, runId)]);
     const run = decodeRun(out[0], this.clock.now());
+    // NOTE: a suspended run is out of the sweeps' reach; a resumed one is runnable once its lease
+    // (if any) runs out.
+    const from = Math.min(now, this.clock.now());
+    const leased = run?.ownerId && (run.leaseExpiresAt ?? 0) > from ? run.leaseExpiresAt! : from;
+    await Promise.all([this.index.mayRun(runId, leased, { notDue: true }), this.waits.unregistered(out[1] || null, runId)]);
     this.watcher.changedHere(runId, run);
     return run;
   }
@@ -255,12 +260,24 @@ export class RedisWorkflowStore implements WorkflowStore {
     return this.lease('claim', runId, ownerId, leaseDuration);
   }
 
+  async claimAndLoad(runId: string, ownerId: string, leaseDuration: number): Promise<LoadedRun | null> {
+    const now = this.clock.now();
+    const out = await scripts.wfClaimLoad.run<[RawRunState, string[], (string | null)[]] | null>(this.ctx.connection, this.keys.run(runId), [ownerId, now, now + leaseDuration]);
+    if (!out) return null;
+    const run = decodeRun(out[0], this.clock.now());
+    if (!run) return { run: null, steps: [] };
+    return { run, steps: out[1].flatMap((name, i) => (out[2][i] ? [decodeStep(name, out[2][i], i)] : [])) };
+  }
+
   async renewRunLease(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {
     return this.lease('renew', runId, ownerId, leaseDuration);
   }
 
   async releaseRun(runId: string, ownerId: string): Promise<boolean> {
-    return this.lease('release', runId, ownerId, 0);
+    const now = this.clock.now();
+    const released = Number(await scripts.wfLease.run<number>(this.ctx.connection, this.keys.run(runId), ['release', ownerId, now, now]));
+    if (released === 2) await this.index.mayRun(runId, now);
+    return released > 0;
   }
 
   watch(runId: string, listener: RunChangeListener): () => void {
@@ -338,22 +355,24 @@ export class RedisWorkflowStore implements WorkflowStore {
       change.cancellation ? JSON.stringify(change.cancellation) : '',
       retention,
       now + retention,
+      this.keys.changed,
     ]);
     if (!out) return null;
     const run = decodeRun(out[0], now)!;
     if (status === 'retry') {
+      if (run.ownerId === null || (run.leaseExpiresAt ?? 0) <= now) await this.index.mayRun(runId, now);
       this.watcher.changedHere(runId, run);
       return run;
     }
-    await Promise.all([this.waits.notDue(runId), this.waits.unregistered(out[1] || null, runId)]);
-    this.watcher.changedHere(runId, run, true);
+    await this.waits.unregistered(out[1] || null, runId);
+    this.watcher.changedHere(runId, run);
     await this.finishEnd(run);
     return run;
   }
 
   /**
    * The steps of an end outside the run's slot: the parent's signal, then the move out of the
-   * active index. An ended run still in the active index may not have signalled its parent (its
+   * active and due indexes. An ended run still in the active index may not have signalled its parent (its
    * process stopped in between), so `listRunnableRuns` finishes those.
    */
   private async finishEnd(run: RunState): Promise<void> {

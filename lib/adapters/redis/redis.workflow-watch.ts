@@ -26,9 +26,8 @@ export class RedisWorkflowWatch {
     return this.watchers.watch(runId, listener);
   }
 
-  /** A write of this instance changed the run: tell its listeners; `announce` publishes it to other processes. */
-  changedHere(runId: string, state?: RunState | null, announce = false): void {
-    if (announce) void this.ctx.connection.command('publish', this.ctx.keys.changed, runId).catch(() => undefined);
+  /** A write of this instance changed the run: tell its listeners (the end and rewind scripts announce to other processes). */
+  changedHere(runId: string, state?: RunState | null): void {
     this.watchers.changedHere(runId, state);
   }
 

@@ -7,7 +7,7 @@ import { type RunOutcome, WorkflowInterrupt } from './run-interrupt.js';
 import { type StartRun, ScriptRunContext } from './script-context.js';
 import { runInWorkflowScope } from './step-scope.js';
 import type { WorkflowDefinition } from './workflow-definition.js';
-import { toWorkflowRunError } from './workflow-store.js';
+import { type LoadedRun, toWorkflowRunError } from './workflow-store.js';
 
 /** Why a run task was enqueued (`stem.workflow.reason` meta). */
 export type RunTaskReason = 'start' | 'due' | 'event' | 'signal' | 'child' | 'rewind' | 'sweep' | 'retry';
@@ -26,11 +26,12 @@ export interface RunExecutorHost extends RunExecutionDeps {
  * it is suspended and due (or cancels it when a cancellation policy tripped), replays it from
  * the top against its checkpoints, and records how the execution ended (completed, suspended
  * with its continuation scheduled, failed, cancelled). Returns the run as it is afterwards
- * (`null` when it does not exist).
+ * (`null` when it does not exist). `loaded`: the run and checkpoints the claim of this lease
+ * read (saves reading them again).
  */
-export async function advanceRun(host: RunExecutorHost, runId: string, ownerId: string, signal: AbortSignal): Promise<RunState | null> {
+export async function advanceRun(host: RunExecutorHost, runId: string, ownerId: string, signal: AbortSignal, loaded?: LoadedRun): Promise<RunState | null> {
   const { store, clock, events } = host;
-  let run = await store.get(runId);
+  let run = loaded ? loaded.run : await store.get(runId);
   if (!run || isTerminalWorkflowStatus(run.status)) return run;
   const definition = host.definition(run.workflow);
   if (!definition) {
@@ -46,7 +47,9 @@ export async function advanceRun(host: RunExecutorHost, runId: string, ownerId: 
     events.emit('run:resumed', runId);
   }
 
-  const exec = new RunExecution(host, run, await store.listSteps(runId), ownerId, signal);
+  // NOTE: checkpoints loaded with the claim stay valid: under the lease only a rewind changes
+  // them, and it takes the lease away, so every write of this execution is refused.
+  const exec = new RunExecution(host, run, loaded ? loaded.steps : await store.listSteps(runId), ownerId, signal);
   const execute = () => executeDefinition(definition, exec, host);
   const outcome = host.tracing ? await host.tracing.traceWorkflow({ name: run.workflow, runId }, execute) : await execute();
   return record(host, run, outcome, ownerId);

@@ -4,7 +4,7 @@ import { uuidv7 } from '../utils/uuid.js';
 import type { RunDecision, WorkerExtension } from '../worker/worker-extension.js';
 import { WorkflowLeaseLostError } from './errors/workflow-lease-lost.error.js';
 import { WORKFLOW_RUN_TASK } from './workflow.constants.js';
-import type { WorkflowStore } from './workflow-store.js';
+import type { LoadedRun, WorkflowStore } from './workflow-store.js';
 
 /** Shortest delay before a run task whose run is leased elsewhere is tried again. */
 const MIN_LEASE_WAIT_MS = 50;
@@ -15,6 +15,8 @@ export interface HeldRunLease {
   readonly ownerId: string;
   /** Set by the executor when the run ended under this lease (nothing can be due then). */
   ended?: boolean;
+  /** The run and its checkpoints as the claim found them, when the store loads them with the claim. */
+  readonly loaded?: LoadedRun;
 }
 
 /**
@@ -50,8 +52,9 @@ export class RunLeaseExtension implements WorkerExtension {
     const runId = (run.args as { runId?: unknown } | null)?.runId;
     if (typeof runId !== 'string') return undefined;
     const ownerId = this.newOwner();
-    if (await this.claim(runId, ownerId)) {
-      this.held.set(run.context, { runId, ownerId });
+    const claimed = await this.claimLoading(runId, ownerId);
+    if (claimed) {
+      this.held.set(run.context, { runId, ownerId, ...claimed });
       return undefined;
     }
     const state = await this.store.get(runId);
@@ -89,10 +92,21 @@ export class RunLeaseExtension implements WorkerExtension {
    * executor starts with was granted just now, not one that may already have run out.
    */
   async claim(runId: string, ownerId: string): Promise<boolean> {
+    return (await this.claimLoading(runId, ownerId)) !== null;
+  }
+
+  /** {@link claim}, with the run and its checkpoints when the store loads them with the claim (`claimAndLoad`); `null` when not claimed. */
+  async claimLoading(runId: string, ownerId: string): Promise<{ loaded?: LoadedRun } | null> {
     const sent = this.clock.now();
-    if (!(await this.store.claimRun(runId, ownerId, this.leaseMs))) return false;
-    if (this.clock.now() - sent <= this.leaseMs / 2) return true;
-    return this.store.claimRun(runId, ownerId, this.leaseMs);
+    const first = await this.take(runId, ownerId);
+    if (!first || this.clock.now() - sent <= this.leaseMs / 2) return first;
+    return this.take(runId, ownerId);
+  }
+
+  private async take(runId: string, ownerId: string): Promise<{ loaded?: LoadedRun } | null> {
+    if (!this.store.claimAndLoad) return (await this.store.claimRun(runId, ownerId, this.leaseMs)) ? {} : null;
+    const loaded = await this.store.claimAndLoad(runId, ownerId, this.leaseMs);
+    return loaded ? { loaded } : null;
   }
 
   /**

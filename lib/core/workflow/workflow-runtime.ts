@@ -227,7 +227,7 @@ export class WorkflowRuntime implements WorkflowClient {
     if (typeof runId !== 'string') throw new TypeError(`${WORKFLOW_RUN_TASK} needs args { runId: string }, got ${JSON.stringify(args)}`);
     const lease = this.leases.leaseOf(ctx);
     if (lease) {
-      const state = await advanceRun(this.host, runId, lease.ownerId, ctx.signal);
+      const state = await advanceRun(this.host, runId, lease.ownerId, ctx.signal, lease.loaded);
       lease.ended = !state || isTerminalWorkflowStatus(state.status);
       this.throwIfStopped(ctx);
       return;

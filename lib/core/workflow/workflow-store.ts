@@ -57,6 +57,13 @@ export function childRunOutcome(child: Pick<RunState, 'id' | 'workflow' | 'resul
   };
 }
 
+/** A run and its checkpoints as {@link WorkflowStore.claimAndLoad} found them under the lease it took. */
+export interface LoadedRun {
+  /** `null` when the store still holds the run but it is past its retention (`get` returns `null`). */
+  readonly run: RunState | null;
+  readonly steps: readonly StepCheckpoint[];
+}
+
 /** What a store change looks like to {@link WorkflowStore.watch} listeners. */
 export type RunChangeListener = (state: RunState) => void;
 
@@ -203,6 +210,12 @@ export interface WorkflowStore {
   // ── leases ────────────────────────────────────────────────────────────────
   /** Takes the run lease for `ownerId` for `leaseDuration` ms; `false` while another owner's lease is live. */
   claimRun(runId: string, ownerId: string, leaseDuration: number): Promise<boolean>;
+  /**
+   * Optional: {@link claimRun} that also returns the run and its checkpoints (as `listSteps`) as
+   * they are under the new lease, in one request; `null` when the lease was not taken. Executors
+   * use it instead of a claim, a read and a checkpoint listing when the store has it.
+   */
+  claimAndLoad?(runId: string, ownerId: string, leaseDuration: number): Promise<LoadedRun | null>;
   /** Extends `ownerId`'s live lease; `false` for another owner or an expired lease. */
   renewRunLease(runId: string, ownerId: string, leaseDuration: number): Promise<boolean>;
   /** Releases `ownerId`'s lease; `false` when it did not hold it. */

@@ -176,14 +176,53 @@ WITH run AS (
 sig AS (DELETE FROM ${s}.workflow_signals WHERE run_id IN (SELECT id FROM run))
 SELECT * FROM run`;
 
-/** Records retryable error $2 of run $1 at $3; the run stays running. */
-export const retryRun = (s: string) => `
-UPDATE ${s}.workflow_runs SET status = 'running', last_error = $2::json, updated_at = $3 WHERE id = $1 RETURNING ${RUN_COLUMNS}`;
+/**
+ * Ends run $1 as {@link endRun} does (owner $9 checked at $3, NOTIFY on channel $10), in one
+ * statement, unless it has a parent (whose signal needs the transaction of `endRun`) or ended
+ * already. `ended`: the run's row as JSON, or NULL when nothing changed; `has_parent`: whether the
+ * run has a parent (then nothing changed either).
+ */
+export const endLoneRun = (s: string) => `
+WITH run AS (
+  UPDATE ${s}.workflow_runs SET status = $2, updated_at = $3, has_result = $5, result = CASE WHEN $5 THEN $4::json ELSE result END,
+    last_error = COALESCE($6::json, last_error), cancellation_data = COALESCE($7::json, cancellation_data), expires_at = $8,
+    suspension = NULL, resume_data = NULL, wait_topic = NULL, resume_at = NULL, owner_id = NULL, lease_expires_at = NULL
+  WHERE id = $1 AND parent_run_id IS NULL AND status NOT IN ('completed', 'failed', 'cancelled') AND ${owns('$9', '$3')}
+  RETURNING ${RUN_COLUMNS}
+), w AS (DELETE FROM ${s}.workflow_watchers WHERE run_id IN (SELECT id FROM run)),
+sig AS (DELETE FROM ${s}.workflow_signals WHERE run_id IN (SELECT id FROM run)),
+notified AS (SELECT pg_notify($10, id) FROM run)
+SELECT (SELECT row_to_json(run) FROM run) AS ended, (SELECT count(*) FROM notified) AS notified,
+  EXISTS (SELECT 1 FROM ${s}.workflow_runs WHERE id = $1 AND parent_run_id IS NOT NULL) AS has_parent`;
+
+/** Records retryable error $2 of run $1 at $3 for owner $4 unless it ended; the run stays (or is again) running. */
+export const retryLiveRun = (s: string) => `
+UPDATE ${s}.workflow_runs SET status = 'running', last_error = $2::json, updated_at = $3
+WHERE id = $1 AND status NOT IN ('completed', 'failed', 'cancelled') AND ${owns('$4', '$3')}
+RETURNING ${RUN_COLUMNS}`;
 
 /** Takes the lease of run $1 for $2 until $4 unless another owner's lease is live at $3. */
 export const claimRun = (s: string) => `
 UPDATE ${s}.workflow_runs SET owner_id = $2, lease_expires_at = $4
 WHERE id = $1 AND (owner_id IS NULL OR owner_id = $2 OR lease_expires_at <= $3) RETURNING 1`;
+
+/**
+ * {@link claimRun}, returning the run row as JSON (`run`, NULL when not claimed), its checkpoints
+ * as JSON (`steps`, in order), and the cursor and update time the checkpoints were read with: the
+ * checkpoints come from the statement's snapshot, the run from the row the claim locked, so a
+ * write that committed while the claim waited for the row shows as a difference (read them again).
+ */
+export const claimAndLoad = (s: string) => `
+WITH before AS (SELECT cursor, updated_at FROM ${s}.workflow_runs WHERE id = $1),
+run AS (
+  UPDATE ${s}.workflow_runs SET owner_id = $2, lease_expires_at = $4
+  WHERE id = $1 AND (owner_id IS NULL OR owner_id = $2 OR lease_expires_at <= $3)
+  RETURNING ${RUN_COLUMNS}
+)
+SELECT (SELECT row_to_json(run) FROM run) AS run,
+  (SELECT json_agg(json_build_object('name', name, 'value', value::text, 'meta', meta, 'position', position, 'completed_at', completed_at) ORDER BY position)
+     FROM ${s}.workflow_steps WHERE run_id = $1) AS steps,
+  (SELECT cursor FROM before) AS read_cursor, (SELECT updated_at FROM before) AS read_updated_at`;
 
 /** Extends owner $2's live lease of run $1 (at $3) to $4. */
 export const renewRun = (s: string) => `

@@ -14,6 +14,7 @@ import { WORKFLOW_LIB_LUA } from './workflow-lib.lua.js';
  * ARGV[7] cancellation data JSON ('' for none)
  * ARGV[8] retention ms ('0' keeps the run)
  * ARGV[9] expiresAt (epoch ms, store clock)
+ * ARGV[10] channel announcing run ends (the run id is published on it when the run ended)
  * Returns false when the run is missing, ended, or leased by another owner; else {state, previous wait topic}.
  */
 export const WF_END_LUA = `${WORKFLOW_LIB_LUA}
@@ -36,6 +37,7 @@ if ttl > 0 then
   redis.call('HSET', KEYS[1], 'xa', ARGV[9])
   for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ttl) end
 end
+redis.call('PUBLISH', ARGV[10], hget('id'))
 return {state(), wt}
 `;
 
@@ -47,8 +49,9 @@ return {state(), wt}
  * ARGV[2] owner id
  * ARGV[3] now
  * ARGV[4] new expiry (claim, renew)
- * Returns 1 when done, else 0 (missing run; another owner's live lease on claim; not the live
- * owner on renew; not the owner on release).
+ * Returns 1 when done (2 when released and the run is still running: free to run now), else 0
+ * (missing run; another owner's live lease on claim; not the live owner on renew; not the owner
+ * on release).
  */
 export const WF_LEASE_LUA = `${WORKFLOW_LIB_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -61,10 +64,31 @@ elseif ARGV[1] == 'renew' then
 else
   if own ~= ARGV[2] then return 0 end
   redis.call('HSET', KEYS[1], 'own', '', 'lx', '')
+  if hget('st') == 'running' then return 2 end
   return 1
 end
 redis.call('HSET', KEYS[1], 'own', ARGV[2], 'lx', ARGV[4])
 return 1
+`;
+
+/**
+ * wf-claim-load: claims a run lease (as wf-lease claim) and reads the run and its checkpoints.
+ *
+ * KEYS[1..4] run keys
+ * ARGV[1] owner id
+ * ARGV[2] now
+ * ARGV[3] new expiry
+ * Returns false when not claimed (missing run, another owner's live lease), else
+ * {state, checkpoint names, their entries}.
+ */
+export const WF_CLAIM_LOAD_LUA = `${WORKFLOW_LIB_LUA}
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local own = hget('own')
+if own ~= '' and own ~= ARGV[1] and (tonumber(hget('lx')) or 0) > tonumber(ARGV[2]) then return false end
+redis.call('HSET', KEYS[1], 'own', ARGV[1], 'lx', ARGV[3])
+local names = redis.call('LRANGE', KEYS[2], 0, -1)
+if #names == 0 then return {state(), {}, {}} end
+return {state(), names, redis.call('HMGET', KEYS[3], unpack(names))}
 `;
 
 /**

@@ -71,6 +71,7 @@ return {names, redis.call('HMGET', KEYS[3], unpack(names)), 0}
  * KEYS[1..4] run keys
  * ARGV[1] step (plain name; matches "step" and "step#i")
  * ARGV[2] now
+ * ARGV[3] channel announcing rewinds (the run id is published on it)
  * Returns {-1} for a missing run, {-2, names} when no checkpoint of the step exists, else
  * {1, state, previous wait topic}.
  */
@@ -91,5 +92,6 @@ redis.call('HDEL', KEYS[1], 'result', 'err', 'rd', 'cd', 'sD')
 redis.call('HSET', KEYS[1], 'st', 'suspended', 'sus', sus, 'sT', 'rewind', 'sS', ARGV[1], 'sSig', '', 'wt', '', 'ra', ARGV[2],
   'uAt', ARGV[2], 'own', '', 'lx', '', 'rdS', '', 'rdT', '', 'errS', '', 'xa', '')
 for i = 1, 3 do redis.call('PERSIST', KEYS[i]) end
+redis.call('PUBLISH', ARGV[3], hget('id'))
 return {1, state(), wt}
 `;
