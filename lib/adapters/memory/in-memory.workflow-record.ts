@@ -91,9 +91,9 @@ export function copyValue<T>(value: T): T {
   return out as T;
 }
 
-/** The public view of a record: a copy. */
+/** The public view of a record: a copy (built without spreads: it is made several times per run). */
 export function toRunState(rec: RunRecord): RunState {
-  return {
+  const state: { -readonly [K in keyof RunState]: RunState[K] } = {
     id: rec.id,
     workflow: rec.workflow,
     status: rec.status,
@@ -102,18 +102,19 @@ export function toRunState(rec: RunRecord): RunState {
     parentRunId: rec.parentRunId,
     createdAt: rec.createdAt,
     updatedAt: rec.updatedAt,
-    ...(rec.result !== undefined ? { result: copyValue(rec.result) } : {}),
     waitTopic: rec.waitTopic,
     resumeAt: rec.resumeAt,
-    suspension: copyValue(rec.suspension),
-    resumeData: copyValue(rec.resumeData),
-    lastError: copyValue(rec.lastError),
+    suspension: rec.suspension === null ? null : copyValue(rec.suspension),
+    resumeData: rec.resumeData === null ? null : copyValue(rec.resumeData),
+    lastError: rec.lastError === null ? null : copyValue(rec.lastError),
     ownerId: rec.ownerId,
     leaseExpiresAt: rec.leaseExpiresAt,
-    cancellationPolicy: copyValue(rec.cancellationPolicy),
-    cancellationData: copyValue(rec.cancellationData),
+    cancellationPolicy: rec.cancellationPolicy === null ? null : copyValue(rec.cancellationPolicy),
+    cancellationData: rec.cancellationData === null ? null : copyValue(rec.cancellationData),
     metadata: copyValue(rec.metadata),
   };
+  if (rec.result !== undefined) state.result = copyValue(rec.result);
+  return state;
 }
 
 /** The optional suspension fields that were given. */

@@ -27,6 +27,26 @@ export interface RunExecutionDeps {
 }
 
 /**
+ * How an execution learns that it must stop (shutdown, lost lease): `aborted` is checked before
+ * every new step; `signal` is what steps see as `ctx.signal`, read only when a step asks (a task
+ * attempt creates its signal lazily).
+ */
+export interface RunAbort {
+  readonly aborted: boolean;
+  readonly signal: AbortSignal;
+}
+
+/** A {@link RunAbort} over an existing signal. */
+export function abortOf(signal: AbortSignal): RunAbort {
+  return {
+    get aborted() {
+      return signal.aborted;
+    },
+    signal,
+  };
+}
+
+/**
  * One execution of one run (one run task): the recorded history it replays against, the
  * position it reached, and the writes it makes as lease owner `ownerId`. Shared by the script
  * and the flow form.
@@ -49,9 +69,14 @@ export class RunExecution {
     readonly run: RunState,
     recorded: readonly StepCheckpoint[],
     readonly ownerId: string,
-    readonly signal: AbortSignal,
+    readonly abort: RunAbort,
   ) {
     this.recorded = [...recorded];
+  }
+
+  /** The execution's abort signal (the run task's `ctx.signal`). */
+  get signal(): AbortSignal {
+    return this.abort.signal;
   }
 
   /**
@@ -96,7 +121,7 @@ export class RunExecution {
 
   /** Before a step that has no checkpoint runs: stop when `maxRunDuration` passed. */
   beforeNewStep(): void {
-    if (this.signal.aborted) throw new WorkflowInterrupt({ kind: 'stopped' });
+    if (this.abort.aborted) throw new WorkflowInterrupt({ kind: 'stopped' });
     const trip = trippedPolicy({ ...this.run, suspension: null }, this.now);
     if (trip) throw new WorkflowInterrupt({ kind: 'cancelled', ...trip });
   }

@@ -2,7 +2,7 @@ import { trippedPolicy } from './cancellation-policy.js';
 import { UnknownWorkflowError } from './errors/unknown-workflow.error.js';
 import { runFlow } from './flow-runner.js';
 import { isTerminalWorkflowStatus, type RunState } from './run-state.js';
-import { RunExecution, type RunExecutionDeps } from './run-execution.js';
+import { type RunAbort, RunExecution, type RunExecutionDeps } from './run-execution.js';
 import { type RunOutcome, WorkflowInterrupt } from './run-interrupt.js';
 import { type StartRun, ScriptRunContext } from './script-context.js';
 import { runInWorkflowScope } from './step-scope.js';
@@ -28,7 +28,7 @@ export interface RunExecutorHost extends RunExecutionDeps {
  * with its continuation scheduled, failed, cancelled). Returns the run as it is afterwards
  * (`null` when it does not exist).
  */
-export async function advanceRun(host: RunExecutorHost, runId: string, ownerId: string, signal: AbortSignal): Promise<RunState | null> {
+export async function advanceRun(host: RunExecutorHost, runId: string, ownerId: string, abort: RunAbort): Promise<RunState | null> {
   const { store, clock, events } = host;
   let run = await store.get(runId);
   if (!run || isTerminalWorkflowStatus(run.status)) return run;
@@ -46,7 +46,7 @@ export async function advanceRun(host: RunExecutorHost, runId: string, ownerId: 
     events.emit('run:resumed', runId);
   }
 
-  const exec = new RunExecution(host, run, await store.listSteps(runId), ownerId, signal);
+  const exec = new RunExecution(host, run, await store.listSteps(runId), ownerId, abort);
   const execute = () => executeDefinition(definition, exec, host);
   const outcome = host.tracing ? await host.tracing.traceWorkflow({ name: run.workflow, runId }, execute) : await execute();
   return record(host, run, outcome, ownerId);

@@ -4,6 +4,7 @@ import { uuidv7 } from '../utils/uuid.js';
 import type { RunDecision, WorkerExtension } from '../worker/worker-extension.js';
 import { WorkflowLeaseLostError } from './errors/workflow-lease-lost.error.js';
 import { WORKFLOW_RUN_TASK } from './workflow.constants.js';
+import type { RunAbort } from './run-execution.js';
 import type { WorkflowStore } from './workflow-store.js';
 
 /** Shortest delay before a run task whose run is leased elsewhere is tried again. */
@@ -15,6 +16,8 @@ export interface HeldRunLease {
   readonly ownerId: string;
   /** Set by the executor when the run ended under this lease (nothing can be due then). */
   ended?: boolean;
+  /** The attempt running under the lease (set by `wrapRun`): whether it was aborted, and its signal. */
+  attempt?: RunAbort;
 }
 
 /**
@@ -62,6 +65,7 @@ export class RunLeaseExtension implements WorkerExtension {
   async wrapRun(run: Parameters<NonNullable<WorkerExtension['wrapRun']>>[0], next: () => Promise<unknown>): Promise<unknown> {
     const lease = this.held.get(run.context);
     if (!lease) return next();
+    lease.attempt = run;
     const stop = this.keepAlive(lease, (error) => run.abort(error));
     try {
       return await next();
