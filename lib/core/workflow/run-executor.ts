@@ -48,7 +48,7 @@ export async function advanceRun(host: RunExecutorHost, runId: string, ownerId: 
 
   const exec = new RunExecution(host, run, await store.listSteps(runId), ownerId, abort);
   const execute = () => executeDefinition(definition, exec, host);
-  const outcome = host.tracing ? await host.tracing.traceWorkflow({ name: run.workflow, runId }, execute) : await execute();
+  const outcome = host.tracing?.enabled ? await host.tracing.traceWorkflow({ name: run.workflow, runId }, execute) : await execute();
   return record(host, run, outcome, ownerId);
 }
 

@@ -28,6 +28,9 @@ export interface HeldRunLease {
 export class RunLeaseExtension implements WorkerExtension {
   readonly name = 'stem.workflow.run-lease';
   private readonly held = new WeakMap<TaskContext, HeldRunLease>();
+  /** Owner tokens are `<prefix>:<nonce>.<n>`: the nonce (a UUIDv7 per extension) keeps them unique across processes sharing a prefix. */
+  private readonly nonce: string;
+  private owners = 0;
 
   constructor(
     private readonly store: WorkflowStore,
@@ -36,11 +39,13 @@ export class RunLeaseExtension implements WorkerExtension {
     private readonly ownerPrefix: string,
     /** Called after a lease was released: the run may have become due while it was held. */
     private readonly onReleased: (runId: string) => Promise<void>,
-  ) {}
+  ) {
+    this.nonce = uuidv7(clock.now());
+  }
 
-  /** A fresh owner token. */
+  /** A fresh owner token (never the same twice). */
   newOwner(): string {
-    return `${this.ownerPrefix}:${uuidv7(this.clock.now())}`;
+    return `${this.ownerPrefix}:${this.nonce}.${++this.owners}`;
   }
 
   /** The lease the extension holds for a task attempt's context, if any. */
