@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InMemoryBroker, InMemoryWorkflowStore, StemWorkflowApp } from '../../lib/adapters/memory/index.js';
-import { WorkflowScript } from '../../lib/core/index.js';
+import { InMemoryBroker, InMemoryResultBackend, InMemoryWorkflowStore, StemWorkflowApp } from '../../lib/adapters/memory/index.js';
+import { WORKFLOW_RUN_TASK, WorkflowScript } from '../../lib/core/index.js';
 import { RunLeaseExtension } from '../../lib/core/workflow/run-lease.extension.js';
 import { FakeWorkflowClock } from '../../lib/testing/index.js';
 
@@ -104,4 +104,23 @@ describe('a store that fails during an execution', () => {
       await app.shutdown();
     }
   }, 30_000);
+
+  it('a run task whose run no longer exists ends once instead of being put back forever', async () => {
+    const store = new InMemoryWorkflowStore();
+    let claims = 0;
+    const claim = store.claimRun.bind(store);
+    store.claimRun = (...args) => (claims++, claim(...args));
+    const app = await StemWorkflowApp.create({ broker: new InMemoryBroker(), backend: new InMemoryResultBackend(), store }, { scripts: [], concurrency: 2 });
+    try {
+      const id = await app.stem.enqueue(WORKFLOW_RUN_TASK, { runId: 'run-removed-by-retention' });
+      const done = await app.stem.waitForTask(id, { timeout: 5_000 });
+      expect(done.timedOut).toBe(false);
+      expect(done.status?.state).toBe('succeeded');
+      expect(done.status?.attempt).toBe(0);
+      // One claim by the lease extension, one by the run task itself: no claim loop.
+      expect(claims).toBe(2);
+    } finally {
+      await app.shutdown();
+    }
+  });
 });

@@ -158,17 +158,18 @@ describe('WorkflowRuntime: shutdown between steps', () => {
     const broker = new InMemoryBroker();
     const store = new InMemoryWorkflowStore();
     const calls = { first: 0, second: 0 };
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
     let entered!: () => void;
     const inFirst = new Promise<void>((resolve) => (entered = resolve));
     const script = new WorkflowScript({
       name: 'drain',
       run: async (ctx) => {
-        await ctx.step('first', async () => {
+        // NOTE: the step finishes when the soft shutdown aborts its signal (the worker aborts
+        // after its own shutdown steps), so the run is always stopped before "second".
+        await ctx.step('first', async (step) => {
           calls.first++;
+          const aborted = new Promise<void>((resolve) => step.signal.addEventListener('abort', () => resolve(), { once: true }));
           entered();
-          await gate;
+          await aborted;
           return 1;
         });
         return ctx.step('second', () => ++calls.second);
@@ -177,9 +178,7 @@ describe('WorkflowRuntime: shutdown between steps', () => {
     const first = await StemWorkflowApp.create({ broker, store }, { scripts: [script], sweepInterval: 0 });
     const runId = await first.startWorkflow('drain');
     await inFirst;
-    const closing = first.worker.close({ mode: 'soft', gracePeriod: 10_000 });
-    release();
-    await closing;
+    await first.worker.close({ mode: 'soft', gracePeriod: 10_000 });
     expect(await store.get(runId)).toMatchObject({ status: 'running', cursor: 1, ownerId: null });
     const second = await StemWorkflowApp.create({ broker, store }, { scripts: [script], sweepInterval: 0 });
     expect((await second.waitForCompletion(runId, { timeout: 10_000 })).value).toBe(1);

@@ -40,13 +40,36 @@ export interface RunRecord {
   cancellationData: WorkflowCancellationData | null;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly steps: CheckpointRecord[];
-  readonly stepIndex: Map<string, number>;
+  /** Position by checkpoint name, built once the run has more than {@link STEP_INDEX_FROM} checkpoints (see {@link stepPosition}). */
+  stepIndex: Map<string, number> | undefined;
+  /** Pending signals; {@link NO_SIGNALS} (shared, never written) while there are none. */
   signals: WorkflowSignal[];
   signalSeq: number;
   /** A due-run sweeper holds it until then (see `dueRuns`). */
   dueClaimUntil: number;
   /** Status last reported to `watch` listeners. */
   notifiedStatus: WorkflowStatus;
+}
+
+/** Checkpoint count from which a run keeps a name index (below it, a scan is as fast and costs no memory per run). */
+export const STEP_INDEX_FROM = 16;
+
+/** The empty pending-signal list every record starts with: replaced, never pushed to. */
+export const NO_SIGNALS: WorkflowSignal[] = Object.freeze([]) as unknown as WorkflowSignal[];
+
+/** Position of checkpoint `name` in the record, if it has one. */
+export function stepPosition(rec: RunRecord, name: string): number | undefined {
+  if (rec.stepIndex) return rec.stepIndex.get(name);
+  const steps = rec.steps;
+  for (let i = 0; i < steps.length; i++) if (steps[i]!.name === name) return i;
+  return undefined;
+}
+
+/** Appends checkpoint `step` to the record, indexing names once there are many. */
+export function appendStep(rec: RunRecord, step: CheckpointRecord): void {
+  rec.steps.push(step);
+  if (rec.stepIndex) rec.stepIndex.set(step.name, rec.steps.length - 1);
+  else if (rec.steps.length > STEP_INDEX_FROM) rec.stepIndex = new Map(rec.steps.map((s, i) => [s.name, i]));
 }
 
 /** A fresh `running` record for {@link CreateWorkflowRun} `input`. */
@@ -72,8 +95,8 @@ export function newRunRecord(id: string, input: CreateWorkflowRun, now: number, 
     cancellationData: null,
     metadata: copyValue(input.metadata ?? {}),
     steps: [],
-    stepIndex: new Map(),
-    signals: [],
+    stepIndex: undefined,
+    signals: NO_SIGNALS,
     signalSeq: 0,
     dueClaimUntil: 0,
     notifiedStatus: 'running',
@@ -91,9 +114,9 @@ export function copyValue<T>(value: T): T {
   return out as T;
 }
 
-/** The public view of a record: a copy. */
+/** The public view of a record: a copy (built without spreads: it is made several times per run). */
 export function toRunState(rec: RunRecord): RunState {
-  return {
+  const state: { -readonly [K in keyof RunState]: RunState[K] } = {
     id: rec.id,
     workflow: rec.workflow,
     status: rec.status,
@@ -102,18 +125,19 @@ export function toRunState(rec: RunRecord): RunState {
     parentRunId: rec.parentRunId,
     createdAt: rec.createdAt,
     updatedAt: rec.updatedAt,
-    ...(rec.result !== undefined ? { result: copyValue(rec.result) } : {}),
     waitTopic: rec.waitTopic,
     resumeAt: rec.resumeAt,
-    suspension: copyValue(rec.suspension),
-    resumeData: copyValue(rec.resumeData),
-    lastError: copyValue(rec.lastError),
+    suspension: rec.suspension === null ? null : copyValue(rec.suspension),
+    resumeData: rec.resumeData === null ? null : copyValue(rec.resumeData),
+    lastError: rec.lastError === null ? null : copyValue(rec.lastError),
     ownerId: rec.ownerId,
     leaseExpiresAt: rec.leaseExpiresAt,
-    cancellationPolicy: copyValue(rec.cancellationPolicy),
-    cancellationData: copyValue(rec.cancellationData),
+    cancellationPolicy: rec.cancellationPolicy === null ? null : copyValue(rec.cancellationPolicy),
+    cancellationData: rec.cancellationData === null ? null : copyValue(rec.cancellationData),
     metadata: copyValue(rec.metadata),
   };
+  if (rec.result !== undefined) state.result = copyValue(rec.result);
+  return state;
 }
 
 /** The optional suspension fields that were given. */

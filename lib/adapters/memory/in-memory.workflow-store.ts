@@ -17,7 +17,7 @@ import { childSignalName, parseCheckpointName } from '../../core/workflow/workfl
 import { childRunOutcome, type CreateWorkflowRun, type ListWorkflowRunsQuery, type RunChangeListener, type WorkflowStore } from '../../core/workflow/workflow-store.js';
 import { InMemoryWatcherIndex } from './in-memory.workflow-watchers.js';
 import { addSignal, endRecord, suspendRecord, writeStepRecord } from './in-memory.workflow-transitions.js';
-import { copyValue, newRunRecord, page, type RunRecord, suspensionExtras as extras, toRunState } from './in-memory.workflow-record.js';
+import { copyValue, newRunRecord, page, type RunRecord, stepPosition, suspensionExtras as extras, toRunState } from './in-memory.workflow-record.js';
 
 const DEFAULT_BATCH = 256;
 const DEFAULT_DUE_CLAIM_MS = 30_000;
@@ -75,7 +75,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
 
   async readStep(runId: string, name: string): Promise<StepCheckpoint | null> {
     const rec = this.runs.get(runId);
-    const position = rec?.stepIndex.get(name);
+    const position = rec ? stepPosition(rec, name) : undefined;
     if (!rec || position === undefined) return null;
     const step = rec.steps[position]!;
     return { name, value: copyValue(step.value), position, completedAt: step.completedAt, ...(step.meta ? { meta: copyValue(step.meta) } : {}) };
@@ -106,7 +106,7 @@ export class InMemoryWorkflowStore implements WorkflowStore {
         rec.steps.map((s) => s.name),
       );
     const first = rec.steps[from]!.name;
-    for (const removed of rec.steps.splice(from)) rec.stepIndex.delete(removed.name);
+    for (const removed of rec.steps.splice(from)) rec.stepIndex?.delete(removed.name);
     const now = this.clock.now();
     this.dropWatcher(rec);
     Object.assign(rec, {

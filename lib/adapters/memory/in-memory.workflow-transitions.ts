@@ -1,4 +1,4 @@
-import { copyValue, type RunRecord } from './in-memory.workflow-record.js';
+import { appendStep, type CheckpointRecord, copyValue, NO_SIGNALS, type RunRecord, stepPosition } from './in-memory.workflow-record.js';
 
 /** Ends a run record: status, and everything a live run has (suspension, watchers' topic, lease, pending signals) cleared. */
 export function endRecord(rec: RunRecord, status: 'completed' | 'failed' | 'cancelled', now: number): void {
@@ -10,13 +10,14 @@ export function endRecord(rec: RunRecord, status: 'completed' | 'failed' | 'canc
     resumeAt: null,
     ownerId: null,
     leaseExpiresAt: null,
-    signals: [],
+    signals: NO_SIGNALS,
     updatedAt: now,
   } satisfies Partial<RunRecord>);
 }
 
 /** Appends a signal to a live run; when the run waits for that signal it becomes due now. Returns whether it woke the run. */
 export function addSignal(rec: RunRecord, name: string, payload: unknown, now: number): boolean {
+  if (rec.signals === NO_SIGNALS) rec.signals = [];
   rec.signals.push({ runId: rec.id, name, payload: copyValue(payload), seq: ++rec.signalSeq, sentAt: now });
   const waiting = rec.status === 'suspended' && rec.suspension?.type === 'signal' && rec.suspension.signal === name && !rec.resumeData;
   if (waiting) {
@@ -30,12 +31,10 @@ export function addSignal(rec: RunRecord, name: string, payload: unknown, now: n
 
 /** Records checkpoint `name` (a new one at the end, or in place); clears resume data and the last error that belonged to it. */
 export function writeStepRecord(rec: RunRecord, name: string, value: unknown, meta: Readonly<Record<string, unknown>> | undefined, now: number): void {
-  const position = rec.stepIndex.get(name);
-  const step = { name, value: copyValue(value), completedAt: now, ...(meta ? { meta: copyValue(meta) } : {}) };
-  if (position === undefined) {
-    rec.stepIndex.set(name, rec.steps.length);
-    rec.steps.push(step);
-  } else rec.steps[position] = step;
+  const position = stepPosition(rec, name);
+  const step: CheckpointRecord = meta ? { name, value: copyValue(value), completedAt: now, meta: copyValue(meta) } : { name, value: copyValue(value), completedAt: now };
+  if (position === undefined) appendStep(rec, step);
+  else rec.steps[position] = step;
   if (rec.resumeData?.step === name) rec.resumeData = null;
   if (rec.lastError?.step === name) rec.lastError = null;
   rec.updatedAt = now;

@@ -28,6 +28,11 @@ export class LazyAbort {
     return this.controller.signal;
   }
 
+  /** Whether it was aborted (without creating the signal). */
+  get aborted(): boolean {
+    return this.abortedWith !== undefined;
+  }
+
   /** The abort reason, once aborted. */
   get reason(): unknown {
     return this.abortedWith?.reason;

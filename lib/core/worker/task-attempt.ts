@@ -37,6 +37,10 @@ export class TaskAttempt implements TaskRun {
     return this.job.controller.signal;
   }
 
+  get aborted(): boolean {
+    return this.job.controller.aborted;
+  }
+
   abort(reason: unknown): void {
     this.job.controller.abort(reason);
   }

@@ -45,6 +45,8 @@ export interface TaskRun {
   readonly statusMeta: Record<string, unknown>;
   /** The handler's `ctx.signal`: aborted on soft or hard timeout, shutdown or a lost lease. */
   readonly signal: AbortSignal;
+  /** Whether `ctx.signal` was aborted; reading this does not create the signal. */
+  readonly aborted: boolean;
   /** Aborts `ctx.signal` with `reason`; the first abort wins. */
   abort(reason: unknown): void;
   /** The soft time limit passed: emits `task-soft-timeout` and aborts `ctx.signal`. */

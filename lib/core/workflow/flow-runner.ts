@@ -2,7 +2,6 @@ import type { Flow } from './flow.js';
 import type { RunExecution } from './run-execution.js';
 import { type RunOutcome, WorkflowInterrupt } from './run-interrupt.js';
 import { RunFlowContext } from './step-context.impl.js';
-import { runInStepScope } from './step-scope.js';
 
 /**
  * Runs a flow's steps in order against the run's history: recorded steps are passed (an
@@ -26,7 +25,7 @@ export async function runFlow(flow: Flow, exec: RunExecution): Promise<RunOutcom
         const ctx = new RunFlowContext(exec, step.name, checkpoint, iteration, attempt);
         let value: unknown;
         try {
-          value = await exec.traced(checkpoint, async () => runInStepScope(ctx, () => step.handler(ctx)));
+          value = await exec.runStep(checkpoint, ctx, () => step.handler(ctx));
           if (ctx.repeated && !autoVersion)
             throw new TypeError(`Step "${step.name}" of flow "${flow.name}" called ctx.repeat() but is not autoVersion; declare it with { autoVersion: true }`);
         } catch (error) {

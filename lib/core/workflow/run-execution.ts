@@ -7,7 +7,8 @@ import { clampResumeAt, trippedPolicy } from './cancellation-policy.js';
 import { WorkflowDivergenceError } from './errors/workflow-divergence.error.js';
 import type { RunState, StepCheckpoint, WorkflowResumeData } from './run-state.js';
 import { type RunOutcome, WorkflowInterrupt } from './run-interrupt.js';
-import type { WorkflowStepOptions } from './workflow-context.js';
+import { runInStepScope } from './step-scope.js';
+import type { StepContext, WorkflowStepOptions } from './workflow-context.js';
 import { toMillis } from './workflow-duration.js';
 import type { WorkflowEvents } from './workflow.events.js';
 import { WorkflowMeta } from './workflow.constants.js';
@@ -27,6 +28,26 @@ export interface RunExecutionDeps {
 }
 
 /**
+ * How an execution learns that it must stop (shutdown, lost lease): `aborted` is checked before
+ * every new step; `signal` is what steps see as `ctx.signal`, read only when a step asks (a task
+ * attempt creates its signal lazily).
+ */
+export interface RunAbort {
+  readonly aborted: boolean;
+  readonly signal: AbortSignal;
+}
+
+/** A {@link RunAbort} over an existing signal. */
+export function abortOf(signal: AbortSignal): RunAbort {
+  return {
+    get aborted() {
+      return signal.aborted;
+    },
+    signal,
+  };
+}
+
+/**
  * One execution of one run (one run task): the recorded history it replays against, the
  * position it reached, and the writes it makes as lease owner `ownerId`. Shared by the script
  * and the flow form.
@@ -35,10 +56,14 @@ export class RunExecution {
   /** Next position in the history. */
   position = 0;
 
-  /** Runs a new step's code inside its `step <checkpoint>` span. */
-  traced<T>(checkpoint: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a new step's code with `ctx` as its step context, inside its `step <checkpoint>` span
+   * when spans record (else directly: no span attributes, no extra promise).
+   */
+  runStep<T>(checkpoint: string, ctx: StepContext, fn: () => T | Promise<T>): T | Promise<T> {
     const tracing = this.deps.tracing;
-    return tracing ? tracing.traceStep({ workflow: this.run.workflow, runId: this.run.id, name: checkpoint }, fn) : fn();
+    if (tracing?.enabled) return tracing.traceStep({ workflow: this.run.workflow, runId: this.run.id, name: checkpoint }, async () => runInStepScope(ctx, fn));
+    return runInStepScope(ctx, fn);
   }
   /** Value of the last checkpoint passed or saved. */
   previous: unknown = undefined;
@@ -49,9 +74,14 @@ export class RunExecution {
     readonly run: RunState,
     recorded: readonly StepCheckpoint[],
     readonly ownerId: string,
-    readonly signal: AbortSignal,
+    readonly abort: RunAbort,
   ) {
     this.recorded = [...recorded];
+  }
+
+  /** The execution's abort signal (the run task's `ctx.signal`). */
+  get signal(): AbortSignal {
+    return this.abort.signal;
   }
 
   /**
@@ -96,7 +126,9 @@ export class RunExecution {
 
   /** Before a step that has no checkpoint runs: stop when `maxRunDuration` passed. */
   beforeNewStep(): void {
-    if (this.signal.aborted) throw new WorkflowInterrupt({ kind: 'stopped' });
+    if (this.abort.aborted) throw new WorkflowInterrupt({ kind: 'stopped' });
+    // NOTE: a running run has no suspension; without a policy nothing can trip (no copy of the run then).
+    if (!this.run.cancellationPolicy) return;
     const trip = trippedPolicy({ ...this.run, suspension: null }, this.now);
     if (trip) throw new WorkflowInterrupt({ kind: 'cancelled', ...trip });
   }

@@ -2,7 +2,7 @@ import { trippedPolicy } from './cancellation-policy.js';
 import { UnknownWorkflowError } from './errors/unknown-workflow.error.js';
 import { runFlow } from './flow-runner.js';
 import { isTerminalWorkflowStatus, type RunState } from './run-state.js';
-import { RunExecution, type RunExecutionDeps } from './run-execution.js';
+import { type RunAbort, RunExecution, type RunExecutionDeps } from './run-execution.js';
 import { type RunOutcome, WorkflowInterrupt } from './run-interrupt.js';
 import { type StartRun, ScriptRunContext } from './script-context.js';
 import { runInWorkflowScope } from './step-scope.js';
@@ -29,7 +29,7 @@ export interface RunExecutorHost extends RunExecutionDeps {
  * (`null` when it does not exist). `loaded`: the run and checkpoints the claim of this lease
  * read (saves reading them again).
  */
-export async function advanceRun(host: RunExecutorHost, runId: string, ownerId: string, signal: AbortSignal, loaded?: LoadedRun): Promise<RunState | null> {
+export async function advanceRun(host: RunExecutorHost, runId: string, ownerId: string, abort: RunAbort, loaded?: LoadedRun): Promise<RunState | null> {
   const { store, clock, events } = host;
   let run = loaded ? loaded.run : await store.get(runId);
   if (!run || isTerminalWorkflowStatus(run.status)) return run;
@@ -49,9 +49,9 @@ export async function advanceRun(host: RunExecutorHost, runId: string, ownerId: 
 
   // NOTE: checkpoints loaded with the claim stay valid: under the lease only a rewind changes
   // them, and it takes the lease away, so every write of this execution is refused.
-  const exec = new RunExecution(host, run, loaded ? loaded.steps : await store.listSteps(runId), ownerId, signal);
+  const exec = new RunExecution(host, run, loaded ? loaded.steps : await store.listSteps(runId), ownerId, abort);
   const execute = () => executeDefinition(definition, exec, host);
-  const outcome = host.tracing ? await host.tracing.traceWorkflow({ name: run.workflow, runId }, execute) : await execute();
+  const outcome = host.tracing?.enabled ? await host.tracing.traceWorkflow({ name: run.workflow, runId }, execute) : await execute();
   return record(host, run, outcome, ownerId);
 }
 

@@ -4,6 +4,7 @@ import { uuidv7 } from '../utils/uuid.js';
 import type { RunDecision, WorkerExtension } from '../worker/worker-extension.js';
 import { WorkflowLeaseLostError } from './errors/workflow-lease-lost.error.js';
 import { WORKFLOW_RUN_TASK } from './workflow.constants.js';
+import type { RunAbort } from './run-execution.js';
 import type { LoadedRun, WorkflowStore } from './workflow-store.js';
 
 /** Shortest delay before a run task whose run is leased elsewhere is tried again. */
@@ -17,6 +18,8 @@ export interface HeldRunLease {
   ended?: boolean;
   /** The run and its checkpoints as the claim found them, when the store loads them with the claim. */
   readonly loaded?: LoadedRun;
+  /** The attempt running under the lease (set by `wrapRun`): whether it was aborted, and its signal. */
+  attempt?: RunAbort;
 }
 
 /**
@@ -27,6 +30,9 @@ export interface HeldRunLease {
 export class RunLeaseExtension implements WorkerExtension {
   readonly name = 'stem.workflow.run-lease';
   private readonly held = new WeakMap<TaskContext, HeldRunLease>();
+  /** Owner tokens are `<prefix>:<nonce>.<n>`: the nonce (a UUIDv7 per extension) keeps them unique across processes sharing a prefix. */
+  private readonly nonce: string;
+  private owners = 0;
 
   constructor(
     private readonly store: WorkflowStore,
@@ -35,11 +41,13 @@ export class RunLeaseExtension implements WorkerExtension {
     private readonly ownerPrefix: string,
     /** Called after a lease was released: the run may have become due while it was held. */
     private readonly onReleased: (runId: string) => Promise<void>,
-  ) {}
+  ) {
+    this.nonce = uuidv7(clock.now());
+  }
 
-  /** A fresh owner token. */
+  /** A fresh owner token (never the same twice). */
   newOwner(): string {
-    return `${this.ownerPrefix}:${uuidv7(this.clock.now())}`;
+    return `${this.ownerPrefix}:${this.nonce}.${++this.owners}`;
   }
 
   /** The lease the extension holds for a task attempt's context, if any. */
@@ -58,6 +66,9 @@ export class RunLeaseExtension implements WorkerExtension {
       return undefined;
     }
     const state = await this.store.get(runId);
+    // NOTE: a run that no longer exists (removed by retention, never created) has nothing to wait
+    // for: the run task goes on, finds no run and ends instead of being put back forever.
+    if (!state) return undefined;
     const wait = Math.max(MIN_LEASE_WAIT_MS, (state?.leaseExpiresAt ?? this.clock.now()) - this.clock.now());
     return { action: 'delay', delayMs: wait, reason: `workflow run ${runId} is leased by ${state?.ownerId ?? 'another executor'}` };
   }
@@ -65,6 +76,7 @@ export class RunLeaseExtension implements WorkerExtension {
   async wrapRun(run: Parameters<NonNullable<WorkerExtension['wrapRun']>>[0], next: () => Promise<unknown>): Promise<unknown> {
     const lease = this.held.get(run.context);
     if (!lease) return next();
+    lease.attempt = run;
     const stop = this.keepAlive(lease, (error) => run.abort(error));
     try {
       return await next();

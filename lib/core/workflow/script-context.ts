@@ -7,7 +7,7 @@ import { WorkflowRunNotFoundError } from './errors/workflow-run-not-found.error.
 import type { RunExecution } from './run-execution.js';
 import { type RunOutcome, WorkflowInterrupt } from './run-interrupt.js';
 import { RunStepContext } from './step-context.impl.js';
-import { insideStep, runInStepScope } from './step-scope.js';
+import { insideStep } from './step-scope.js';
 import type { StartChildOptions, StepContext, WorkflowContext, WorkflowReference, WorkflowStepOptions, WorkflowWaitOptions } from './workflow-context.js';
 import type { StartWorkflowOptions } from './workflow-client.js';
 import { toMillis } from './workflow-duration.js';
@@ -53,7 +53,7 @@ export class ScriptRunContext<P = unknown> implements WorkflowContext<P> {
     this.busy = checkpoint;
     let value: T;
     try {
-      value = await this.exec.traced(checkpoint, async () => runInStepScope(ctx as StepContext, () => fn(ctx)));
+      value = await this.exec.runStep(checkpoint, ctx as StepContext, () => fn(ctx));
     } catch (error) {
       this.busy = undefined;
       this.decide(await this.exec.stepFailed(checkpoint, attempt, error, options, iteration));

@@ -10,7 +10,6 @@ export class RunStepContext<P = unknown> implements StepContext<P> {
   readonly runId: string;
   readonly params: P;
   readonly previousResult: unknown;
-  readonly signal: AbortSignal;
 
   constructor(
     protected readonly exec: RunExecution,
@@ -23,7 +22,10 @@ export class RunStepContext<P = unknown> implements StepContext<P> {
     this.runId = exec.run.id;
     this.params = exec.run.params as P;
     this.previousResult = exec.previous;
-    this.signal = exec.signal;
+  }
+
+  get signal(): AbortSignal {
+    return this.exec.signal;
   }
 
   idempotencyKey(scope?: string): string {

@@ -14,6 +14,7 @@ import { UnknownWorkflowError } from './errors/unknown-workflow.error.js';
 import { WorkflowRunEndedError } from './errors/workflow-run-ended.error.js';
 import { WorkflowRunNotFoundError } from './errors/workflow-run-not-found.error.js';
 import { isTerminalWorkflowStatus, type RunState, type StepCheckpoint } from './run-state.js';
+import { abortOf, type RunAbort } from './run-execution.js';
 import { advanceRun, finish, type RunExecutorHost, type RunTaskReason } from './run-executor.js';
 import { RunLeaseExtension } from './run-lease.extension.js';
 import type { StartWorkflowOptions, WaitForWorkflowOptions, WorkflowClient, WorkflowCompletion } from './workflow-client.js';
@@ -214,7 +215,7 @@ export class WorkflowRuntime implements WorkflowClient {
     const controller = new AbortController();
     const stop = this.leases.keepAlive({ runId, ownerId }, (error) => controller.abort(error));
     try {
-      return await advanceRun(this.host, runId, ownerId, controller.signal);
+      return await advanceRun(this.host, runId, ownerId, abortOf(controller.signal));
     } finally {
       stop();
       await this.leases.release({ runId, ownerId });
@@ -227,9 +228,11 @@ export class WorkflowRuntime implements WorkflowClient {
     if (typeof runId !== 'string') throw new TypeError(`${WORKFLOW_RUN_TASK} needs args { runId: string }, got ${JSON.stringify(args)}`);
     const lease = this.leases.leaseOf(ctx);
     if (lease) {
-      const state = await advanceRun(this.host, runId, lease.ownerId, ctx.signal, lease.loaded);
+      // NOTE: the attempt's own abort state, so that a run that is never aborted never creates ctx.signal.
+      const abort = lease.attempt ?? abortOf(ctx.signal);
+      const state = await advanceRun(this.host, runId, lease.ownerId, abort, lease.loaded);
       lease.ended = !state || isTerminalWorkflowStatus(state.status);
-      this.throwIfStopped(ctx);
+      this.throwIfStopped(abort);
       return;
     }
     // NOTE: a worker without the extension: claim here, and retry later while another owner holds the run.
@@ -241,8 +244,9 @@ export class WorkflowRuntime implements WorkflowClient {
     }
     const stop = this.leases.keepAlive({ runId, ownerId }, () => undefined);
     try {
-      await advanceRun(this.host, runId, ownerId, ctx.signal);
-      this.throwIfStopped(ctx);
+      const abort = abortOf(ctx.signal);
+      await advanceRun(this.host, runId, ownerId, abort);
+      this.throwIfStopped(abort);
     } finally {
       stop();
       await this.leases.release({ runId, ownerId });
@@ -253,8 +257,10 @@ export class WorkflowRuntime implements WorkflowClient {
    * A run that stopped between steps because its task was aborted (shutdown, lost lease) still
    * has work left: failing the task puts it back (a shutdown requeues it) instead of acking it.
    */
-  private throwIfStopped(ctx: TaskContext): void {
-    if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error(String(ctx.signal.reason));
+  private throwIfStopped(abort: RunAbort): void {
+    if (!abort.aborted) return;
+    const reason: unknown = abort.signal.reason;
+    throw reason instanceof Error ? reason : new Error(String(reason));
   }
 
   /** The name of a workflow given by name or by a class `resolveWorkflowName` knows. */
