@@ -1,6 +1,6 @@
 import { RedisScript } from '../redis.script.js';
 import { HEARTBEAT_LIST_LUA, HEARTBEAT_RECORD_LUA, HEARTBEAT_REMOVE_LUA, PAUSE_SET_LUA, REVOKE_PRUNE_LUA, REVOKE_UPSERT_LUA } from './control.lua.js';
-import { DEAD_LETTER_LUA, PURGE_DEAD_LETTERS_LUA, REPLAY_DEAD_LETTERS_LUA } from './dead-letters.lua.js';
+import { DEAD_LETTER_LUA, PURGE_DEAD_LETTER_REFS_LUA, PURGE_DEAD_LETTERS_LUA, REPLAY_DEAD_LETTERS_LUA } from './dead-letters.lua.js';
 import { FETCH_LUA } from './fetch.lua.js';
 import { CHORD_CLAIM_LUA, CHORD_DISPATCHED_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_CREATE_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
 import { LOCK_ACQUIRE_LUA, LOCK_RELEASE_LUA, LOCK_RENEW_LUA } from './lock.lua.js';
@@ -29,6 +29,7 @@ export const scripts = {
   deadLetter: new RedisScript('dead-letter', DEAD_LETTER_LUA),
   replayDeadLetters: new RedisScript('replay-dead-letters', REPLAY_DEAD_LETTERS_LUA),
   purgeDeadLetters: new RedisScript('purge-dead-letters', PURGE_DEAD_LETTERS_LUA),
+  purgeDeadLetterRefs: new RedisScript('purge-dead-letter-refs', PURGE_DEAD_LETTER_REFS_LUA),
   purgeQueue: new RedisScript('purge-queue', PURGE_QUEUE_LUA),
   queueCounts: new RedisScript('queue-counts', QUEUE_COUNTS_LUA),
   queueStats: new RedisScript('queue-stats', QUEUE_STATS_LUA),
