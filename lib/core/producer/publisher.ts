@@ -137,9 +137,10 @@ export class Publisher {
     // NOTE: new trace headers would break the signature of a producer that cannot sign again.
     const tracing = signer && !signer.canSign ? undefined : this.options.tracing;
     const sends: SendSpan[] = [];
+    const own = options.transform;
     const transform = (envelope: Envelope): Envelope => {
-      let replayed = envelope;
-      const send = tracing?.startReplay(envelope);
+      let replayed = own ? own(envelope) : envelope;
+      const send = tracing?.startReplay(replayed);
       if (send) {
         sends.push(send);
         replayed = send.envelope;
