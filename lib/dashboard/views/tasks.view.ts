@@ -81,8 +81,8 @@ export function taskDetailView(ctx: PageContext, id: string, d: TaskDetail, reda
       <dt>Canvas</dt>
       <dd>${group ? `group ${group} ` : ''}${chord ? `chord ${chord}` : ''}${!group && !chord ? '—' : ''}</dd>
     </dl>
-    ${s && queue && !['succeeded', 'failed', 'cancelled'].includes(s.state) ? actionForm(ctx, 'revoke', { ids: id, terminate: 'true', back: `/tasks/${id}` }, 'Revoke (terminate)', { confirm: `Revoke task ${id}?`, danger: true }) : ''}
-    ${d.deadLetter && queue ? html`<p class="warning">Dead letter: ${d.deadLetter.reason} at ${time(d.deadLetter.deadAt)} ${actionForm(ctx, 'dead-letter-replay', { queue, id, back: `/tasks/${id}` }, 'Replay')}</p>` : ''}
+    ${s && queue && !['succeeded', 'failed', 'cancelled'].includes(s.state) ? actionForm(ctx, 'revoke', { ids: id, terminate: 'true', back: `/tasks/${encodeURIComponent(id)}` }, 'Revoke (terminate)', { confirm: `Revoke task ${id}?`, danger: true }) : ''}
+    ${d.deadLetter && queue ? html`<p class="warning">Dead letter: ${d.deadLetter.reason} at ${time(d.deadLetter.deadAt)} ${actionForm(ctx, 'dead-letter-replay', { queue, id, back: `/tasks/${encodeURIComponent(id)}` }, 'Replay')}</p>` : ''}
     <h2>Arguments</h2>
     <pre data-testid="args">${d.hasArgs ? json(redact(d.args, { kind: 'args', ...(name ? { name } : {}) })) : 'not recorded by this result backend'}</pre>
     <h2>Result</h2>

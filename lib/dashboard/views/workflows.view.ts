@@ -54,7 +54,7 @@ export function workflowsView(
 export function workflowRunView(ctx: PageContext, run: RunState | null, steps: readonly StepCheckpoint[], redact: DashboardRedact): Raw {
   if (!run) return html`<p class="empty">No such run.</p>`;
   const ended = ['completed', 'failed', 'cancelled'].includes(run.status);
-  const back = `/workflows/${run.id}`;
+  const back = `/workflows/${encodeURIComponent(run.id)}`;
   return html`<dl class="facts">
       <dt>Run</dt>
       <dd>${run.id}</dd>
