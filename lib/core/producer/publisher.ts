@@ -164,7 +164,8 @@ export class Publisher {
           backend.set(
             e.id,
             { state: 'queued', attempt: e.attempt + 1, name: e.name, queue: e.queue, meta: { [StemMeta.replayedFrom]: 'dead-letters' } },
-            resultTtl !== undefined ? { ttl: resultTtl } : {},
+            // NOTE: written after the publish, so a worker may have run the replayed attempt already; its status is kept.
+            { unlessAttemptReached: true, ...(resultTtl !== undefined ? { ttl: resultTtl } : {}) },
           ),
         ),
       );
