@@ -32,12 +32,12 @@ export function deadLettersView(ctx: PageContext, queues: readonly string[], q: 
       </tr>`,
   );
   const rows = listing.items.map((e) => {
-    const error = e.meta.error as { message?: string } | undefined;
+    const error = redact(e.meta.error, { kind: 'error', name: e.envelope.name }) as { message?: unknown } | undefined;
     return html`<tr data-dead-letter="${e.envelope.id}">
       <td><a href="${ctx.base}/tasks/${encodeURIComponent(e.envelope.id)}${query({ queue: q.queue })}">${e.envelope.id}</a></td>
       <td>${e.envelope.name}</td>
       <td>${e.reason}</td>
-      <td>${errorTypeOf(e)}${error?.message ? `: ${error.message}` : ''}</td>
+      <td>${errorTypeOf(e)}${error && typeof error.message === 'string' && error.message ? `: ${error.message}` : ''}</td>
       <td class="num">${e.envelope.attempt}</td>
       <td>${time(e.deadAt)}</td>
       <td>
