@@ -5,7 +5,7 @@ import { FETCH_LUA } from './fetch.lua.js';
 import { CHORD_CLAIM_LUA, CHORD_DISPATCHED_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_CREATE_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
 import { LOCK_ACQUIRE_LUA, LOCK_RELEASE_LUA, LOCK_RENEW_LUA } from './lock.lua.js';
 import { PURGE_QUEUE_LUA, QUEUE_COUNTS_LUA, QUEUE_STATS_LUA, RELEASE_CONSUMER_LUA } from './queue-admin.lua.js';
-import { STATUS_COUNTS_LUA } from './status-stats.lua.js';
+import { STATUS_COUNTS_LUA, STATUS_SKIP_LUA } from './status-stats.lua.js';
 import { PUBLISH_QUEUED_LUA } from './publish-queued.lua.js';
 import { RATE_LIMIT_LUA } from './rate-limit.lua.js';
 import { SCHEDULE_CAS_LUA, SCHEDULE_REMOVE_LUA } from './schedule.lua.js';
@@ -34,6 +34,7 @@ export const scripts = {
   queueCounts: new RedisScript('queue-counts', QUEUE_COUNTS_LUA),
   queueStats: new RedisScript('queue-stats', QUEUE_STATS_LUA),
   statusCounts: new RedisScript('status-counts', STATUS_COUNTS_LUA),
+  statusSkip: new RedisScript('status-skip', STATUS_SKIP_LUA),
   releaseConsumer: new RedisScript('release-consumer', RELEASE_CONSUMER_LUA),
   statusSet: new RedisScript('status-set', STATUS_SET_LUA),
   statusSetMany: new RedisScript('status-set-many', STATUS_SET_MANY_LUA),
