@@ -49,7 +49,8 @@ export async function inspect(app: INestApplicationContext, taskId: string) {
   const entry = await broker.getDeadLetter('reports', taskId);
   const wouldReplay = await broker.replayDeadLetters('reports', { dryRun: true }); // what would be replayed
   await broker.replayDeadLetters('reports', { since: Date.now() - 3_600_000, delay: 5_000 });
-  await broker.purgeDeadLetters('reports');
+  await broker.replayDeadLetters('reports', { ids: [taskId], limit: 1 }); // exactly this one
+  await broker.purgeDeadLetters('reports', { reason: 'expired' });
   // #endregion
   return { page, entry, wouldReplay };
 }

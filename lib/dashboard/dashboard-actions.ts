@@ -1,5 +1,5 @@
 import { StemScheduler } from '../core/beat/stem-scheduler.js';
-import { type Broker, type DeadLetterAdmin, type DeadLetterEntry, hasBroadcast, requireBrokerCapability } from '../core/contracts/broker.js';
+import { type Broker, type DeadLetterAdmin, hasBroadcast, requireBrokerCapability } from '../core/contracts/broker.js';
 import { BroadcastControlChannel } from '../core/control/broadcast-control-channel.js';
 import { ControlClient } from '../core/control/control-client.js';
 import { Stem } from '../core/stem.js';
@@ -8,6 +8,7 @@ import { isTerminalWorkflowStatus } from '../core/workflow/run-state.js';
 import { parseCheckpointName } from '../core/workflow/workflow.constants.js';
 import { WorkflowRuntime } from '../core/workflow/workflow-runtime.js';
 import type { WorkflowStore } from '../core/workflow/workflow-store.js';
+import { type DeadLetterSelection, selectionFilter } from './dashboard-dead-letters.js';
 import type { DashboardSources } from './dashboard.options.js';
 import { DashboardActionError } from './errors/dashboard-action.error.js';
 
@@ -17,12 +18,6 @@ export interface ActionOutcome {
   readonly message: string;
   /** For dry runs: the items that would be changed. */
   readonly preview?: readonly string[];
-}
-
-/** A selection of dead letters: the oldest `limit` dead at or after `since`. */
-export interface DeadLetterSelection {
-  readonly since?: number;
-  readonly limit: number;
 }
 
 const CONTROL_TIMEOUT_MS = 1_500;
@@ -39,65 +34,43 @@ export class DashboardActions {
     return requireBrokerCapability(this.sources.broker, 'dead-letter-admin', `replay or purge dead letters of queue "${queue}"`);
   }
 
-  /**
-   * Finds the selection that takes exactly the dead letter `id` (the oldest one dead since its
-   * own time), checked by a dry run; throws when another dead letter of the same instant is
-   * ahead of it.
-   */
-  private async single(queue: string, id: string): Promise<{ entry: DeadLetterEntry; since: number }> {
-    const broker = this.deadLetters(queue);
-    const entry = await broker.getDeadLetter(queue, id);
-    if (!entry) throw new DashboardActionError(`queue "${queue}" has no dead letter of task ${id} (replayed or purged already?)`);
-    const first = (await broker.replayDeadLetters(queue, { since: entry.deadAt, limit: 1, dryRun: true })).entries[0];
-    if (first?.envelope.id !== id) {
-      throw new DashboardActionError(`another dead letter of queue "${queue}" was recorded at the same instant as task ${id}; select both with "dead since" instead`);
-    }
-    return { entry, since: entry.deadAt };
-  }
-
-  /** Replays one dead letter (attempt + 1, re-signed, status `queued`). */
+  /** Replays one dead letter, selected by its task id (attempt + 1, re-signed, status `queued`). */
   async replayOne(queue: string, id: string): Promise<ActionOutcome> {
-    const { since } = await this.single(queue, id);
-    const result = await this.producer.replayDeadLetters(queue, {
-      since,
-      limit: 1,
-      transform: (envelope) => {
-        // NOTE: the selection was checked by a dry run; this refuses (and, on Redis and Postgres, rolls back) if another replay took the entry since.
-        if (envelope.id !== id) throw new DashboardActionError(`the dead letter of task ${id} was taken by another replay`);
-        return envelope;
-      },
-    });
-    return { count: result.entries.length, message: `Replayed task ${id} on queue "${queue}".` };
+    this.deadLetters(queue);
+    const result = await this.producer.replayDeadLetters(queue, { ids: [id], limit: 1 });
+    if (result.entries.length === 0) throw new DashboardActionError(`queue "${queue}" has no dead letter of task ${id} (replayed or purged already?)`);
+    return { count: 1, message: `Replayed task ${id} on queue "${queue}".` };
   }
 
-  /** Deletes one dead letter. */
+  /** Deletes one dead letter, selected by its task id. */
   async purgeOne(queue: string, id: string): Promise<ActionOutcome> {
-    const { since } = await this.single(queue, id);
-    const count = await this.deadLetters(queue).purgeDeadLetters(queue, { since, limit: 1 });
+    const count = await this.deadLetters(queue).purgeDeadLetters(queue, { ids: [id], limit: 1 });
+    if (count === 0) throw new DashboardActionError(`queue "${queue}" has no dead letter of task ${id} (replayed or purged already?)`);
     return { count, message: `Purged the dead letter of task ${id} from queue "${queue}".` };
   }
 
-  /** Replays a selection; a dry run only counts and lists it. */
+  /** Replays the oldest dead letters the page's filters select; a dry run only counts and lists them. */
   async replaySet(queue: string, selection: DeadLetterSelection, dryRun: boolean): Promise<ActionOutcome> {
-    this.deadLetters(queue);
-    const options = { limit: selection.limit, ...(selection.since !== undefined ? { since: selection.since } : {}) };
-    const result = await this.producer.replayDeadLetters(queue, { ...options, dryRun });
+    const { filter, capped } = await selectionFilter(this.deadLetters(queue), queue, selection);
+    const result = await this.producer.replayDeadLetters(queue, { ...filter, limit: selection.limit, dryRun });
     const ids = result.entries.map((e) => e.envelope.id);
+    const among = capped ? ' (error type matched among the newest dead letters the page lists)' : '';
     return dryRun
-      ? { count: ids.length, message: `Would replay ${ids.length} dead letter(s) of queue "${queue}".`, preview: ids }
-      : { count: ids.length, message: `Replayed ${ids.length} dead letter(s) of queue "${queue}".` };
+      ? { count: ids.length, message: `Would replay ${ids.length} dead letter(s) of queue "${queue}"${among}.`, preview: ids }
+      : { count: ids.length, message: `Replayed ${ids.length} dead letter(s) of queue "${queue}"${among}.` };
   }
 
-  /** Purges a selection; a dry run only counts and lists it. */
+  /** Purges the oldest dead letters the page's filters select; a dry run only counts and lists them. */
   async purgeSet(queue: string, selection: DeadLetterSelection, dryRun: boolean): Promise<ActionOutcome> {
     const broker = this.deadLetters(queue);
-    const options = { limit: selection.limit, ...(selection.since !== undefined ? { since: selection.since } : {}) };
+    const { filter, capped } = await selectionFilter(broker, queue, selection);
+    const among = capped ? ' (error type matched among the newest dead letters the page lists)' : '';
     if (dryRun) {
-      const ids = (await broker.replayDeadLetters(queue, { ...options, dryRun: true })).entries.map((e) => e.envelope.id);
-      return { count: ids.length, message: `Would purge ${ids.length} dead letter(s) of queue "${queue}".`, preview: ids };
+      const ids = (await broker.replayDeadLetters(queue, { ...filter, limit: selection.limit, dryRun: true })).entries.map((e) => e.envelope.id);
+      return { count: ids.length, message: `Would purge ${ids.length} dead letter(s) of queue "${queue}"${among}.`, preview: ids };
     }
-    const count = await broker.purgeDeadLetters(queue, options);
-    return { count, message: `Purged ${count} dead letter(s) of queue "${queue}".` };
+    const count = await broker.purgeDeadLetters(queue, { ...filter, limit: selection.limit });
+    return { count, message: `Purged ${count} dead letter(s) of queue "${queue}"${among}.` };
   }
 
   private control(who: string): ControlClient {

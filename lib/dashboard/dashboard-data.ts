@@ -201,7 +201,15 @@ export class DashboardData {
       offset: query.offset ?? 0,
     };
     if (hasResultBackendIntrospection(backend)) {
-      return backend.searchStatuses({ ...filters, ...(query.id ? { idPrefix: query.id } : {}), ...(query.args !== undefined ? { argsContain: query.args } : {}) });
+      const page = await backend.searchStatuses({ ...filters, ...(query.id ? { idPrefix: query.id } : {}), ...(query.args !== undefined ? { argsContain: query.args } : {}) });
+      const redact = this.options.redact;
+      if (query.args === undefined || !redact) return page;
+      // NOTE: a match on a hidden value would reveal it; only statuses whose shown (redacted) args still contain the query are listed.
+      const shown = await Promise.all(page.items.map(async (s) => ({ s, found: await backend.getWithArgs(s.id) })));
+      const items = shown
+        .filter(({ s, found }) => found && 'args' in found && containsJson(redact(found.args, { kind: 'args', ...(s.name ? { name: s.name } : {}) }), query.args))
+        .map(({ s }) => s);
+      return { items, ...(page.nextOffset !== undefined ? { nextOffset: page.nextOffset } : {}) };
     }
     if (query.args !== undefined) throw new Error(`the "${backend.name}" result backend cannot search arguments; searching by arguments needs the Postgres result backend`);
     if (query.id) {
@@ -238,4 +246,14 @@ export class DashboardData {
     const traceId = traceparent ? readTraceContext({ traceparent })?.traceId : undefined;
     return { status, args, hasArgs, deadLetter, ...(traceId ? { traceId } : {}) };
   }
+}
+
+/** Whether `value` contains `query` as Postgres `@>` reads it: objects by key, arrays by element, the rest by equality. */
+export function containsJson(value: unknown, query: unknown): boolean {
+  if (Array.isArray(query)) return Array.isArray(value) && query.every((q) => value.some((v) => containsJson(v, q)));
+  if (query !== null && typeof query === 'object') {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+    return Object.entries(query).every(([k, q]) => k in value && containsJson((value as Record<string, unknown>)[k], q));
+  }
+  return value === query;
 }

@@ -1,4 +1,4 @@
-import { type DeadLetterEntry, hasDeadLetterAdmin, type Broker } from '../core/contracts/broker.js';
+import { type Broker, type DeadLetterAdmin, type DeadLetterEntry, type DeadLetterFilter, hasDeadLetterAdmin } from '../core/contracts/broker.js';
 
 /** Filters of the dead-letters page. */
 export interface DeadLetterQuery {
@@ -70,4 +70,42 @@ export async function listDeadLetters(broker: Broker, q: DeadLetterQuery): Promi
     scanned: scanned.length,
     capped: next !== undefined,
   };
+}
+
+/** What a bulk action on dead letters takes: the oldest `limit` matching the page's filters and a time. */
+export interface DeadLetterSelection {
+  /** Only entries dead at or after this epoch ms. */
+  readonly since?: number;
+  /** The page's reason filter. */
+  readonly reason?: string;
+  /** The page's error-type filter (`meta.error.type`). */
+  readonly errorType?: string;
+  readonly limit: number;
+}
+
+/**
+ * The broker filter of a selection. Time and reason are the broker's own filters; an error type,
+ * which lives in meta, is resolved here to the task ids of the matching entries among the newest
+ * {@link SCAN_LIMIT} (those the page lists), so the action takes exactly what the filtered page
+ * shows. `capped` says the queue holds more than were read.
+ */
+export async function selectionFilter(broker: Broker & DeadLetterAdmin, queue: string, selection: DeadLetterSelection): Promise<{ filter: DeadLetterFilter; capped: boolean }> {
+  const filter: DeadLetterFilter = {
+    ...(selection.since !== undefined ? { since: selection.since } : {}),
+    ...(selection.reason ? { reason: selection.reason } : {}),
+  };
+  if (!selection.errorType) return { filter, capped: false };
+  const ids = new Set<string>();
+  let read = 0;
+  let next: number | undefined = 0;
+  while (next !== undefined && read < SCAN_LIMIT) {
+    const page = await broker.listDeadLetters(queue, { limit: 500, offset: next });
+    read += page.items.length;
+    for (const e of page.items) {
+      const matches = (filter.since === undefined || e.deadAt >= filter.since) && (!filter.reason || e.reason === filter.reason) && errorTypeOf(e) === selection.errorType;
+      if (matches) ids.add(e.envelope.id);
+    }
+    next = page.nextOffset;
+  }
+  return { filter: { ...filter, ids: [...ids] }, capped: next !== undefined };
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { StatusWatch } from '../core/contracts/result-backend.js';
 import type { DashboardData, Overview } from './dashboard-data.js';
 import { SECURITY_HEADERS } from './dashboard-http.js';
 import { throughputChart } from './views/overview.view.js';
@@ -49,11 +50,15 @@ export class DashboardEvents {
     private readonly onError: (error: unknown) => void,
   ) {}
 
+  /** Starts an event stream; `onClose` runs once, when the client or the server ends it (the request and the response both report a close). */
   private open(req: IncomingMessage, res: ServerResponse, clients: Set<ServerResponse>, onClose?: () => void): void {
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(': stem dashboard\n\n');
     clients.add(res);
+    let ended = false;
     const end = () => {
+      if (ended) return;
+      ended = true;
       clients.delete(res);
       onClose?.();
       if (this.overviewClients.size === 0) this.stopTicker();
@@ -70,20 +75,30 @@ export class DashboardEvents {
     void this.tick();
   }
 
-  /** Streams the status writes of one task to this client. */
+  /**
+   * Streams the status writes of one task to this client. The watch is closed exactly once: when
+   * the stream ends, or as soon as it is established if the stream ended first.
+   */
   async task(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     const backend = this.data.backend;
-    let watch: { close(): Promise<void> } | undefined;
+    let watch: StatusWatch | undefined;
     let gone = false;
+    let closed = false;
+    const closeWatch = () => {
+      if (closed || !watch) return;
+      closed = true;
+      watch.close().catch(this.onError);
+    };
     this.open(req, res, this.taskClients, () => {
       gone = true;
-      void watch?.close().catch(this.onError);
+      closeWatch();
     });
     if (!backend) return;
     watch = await backend.watch(id, (status) => {
+      if (res.writableEnded || res.destroyed) return;
       res.write(`event: status\ndata: ${JSON.stringify({ state: status.state, attempt: status.attempt, progress: status.progress ?? null, updatedAt: status.updatedAt })}\n\n`);
     });
-    if (gone) await watch.close();
+    if (gone) closeWatch();
   }
 
   private ticking = false;

@@ -4,7 +4,7 @@ import { type ActionOutcome, DashboardActions } from './dashboard-actions.js';
 import { type DashboardAuditLog, InMemoryDashboardAuditLog } from './dashboard-audit.js';
 import { DashboardData } from './dashboard-data.js';
 import { DashboardEvents, overviewEvent } from './dashboard-events.js';
-import { parseSince, readFields, redirect, send, sendJson, wantsJson } from './dashboard-http.js';
+import { parseSince, readFields, redirect, safeBackPath, send, sendJson, wantsJson } from './dashboard-http.js';
 import { DashboardPages } from './dashboard-pages.js';
 import { CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, CsrfTokens, loopbackRefusal, parseCookies } from './dashboard-security.js';
 import type { DashboardOptions, DashboardRedact, DashboardSources } from './dashboard.options.js';
@@ -114,18 +114,22 @@ export function createDashboardHandler(sources: DashboardSources, options: Dashb
         } catch (error) {
           throw new DashboardActionError((error as Error).message);
         }
-        const selection = { limit, ...(since !== undefined ? { since } : {}) };
+        const reason = fields.reason?.trim() || undefined;
+        const errorType = fields.errorType?.trim() || undefined;
+        const filters = { ...(since !== undefined ? { since } : {}), ...(reason ? { reason } : {}), ...(errorType ? { errorType } : {}) };
         const dryRun = fields.dryRun !== 'false';
+        const selection = { limit, ...filters };
         const outcome = op === 'purge' ? await actions.purgeSet(need('queue'), selection, dryRun) : await actions.replaySet(need('queue'), selection, dryRun);
-        const target = `queue ${queue}${since !== undefined ? ` dead since ${new Date(since).toISOString()}` : ''}, at most ${limit}`;
+        const target = `queue ${queue}${reason ? ` reason ${reason}` : ''}${errorType ? ` error type ${errorType}` : ''}${since !== undefined ? ` dead since ${new Date(since).toISOString()}` : ''}, at most ${limit}`;
         if (!dryRun) return { outcome, target };
-        // NOTE: the confirmed request carries the absolute time, so it selects what the dry run counted even if it is sent later.
+        // NOTE: the confirmed request carries the absolute time, the same filters and the count as its limit: it takes the
+        // oldest matching entries, which are those the dry run counted unless some were removed meanwhile.
         return {
           outcome,
           target,
           confirm: {
             action: 'dead-letters-bulk',
-            fields: { queue, op, limit: String(limit), ...(since !== undefined ? { since: String(since) } : {}), dryRun: 'false' },
+            fields: { queue, op, limit: String(outcome.count), ...stringFields(filters), dryRun: 'false' },
             label: `${op === 'purge' ? 'Purge' : 'Replay'} ${outcome.count} dead letter(s)`,
           },
         };
@@ -186,7 +190,7 @@ export function createDashboardHandler(sources: DashboardSources, options: Dashb
         'Refused: this request carries no valid CSRF token. Reload the dashboard page and try again (scripts send the token of the page in the x-stem-csrf header, with the cookie the page set).',
       );
     }
-    const back = fields.back?.startsWith('/') && !fields.back.startsWith('//') ? fields.back : (refererPath(req, base) ?? '/');
+    const back = safeBackPath(fields.back) ?? refererPath(req, base) ?? '/';
     try {
       const result = await act(name, fields, who);
       if (!result.confirm) await audit.record({ at: Date.now(), who, action: name, target: result.target, count: result.outcome.count, ok: true });
@@ -261,13 +265,18 @@ function notFound(path: string) {
   return html`<p class="empty">Nothing at ${path}.</p>`;
 }
 
+function stringFields(values: Record<string, string | number>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
+}
+
 function refererPath(req: IncomingMessage, base: string): string | undefined {
   const referer = req.headers.referer;
   if (!referer) return undefined;
   try {
     const url = new URL(referer);
-    if (url.host !== req.headers.host || !url.pathname.startsWith(base)) return undefined;
-    return url.pathname.slice(base.length) + url.search;
+    if (url.host !== req.headers.host) return undefined;
+    if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return undefined;
+    return safeBackPath(url.pathname.slice(base.length) + url.search);
   } catch {
     return undefined;
   }

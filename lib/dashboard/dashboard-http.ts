@@ -30,6 +30,23 @@ export function redirect(res: ServerResponse, location: string, headers: Record<
   res.end();
 }
 
+/**
+ * `back` when it is a path of this dashboard (`/workers?queue=a`), else `undefined`. It is put
+ * after the dashboard's base path (which may be empty) in a `Location` header, so only text that
+ * a browser still reads as a path of this app may pass: printable ASCII only (browsers drop tabs
+ * and newlines before parsing), no `//host` and no backslash in the path (browsers read `\` as
+ * `/`), no percent-encoded slash, backslash, dot or control character in the path, and no `.` or
+ * `..` segment that would climb out of the base path.
+ */
+export function safeBackPath(back: string | undefined): string | undefined {
+  if (!back || back.length > 2_000 || !/^\/[\x21-\x7e]*$/.test(back)) return undefined;
+  const path = back.split(/[?#]/, 1)[0]!;
+  if (path.startsWith('//') || path.includes('\\')) return undefined;
+  if (/%(2f|5c|2e|[01][0-9a-f]|7f)/i.test(path)) return undefined;
+  if (path.split('/').some((segment) => segment === '.' || segment === '..')) return undefined;
+  return back;
+}
+
 /** Whether the client asked for JSON rather than a page. */
 export function wantsJson(req: IncomingMessage): boolean {
   return (req.headers.accept ?? '').includes('application/json') || (req.headers['content-type'] ?? '').includes('application/json');

@@ -8,9 +8,14 @@ import type { Stem } from '../core/stem.js';
 import type { WorkflowStore } from '../core/workflow/workflow-store.js';
 import type { DashboardAuditLog } from './dashboard-audit.js';
 
-/** What a payload shown by the dashboard is: task arguments, a task result, or workflow data. */
+/**
+ * What a payload shown by the dashboard is: task arguments, a task result, a task's or dead
+ * letter's meta, an error (`{ type, message, stack? }`, of a task, a dead letter or a workflow
+ * run), or workflow data (params, checkpoint values, the suspension of a run and its
+ * cancellation data).
+ */
 export interface RedactContext {
-  readonly kind: 'args' | 'result' | 'params' | 'checkpoint';
+  readonly kind: 'args' | 'result' | 'meta' | 'error' | 'params' | 'checkpoint' | 'suspension' | 'cancellation';
   /** Task or workflow name, when known. */
   readonly name?: string;
 }
@@ -52,7 +57,12 @@ export interface DashboardOptions {
   readonly guards?: readonly DashboardGuard[];
   /** Hide every action and refuse every mutating request. @default false */
   readonly readOnly?: boolean;
-  /** Rewrites arguments, results and workflow data before they are shown. @default shown as stored */
+  /**
+   * Rewrites what the pages show of payloads: arguments, results, meta, error messages and
+   * stacks, workflow params, checkpoints, suspensions and cancellation data. With it, a search by
+   * arguments matches only what the redacted arguments still show, so it cannot reveal a hidden
+   * value. @default shown as stored
+   */
   readonly redact?: DashboardRedact;
   /** Where actions are recorded. @default an in-memory list of the last 1,000 actions */
   readonly audit?: DashboardAuditLog;

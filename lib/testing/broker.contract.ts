@@ -12,6 +12,7 @@ import {
   supportsPriorities,
 } from '../core/contracts/broker.js';
 import { UnsupportedCapabilityError } from '../core/errors/unsupported-capability.error.js';
+import { deadLetterFilterCases } from './broker-dead-letters.contract.js';
 import { fetchAll, fetchWithin, makeEnvelope, sleep, uniqueName } from './contract-helpers.js';
 
 /** How a contract suite gets fresh adapter instances. */
@@ -261,6 +262,8 @@ export function runBrokerContractTests(adapter: string, factory: BrokerContractF
       const dry = await dlq.replayDeadLetters(queue, { since, dryRun: true });
       expect(dry.entries.map((e) => e.envelope.id)).toEqual([late.id]);
     });
+
+    deadLetterFilterCases({ broker: () => broker, queue: () => queue, consumer: () => consumer(), admin });
 
     it('purges pending envelopes and dead letters', async () => {
       await broker.publish(makeEnvelope(queue));

@@ -134,6 +134,28 @@ export function runResultBackendContractTests(adapter: string, factory: ResultBa
       expect(await backend.get(terminal[1]!.id)).toMatchObject({ state: 'queued', attempt: 2 });
     });
 
+    it('a write with unlessAttemptReached never replaces a status of its attempt or a later one, and replaces an earlier attempt', async () => {
+      const other = await another();
+      // The replay of a dead letter of attempt 0 writes "queued, attempt 1" after publishing it.
+      const kept = (['running', 'succeeded', 'failed', 'retried'] as const).flatMap((state) => [1, 2].map((attempt) => ({ id: uuidv7(), state, attempt })));
+      const replaced = (['failed', 'cancelled', 'running'] as const).map((state) => ({ id: uuidv7(), state, attempt: 0 }));
+      const missing = uuidv7();
+      await Promise.all([...kept, ...replaced].map(({ id, state, attempt }) => backend.set(id, { state, attempt, name: 'report.build', payload: state })));
+      await Promise.all(
+        [...kept, ...replaced, { id: missing }].map(({ id }) =>
+          other.set(id, { state: 'queued', attempt: 1, name: 'report.build', meta: { replayed: true } }, { unlessAttemptReached: true }),
+        ),
+      );
+      for (const { id, state, attempt } of kept) {
+        const status = await backend.get(id);
+        expect(status, `a ${state} status of attempt ${attempt}`).toMatchObject({ state, attempt, payload: state });
+        expect(status!.meta).not.toHaveProperty('replayed');
+      }
+      for (const { id, state } of [...replaced, { id: missing, state: 'missing' }]) {
+        expect(await backend.get(id), `a ${state} status of attempt 0`).toMatchObject({ state: 'queued', attempt: 1, meta: { replayed: true } });
+      }
+    });
+
     it('a terminal status that expired no longer blocks a write with unlessTerminal', async () => {
       const id = uuidv7();
       await backend.set(id, { state: 'succeeded', attempt: 0, payload: 1 }, { ttl: 300 });

@@ -145,6 +145,21 @@ describe.runIf(available)('RedisStreamsBroker specifics', () => {
     expect(await broker.inflightCount(queue)).toBe(0);
   });
 
+  it('selects dead letters by hundreds of task ids (read from the dead-letter set, not id by id) with a reason', async () => {
+    const queue = uniqueName('q');
+    const envelopes = Array.from({ length: 300 }, () => makeEnvelope(queue));
+    await broker.publishBatch(envelopes);
+    const deliveries = await fetchAll(consume(queue, 30_000), envelopes.length, 10_000);
+    await Promise.all(deliveries.map((d, i) => broker.deadLetter(d, i % 3 === 0 ? 'invalid-args' : 'expired')));
+    const wanted = envelopes.slice(0, 250).map((e) => e.id);
+    const expired = new Set(envelopes.filter((_, i) => i < 250 && i % 3 !== 0).map((e) => e.id));
+    const dry = await broker.replayDeadLetters(queue, { ids: wanted, reason: 'expired', limit: 1_000, dryRun: true });
+    expect(new Set(dry.entries.map((e) => e.envelope.id))).toEqual(expired);
+    expect(await broker.purgeDeadLetters(queue, { ids: wanted, reason: 'expired', limit: 100 })).toBe(100);
+    expect(await broker.purgeDeadLetters(queue, { ids: wanted, reason: 'expired' })).toBe(expired.size - 100);
+    expect((await broker.listDeadLetters(queue, { limit: 1_000 })).items).toHaveLength(300 - expired.size);
+  });
+
   it('puts every key of a queue under one hash tag', async () => {
     const queue = uniqueName('q');
     await broker.publish(makeEnvelope(queue));

@@ -150,3 +150,62 @@ describe.runIf(available)('RedisResultBackend specifics', () => {
     });
   });
 });
+
+describe.runIf(available)('RedisResultBackend deep pages and short id prefixes', () => {
+  const own = uniquePrefix('listing');
+  let backend: RedisResultBackend;
+  const tag = 'ab';
+  const queues = [uniqueName('lq'), uniqueName('lq'), uniqueName('lq')];
+  /** Newest first, then by id descending: the order of the listing indexes. */
+  const newest = (a: TaskStatus, b: TaskStatus) => b.updatedAt - a.updatedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+  beforeAll(async () => {
+    backend = await RedisResultBackend.connect(REDIS_URL, { prefix: own });
+    // NOTE: written in rounds issued together, so many statuses share one updatedAt (the score deep pages are found by).
+    for (let round = 0; round < 6; round++) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => {
+          const n = round * 100 + i;
+          return backend.set(`${n % 5 === 0 ? 'zz' : tag}-${String(n).padStart(4, '0')}`, {
+            state: n % 4 === 0 ? 'failed' : 'succeeded',
+            attempt: 0,
+            name: 'l.task',
+            queue: queues[n % 3],
+          });
+        }),
+      );
+      await sleep(3);
+    }
+  });
+  afterAll(async () => {
+    await backend.close();
+    await deleteKeys(REDIS_URL, own);
+  });
+
+  it('a deep page (found by score, not read entry by entry) holds what reading every entry puts there', async () => {
+    const all = (await backend.listStatuses({ limit: 1_000 })).items.map((s) => s.id);
+    expect(all).toHaveLength(600);
+    for (const offset of [201, 350, 549, 590]) {
+      const page = await backend.listStatuses({ limit: 50, offset });
+      expect(
+        page.items.map((s) => s.id),
+        `offset ${offset}`,
+      ).toEqual(all.slice(offset, offset + 50));
+      expect(page.nextOffset, `offset ${offset}`).toBe(offset + 50 < 600 ? offset + 50 : undefined);
+    }
+    const failed = (await backend.listStatuses({ state: 'failed', limit: 1_000 })).items.map((s) => s.id);
+    expect((await backend.listStatuses({ state: 'failed', limit: 20, offset: 120 })).items.map((s) => s.id)).toEqual(failed.slice(120, 140));
+    expect((await backend.listStatuses({ limit: 50, offset: 600 })).items).toEqual([]);
+  });
+
+  it('an id prefix many ids share is ordered by the listing indexes and read a page at a time', async () => {
+    const all = (await backend.listStatuses({ limit: 1_000 })).items.filter((s) => s.id.startsWith(tag)).sort(newest);
+    expect(all.length).toBeGreaterThan(200);
+    const ids = (page: { items: readonly TaskStatus[] }) => page.items.map((s) => s.id);
+    expect(ids(await backend.searchStatuses({ idPrefix: tag, limit: 50 }))).toEqual(ids({ items: all.slice(0, 50) }));
+    const deep = await backend.searchStatuses({ idPrefix: tag, limit: 50, offset: 400 });
+    expect(ids(deep)).toEqual(ids({ items: all.slice(400, 450) }));
+    expect(deep.nextOffset).toBe(all.length > 450 ? 450 : undefined);
+    const failedInQueue = all.filter((s) => s.state === 'failed' && s.queue === queues[1]);
+    expect(ids(await backend.searchStatuses({ idPrefix: tag, state: 'failed', queue: queues[1], limit: 500 }))).toEqual(ids({ items: failedInQueue }));
+  });
+});

@@ -129,6 +129,45 @@ describe('dashboard security', () => {
     expect(await paused(name)).toBe(false);
   });
 
+  it('redirects back only to a path of the dashboard, whatever the back field or the referer says (no open redirect)', async () => {
+    // NOTE: at the root (basePath ''), as `stem dashboard` serves it: nothing is put before `back`.
+    const root = await serve({ basePath: '' });
+    const page = await fetch(`${root}/workers`);
+    const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
+    const token = /name="stem-csrf" content="([^"]+)"/.exec(await page.text())![1]!;
+    const locationAfter = async (back: string | undefined, referer?: string) => {
+      const res = await fetch(`${root}/actions/queue-pause`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, ...(referer ? { referer } : {}) },
+        body: new URLSearchParams({ _csrf: token, queue: uniqueName('back'), ...(back !== undefined ? { back } : {}) }).toString(),
+      });
+      expect(res.status).toBe(303);
+      return res.headers.get('location');
+    };
+    const attacks = [
+      '//evil.example',
+      '/\\evil.example',
+      '\\\\evil.example',
+      '/\t/evil.example',
+      '/\n/evil.example',
+      '/%2F/evil.example',
+      '/%5Cevil.example',
+      '/%2e%2e/evil',
+      '/../evil',
+      'https://evil.example',
+      ' //evil.example',
+      '/\u3000/evil.example',
+    ];
+    for (const back of attacks) expect(await locationAfter(back), JSON.stringify(back)).toBe('/');
+    const { host } = new URL(root);
+    expect(await locationAfter(undefined, `http://${host}//evil.example/x`)).toBe('/');
+    expect(await locationAfter(undefined, `http://evil.example/workers`)).toBe('/');
+    expect(await locationAfter('/workers?queue=a%2Fb')).toBe('/workers?queue=a%2Fb');
+    expect(await locationAfter('/tasks/0193-abc')).toBe('/tasks/0193-abc');
+    expect(await locationAfter(undefined, `http://${host}/dead-letters?queue=q`)).toBe('/dead-letters?queue=q');
+  });
+
   it('records each action in the audit list shown on the audit page', async () => {
     const { cookie, token } = await session(open);
     const name = uniqueName('audited');

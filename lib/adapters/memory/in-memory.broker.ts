@@ -179,7 +179,7 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
   }
 
   async replayDeadLetters(queue: string, options: ReplayOptions = {}): Promise<ReplayResult> {
-    const selected = this.dead.take(queue, options.since, options.limit ?? 50, options.dryRun ?? false);
+    const selected = this.dead.take(queue, options, options.limit ?? 50, options.dryRun ?? false);
     if (options.dryRun) return { entries: selected, dryRun: true };
     const now = this.clock.now();
     for (const entry of selected) {

@@ -1,4 +1,4 @@
-import type { DeadLetterEntry, DeadLetterPage, PurgeDeadLettersOptions } from '../../core/contracts/broker.js';
+import { type DeadLetterEntry, type DeadLetterFilter, type DeadLetterPage, deadLetterMatcher, type PurgeDeadLettersOptions } from '../../core/contracts/broker.js';
 import type { Clock } from '../../core/utils/clock.js';
 
 /** Default retention of dead letters: 7 days. */
@@ -40,13 +40,14 @@ export class InMemoryDeadLetters {
     return null;
   }
 
-  /** The oldest entries dead since `since`, at most `limit`; removed unless `keep`. */
-  take(queue: string, since: number | undefined, limit: number, keep: boolean): DeadLetterEntry[] {
+  /** The oldest entries matching `filter`, at most `limit`; removed unless `keep`. */
+  take(queue: string, filter: DeadLetterFilter, limit: number, keep: boolean): DeadLetterEntry[] {
     const dead = this.of(queue);
+    const matches = deadLetterMatcher(filter);
     const selected: DeadLetterEntry[] = [];
     for (const entry of dead) {
       if (selected.length >= limit) break;
-      if (since === undefined || entry.deadAt >= since) selected.push(entry);
+      if (matches(entry)) selected.push(entry);
     }
     if (!keep && selected.length > 0) {
       const chosen = new Set(selected);
@@ -60,7 +61,7 @@ export class InMemoryDeadLetters {
 
   /** Deletes entries (oldest first); returns how many. */
   purge(queue: string, options: PurgeDeadLettersOptions = {}): number {
-    return this.take(queue, options.since, options.limit ?? Infinity, false).length;
+    return this.take(queue, options, options.limit ?? Infinity, false).length;
   }
 
   /** How many dead letters a queue keeps. */

@@ -56,6 +56,7 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
     const now = this.clock.now();
     const previous = this.live(id, now);
     if (options.unlessTerminal && previous && isTerminalState(previous.state)) return;
+    if (options.unlessAttemptReached && previous && previous.attempt >= update.attempt) return;
     // NOTE: store JSON copies, as the Redis and Postgres backends do, so a value they could not
     // store fails here too and later changes to the caller's objects do not leak into the status.
     let payload: unknown;

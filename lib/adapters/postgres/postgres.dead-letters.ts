@@ -121,14 +121,13 @@ export class PostgresDeadLetters {
   }
 
   async replay(queue: string, options: ReplayOptions = {}): Promise<ReplayResult> {
-    const limit = options.limit ?? 50;
-    const since = options.since ?? null;
+    const params = [queue, options.since ?? null, options.limit ?? 50, options.ids ?? null, options.reason ?? null];
     if (options.dryRun) {
-      const { rows } = await this.ctx.pool.query<EntryRow>(sql.selectDeadLettersForReplay(this.ctx.s, false), [queue, since, limit]);
+      const { rows } = await this.ctx.pool.query<EntryRow>(sql.selectDeadLettersForReplay(this.ctx.s, false), params);
       return { entries: rows.map(toEntry), dryRun: true };
     }
     return withTransaction(this.ctx.pool, async (client) => {
-      const { rows } = await client.query<EntryRow>(sql.selectDeadLettersForReplay(this.ctx.s, true), [queue, since, limit]);
+      const { rows } = await client.query<EntryRow>(sql.selectDeadLettersForReplay(this.ctx.s, true), params);
       if (rows.length === 0) return { entries: [], dryRun: false };
       const entries = rows.map(toEntry);
       const notBefore = options.delay ? Date.now() + options.delay : undefined;
@@ -144,7 +143,8 @@ export class PostgresDeadLetters {
   }
 
   async purge(queue: string, options: PurgeDeadLettersOptions = {}): Promise<number> {
-    const { rowCount } = await this.ctx.pool.query(sql.purgeDeadLetters(this.ctx.s), [queue, options.since ?? null, options.limit ?? null]);
+    const params = [queue, options.since ?? null, options.limit ?? null, options.ids ?? null, options.reason ?? null];
+    const { rowCount } = await this.ctx.pool.query(sql.purgeDeadLetters(this.ctx.s), params);
     return rowCount ?? 0;
   }
 }
@@ -154,5 +154,6 @@ function toEntry(row: EntryRow): DeadLetterEntry {
   const envelope: Envelope = decoded.ok
     ? decoded.envelope
     : { id: row.task_id, name: 'unknown', args: null, headers: {}, queue: row.queue, priority: 0, attempt: 0, enqueuedAt: Math.round(row.dead_ms), meta: {} };
-  return { envelope, reason: row.reason, meta: row.meta ?? {}, deadAt: Math.round(row.dead_ms) };
+  // NOTE: rounded down: dead_at has microseconds, and `since: entry.deadAt` must select the entry itself.
+  return { envelope, reason: row.reason, meta: row.meta ?? {}, deadAt: Math.floor(row.dead_ms) };
 }

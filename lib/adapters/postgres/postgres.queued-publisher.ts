@@ -48,7 +48,7 @@ export class PostgresQueuedPublisher implements QueuedPublish {
         e.id,
         { state: 'queued', attempt: 0, name: e.name, queue: e.queue, meta: e.meta, args: e.args },
         ttl ?? this.target.defaultTtl,
-        true,
+        { unlessTerminal: true },
         this.target.argsLimit,
       ),
     }));

@@ -18,7 +18,7 @@ import { prepared } from './postgres.statements.js';
 import { registerStatusTarget } from './postgres.status-target.js';
 import { type StatusRow, statusFromRow } from './postgres.status-row.js';
 import { appendStatusMeta } from './sql/results-append.sql.js';
-import { encodeStatusWrite, isRowError, type SetOp, upsertParams } from './postgres.status-write.js';
+import { encodeStatusWrite, guardKey, isRowError, type SetOp, upsertParams } from './postgres.status-write.js';
 import * as sql from './sql/results.sql.js';
 import type { ResultBackendIntrospection, TaskSearchRequest, TaskStatusWithArgs, ThroughputBucket, ThroughputRequest } from '../../core/contracts/introspection.js';
 import type { TaskState } from '../../core/envelope.js';
@@ -70,8 +70,8 @@ export class PostgresResultBackend implements ResultBackend, ResultBackendIntros
   private readonly removeReconnectHook: () => void;
   private readonly cleanupTimer: NodeJS.Timeout | undefined;
   private readonly statements: {
-    upsert: (values: unknown[]) => pg.QueryConfig;
-    upsertUnlessTerminal: (values: unknown[]) => pg.QueryConfig;
+    /** By {@link guardKey}. */
+    upsert: Record<'' | 't' | 'a' | 'ta', (values: unknown[]) => pg.QueryConfig>;
     touch: (values: unknown[]) => pg.QueryConfig;
     addWatches: (values: unknown[]) => pg.QueryConfig;
     get: (values: unknown[]) => pg.QueryConfig;
@@ -88,8 +88,12 @@ export class PostgresResultBackend implements ResultBackend, ResultBackendIntros
     this.queries = new PostgresStatusQueries(ctx);
     const { s, channels } = ctx;
     this.statements = {
-      upsert: prepared(sql.upsertStatuses(s, channels.results)),
-      upsertUnlessTerminal: prepared(sql.upsertStatuses(s, channels.results, { unlessTerminal: true })),
+      upsert: {
+        '': prepared(sql.upsertStatuses(s, channels.results)),
+        t: prepared(sql.upsertStatuses(s, channels.results, { unlessTerminal: true })),
+        a: prepared(sql.upsertStatuses(s, channels.results, { unlessAttemptReached: true })),
+        ta: prepared(sql.upsertStatuses(s, channels.results, { unlessTerminal: true, unlessAttemptReached: true })),
+      },
       addWatches: prepared(sql.addWatches(s)),
       touch: prepared(sql.touchStatus(s, channels.results)),
       get: prepared(sql.getStatus(s)),
@@ -119,7 +123,7 @@ export class PostgresResultBackend implements ResultBackend, ResultBackendIntros
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
     this.assertOpen();
-    await this.writer.add(encodeStatusWrite(id, update, options.ttl ?? this.defaultTtl, options.unlessTerminal === true, this.argsLimit));
+    await this.writer.add(encodeStatusWrite(id, update, options.ttl ?? this.defaultTtl, options, this.argsLimit));
   }
 
   /**
@@ -127,8 +131,8 @@ export class PostgresResultBackend implements ResultBackend, ResultBackendIntros
    * {@link PostgresBroker.publishWith}: both appear on COMMIT, neither after a ROLLBACK.
    */
   async setWith(client: pg.ClientBase, id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
-    const statement = options.unlessTerminal ? this.statements.upsertUnlessTerminal : this.statements.upsert;
-    const op = encodeStatusWrite(id, update, options.ttl ?? this.defaultTtl, options.unlessTerminal === true, this.argsLimit);
+    const statement = this.statements.upsert[guardKey(options)];
+    const op = encodeStatusWrite(id, update, options.ttl ?? this.defaultTtl, options, this.argsLimit);
     try {
       await client.query(statement(upsertParams([op])));
     } catch (error) {
@@ -269,7 +273,7 @@ export class PostgresResultBackend implements ResultBackend, ResultBackendIntros
     let group: { op: SetOp; index: number }[] = [];
     const ids = new Set<string>();
     const upsert = (items: readonly SetOp[]) => {
-      const statement = items[0]!.unlessTerminal ? this.statements.upsertUnlessTerminal : this.statements.upsert;
+      const statement = this.statements.upsert[guardKey(items[0]!)];
       const params = upsertParams(items);
       return retryTransient(() => this.ctx.pool.query(statement(params)));
     };
@@ -299,7 +303,7 @@ export class PostgresResultBackend implements ResultBackend, ResultBackendIntros
     };
     for (const [index, op] of ops.entries()) {
       if (op.kind === 'set') {
-        if (ids.has(op.id) || (group.length > 0 && group[0]!.op.unlessTerminal !== op.unlessTerminal)) await flush();
+        if (ids.has(op.id) || (group.length > 0 && guardKey(group[0]!.op) !== guardKey(op))) await flush();
         group.push({ op, index });
         ids.add(op.id);
         continue;

@@ -1,4 +1,4 @@
-import type { TaskStatusUpdate } from '../../core/contracts/result-backend.js';
+import type { SetStatusOptions, TaskStatusUpdate } from '../../core/contracts/result-backend.js';
 import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
 import { recordArgs } from '../../core/utils/recorded-args.js';
 
@@ -16,6 +16,8 @@ export interface SetOp {
   readonly meta: string | null;
   readonly ttl: number;
   readonly unlessTerminal: boolean;
+  /** Leave a status of this attempt or a later one as it is. */
+  readonly unlessAttemptReached: boolean;
   /** Recorded args JSON text, or null. */
   readonly args: string | null;
   /** Size of args too large to record, or null. */
@@ -38,12 +40,20 @@ export function isRowError(error: unknown): boolean {
   return typeof code === 'string' && code.length === 5 && ROW_ERROR_CLASSES.test(code);
 }
 
+/** The guards of a status write (see {@link SetStatusOptions}). */
+export type StatusWriteGuard = Pick<SetStatusOptions, 'unlessTerminal' | 'unlessAttemptReached'>;
+
+/** The guards of a write as one key (`''`, `t`, `a` or `ta`): writes of one key share an upsert statement. */
+export function guardKey(guard: StatusWriteGuard): '' | 't' | 'a' | 'ta' {
+  return `${guard.unlessTerminal ? 't' : ''}${guard.unlessAttemptReached ? 'a' : ''}` as '' | 't' | 'a' | 'ta';
+}
+
 /**
  * Encodes one status write for the upsert statement; a value JSON cannot carry (a BigInt, a
  * cycle, nesting too deep) fails this write only.
  * @throws StatusNotStorableError naming the task id
  */
-export function encodeStatusWrite(id: string, update: TaskStatusUpdate, ttl: number, unlessTerminal: boolean, argsLimit = 0): SetOp {
+export function encodeStatusWrite(id: string, update: TaskStatusUpdate, ttl: number, guard: StatusWriteGuard, argsLimit = 0): SetOp {
   const recorded = recordArgs(update.args, argsLimit);
   const refused = recorded !== undefined && 'json' in recorded && JSONB_REFUSED.test(recorded.json);
   try {
@@ -58,7 +68,8 @@ export function encodeStatusWrite(id: string, update: TaskStatusUpdate, ttl: num
       error: update.error === undefined ? null : JSON.stringify(update.error),
       meta: update.meta === undefined ? null : JSON.stringify(update.meta),
       ttl,
-      unlessTerminal,
+      unlessTerminal: guard.unlessTerminal === true,
+      unlessAttemptReached: guard.unlessAttemptReached === true,
       args: recorded && 'json' in recorded && !refused ? recorded.json : null,
       argsTruncated: recorded && 'truncated' in recorded ? recorded.truncated : refused ? 0 : null,
     };

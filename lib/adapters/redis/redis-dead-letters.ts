@@ -1,4 +1,12 @@
-import type { DeadLetterEntry, DeadLetterPage, PurgeDeadLettersOptions, ReplayOptions, ReplayResult } from '../../core/contracts/broker.js';
+import {
+  type DeadLetterEntry,
+  type DeadLetterFilter,
+  deadLetterMatcher,
+  type DeadLetterPage,
+  type PurgeDeadLettersOptions,
+  type ReplayOptions,
+  type ReplayResult,
+} from '../../core/contracts/broker.js';
 import type { Envelope } from '../../core/envelope.js';
 import { malformedPlaceholder } from '../../core/envelope-validator.js';
 import { uuidv7 } from '../../core/utils/uuid.js';
@@ -12,6 +20,12 @@ export const DEFAULT_DEAD_LETTER_RETENTION_MS = 7 * 24 * 60 * 60 * 1_000;
 /** Old dead letters deleted per dead-letter write (the periodic sweep takes the rest). */
 const SWEEP_ON_WRITE = 100;
 const SWEEP_BATCH = 1_000;
+/** Refs read per step when a selection scans the dead letters. */
+const SCAN_BATCH = 500;
+/** Above this many task ids, a selection scans the dead letters instead of looking each id up. */
+const LOOKUP_IDS_MAX = 200;
+/** Length of the dead-letter id that starts a ref (`<dead-letter id>:<task id>`). */
+const DEAD_ID_LENGTH = 36;
 
 /**
  * Builds the stored form of a dead letter. An entry JSON cannot carry (a BigInt, a cycle, nesting
@@ -89,10 +103,10 @@ export class RedisDeadLetters {
     return found ?? decodeDeadLetter(await this.connection.command<string | null>('hget', keys.deadEntries, id));
   }
 
-  /** Re-publishes the oldest entries (attempt + 1), optionally delayed; a dry run changes nothing. */
+  /** Re-publishes the oldest matching entries (attempt + 1), optionally delayed; a dry run changes nothing. */
   async replay(queue: string, options: ReplayOptions = {}): Promise<ReplayResult> {
     const keys = this.keys.queue(queue);
-    const oldest = await this.oldest(queue, options.since, options.limit ?? 50);
+    const oldest = await this.oldest(queue, options, options.limit ?? 50);
     const entries = oldest.map((x) => x.entry);
     if (options.dryRun || entries.length === 0) return { entries, dryRun: options.dryRun ?? false };
     const notBefore = options.delay && options.delay > 0 ? Date.now() + options.delay : undefined;
@@ -106,13 +120,22 @@ export class RedisDeadLetters {
     return { entries: oldest.filter((x) => replayed.has(x.ref)).map((x) => x.entry), dryRun: false };
   }
 
-  /** Deletes entries (oldest first), optionally only those since a time and at most `limit`. */
+  /**
+   * Deletes entries (oldest first) matching the filters, at most `limit`. Without `ids` or
+   * `reason`, one script selects and deletes; with them, the matching refs are selected first and
+   * the script deletes those still there (a concurrent replay or purge may have taken some).
+   */
   async purge(queue: string, options: PurgeDeadLettersOptions = {}): Promise<number> {
     const keys = this.keys.queue(queue);
-    const since = options.since === undefined ? '-inf' : options.since;
     const limit = options.limit === undefined ? -1 : Math.max(0, options.limit);
     if (limit === 0) return 0;
-    return scripts.purgeDeadLetters.run<number>(this.connection, [keys.dead, keys.deadEntries, keys.deadIndex], [since, limit, '+inf']);
+    const dead = [keys.dead, keys.deadEntries, keys.deadIndex];
+    if (options.ids === undefined && options.reason === undefined) {
+      return scripts.purgeDeadLetters.run<number>(this.connection, dead, [options.since === undefined ? '-inf' : options.since, limit, '+inf']);
+    }
+    const refs = (await this.oldest(queue, options, limit < 0 ? Infinity : limit)).map((x) => x.ref);
+    if (refs.length === 0) return 0;
+    return Number(await scripts.purgeDeadLetterRefs.run(this.connection, dead, refs));
   }
 
   /** Deletes the dead letters of `queue` older than the retention; returns how many. */
@@ -128,11 +151,46 @@ export class RedisDeadLetters {
     }
   }
 
-  private async oldest(queue: string, since: number | undefined, limit: number): Promise<{ ref: string; entry: DeadLetterEntry }[]> {
+  /**
+   * The oldest entries matching `filter`, at most `limit`, in the ZSET's order (dead-letter time,
+   * then ref). A few task ids are looked up in the by-task index; otherwise the ZSET is read in
+   * steps from `since`, refs of other task ids skipped before their entries are loaded.
+   */
+  private async oldest(queue: string, filter: DeadLetterFilter, limit: number): Promise<{ ref: string; entry: DeadLetterEntry }[]> {
     const keys = this.keys.queue(queue);
-    if (limit <= 0) return [];
-    const refs = await this.connection.command<string[]>('zrangebyscore', keys.dead, since ?? '-inf', '+inf', 'LIMIT', 0, limit);
-    return this.load(keys.deadEntries, refs);
+    if (limit <= 0 || filter.ids?.length === 0) return [];
+    const matches = deadLetterMatcher(filter);
+    if (filter.ids !== undefined && filter.ids.length <= LOOKUP_IDS_MAX) {
+      const found = (await Promise.all([...new Set(filter.ids)].map((id) => this.refsOf(keys, id)))).flat();
+      const entries = (await this.load(keys.deadEntries, found)).filter((x) => matches(x.entry));
+      entries.sort((a, b) => a.entry.deadAt - b.entry.deadAt || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+      return entries.slice(0, limit);
+    }
+    const ids = filter.ids === undefined ? undefined : new Set(filter.ids);
+    const out: { ref: string; entry: DeadLetterEntry }[] = [];
+    const min = filter.since ?? '-inf';
+    let offset = 0;
+    while (out.length < limit) {
+      const step = filter.ids === undefined && filter.reason === undefined ? Math.min(SCAN_BATCH, limit - out.length) : SCAN_BATCH;
+      const refs = await this.connection.command<string[]>('zrangebyscore', keys.dead, min, '+inf', 'LIMIT', offset, step);
+      offset += refs.length;
+      const wanted = ids ? refs.filter((ref) => ids.has(taskIdOfRef(ref))) : refs;
+      for (const x of await this.load(keys.deadEntries, wanted)) {
+        if (out.length < limit && matches(x.entry)) out.push(x);
+      }
+      if (refs.length < step) break;
+    }
+    return out;
+  }
+
+  /** The refs of a task id's dead letters: those in the by-task index, and a ref stored before refs existed (the task id alone). */
+  private async refsOf(keys: QueueKeys, id: string): Promise<string[]> {
+    const [members, legacy] = await Promise.all([
+      this.connection.command<string[]>('zrangebylex', keys.deadIndex, `[${id}\0`, `(${id}\u0001`),
+      this.connection.command<string | null>('zscore', keys.dead, id),
+    ]);
+    const refs = members.filter((m) => m.length === id.length + 1 + DEAD_ID_LENGTH).map((m) => `${m.slice(id.length + 1)}:${id}`);
+    return legacy === null ? refs : [...refs, id];
   }
 
   private async load(hash: string, refs: readonly string[]): Promise<{ ref: string; entry: DeadLetterEntry }[]> {
@@ -145,4 +203,9 @@ export class RedisDeadLetters {
     });
     return out;
   }
+}
+
+/** The task id of a ref (`<dead-letter id>:<task id>`, or the task id alone for refs stored before refs existed). */
+function taskIdOfRef(ref: string): string {
+  return ref.length > DEAD_ID_LENGTH && ref[DEAD_ID_LENGTH] === ':' ? ref.slice(DEAD_ID_LENGTH + 1) : ref;
 }

@@ -20,7 +20,16 @@ import { RedisKeys } from './redis.keys.js';
 import { RedisSubscriber } from './redis.subscriber.js';
 import { scripts } from './scripts/index.js';
 import { resolveRedisUrl } from './redis.url.js';
-import { encodeStatusWrite, packable, packedStatusHead, packStatusWrite, type RedisStatusTarget, registerStatusTarget, type StatusWrite } from './redis.status-write.js';
+import {
+  encodeStatusWrite,
+  packable,
+  packedStatusHead,
+  packStatusWrite,
+  type RedisStatusTarget,
+  registerStatusTarget,
+  type StatusWrite,
+  writeGuard,
+} from './redis.status-write.js';
 
 /** Options of {@link RedisResultBackend.connect}. */
 export interface RedisResultBackendOptions extends RedisConnectionOptions {
@@ -256,7 +265,7 @@ export class RedisResultBackend implements ResultBackend, ResultBackendIntrospec
         scripts.statusSet.run<[string, string, string] | null>(
           this.connection,
           [this.keys.status(w.id), this.keys.statusWatchers(w.id)],
-          [this.keys.statusChannel(w.id), now, w.ttl, w.state, w.attempt, w.name, w.queue, w.payload, w.error, w.unlessTerminal ? '1' : '', ...w.meta],
+          [this.keys.statusChannel(w.id), now, w.ttl, w.state, w.attempt, w.name, w.queue, w.payload, w.error, writeGuard(w), ...w.meta],
         ),
       ),
     );

@@ -3,12 +3,15 @@ import type { TaskStatusPage } from '../../core/contracts/result-backend.js';
 import type { TaskStatus } from '../../core/envelope.js';
 import { ArgsSearchUnsupportedError } from '../../core/errors/args-search-unsupported.error.js';
 import { decodeStatus } from './redis-status.codec.js';
+import { scripts } from './scripts/index.js';
 import type { RedisConnection } from './redis.connection.js';
 import type { RedisKeys } from './redis.keys.js';
 import { ARGS_FIELD, ARGS_TRUNCATED_FIELD } from './redis.status-write.js';
 
 /** Id-prefix candidates read from the id index at most; a prefix matching more walks the listing indexes instead. */
-const PREFIX_CANDIDATES = 2_000;
+const PREFIX_CANDIDATES = 10_000;
+/** Up to this many candidates, each one's status is read; above, they are ordered by their listing-index scores first and read a page at a time. */
+const PREFIX_READ_ALL = 200;
 /** Entries of a deep page within this distance of the page are read (exact); farther ones are skipped by index position. */
 const EXACT_SKIP = 200;
 
@@ -33,7 +36,8 @@ class StatusIndexMerge {
   constructor(
     private readonly connection: RedisConnection,
     indexes: readonly { queue: string; state?: string; key: string }[],
-    private readonly chunk: number,
+    /** Entries read per index and per step; may change between steps. */
+    public chunk: number,
   ) {
     this.sources = indexes.map((index) => ({ ...index, next: 0, buffer: [], done: false }));
   }
@@ -49,6 +53,24 @@ class StatusIndexMerge {
       out.push({ id: best.buffer.shift()!.id, source: best });
     }
     return out;
+  }
+
+  /**
+   * Skips up to `n` entries from the top of the merged order without reading them: a script
+   * (status-skip) finds the lowest score such that the entries at or above it are at most `n`,
+   * and every index starts below it. Entries are ordered by score first, so those are exactly
+   * the first ones of the merged order. Returns how many were skipped; the caller skips the rest
+   * (entries sharing the score where the count crosses `n`) by reading them.
+   */
+  async skip(n: number): Promise<number> {
+    if (n <= 0 || this.sources.some((s) => s.done || s.next !== 0 || s.buffer.length > 0)) return 0;
+    const ranks = await scripts.statusSkip.run<number[]>(
+      this.connection,
+      this.sources.map((s) => s.key),
+      [n],
+    );
+    this.sources.forEach((s, i) => (s.next = Number(ranks[i] ?? 0)));
+    return this.sources.reduce((total, s) => total + s.next, 0);
   }
 
   /** Drops ids whose status expired or moved, keeping the read positions right. */
@@ -107,6 +129,11 @@ export class RedisStatusListing {
     const items: TaskStatus[] = [];
     const seen = new Set<string>();
     let skipped = blind;
+    if (blind > 0) {
+      blind -= await merged.skip(blind);
+      // NOTE: what is left to skip (entries sharing one score) is read; the chunk fits it and the page.
+      merged.chunk = Math.min(Math.max((blind + limit + 1) * 2, 100), 1_000);
+    }
     let more = false;
     while (!more) {
       let batch = await merged.next();
@@ -152,15 +179,18 @@ export class RedisStatusListing {
   }
 
   /**
-   * Reads every id starting with `prefix` from the id index when there are at most
-   * {@link PREFIX_CANDIDATES} of them; `undefined` when there are more (the caller walks the
-   * listing indexes, where such a common prefix matches densely).
+   * The statuses whose ids start with `prefix`, from the id index, when at most
+   * {@link PREFIX_CANDIDATES} ids do; `undefined` when more do (the caller walks the listing
+   * indexes, where such a common prefix matches densely). A few candidates are read whole; more
+   * are ordered by their scores in the listing indexes the request reads (one ZMSCORE per index),
+   * and only as many statuses are read as the page needs.
    */
   private async searchByIdIndex(request: TaskSearchRequest, prefix: string, limit: number, offset: number): Promise<TaskStatusPage | undefined> {
     const low = Buffer.from(`[${prefix}`);
     const high = Buffer.concat([Buffer.from(`[${prefix}`), Buffer.from([0xff])]);
+    if (Number(await this.connection.command<number>('zlexcount', this.keys.statusIndexIds, low, high)) > PREFIX_CANDIDATES) return undefined;
     const ids = await this.connection.command<string[]>('zrangebylex', this.keys.statusIndexIds, low, high, 'LIMIT', 0, PREFIX_CANDIDATES);
-    if (ids.length >= PREFIX_CANDIDATES) return undefined;
+    if (ids.length > PREFIX_READ_ALL) return this.searchByScores(request, ids, limit, offset);
     const hashes = await Promise.all(ids.map((id) => this.connection.command<string[]>('hgetall', this.keys.status(id))));
     const gone: string[] = [];
     const found: TaskStatus[] = [];
@@ -170,10 +200,51 @@ export class RedisStatusListing {
       else if (matches(status, request)) found.push(status);
     });
     if (gone.length > 0) await this.connection.command('zrem', this.keys.statusIndexIds, ...gone);
-    found.sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    found.sort(newestFirst);
     const items = found.slice(offset, offset + limit);
     return { items, ...(offset + items.length < found.length ? { nextOffset: offset + items.length } : {}) };
   }
+
+  /**
+   * Orders candidate ids by their scores in the listing indexes the request reads (its queue's,
+   * or every queue's; the per-state ones with a state filter), newest first, and reads their
+   * statuses a slice at a time until the page is full. An id in no such index is not listed
+   * (its status expired, or has another state or queue).
+   */
+  private async searchByScores(request: TaskSearchRequest, ids: readonly string[], limit: number, offset: number): Promise<TaskStatusPage> {
+    const queues = request.queue !== undefined ? [request.queue] : await this.connection.command<string[]>('smembers', this.keys.statusIndexQueues);
+    const keys = queues.map((queue) => (request.state !== undefined ? this.keys.statusIndexState(request.state, queue) : this.keys.statusIndexQueue(queue)));
+    const scores = await Promise.all(keys.map((key) => this.connection.command<(string | null)[]>('zmscore', key, ...ids)));
+    const ranked: { id: string; score: number }[] = [];
+    ids.forEach((id, i) => {
+      let best: number | undefined;
+      for (const column of scores) {
+        const score = column[i];
+        if (score !== null && score !== undefined && (best === undefined || Number(score) > best)) best = Number(score);
+      }
+      if (best !== undefined) ranked.push({ id, score: best });
+    });
+    ranked.sort((a, b) => b.score - a.score || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const found: TaskStatus[] = [];
+    const want = offset + limit + 1;
+    for (let at = 0; at < ranked.length && found.length < want;) {
+      const slice = ranked.slice(at, at + Math.max(10, Math.ceil((want - found.length) * 1.2)));
+      at += slice.length;
+      const hashes = await Promise.all(slice.map(({ id }) => this.connection.command<string[]>('hgetall', this.keys.status(id))));
+      slice.forEach(({ id }, i) => {
+        const status = decodeStatus(id, hashes[i]!);
+        if (status && matches(status, request)) found.push(status);
+      });
+    }
+    found.sort(newestFirst);
+    const items = found.slice(offset, offset + limit);
+    return { items, ...(offset + items.length < found.length ? { nextOffset: offset + items.length } : {}) };
+  }
+}
+
+/** Most recently updated first, then by id (descending), as the listing indexes read. */
+function newestFirst(a: TaskStatus, b: TaskStatus): number {
+  return b.updatedAt - a.updatedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
 function matches(s: TaskStatus, request: TaskSearchRequest): boolean {

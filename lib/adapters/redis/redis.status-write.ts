@@ -24,6 +24,13 @@ export interface StatusWrite {
   readonly meta: readonly string[];
   /** Leave a terminal status as it is. */
   readonly unlessTerminal: boolean;
+  /** Leave a status of this attempt or a later one as it is. */
+  readonly unlessAttemptReached: boolean;
+}
+
+/** The guard argument of the status scripts ('' none, '1' unless terminal, 'a' unless the attempt was reached, '1a' both). */
+export function writeGuard(w: StatusWrite): string {
+  return `${w.unlessTerminal ? '1' : ''}${w.unlessAttemptReached ? 'a' : ''}`;
 }
 
 /** Hash fields of the recorded arguments (no `m:` prefix, so they are not meta). */
@@ -56,6 +63,7 @@ export function encodeStatusWrite(id: string, update: TaskStatusUpdate, options:
       error: errorField(update.error),
       meta: update.args === undefined ? metaPairs(update.meta) : [...metaPairs(update.meta), ...argsPairs(update.args, argsLimit)],
       unlessTerminal: options.unlessTerminal === true,
+      unlessAttemptReached: options.unlessAttemptReached === true,
     };
   } catch (error) {
     throw new StatusNotStorableError(id, 'redis', error);
@@ -71,7 +79,7 @@ export function packable(w: StatusWrite): boolean {
 
 /** One status as one script argument, in the layout `scripts/status.lua.ts` (status-set-many) documents. */
 export function packStatusWrite(w: StatusWrite): string {
-  let packed = `${w.id}${SEP}${w.ttl}${SEP}${w.unlessTerminal ? '1' : ''}${SEP}${w.state}${SEP}${w.attempt}${SEP}${w.name}${SEP}${w.queue}${SEP}${w.payload}${SEP}${w.error}`;
+  let packed = `${w.id}${SEP}${w.ttl}${SEP}${writeGuard(w)}${SEP}${w.state}${SEP}${w.attempt}${SEP}${w.name}${SEP}${w.queue}${SEP}${w.payload}${SEP}${w.error}`;
   for (let i = 0; i < w.meta.length; i += 2) packed += `${SEP}${w.meta[i]}${SEP}${w.meta[i + 1]}`;
   return packed;
 }

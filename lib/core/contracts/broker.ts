@@ -69,12 +69,39 @@ export interface DeadLetterPage {
   readonly nextOffset?: number;
 }
 
-/** Options for {@link Broker.replayDeadLetters}. */
-export interface ReplayOptions {
-  /** At most this many entries (oldest first). @default 50 */
-  readonly limit?: number;
+/**
+ * Which dead letters a replay or purge takes; every filter given must match (an entry matches
+ * when it is dead at or after `since`, its task id is in `ids` and its reason is `reason`).
+ */
+export interface DeadLetterFilter {
   /** Only entries dead-lettered at or after this epoch ms. */
   readonly since?: number;
+  /** Only the dead letters of these task ids; an empty list selects nothing. */
+  readonly ids?: readonly string[];
+  /** Only entries with exactly this reason (e.g. `max-retries-exhausted`). */
+  readonly reason?: string;
+}
+
+/**
+ * A test of whether a dead letter matches a {@link DeadLetterFilter}, for adapters that filter
+ * their entries in memory.
+ *
+ * @example
+ * const matches = deadLetterMatcher({ reason: 'expired' });
+ * const expired = entries.filter(matches);
+ */
+export function deadLetterMatcher(filter: DeadLetterFilter): (entry: DeadLetterEntry) => boolean {
+  const ids = filter.ids === undefined ? undefined : new Set(filter.ids);
+  return (entry) =>
+    (filter.since === undefined || entry.deadAt >= filter.since) &&
+    (filter.reason === undefined || entry.reason === filter.reason) &&
+    (ids === undefined || ids.has(entry.envelope?.id));
+}
+
+/** Options for {@link Broker.replayDeadLetters}. */
+export interface ReplayOptions extends DeadLetterFilter {
+  /** At most this many entries (oldest first). @default 50 */
+  readonly limit?: number;
   /** Delay in ms before the replayed envelopes become visible. @default 0 */
   readonly delay?: number;
   /** Report what would be replayed, change nothing. @default false */
@@ -94,10 +121,8 @@ export interface ReplayResult {
 }
 
 /** Options for {@link Broker.purgeDeadLetters}. */
-export interface PurgeDeadLettersOptions {
-  /** Only entries dead-lettered at or after this epoch ms. */
-  readonly since?: number;
-  /** At most this many entries. */
+export interface PurgeDeadLettersOptions extends DeadLetterFilter {
+  /** At most this many entries (oldest first). */
   readonly limit?: number;
 }
 

@@ -30,6 +30,14 @@ export interface SetStatusOptions {
    * task id never turns a finished task back into a queued one. @default false
    */
   readonly unlessTerminal?: boolean;
+  /**
+   * Leave a live status whose attempt is already this write's `attempt` or a later one as it is:
+   * the write is dropped. The `queued` write of a dead-letter replay sets it, so a worker that
+   * ran the replayed attempt before that write landed keeps its `running`, `succeeded` or
+   * `failed`, while the dead attempt's terminal status (an earlier attempt) is replaced. Checked
+   * in the same atomic step as the write. @default false
+   */
+  readonly unlessAttemptReached?: boolean;
 }
 
 /** A partial update that does not change the state (progress and heartbeats). */

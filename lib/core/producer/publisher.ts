@@ -137,9 +137,10 @@ export class Publisher {
     // NOTE: new trace headers would break the signature of a producer that cannot sign again.
     const tracing = signer && !signer.canSign ? undefined : this.options.tracing;
     const sends: SendSpan[] = [];
+    const own = options.transform;
     const transform = (envelope: Envelope): Envelope => {
-      let replayed = envelope;
-      const send = tracing?.startReplay(envelope);
+      let replayed = own ? own(envelope) : envelope;
+      const send = tracing?.startReplay(replayed);
       if (send) {
         sends.push(send);
         replayed = send.envelope;
@@ -163,7 +164,8 @@ export class Publisher {
           backend.set(
             e.id,
             { state: 'queued', attempt: e.attempt + 1, name: e.name, queue: e.queue, meta: { [StemMeta.replayedFrom]: 'dead-letters' } },
-            resultTtl !== undefined ? { ttl: resultTtl } : {},
+            // NOTE: written after the publish, so a worker may have run the replayed attempt already; its status is kept.
+            { unlessAttemptReached: true, ...(resultTtl !== undefined ? { ttl: resultTtl } : {}) },
           ),
         ),
       );

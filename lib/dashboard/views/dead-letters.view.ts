@@ -32,12 +32,12 @@ export function deadLettersView(ctx: PageContext, queues: readonly string[], q: 
       </tr>`,
   );
   const rows = listing.items.map((e) => {
-    const error = e.meta.error as { message?: string } | undefined;
+    const error = redact(e.meta.error, { kind: 'error', name: e.envelope.name }) as { message?: unknown } | undefined;
     return html`<tr data-dead-letter="${e.envelope.id}">
       <td><a href="${ctx.base}/tasks/${encodeURIComponent(e.envelope.id)}${query({ queue: q.queue })}">${e.envelope.id}</a></td>
       <td>${e.envelope.name}</td>
       <td>${e.reason}</td>
-      <td>${errorTypeOf(e)}${error?.message ? `: ${error.message}` : ''}</td>
+      <td>${errorTypeOf(e)}${error && typeof error.message === 'string' && error.message ? `: ${error.message}` : ''}</td>
       <td class="num">${e.envelope.attempt}</td>
       <td>${time(e.deadAt)}</td>
       <td>
@@ -55,6 +55,7 @@ export function deadLettersView(ctx: PageContext, queues: readonly string[], q: 
     ? html``
     : html`<form method="post" action="${ctx.base}/actions/dead-letters-bulk" class="filters" data-testid="bulk">
         <input type="hidden" name="_csrf" value="${ctx.csrf}" /><input type="hidden" name="queue" value="${q.queue}" /><input type="hidden" name="dryRun" value="true" />
+        ${q.reason ? html`<input type="hidden" name="reason" value="${q.reason}" />` : ''}${q.errorType ? html`<input type="hidden" name="errorType" value="${q.errorType}" />` : ''}
         <label>Dead since <input name="since" placeholder="1h, 30m, ISO date" /></label><label>At most <input name="limit" value="100" size="5" /></label>
         <label
           >Action
@@ -74,7 +75,9 @@ export function deadLettersView(ctx: PageContext, queues: readonly string[], q: 
     <section>
       <h2>Replay or purge many</h2>
       ${bulk}
-      <p class="hint">The oldest dead letters of the queue, dead since the time given; you see the count and the ids before anything changes.</p>
+      <p class="hint" data-testid="bulk-scope">
+        The oldest dead letters of the queue${filtered(q)}, dead since the time given; you see the count and the ids before anything changes.
+      </p>
     </section>
     <section>
       <h2>Entries</h2>
@@ -85,6 +88,12 @@ export function deadLettersView(ctx: PageContext, queues: readonly string[], q: 
     </section>`;
 }
 
+/** The page's filters in words (`with reason "expired" and error type "TypeError"`), or nothing. */
+function filtered(q: DeadLetterQuery): string {
+  const parts = [q.reason ? `reason "${q.reason}"` : '', q.errorType ? `error type "${q.errorType}"` : ''].filter(Boolean);
+  return parts.length ? ` with ${parts.join(' and ')}` : '';
+}
+
 /** The confirmation page after a dry run: the count, the ids, and the button that does it. */
 export function confirmView(ctx: PageContext, message: string, preview: readonly string[], action: string, fields: Record<string, string | undefined>, label: string): Raw {
   return html`<p class="notice" data-testid="dry-run">${message}</p>
@@ -92,5 +101,5 @@ export function confirmView(ctx: PageContext, message: string, preview: readonly
       ${preview.slice(0, 200).map((id) => html`<li>${id}</li>`)}
     </ul>
     ${preview.length > 200 ? html`<p class="hint">and ${preview.length - 200} more</p>` : ''} ${preview.length > 0 ? actionForm(ctx, action, fields, label, { danger: true }) : ''}
-    <a href="${ctx.base}/dead-letters${query({ queue: fields.queue })}">Back</a>`;
+    <a href="${ctx.base}/dead-letters${query({ queue: fields.queue, reason: fields.reason, errorType: fields.errorType })}">Back</a>`;
 }

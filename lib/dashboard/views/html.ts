@@ -1,3 +1,5 @@
+import type { DashboardRedact } from '../dashboard.options.js';
+
 /** Markup that is already safe to insert. */
 export class Raw {
   constructor(readonly value: string) {}
@@ -59,4 +61,17 @@ export function query(params: Record<string, string | number | undefined | null>
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') search.set(k, String(v));
   const text = search.toString();
   return text ? `?${text}` : '';
+}
+
+/**
+ * An error as the pages show it (`Type: message` and the stack), after `redact` (kind `error`);
+ * `undefined` when there is none. What `redact` returns in another shape is shown as JSON.
+ */
+export function shownError(redact: DashboardRedact, error: unknown, name?: string): string | undefined {
+  if (error === undefined || error === null) return undefined;
+  const shown = redact(error, { kind: 'error', ...(name ? { name } : {}) });
+  if (shown === undefined || shown === null) return undefined;
+  const e = shown as { type?: unknown; message?: unknown; stack?: unknown };
+  if (typeof shown !== 'object' || typeof e.message !== 'string') return JSON.stringify(shown, null, 2);
+  return `${typeof e.type === 'string' ? e.type : 'Error'}: ${e.message}${typeof e.stack === 'string' && e.stack ? `\n\n${e.stack}` : ''}`;
 }

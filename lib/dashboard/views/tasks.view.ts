@@ -1,7 +1,7 @@
 import type { TaskStatusPage } from '../../core/contracts/result-backend.js';
 import { type TaskDetail, type TaskQuery, TASK_STATES } from '../dashboard-data.js';
 import type { DashboardRedact } from '../dashboard.options.js';
-import { html, json, query, type Raw, time } from './html.js';
+import { html, json, query, type Raw, shownError, time } from './html.js';
 import { actionForm, badge, type PageContext, tableOf } from './layout.js';
 
 /** The tasks page: filters in a GET form (shareable URL), a page of statuses, paging links. */
@@ -54,7 +54,7 @@ export function taskDetailView(ctx: PageContext, id: string, d: TaskDetail, reda
   const group = headers['stem-group-id'] ?? (meta['stem.groupId'] as string | undefined);
   const chord = headers['stem-chord-id'] ?? (meta['stem.chordId'] as string | undefined);
   const link = (taskId: string) => html`<a href="${ctx.base}/tasks/${encodeURIComponent(taskId)}">${taskId}</a>`;
-  const error = s?.error ?? (d.deadLetter?.meta.error as { type: string; message: string; stack?: string } | undefined);
+  const error = shownError(redact, s?.error ?? d.deadLetter?.meta.error, name);
   return html` <dl class="facts" data-live-task="${id}">
       <dt>Id</dt>
       <dd>${id}</dd>
@@ -81,8 +81,8 @@ export function taskDetailView(ctx: PageContext, id: string, d: TaskDetail, reda
       <dt>Canvas</dt>
       <dd>${group ? `group ${group} ` : ''}${chord ? `chord ${chord}` : ''}${!group && !chord ? '—' : ''}</dd>
     </dl>
-    ${s && queue && !['succeeded', 'failed', 'cancelled'].includes(s.state) ? actionForm(ctx, 'revoke', { ids: id, terminate: 'true', back: `/tasks/${id}` }, 'Revoke (terminate)', { confirm: `Revoke task ${id}?`, danger: true }) : ''}
-    ${d.deadLetter && queue ? html`<p class="warning">Dead letter: ${d.deadLetter.reason} at ${time(d.deadLetter.deadAt)} ${actionForm(ctx, 'dead-letter-replay', { queue, id, back: `/tasks/${id}` }, 'Replay')}</p>` : ''}
+    ${s && queue && !['succeeded', 'failed', 'cancelled'].includes(s.state) ? actionForm(ctx, 'revoke', { ids: id, terminate: 'true', back: `/tasks/${encodeURIComponent(id)}` }, 'Revoke (terminate)', { confirm: `Revoke task ${id}?`, danger: true }) : ''}
+    ${d.deadLetter && queue ? html`<p class="warning">Dead letter: ${d.deadLetter.reason} at ${time(d.deadLetter.deadAt)} ${actionForm(ctx, 'dead-letter-replay', { queue, id, back: `/tasks/${encodeURIComponent(id)}` }, 'Replay')}</p>` : ''}
     <h2>Arguments</h2>
     <pre data-testid="args">${d.hasArgs ? json(redact(d.args, { kind: 'args', ...(name ? { name } : {}) })) : 'not recorded by this result backend'}</pre>
     <h2>Result</h2>
@@ -90,9 +90,9 @@ export function taskDetailView(ctx: PageContext, id: string, d: TaskDetail, reda
     ${
       error
         ? html`<h2>Error</h2>
-            <pre class="err" data-testid="error">${error.type}: ${error.message}${error.stack ? `\n\n${error.stack}` : ''}</pre>`
+            <pre class="err" data-testid="error">${error}</pre>`
         : ''
     }
     <h2>Meta</h2>
-    <pre>${json(meta)}</pre>`;
+    <pre data-testid="meta">${json(redact(meta, { kind: 'meta', ...(name ? { name } : {}) }))}</pre>`;
 }

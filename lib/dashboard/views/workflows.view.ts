@@ -1,6 +1,6 @@
 import type { RunState, StepCheckpoint, WorkflowStatus, WorkflowWatcher } from '../../core/workflow/run-state.js';
 import type { DashboardRedact } from '../dashboard.options.js';
-import { html, json, query, type Raw, time } from './html.js';
+import { html, json, query, type Raw, shownError, time } from './html.js';
 import { actionForm, badge, type PageContext, tableOf } from './layout.js';
 
 /** Workflow statuses, in the order the filter lists them. */
@@ -54,7 +54,7 @@ export function workflowsView(
 export function workflowRunView(ctx: PageContext, run: RunState | null, steps: readonly StepCheckpoint[], redact: DashboardRedact): Raw {
   if (!run) return html`<p class="empty">No such run.</p>`;
   const ended = ['completed', 'failed', 'cancelled'].includes(run.status);
-  const back = `/workflows/${run.id}`;
+  const back = `/workflows/${encodeURIComponent(run.id)}`;
   return html`<dl class="facts">
       <dt>Run</dt>
       <dd>${run.id}</dd>
@@ -75,19 +75,19 @@ export function workflowRunView(ctx: PageContext, run: RunState | null, steps: r
     ${
       run.suspension
         ? html`<h2>Suspension</h2>
-            <pre data-testid="suspension">${json(run.suspension)}</pre>`
+            <pre data-testid="suspension">${json(redact(run.suspension, { kind: 'suspension', name: run.workflow }))}</pre>`
         : ''
     }
     ${
       run.lastError
         ? html`<h2>Last error</h2>
-            <pre class="err">${run.lastError.type}: ${run.lastError.message}${run.lastError.stack ? `\n\n${run.lastError.stack}` : ''}</pre>`
+            <pre class="err">${shownError(redact, run.lastError, run.workflow)}</pre>`
         : ''
     }
     ${
       run.cancellationData
         ? html`<h2>Cancellation</h2>
-            <pre>${json(run.cancellationData)}</pre>`
+            <pre>${json(redact(run.cancellationData, { kind: 'cancellation', name: run.workflow }))}</pre>`
         : ''
     }
     <h2>Params</h2>

@@ -1,14 +1,15 @@
-import type {
-  Broker,
-  ConsumeOptions,
-  Consumer,
-  DeadLetterEntry,
-  DeadLetterPage,
-  Delivery,
-  NackOptions,
-  PurgeDeadLettersOptions,
-  ReplayOptions,
-  ReplayResult,
+import {
+  type Broker,
+  type ConsumeOptions,
+  type Consumer,
+  type DeadLetterEntry,
+  deadLetterMatcher,
+  type DeadLetterPage,
+  type Delivery,
+  type NackOptions,
+  type PurgeDeadLettersOptions,
+  type ReplayOptions,
+  type ReplayResult,
 } from '../../../lib/core/contracts/broker.js';
 import type { Envelope } from '../../../lib/core/envelope.js';
 import { LeaseLostError } from '../../../lib/core/errors/lease-lost.error.js';
@@ -104,7 +105,7 @@ export class ExampleBroker implements Broker {
 
   async replayDeadLetters(queue: string, options: ReplayOptions = {}): Promise<ReplayResult> {
     const q = this.queue(queue);
-    const entries = q.dead.filter((entry) => options.since === undefined || entry.deadAt >= options.since).slice(0, options.limit ?? 50);
+    const entries = q.dead.filter(deadLetterMatcher(options)).slice(0, options.limit ?? 50);
     if (options.dryRun) return { entries, dryRun: true };
     q.dead = q.dead.filter((entry) => !entries.includes(entry));
     for (const { envelope } of entries) {
@@ -116,7 +117,7 @@ export class ExampleBroker implements Broker {
 
   async purgeDeadLetters(queue: string, options: PurgeDeadLettersOptions = {}): Promise<number> {
     const q = this.queue(queue);
-    const doomed = q.dead.filter((entry) => options.since === undefined || entry.deadAt >= options.since).slice(0, options.limit ?? Infinity);
+    const doomed = q.dead.filter(deadLetterMatcher(options)).slice(0, options.limit ?? Infinity);
     q.dead = q.dead.filter((entry) => !doomed.includes(entry));
     return doomed.length;
   }

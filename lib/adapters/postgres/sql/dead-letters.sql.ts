@@ -26,22 +26,27 @@ SELECT ${ENTRY} FROM ${s}.dead_letters WHERE queue = $1 ORDER BY dead_at DESC, i
 export const getDeadLetter = (s: string) => `
 SELECT ${ENTRY} FROM ${s}.dead_letters WHERE queue = $1 AND task_id = $2 ORDER BY dead_at DESC, id DESC LIMIT 1`;
 
+/** The filters of a replay or purge: dead at or after $2 (epoch ms), task id in $4 (text[]), reason $5; null = any. */
+const SELECTION = `queue = $1 AND ($2::float8 IS NULL OR dead_at >= to_timestamp($2::float8 / 1000.0))
+  AND ($4::text[] IS NULL OR task_id = ANY($4::text[])) AND ($5::text IS NULL OR reason = $5::text)`;
+
 /**
- * Oldest-first selection of a queue's ($1) dead letters dead at or after $2 (epoch ms, null = any),
+ * Oldest-first selection of a queue's ($1) dead letters matching the filters (see `SELECTION`),
  * at most $3; `FOR UPDATE SKIP LOCKED` so concurrent replays never take the same entry.
  */
 export const selectDeadLettersForReplay = (s: string, lock: boolean) => `
 SELECT id, ${ENTRY} FROM ${s}.dead_letters
-WHERE queue = $1 AND ($2::float8 IS NULL OR dead_at >= to_timestamp($2::float8 / 1000.0))
+WHERE ${SELECTION}
 ORDER BY dead_at, id LIMIT $3${lock ? ' FOR UPDATE SKIP LOCKED' : ''}`;
 
 /** Deletes dead letters by row id ($1 bigint[]). */
 export const deleteDeadLettersById = (s: string) => `DELETE FROM ${s}.dead_letters WHERE id = ANY($1::bigint[])`;
 
-/** Deletes a queue's ($1) dead letters dead at or after $2 (null = any), oldest first, at most $3 (null = all). */
+/** Deletes a queue's ($1) dead letters matching the filters (see `SELECTION`), oldest first, at most $3 (null = all). */
 export const purgeDeadLetters = (s: string) => `
 DELETE FROM ${s}.dead_letters WHERE id IN (
   SELECT id FROM ${s}.dead_letters
-  WHERE queue = $1 AND ($2::float8 IS NULL OR dead_at >= to_timestamp($2::float8 / 1000.0))
+  WHERE ${SELECTION}
   ORDER BY dead_at, id LIMIT $3
+  FOR UPDATE SKIP LOCKED
 )`;

@@ -29,17 +29,30 @@ FROM (
  * args too large to record (both null: keep the recorded args). Meta is merged, name/queue kept when
  * absent, payload and error replaced (cleared when null), `created_at` kept; a row that already
  * expired is replaced as if new. Ids must be distinct within one call. With `unlessTerminal`, a live
- * row already `succeeded`, `failed` or `cancelled` is left as it is (checked on the row version the
- * upsert locks, so a terminal write committed concurrently is never overwritten).
+ * row already `succeeded`, `failed` or `cancelled` is left as it is; with `unlessAttemptReached`, a
+ * live row whose attempt is the written one or later (both checked on the row version the upsert
+ * locks, so a write committed concurrently is never overwritten).
  */
-export const upsertStatuses = (s: string, channel: string, { unlessTerminal = false }: { unlessTerminal?: boolean } = {}) => `
-WITH ${upsertStatusesCte(s, { unlessTerminal })}${notifyFrom(s, channel)}`;
+export const upsertStatuses = (s: string, channel: string, guards: UpsertGuards = {}) => `
+WITH ${upsertStatusesCte(s, guards)}${notifyFrom(s, channel)}`;
+
+/** Which live rows an upsert leaves as they are. */
+export interface UpsertGuards {
+  readonly unlessTerminal?: boolean;
+  readonly unlessAttemptReached?: boolean;
+}
+
+/** The `WHERE` of the upsert's `DO UPDATE`: an expired row is always replaced. */
+function upsertGuard({ unlessTerminal = false, unlessAttemptReached = false }: UpsertGuards): string {
+  const keep = [unlessTerminal ? `r.state NOT IN ('succeeded', 'failed', 'cancelled')` : '', unlessAttemptReached ? 'r.attempt < EXCLUDED.attempt' : ''].filter(Boolean);
+  return keep.length ? `\n  WHERE r.expires_at <= now() OR (${keep.join(' AND ')})` : '';
+}
 
 /**
  * The CTE `up` of {@link upsertStatuses} (parameters $1..$11 as there), for statements that
  * write statuses next to other rows; follow it with {@link notifyFrom}.
  */
-export const upsertStatusesCte = (s: string, { unlessTerminal = false }: { unlessTerminal?: boolean } = {}) => `up AS (
+export const upsertStatusesCte = (s: string, guards: UpsertGuards = {}) => `up AS (
   INSERT INTO ${s}.results AS r (id, state, name, queue, attempt, payload, error, meta, created_at, updated_at, expires_at, args, args_truncated)
   SELECT t.id, t.state, t.name, t.queue, t.attempt, t.payload::json, t.error::json, coalesce(t.meta::jsonb, '{}'::jsonb),
          now(), now(), now() + t.ttl_ms * interval '1 millisecond', t.args::jsonb, t.args_truncated
@@ -59,12 +72,7 @@ export const upsertStatusesCte = (s: string, { unlessTerminal = false }: { unles
     args = CASE WHEN r.expires_at <= now() OR EXCLUDED.args IS NOT NULL OR EXCLUDED.args_truncated IS NOT NULL THEN EXCLUDED.args ELSE r.args END,
     args_truncated = CASE WHEN r.expires_at <= now() OR EXCLUDED.args IS NOT NULL OR EXCLUDED.args_truncated IS NOT NULL THEN EXCLUDED.args_truncated ELSE r.args_truncated END,
     updated_at = now(),
-    expires_at = EXCLUDED.expires_at${
-      unlessTerminal
-        ? `
-  WHERE r.expires_at <= now() OR r.state NOT IN ('succeeded', 'failed', 'cancelled')`
-        : ''
-    }
+    expires_at = EXCLUDED.expires_at${upsertGuard(guards)}
   RETURNING r.*
 )`;
 

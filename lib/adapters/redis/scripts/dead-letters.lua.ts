@@ -85,3 +85,22 @@ local refs = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[3], 'LIMIT', 0, 
 drop_dead(KEYS[1], KEYS[2], KEYS[3], refs)
 return #refs
 `;
+
+/**
+ * purge-dead-letter-refs: deletes the given dead letters that are still there (a concurrent
+ * replay or purge may have taken some).
+ *
+ * KEYS[1] dead letters ZSET
+ * KEYS[2] dead letter entries HASH
+ * KEYS[3] dead letters by task ZSET
+ * ARGV the refs
+ * Returns the number deleted.
+ */
+export const PURGE_DEAD_LETTER_REFS_LUA = `${DROP_DEAD_LUA}
+local refs = {}
+for _, ref in ipairs(ARGV) do
+  if redis.call('ZSCORE', KEYS[1], ref) then refs[#refs + 1] = ref end
+end
+if #refs > 0 then drop_dead(KEYS[1], KEYS[2], KEYS[3], refs) end
+return #refs
+`;

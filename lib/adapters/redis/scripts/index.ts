@@ -1,11 +1,11 @@
 import { RedisScript } from '../redis.script.js';
 import { HEARTBEAT_LIST_LUA, HEARTBEAT_RECORD_LUA, HEARTBEAT_REMOVE_LUA, PAUSE_SET_LUA, REVOKE_PRUNE_LUA, REVOKE_UPSERT_LUA } from './control.lua.js';
-import { DEAD_LETTER_LUA, PURGE_DEAD_LETTERS_LUA, REPLAY_DEAD_LETTERS_LUA } from './dead-letters.lua.js';
+import { DEAD_LETTER_LUA, PURGE_DEAD_LETTER_REFS_LUA, PURGE_DEAD_LETTERS_LUA, REPLAY_DEAD_LETTERS_LUA } from './dead-letters.lua.js';
 import { FETCH_LUA } from './fetch.lua.js';
 import { CHORD_CLAIM_LUA, CHORD_DISPATCHED_LUA, CHORD_RELEASE_LUA, GROUP_ADD_LUA, GROUP_CREATE_LUA, GROUP_GET_LUA, GROUP_INIT_LUA } from './group.lua.js';
 import { LOCK_ACQUIRE_LUA, LOCK_RELEASE_LUA, LOCK_RENEW_LUA } from './lock.lua.js';
 import { PURGE_QUEUE_LUA, QUEUE_COUNTS_LUA, QUEUE_STATS_LUA, RELEASE_CONSUMER_LUA } from './queue-admin.lua.js';
-import { STATUS_COUNTS_LUA } from './status-stats.lua.js';
+import { STATUS_COUNTS_LUA, STATUS_SKIP_LUA } from './status-stats.lua.js';
 import { PUBLISH_QUEUED_LUA } from './publish-queued.lua.js';
 import { RATE_LIMIT_LUA } from './rate-limit.lua.js';
 import { SCHEDULE_CAS_LUA, SCHEDULE_REMOVE_LUA } from './schedule.lua.js';
@@ -30,10 +30,12 @@ export const scripts = {
   deadLetter: new RedisScript('dead-letter', DEAD_LETTER_LUA),
   replayDeadLetters: new RedisScript('replay-dead-letters', REPLAY_DEAD_LETTERS_LUA),
   purgeDeadLetters: new RedisScript('purge-dead-letters', PURGE_DEAD_LETTERS_LUA),
+  purgeDeadLetterRefs: new RedisScript('purge-dead-letter-refs', PURGE_DEAD_LETTER_REFS_LUA),
   purgeQueue: new RedisScript('purge-queue', PURGE_QUEUE_LUA),
   queueCounts: new RedisScript('queue-counts', QUEUE_COUNTS_LUA),
   queueStats: new RedisScript('queue-stats', QUEUE_STATS_LUA),
   statusCounts: new RedisScript('status-counts', STATUS_COUNTS_LUA),
+  statusSkip: new RedisScript('status-skip', STATUS_SKIP_LUA),
   releaseConsumer: new RedisScript('release-consumer', RELEASE_CONSUMER_LUA),
   statusSet: new RedisScript('status-set', STATUS_SET_LUA),
   statusSetMany: new RedisScript('status-set-many', STATUS_SET_MANY_LUA),

@@ -1,4 +1,18 @@
 /**
+ * Lua helper of the status writes: whether a write's guard ('' none; '1' leave a terminal status
+ * as it is; 'a' leave a status of this attempt or a later one as it is; '1a' both) drops it,
+ * given the stored state and attempt (nil when there is no live status).
+ */
+const WRITE_GUARD_LUA = `
+local function guard_skips(guard, old_state, old_attempt, attempt)
+  if guard == '' or old_state == nil or old_state == false then return false end
+  if string.find(guard, '1', 1, true) and (old_state == 'succeeded' or old_state == 'failed' or old_state == 'cancelled') then return true end
+  if string.find(guard, 'a', 1, true) and tonumber(old_attempt or '-1') >= tonumber(attempt) then return true end
+  return false
+end
+`;
+
+/**
  * Lua helper shared by the status scripts: writes one status HASH (createdAt kept, meta merged
  * field by field, payload and error overwritten, '' meaning absent), sets its TTL, and publishes
  * the whole hash on its channel when someone watches it (the watchers counter key exists).
@@ -6,16 +20,8 @@
  * Hash fields: state, attempt, name, queue, payload (json or ''), error (json or ''),
  * progress (json), heartbeatAt, createdAt, updatedAt, and `m:<key>` (json) per meta key.
  * Returns the stored queue ('' when unknown).
- *
- * `is_terminal(key)` says whether a status is `succeeded`, `failed` or `cancelled` (an expired
- * hash is gone, so only live statuses count).
  */
-const WRITE_STATUS_LUA = `
-local function is_terminal(key)
-  local state = redis.call('HGET', key, 'state')
-  return state == 'succeeded' or state == 'failed' or state == 'cancelled'
-end
-
+const WRITE_STATUS_LUA = `${WRITE_GUARD_LUA}
 local function write_status(key, watchers, channel, now, ttl, state, attempt, name, queue, payload, err, meta)
   local fields = { 'state', state, 'attempt', attempt, 'updatedAt', now, 'payload', payload, 'error', err }
   if name ~= '' then fields[#fields + 1] = 'name'; fields[#fields + 1] = name end
@@ -34,8 +40,8 @@ end
 
 /**
  * Lua helpers for packed status writes (status-set-many, publish-queued, status-index).
- * `write_packed` writes one status packed as in status-set-many (skipping it when it asks to
- * leave a terminal status as it is and the stored one is terminal), publishes it when watched,
+ * `write_packed` writes one status packed as in status-set-many (skipping it when its guard
+ * keeps the stored status, see `guard_skips`), publishes it when watched,
  * and notes it in `index`; an unwatched write followed by another of the same status in the same
  * call is sent in one HSET with it (status-set-many says which writes are followed); `note_status` notes a written status for the operations indexes;
  * `file_index` then, once per script, files every noted id: out of the state index it was in when
@@ -48,16 +54,12 @@ end
  * operations index keys start with the queues SET's name minus its trailing "queues" (see
  * `RedisKeys.statusIndexBase`).
  */
-export const PACKED_STATUS_LUA = `
+export const PACKED_STATUS_LUA = `${WRITE_GUARD_LUA}
 local sep = string.char(31)
 local packed_pattern = '^' .. string.rep('([^' .. sep .. ']*)' .. sep, 8) .. '([^' .. sep .. ']*)(.*)$'
 local id_pattern = '^([^' .. sep .. ']*)'
 local meta_pattern = sep .. '([^' .. sep .. ']*)' .. sep .. '([^' .. sep .. ']*)'
 local states = { 'queued', 'running', 'succeeded', 'failed', 'retried', 'cancelled' }
-
-local function is_terminal_state(state)
-  return state == 'succeeded' or state == 'failed' or state == 'cancelled'
-end
 
 local function new_index(queues_key)
   return { ids = {}, noted = {}, last = {}, held = {}, ttls = {}, ttl_keys = {}, finished = {}, base = string.sub(queues_key, 1, #queues_key - 6) }
@@ -95,17 +97,17 @@ end
 -- fields are then held back and sent in one HSET with the later write's (later fields win, as
 -- they would one HSET after the other).
 local function write_packed(packed, now, status_prefix, channel_prefix, watched, index, later)
-  local id, ttl, unless_terminal, state, attempt, name, queue, payload, err, meta = string.match(packed, packed_pattern)
+  local id, ttl, guard, state, attempt, name, queue, payload, err, meta = string.match(packed, packed_pattern)
   local key = status_prefix .. id .. '}'
-  local old_state, old_queue
+  local old_state, old_queue, old_attempt
   local last = index.last[id]
   if last then
-    old_state, old_queue = last[1], last[2]
+    old_state, old_queue, old_attempt = last[1], last[2], last[3]
   else
-    local old = redis.call('HMGET', key, 'state', 'queue')
-    old_state, old_queue = old[1], old[2] or ''
+    local old = redis.call('HMGET', key, 'state', 'queue', 'attempt')
+    old_state, old_queue, old_attempt = old[1], old[2] or '', old[3]
   end
-  if unless_terminal == '1' and is_terminal_state(old_state) then
+  if guard_skips(guard, old_state, old_attempt, attempt) then
     flush_fields(index, key)
     return false
   end
@@ -136,7 +138,7 @@ local function write_packed(packed, now, status_prefix, channel_prefix, watched,
   if not index.ttls[key] then index.ttl_keys[#index.ttl_keys + 1] = key end
   index.ttls[key] = ttl
   if queue == '' then queue = old_queue end
-  index.last[id] = { state, queue }
+  index.last[id] = { state, queue, attempt }
   if is_new then old_state = nil end
   note_status(index, now, id, queue, state, old_state, old_queue, is_new)
   return true
@@ -221,14 +223,15 @@ end
  * KEYS[2] watchers counter of that status
  * ARGV[1] channel, ARGV[2] now epoch ms, ARGV[3] ttl ms, ARGV[4] state, ARGV[5] attempt,
  * ARGV[6] name ('' keeps), ARGV[7] queue ('' keeps), ARGV[8] payload json ('' clears),
- * ARGV[9] error json ('' clears), ARGV[10] '1' to leave a terminal status as it is (else ''),
+ * ARGV[9] error json ('' clears), ARGV[10] the write's guard ('' none, '1' leave a terminal status
+ * as it is, 'a' leave a status of this attempt or a later one as it is, '1a' both),
  * ARGV[11..] meta field/value pairs (fields prefixed "m:")
  * Returns { stored queue ('' when unknown), previous state ('' when new), previous queue } or,
- * when the write was skipped (a terminal status left as it is), false.
+ * when the write was skipped (its guard kept the stored status), false.
  */
 export const STATUS_SET_LUA = `${WRITE_STATUS_LUA}
-local old = redis.call('HMGET', KEYS[1], 'state', 'queue')
-if ARGV[10] == '1' and is_terminal(KEYS[1]) then return false end
+local old = redis.call('HMGET', KEYS[1], 'state', 'queue', 'attempt')
+if guard_skips(ARGV[10], old[1], old[3], ARGV[5]) then return false end
 local meta = {}
 for i = 11, #ARGV do meta[#meta + 1] = ARGV[i] end
 local queue = write_status(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], meta)
@@ -249,7 +252,7 @@ return { queue, old[1] or '', old[2] or '' }
  * ARGV[4] queue index prefix (index = prefix .. queue)
  * ARGV[5] prune horizon epoch ms ('' for none)
  * ARGV[6..] one per status, its fields joined by the unit separator (\x1f, which no field holds):
- *   id, ttl, '1' to leave a terminal status as it is (else ''), state, attempt, name ('' keeps),
+ *   id, ttl, the write's guard (as ARGV[10] of status-set), state, attempt, name ('' keeps),
  *   queue ('' keeps), payload json ('' clears), error json ('' clears), then per meta key: a separator, "m:<key>", a separator, json
  * Returns the number of statuses written.
  */
