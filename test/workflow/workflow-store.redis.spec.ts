@@ -6,7 +6,7 @@ import { scripts } from '../../lib/adapters/redis/scripts/index.js';
 import { FakeWorkflowClock } from '../../lib/testing/fake-workflow-clock.js';
 import { claimAndLoadCases } from './claim-and-load.cases.js';
 import { childSignalName, INTERNAL_STEP_PREFIX } from '../../lib/core/workflow/workflow.constants.js';
-import { UNFINISHED_END_GRACE } from '../../lib/adapters/redis/redis.workflow-index.js';
+import { SUSPENDED_RECHECK, UNFINISHED_END_GRACE } from '../../lib/adapters/redis/redis.workflow-index.js';
 import { runWorkflowRetentionContractTests } from '../../lib/testing/workflow-retention.contract.js';
 import { runWorkflowStoreContractTests } from '../../lib/testing/workflow-store.contract.js';
 import { deleteKeys, uniquePrefix } from '../redis/redis-test-utils.js';
@@ -88,6 +88,17 @@ describe.runIf(available)('Redis workflow store: recovery sweeps', () => {
       await clock.advance(10_001);
       expect(new Set(await ids())).toEqual(new Set([free, released, waiting[0], ...leased]));
       expect(await store.listRunnableRuns({ now: clock.now(), limit: 2, offset: 1 })).toHaveLength(2);
+
+      // A resume whose process died before its index write: the sweep finds the run at its next recheck.
+      const mayRun = (store as unknown as { index: { mayRun: () => Promise<void> } }).index;
+      const write = mayRun.mayRun;
+      mayRun.mayRun = () => Promise.reject(new Error('process stopped'));
+      await store.resolveWatchers('sweep.topic.1', { go: true });
+      await expect(store.markResumed(waiting[1]!)).rejects.toThrow('process stopped');
+      mayRun.mayRun = write;
+      expect(await ids()).not.toContain(waiting[1]);
+      await clock.advance(SUSPENDED_RECHECK);
+      expect(await ids()).toContain(waiting[1]);
     } finally {
       await store.close();
     }

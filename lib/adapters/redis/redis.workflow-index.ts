@@ -9,6 +9,13 @@ const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled'])
 export const UNFINISHED_END_GRACE = 30_000;
 
 /**
+ * How long a sweep leaves a suspended run alone before it reads it again (ms). A resume moves the
+ * run back into reach at once; this bounds how long one whose resume stopped half way (its process
+ * died between the resume and the index write) stays out of the sweep's sight.
+ */
+export const SUSPENDED_RECHECK = 60_000;
+
+/**
  * The run listing indexes of the Redis workflow store (all on the `{wf}` slot): every run, per
  * workflow and per parent by creation time; the runs not yet ended, by when each may be runnable
  * (see `scripts/workflow-index.lua.ts`), so a recovery sweep reads the runs that may be runnable
@@ -101,7 +108,13 @@ export class RedisWorkflowIndex {
         if (run && run.status === 'running' && (run.ownerId === null || (run.leaseExpiresAt ?? 0) <= now)) candidates.push(run);
         else if (run && ENDED.has(run.status) && run.updatedAt <= now - UNFINISHED_END_GRACE) unfinished.push(run);
         else {
-          const later = !run ? '' : run.status === 'running' ? String(run.leaseExpiresAt) : run.status === 'suspended' ? '+inf' : String(run.updatedAt + UNFINISHED_END_GRACE);
+          const later = !run
+            ? ''
+            : run.status === 'running'
+              ? String(run.leaseExpiresAt)
+              : run.status === 'suspended'
+                ? String(now + SUSPENDED_RECHECK)
+                : String(run.updatedAt + UNFINISHED_END_GRACE);
           deferrals.push(scripts.wfActiveDefer.run(connection, [keys.active, keys.activeVersions], [ids[i]!, versions[i]!, later]));
           return;
         }
