@@ -1,5 +1,6 @@
 import { trippedPolicy } from './cancellation-policy.js';
 import { UnknownWorkflowError } from './errors/unknown-workflow.error.js';
+import { WorkflowScopeUnavailableError } from './errors/workflow-scope-unavailable.error.js';
 import { runFlow } from './flow-runner.js';
 import { isTerminalWorkflowStatus, type RunState } from './run-state.js';
 import { type RunAbort, RunExecution, type RunExecutionDeps } from './run-execution.js';
@@ -75,6 +76,8 @@ async function replayOnce(definition: WorkflowDefinition, exec: RunExecution, ho
     const value = await runInWorkflowScope(ctx, () => definition.run(ctx));
     return ctx.outcome ?? { kind: 'completed', value };
   } catch (error) {
+    // NOTE: not the run's failure: the run task is retried, and the retry has the run scope.
+    if (error instanceof WorkflowScopeUnavailableError) throw error;
     return ctx.outcome ?? (error instanceof WorkflowInterrupt ? error.outcome : { kind: 'failed', error: toWorkflowRunError(error, host.clock.now()) });
   }
 }

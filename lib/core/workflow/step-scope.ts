@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { WorkflowContextMissingError } from './errors/workflow-context-missing.error.js';
+import { WorkflowScopeUnavailableError } from './errors/workflow-scope-unavailable.error.js';
 import type { StepContext, WorkflowContext, WorkflowStepOptions } from './workflow-context.js';
 
 // NOTE: on Node 20 an enabled AsyncLocalStorage runs promise hooks on every promise of the
@@ -10,6 +11,8 @@ import type { StepContext, WorkflowContext, WorkflowStepOptions } from './workfl
 const runScope = new AsyncLocalStorage<WorkflowContext>();
 const stepScope = new AsyncLocalStorage<StepContext>();
 let runScopeWanted = false;
+/** Script runs executing without the run scope (started before anything asked for it). */
+let unscopedRuns = 0;
 let stepsRunning = 0;
 
 function stepEnded(): void {
@@ -59,14 +62,27 @@ export function asWorkflowStep<A extends unknown[], R>(name: string, fn: (...arg
   runScopeWanted = true;
   return async function workflowStep(this: unknown, ...args: A): Promise<Awaited<R>> {
     const run = runScope.getStore();
-    if (!run || stepScope.getStore()) return (await fn.apply(this, args)) as Awaited<R>;
-    return (await run.step(name, () => fn.apply(this, args), options)) as Awaited<R>;
+    if (stepScope.getStore()) return (await fn.apply(this, args)) as Awaited<R>;
+    if (run) return (await run.step(name, () => fn.apply(this, args), options)) as Awaited<R>;
+    if (unscopedRuns > 0) throw new WorkflowScopeUnavailableError(name);
+    return (await fn.apply(this, args)) as Awaited<R>;
   };
 }
 
 /** @internal Runs `fn` with `ctx` as the current script run (when anything reads it). */
 export function runInWorkflowScope<T>(ctx: WorkflowContext, fn: () => T): T {
-  return runScopeWanted ? runScope.run(ctx, fn) : fn();
+  if (runScopeWanted) return runScope.run(ctx, fn);
+  unscopedRuns++;
+  const ended = () => void unscopedRuns--;
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    ended();
+    throw error;
+  }
+  Promise.resolve(result).then(ended, ended);
+  return result;
 }
 
 /**

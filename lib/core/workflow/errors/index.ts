@@ -10,3 +10,4 @@ export * from './workflow-context-missing.error.js';
 export * from './concurrent-workflow-step.error.js';
 export * from './workflow-child-failed.error.js';
 export * from './workflow-lease-lost.error.js';
+export * from './workflow-scope-unavailable.error.js';
