@@ -157,6 +157,23 @@ describe('middleware in enqueueManySettled', () => {
     await worker.start();
     for (const o of [outcomes[0]!, outcomes[2]!]) expect((await stem.waitForTask((o as { id: string }).id, { timeout: 3_000 })).value).toBe('yes');
   });
+
+  it('a middleware that throws after its next() published the call reports that call enqueued, since it runs', async () => {
+    const lateThrow: StemMiddleware = {
+      name: 'late-throw',
+      onEnqueue: async (draft, next) => {
+        const id = await next();
+        if ((draft.meta['app.late'] as boolean | undefined) === true) throw new Error('audit log unreachable');
+        return id;
+      },
+    };
+    const { stem, broker, worker } = setup([{ name: 'echo', call: () => 'ran' }], [lateThrow]);
+    const outcomes = await stem.enqueueManySettled([{ name: 'echo' }, { name: 'echo', options: { meta: { 'app.late': true } } }]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
+    expect(await broker.pendingCount('default')).toBe(2);
+    await worker.start();
+    for (const o of outcomes) expect((await stem.waitForTask((o as { id: string }).id, { timeout: 3_000 })).value).toBe('ran');
+  });
 });
 
 describe('middleware on the worker (onConsume, onExecute, onError)', () => {

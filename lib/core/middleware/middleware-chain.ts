@@ -145,6 +145,7 @@ export async function enqueueBatchSettled(
   };
   const runs = envelopes.map((envelope, i) => {
     let arrived = false;
+    let published: string | undefined;
     return chain
       .enqueue(envelope, async (final) => {
         arrived = true;
@@ -152,9 +153,13 @@ export async function enqueueBatchSettled(
         settle();
         const result = (await batch).get(i)!;
         if (result.status === 'rejected') throw result.reason;
+        published = result.value;
         return result.value;
       })
       .catch((error: unknown) => {
+        // NOTE: a middleware that throws after its `next()` published the task does not unpublish
+        // it: the call is reported as enqueued, since a worker will run it.
+        if (published !== undefined) return published;
         if (!arrived) {
           arrived = true;
           settle();
