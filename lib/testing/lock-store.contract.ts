@@ -46,9 +46,9 @@ export function runLockStoreContractTests(adapter: string, factory: LockStoreCon
     it('renew by the owner extends the TTL', async () => {
       // The renewal goes out right after the acquire, and the check comes after the first TTL has
       // surely passed: the owner still holding the key shows the renewal's TTL replaced the first.
-      await store.acquire(key, 'a', 400);
-      expect(await store.renew(key, 'a', 3_000)).toBe(true);
-      await sleep(700);
+      await store.acquire(key, 'a', 1_500);
+      expect(await store.renew(key, 'a', 6_000)).toBe(true);
+      await sleep(1_800);
       expect(await store.ownerOf(key)).toBe('a');
     });
 

@@ -184,7 +184,7 @@ describe('Tenant rate limits (memory)', () => {
     const [first] = await w.enqueue('group', 'acme', 1);
     const [firstSync] = await w.enqueue('group:sync', 'acme', 1);
     await w.when(() => w.ran.length === 2);
-    // Before namespacing, these took the tokens of the groups `acme` and `sync:acme`.
+    // The task buckets of `group` and `group:sync` are not the group buckets `acme` and `sync:acme`: these still run at once.
     const report = await w.enqueue('report', 'acme', 1);
     const digest = await w.enqueue('digest', undefined, 1);
     await w.when(() => w.ran.length === 4);
