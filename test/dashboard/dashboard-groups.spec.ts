@@ -22,14 +22,14 @@ const handlers: TaskHandler[] = [
 const registry = new SimpleTaskRegistry(handlers);
 const worker = new Worker({ broker, backend, groupStore, registry, queues: [queue], concurrency: 2 });
 const servers: Server[] = [];
-const handlers_: DashboardHandler[] = [];
+const dashboards: DashboardHandler[] = [];
 
-/** Serves a dashboard over `sources` on a free loopback port; returns its URL. */
+/** Serves a dashboard over the in-memory stores (with or without the group store) on a free loopback port; returns its URL. */
 async function serve(withGroupStore: boolean): Promise<string> {
   const handler = createDashboardHandler({ broker, backend, ...(withGroupStore ? { groupStore } : {}) }, { queues: [queue] });
   const server = createServer((req, res) => void handler(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  handlers_.push(handler);
+  dashboards.push(handler);
   servers.push(server);
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
@@ -50,7 +50,7 @@ beforeAll(async () => {
   taskIds = dispatch.taskIds;
 });
 afterAll(async () => {
-  for (const h of handlers_) h.close();
+  for (const h of dashboards) h.close();
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   await worker.close({ mode: 'hard' });
   await broker.close();
@@ -90,6 +90,15 @@ describe('dashboard group page', () => {
     const { body } = await get(url, `/groups/${id}`);
     expect(body.slice(body.indexOf('<tr data-member="0">')).split('</tr>')[0]).toContain('<span class="badge s-pending">pending</span>');
     expect(body).toContain('<dd data-field="complete">no</dd>');
+  });
+
+  it("shows who holds a chord's claim, and that it was dispatched", async () => {
+    const id = uniqueName('g-chord');
+    await groupStore.initGroup(id, 1);
+    expect(await groupStore.claimChord(id, 'callback-1')).toBe(true);
+    expect((await get(url, `/groups/${id}`)).body).toMatch(/<dd data-field="chord">claimed by <a href="\/tasks\/callback-1">callback-1<\/a> until <time/);
+    await groupStore.markChordDispatched(id, 'callback-1');
+    expect((await get(url, `/groups/${id}`)).body).toContain('<dd data-field="chord">dispatched by <a href="/tasks/callback-1">callback-1</a></dd>');
   });
 
   it('an unknown group id answers 404 with a message, escaped', async () => {
