@@ -246,7 +246,7 @@ export function createDashboardHandler(sources: DashboardSources, options: Dashb
     const ctx = context(caller, flash, options.guards?.length ? who : undefined);
     const page = await pages.render(ctx, path, url.searchParams);
     if (page === null) return send(res, 404, 'text/html; charset=utf-8', layout(ctx, { title: 'Not found', active: '' }, notFound(path)), cookieHeaders(caller, extra));
-    return send(res, 200, 'text/html; charset=utf-8', page, cookieHeaders(caller, extra));
+    return send(res, page.status, 'text/html; charset=utf-8', page.body, cookieHeaders(caller, extra));
   }
 
   const handler = (async (req: IncomingMessage, res: ServerResponse) => {

@@ -6,6 +6,7 @@ import { type DashboardData, TASK_STATES } from './dashboard-data.js';
 import { listDeadLetters } from './dashboard-dead-letters.js';
 import type { DashboardRedact } from './dashboard.options.js';
 import { deadLettersView } from './views/dead-letters.view.js';
+import { groupView } from './views/groups.view.js';
 import { html, type Raw } from './views/html.js';
 import { layout, type PageContext } from './views/layout.js';
 import { overviewView } from './views/overview.view.js';
@@ -19,6 +20,12 @@ const int = (value: string | null, fallback: number) => {
   return value !== null && Number.isInteger(n) && n >= 0 ? n : fallback;
 };
 
+/** A rendered page: its HTML and the HTTP status to answer with. */
+export interface RenderedPage {
+  readonly status: number;
+  readonly body: string;
+}
+
 /** Renders the dashboard's pages from the stores; `null` for an unknown path. */
 export class DashboardPages {
   constructor(
@@ -27,14 +34,22 @@ export class DashboardPages {
     private readonly redact: DashboardRedact,
   ) {}
 
-  /** The page at `path` (below the base path), as HTML. */
-  async render(ctx: PageContext, path: string, params: URLSearchParams): Promise<string | null> {
-    const page = (title: string, active: string, body: Raw, live?: string) => layout(ctx, { title, active, ...(live ? { live } : {}) }, body);
+  /** The page at `path` (below the base path), as HTML with its status (404 for an unknown group). */
+  async render(ctx: PageContext, path: string, params: URLSearchParams): Promise<RenderedPage | null> {
+    const page = (title: string, active: string, body: Raw, live?: string, status = 200): RenderedPage => ({
+      status,
+      body: layout(ctx, { title, active, ...(live ? { live } : {}) }, body),
+    });
     if (path === '/' || path === '') return page('Overview', '', overviewView(ctx, await this.data.overview()), 'overview');
     if (path === '/tasks') return page('Tasks', '/tasks', await this.tasks(ctx, params));
     if (path.startsWith('/tasks/')) {
       const id = decodeURIComponent(path.slice('/tasks/'.length));
-      return page(`Task ${id}`, '/tasks', taskDetailView(ctx, id, await this.data.task(id, params.get('queue') ?? undefined), this.redact));
+      return page(`Task ${id}`, '/tasks', taskDetailView(ctx, id, await this.data.task(id, params.get('queue') ?? undefined), this.redact, Boolean(this.data.sources.groupStore)));
+    }
+    if (path.startsWith('/groups/') && this.data.sources.groupStore) {
+      const id = decodeURIComponent(path.slice('/groups/'.length));
+      const group = await this.data.sources.groupStore.getGroup(id);
+      return page(`Group ${id}`, '', groupView(ctx, id, group), undefined, group ? 200 : 404);
     }
     if (path === '/dead-letters') return page('Dead letters', '/dead-letters', await this.deadLetters(ctx, params));
     if (path === '/workers') {

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { GroupStore } from '../core/canvas/group-store.js';
 import type { Broker } from '../core/contracts/broker.js';
 import type { ControlStore } from '../core/contracts/control-store.js';
 import type { ResultBackend } from '../core/contracts/result-backend.js';
@@ -39,6 +40,12 @@ export interface DashboardSources {
   readonly channel?: ControlChannel | null;
   readonly scheduleStore?: ScheduleStore | null;
   readonly workflowStore?: WorkflowStore | null;
+  /**
+   * Where groups and chords are recorded: with it, the group and chord ids on a task's page link
+   * to a page of the group's members and chord state (`/groups/<id>`); without it they are plain
+   * text.
+   */
+  readonly groupStore?: GroupStore | null;
   /**
    * The producer used for replays (so replayed tasks are signed and get a `queued` status) and
    * for "run now". @default a producer on `broker` and `backend` without signing

@@ -35,6 +35,7 @@ export async function dashboardCommand(ctx: CliContext, flags: DashboardFlags, e
       controlStore: stores.revokeStore,
       scheduleStore: stores.scheduleStore,
       workflowStore: stores.workflowStore,
+      groupStore: stores.groupStore,
       producer: await ctx.producer(),
     },
     { readOnly: flags['read-only'] ?? false, ...(user && password ? { guards: [basicAuthGuard(user, password)] } : {}) },

@@ -106,6 +106,7 @@ export class StemDashboardModule implements NestModule, OnModuleInit, OnModuleDe
       controlStore: adapters.revokeStore,
       scheduleStore: adapters.scheduleStore,
       workflowStore: adapters.workflowStore,
+      groupStore: adapters.groupStore,
       ...(producer ? { producer } : {}),
     };
   }

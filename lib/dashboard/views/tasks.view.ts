@@ -1,6 +1,9 @@
+import { CanvasMeta } from '../../core/canvas/canvas.constants.js';
 import type { TaskStatusPage } from '../../core/contracts/result-backend.js';
+import { StemHeaders } from '../../core/envelope.js';
 import { type TaskDetail, type TaskQuery, TASK_STATES } from '../dashboard-data.js';
 import type { DashboardRedact } from '../dashboard.options.js';
+import { groupLink } from './groups.view.js';
 import { html, json, query, type Raw, shownError, time } from './html.js';
 import { actionForm, badge, type PageContext, tableOf } from './layout.js';
 
@@ -41,8 +44,8 @@ export function tasksView(ctx: PageContext, q: TaskQuery & { argsText?: string }
     </p>`;
 }
 
-/** The task detail page. */
-export function taskDetailView(ctx: PageContext, id: string, d: TaskDetail, redact: DashboardRedact): Raw {
+/** The task detail page; `groupLinks` makes its group and chord ids links to their group pages. */
+export function taskDetailView(ctx: PageContext, id: string, d: TaskDetail, redact: DashboardRedact, groupLinks = false): Raw {
   const s = d.status;
   if (!s && !d.deadLetter) return html`<p class="empty">No status for task ${id}: unknown, expired, or its task ignores results.</p>`;
   const name = s?.name ?? d.deadLetter?.envelope.name;
@@ -51,8 +54,8 @@ export function taskDetailView(ctx: PageContext, id: string, d: TaskDetail, reda
   const parent = meta['stem.parentTaskId'] as string | undefined;
   const root = meta['stem.rootTaskId'] as string | undefined;
   const headers = d.deadLetter?.envelope.headers ?? {};
-  const group = headers['stem-group-id'] ?? (meta['stem.groupId'] as string | undefined);
-  const chord = headers['stem-chord-id'] ?? (meta['stem.chordId'] as string | undefined);
+  const group = headers[StemHeaders.groupId] ?? (meta[CanvasMeta.groupId] as string | undefined);
+  const chord = headers[StemHeaders.chordId];
   const link = (taskId: string) => html`<a href="${ctx.base}/tasks/${encodeURIComponent(taskId)}">${taskId}</a>`;
   const error = shownError(redact, s?.error ?? d.deadLetter?.meta.error, name);
   return html` <dl class="facts" data-live-task="${id}">
@@ -79,7 +82,7 @@ export function taskDetailView(ctx: PageContext, id: string, d: TaskDetail, reda
       <dt>Lineage</dt>
       <dd>${parent ? html`parent ${link(parent)} ` : ''}${root && root !== parent ? html`root ${link(root)}` : ''}${!parent && !root ? '—' : ''}</dd>
       <dt>Canvas</dt>
-      <dd>${group ? `group ${group} ` : ''}${chord ? `chord ${chord}` : ''}${!group && !chord ? '—' : ''}</dd>
+      <dd>${group ? html`group ${groupLink(ctx, group, groupLinks)} ` : ''}${chord ? html`chord ${groupLink(ctx, chord, groupLinks)}` : ''}${!group && !chord ? '—' : ''}</dd>
     </dl>
     ${s && queue && !['succeeded', 'failed', 'cancelled'].includes(s.state) ? actionForm(ctx, 'revoke', { ids: id, terminate: 'true', back: `/tasks/${encodeURIComponent(id)}` }, 'Revoke (terminate)', { confirm: `Revoke task ${id}?`, danger: true }) : ''}
     ${d.deadLetter && queue ? html`<p class="warning">Dead letter: ${d.deadLetter.reason} at ${time(d.deadLetter.deadAt)} ${actionForm(ctx, 'dead-letter-replay', { queue, id, back: `/tasks/${encodeURIComponent(id)}` }, 'Replay')}</p>` : ''}
