@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { PostgresBroker, PostgresResultBackend } from '../lib/adapters/postgres/index.js';
 import { RedisResultBackend, RedisStreamsBroker } from '../lib/adapters/redis/index.js';
-import { SimpleTaskRegistry, Stem, Worker } from '../lib/core/index.js';
+import { type Broker, type ResultBackend, SimpleTaskRegistry, Stem, Worker } from '../lib/core/index.js';
 import { deleteKeys } from '../test/redis/redis-test-utils.js';
 
 /**
@@ -168,9 +168,8 @@ async function measureSides(label: string, sides: Side[], meter: Meter, settle: 
   print(`${label}: draining the backlog at concurrency ${CONCURRENCY} (results kept)`, names, drain);
 }
 
-async function stemRedis(prefix: string): Promise<Side> {
-  const broker = await RedisStreamsBroker.connect(REDIS_URL, { prefix });
-  const backend = await RedisResultBackend.connect(REDIS_URL, { prefix, recordArgs: RECORD_ARGS });
+/** The Stem side over a broker and backend: enqueue one by one, in bulk, and drain with a worker. */
+function stemSide(broker: Broker, backend: ResultBackend): Side {
   const registry = new SimpleTaskRegistry([{ name: 'noop', call: (_ctx, args: { i: number }) => args.i }]);
   const stem = new Stem({ broker, backend, registry });
   return {
@@ -196,6 +195,12 @@ async function stemRedis(prefix: string): Promise<Side> {
       await backend.close();
     },
   };
+}
+
+async function stemRedis(prefix: string): Promise<Side> {
+  const broker = await RedisStreamsBroker.connect(REDIS_URL, { prefix });
+  const backend = await RedisResultBackend.connect(REDIS_URL, { prefix, recordArgs: RECORD_ARGS });
+  return stemSide(broker, backend);
 }
 
 async function bullRedis(prefix: string): Promise<Side> {
@@ -242,31 +247,7 @@ async function stemPostgres(schema: string): Promise<Side> {
   const options = { schema, logger: quiet, pool: { max: 10 } };
   const broker = await PostgresBroker.connect(PG_URL, options);
   const backend = await PostgresResultBackend.connect(PG_URL, { ...options, recordArgs: RECORD_ARGS });
-  const registry = new SimpleTaskRegistry([{ name: 'noop', call: (_ctx, args: { i: number }) => args.i }]);
-  const stem = new Stem({ broker, backend, registry });
-  return {
-    name: RECORD_ARGS ? 'stem' : 'stem no-args',
-    enqueueOne: (i) => stem.enqueue('noop', { i }, { queue: 'cost' }).then(() => undefined),
-    async enqueueBulk(count) {
-      for (let i = 0; i < count; i += BATCH) {
-        await stem.enqueueMany(Array.from({ length: Math.min(BATCH, count - i) }, (_, j) => ({ name: 'noop', args: { i: i + j }, options: { queue: 'cost' } })));
-      }
-    },
-    async drain(count) {
-      let done = 0;
-      let finished!: () => void;
-      const all = new Promise<void>((resolve) => (finished = resolve));
-      const worker = new Worker({ broker, backend, registry, queues: ['cost'], concurrency: CONCURRENCY });
-      worker.signals.on('task-succeeded', () => void (++done === count && finished()));
-      await worker.start();
-      await all;
-      await worker.close();
-    },
-    async close() {
-      await broker.close();
-      await backend.close();
-    },
-  };
+  return stemSide(broker, backend);
 }
 
 async function graphilePostgres(schema: string): Promise<Side> {
