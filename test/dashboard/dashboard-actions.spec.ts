@@ -1,46 +1,28 @@
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryControlStore, InMemoryResultBackend, InMemoryScheduleStore, InMemoryWorkflowStore } from '../../lib/adapters/memory/index.js';
 import { Schedules } from '../../lib/core/beat/schedule-spec.js';
 import { StemScheduler } from '../../lib/core/beat/stem-scheduler.js';
-import { createDashboardHandler, type DashboardHandler } from '../../lib/dashboard/index.js';
 import { uniqueName } from '../../lib/testing/contract-helpers.js';
+import { type ServedDashboard, serveDashboard } from './dashboard-http-fixture.js';
 
 const broker = new InMemoryBroker();
 const backend = new InMemoryResultBackend();
 const scheduleStore = new InMemoryScheduleStore();
 const workflowStore = new InMemoryWorkflowStore();
 const scheduler = new StemScheduler({ store: scheduleStore });
-let server: Server;
-let handler: DashboardHandler;
+let dashboard: ServedDashboard;
 let url: string;
-let cookie: string;
-let token: string;
 
 beforeAll(async () => {
-  handler = createDashboardHandler({ broker, backend, controlStore: new InMemoryControlStore(), scheduleStore, workflowStore });
-  server = createServer((req, res) => void handler(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const page = await fetch(`${url}/schedules`);
-  cookie = page.headers.get('set-cookie')!.split(';')[0]!;
-  token = /name="stem-csrf" content="([^"]+)"/.exec(await page.text())![1]!;
+  dashboard = await serveDashboard('/schedules', { broker, backend, controlStore: new InMemoryControlStore(), scheduleStore, workflowStore });
+  url = dashboard.url;
 });
 afterAll(async () => {
-  handler.close();
-  await new Promise((resolve) => server.close(resolve));
+  await dashboard.close();
   await broker.close();
 });
 
-/** Posts an action as JSON, the way a script would. */
-async function act(action: string, body: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${url}/actions/${action}`, {
-    method: 'POST',
-    headers: { cookie, 'x-stem-csrf': token, 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const act = (action: string, body: Record<string, string>) => dashboard.act(action, body);
 
 describe('dashboard schedule and workflow actions', () => {
   it('disables, enables and runs a schedule entry now', async () => {
@@ -75,7 +57,7 @@ describe('dashboard schedule and workflow actions', () => {
     const again = await act('workflow-cancel', { run: run.id });
     expect(again.status).toBe(409);
     expect(String(again.json.error)).toContain('already ended');
-    expect((await handler.audit.list(10)).map((e) => `${e.action}:${e.ok}`)).toEqual(
+    expect((await dashboard.handler.audit.list(10)).map((e) => `${e.action}:${e.ok}`)).toEqual(
       expect.arrayContaining(['workflow-cancel:true', 'workflow-cancel:false', 'workflow-rewind:true']),
     );
   });

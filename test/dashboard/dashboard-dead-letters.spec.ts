@@ -1,33 +1,21 @@
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryResultBackend } from '../../lib/adapters/memory/index.js';
 import { type Clock, systemClock } from '../../lib/core/utils/clock.js';
-import { createDashboardHandler, type DashboardHandler } from '../../lib/dashboard/index.js';
 import { makeEnvelope, uniqueName } from '../../lib/testing/contract-helpers.js';
+import { type ServedDashboard, serveDashboard } from './dashboard-http-fixture.js';
 
 /** Every dead letter of this broker is recorded at the same instant, which a time-based selection cannot tell apart. */
 const instant = Date.now();
 const frozen: Clock = { now: () => instant, setTimeout: systemClock.setTimeout };
 const broker = new InMemoryBroker({ clock: frozen });
 const backend = new InMemoryResultBackend();
-let server: Server;
-let handler: DashboardHandler;
-let url: string;
-let cookie: string;
-let token: string;
+let dashboard: ServedDashboard;
 
 beforeAll(async () => {
-  handler = createDashboardHandler({ broker, backend });
-  server = createServer((req, res) => void handler(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const page = await fetch(`${url}/`);
-  cookie = page.headers.get('set-cookie')!.split(';')[0]!;
-  token = /name="stem-csrf" content="([^"]+)"/.exec(await page.text())![1]!;
+  dashboard = await serveDashboard('/', { broker, backend });
 });
 afterAll(async () => {
-  handler.close();
-  await new Promise((resolve) => server.close(resolve));
+  await dashboard.close();
   await broker.close();
 });
 
@@ -48,15 +36,7 @@ async function deadLetters(queue: string, kinds: readonly [string, string][]): P
 
 const remaining = async (queue: string) => (await broker.listDeadLetters(queue, { limit: 100 })).items.map((e) => e.envelope.id).sort();
 
-/** Posts an action as JSON, the way a script would. */
-async function act(action: string, body: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${url}/actions/${action}`, {
-    method: 'POST',
-    headers: { cookie, 'x-stem-csrf': token, 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const act = (action: string, body: Record<string, string>) => dashboard.act(action, body);
 
 describe('dashboard dead-letter actions', () => {
   it('purges and replays exactly the dead letter asked for, among others dead at the same instant', async () => {
@@ -96,7 +76,7 @@ describe('dashboard dead-letter actions', () => {
       ['invalid-args', 'ValidationError'],
       ['expired', 'Error'],
     ]);
-    const page = await (await fetch(`${url}/dead-letters?queue=${queue}&reason=expired`, { headers: { cookie } })).text();
+    const page = await (await fetch(`${dashboard.url}/dead-letters?queue=${queue}&reason=expired`, { headers: { cookie: dashboard.cookie } })).text();
     expect(page).toMatch(/<input type="hidden" name="reason" value="expired" \/>/);
     expect(page).toContain('with reason &quot;expired&quot;');
     const dry = await act('dead-letters-bulk', { queue, op: 'replay', reason: 'expired', limit: '100', dryRun: 'true' });
