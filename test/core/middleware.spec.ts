@@ -32,6 +32,15 @@ function setup(handlers: TaskHandler[], middleware: StemMiddleware[], options: P
 }
 
 const fastRetry = { backoff: 10, jitter: false };
+/** Rejects calls whose meta has `app.bad`, and tags the others with an `x-batch` header. */
+const pickOut: StemMiddleware = {
+  name: 'pick-out',
+  onEnqueue: (draft, next) => {
+    if ((draft.meta['app.bad'] as boolean | undefined) === true) throw new Error('bad call');
+    draft.headers['x-batch'] = 'yes';
+    return next();
+  },
+};
 const tag = (run: TaskRun) => `${run.envelope.name}#${run.envelope.attempt}`;
 
 /** A middleware that records every hook as `name.hook:task#attempt`, wrapping hooks recording their end too. */
@@ -119,14 +128,6 @@ describe('middleware on the producer (onEnqueue)', () => {
 
   it('in enqueueMany, runs for every call, publishes in one batch, and a rejection of one publishes none', async () => {
     const log: string[] = [];
-    const pickOut: StemMiddleware = {
-      name: 'pick-out',
-      onEnqueue: (draft, next) => {
-        if ((draft.meta['app.bad'] as boolean | undefined) === true) throw new Error('bad call');
-        draft.headers['x-batch'] = 'yes';
-        return next();
-      },
-    };
     const { stem, broker, worker } = setup([{ name: 'echo', call: (ctx) => ctx.headers['x-batch'] }], [recorder(log, 'rec'), pickOut]);
     const ids = await stem.enqueueMany([{ name: 'echo' }, { name: 'echo' }]);
     expect(log.filter((l) => l === 'rec.onEnqueue:echo')).toHaveLength(2);
@@ -139,14 +140,6 @@ describe('middleware on the producer (onEnqueue)', () => {
 
 describe('middleware in enqueueManySettled', () => {
   it('a rejection of one call rejects only that call; the others are published together and run', async () => {
-    const pickOut: StemMiddleware = {
-      name: 'pick-out',
-      onEnqueue: (draft, next) => {
-        if ((draft.meta['app.bad'] as boolean | undefined) === true) throw new Error('bad call');
-        draft.headers['x-batch'] = 'yes';
-        return next();
-      },
-    };
     const { stem, broker, worker } = setup([{ name: 'echo', call: (ctx) => ctx.headers['x-batch'] }], [pickOut]);
     const outcomes = await stem.enqueueManySettled([{ name: 'echo' }, { name: 'echo', options: { meta: { 'app.bad': true } } }, { name: 'echo' }]);
     expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
