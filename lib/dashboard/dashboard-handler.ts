@@ -176,7 +176,7 @@ export function createDashboardHandler(sources: DashboardSources, options: Dashb
     const refuse = (status: number, message: string) => (json ? sendJson(res, status, { error: message }) : send(res, status, 'text/plain; charset=utf-8', message));
     if (readOnly) return refuse(403, 'This Stem dashboard is read-only: actions are turned off (readOnly: true).');
     const origin = req.headers.origin;
-    if (origin && origin !== 'null' && new URL(origin).host !== req.headers.host) return refuse(403, `Refused a cross-origin request from ${origin}.`);
+    if (origin && origin !== 'null' && originHost(origin) !== req.headers.host) return refuse(403, `Refused a cross-origin request from ${origin}.`);
     let fields: Record<string, string>;
     try {
       fields = await readFields(req);
@@ -267,6 +267,15 @@ function notFound(path: string) {
 
 function stringFields(values: Record<string, string | number>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
+}
+
+/** The host of an `Origin` header; `undefined` when it is not a URL, so a garbled origin is refused as foreign. */
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
 }
 
 function refererPath(req: IncomingMessage, base: string): string | undefined {

@@ -42,12 +42,24 @@ export class DashboardPages {
     });
     if (path === '/' || path === '') return page('Overview', '', overviewView(ctx, await this.data.overview()), 'overview');
     if (path === '/tasks') return page('Tasks', '/tasks', await this.tasks(ctx, params));
+    const badId = (prefix: string) =>
+      page(
+        'Bad address',
+        '',
+        html`<p class="error">
+          The id in this address is not valid percent-encoding: ${path.slice(prefix.length)}. Open the item from a list, or encode the id with encodeURIComponent.
+        </p>`,
+        undefined,
+        400,
+      );
     if (path.startsWith('/tasks/')) {
-      const id = decodeURIComponent(path.slice('/tasks/'.length));
+      const id = decodedId(path, '/tasks/');
+      if (id === null) return badId('/tasks/');
       return page(`Task ${id}`, '/tasks', taskDetailView(ctx, id, await this.data.task(id, params.get('queue') ?? undefined), this.redact, Boolean(this.data.sources.groupStore)));
     }
     if (path.startsWith('/groups/') && this.data.sources.groupStore) {
-      const id = decodeURIComponent(path.slice('/groups/'.length));
+      const id = decodedId(path, '/groups/');
+      if (id === null) return badId('/groups/');
       const group = await this.data.sources.groupStore.getGroup(id);
       return page(`Group ${id}`, '', groupView(ctx, id, group), undefined, group ? 200 : 404);
     }
@@ -64,7 +76,8 @@ export class DashboardPages {
     }
     if (path === '/workflows') return page('Workflows', '/workflows', await this.workflows(ctx, params));
     if (path.startsWith('/workflows/')) {
-      const id = decodeURIComponent(path.slice('/workflows/'.length));
+      const id = decodedId(path, '/workflows/');
+      if (id === null) return badId('/workflows/');
       const store = this.data.sources.workflowStore;
       const run = store ? await store.get(id) : null;
       return page(`Run ${id}`, '/workflows', workflowRunView(ctx, run, run && store ? await store.listSteps(id) : [], this.redact));
@@ -127,5 +140,14 @@ export class DashboardPages {
     const runs = await store.listRuns({ ...(valid ? { status: valid } : {}), limit: 51, offset });
     const watchers = await store.listWatchers(undefined, { limit: 100 });
     return workflowsView(ctx, valid, runs.slice(0, 50), watchers, offset, runs.length > 50);
+  }
+}
+
+/** The id after `prefix` in `path`, percent-decoded; `null` when its encoding is malformed (e.g. `%E0%A4%A`). */
+function decodedId(path: string, prefix: string): string | null {
+  try {
+    return decodeURIComponent(path.slice(prefix.length));
+  } catch {
+    return null;
   }
 }

@@ -129,6 +129,25 @@ describe('dashboard security', () => {
     expect(await paused(name)).toBe(false);
   });
 
+  it('refuses a post whose Origin header is not a URL, without a server error', async () => {
+    const { cookie, token } = await session(open);
+    const name = uniqueName('origin-garbled');
+    const res = await post(open, 'queue-pause', { queue: name, _csrf: token }, { cookie, origin: 'not a url' });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('cross-origin');
+    expect(await paused(name)).toBe(false);
+  });
+
+  it('answers 400 naming the bad id for an address with malformed percent-encoding', async () => {
+    for (const path of ['/stem/tasks/%E0%A4%A', '/stem/workflows/abc%', '/stem/tasks/%zz']) {
+      const res = await fetch(`${open}${path}`);
+      expect(res.status, path).toBe(400);
+      expect(await res.text(), path).toContain('not valid percent-encoding');
+    }
+    const ok = await fetch(`${open}/stem/tasks/${encodeURIComponent('a%b/c')}`);
+    expect(ok.status).toBe(200);
+  });
+
   it('redirects back only to a path of the dashboard, whatever the back field or the referer says (no open redirect)', async () => {
     // NOTE: at the root (basePath ''), as `stem dashboard` serves it: nothing is put before `back`.
     const root = await serve({ basePath: '' });
