@@ -84,7 +84,9 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
       updatedAt: now,
     };
     const args = recordArgs(update.args, this.argsLimit) ?? (previous ? this.entries.get(id)?.args : undefined);
-    this.entries.set(id, { status, expiresAt: now + (options.ttl ?? this.defaultTtl), ...(args ? { args } : {}) });
+    const entry: Entry = { status, expiresAt: now + (options.ttl ?? this.defaultTtl) };
+    if (args) entry.args = args;
+    this.entries.set(id, entry);
     if (previous?.state !== status.state) this.countFinished(status, now);
     this.notify(status);
     if (++this.writesSinceSweep >= 10_000) this.sweep(now);

@@ -10,6 +10,7 @@ export class QueueSubscription {
   private active: readonly string[];
   private change = new AbortController();
   private closed = false;
+  private fetchSignal?: { stop: AbortSignal; change: AbortSignal; either: AbortSignal };
 
   constructor(
     private readonly broker: Broker,
@@ -51,7 +52,16 @@ export class QueueSubscription {
       return [];
     }
     this.consumer ??= this.broker.consume({ queues: this.active, consumerName: this.consumerName, defaultVisibilityTimeout: this.defaultVisibilityTimeout });
-    return this.consumer.fetch(max, AbortSignal.any([stop, change]));
+    return this.consumer.fetch(max, this.either(stop, change));
+  }
+
+  /** One signal for `stop` or `change`, reused while both stay the same (a fetch runs per freed slot). */
+  private either(stop: AbortSignal, change: AbortSignal): AbortSignal {
+    const cached = this.fetchSignal;
+    if (cached && cached.stop === stop && cached.change === change) return cached.either;
+    const either = AbortSignal.any([stop, change]);
+    this.fetchSignal = { stop, change, either };
+    return either;
   }
 
   /** Closes the consumer. Idempotent. */
