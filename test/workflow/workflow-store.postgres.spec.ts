@@ -55,6 +55,43 @@ describe.runIf(available)('Postgres workflow store', () => {
     }
   });
 
+  it('checkpoints saved at once by many runs are each checked against their own run and lease', async () => {
+    const store = await PostgresWorkflowStore.connect(POSTGRES_URL, { schema, logger: recordingLogger(), sweepInterval: 0 });
+    try {
+      const runs = await Promise.all(Array.from({ length: 40 }, (_, i) => store.createRun({ workflow: 'many', params: { i } })));
+      const ids = runs.map((r) => r.id);
+      expect(await Promise.all(ids.map((id) => store.claimRun(id, 'owner', 60_000)))).toEqual(ids.map(() => true));
+      await Promise.all(ids.slice(30).map((id) => store.markCompleted(id, 'done', { ownerId: 'owner' })));
+      // NOTE: issued in one turn, so they go out together: good saves, a stranger's, ended runs,
+      // a run that does not exist, and two saves of one run.
+      const saves = await Promise.all([
+        ...ids.slice(0, 20).map((id, i) => store.saveStep(id, 'a', { i }, { ownerId: 'owner', meta: { n: i } })),
+        ...ids.slice(20, 30).map((id) => store.saveStep(id, 'a', 'stolen', { ownerId: 'intruder' })),
+        ...ids.slice(30).map((id) => store.saveStep(id, 'a', 'late', { ownerId: 'owner' })),
+        store.saveStep('no-such-run', 'a', 1),
+        store.saveStep(ids[0]!, 'b', undefined, { ownerId: 'owner' }),
+      ]);
+      expect(saves).toEqual([...Array(20).fill(true), ...Array(10).fill(false), ...Array(10).fill(false), false, true]);
+      const first = await store.listSteps(ids[0]!);
+      expect(first.map((c) => [c.name, c.position, c.value, c.meta])).toEqual([
+        ['a', 0, { i: 0 }, { n: 0 }],
+        ['b', 1, undefined, undefined],
+      ]);
+      expect((await store.get(ids[0]!))?.cursor).toBe(2);
+      for (const [i, id] of ids.slice(1, 20).entries()) {
+        expect((await store.listSteps(id)).map((c) => [c.name, c.position, c.value])).toEqual([['a', 0, { i: i + 1 }]]);
+        expect((await store.get(id))?.cursor).toBe(1);
+      }
+      for (const id of ids.slice(20)) expect(await store.listSteps(id)).toEqual([]);
+      // An overwrite of a known checkpoint keeps its position and the cursor.
+      expect(await Promise.all([store.saveStep(ids[1]!, 'a', 'again', { ownerId: 'owner' }), store.saveStep(ids[2]!, 'a', 'again', { ownerId: 'owner' })])).toEqual([true, true]);
+      expect((await store.listSteps(ids[1]!)).map((c) => [c.name, c.position, c.value])).toEqual([['a', 0, 'again']]);
+      expect((await store.get(ids[1]!))?.cursor).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('the retention sweep deletes expired runs with their checkpoints, on the expiry index', async () => {
     const store = await PostgresWorkflowStore.connect(POSTGRES_URL, { schema, logger: recordingLogger(), retention: 1, sweepInterval: 0 });
     try {
