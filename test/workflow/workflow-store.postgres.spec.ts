@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresWorkflowStore } from '../../lib/adapters/postgres/index.js';
+import { DuplicateWorkflowRunError } from '../../lib/core/workflow/errors/duplicate-workflow-run.error.js';
 import { runWorkflowRetentionContractTests } from '../../lib/testing/workflow-retention.contract.js';
 import { runWorkflowStoreContractTests } from '../../lib/testing/workflow-store.contract.js';
 import { postgresAvailable } from '../support/services.js';
@@ -51,6 +52,33 @@ describe.runIf(available)('Postgres workflow store', () => {
       ]);
     } finally {
       await writer.end();
+      await store.close();
+    }
+  });
+
+  it('runs created at once are each stored, and an id taken (before or in the same batch) fails only its own start', async () => {
+    const store = await PostgresWorkflowStore.connect(POSTGRES_URL, { schema, logger: recordingLogger(), sweepInterval: 0 });
+    try {
+      const taken = await store.createRun({ workflow: 'first', params: {}, runId: `taken-${schema}` });
+      const created = await Promise.allSettled([
+        ...Array.from({ length: 30 }, (_, i) => store.createRun({ workflow: 'many', params: { i }, metadata: { i }, cancellationPolicy: { maxRunTime: 1_000 } })),
+        store.createRun({ workflow: 'again', params: {}, runId: taken.id }),
+        store.createRun({ workflow: 'twin', params: { n: 1 }, runId: `twin-${schema}` }),
+        store.createRun({ workflow: 'twin', params: { n: 2 }, runId: `twin-${schema}` }),
+        store.createRun({ workflow: 'child', params: undefined, parentRunId: taken.id }),
+      ]);
+      const ok = created.filter((c) => c.status === 'fulfilled').map((c) => c.value);
+      expect(ok).toHaveLength(32);
+      for (const [i, run] of ok.slice(0, 30).entries()) {
+        expect(run).toMatchObject({ workflow: 'many', status: 'running', params: { i }, metadata: { i }, cursor: 0 });
+        expect(await store.get(run.id)).toMatchObject({ workflow: 'many', params: { i }, cancellationPolicy: { maxRunTime: 1_000 } });
+      }
+      expect((created[30] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateWorkflowRunError);
+      expect(created[31]).toMatchObject({ status: 'fulfilled', value: { id: `twin-${schema}`, params: { n: 1 } } });
+      expect((created[32] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateWorkflowRunError);
+      expect(created[33]).toMatchObject({ status: 'fulfilled', value: { workflow: 'child', parentRunId: taken.id } });
+      expect((await store.get(taken.id))?.workflow).toBe('first');
+    } finally {
       await store.close();
     }
   });

@@ -21,6 +21,7 @@ import { requireTable } from './postgres.require-table.js';
 import { withTransaction } from './postgres.transaction.js';
 import { PostgresCheckpointWriter } from './postgres.workflow-checkpoints.js';
 import { PostgresWorkflowEnds } from './postgres.workflow-end.js';
+import { PostgresRunInserter } from './postgres.workflow-run-inserts.js';
 import { PostgresWorkflowWatch } from './postgres.workflow-watch.js';
 import { type PostgresWorkflowStoreOptions, type SuspendOptions, suspensionData, type WaitOptions } from './postgres.workflow-store.options.js';
 import { type CheckpointRow, jsonParam, payloadParam, toCheckpoint, toRunState, toSignal, toWatcher, type WorkflowRunRow } from './postgres.workflow-row.js';
@@ -28,7 +29,6 @@ import * as sql from './sql/workflows.sql.js';
 
 const DEFAULT_BATCH = 256;
 const DEFAULT_DUE_CLAIM_MS = 30_000;
-
 
 /**
  * A {@link WorkflowStore} on Postgres (migration 0007): a row per run, checkpoints, watchers and
@@ -50,6 +50,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   private readonly watcher: PostgresWorkflowWatch;
   private readonly ends: PostgresWorkflowEnds;
   private readonly checkpoints: PostgresCheckpointWriter;
+  private readonly inserts: PostgresRunInserter;
   private readonly sweepInterval: number;
   private sweepTimer: TimerHandle | undefined;
   private closing: Promise<void> | undefined;
@@ -63,6 +64,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     this.channel = `${ctx.schema}_workflows`;
     this.ends = new PostgresWorkflowEnds(ctx, this.clock, this.retention, this.channel);
     this.checkpoints = new PostgresCheckpointWriter(ctx, this.clock);
+    this.inserts = new PostgresRunInserter(ctx, this.clock);
     this.watcher = new PostgresWorkflowWatch(ctx, this.channel, this.clock, options.watchPollInterval ?? 5_000, (id) => this.get(id));
     this.sweepInterval = options.sweepInterval ?? 60_000;
     this.scheduleSweep();
@@ -87,17 +89,15 @@ export class PostgresWorkflowStore implements WorkflowStore {
 
   async createRun(input: CreateWorkflowRun): Promise<RunState> {
     const id = input.runId ?? uuidv7();
-    const values = [
+    const row = await this.inserts.insert({
       id,
-      input.workflow,
-      payloadParam(input.params),
-      input.parentRunId ?? null,
-      this.clock.now(),
-      jsonParam(input.cancellationPolicy ?? null),
-      JSON.stringify(input.metadata ?? {}),
-    ];
-    const { rows } = await this.write<WorkflowRunRow>(sql.insertRun(this.ctx.s), values);
-    if (rows[0]) return toRunState(rows[0]);
+      workflow: input.workflow,
+      params: payloadParam(input.params),
+      parentRunId: input.parentRunId ?? null,
+      cancellationPolicy: jsonParam(input.cancellationPolicy ?? null),
+      metadata: JSON.stringify(input.metadata ?? {}),
+    });
+    if (row) return toRunState(row);
     const { rows: taken } = await this.read<{ workflow: string }>(sql.runWorkflow(this.ctx.s), [id]);
     throw new DuplicateWorkflowRunError(id, taken[0]?.workflow ?? input.workflow);
   }
@@ -299,7 +299,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     this.closing ??= (async () => {
       this.sweepTimer?.cancel();
       this.watcher.close();
-      await this.checkpoints.drain();
+      await Promise.all([this.inserts.drain(), this.checkpoints.drain()]);
       await this.ctx.release();
     })();
     return this.closing;
