@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresWorkflowStore } from '../../lib/adapters/postgres/index.js';
+import { DuplicateWorkflowRunError } from '../../lib/core/workflow/errors/duplicate-workflow-run.error.js';
 import { runWorkflowRetentionContractTests } from '../../lib/testing/workflow-retention.contract.js';
 import { runWorkflowStoreContractTests } from '../../lib/testing/workflow-store.contract.js';
 import { postgresAvailable } from '../support/services.js';
@@ -51,6 +52,70 @@ describe.runIf(available)('Postgres workflow store', () => {
       ]);
     } finally {
       await writer.end();
+      await store.close();
+    }
+  });
+
+  it('runs created at once are each stored, and an id taken (before or in the same batch) fails only its own start', async () => {
+    const store = await PostgresWorkflowStore.connect(POSTGRES_URL, { schema, logger: recordingLogger(), sweepInterval: 0 });
+    try {
+      const taken = await store.createRun({ workflow: 'first', params: {}, runId: `taken-${schema}` });
+      const created = await Promise.allSettled([
+        ...Array.from({ length: 30 }, (_, i) => store.createRun({ workflow: 'many', params: { i }, metadata: { i }, cancellationPolicy: { maxRunTime: 1_000 } })),
+        store.createRun({ workflow: 'again', params: {}, runId: taken.id }),
+        store.createRun({ workflow: 'twin', params: { n: 1 }, runId: `twin-${schema}` }),
+        store.createRun({ workflow: 'twin', params: { n: 2 }, runId: `twin-${schema}` }),
+        store.createRun({ workflow: 'child', params: undefined, parentRunId: taken.id }),
+      ]);
+      const ok = created.filter((c) => c.status === 'fulfilled').map((c) => c.value);
+      expect(ok).toHaveLength(32);
+      for (const [i, run] of ok.slice(0, 30).entries()) {
+        expect(run).toMatchObject({ workflow: 'many', status: 'running', params: { i }, metadata: { i }, cursor: 0 });
+        expect(await store.get(run.id)).toMatchObject({ workflow: 'many', params: { i }, cancellationPolicy: { maxRunTime: 1_000 } });
+      }
+      expect((created[30] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateWorkflowRunError);
+      expect(created[31]).toMatchObject({ status: 'fulfilled', value: { id: `twin-${schema}`, params: { n: 1 } } });
+      expect((created[32] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateWorkflowRunError);
+      expect(created[33]).toMatchObject({ status: 'fulfilled', value: { workflow: 'child', parentRunId: taken.id } });
+      expect((await store.get(taken.id))?.workflow).toBe('first');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('checkpoints saved at once by many runs are each checked against their own run and lease', async () => {
+    const store = await PostgresWorkflowStore.connect(POSTGRES_URL, { schema, logger: recordingLogger(), sweepInterval: 0 });
+    try {
+      const runs = await Promise.all(Array.from({ length: 40 }, (_, i) => store.createRun({ workflow: 'many', params: { i } })));
+      const ids = runs.map((r) => r.id);
+      expect(await Promise.all(ids.map((id) => store.claimRun(id, 'owner', 60_000)))).toEqual(ids.map(() => true));
+      await Promise.all(ids.slice(30).map((id) => store.markCompleted(id, 'done', { ownerId: 'owner' })));
+      // NOTE: issued in one turn, so they go out together: good saves, a stranger's, ended runs,
+      // a run that does not exist, and two saves of one run.
+      const saves = await Promise.all([
+        ...ids.slice(0, 20).map((id, i) => store.saveStep(id, 'a', { i }, { ownerId: 'owner', meta: { n: i } })),
+        ...ids.slice(20, 30).map((id) => store.saveStep(id, 'a', 'stolen', { ownerId: 'intruder' })),
+        ...ids.slice(30).map((id) => store.saveStep(id, 'a', 'late', { ownerId: 'owner' })),
+        store.saveStep('no-such-run', 'a', 1),
+        store.saveStep(ids[0]!, 'b', undefined, { ownerId: 'owner' }),
+      ]);
+      expect(saves).toEqual([...Array(20).fill(true), ...Array(10).fill(false), ...Array(10).fill(false), false, true]);
+      const first = await store.listSteps(ids[0]!);
+      expect(first.map((c) => [c.name, c.position, c.value, c.meta])).toEqual([
+        ['a', 0, { i: 0 }, { n: 0 }],
+        ['b', 1, undefined, undefined],
+      ]);
+      expect((await store.get(ids[0]!))?.cursor).toBe(2);
+      for (const [i, id] of ids.slice(1, 20).entries()) {
+        expect((await store.listSteps(id)).map((c) => [c.name, c.position, c.value])).toEqual([['a', 0, { i: i + 1 }]]);
+        expect((await store.get(id))?.cursor).toBe(1);
+      }
+      for (const id of ids.slice(20)) expect(await store.listSteps(id)).toEqual([]);
+      // An overwrite of a known checkpoint keeps its position and the cursor.
+      expect(await Promise.all([store.saveStep(ids[1]!, 'a', 'again', { ownerId: 'owner' }), store.saveStep(ids[2]!, 'a', 'again', { ownerId: 'owner' })])).toEqual([true, true]);
+      expect((await store.listSteps(ids[1]!)).map((c) => [c.name, c.position, c.value])).toEqual([['a', 0, 'again']]);
+      expect((await store.get(ids[1]!))?.cursor).toBe(1);
+    } finally {
       await store.close();
     }
   });

@@ -19,7 +19,9 @@ import { type CreateWorkflowRun, type ListWorkflowRunsQuery, type LoadedRun, typ
 import { isNotSentError, openPostgres, type PostgresContext, type PostgresTarget, retryTransient } from './postgres.connection.js';
 import { requireTable } from './postgres.require-table.js';
 import { withTransaction } from './postgres.transaction.js';
+import { PostgresCheckpointWriter } from './postgres.workflow-checkpoints.js';
 import { PostgresWorkflowEnds } from './postgres.workflow-end.js';
+import { PostgresRunInserter } from './postgres.workflow-run-inserts.js';
 import { PostgresWorkflowWatch } from './postgres.workflow-watch.js';
 import { type PostgresWorkflowStoreOptions, type SuspendOptions, suspensionData, type WaitOptions } from './postgres.workflow-store.options.js';
 import { type CheckpointRow, jsonParam, payloadParam, toCheckpoint, toRunState, toSignal, toWatcher, type WorkflowRunRow } from './postgres.workflow-row.js';
@@ -27,8 +29,6 @@ import * as sql from './sql/workflows.sql.js';
 
 const DEFAULT_BATCH = 256;
 const DEFAULT_DUE_CLAIM_MS = 30_000;
-
-type Queryable = pg.Pool | pg.PoolClient;
 
 /**
  * A {@link WorkflowStore} on Postgres (migration 0007): a row per run, checkpoints, watchers and
@@ -49,6 +49,8 @@ export class PostgresWorkflowStore implements WorkflowStore {
   private readonly channel: string;
   private readonly watcher: PostgresWorkflowWatch;
   private readonly ends: PostgresWorkflowEnds;
+  private readonly checkpoints: PostgresCheckpointWriter;
+  private readonly inserts: PostgresRunInserter;
   private readonly sweepInterval: number;
   private sweepTimer: TimerHandle | undefined;
   private closing: Promise<void> | undefined;
@@ -61,6 +63,8 @@ export class PostgresWorkflowStore implements WorkflowStore {
     this.retention = options.retention === false ? 0 : toMillis(options.retention ?? '7d', 'retention');
     this.channel = `${ctx.schema}_workflows`;
     this.ends = new PostgresWorkflowEnds(ctx, this.clock, this.retention, this.channel);
+    this.checkpoints = new PostgresCheckpointWriter(ctx, this.clock);
+    this.inserts = new PostgresRunInserter(ctx, this.clock);
     this.watcher = new PostgresWorkflowWatch(ctx, this.channel, this.clock, options.watchPollInterval ?? 5_000, (id) => this.get(id));
     this.sweepInterval = options.sweepInterval ?? 60_000;
     this.scheduleSweep();
@@ -85,17 +89,15 @@ export class PostgresWorkflowStore implements WorkflowStore {
 
   async createRun(input: CreateWorkflowRun): Promise<RunState> {
     const id = input.runId ?? uuidv7();
-    const values = [
+    const row = await this.inserts.insert({
       id,
-      input.workflow,
-      payloadParam(input.params),
-      input.parentRunId ?? null,
-      this.clock.now(),
-      jsonParam(input.cancellationPolicy ?? null),
-      JSON.stringify(input.metadata ?? {}),
-    ];
-    const { rows } = await this.write<WorkflowRunRow>(sql.insertRun(this.ctx.s), values);
-    if (rows[0]) return toRunState(rows[0]);
+      workflow: input.workflow,
+      params: payloadParam(input.params),
+      parentRunId: input.parentRunId ?? null,
+      cancellationPolicy: jsonParam(input.cancellationPolicy ?? null),
+      metadata: JSON.stringify(input.metadata ?? {}),
+    });
+    if (row) return toRunState(row);
     const { rows: taken } = await this.read<{ workflow: string }>(sql.runWorkflow(this.ctx.s), [id]);
     throw new DuplicateWorkflowRunError(id, taken[0]?.workflow ?? input.workflow);
   }
@@ -121,7 +123,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   }
 
   async saveStep(runId: string, name: string, value: unknown, options: { ownerId?: string; meta?: Readonly<Record<string, unknown>> } = {}): Promise<boolean> {
-    return this.saveStepWith(this.ctx.pool, runId, name, jsonParam(value), options.ownerId, options.meta);
+    return this.checkpoints.save(runId, name, jsonParam(value), options.ownerId, options.meta);
   }
 
   async listSteps(runId: string): Promise<StepCheckpoint[]> {
@@ -297,6 +299,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     this.closing ??= (async () => {
       this.sweepTimer?.cancel();
       this.watcher.close();
+      await Promise.all([this.inserts.drain(), this.checkpoints.drain()]);
       await this.ctx.release();
     })();
     return this.closing;
@@ -316,16 +319,9 @@ export class PostgresWorkflowStore implements WorkflowStore {
     return done;
   }
 
-  private async saveStepWith(
-    db: Queryable,
-    runId: string,
-    name: string,
-    value: string | null,
-    ownerId: string | undefined,
-    meta?: Readonly<Record<string, unknown>>,
-  ): Promise<boolean> {
-    const query = () => db.query(sql.saveStep(this.ctx.s), [runId, name, value, this.clock.now(), ownerId ?? null, meta ? JSON.stringify(meta) : null]);
-    const { rows } = db === this.ctx.pool ? await retryTransient(query, 10_000, isNotSentError) : await query();
+  /** Saves a checkpoint inside the transaction of `client` (a signal taken and stored at once). */
+  private async saveStepWith(client: pg.PoolClient, runId: string, name: string, value: string | null, ownerId: string | undefined): Promise<boolean> {
+    const { rows } = await client.query(sql.saveStep(this.ctx.s), [runId, name, value, this.clock.now(), ownerId ?? null, null]);
     // NOTE: a checkpoint leaves the status as it is, so watchers are not told (it saves a read).
     return rows.length > 0;
   }

@@ -17,6 +17,15 @@ VALUES ($1, $2, 'running', $3::json, $4, $5, $5, $6::json, $7::json)
 ON CONFLICT (id) DO NOTHING
 RETURNING ${RUN_COLUMNS}`;
 
+/** {@link insertRun} for several runs: ids $1[i], workflows $2[i], params $3[i], parents $4[i], at $5, policies $6[i], metadata $7[i]. */
+export const insertRuns = (s: string) => `
+INSERT INTO ${s}.workflow_runs (id, workflow, status, params, parent_run_id, created_at, updated_at, cancellation_policy, metadata)
+SELECT id, workflow, 'running', params::json, parent, $5, $5, policy::json, metadata::json
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[], $7::text[]) WITH ORDINALITY AS t(id, workflow, params, parent, policy, metadata, n)
+ORDER BY n
+ON CONFLICT (id) DO NOTHING
+RETURNING ${RUN_COLUMNS}`;
+
 /** Workflow name of run $1. */
 export const runWorkflow = (s: string) => `SELECT workflow FROM ${s}.workflow_runs WHERE id = $1`;
 
@@ -59,6 +68,29 @@ INSERT INTO ${s}.workflow_steps (run_id, name, position, value, meta, completed_
 SELECT id, $2, cursor - 1, $3::json, $6::json, $4 FROM run
 ON CONFLICT (run_id, name) DO UPDATE SET value = EXCLUDED.value, meta = EXCLUDED.meta, completed_at = EXCLUDED.completed_at
 RETURNING 1`;
+
+/**
+ * {@link saveStep} for several runs at once (each run at most once): checkpoint names $2[i] =
+ * values $3[i] (json text, NULL: undefined, meta $5[i]) of runs $1[i] for owners $4[i], at $6.
+ * Returns the run ids whose checkpoint was stored.
+ */
+export const saveSteps = (s: string) => `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(run_id, name, value, owner, meta)
+),
+run AS (
+  UPDATE ${s}.workflow_runs r SET updated_at = $6,
+    cursor = r.cursor + CASE WHEN EXISTS (SELECT 1 FROM ${s}.workflow_steps k WHERE k.run_id = i.run_id AND k.name = i.name) THEN 0 ELSE 1 END,
+    resume_data = CASE WHEN r.resume_data->>'step' = i.name THEN NULL ELSE r.resume_data END,
+    last_error = CASE WHEN r.last_error->>'step' = i.name THEN NULL ELSE r.last_error END
+  FROM input i
+  WHERE r.id = i.run_id AND r.status = 'running' AND (i.owner IS NULL OR (r.owner_id = i.owner AND r.lease_expires_at > $6))
+  RETURNING r.id, r.cursor, i.name, i.value, i.meta
+)
+INSERT INTO ${s}.workflow_steps (run_id, name, position, value, meta, completed_at)
+SELECT id, name, cursor - 1, value::json, meta::json, $6 FROM run
+ON CONFLICT (run_id, name) DO UPDATE SET value = EXCLUDED.value, meta = EXCLUDED.meta, completed_at = EXCLUDED.completed_at
+RETURNING run_id`;
 
 /** Checkpoint $2 of run $1. */
 export const readStep = (s: string) => `SELECT name, value::text AS value, meta, position, completed_at FROM ${s}.workflow_steps WHERE run_id = $1 AND name = $2`;

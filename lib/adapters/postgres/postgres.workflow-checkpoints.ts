@@ -1,0 +1,111 @@
+import type { Clock } from '../../core/utils/clock.js';
+import { BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
+import { isNotSentError, type PostgresContext, retryTransient } from './postgres.connection.js';
+import { isRowError } from './postgres.status-write.js';
+import * as sql from './sql/workflows.sql.js';
+
+/** Checkpoints of concurrent runs saved in one statement. */
+const COALESCE = 200;
+
+interface Checkpoint {
+  readonly runId: string;
+  readonly name: string;
+  /** JSON text, `null` for `undefined`. */
+  readonly value: string | null;
+  readonly ownerId: string | null;
+  readonly meta: string | null;
+}
+
+/**
+ * Saves the checkpoints of concurrently running workflows: the saves made while a statement is
+ * out go together in the next one (`sql.saveSteps`), so fifty runs stepping at once cost a few
+ * commits instead of fifty. A save made on an idle store goes out alone, in the next turn of the
+ * event loop. Each save still checks its run's status and lease on its own, and reports on its
+ * own whether it was stored.
+ */
+export class PostgresCheckpointWriter {
+  private readonly batcher: MicroBatcher<Checkpoint, boolean>;
+
+  constructor(
+    private readonly ctx: PostgresContext,
+    private readonly clock: Clock,
+  ) {
+    this.batcher = new MicroBatcher((items) => this.run(items), { maxBatch: COALESCE, maxConcurrent: 3, keyOf: (item) => item.runId });
+  }
+
+  /** Saves checkpoint `name` of the run; `false` when the run is not running or its lease is not `ownerId`'s. */
+  save(runId: string, name: string, value: string | null, ownerId: string | undefined, meta: Readonly<Record<string, unknown>> | undefined): Promise<boolean> {
+    return this.batcher.add({ runId, name, value, ownerId: ownerId ?? null, meta: meta ? JSON.stringify(meta) : null });
+  }
+
+  /** Resolves once every save made so far went out. */
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
+
+  private async run(items: Checkpoint[]): Promise<(boolean | BatchItemFailure)[]> {
+    if (items.length === 1) return this.oneByOne(items);
+    // NOTE: one statement updates a run row once, so a run's later saves in the batch follow
+    // one by one, after its first.
+    const seen = new Set<string>();
+    const firsts: number[] = [];
+    const later: number[] = [];
+    items.forEach((item, i) => {
+      if (seen.has(item.runId)) later.push(i);
+      else {
+        seen.add(item.runId);
+        firsts.push(i);
+      }
+    });
+    const out: (boolean | BatchItemFailure)[] = new Array(items.length);
+    const firstResults = await this.together(firsts.map((i) => items[i]!));
+    firsts.forEach((at, k) => (out[at] = firstResults[k]!));
+    const laterResults = await this.oneByOne(later.map((i) => items[i]!));
+    later.forEach((at, k) => (out[at] = laterResults[k]!));
+    return out;
+  }
+
+  /** Saves of distinct runs in one statement. */
+  private async together(items: Checkpoint[]): Promise<(boolean | BatchItemFailure)[]> {
+    if (items.length === 1) return this.oneByOne(items);
+    try {
+      const { rows } = await retryTransient(
+        () =>
+          this.ctx.pool.query<{ run_id: string }>(sql.saveSteps(this.ctx.s), [
+            items.map((i) => i.runId),
+            items.map((i) => i.name),
+            items.map((i) => i.value),
+            items.map((i) => i.ownerId),
+            items.map((i) => i.meta),
+            this.clock.now(),
+          ]),
+        10_000,
+        isNotSentError,
+      );
+      const saved = new Set(rows.map((r) => r.run_id));
+      return items.map((i) => saved.has(i.runId));
+    } catch (error) {
+      // NOTE: a value the database refuses fails only its own save.
+      if (!isRowError(error)) throw error;
+      return this.oneByOne(items);
+    }
+  }
+
+  private async oneByOne(items: readonly Checkpoint[]): Promise<(boolean | BatchItemFailure)[]> {
+    const out: (boolean | BatchItemFailure)[] = [];
+    for (const item of items) {
+      try {
+        out.push(await this.one(item));
+      } catch (error) {
+        out.push(new BatchItemFailure(error));
+      }
+    }
+    return out;
+  }
+
+  private async one(item: Checkpoint): Promise<boolean> {
+    const params = [item.runId, item.name, item.value, this.clock.now(), item.ownerId, item.meta];
+    const { rows } = await retryTransient(() => this.ctx.pool.query(sql.saveStep(this.ctx.s), params), 10_000, isNotSentError);
+    return rows.length > 0;
+  }
+}

@@ -1,0 +1,95 @@
+import type { Clock } from '../../core/utils/clock.js';
+import { BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
+import { isNotSentError, type PostgresContext, retryTransient } from './postgres.connection.js';
+import { isRowError } from './postgres.status-write.js';
+import type { WorkflowRunRow } from './postgres.workflow-row.js';
+import * as sql from './sql/workflows.sql.js';
+
+/** New runs inserted in one statement. */
+const COALESCE = 500;
+
+/** The columns of a new run, as statement parameters. */
+export interface NewRunRow {
+  readonly id: string;
+  readonly workflow: string;
+  /** JSON text. */
+  readonly params: string | null;
+  readonly parentRunId: string | null;
+  /** JSON text. */
+  readonly cancellationPolicy: string | null;
+  /** JSON text. */
+  readonly metadata: string;
+}
+
+/**
+ * Inserts new workflow runs: runs created while a statement is out go together in the next one
+ * (`sql.insertRuns`), so a thousand starts cost a few commits. A run created on an idle store
+ * goes out alone, in the next turn of the event loop. Each caller learns on its own whether its
+ * id was free (`null` when it was taken).
+ */
+export class PostgresRunInserter {
+  private readonly batcher: MicroBatcher<NewRunRow, WorkflowRunRow | null>;
+
+  constructor(
+    private readonly ctx: PostgresContext,
+    private readonly clock: Clock,
+  ) {
+    this.batcher = new MicroBatcher((rows) => this.run(rows), { maxBatch: COALESCE, maxConcurrent: 2 });
+  }
+
+  /** Inserts the run; its stored row, or `null` when a run with its id exists. */
+  insert(row: NewRunRow): Promise<WorkflowRunRow | null> {
+    return this.batcher.add(row);
+  }
+
+  /** Resolves once every insert made so far went out. */
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
+
+  private async run(rows: NewRunRow[]): Promise<(WorkflowRunRow | null | BatchItemFailure)[]> {
+    if (rows.length === 1) return this.oneByOne(rows);
+    try {
+      const now = this.clock.now();
+      const { rows: stored } = await retryTransient(
+        () =>
+          this.ctx.pool.query<WorkflowRunRow>(sql.insertRuns(this.ctx.s), [
+            rows.map((r) => r.id),
+            rows.map((r) => r.workflow),
+            rows.map((r) => r.params),
+            rows.map((r) => r.parentRunId),
+            now,
+            rows.map((r) => r.cancellationPolicy),
+            rows.map((r) => r.metadata),
+          ]),
+        10_000,
+        isNotSentError,
+      );
+      // NOTE: an id given twice in one batch is stored for its first caller; the later one finds it taken.
+      const byId = new Map(stored.map((r) => [r.id, r]));
+      return rows.map((r) => {
+        const row = byId.get(r.id) ?? null;
+        byId.delete(r.id);
+        return row;
+      });
+    } catch (error) {
+      // NOTE: a value the database refuses fails only its own run.
+      if (!isRowError(error)) throw error;
+      return this.oneByOne(rows);
+    }
+  }
+
+  private async oneByOne(rows: readonly NewRunRow[]): Promise<(WorkflowRunRow | null | BatchItemFailure)[]> {
+    return Promise.all(
+      rows.map(async (r) => {
+        try {
+          const values = [r.id, r.workflow, r.params, r.parentRunId, this.clock.now(), r.cancellationPolicy, r.metadata];
+          const { rows: stored } = await retryTransient(() => this.ctx.pool.query<WorkflowRunRow>(sql.insertRun(this.ctx.s), values), 10_000, isNotSentError);
+          return stored[0] ?? null;
+        } catch (error) {
+          return new BatchItemFailure(error);
+        }
+      }),
+    );
+  }
+}
