@@ -30,7 +30,8 @@ export interface ConsumeOptions {
 export interface Consumer {
   /**
    * Resolves with 1..`max` leased deliveries as soon as any are available, or with `[]` when
-   * `signal` aborts. Never busy-polls.
+   * `signal` aborts. Never busy-polls. The worker passes the same `signal` to many fetches, so a
+   * listener added to it must be removed when the fetch settles.
    */
   fetch(max: number, signal: AbortSignal): Promise<Delivery[]>;
   /** Stops the subscription; pending `fetch` calls resolve with `[]`. */
