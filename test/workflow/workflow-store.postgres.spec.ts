@@ -61,7 +61,7 @@ describe.runIf(available)('Postgres workflow store', () => {
     try {
       const taken = await store.createRun({ workflow: 'first', params: {}, runId: `taken-${schema}` });
       const created = await Promise.allSettled([
-        ...Array.from({ length: 30 }, (_, i) => store.createRun({ workflow: 'many', params: { i }, metadata: { i }, cancellationPolicy: { maxRunTime: 1_000 } })),
+        ...Array.from({ length: 30 }, (_, i) => store.createRun({ workflow: 'many', params: { i }, metadata: { i }, cancellationPolicy: { maxRunDuration: 1_000 } })),
         store.createRun({ workflow: 'again', params: {}, runId: taken.id }),
         store.createRun({ workflow: 'twin', params: { n: 1 }, runId: `twin-${schema}` }),
         store.createRun({ workflow: 'twin', params: { n: 2 }, runId: `twin-${schema}` }),
@@ -71,7 +71,7 @@ describe.runIf(available)('Postgres workflow store', () => {
       expect(ok).toHaveLength(32);
       for (const [i, run] of ok.slice(0, 30).entries()) {
         expect(run).toMatchObject({ workflow: 'many', status: 'running', params: { i }, metadata: { i }, cursor: 0 });
-        expect(await store.get(run.id)).toMatchObject({ workflow: 'many', params: { i }, cancellationPolicy: { maxRunTime: 1_000 } });
+        expect(await store.get(run.id)).toMatchObject({ workflow: 'many', params: { i }, cancellationPolicy: { maxRunDuration: 1_000 } });
       }
       expect((created[30] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateWorkflowRunError);
       expect(created[31]).toMatchObject({ status: 'fulfilled', value: { id: `twin-${schema}`, params: { n: 1 } } });
