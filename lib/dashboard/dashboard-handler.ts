@@ -176,7 +176,8 @@ export function createDashboardHandler(sources: DashboardSources, options: Dashb
     const refuse = (status: number, message: string) => (json ? sendJson(res, status, { error: message }) : send(res, status, 'text/plain; charset=utf-8', message));
     if (readOnly) return refuse(403, 'This Stem dashboard is read-only: actions are turned off (readOnly: true).');
     const origin = req.headers.origin;
-    if (origin && origin !== 'null' && originHost(origin) !== req.headers.host) return refuse(403, `Refused a cross-origin request from ${origin}.`);
+    if (origin && origin !== 'null' && (originHost(origin) === undefined || originHost(origin) !== req.headers.host))
+      return refuse(403, `Refused a cross-origin request from ${origin}.`);
     let fields: Record<string, string>;
     try {
       fields = await readFields(req);

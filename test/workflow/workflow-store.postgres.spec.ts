@@ -5,6 +5,7 @@ import { runWorkflowRetentionContractTests } from '../../lib/testing/workflow-re
 import { runWorkflowStoreContractTests } from '../../lib/testing/workflow-store.contract.js';
 import { postgresAvailable } from '../support/services.js';
 import pg from 'pg';
+import { sleep } from '../../lib/testing/contract-helpers.js';
 import { adminQuery, dropSchema, eventually, POSTGRES_URL, recordingLogger, testSchema } from '../postgres/postgres-test-kit.js';
 import { claimAndLoadCases } from './claim-and-load.cases.js';
 
@@ -90,16 +91,21 @@ describe.runIf(available)('Postgres workflow store', () => {
       const ids = runs.map((r) => r.id);
       expect(await Promise.all(ids.map((id) => store.claimRun(id, 'owner', 60_000)))).toEqual(ids.map(() => true));
       await Promise.all(ids.slice(30).map((id) => store.markCompleted(id, 'done', { ownerId: 'owner' })));
+      const lapsed = await store.createRun({ workflow: 'many', params: {} });
+      expect(await store.claimRun(lapsed.id, 'owner', 1)).toBe(true);
+      await sleep(20);
       // NOTE: issued in one turn, so they go out together: good saves, a stranger's, ended runs,
       // a run that does not exist, and two saves of one run.
       const saves = await Promise.all([
         ...ids.slice(0, 20).map((id, i) => store.saveStep(id, 'a', { i }, { ownerId: 'owner', meta: { n: i } })),
         ...ids.slice(20, 30).map((id) => store.saveStep(id, 'a', 'stolen', { ownerId: 'intruder' })),
         ...ids.slice(30).map((id) => store.saveStep(id, 'a', 'late', { ownerId: 'owner' })),
+        store.saveStep(lapsed.id, 'a', 'after the lease', { ownerId: 'owner' }),
         store.saveStep('no-such-run', 'a', 1),
         store.saveStep(ids[0]!, 'b', undefined, { ownerId: 'owner' }),
       ]);
-      expect(saves).toEqual([...Array(20).fill(true), ...Array(10).fill(false), ...Array(10).fill(false), false, true]);
+      expect(saves).toEqual([...Array(20).fill(true), ...Array(10).fill(false), ...Array(10).fill(false), false, false, true]);
+      expect(await store.listSteps(lapsed.id)).toEqual([]);
       const first = await store.listSteps(ids[0]!);
       expect(first.map((c) => [c.name, c.position, c.value, c.meta])).toEqual([
         ['a', 0, { i: 0 }, { n: 0 }],

@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/utils/clock.js';
 import { BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
 import { isNotSentError, type PostgresContext, retryTransient } from './postgres.connection.js';
-import { isRowError } from './postgres.status-write.js';
+import { isLockConflict, isRowError } from './postgres.status-write.js';
 import * as sql from './sql/workflows.sql.js';
 
 /** Checkpoints of concurrent runs saved in one statement. */
@@ -85,8 +85,9 @@ export class PostgresCheckpointWriter {
       const saved = new Set(rows.map((r) => r.run_id));
       return items.map((i) => saved.has(i.runId));
     } catch (error) {
-      // NOTE: a value the database refuses fails only its own save.
-      if (!isRowError(error)) throw error;
+      // NOTE: a value the database refuses fails only its own save; a deadlock with another
+      // transaction on these runs (the statement committed nothing) is retried one run at a time.
+      if (!isRowError(error) && !isLockConflict(error)) throw error;
       return this.oneByOne(items);
     }
   }

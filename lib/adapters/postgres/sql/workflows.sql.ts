@@ -17,12 +17,11 @@ VALUES ($1, $2, 'running', $3::json, $4, $5, $5, $6::json, $7::json)
 ON CONFLICT (id) DO NOTHING
 RETURNING ${RUN_COLUMNS}`;
 
-/** {@link insertRun} for several runs: ids $1[i], workflows $2[i], params $3[i], parents $4[i], at $5, policies $6[i], metadata $7[i]. */
+/** {@link insertRun} for several runs (distinct ids): ids $1[i], workflows $2[i], params $3[i], parents $4[i], at $5, policies $6[i], metadata $7[i]. */
 export const insertRuns = (s: string) => `
 INSERT INTO ${s}.workflow_runs (id, workflow, status, params, parent_run_id, created_at, updated_at, cancellation_policy, metadata)
 SELECT id, workflow, 'running', params::json, parent, $5, $5, policy::json, metadata::json
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[], $7::text[]) WITH ORDINALITY AS t(id, workflow, params, parent, policy, metadata, n)
-ORDER BY n
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[], $7::text[]) AS t(id, workflow, params, parent, policy, metadata)
 ON CONFLICT (id) DO NOTHING
 RETURNING ${RUN_COLUMNS}`;
 
