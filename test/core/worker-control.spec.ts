@@ -235,4 +235,23 @@ describe('worker control on the memory adapter', () => {
     worker.setConsumedQueues(['ctl']);
     await until(async () => (await backend.get(second))?.state === 'succeeded');
   });
+
+  it('pausing and resuming all queues many times leaves no listeners behind (no MaxListeners warning)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => void warnings.push(warning);
+    process.on('warning', onWarning);
+    closers.push(async () => void process.off('warning', onWarning));
+    const { stem, backend, startWorker } = plane([work]);
+    const { worker } = await startWorker('cycler', { concurrency: 1 });
+    for (let cycle = 0; cycle < 30; cycle++) {
+      worker.setConsumedQueues([]);
+      await new Promise((r) => setTimeout(r, 1));
+      worker.setConsumedQueues(['ctl']);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const id = await stem.enqueue('ctl.work', {});
+    await until(async () => (await backend.get(id))?.state === 'succeeded');
+    await new Promise((r) => setImmediate(r));
+    expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+  });
 });

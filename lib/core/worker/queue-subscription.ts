@@ -45,7 +45,11 @@ export class QueueSubscription {
     const change = this.change.signal;
     if (this.active.length === 0) {
       await new Promise<void>((resolve) => {
-        const done = () => resolve();
+        const done = () => {
+          stop.removeEventListener('abort', done);
+          change.removeEventListener('abort', done);
+          resolve();
+        };
         stop.addEventListener('abort', done, { once: true });
         change.addEventListener('abort', done, { once: true });
       });
