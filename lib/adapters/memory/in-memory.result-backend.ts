@@ -44,6 +44,7 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
   protected readonly entries = new Map<string, Entry>();
   private readonly watchers = new Map<string, Set<(status: TaskStatus) => void>>();
   private writesSinceSweep = 0;
+  private sweepEvery = 10_000;
 
   constructor(options: InMemoryResultBackendOptions = {}) {
     super();
@@ -54,7 +55,10 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
     const now = this.clock.now();
-    const previous = this.live(id, now);
+    const stored = this.entries.get(id);
+    let previous: TaskStatus | undefined;
+    if (stored && stored.expiresAt <= now) this.entries.delete(id);
+    else previous = stored?.status;
     if (options.unlessTerminal && previous && isTerminalState(previous.state)) return;
     if (options.unlessAttemptReached && previous && previous.attempt >= update.attempt) return;
     // NOTE: store JSON copies, as the Redis and Postgres backends do, so a value they could not
@@ -83,13 +87,13 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
     };
-    const args = recordArgs(update.args, this.argsLimit) ?? (previous ? this.entries.get(id)?.args : undefined);
+    const args = recordArgs(update.args, this.argsLimit) ?? (previous ? stored?.args : undefined);
     const entry: Entry = { status, expiresAt: now + (options.ttl ?? this.defaultTtl) };
     if (args) entry.args = args;
     this.entries.set(id, entry);
     if (previous?.state !== status.state) this.countFinished(status, now);
     this.notify(status);
-    if (++this.writesSinceSweep >= 10_000) this.sweep(now);
+    if (++this.writesSinceSweep >= this.sweepEvery) this.sweep(now);
   }
 
   async touch(id: string, touch: TaskStatusTouch): Promise<void> {
@@ -158,9 +162,15 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
     }
   }
 
+  /**
+   * Drops expired entries. A sweep walks every entry, so the next one waits for as many writes as
+   * entries are left (at least 10,000): constant work per write, and the map holds at most about
+   * twice the live statuses plus 10,000.
+   */
   private sweep(now: number): void {
     this.writesSinceSweep = 0;
     for (const [id, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(id);
+    this.sweepEvery = Math.max(10_000, this.entries.size);
   }
 
   /** Appends to a meta array in one synchronous step (atomic in this process). */

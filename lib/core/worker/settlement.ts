@@ -71,7 +71,17 @@ export class Settlement {
   async writeStatus(env: Envelope, update: Omit<TaskStatusUpdate, 'name' | 'queue'>): Promise<void> {
     if (!this.backend) return;
     const ttl = this.options.resultTtl;
-    await this.backend.set(env.id, { ...update, name: env.name, queue: env.queue }, ttl !== undefined ? { ttl } : undefined);
+    const full: TaskStatusUpdate = {
+      state: update.state,
+      attempt: update.attempt,
+      name: env.name,
+      queue: env.queue,
+      payload: update.payload,
+      error: update.error,
+      meta: update.meta,
+      args: update.args,
+    };
+    await this.backend.set(env.id, full, ttl !== undefined ? { ttl } : undefined);
   }
 
   /**

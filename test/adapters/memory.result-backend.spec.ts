@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { InMemoryResultBackend } from '../../lib/adapters/memory/index.js';
+import { TestClock } from '../../lib/core/index.js';
+
+/** Exposes how many statuses the backend holds, expired ones included. */
+class CountingBackend extends InMemoryResultBackend {
+  get held(): number {
+    return this.entries.size;
+  }
+}
+
+describe('in-memory result backend: expired statuses', () => {
+  it('are swept as new ones are written, so a long-running process holds about the live ones only', async () => {
+    const clock = new TestClock();
+    const backend = new CountingBackend({ clock, defaultTtl: 1_000 });
+    let most = 0;
+    for (let i = 0; i < 60_000; i++) {
+      await backend.set(`task-${i}`, { state: 'succeeded', attempt: 1, payload: i });
+      if (i % 100 === 99) await clock.advance(10); // 1,000 ms hold about 10,000 writes
+      most = Math.max(most, backend.held);
+    }
+    expect(most).toBeLessThanOrEqual(25_000);
+    expect(await backend.get('task-59999')).toMatchObject({ state: 'succeeded', payload: 59_999 });
+    expect(await backend.get('task-0')).toBeNull();
+  });
+
+  it('a status written again keeps its recorded arguments and its createdAt', async () => {
+    const clock = new TestClock();
+    const backend = new InMemoryResultBackend({ clock });
+    await backend.set('t1', { state: 'queued', attempt: 1, args: { to: 'a@b.c' } });
+    await clock.advance(5);
+    await backend.set('t1', { state: 'running', attempt: 1 });
+    await backend.set('t1', { state: 'succeeded', attempt: 1, payload: 'ok' });
+    const status = await backend.getWithArgs('t1');
+    expect(status).toMatchObject({ state: 'succeeded', payload: 'ok', args: { to: 'a@b.c' } });
+    expect(status!.updatedAt - status!.createdAt).toBe(5);
+  });
+});
