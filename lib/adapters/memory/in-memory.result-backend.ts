@@ -55,10 +55,12 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
 
   async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
     const now = this.clock.now();
-    const stored = this.entries.get(id);
-    let previous: TaskStatus | undefined;
-    if (stored && stored.expiresAt <= now) this.entries.delete(id);
-    else previous = stored?.status;
+    let stored = this.entries.get(id);
+    if (stored && stored.expiresAt <= now) {
+      this.entries.delete(id);
+      stored = undefined;
+    }
+    const previous = stored?.status;
     if (options.unlessTerminal && previous && isTerminalState(previous.state)) return;
     if (options.unlessAttemptReached && previous && previous.attempt >= update.attempt) return;
     // NOTE: store JSON copies, as the Redis and Postgres backends do, so a value they could not
@@ -87,10 +89,18 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
     };
-    const args = recordArgs(update.args, this.argsLimit) ?? (previous ? stored?.args : undefined);
-    const entry: Entry = { status, expiresAt: now + (options.ttl ?? this.defaultTtl) };
-    if (args) entry.args = args;
-    this.entries.set(id, entry);
+    const args = recordArgs(update.args, this.argsLimit);
+    const expiresAt = now + (options.ttl ?? this.defaultTtl);
+    if (stored) {
+      // NOTE: the entry is only ever reached through the map, so it is updated in place.
+      stored.status = status;
+      stored.expiresAt = expiresAt;
+      if (args) stored.args = args;
+    } else {
+      const entry: Entry = { status, expiresAt };
+      if (args) entry.args = args;
+      this.entries.set(id, entry);
+    }
     if (previous?.state !== status.state) this.countFinished(status, now);
     this.notify(status);
     if (++this.writesSinceSweep >= this.sweepEvery) this.sweep(now);
