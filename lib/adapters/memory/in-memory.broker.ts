@@ -20,6 +20,7 @@ import { type Clock, systemClock, type TimerHandle } from '../../core/utils/cloc
 import { Deque } from '../../core/utils/deque.js';
 import { MinHeap } from '../../core/utils/min-heap.js';
 import { DEFAULT_DEAD_LETTER_RETENTION_MS, InMemoryDeadLetters } from './in-memory.dead-letters.js';
+import { InMemoryLeaseTimers } from './in-memory.lease-timers.js';
 
 /** Options of {@link InMemoryBroker}. */
 export interface InMemoryBrokerOptions {
@@ -31,17 +32,13 @@ export interface InMemoryBrokerOptions {
   readonly deadLetterRetention?: number;
 }
 
-interface Lease {
-  readonly delivery: Delivery;
-  timer: TimerHandle;
-}
-
 interface QueueState {
   readonly name: string;
   /** Ready envelopes, one FIFO per priority 0..9. */
   readonly buckets: Deque<Envelope>[];
   ready: number;
-  readonly leases: Map<string, Lease>;
+  /** Leased deliveries by receipt. */
+  readonly leases: Map<string, Delivery>;
 }
 
 interface Waiter {
@@ -90,11 +87,13 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
   /** When each ready envelope became ready. */
   private readonly readyAt = new WeakMap<Envelope, number>();
   private closed = false;
+  private readonly leaseTimers: InMemoryLeaseTimers;
 
   constructor(options: InMemoryBrokerOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.defaultVisibilityTimeout = options.defaultVisibilityTimeout ?? 30_000;
     this.dead = new InMemoryDeadLetters(this.clock, options.deadLetterRetention ?? DEFAULT_DEAD_LETTER_RETENTION_MS);
+    this.leaseTimers = new InMemoryLeaseTimers(this.clock, (delivery) => this.lapse(delivery));
   }
 
   async publish(envelope: Envelope): Promise<void> {
@@ -123,11 +122,11 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
 
   async extendLease(delivery: Delivery, ms: number): Promise<void> {
     const state = this.state(delivery.envelope.queue);
-    const lease = state.leases.get(delivery.receipt);
-    if (!lease) throw new LeaseLostError(delivery.envelope.id, delivery.envelope.queue);
-    lease.timer.cancel();
-    delivery.leaseExpiresAt = this.clock.now() + ms;
-    lease.timer = this.clock.setTimeout(() => this.lapse(delivery), ms);
+    const leased = state.leases.get(delivery.receipt);
+    if (!leased) throw new LeaseLostError(delivery.envelope.id, delivery.envelope.queue);
+    this.leaseTimers.remove(delivery.receipt);
+    leased.leaseExpiresAt = delivery.leaseExpiresAt = this.clock.now() + ms;
+    this.leaseTimers.add(leased, ms);
   }
 
   async purge(queue: string): Promise<number> {
@@ -212,7 +211,7 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
     if (this.closed) return;
     this.closed = true;
     this.delayedTimer?.handle.cancel();
-    for (const state of this.queues.values()) for (const lease of state.leases.values()) lease.timer.cancel();
+    this.leaseTimers.clear();
     const waiters = this.waiters;
     this.waiters = [];
     for (const waiter of waiters) waiter.resolve([]);
@@ -261,7 +260,8 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
       receipt: `${envelope.id}#${++this.receiptSeq}`,
       leaseExpiresAt: this.clock.now() + ms,
     };
-    state.leases.set(delivery.receipt, { delivery, timer: this.clock.setTimeout(() => this.lapse(delivery), ms) });
+    state.leases.set(delivery.receipt, delivery);
+    this.leaseTimers.add(delivery, ms);
     return delivery;
   }
 
@@ -280,10 +280,8 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
   /** Removes a delivery's lease; false when it was no longer leased (stale receipt). */
   private settle(delivery: Delivery): boolean {
     const state = this.queues.get(delivery.envelope.queue);
-    const lease = state?.leases.get(delivery.receipt);
-    if (!state || !lease) return false;
-    lease.timer.cancel();
-    state.leases.delete(delivery.receipt);
+    if (!state?.leases.delete(delivery.receipt)) return false;
+    this.leaseTimers.remove(delivery.receipt);
     return true;
   }
 

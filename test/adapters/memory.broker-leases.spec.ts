@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { InMemoryBroker } from '../../lib/adapters/memory/index.js';
+import { TestClock } from '../../lib/core/index.js';
+import { makeEnvelope } from '../../lib/testing/contract-helpers.js';
+
+describe('in-memory broker leases', () => {
+  it('each lease runs out at its own deadline, whatever the mix of durations, renewals and acks', async () => {
+    const clock = new TestClock(1_000_000);
+    const broker = new InMemoryBroker({ clock });
+    const queue = 'leases';
+    const short = makeEnvelope(queue, { visibilityTimeout: 1_000 });
+    const long = makeEnvelope(queue, { visibilityTimeout: 3_000 });
+    const renewed = makeEnvelope(queue, { visibilityTimeout: 1_000 });
+    const acked = makeEnvelope(queue, { visibilityTimeout: 1_000 });
+    for (const env of [short, long, renewed, acked]) await broker.publish(env);
+    const consumer = broker.consume({ queues: [queue], consumerName: 'c1' });
+    const first = await consumer.fetch(10, new AbortController().signal);
+    expect(first.map((d) => d.envelope.id)).toEqual([short.id, long.id, renewed.id, acked.id]);
+    const byId = new Map(first.map((d) => [d.envelope.id, d]));
+    await broker.ack(byId.get(acked.id)!);
+    await clock.advance(500);
+    await broker.extendLease(byId.get(renewed.id)!, 2_000); // now runs to 2,500 ms
+
+    const ready = () => broker.pendingCount(queue);
+    await clock.advance(499); // 999 ms
+    expect(await ready()).toBe(0);
+    await clock.advance(1); // 1,000 ms: the short lease ran out
+    expect(await ready()).toBe(1);
+    await clock.advance(1_499); // 2,499 ms
+    expect(await ready()).toBe(1);
+    await clock.advance(1); // 2,500 ms: the renewed one
+    expect(await ready()).toBe(2);
+    await clock.advance(500); // 3,000 ms: the long one
+    expect(await ready()).toBe(3);
+    await clock.advance(10_000);
+    expect(await ready()).toBe(3); // the acked one never comes back
+
+    const again = await consumer.fetch(10, new AbortController().signal);
+    expect(again.map((d) => d.envelope.id).sort()).toEqual([short.id, long.id, renewed.id].sort());
+    await expect(broker.extendLease(byId.get(short.id)!, 1_000)).rejects.toThrow(/lease/i);
+    await consumer.close();
+    await broker.close();
+  });
+});
