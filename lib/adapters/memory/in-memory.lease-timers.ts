@@ -29,7 +29,7 @@ export class InMemoryLeaseTimers {
     if (!list) this.lists.set(ms, (list = { leases: new Map() }));
     list.leases.set(delivery.receipt, delivery);
     this.durations.set(delivery.receipt, ms);
-    if (!list.timer) this.arm(list, delivery.leaseExpiresAt);
+    if (!list.timer) this.arm(list, ms, delivery.leaseExpiresAt);
   }
 
   /** Stops watching the lease of `receipt` (settled or renewed). */
@@ -37,7 +37,13 @@ export class InMemoryLeaseTimers {
     const ms = this.durations.get(receipt);
     if (ms === undefined) return;
     this.durations.delete(receipt);
-    this.lists.get(ms)?.leases.delete(receipt);
+    const list = this.lists.get(ms);
+    if (!list) return;
+    list.leases.delete(receipt);
+    if (list.leases.size > 0) return;
+    // NOTE: an empty list goes, so durations used once (a renewal by a computed length) do not pile up.
+    list.timer?.cancel();
+    this.lists.delete(ms);
   }
 
   /** Cancels every timer (the broker closed). */
@@ -47,18 +53,24 @@ export class InMemoryLeaseTimers {
     this.durations.clear();
   }
 
-  private arm(list: LeaseList, at: number): void {
-    list.timer = this.clock.setTimeout(() => this.fire(list), at - this.clock.now());
+  private arm(list: LeaseList, ms: number, at: number): void {
+    list.timer = this.clock.setTimeout(() => this.fire(list, ms), at - this.clock.now());
   }
 
-  private fire(list: LeaseList): void {
+  private fire(list: LeaseList, ms: number): void {
     list.timer = undefined;
     const now = this.clock.now();
     for (const [receipt, delivery] of list.leases) {
-      if (delivery.leaseExpiresAt > now) return this.arm(list, delivery.leaseExpiresAt);
+      if (delivery.leaseExpiresAt > now) {
+        // NOTE: a lapse can hand the envelope straight to a waiting fetch, whose new lease may
+        // already have set this list's timer.
+        if (!list.timer) this.arm(list, ms, delivery.leaseExpiresAt);
+        return;
+      }
       list.leases.delete(receipt);
       this.durations.delete(receipt);
       this.lapse(delivery);
     }
+    if (this.lists.get(ms) === list && list.leases.size === 0) this.lists.delete(ms);
   }
 }
