@@ -143,3 +143,35 @@ describe.runIf(available)('Redis workflow store: a child whose end stopped half 
     }
   });
 });
+
+describe.runIf(available)('Redis workflow store: operations of many runs in one call', () => {
+  afterAll(() => deleteKeys(REDIS_URL, `${prefix}:batch`));
+
+  it('checkpoints of concurrent runs travel together, and one run whose key is broken fails alone', async () => {
+    const keyPrefix = `${prefix}:batch`;
+    const store = await RedisWorkflowStore.connect(REDIS_URL, { prefix: keyPrefix });
+    const redis = new Redis(REDIS_URL);
+    const proto = RedisConnection.prototype as unknown as { command: (...args: unknown[]) => Promise<unknown> };
+    const command = proto.command;
+    const calls: string[] = [];
+    try {
+      const runs = await Promise.all(Array.from({ length: 20 }, () => store.createRun({ workflow: 'batch', params: {} })));
+      await redis.set(`${keyPrefix}:wf:run:{broken}`, 'not a hash');
+      proto.command = function (this: unknown, ...args: unknown[]) {
+        if (args[0] === 'evalsha') calls.push(String(args[1]));
+        return command.apply(this, args);
+      };
+      const saved = await Promise.allSettled([...runs.map((run, i) => store.saveStep(run.id, 'a#0', i)), store.saveStep('broken', 'a#0', 0)]);
+      proto.command = command;
+      expect(saved.slice(0, 20)).toEqual(runs.map(() => ({ status: 'fulfilled', value: true })));
+      expect(saved[20]).toMatchObject({ status: 'rejected', reason: { message: expect.stringContaining('WRONGTYPE') } });
+      expect(calls).toEqual([scripts.wfBatch.sha]);
+      const steps = await Promise.all(runs.map((run) => store.listSteps(run.id)));
+      expect(steps.map((s) => s.map((c) => [c.name, c.value]))).toEqual(runs.map((_, i) => [['a#0', i]]));
+    } finally {
+      proto.command = command;
+      redis.disconnect();
+      await store.close();
+    }
+  });
+});

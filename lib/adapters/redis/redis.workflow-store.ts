@@ -23,6 +23,7 @@ import { decodeRun, decodeSignal, decodeStep, encodePayload, encodeValue, type R
 import { RedisWorkflowContext } from './redis.workflow-context.js';
 import { RedisWorkflowIndex } from './redis.workflow-index.js';
 import { RedisWorkflowKeys } from './redis.workflow-keys.js';
+import { RedisRunOps } from './redis.workflow-ops.js';
 import { RedisWorkflowWatch } from './redis.workflow-watch.js';
 import { RedisWorkflowWaits } from './redis.workflow-waits.js';
 import { scripts } from './scripts/index.js';
@@ -63,6 +64,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   private readonly waits: RedisWorkflowWaits;
   private readonly watcher: RedisWorkflowWatch;
   private readonly keys: RedisWorkflowKeys;
+  private readonly ops: RedisRunOps;
   private readonly clock: Clock;
   private closing: Promise<void> | undefined;
 
@@ -74,6 +76,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     this.keys = new RedisWorkflowKeys(options.prefix ?? 'stem');
     const retention = options.retention === false ? 0 : toMillis(options.retention ?? DEFAULT_WORKFLOW_RETENTION, 'retention');
     this.ctx = new RedisWorkflowContext(shared.connection, this.keys, this.clock, retention);
+    this.ops = new RedisRunOps(shared.connection, this.keys);
     this.index = new RedisWorkflowIndex(this.ctx);
     this.waits = new RedisWorkflowWaits(this.ctx);
     const subscriber = new RedisSubscriber(() => shared.connection.duplicate({ enableAutoPipelining: false }));
@@ -115,15 +118,15 @@ export class RedisWorkflowStore implements WorkflowStore {
       sq: 0,
       xa: '',
     };
-    const taken = await scripts.wfCreate.run<string | null>(this.ctx.connection, this.keys.run(id), Object.entries(fields).flat());
+    const taken = await this.ops.run<string | null>('create', id, Object.entries(fields).flat());
     if (taken !== null) throw new DuplicateWorkflowRunError(id, taken);
     const run = decodeRun([Object.entries(fields).flat().map(String), 0], now)!;
     await this.index.added(run);
     return run;
   }
 
-  get(runId: string): Promise<RunState | null> {
-    return this.ctx.readRun(runId);
+  async get(runId: string): Promise<RunState | null> {
+    return decodeRun(await this.ops.run<RawRunState>('get', runId, []), this.clock.now());
   }
 
   async listRuns(query: ListWorkflowRunsQuery = {}): Promise<RunState[]> {
@@ -145,7 +148,7 @@ export class RedisWorkflowStore implements WorkflowStore {
 
   async saveStep(runId: string, name: string, value: unknown, options: { ownerId?: string; meta?: Readonly<Record<string, unknown>> } = {}): Promise<boolean> {
     const meta = options.meta ? JSON.stringify(options.meta) : '';
-    const written = await scripts.wfSaveStep.run<number>(this.ctx.connection, this.keys.run(runId), [name, encodeValue(value), this.clock.now(), options.ownerId ?? '', meta]);
+    const written = await this.ops.run<number>('save-step', runId, [name, encodeValue(value), this.clock.now(), options.ownerId ?? '', meta]);
     // NOTE: a checkpoint leaves the status as it is, so watchers are not told (it saves a read).
     return Number(written) === 1;
   }
@@ -262,7 +265,7 @@ export class RedisWorkflowStore implements WorkflowStore {
 
   async claimAndLoad(runId: string, ownerId: string, leaseDuration: number): Promise<LoadedRun | null> {
     const now = this.clock.now();
-    const out = await scripts.wfClaimLoad.run<[RawRunState, string[], (string | null)[]] | null>(this.ctx.connection, this.keys.run(runId), [ownerId, now, now + leaseDuration]);
+    const out = await this.ops.run<[RawRunState, string[], (string | null)[]] | null>('claim-load', runId, [ownerId, now, now + leaseDuration]);
     if (!out) return null;
     const run = decodeRun(out[0], this.clock.now());
     if (!run) return { run: null, steps: [] };
@@ -345,7 +348,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   ): Promise<RunState | null> {
     const now = this.clock.now();
     const retention = this.ctx.retention;
-    const out = await scripts.wfEnd.run<[RawRunState, string] | null>(this.ctx.connection, this.keys.run(runId), [
+    const out = await this.ops.run<[RawRunState, string] | null>('end', runId, [
       status,
       now,
       change.ownerId ?? '',
