@@ -118,9 +118,10 @@ export class RedisWorkflowStore implements WorkflowStore {
       sq: 0,
       xa: '',
     };
-    const taken = await this.ops.run<string | null>('create', id, Object.entries(fields).flat());
+    const pairs = Object.entries(fields).flat();
+    const taken = await this.ops.run<string | null>('create', id, pairs);
     if (taken !== null) throw new DuplicateWorkflowRunError(id, taken);
-    const run = decodeRun([Object.entries(fields).flat().map(String), 0], now)!;
+    const run = decodeRun([pairs.map(String), 0], now)!;
     await this.index.added(run);
     return run;
   }
