@@ -95,33 +95,31 @@ export class RedisWorkflowStore implements WorkflowStore {
   async createRun(input: CreateWorkflowRun): Promise<RunState> {
     const id = input.runId ?? uuidv7();
     const now = this.clock.now();
-    const fields: Record<string, string | number> = {
-      id,
-      wf: input.workflow,
-      st: 'running',
-      params: encodePayload(input.params),
-      parent: input.parentRunId ?? '',
-      cAt: now,
-      uAt: now,
-      wt: '',
-      ra: '',
-      sT: '',
-      sS: '',
-      sSig: '',
-      rdS: '',
-      rdT: '',
-      errS: '',
-      own: '',
-      lx: '',
-      cp: encodePayload(input.cancellationPolicy ?? null),
-      meta: JSON.stringify(input.metadata ?? {}),
-      sq: 0,
-      xa: '',
-    };
-    const pairs = Object.entries(fields).flat();
-    const taken = await this.ops.run<string | null>('create', id, pairs);
+    const params = encodePayload(input.params);
+    const policy = encodePayload(input.cancellationPolicy ?? null);
+    const metadata = JSON.stringify(input.metadata ?? {});
+    const taken = await this.ops.run<string | null>('create', id, [id, input.workflow, params, input.parentRunId ?? '', now, policy, metadata]);
     if (taken !== null) throw new DuplicateWorkflowRunError(id, taken);
-    const run = decodeRun([pairs.map(String), 0], now)!;
+    const run: RunState = {
+      id,
+      workflow: input.workflow,
+      status: 'running',
+      cursor: 0,
+      params: JSON.parse(params) as unknown,
+      parentRunId: input.parentRunId ?? null,
+      createdAt: now,
+      updatedAt: now,
+      waitTopic: null,
+      resumeAt: null,
+      suspension: null,
+      resumeData: null,
+      lastError: null,
+      ownerId: null,
+      leaseExpiresAt: null,
+      cancellationPolicy: input.cancellationPolicy ? (JSON.parse(policy) as RunState['cancellationPolicy']) : null,
+      cancellationData: null,
+      metadata: JSON.parse(metadata) as RunState['metadata'],
+    };
     await this.index.added(run);
     return run;
   }

@@ -29,8 +29,17 @@ local function owns(owner, now)
   return hget('own') == owner and lx > now
 end
 
--- The whole run as {HGETALL, checkpoint count}.
-local function state() return {redis.call('HGETALL', R), redis.call('LLEN', O)} end
+-- The whole run as {HGETALL pairs without the empty fields, checkpoint count}.
+local function state()
+  local all, fields = redis.call('HGETALL', R), {}
+  for i = 1, #all, 2 do
+    if all[i + 1] ~= '' then
+      fields[#fields + 1] = all[i]
+      fields[#fields + 1] = all[i + 1]
+    end
+  end
+  return {fields, redis.call('LLEN', O)}
+end
 
 -- Name, payload, raw entry of a signals LIST entry.
 local function parse_signal(entry)

@@ -5,7 +5,8 @@ import { WORKFLOW_LIB_LUA } from './workflow-lib.lua.js';
  * (see workflow-lib): each is the body of its own script (wf-create, wf-get, wf-save-step,
  * wf-claim-load, wf-end) and an operation of wf-batch, so one source serves both.
  *
- * op_create(A)     A: field, value, field, value, ... of the run HASH
+ * op_create(A)     A[1] run id, A[2] workflow, A[3] params JSON, A[4] parent run id ('' for none),
+ *                  A[5] now, A[6] cancellation policy JSON, A[7] metadata JSON
  *                  Returns false when created, else the workflow name of the run that holds the id.
  * op_get(A)        Returns {HGETALL, LLEN} ({{}, 0} for a missing run).
  * op_save_step(A)  A[1] checkpoint name, A[2] value JSON ('' for undefined), A[3] now,
@@ -29,7 +30,8 @@ export const WORKFLOW_OPS_LUA = `${WORKFLOW_LIB_LUA}
 local function op_create(A)
   local existing = redis.call('HGET', R, 'wf')
   if existing then return existing end
-  redis.call('HSET', R, unpack(A))
+  redis.call('HSET', R, 'id', A[1], 'wf', A[2], 'st', 'running', 'params', A[3], 'parent', A[4], 'cAt', A[5], 'uAt', A[5], 'wt', '', 'ra', '',
+    'sT', '', 'sS', '', 'sSig', '', 'rdS', '', 'rdT', '', 'errS', '', 'own', '', 'lx', '', 'cp', A[6], 'meta', A[7], 'sq', 0, 'xa', '')
   return false
 end
 

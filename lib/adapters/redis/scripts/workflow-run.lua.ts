@@ -5,7 +5,7 @@ import { WORKFLOW_OPS_LUA } from './workflow-ops.lua.js';
  * wf-create: creates a run unless its id is taken.
  *
  * KEYS[1..4] run keys (see workflow-lib)
- * ARGV       field, value, field, value, ... of the run HASH
+ * ARGV       as op_create (see workflow-ops): id, workflow, params, parent, now, cancellation policy, metadata
  * Returns false when created, else the workflow name of the run that holds the id.
  */
 export const WF_CREATE_LUA = `${WORKFLOW_OPS_LUA}
