@@ -175,3 +175,34 @@ describe.runIf(available)('Redis workflow store: operations of many runs in one 
     }
   });
 });
+
+describe.runIf(available)('Redis workflow store: ends told to watchers', () => {
+  afterAll(() => deleteKeys(REDIS_URL, `${prefix}:told`));
+
+  it("a watcher hears another process's end that beat this instance's own end, with no poll", async () => {
+    const options = { prefix: `${prefix}:told`, watchPollInterval: 600_000 };
+    const here = await RedisWorkflowStore.connect(REDIS_URL, options);
+    const there = await RedisWorkflowStore.connect(REDIS_URL, options);
+    try {
+      const run = await here.createRun({ workflow: 'told', params: {} });
+      const seen: string[] = [];
+      here.watch(run.id, (state) => seen.push(state.status));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // This instance's end is under way when the other process cancels the run and announces it.
+      const ops = (here as unknown as { ops: { run: (...args: unknown[]) => Promise<unknown> } }).ops;
+      const send = ops.run.bind(ops);
+      ops.run = async (...args: unknown[]) => {
+        if (args[0] === 'end') {
+          await there.cancel(run.id, { reason: 'elsewhere' });
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return send(...args);
+      };
+      expect(await here.markCompleted(run.id, 1)).toBeNull();
+      await expect.poll(() => seen.at(-1), { timeout: 2_000 }).toBe('cancelled');
+    } finally {
+      await here.close();
+      await there.close();
+    }
+  });
+});

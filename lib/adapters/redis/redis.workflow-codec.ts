@@ -1,4 +1,4 @@
-import type { RunState, StepCheckpoint, WorkflowSignal, WorkflowStatus } from '../../core/workflow/run-state.js';
+import type { RunState, StepCheckpoint, WorkflowCancellationData, WorkflowRunError, WorkflowSignal, WorkflowStatus } from '../../core/workflow/run-state.js';
 
 /** A run HASH as read back: `HGETALL` pairs plus the checkpoint count, from the run scripts. */
 export type RawRunState = [fields: string[], cursor: number];
@@ -88,4 +88,27 @@ export function decodeSignal(runId: string, entry: string): WorkflowSignal {
     seq: Number(match[1]),
     sentAt: Number(match[2]),
   };
+}
+
+/** The ARGV of an end (`op_end` of `scripts/workflow-ops.lua.ts`); `result` is {@link encodeValue} text. */
+export function endArgs(
+  status: 'completed' | 'failed' | 'cancelled' | 'retry',
+  now: number,
+  change: { readonly result?: string; readonly error?: WorkflowRunError; readonly cancellation?: WorkflowCancellationData; readonly ownerId?: string | undefined },
+  retention: number,
+  channel: string,
+): (string | number)[] {
+  const { error, cancellation } = change;
+  return [
+    status,
+    now,
+    change.ownerId ?? '',
+    change.result ?? '',
+    error ? JSON.stringify(error) : '',
+    error?.step ?? '',
+    cancellation ? JSON.stringify(cancellation) : '',
+    retention,
+    now + retention,
+    channel,
+  ];
 }

@@ -19,7 +19,7 @@ import {
 import { RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisSubscriber } from './redis.subscriber.js';
 import { resolveRedisUrl } from './redis.url.js';
-import { decodeRun, decodeSignal, decodeStep, encodePayload, encodeValue, type RawRunState } from './redis.workflow-codec.js';
+import { decodeRun, decodeSignal, decodeStep, encodePayload, encodeValue, endArgs, type RawRunState } from './redis.workflow-codec.js';
 import { RedisWorkflowContext } from './redis.workflow-context.js';
 import { RedisWorkflowIndex } from './redis.workflow-index.js';
 import { RedisWorkflowKeys } from './redis.workflow-keys.js';
@@ -340,36 +340,29 @@ export class RedisWorkflowStore implements WorkflowStore {
     return true;
   }
 
-  private async end(
+  /** Ends (or records a retryable error of) the run; its listeners hear it from this write, not from the channel. */
+  private end(
     runId: string,
     status: 'completed' | 'failed' | 'cancelled' | 'retry',
     change: { result?: string; error?: WorkflowRunError; cancellation?: WorkflowCancellationData; ownerId?: string | undefined },
   ): Promise<RunState | null> {
-    const now = this.clock.now();
-    const retention = this.ctx.retention;
-    const out = await this.ops.run<[RawRunState, string] | null>('end', runId, [
-      status,
-      now,
-      change.ownerId ?? '',
-      change.result ?? '',
-      change.error ? JSON.stringify(change.error) : '',
-      change.error?.step ?? '',
-      change.cancellation ? JSON.stringify(change.cancellation) : '',
-      retention,
-      now + retention,
-      this.keys.changed,
-    ]);
-    if (!out) return null;
-    const run = decodeRun(out[0], now)!;
-    if (status === 'retry') {
-      if (run.ownerId === null || (run.leaseExpiresAt ?? 0) <= now) await this.index.mayRun(runId, now);
+    return this.watcher.endingHere(runId, async () => {
+      const now = this.clock.now();
+      const retention = this.ctx.retention;
+      const out = await this.ops.run<[RawRunState, string] | null>('end', runId, endArgs(status, now, change, retention, this.keys.changed));
+      // NOTE: refused: another end (maybe another process's, whose announcement was skipped) came first.
+      if (!out) {
+        this.watcher.changedHere(runId);
+        return null;
+      }
+      const run = decodeRun(out[0], now)!;
+      if (status === 'retry') {
+        if (run.ownerId === null || (run.leaseExpiresAt ?? 0) <= now) await this.index.mayRun(runId, now);
+      } else await this.waits.unregistered(out[1] || null, runId);
       this.watcher.changedHere(runId, run);
+      if (status !== 'retry') await this.finishEnd(run);
       return run;
-    }
-    await this.waits.unregistered(out[1] || null, runId);
-    this.watcher.changedHere(runId, run);
-    await this.finishEnd(run);
-    return run;
+    });
   }
 
   /**
