@@ -86,6 +86,20 @@ async function measure(label: string, app: StemWorkflowApp): Promise<void> {
   const store = all.filter(([k]) => isStoreRequest(k)).reduce((n, [, c]) => n + c, 0);
   console.log(`${label}: ${total} requests, ${store} of them to the workflow store (start: ${start.reduce((n, [, c]) => n + c, 0)})`);
   for (const [k, n] of all) console.log(`  ${String(n).padStart(3)}  ${k}`);
+  await measureBurst(label, app, 200);
+}
+
+/** Requests per run when `runs` runs start at once and are waited for together (the store and the broker batch what concurrent runs ask for). */
+async function measureBurst(label: string, app: StemWorkflowApp, runs: number): Promise<void> {
+  const before = snapshot();
+  const ids = await Promise.all(Array.from({ length: runs }, (_, i) => app.startWorkflow('rt.three', { i })));
+  await Promise.all(ids.map((id) => app.waitForCompletion(id, { timeout: '30s' })));
+  await sleep(200);
+  const all = diff(before, snapshot());
+  const total = all.reduce((n, [, c]) => n + c, 0);
+  const store = all.filter(([k]) => isStoreRequest(k)).reduce((n, [, c]) => n + c, 0);
+  console.log(`${label}, ${runs} runs at once: ${(total / runs).toFixed(2)} requests per run, ${(store / runs).toFixed(2)} of them to the workflow store`);
+  for (const [k, n] of all) console.log(`  ${String(n).padStart(4)}  ${k}`);
 }
 
 probePostgres();

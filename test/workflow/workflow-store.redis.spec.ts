@@ -143,3 +143,66 @@ describe.runIf(available)('Redis workflow store: a child whose end stopped half 
     }
   });
 });
+
+describe.runIf(available)('Redis workflow store: operations of many runs in one call', () => {
+  afterAll(() => deleteKeys(REDIS_URL, `${prefix}:batch`));
+
+  it('checkpoints of concurrent runs travel together, and one run whose key is broken fails alone', async () => {
+    const keyPrefix = `${prefix}:batch`;
+    const store = await RedisWorkflowStore.connect(REDIS_URL, { prefix: keyPrefix });
+    const redis = new Redis(REDIS_URL);
+    const proto = RedisConnection.prototype as unknown as { command: (...args: unknown[]) => Promise<unknown> };
+    const command = proto.command;
+    const calls: string[] = [];
+    try {
+      const runs = await Promise.all(Array.from({ length: 20 }, () => store.createRun({ workflow: 'batch', params: {} })));
+      await redis.set(`${keyPrefix}:wf:run:{broken}`, 'not a hash');
+      proto.command = function (this: unknown, ...args: unknown[]) {
+        if (args[0] === 'evalsha') calls.push(String(args[1]));
+        return command.apply(this, args);
+      };
+      const saved = await Promise.allSettled([...runs.map((run, i) => store.saveStep(run.id, 'a#0', i)), store.saveStep('broken', 'a#0', 0)]);
+      proto.command = command;
+      expect(saved.slice(0, 20)).toEqual(runs.map(() => ({ status: 'fulfilled', value: true })));
+      expect(saved[20]).toMatchObject({ status: 'rejected', reason: { message: expect.stringContaining('WRONGTYPE') } });
+      expect(calls).toEqual([scripts.wfBatch.sha]);
+      const steps = await Promise.all(runs.map((run) => store.listSteps(run.id)));
+      expect(steps.map((s) => s.map((c) => [c.name, c.value]))).toEqual(runs.map((_, i) => [['a#0', i]]));
+    } finally {
+      proto.command = command;
+      redis.disconnect();
+      await store.close();
+    }
+  });
+});
+
+describe.runIf(available)('Redis workflow store: ends told to watchers', () => {
+  afterAll(() => deleteKeys(REDIS_URL, `${prefix}:told`));
+
+  it("a watcher hears another process's end that beat this instance's own end, with no poll", async () => {
+    const options = { prefix: `${prefix}:told`, watchPollInterval: 600_000 };
+    const here = await RedisWorkflowStore.connect(REDIS_URL, options);
+    const there = await RedisWorkflowStore.connect(REDIS_URL, options);
+    try {
+      const run = await here.createRun({ workflow: 'told', params: {} });
+      const seen: string[] = [];
+      here.watch(run.id, (state) => seen.push(state.status));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // This instance's end is under way when the other process cancels the run and announces it.
+      const ops = (here as unknown as { ops: { run: (...args: unknown[]) => Promise<unknown> } }).ops;
+      const send = ops.run.bind(ops);
+      ops.run = async (...args: unknown[]) => {
+        if (args[0] === 'end') {
+          await there.cancel(run.id, { reason: 'elsewhere' });
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return send(...args);
+      };
+      expect(await here.markCompleted(run.id, 1)).toBeNull();
+      await expect.poll(() => seen.at(-1), { timeout: 2_000 }).toBe('cancelled');
+    } finally {
+      await here.close();
+      await there.close();
+    }
+  });
+});

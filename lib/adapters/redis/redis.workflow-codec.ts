@@ -1,11 +1,11 @@
-import type { RunState, StepCheckpoint, WorkflowSignal, WorkflowStatus } from '../../core/workflow/run-state.js';
+import type { RunState, StepCheckpoint, WorkflowCancellationData, WorkflowRunError, WorkflowSignal, WorkflowStatus } from '../../core/workflow/run-state.js';
 
 /** A run HASH as read back: `HGETALL` pairs plus the checkpoint count, from the run scripts. */
 export type RawRunState = [fields: string[], cursor: number];
 
 const num = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
 const str = (value: string | undefined): string | null => (value === undefined || value === '' ? null : value);
-const json = (value: string | undefined): unknown => (value === undefined || value === '' ? null : JSON.parse(value));
+const json = (value: string | undefined): unknown => (value === undefined || value === '' || value === 'null' ? null : JSON.parse(value));
 
 /** JSON text of a stored value; `''` stands for `undefined`. */
 export function encodeValue(value: unknown): string {
@@ -22,10 +22,10 @@ export function encodePayload(value: unknown): string {
   return value === undefined ? 'null' : JSON.stringify(value);
 }
 
-/** The fields of a raw run HASH. */
-export function fieldsOf(raw: string[]): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (let i = 0; i + 1 < raw.length; i += 2) fields.set(raw[i]!, raw[i + 1]!);
+/** The fields of a raw run HASH by name (`HGETALL` pairs). */
+export function fieldsOf(raw: string[]): Record<string, string | undefined> {
+  const fields: Record<string, string | undefined> = Object.create(null) as Record<string, string | undefined>;
+  for (let i = 0; i + 1 < raw.length; i += 2) fields[raw[i]!] = raw[i + 1];
   return fields;
 }
 
@@ -35,30 +35,30 @@ export function fieldsOf(raw: string[]): Map<string, string> {
  */
 export function decodeRun(raw: RawRunState, now: number): RunState | null {
   const f = fieldsOf(raw[0]);
-  if (!f.has('id')) return null;
-  const expiresAt = num(f.get('xa'));
+  if (f.id === undefined) return null;
+  const expiresAt = num(f.xa);
   if (expiresAt !== null && expiresAt <= now) return null;
-  const result = f.get('result');
+  const result = f.result;
   return {
-    id: f.get('id')!,
-    workflow: f.get('wf')!,
-    status: f.get('st') as WorkflowStatus,
+    id: f.id,
+    workflow: f.wf!,
+    status: f.st as WorkflowStatus,
     cursor: Number(raw[1]),
-    params: json(f.get('params')),
-    parentRunId: str(f.get('parent')),
-    createdAt: Number(f.get('cAt')),
-    updatedAt: Number(f.get('uAt')),
-    ...(result !== undefined && result !== '' ? { result: JSON.parse(result) } : {}),
-    waitTopic: str(f.get('wt')),
-    resumeAt: num(f.get('ra')),
-    suspension: json(f.get('sus')) as RunState['suspension'],
-    resumeData: json(f.get('rd')) as RunState['resumeData'],
-    lastError: json(f.get('err')) as RunState['lastError'],
-    ownerId: str(f.get('own')),
-    leaseExpiresAt: num(f.get('lx')),
-    cancellationPolicy: json(f.get('cp')) as RunState['cancellationPolicy'],
-    cancellationData: json(f.get('cd')) as RunState['cancellationData'],
-    metadata: (json(f.get('meta')) ?? {}) as RunState['metadata'],
+    params: json(f.params),
+    parentRunId: str(f.parent),
+    createdAt: Number(f.cAt),
+    updatedAt: Number(f.uAt),
+    ...(result !== undefined && result !== '' ? { result: JSON.parse(result) as unknown } : {}),
+    waitTopic: str(f.wt),
+    resumeAt: num(f.ra),
+    suspension: json(f.sus) as RunState['suspension'],
+    resumeData: json(f.rd) as RunState['resumeData'],
+    lastError: json(f.err) as RunState['lastError'],
+    ownerId: str(f.own),
+    leaseExpiresAt: num(f.lx),
+    cancellationPolicy: json(f.cp) as RunState['cancellationPolicy'],
+    cancellationData: json(f.cd) as RunState['cancellationData'],
+    metadata: (json(f.meta) ?? {}) as RunState['metadata'],
   };
 }
 
@@ -88,4 +88,27 @@ export function decodeSignal(runId: string, entry: string): WorkflowSignal {
     seq: Number(match[1]),
     sentAt: Number(match[2]),
   };
+}
+
+/** The ARGV of an end (`op_end` of `scripts/workflow-ops.lua.ts`); `result` is {@link encodeValue} text. */
+export function endArgs(
+  status: 'completed' | 'failed' | 'cancelled' | 'retry',
+  now: number,
+  change: { readonly result?: string; readonly error?: WorkflowRunError; readonly cancellation?: WorkflowCancellationData; readonly ownerId?: string | undefined },
+  retention: number,
+  channel: string,
+): (string | number)[] {
+  const { error, cancellation } = change;
+  return [
+    status,
+    now,
+    change.ownerId ?? '',
+    change.result ?? '',
+    error ? JSON.stringify(error) : '',
+    error?.step ?? '',
+    cancellation ? JSON.stringify(cancellation) : '',
+    retention,
+    now + retention,
+    channel,
+  ];
 }

@@ -1,9 +1,15 @@
 import type { RunState } from '../../core/workflow/run-state.js';
 import type { ListWorkflowRunsQuery } from '../../core/workflow/workflow-store.js';
 import type { RedisWorkflowContext } from './redis.workflow-context.js';
+import { Batcher } from './redis.batcher.js';
 import { scripts } from './scripts/index.js';
 
 const SCAN_BATCH = 200;
+/** Most runs (or transitions) one index script call writes. */
+const INDEX_BATCH = 256;
+
+/** The ARGV of one wf-index-set transition: run id, active, not due, expiring member and score, member to unexpire. */
+type IndexTransition = [string, string, string, string, string | number, string];
 const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
 /** Ms after which an ended run still in the active index counts as an end that stopped half way. */
 export const UNFINISHED_END_GRACE = 30_000;
@@ -20,16 +26,18 @@ export const SUSPENDED_RECHECK = 60_000;
  * workflow and per parent by creation time; the runs not yet ended, by when each may be runnable
  * (see `scripts/workflow-index.lua.ts`), so a recovery sweep reads the runs that may be runnable
  * and the ones whose state changed since it last looked, not every live run; the ended runs by
- * expiry. Each transition's index writes are one script call.
+ * expiry. The index writes of the runs created, and of the transitions made, in one turn of the
+ * event loop are one script call.
  */
 export class RedisWorkflowIndex {
+  private readonly adds = new Batcher<RunState>((runs) => this.flushAdds(runs), INDEX_BATCH);
+  private readonly sets = new Batcher<IndexTransition>((transitions) => this.flushSets(transitions), INDEX_BATCH);
+
   constructor(private readonly ctx: RedisWorkflowContext) {}
 
   /** Indexes a new run (after the run was written: an unindexed run is only missing from listings). */
-  async added(run: RunState): Promise<void> {
-    const { keys } = this.ctx;
-    const indexes = [keys.runs, keys.byWorkflow(run.workflow), keys.active, keys.activeVersions, ...(run.parentRunId ? [keys.byParent(run.parentRunId)] : [])];
-    await scripts.wfIndexAdd.run(this.ctx.connection, indexes, [run.id, run.createdAt]);
+  added(run: RunState): Promise<void> {
+    return this.adds.add(run);
   }
 
   /**
@@ -51,13 +59,33 @@ export class RedisWorkflowIndex {
     await this.set(run.id, String(now), false, null, JSON.stringify([run.id, run.workflow, run.parentRunId]));
   }
 
-  private async set(runId: string, active: string, notDue: boolean, expiring: [member: string, score: number] | null, unexpire: string | null): Promise<void> {
+  private set(runId: string, active: string, notDue: boolean, expiring: [member: string, score: number] | null, unexpire: string | null): Promise<void> {
+    return this.sets.add([runId, active, notDue ? '1' : '', expiring?.[0] ?? '', expiring?.[1] ?? '', unexpire ?? '']);
+  }
+
+  /** One wf-index-add call for the runs created in the same turn of the event loop. */
+  private async flushAdds(runs: readonly RunState[]): Promise<void[]> {
     const { keys } = this.ctx;
-    await scripts.wfIndexSet.run(
-      this.ctx.connection,
-      [keys.active, keys.activeVersions, keys.due, keys.expiring],
-      [runId, active, notDue ? '1' : '', expiring?.[0] ?? '', expiring?.[1] ?? '', unexpire ?? ''],
-    );
+    const indexKeys = [keys.runs, keys.active, keys.activeVersions];
+    const position = new Map<string, number>();
+    const at = (key: string) => {
+      let i = position.get(key);
+      if (i === undefined) {
+        i = indexKeys.push(key);
+        position.set(key, i);
+      }
+      return i;
+    };
+    const argv = runs.flatMap((run) => [run.id, run.createdAt, at(keys.byWorkflow(run.workflow)), run.parentRunId ? at(keys.byParent(run.parentRunId)) : 0]);
+    await scripts.wfIndexAdd.run(this.ctx.connection, indexKeys, argv);
+    return runs.map(() => undefined);
+  }
+
+  /** One wf-index-set call for the transitions of the same turn of the event loop, in order. */
+  private async flushSets(transitions: readonly IndexTransition[]): Promise<void[]> {
+    const { keys } = this.ctx;
+    await scripts.wfIndexSet.run(this.ctx.connection, [keys.active, keys.activeVersions, keys.due, keys.expiring], transitions.flat());
+    return transitions.map(() => undefined);
   }
 
   /** Runs matching the filter, newest first; entries of runs that no longer exist are dropped. */

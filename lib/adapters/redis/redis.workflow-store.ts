@@ -19,10 +19,11 @@ import {
 import { RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
 import { RedisSubscriber } from './redis.subscriber.js';
 import { resolveRedisUrl } from './redis.url.js';
-import { decodeRun, decodeSignal, decodeStep, encodePayload, encodeValue, type RawRunState } from './redis.workflow-codec.js';
+import { decodeRun, decodeSignal, decodeStep, encodePayload, encodeValue, endArgs, type RawRunState } from './redis.workflow-codec.js';
 import { RedisWorkflowContext } from './redis.workflow-context.js';
 import { RedisWorkflowIndex } from './redis.workflow-index.js';
 import { RedisWorkflowKeys } from './redis.workflow-keys.js';
+import { RedisRunOps } from './redis.workflow-ops.js';
 import { RedisWorkflowWatch } from './redis.workflow-watch.js';
 import { RedisWorkflowWaits } from './redis.workflow-waits.js';
 import { scripts } from './scripts/index.js';
@@ -63,6 +64,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   private readonly waits: RedisWorkflowWaits;
   private readonly watcher: RedisWorkflowWatch;
   private readonly keys: RedisWorkflowKeys;
+  private readonly ops: RedisRunOps;
   private readonly clock: Clock;
   private closing: Promise<void> | undefined;
 
@@ -74,6 +76,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     this.keys = new RedisWorkflowKeys(options.prefix ?? 'stem');
     const retention = options.retention === false ? 0 : toMillis(options.retention ?? DEFAULT_WORKFLOW_RETENTION, 'retention');
     this.ctx = new RedisWorkflowContext(shared.connection, this.keys, this.clock, retention);
+    this.ops = new RedisRunOps(shared.connection, this.keys);
     this.index = new RedisWorkflowIndex(this.ctx);
     this.waits = new RedisWorkflowWaits(this.ctx);
     const subscriber = new RedisSubscriber(() => shared.connection.duplicate({ enableAutoPipelining: false }));
@@ -92,38 +95,37 @@ export class RedisWorkflowStore implements WorkflowStore {
   async createRun(input: CreateWorkflowRun): Promise<RunState> {
     const id = input.runId ?? uuidv7();
     const now = this.clock.now();
-    const fields: Record<string, string | number> = {
-      id,
-      wf: input.workflow,
-      st: 'running',
-      params: encodePayload(input.params),
-      parent: input.parentRunId ?? '',
-      cAt: now,
-      uAt: now,
-      wt: '',
-      ra: '',
-      sT: '',
-      sS: '',
-      sSig: '',
-      rdS: '',
-      rdT: '',
-      errS: '',
-      own: '',
-      lx: '',
-      cp: encodePayload(input.cancellationPolicy ?? null),
-      meta: JSON.stringify(input.metadata ?? {}),
-      sq: 0,
-      xa: '',
-    };
-    const taken = await scripts.wfCreate.run<string | null>(this.ctx.connection, this.keys.run(id), Object.entries(fields).flat());
+    const params = encodePayload(input.params);
+    const policy = encodePayload(input.cancellationPolicy ?? null);
+    const metadata = JSON.stringify(input.metadata ?? {});
+    const taken = await this.ops.run<string | null>('create', id, [id, input.workflow, params, input.parentRunId ?? '', now, policy, metadata]);
     if (taken !== null) throw new DuplicateWorkflowRunError(id, taken);
-    const run = decodeRun([Object.entries(fields).flat().map(String), 0], now)!;
+    const run: RunState = {
+      id,
+      workflow: input.workflow,
+      status: 'running',
+      cursor: 0,
+      params: JSON.parse(params) as unknown,
+      parentRunId: input.parentRunId ?? null,
+      createdAt: now,
+      updatedAt: now,
+      waitTopic: null,
+      resumeAt: null,
+      suspension: null,
+      resumeData: null,
+      lastError: null,
+      ownerId: null,
+      leaseExpiresAt: null,
+      cancellationPolicy: input.cancellationPolicy ? (JSON.parse(policy) as RunState['cancellationPolicy']) : null,
+      cancellationData: null,
+      metadata: JSON.parse(metadata) as RunState['metadata'],
+    };
     await this.index.added(run);
     return run;
   }
 
-  get(runId: string): Promise<RunState | null> {
-    return this.ctx.readRun(runId);
+  async get(runId: string): Promise<RunState | null> {
+    return decodeRun(await this.ops.run<RawRunState>('get', runId, []), this.clock.now());
   }
 
   async listRuns(query: ListWorkflowRunsQuery = {}): Promise<RunState[]> {
@@ -145,7 +147,7 @@ export class RedisWorkflowStore implements WorkflowStore {
 
   async saveStep(runId: string, name: string, value: unknown, options: { ownerId?: string; meta?: Readonly<Record<string, unknown>> } = {}): Promise<boolean> {
     const meta = options.meta ? JSON.stringify(options.meta) : '';
-    const written = await scripts.wfSaveStep.run<number>(this.ctx.connection, this.keys.run(runId), [name, encodeValue(value), this.clock.now(), options.ownerId ?? '', meta]);
+    const written = await this.ops.run<number>('save-step', runId, [name, encodeValue(value), this.clock.now(), options.ownerId ?? '', meta]);
     // NOTE: a checkpoint leaves the status as it is, so watchers are not told (it saves a read).
     return Number(written) === 1;
   }
@@ -262,7 +264,7 @@ export class RedisWorkflowStore implements WorkflowStore {
 
   async claimAndLoad(runId: string, ownerId: string, leaseDuration: number): Promise<LoadedRun | null> {
     const now = this.clock.now();
-    const out = await scripts.wfClaimLoad.run<[RawRunState, string[], (string | null)[]] | null>(this.ctx.connection, this.keys.run(runId), [ownerId, now, now + leaseDuration]);
+    const out = await this.ops.run<[RawRunState, string[], (string | null)[]] | null>('claim-load', runId, [ownerId, now, now + leaseDuration]);
     if (!out) return null;
     const run = decodeRun(out[0], this.clock.now());
     if (!run) return { run: null, steps: [] };
@@ -338,36 +340,29 @@ export class RedisWorkflowStore implements WorkflowStore {
     return true;
   }
 
-  private async end(
+  /** Ends (or records a retryable error of) the run; its listeners hear it from this write, not from the channel. */
+  private end(
     runId: string,
     status: 'completed' | 'failed' | 'cancelled' | 'retry',
     change: { result?: string; error?: WorkflowRunError; cancellation?: WorkflowCancellationData; ownerId?: string | undefined },
   ): Promise<RunState | null> {
-    const now = this.clock.now();
-    const retention = this.ctx.retention;
-    const out = await scripts.wfEnd.run<[RawRunState, string] | null>(this.ctx.connection, this.keys.run(runId), [
-      status,
-      now,
-      change.ownerId ?? '',
-      change.result ?? '',
-      change.error ? JSON.stringify(change.error) : '',
-      change.error?.step ?? '',
-      change.cancellation ? JSON.stringify(change.cancellation) : '',
-      retention,
-      now + retention,
-      this.keys.changed,
-    ]);
-    if (!out) return null;
-    const run = decodeRun(out[0], now)!;
-    if (status === 'retry') {
-      if (run.ownerId === null || (run.leaseExpiresAt ?? 0) <= now) await this.index.mayRun(runId, now);
+    return this.watcher.endingHere(runId, async () => {
+      const now = this.clock.now();
+      const retention = this.ctx.retention;
+      const out = await this.ops.run<[RawRunState, string] | null>('end', runId, endArgs(status, now, change, retention, this.keys.changed));
+      // NOTE: refused: another end (maybe another process's, whose announcement was skipped) came first.
+      if (!out) {
+        this.watcher.changedHere(runId);
+        return null;
+      }
+      const run = decodeRun(out[0], now)!;
+      if (status === 'retry') {
+        if (run.ownerId === null || (run.leaseExpiresAt ?? 0) <= now) await this.index.mayRun(runId, now);
+      } else await this.waits.unregistered(out[1] || null, runId);
       this.watcher.changedHere(runId, run);
+      if (status !== 'retry') await this.finishEnd(run);
       return run;
-    }
-    await this.waits.unregistered(out[1] || null, runId);
-    this.watcher.changedHere(runId, run);
-    await this.finishEnd(run);
-    return run;
+    });
   }
 
   /**

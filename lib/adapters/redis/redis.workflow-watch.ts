@@ -13,6 +13,8 @@ import type { RedisWorkflowContext } from './redis.workflow-context.js';
 export class RedisWorkflowWatch {
   private readonly watchers: RunWatchers;
   private subscription: Promise<unknown> | undefined;
+  /** Runs this instance is ending now, by how many ends are in flight: their listeners hear the end from the write itself. */
+  private readonly ending = new Map<string, number>();
 
   constructor(
     private readonly ctx: RedisWorkflowContext,
@@ -31,6 +33,25 @@ export class RedisWorkflowWatch {
     this.watchers.changedHere(runId, state);
   }
 
+  /**
+   * Runs `end`, an end of `runId` by this instance that reports to the listeners itself: the
+   * announcement of that end on the channel, which may arrive before the reply, reads nothing.
+   * An end that threw may still have happened: the listeners get the run as it is then.
+   */
+  async endingHere<T>(runId: string, end: () => Promise<T>): Promise<T> {
+    this.ending.set(runId, (this.ending.get(runId) ?? 0) + 1);
+    try {
+      return await end();
+    } catch (error) {
+      void this.watchers.refresh(runId, true);
+      throw error;
+    } finally {
+      const left = this.ending.get(runId)! - 1;
+      if (left === 0) this.ending.delete(runId);
+      else this.ending.set(runId, left);
+    }
+  }
+
   async close(): Promise<void> {
     this.watchers.close();
     await this.subscriber.close();
@@ -39,7 +60,9 @@ export class RedisWorkflowWatch {
   /** One subscription per store; a failed one is tried again by the next watch (polling covers the gap). */
   private subscribe(): Promise<unknown> {
     this.subscription ??= this.subscriber
-      .subscribe(this.ctx.keys.changed, (id) => void this.watchers.refresh(id, true))
+      .subscribe(this.ctx.keys.changed, (id) => {
+        if (!this.ending.has(id)) void this.watchers.refresh(id, true);
+      })
       .catch(() => {
         this.subscription = undefined;
       });

@@ -6,12 +6,14 @@ import type { WorkflowStore } from './workflow-store.js';
  * by more than `grace` (their delayed task went missing: a broker without persistence restarted,
  * an enqueue failed) and hands them to `resume`; with `orphanAfter`, also `running` runs whose
  * lease is free and that did not change for that long (their run task was lost, e.g. with a
- * server that went down while it ran).
+ * server that went down while it ran). A run must stay unchanged that long to be an orphan, so the
+ * timer looks for orphans every eighth of `orphanAfter` (at least every `interval`), not on every tick.
  */
 export class DueRunSweeper {
   private timer: TimerHandle | undefined;
   private tick: Promise<void> | undefined;
   private stopped = true;
+  private lastOrphanSweep = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: WorkflowStore,
@@ -32,11 +34,12 @@ export class DueRunSweeper {
     this.schedule();
   }
 
-  /** Sweeps once now; resolves with the number of runs handed to `resume`. */
-  async sweep(): Promise<number> {
+  /** Sweeps once now (orphans too, unless `orphans` is false); resolves with the number of runs handed to `resume`. */
+  async sweep(orphans = true): Promise<number> {
     const now = this.clock.now();
     const ids = await this.store.dueRuns(now - this.grace, { limit: this.batch });
-    if (this.orphanAfter > 0) {
+    if (this.orphanAfter > 0 && orphans) {
+      this.lastOrphanSweep = now;
       const runnable = await this.store.listRunnableRuns({ now, limit: this.batch });
       for (const run of runnable) if (run.updatedAt <= now - this.orphanAfter && !ids.includes(run.id)) ids.push(run.id);
     }
@@ -54,7 +57,8 @@ export class DueRunSweeper {
 
   private schedule(): void {
     this.timer = this.clock.setTimeout(() => {
-      this.tick = this.sweep()
+      const orphans = this.clock.now() - this.lastOrphanSweep >= Math.max(this.interval, this.orphanAfter / 8);
+      this.tick = this.sweep(orphans)
         .then(
           () => undefined,
           (error) => this.onError(error),

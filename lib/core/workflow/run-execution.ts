@@ -135,9 +135,15 @@ export class RunExecution {
 
   /** Saves checkpoint `checkpoint` at the current position and moves past it. */
   async save(checkpoint: string, value: unknown, meta?: Readonly<Record<string, unknown>>): Promise<void> {
-    if (!(await this.store.saveStep(this.run.id, checkpoint, value, { ownerId: this.ownerId, ...(meta ? { meta } : {}) }))) {
-      throw new WorkflowInterrupt({ kind: 'stopped' });
+    let saved: boolean;
+    try {
+      saved = await this.deps.store.saveStep(this.run.id, checkpoint, value, meta ? { ownerId: this.ownerId, meta } : { ownerId: this.ownerId });
+    } catch (error) {
+      // NOTE: recorded as the guarded `store` does, without creating it for the common path.
+      this.storeFailure ??= error;
+      throw error;
     }
+    if (!saved) throw new WorkflowInterrupt({ kind: 'stopped' });
     this.recorded[this.position] = { name: checkpoint, value, position: this.position, completedAt: this.now, ...(meta ? { meta } : {}) };
     this.position++;
     this.previous = value;

@@ -31,6 +31,8 @@ interface Watched {
 export class RunWatchers {
   private readonly watched = new Map<string, Watched>();
   private closed = false;
+  /** Whether the store's change channel answered a connect (it listens from then on, or polling covers it). */
+  private listening = false;
 
   constructor(private readonly options: RunWatchersOptions) {}
 
@@ -41,8 +43,15 @@ export class RunWatchers {
       const created: Watched = { listeners: new Set() };
       entry = created;
       this.watched.set(runId, created);
+      // NOTE: once the channel listens, a change after this call reaches the listener through it,
+      // and what came before is the caller's to read (as `waitForCompletion` does after watching):
+      // only a watch that may have started before the channel listened reads the run again.
+      const listening = this.listening;
       this.options.connect().then(
-        () => void this.refresh(runId, false),
+        () => {
+          this.listening = true;
+          if (!listening) void this.refresh(runId, false);
+        },
         (error: unknown) => this.options.onConnectError?.(error),
       );
       this.schedulePoll(runId, created);

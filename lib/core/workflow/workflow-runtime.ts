@@ -17,6 +17,7 @@ import { isTerminalWorkflowStatus, type RunState, type StepCheckpoint } from './
 import { abortOf, type RunAbort } from './run-execution.js';
 import { advanceRun, finish, type RunExecutorHost, type RunTaskReason } from './run-executor.js';
 import { RunLeaseExtension } from './run-lease.extension.js';
+import { RunTaskEnqueuer } from './run-task-enqueuer.js';
 import type { StartWorkflowOptions, WaitForWorkflowOptions, WorkflowClient, WorkflowCompletion } from './workflow-client.js';
 import type { WorkflowReference } from './workflow-context.js';
 import type { WorkflowDefinition } from './workflow-definition.js';
@@ -63,6 +64,7 @@ export class WorkflowRuntime implements WorkflowClient {
   private readonly sweeper: DueRunSweeper;
   private readonly host: RunExecutorHost;
   private readonly taskOptions: TaskOptions;
+  private readonly runTasks: RunTaskEnqueuer;
 
   constructor(private readonly options: WorkflowRuntimeOptions) {
     this.store = options.store;
@@ -72,6 +74,7 @@ export class WorkflowRuntime implements WorkflowClient {
     this.queue = options.queue ?? DEFAULT_WORKFLOW_QUEUE;
     this.runLeaseDuration = options.runLeaseDuration === undefined ? DEFAULT_RUN_LEASE_DURATION : toMillis(options.runLeaseDuration, 'workflows.runLeaseDuration');
     const sweepInterval = options.sweepInterval === undefined ? 1_000 : toMillis(options.sweepInterval, 'workflows.sweepInterval');
+    this.runTasks = new RunTaskEnqueuer(options.producer);
     this.taskOptions = { queue: this.queue, maxRetries: options.runTaskMaxRetries ?? 10, visibilityTimeout: this.runLeaseDuration, ignoreResult: true };
     this.leases = new RunLeaseExtension(this.store, this.clock, this.runLeaseDuration, options.ownerId ?? `wf-${Math.random().toString(36).slice(2, 10)}`, (runId) =>
       this.resumeIfDue(runId),
@@ -298,7 +301,7 @@ export class WorkflowRuntime implements WorkflowClient {
     return { queue: this.queue, ...(delayMs ? { delay: delayMs } : {}), meta: { [WorkflowMeta.runId]: runId, [WorkflowMeta.reason]: reason } };
   }
 
-  private async enqueueRun(runId: string, reason: RunTaskReason, delayMs?: number): Promise<void> {
-    await this.options.producer.enqueue(WORKFLOW_RUN_TASK, { runId }, this.runTaskEnqueueOptions(runId, reason, delayMs), this.taskOptions);
+  private enqueueRun(runId: string, reason: RunTaskReason, delayMs?: number): Promise<void> {
+    return this.runTasks.enqueue({ name: WORKFLOW_RUN_TASK, args: { runId }, options: this.runTaskEnqueueOptions(runId, reason, delayMs), taskOptions: this.taskOptions });
   }
 }

@@ -14,6 +14,7 @@ import { ACK_MANY_LUA, PUBLISH_MANY_LUA } from './settle-many.lua.js';
 import { STATUS_APPEND_META_LUA } from './status-append.lua.js';
 import { WF_ACTIVE_DEFER_LUA, WF_ACTIVE_SCAN_LUA, WF_INDEX_ADD_LUA, WF_INDEX_SET_LUA } from './workflow-index.lua.js';
 import { WF_CLAIM_LOAD_LUA, WF_END_LUA, WF_LEASE_LUA, WF_SIGNAL_SEND_LUA, WF_SIGNAL_TAKE_LUA } from './workflow-end.lua.js';
+import { WF_BATCH_LUA } from './workflow-ops.lua.js';
 import { WF_CREATE_LUA, WF_GET_LUA, WF_REWIND_LUA, WF_SAVE_STEP_LUA, WF_STEPS_LUA } from './workflow-run.lua.js';
 import { WF_DUE_CLAIM_LUA, WF_DUE_FIX_LUA, WF_RESOLVE_LUA, WF_RESUME_LUA, WF_SUSPEND_LUA } from './workflow-suspend.lua.js';
 import { STATUS_INDEX_LUA, STATUS_SET_LUA, STATUS_SET_MANY_LUA, STATUS_TOUCH_LUA, STATUS_UNWATCH_LUA, STATUS_WATCH_LUA } from './status.lua.js';
@@ -70,6 +71,7 @@ export const scripts = {
   wfEnd: new RedisScript('wf-end', WF_END_LUA),
   wfLease: new RedisScript('wf-lease', WF_LEASE_LUA),
   wfClaimLoad: new RedisScript('wf-claim-load', WF_CLAIM_LOAD_LUA),
+  wfBatch: new RedisScript('wf-batch', WF_BATCH_LUA),
   wfSignalSend: new RedisScript('wf-signal-send', WF_SIGNAL_SEND_LUA),
   wfSignalTake: new RedisScript('wf-signal-take', WF_SIGNAL_TAKE_LUA),
   wfIndexAdd: new RedisScript('wf-index-add', WF_INDEX_ADD_LUA),

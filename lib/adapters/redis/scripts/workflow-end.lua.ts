@@ -1,4 +1,5 @@
 import { WORKFLOW_LIB_LUA } from './workflow-lib.lua.js';
+import { WORKFLOW_OPS_LUA } from './workflow-ops.lua.js';
 
 /**
  * wf-end: ends a run (completed, failed, cancelled) or records a retryable error (retry). An end
@@ -17,28 +18,8 @@ import { WORKFLOW_LIB_LUA } from './workflow-lib.lua.js';
  * ARGV[10] channel announcing run ends (the run id is published on it when the run ended)
  * Returns false when the run is missing, ended, or leased by another owner; else {state, previous wait topic}.
  */
-export const WF_END_LUA = `${WORKFLOW_LIB_LUA}
-local st = hget('st')
-if not st or is_terminal(st) then return false end
-if ARGV[1] ~= 'cancelled' and not owns(ARGV[3], tonumber(ARGV[2])) then return false end
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'err', ARGV[5], 'errS', ARGV[6]) end
-if ARGV[1] == 'retry' then
-  redis.call('HSET', KEYS[1], 'st', 'running', 'uAt', ARGV[2])
-  return {state(), ''}
-end
-local wt = hget('wt')
-redis.call('HDEL', KEYS[1], 'sus', 'sD', 'rd')
-redis.call('HSET', KEYS[1], 'st', ARGV[1], 'wt', '', 'ra', '', 'own', '', 'lx', '', 'uAt', ARGV[2], 'sT', '', 'sS', '', 'sSig', '', 'rdS', '', 'rdT', '')
-if ARGV[1] == 'completed' and ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'result', ARGV[4]) end
-if ARGV[1] == 'cancelled' then redis.call('HSET', KEYS[1], 'cd', ARGV[7]) end
-redis.call('DEL', KEYS[4])
-local ttl = tonumber(ARGV[8])
-if ttl > 0 then
-  redis.call('HSET', KEYS[1], 'xa', ARGV[9])
-  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ttl) end
-end
-redis.call('PUBLISH', ARGV[10], hget('id'))
-return {state(), wt}
+export const WF_END_LUA = `${WORKFLOW_OPS_LUA}
+return op_end(ARGV)
 `;
 
 /**
@@ -81,14 +62,8 @@ return 1
  * Returns false when not claimed (missing run, another owner's live lease), else
  * {state, checkpoint names, their entries}.
  */
-export const WF_CLAIM_LOAD_LUA = `${WORKFLOW_LIB_LUA}
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local own = hget('own')
-if own ~= '' and own ~= ARGV[1] and (tonumber(hget('lx')) or 0) > tonumber(ARGV[2]) then return false end
-redis.call('HSET', KEYS[1], 'own', ARGV[1], 'lx', ARGV[3])
-local names = redis.call('LRANGE', KEYS[2], 0, -1)
-if #names == 0 then return {state(), {}, {}} end
-return {state(), names, redis.call('HMGET', KEYS[3], unpack(names))}
+export const WF_CLAIM_LOAD_LUA = `${WORKFLOW_OPS_LUA}
+return op_claim_load(ARGV)
 `;
 
 /**

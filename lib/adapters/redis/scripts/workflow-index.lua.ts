@@ -10,44 +10,51 @@
  */
 
 /**
- * wf-index-add: indexes a new run.
+ * wf-index-add: indexes new runs.
  *
- * KEYS[1] all runs ZSET, KEYS[2] the workflow's runs ZSET, KEYS[3] active ZSET, KEYS[4] versions
- * HASH, KEYS[5] the parent's children ZSET (optional)
- * ARGV[1] run id
- * ARGV[2] createdAt
+ * KEYS[1] all runs ZSET, KEYS[2] active ZSET, KEYS[3] versions HASH, KEYS[4..] the runs'
+ * workflow ZSETs and parents' children ZSETs
+ * ARGV    per run: id, createdAt, index in KEYS of its workflow's ZSET, index in KEYS of its
+ *         parent's children ZSET (0 for none)
  */
 export const WF_INDEX_ADD_LUA = `
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-redis.call('HINCRBY', KEYS[4], ARGV[1], 1)
-if KEYS[5] then redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1]) end
+for i = 1, #ARGV, 4 do
+  local id, at, wf, parent = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  redis.call('ZADD', KEYS[1], at, id)
+  redis.call('ZADD', KEYS[wf], at, id)
+  redis.call('ZADD', KEYS[2], at, id)
+  redis.call('HINCRBY', KEYS[3], id, 1)
+  if parent > 0 then redis.call('ZADD', KEYS[parent], at, id) end
+end
 return 1
 `;
 
 /**
- * wf-index-set: the index side of a run transition, in one call.
+ * wf-index-set: the index side of run transitions, in one call, in order.
  *
  * KEYS[1] active ZSET, KEYS[2] versions HASH, KEYS[3] due ZSET, KEYS[4] expiring ZSET
- * ARGV[1] run id
- * ARGV[2] active: a score (the run may be runnable from then; bumps its version), 'end' (the run
- *         ended: out of the active index), or '' (unchanged)
- * ARGV[3] '1' to remove the run from the due index
- * ARGV[4] expiring member to add ('' for none), ARGV[5] its score
- * ARGV[6] expiring member to remove ('' for none)
+ * ARGV    per transition, six values:
+ *   1 run id
+ *   2 active: a score (the run may be runnable from then; bumps its version), 'end' (the run
+ *     ended: out of the active index), or '' (unchanged)
+ *   3 '1' to remove the run from the due index
+ *   4 expiring member to add ('' for none), 5 its score
+ *   6 expiring member to remove ('' for none)
  */
 export const WF_INDEX_SET_LUA = `
-if ARGV[2] == 'end' then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  redis.call('HDEL', KEYS[2], ARGV[1])
-elseif ARGV[2] ~= '' then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-  redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+for i = 1, #ARGV, 6 do
+  local id = ARGV[i]
+  if ARGV[i + 1] == 'end' then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+  elseif ARGV[i + 1] ~= '' then
+    redis.call('ZADD', KEYS[1], ARGV[i + 1], id)
+    redis.call('HINCRBY', KEYS[2], id, 1)
+  end
+  if ARGV[i + 2] == '1' then redis.call('ZREM', KEYS[3], id) end
+  if ARGV[i + 3] ~= '' then redis.call('ZADD', KEYS[4], ARGV[i + 4], ARGV[i + 3]) end
+  if ARGV[i + 5] ~= '' then redis.call('ZREM', KEYS[4], ARGV[i + 5]) end
 end
-if ARGV[3] == '1' then redis.call('ZREM', KEYS[3], ARGV[1]) end
-if ARGV[4] ~= '' then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[4]) end
-if ARGV[6] ~= '' then redis.call('ZREM', KEYS[4], ARGV[6]) end
 return 1
 `;
 

@@ -1,6 +1,7 @@
 /**
  * Lua helpers shared by the workflow run scripts. Every run script takes the same KEYS layout,
- * all under the run's hash tag `{<runId>}`, built by `RedisWorkflowKeys.run()`:
+ * all under the run's hash tag `{<runId>}`, built by `RedisWorkflowKeys.run()`; the helpers read
+ * them through the locals R, O, S, G (KEYS[1..4]), which wf-batch points at each run in turn:
  *
  *   KEYS[1]  run HASH (fields below)
  *   KEYS[2]  checkpoint order LIST (checkpoint names in order)
@@ -15,7 +16,9 @@
  * policy/data, metadata, signal counter, retention expiry).
  */
 export const WORKFLOW_LIB_LUA = `
-local function hget(field) return redis.call('HGET', KEYS[1], field) end
+local R, O, S, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+
+local function hget(field) return redis.call('HGET', R, field) end
 
 local function is_terminal(st) return st == 'completed' or st == 'failed' or st == 'cancelled' end
 
@@ -26,8 +29,17 @@ local function owns(owner, now)
   return hget('own') == owner and lx > now
 end
 
--- The whole run as {HGETALL, checkpoint count}.
-local function state() return {redis.call('HGETALL', KEYS[1]), redis.call('LLEN', KEYS[2])} end
+-- The whole run as {HGETALL pairs without the empty fields, checkpoint count}.
+local function state()
+  local all, fields = redis.call('HGETALL', R), {}
+  for i = 1, #all, 2 do
+    if all[i + 1] ~= '' then
+      fields[#fields + 1] = all[i]
+      fields[#fields + 1] = all[i + 1]
+    end
+  end
+  return {fields, redis.call('LLEN', O)}
+end
 
 -- Name, payload, raw entry of a signals LIST entry.
 local function parse_signal(entry)
@@ -38,17 +50,17 @@ local function parse_signal(entry)
 end
 
 local function write_step(name, value, now, meta)
-  if redis.call('HEXISTS', KEYS[3], name) == 0 then redis.call('RPUSH', KEYS[2], name) end
-  redis.call('HSET', KEYS[3], name, now .. ':' .. (meta or '') .. '\\n' .. value)
+  if redis.call('HEXISTS', S, name) == 0 then redis.call('RPUSH', O, name) end
+  redis.call('HSET', S, name, now .. ':' .. (meta or '') .. '\\n' .. value)
   if hget('rdS') == name then
-    redis.call('HDEL', KEYS[1], 'rd')
-    redis.call('HSET', KEYS[1], 'rdS', '', 'rdT', '')
+    redis.call('HDEL', R, 'rd')
+    redis.call('HSET', R, 'rdS', '', 'rdT', '')
   end
   if hget('errS') == name then
-    redis.call('HDEL', KEYS[1], 'err')
-    redis.call('HSET', KEYS[1], 'errS', '')
+    redis.call('HDEL', R, 'err')
+    redis.call('HSET', R, 'errS', '')
   end
-  redis.call('HSET', KEYS[1], 'uAt', now)
+  redis.call('HSET', R, 'uAt', now)
 end
 
 local function resume_data(step, kind, topic, payload)
@@ -58,6 +70,6 @@ local function resume_data(step, kind, topic, payload)
 end
 
 local function set_resume(step, kind, topic, payload)
-  redis.call('HSET', KEYS[1], 'rd', resume_data(step, kind, topic, payload), 'rdS', step, 'rdT', kind)
+  redis.call('HSET', R, 'rd', resume_data(step, kind, topic, payload), 'rdS', step, 'rdT', kind)
 end
 `;

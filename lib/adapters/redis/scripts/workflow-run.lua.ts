@@ -1,17 +1,15 @@
 import { WORKFLOW_LIB_LUA } from './workflow-lib.lua.js';
+import { WORKFLOW_OPS_LUA } from './workflow-ops.lua.js';
 
 /**
  * wf-create: creates a run unless its id is taken.
  *
  * KEYS[1..4] run keys (see workflow-lib)
- * ARGV       field, value, field, value, ... of the run HASH
+ * ARGV       as op_create (see workflow-ops): id, workflow, params, parent, now, cancellation policy, metadata
  * Returns false when created, else the workflow name of the run that holds the id.
  */
-export const WF_CREATE_LUA = `
-local existing = redis.call('HGET', KEYS[1], 'wf')
-if existing then return existing end
-redis.call('HSET', KEYS[1], unpack(ARGV))
-return false
+export const WF_CREATE_LUA = `${WORKFLOW_OPS_LUA}
+return op_create(ARGV)
 `;
 
 /**
@@ -20,8 +18,8 @@ return false
  * KEYS[1..4] run keys
  * Returns {HGETALL, LLEN} ({{}, 0} for a missing run).
  */
-export const WF_GET_LUA = `${WORKFLOW_LIB_LUA}
-return state()
+export const WF_GET_LUA = `${WORKFLOW_OPS_LUA}
+return op_get(ARGV)
 `;
 
 /**
@@ -35,10 +33,8 @@ return state()
  * ARGV[5] meta JSON ('' for none)
  * Returns 1 when written, 0 when the run is missing, not running, or leased by another owner.
  */
-export const WF_SAVE_STEP_LUA = `${WORKFLOW_LIB_LUA}
-if hget('st') ~= 'running' or not owns(ARGV[4], tonumber(ARGV[3])) then return 0 end
-write_step(ARGV[1], ARGV[2], ARGV[3], ARGV[5])
-return 1
+export const WF_SAVE_STEP_LUA = `${WORKFLOW_OPS_LUA}
+return op_save_step(ARGV)
 `;
 
 /**

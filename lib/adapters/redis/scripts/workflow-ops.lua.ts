@@ -1,0 +1,109 @@
+import { WORKFLOW_LIB_LUA } from './workflow-lib.lua.js';
+
+/**
+ * The hot run operations as Lua functions of an argument table `A`, on the run keys R, O, S, G
+ * (see workflow-lib): each is the body of its own script (wf-create, wf-get, wf-save-step,
+ * wf-claim-load, wf-end) and an operation of wf-batch, so one source serves both.
+ *
+ * op_create(A)     A[1] run id, A[2] workflow, A[3] params JSON, A[4] parent run id ('' for none),
+ *                  A[5] now, A[6] cancellation policy JSON, A[7] metadata JSON
+ *                  Returns false when created, else the workflow name of the run that holds the id.
+ * op_get(A)        Returns {HGETALL, LLEN} ({{}, 0} for a missing run).
+ * op_save_step(A)  A[1] checkpoint name, A[2] value JSON ('' for undefined), A[3] now,
+ *                  A[4] owner id ('' for none), A[5] meta JSON ('' for none)
+ *                  Returns 1 when written, 0 when the run is missing, not running, or leased by another owner.
+ * op_claim_load(A) A[1] owner id, A[2] now, A[3] new lease expiry
+ *                  Returns false when not claimed (missing run, another owner's live lease), else
+ *                  {state, checkpoint names, their entries}.
+ * op_end(A)        A[1] completed | failed | cancelled | retry, A[2] now, A[3] owner id ('' for
+ *                  none; cancel ignores leases), A[4] result JSON ('' for undefined), A[5] error
+ *                  JSON ('' for none), A[6] error step ('' for none), A[7] cancellation data JSON
+ *                  ('' for none), A[8] retention ms ('0' keeps the run), A[9] expiresAt (epoch ms,
+ *                  store clock), A[10] channel announcing run ends (the run id is published on it
+ *                  when the run ended)
+ *                  An end clears lease, suspension, resume data and signals, and starts the
+ *                  retention expiry; retry records a retryable error and leaves the run running.
+ *                  Returns false when the run is missing, ended, or leased by another owner; else
+ *                  {state, previous wait topic}.
+ */
+export const WORKFLOW_OPS_LUA = `${WORKFLOW_LIB_LUA}
+local function op_create(A)
+  local existing = redis.call('HGET', R, 'wf')
+  if existing then return existing end
+  redis.call('HSET', R, 'id', A[1], 'wf', A[2], 'st', 'running', 'params', A[3], 'parent', A[4], 'cAt', A[5], 'uAt', A[5], 'wt', '', 'ra', '',
+    'sT', '', 'sS', '', 'sSig', '', 'rdS', '', 'rdT', '', 'errS', '', 'own', '', 'lx', '', 'cp', A[6], 'meta', A[7], 'sq', 0, 'xa', '')
+  return false
+end
+
+local function op_get(A) return state() end
+
+local function op_save_step(A)
+  if hget('st') ~= 'running' or not owns(A[4], tonumber(A[3])) then return 0 end
+  write_step(A[1], A[2], A[3], A[5])
+  return 1
+end
+
+local function op_claim_load(A)
+  if redis.call('EXISTS', R) == 0 then return false end
+  local own = hget('own')
+  if own ~= '' and own ~= A[1] and (tonumber(hget('lx')) or 0) > tonumber(A[2]) then return false end
+  redis.call('HSET', R, 'own', A[1], 'lx', A[3])
+  local names = redis.call('LRANGE', O, 0, -1)
+  if #names == 0 then return {state(), {}, {}} end
+  return {state(), names, redis.call('HMGET', S, unpack(names))}
+end
+
+local function op_end(A)
+  local st = hget('st')
+  if not st or is_terminal(st) then return false end
+  if A[1] ~= 'cancelled' and not owns(A[3], tonumber(A[2])) then return false end
+  if A[5] ~= '' then redis.call('HSET', R, 'err', A[5], 'errS', A[6]) end
+  if A[1] == 'retry' then
+    redis.call('HSET', R, 'st', 'running', 'uAt', A[2])
+    return {state(), ''}
+  end
+  local wt = hget('wt')
+  redis.call('HDEL', R, 'sus', 'sD', 'rd')
+  redis.call('HSET', R, 'st', A[1], 'wt', '', 'ra', '', 'own', '', 'lx', '', 'uAt', A[2], 'sT', '', 'sS', '', 'sSig', '', 'rdS', '', 'rdT', '')
+  if A[1] == 'completed' and A[4] ~= '' then redis.call('HSET', R, 'result', A[4]) end
+  if A[1] == 'cancelled' then redis.call('HSET', R, 'cd', A[7]) end
+  redis.call('DEL', G)
+  local ttl = tonumber(A[8])
+  if ttl > 0 then
+    redis.call('HSET', R, 'xa', A[9])
+    for _, key in ipairs({R, O, S}) do redis.call('PEXPIRE', key, ttl) end
+  end
+  redis.call('PUBLISH', A[10], hget('id'))
+  return {state(), wt}
+end
+`;
+
+/**
+ * wf-batch: many run operations in one call, in order, each on its own run (standalone Redis
+ * only: the runs are on different slots). One operation's error is its own: the others run.
+ *
+ * KEYS    the four run keys of each operation, operation after operation
+ * ARGV    for each operation: its name (create | get | save-step | claim-load | end), its
+ *         argument count n, then its n arguments (as the op_* functions above take them)
+ * Returns one {1, result} or {0, error message} per operation.
+ */
+export const WF_BATCH_LUA = `${WORKFLOW_OPS_LUA}
+local ops = { create = op_create, get = op_get, ['save-step'] = op_save_step, ['claim-load'] = op_claim_load, ['end'] = op_end }
+local out = {}
+local p = 1
+for i = 1, #KEYS / 4 do
+  local k = (i - 1) * 4
+  R, O, S, G = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local op, n = ops[ARGV[p]], tonumber(ARGV[p + 1])
+  local A = {}
+  for j = 1, n do A[j] = ARGV[p + 1 + j] end
+  p = p + 2 + n
+  if not op then
+    out[i] = {0, 'unknown workflow run operation'}
+  else
+    local ok, res = pcall(op, A)
+    if ok then out[i] = {1, res} else out[i] = {0, type(res) == 'table' and res.err or tostring(res)} end
+  end
+end
+return out
+`;

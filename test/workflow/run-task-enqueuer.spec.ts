@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { EnqueueCall, EnqueueOutcome, TaskProducer } from '../../lib/core/contracts/producer.js';
+import { RunTaskEnqueuer } from '../../lib/core/workflow/run-task-enqueuer.js';
+
+/** A producer that records what it was asked to publish; calls whose run id is `bad` are refused. */
+function recordingProducer(): { producer: TaskProducer; single: string[]; batches: string[][] } {
+  const single: string[] = [];
+  const batches: string[][] = [];
+  const runIdOf = (call: EnqueueCall) => (call.args as { runId: string }).runId;
+  const producer = {
+    enqueue: async (_name: string, args: unknown) => {
+      single.push((args as { runId: string }).runId);
+      return 'id';
+    },
+    enqueueManySettled: async (calls: readonly EnqueueCall[]): Promise<EnqueueOutcome[]> => {
+      batches.push(calls.map(runIdOf));
+      return calls.map((call) => (runIdOf(call) === 'bad' ? { ok: false, error: new Error('refused') } : { ok: true, id: 'id' }));
+    },
+  } as unknown as TaskProducer;
+  return { producer, single, batches };
+}
+
+const call = (runId: string): EnqueueCall => ({ name: 'stem.workflow.run', args: { runId } });
+
+describe('RunTaskEnqueuer', () => {
+  it('publishes the run tasks asked for in one tick as one batch, and a refused one fails alone', async () => {
+    const { producer, single, batches } = recordingProducer();
+    const enqueuer = new RunTaskEnqueuer(producer);
+    const results = await Promise.allSettled(['a', 'bad', 'c'].map((id) => enqueuer.enqueue(call(id))));
+    expect(batches).toEqual([['a', 'bad', 'c']]);
+    expect(single).toEqual([]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ message: 'refused' });
+  });
+
+  it('sends a lone run task as a plain enqueue', async () => {
+    const { producer, single, batches } = recordingProducer();
+    const enqueuer = new RunTaskEnqueuer(producer);
+    await enqueuer.enqueue(call('a'));
+    await enqueuer.enqueue(call('b'));
+    expect(single).toEqual(['a', 'b']);
+    expect(batches).toEqual([]);
+  });
+});
