@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import type { QueuedPublish } from '../../core/contracts/queued-publish.js';
 import type { Envelope } from '../../core/envelope.js';
-import { BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
-import { isNotSentError, type PostgresContext, retryTransient } from './postgres.connection.js';
+import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
+import type { PostgresContext } from './postgres.connection.js';
+import { setOrEach } from './postgres.set-or-each.js';
 import { prepared } from './postgres.statements.js';
 import { encodeQueuedEnvelope, isRowError, type QueuedEnvelope } from './postgres.status-write.js';
 import type { PostgresStatusTarget } from './postgres.status-target.js';
@@ -54,15 +55,16 @@ export class PostgresQueuedPublisher implements QueuedPublish {
    * One statement for the coalesced one-by-one enqueues; when the database refuses it for the
    * values of a row, each is sent on its own so only the one at fault fails.
    */
-  private async runSingles(items: QueuedEnvelope[]): Promise<(void | BatchItemFailure)[]> {
-    try {
-      await retryTransient(() => this.run(this.jobs.pool, items), 10_000, isNotSentError);
-      return [];
-    } catch (error) {
-      if (items.length === 1 || !isRowError(error)) throw error;
-    }
-    const settled = await Promise.allSettled(items.map((item) => retryTransient(() => this.run(this.jobs.pool, [item]), 10_000, isNotSentError)));
-    return settled.map((r) => (r.status === 'fulfilled' ? undefined : new BatchItemFailure(r.reason)));
+  private runSingles(items: QueuedEnvelope[]): Promise<(void | BatchItemFailure)[]> {
+    return setOrEach<QueuedEnvelope, void>(items, {
+      together: async () => {
+        await this.run(this.jobs.pool, items);
+        return [];
+      },
+      one: (item) => this.run(this.jobs.pool, [item]),
+      fallBackOn: isRowError,
+      concurrent: true,
+    });
   }
 }
 

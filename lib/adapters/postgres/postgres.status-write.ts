@@ -35,12 +35,6 @@ const JSONB_REFUSED = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
  */
 const ROW_ERROR_CLASSES = /^(22|54)/;
 
-/** A deadlock (40P01) or serialization failure (40001): the statement was rolled back and may be sent again. */
-export function isLockConflict(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return code === '40P01' || code === '40001';
-}
-
 /** Whether the database refused a statement for the values of a row (see the classes above). */
 export function isRowError(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
