@@ -160,6 +160,25 @@ describe.runIf(available)('Postgres: the queued status is written in the stateme
     }
   });
 
+  it('a batch keeps each task delay and lease: the delayed one is delivered after its later neighbour, the leased one for its own visibility timeout', async () => {
+    const queue = uniqueName('q');
+    const [delayed, leased] = await stem.enqueueMany([
+      { name: 'report.build', args: {}, options: { queue, delay: 1_500 } },
+      { name: 'report.build', args: {}, options: { queue, visibilityTimeout: 120_000.4 } },
+    ]);
+    const consumer = broker.consume({ queues: [queue], consumerName: 'c1' });
+    try {
+      const before = Date.now();
+      const [first] = await fetchAll(consumer, 1, 5_000);
+      expect(first!.envelope.id).toBe(leased);
+      expect(first!.leaseExpiresAt - before).toBeGreaterThan(60_000);
+      const [second] = await fetchAll(consumer, 1, 5_000);
+      expect(second!.envelope.id).toBe(delayed);
+    } finally {
+      await consumer.close();
+    }
+  });
+
   it('writes one status for an id repeated in a batch, the last one in call order, and a job for each', async () => {
     const queue = uniqueName('q');
     const id = uuidv7();
