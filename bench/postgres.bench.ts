@@ -16,7 +16,9 @@ const MAX_DRAIN_MS = 30_000;
 const SIDES = (process.env.BENCH_SIDES ?? 'stem,graphile').split(',');
 const CONCURRENCY = 50;
 const BATCH = 1_000;
-const SCHEMAS = { stem: 'stem_bench', graphile: 'graphile_bench', boss: 'pgboss_bench' } as const;
+/** `BENCH_SCHEMA_TAG` suffixes the schema names, so benches run side by side on one database do not share tables. */
+const TAG = process.env.BENCH_SCHEMA_TAG ? `_${process.env.BENCH_SCHEMA_TAG.replace(/\W/g, '')}` : '';
+const SCHEMAS = { stem: `stem_bench${TAG}`, graphile: `graphile_bench${TAG}`, boss: `pgboss_bench${TAG}` } as const;
 
 type Metric = 'bulk' | 'single' | 'processing' | 'p50' | 'p99';
 type Figures = Record<Metric, number>;

@@ -133,6 +133,72 @@ describe.runIf(available)('Postgres: the queued status is written in the stateme
     expect(await broker.pendingCount(queue)).toBe(9);
   });
 
+  it('stores a batch whose args hold U+0000 or a lone surrogate whole: those args are delivered as sent and recorded as truncated, the others recorded', async () => {
+    const queue = uniqueName('q');
+    const ids = await stem.enqueueMany([
+      { name: 'report.build', args: { note: 'nul \u0000 inside' }, options: { queue } },
+      { name: 'report.build', args: { note: 'lone \ud800' }, options: { queue, headers: { 'x-note': 'nul \u0000' } } },
+      { name: 'report.build', args: { n: 3 }, options: { queue, headers: { 'x-note': 'nul \u0000' } } },
+      { name: 'report.build', args: ['a', 1], options: { queue } },
+      { name: 'report.build', args: { n: 5 }, options: { queue, priority: 9, meta: { tenant: 'acme' } } },
+    ]);
+    const recorded = await Promise.all(ids.map((id) => elsewhere.getWithArgs(id)));
+    expect(recorded.map((s) => s?.state)).toEqual(ids.map(() => 'queued'));
+    expect(recorded.map((s) => s?.argsTruncated)).toEqual([0, 0, undefined, undefined, undefined]);
+    expect(recorded.map((s) => s?.args)).toEqual([undefined, undefined, { n: 3 }, ['a', 1], { n: 5 }]);
+    expect(recorded[4]).toMatchObject({ meta: { tenant: 'acme' } });
+    const consumer = broker.consume({ queues: [queue], consumerName: 'c1' });
+    try {
+      const deliveries = await fetchAll(consumer, 5, 5_000);
+      const byId = new Map(deliveries.map((d) => [d.envelope.id, d.envelope]));
+      expect(deliveries[0]!.envelope.id).toBe(ids[4]);
+      expect(byId.get(ids[0]!)!.args).toEqual({ note: 'nul \u0000 inside' });
+      expect(byId.get(ids[1]!)!.args).toEqual({ note: 'lone \ud800' });
+      expect(byId.get(ids[2]!)!.headers['x-note']).toBe('nul \u0000');
+    } finally {
+      await consumer.close();
+    }
+  });
+
+  it('a batch keeps each task delay and lease: the delayed one is delivered after its later neighbour, the leased one for its own visibility timeout', async () => {
+    const queue = uniqueName('q');
+    const [delayed, leased] = await stem.enqueueMany([
+      { name: 'report.build', args: {}, options: { queue, delay: 1_500 } },
+      { name: 'report.build', args: {}, options: { queue, visibilityTimeout: 120_000.4 } },
+    ]);
+    const consumer = broker.consume({ queues: [queue], consumerName: 'c1' });
+    try {
+      const before = Date.now();
+      const [first] = await fetchAll(consumer, 1, 5_000);
+      expect(first!.envelope.id).toBe(leased);
+      expect(first!.leaseExpiresAt - before).toBeGreaterThan(60_000);
+      const [second] = await fetchAll(consumer, 1, 5_000);
+      expect(second!.envelope.id).toBe(delayed);
+    } finally {
+      await consumer.close();
+    }
+  });
+
+  it('writes one status for an id repeated in a batch, the last one in call order, and a job for each', async () => {
+    const queue = uniqueName('q');
+    const id = uuidv7();
+    await stem.enqueueMany([
+      { name: 'report.build', args: { n: 1 }, options: { queue, taskId: id, meta: { turn: 'first' } } },
+      { name: 'report.build', args: { n: 2 }, options: { queue, taskId: id, meta: { turn: 'last' } } },
+    ]);
+    expect(await elsewhere.getWithArgs(id)).toMatchObject({ state: 'queued', args: { n: 2 }, meta: { turn: 'last' } });
+    expect(await broker.pendingCount(queue)).toBe(2);
+  });
+
+  it('keeps the TTL of each coalesced one-by-one enqueue', async () => {
+    const queue = uniqueName('q');
+    const short = new Stem({ broker, backend, registry, resultTtl: 300 });
+    const [kept, expiring] = await Promise.all([stem.enqueue('report.build', {}, { queue }), short.enqueue('report.build', {}, { queue })]);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await elsewhere.get(kept)).toMatchObject({ state: 'queued' });
+    expect(await elsewhere.get(expiring)).toBeNull();
+  });
+
   it('publishes in two steps when the backend is on another pool', async () => {
     const queue = uniqueName('q');
     const split = new Stem({ broker, backend: elsewhere, registry });

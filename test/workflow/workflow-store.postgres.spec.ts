@@ -126,6 +126,21 @@ describe.runIf(available)('Postgres workflow store', () => {
     }
   });
 
+  it('a value the database refuses fails only its own start or save; the others of the same batch are stored', async () => {
+    const store = await PostgresWorkflowStore.connect(POSTGRES_URL, { schema, logger: recordingLogger(), sweepInterval: 0 });
+    try {
+      const created = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => store.createRun({ workflow: i === 2 ? 'nul \u0000 inside' : 'fine', params: { i } })));
+      expect(created.map((c) => c.status)).toEqual(created.map((_, i) => (i === 2 ? 'rejected' : 'fulfilled')));
+      const ids = created.flatMap((c) => (c.status === 'fulfilled' ? [c.value.id] : []));
+      expect(await Promise.all(ids.map((id) => store.claimRun(id, 'owner', 60_000)))).toEqual(ids.map(() => true));
+      const saves = await Promise.allSettled(ids.map((id, i) => store.saveStep(id, i === 1 ? 'nul \u0000' : 'a', i, { ownerId: 'owner' })));
+      expect(saves.map((s) => s.status)).toEqual(ids.map((_, i) => (i === 1 ? 'rejected' : 'fulfilled')));
+      for (const [i, id] of ids.entries()) expect((await store.listSteps(id)).map((c) => c.value)).toEqual(i === 1 ? [] : [i]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('the retention sweep deletes expired runs with their checkpoints, on the expiry index', async () => {
     const store = await PostgresWorkflowStore.connect(POSTGRES_URL, { schema, logger: recordingLogger(), retention: 1, sweepInterval: 0 });
     try {

@@ -185,6 +185,12 @@ export function isNotSentError(error: unknown): boolean {
   return Boolean(e?.code && NOT_SENT_CODES.has(e.code)) || /timeout exceeded when trying to connect/i.test(e?.message ?? '');
 }
 
+/** A deadlock (40P01) or serialization failure (40001): the statement was rolled back and may be sent again. */
+export function isLockConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 /**
  * Runs an operation, retrying failures `retryable` accepts (by default: transient ones, so only
  * use the default for idempotent work) with backoff for up to `budgetMs`. Other errors and the

@@ -1,4 +1,5 @@
 import type { SetStatusOptions, TaskStatusUpdate } from '../../core/contracts/result-backend.js';
+import type { Envelope } from '../../core/envelope.js';
 import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
 import { recordArgs } from '../../core/utils/recorded-args.js';
 
@@ -33,12 +34,6 @@ const JSONB_REFUSED = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
  * a failed batch one by one isolates the row at fault.
  */
 const ROW_ERROR_CLASSES = /^(22|54)/;
-
-/** A deadlock (40P01) or serialization failure (40001): the statement was rolled back and may be sent again. */
-export function isLockConflict(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return code === '40P01' || code === '40001';
-}
 
 /** Whether the database refused a statement for the values of a row (see the classes above). */
 export function isRowError(error: unknown): boolean {
@@ -82,6 +77,42 @@ export function encodeStatusWrite(id: string, update: TaskStatusUpdate, ttl: num
   } catch (error) {
     throw new StatusNotStorableError(id, 'postgres', error);
   }
+}
+
+/** An envelope encoded for `publishQueued`: its JSON and what its `queued` status needs beyond it. */
+export interface QueuedEnvelope {
+  readonly id: string;
+  /** The envelope as stored. */
+  readonly json: string;
+  /** The fields `publishQueued` reads, as JSON, when `json` holds an escape Postgres text refuses; else null. */
+  readonly fields: string | null;
+  /** TTL of the status, ms (not negative). */
+  readonly ttl: number;
+  /** Size of args too large (or unfit) to record, or null: recorded from the envelope when recording is on. */
+  readonly argsTruncated: number | null;
+}
+
+/**
+ * Encodes an envelope and its `queued` status for `publishQueued`; an envelope JSON cannot carry
+ * (a BigInt, a cycle) fails this publish only, before anything is sent.
+ * @throws StatusNotStorableError naming the task id
+ */
+export function encodeQueuedEnvelope(envelope: Envelope, ttl: number, argsLimit: number): QueuedEnvelope {
+  const recorded = recordArgs(envelope.args, argsLimit);
+  const refused = recorded !== undefined && 'json' in recorded && JSONB_REFUSED.test(recorded.json);
+  const argsTruncated = recorded && 'truncated' in recorded ? recorded.truncated : refused ? 0 : null;
+  let json: string;
+  let fields: string | null = null;
+  try {
+    json = JSON.stringify(envelope);
+    if (JSONB_REFUSED.test(json)) {
+      const { id, name, queue, priority, attempt, notBefore, visibilityTimeout, meta, args } = envelope;
+      fields = JSON.stringify({ id, name, queue, priority, attempt, notBefore, visibilityTimeout, meta, args: recorded && 'json' in recorded && !refused ? args : undefined });
+    }
+  } catch (error) {
+    throw new StatusNotStorableError(envelope.id, 'postgres', error);
+  }
+  return { id: envelope.id, json, fields, ttl: Math.max(0, ttl), argsTruncated };
 }
 
 /** The columns of the upsert statement ($1..$11) for `ops`. */

@@ -1,7 +1,8 @@
 import type { Clock } from '../../core/utils/clock.js';
-import { BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
-import { isNotSentError, type PostgresContext, retryTransient } from './postgres.connection.js';
-import { isLockConflict, isRowError } from './postgres.status-write.js';
+import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
+import { isLockConflict, type PostgresContext } from './postgres.connection.js';
+import { eachAlone, setOrEach } from './postgres.set-or-each.js';
+import { isRowError } from './postgres.status-write.js';
 import * as sql from './sql/workflows.sql.js';
 
 /** Checkpoints of concurrent runs saved in one statement. */
@@ -44,7 +45,6 @@ export class PostgresCheckpointWriter {
   }
 
   private async run(items: Checkpoint[]): Promise<(boolean | BatchItemFailure)[]> {
-    if (items.length === 1) return this.oneByOne(items);
     // NOTE: one statement updates a run row once, so a run's later saves in the batch follow
     // one by one, after its first.
     const seen = new Set<string>();
@@ -60,53 +60,38 @@ export class PostgresCheckpointWriter {
     const out: (boolean | BatchItemFailure)[] = new Array(items.length);
     const firstResults = await this.together(firsts.map((i) => items[i]!));
     firsts.forEach((at, k) => (out[at] = firstResults[k]!));
-    const laterResults = await this.oneByOne(later.map((i) => items[i]!));
+    const laterResults = await eachAlone(
+      later.map((i) => items[i]!),
+      (item) => this.one(item),
+    );
     later.forEach((at, k) => (out[at] = laterResults[k]!));
     return out;
   }
 
   /** Saves of distinct runs in one statement. */
-  private async together(items: Checkpoint[]): Promise<(boolean | BatchItemFailure)[]> {
-    if (items.length === 1) return this.oneByOne(items);
-    try {
-      const { rows } = await retryTransient(
-        () =>
-          this.ctx.pool.query<{ run_id: string }>(sql.saveSteps(this.ctx.s), [
-            items.map((i) => i.runId),
-            items.map((i) => i.name),
-            items.map((i) => i.value),
-            items.map((i) => i.ownerId),
-            items.map((i) => i.meta),
-            this.clock.now(),
-          ]),
-        10_000,
-        isNotSentError,
-      );
-      const saved = new Set(rows.map((r) => r.run_id));
-      return items.map((i) => saved.has(i.runId));
-    } catch (error) {
+  private together(items: Checkpoint[]): Promise<(boolean | BatchItemFailure)[]> {
+    return setOrEach(items, {
+      together: async () => {
+        const { rows } = await this.ctx.pool.query<{ run_id: string }>(sql.saveSteps(this.ctx.s), [
+          items.map((i) => i.runId),
+          items.map((i) => i.name),
+          items.map((i) => i.value),
+          items.map((i) => i.ownerId),
+          items.map((i) => i.meta),
+          this.clock.now(),
+        ]);
+        const saved = new Set(rows.map((r) => r.run_id));
+        return items.map((i) => saved.has(i.runId));
+      },
+      one: (item) => this.one(item),
       // NOTE: a value the database refuses fails only its own save; a deadlock with another
       // transaction on these runs (the statement committed nothing) is retried one run at a time.
-      if (!isRowError(error) && !isLockConflict(error)) throw error;
-      return this.oneByOne(items);
-    }
-  }
-
-  private async oneByOne(items: readonly Checkpoint[]): Promise<(boolean | BatchItemFailure)[]> {
-    const out: (boolean | BatchItemFailure)[] = [];
-    for (const item of items) {
-      try {
-        out.push(await this.one(item));
-      } catch (error) {
-        out.push(new BatchItemFailure(error));
-      }
-    }
-    return out;
+      fallBackOn: (error) => isRowError(error) || isLockConflict(error),
+    });
   }
 
   private async one(item: Checkpoint): Promise<boolean> {
-    const params = [item.runId, item.name, item.value, this.clock.now(), item.ownerId, item.meta];
-    const { rows } = await retryTransient(() => this.ctx.pool.query(sql.saveStep(this.ctx.s), params), 10_000, isNotSentError);
+    const { rows } = await this.ctx.pool.query(sql.saveStep(this.ctx.s), [item.runId, item.name, item.value, this.clock.now(), item.ownerId, item.meta]);
     return rows.length > 0;
   }
 }

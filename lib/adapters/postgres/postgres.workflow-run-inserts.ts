@@ -1,7 +1,8 @@
 import type { Clock } from '../../core/utils/clock.js';
-import { BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
-import { isNotSentError, type PostgresContext, retryTransient } from './postgres.connection.js';
-import { isLockConflict, isRowError } from './postgres.status-write.js';
+import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
+import { isLockConflict, type PostgresContext } from './postgres.connection.js';
+import { setOrEach } from './postgres.set-or-each.js';
+import { isRowError } from './postgres.status-write.js';
 import type { WorkflowRunRow } from './postgres.workflow-row.js';
 import * as sql from './sql/workflows.sql.js';
 
@@ -47,51 +48,36 @@ export class PostgresRunInserter {
     return this.batcher.drain();
   }
 
-  private async run(rows: NewRunRow[]): Promise<(WorkflowRunRow | null | BatchItemFailure)[]> {
-    if (rows.length === 1) return this.oneByOne(rows);
+  private run(rows: NewRunRow[]): Promise<(WorkflowRunRow | null | BatchItemFailure)[]> {
     // NOTE: an id given twice in one batch is stored for its first caller; the later one finds it
     // taken. Ids go out sorted, so two batches inserting the same ids lock them in one order.
     const firsts = new Map<string, NewRunRow>();
     for (const row of rows) if (!firsts.has(row.id)) firsts.set(row.id, row);
     const unique = [...firsts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    try {
-      const now = this.clock.now();
-      const { rows: stored } = await retryTransient(
-        () =>
-          this.ctx.pool.query<WorkflowRunRow>(sql.insertRuns(this.ctx.s), [
-            unique.map((r) => r.id),
-            unique.map((r) => r.workflow),
-            unique.map((r) => r.params),
-            unique.map((r) => r.parentRunId),
-            now,
-            unique.map((r) => r.cancellationPolicy),
-            unique.map((r) => r.metadata),
-          ]),
-        10_000,
-        isNotSentError,
-      );
-      const byId = new Map(stored.map((r) => [r.id, r]));
-      return rows.map((r) => (firsts.get(r.id) === r ? (byId.get(r.id) ?? null) : null));
-    } catch (error) {
+    const now = this.clock.now();
+    return setOrEach(rows, {
+      together: async () => {
+        const { rows: stored } = await this.ctx.pool.query<WorkflowRunRow>(sql.insertRuns(this.ctx.s), [
+          unique.map((r) => r.id),
+          unique.map((r) => r.workflow),
+          unique.map((r) => r.params),
+          unique.map((r) => r.parentRunId),
+          now,
+          unique.map((r) => r.cancellationPolicy),
+          unique.map((r) => r.metadata),
+        ]);
+        const byId = new Map(stored.map((r) => [r.id, r]));
+        return rows.map((r) => (firsts.get(r.id) === r ? (byId.get(r.id) ?? null) : null));
+      },
+      // NOTE: one statement per run, in call order: a repeated id finds the first one's run.
+      one: async (r) => {
+        const values = [r.id, r.workflow, r.params, r.parentRunId, this.clock.now(), r.cancellationPolicy, r.metadata];
+        const { rows: stored } = await this.ctx.pool.query<WorkflowRunRow>(sql.insertRun(this.ctx.s), values);
+        return stored[0] ?? null;
+      },
       // NOTE: a value the database refuses fails only its own run; a deadlock (nothing was
       // committed) is retried one run at a time.
-      if (!isRowError(error) && !isLockConflict(error)) throw error;
-      return this.oneByOne(rows);
-    }
-  }
-
-  /** One statement per run, in call order (a repeated id finds the first one's run). */
-  private async oneByOne(rows: readonly NewRunRow[]): Promise<(WorkflowRunRow | null | BatchItemFailure)[]> {
-    const out: (WorkflowRunRow | null | BatchItemFailure)[] = [];
-    for (const r of rows) {
-      try {
-        const values = [r.id, r.workflow, r.params, r.parentRunId, this.clock.now(), r.cancellationPolicy, r.metadata];
-        const { rows: stored } = await retryTransient(() => this.ctx.pool.query<WorkflowRunRow>(sql.insertRun(this.ctx.s), values), 10_000, isNotSentError);
-        out.push(stored[0] ?? null);
-      } catch (error) {
-        out.push(new BatchItemFailure(error));
-      }
-    }
-    return out;
+      fallBackOn: (error) => isRowError(error) || isLockConflict(error),
+    });
   }
 }

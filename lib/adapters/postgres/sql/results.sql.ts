@@ -48,16 +48,21 @@ function upsertGuard({ unlessTerminal = false, unlessAttemptReached = false }: U
   return keep.length ? `\n  WHERE r.expires_at <= now() OR (${keep.join(' AND ')})` : '';
 }
 
-/**
- * The CTE `up` of {@link upsertStatuses} (parameters $1..$11 as there), for statements that
- * write statuses next to other rows; follow it with {@link notifyFrom}.
- */
-export const upsertStatusesCte = (s: string, guards: UpsertGuards = {}) => `up AS (
-  INSERT INTO ${s}.results AS r (id, state, name, queue, attempt, payload, error, meta, created_at, updated_at, expires_at, args, args_truncated)
-  SELECT t.id, t.state, t.name, t.queue, t.attempt, t.payload::json, t.error::json, coalesce(t.meta::jsonb, '{}'::jsonb),
+/** The rows {@link upsertStatuses} writes, from its parameters $1..$11 (in the column order of the upsert). */
+const UNNEST_STATUSES = `SELECT t.id, t.state, t.name, t.queue, t.attempt, t.payload::json, t.error::json, coalesce(t.meta::jsonb, '{}'::jsonb),
          now(), now(), now() + t.ttl_ms * interval '1 millisecond', t.args::jsonb, t.args_truncated
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::text[], $11::int[])
-       AS t(id, state, name, queue, attempt, payload, error, meta, ttl_ms, args, args_truncated)
+       AS t(id, state, name, queue, attempt, payload, error, meta, ttl_ms, args, args_truncated)`;
+
+/**
+ * The CTE `up` of {@link upsertStatuses} (parameters $1..$11 as there), for statements that
+ * write statuses next to other rows; follow it with {@link notifyFrom}. `source` replaces the
+ * rows written: a `SELECT` of id, state, name, queue, attempt, payload, error, meta (jsonb),
+ * created_at, updated_at, expires_at, args (jsonb) and args_truncated, with distinct ids.
+ */
+export const upsertStatusesCte = (s: string, guards: UpsertGuards = {}, source = UNNEST_STATUSES) => `up AS (
+  INSERT INTO ${s}.results AS r (id, state, name, queue, attempt, payload, error, meta, created_at, updated_at, expires_at, args, args_truncated)
+  ${source}
   ON CONFLICT (id) DO UPDATE SET
     state = EXCLUDED.state,
     attempt = EXCLUDED.attempt,
