@@ -7,8 +7,11 @@ import type { RedisKeys } from './redis.keys.js';
 import { encodeStatusWrite, packable, packedStatusHead, packStatusWrite, type RedisStatusTarget } from './redis.status-write.js';
 import { scripts } from './scripts/index.js';
 
-/** Envelopes per publish-queued call: keeps each script short, so other clients are not held up. */
-const CHUNK = 500;
+/**
+ * Envelopes per publish-queued call: keeps each script short, so other clients are not held up,
+ * and lets Redis run one chunk while the next one is still being written to the socket.
+ */
+const CHUNK = 250;
 
 /**
  * Publishes envelopes with their `queued` statuses in one script call per queue and chunk
