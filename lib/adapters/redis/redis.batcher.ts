@@ -14,10 +14,9 @@ interface Pending<T, R> {
 
 /**
  * Coalesces calls made in the same turn of the event loop into one flush (one script call and
- * one round trip for many acks or status writes). A flush runs at the end of the turn
- * (`schedule`, by default `setImmediate`), or at once when `maxSize` items are waiting; each
- * caller gets its own result or error: a flush that rejects fails its whole batch, a
- * {@link BatchItemFailure} in its results fails only that item.
+ * one round trip for many acks or status writes). A flush runs at the end of the turn (`schedule`,
+ * by default `setImmediate`), or at once when `maxSize` items are waiting; each caller gets its own result or error: a flush that rejects
+ * fails its whole batch, a {@link BatchItemFailure} in its results fails only that item.
  */
 export class Batcher<T, R = void> {
   private pending: Pending<T, R>[] = [];

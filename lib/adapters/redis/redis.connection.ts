@@ -163,9 +163,7 @@ export class RedisConnection {
   }
 
   /**
-   * Sends a command (auto-pipelined when the connection has that on). A command sent while no
-   * pipeline waits is held in the socket until the end of this turn (see {@link atEndOfTurn}), so
-   * the commands of one turn leave in one write; a write past 64 KiB leaves at once.
+   * Sends a command (auto-pipelined when the connection has that on).
    * @throws RedisDeadConnectionError when `commandTimeout` is set and no reply came in time
    */
   command<T = unknown>(name: string, ...args: (string | number | Buffer)[]): Promise<T> {
