@@ -31,29 +31,6 @@ describe.runIf(available)('RedisConnection: commands sent at once and auto-pipel
     expect(stored.map(Number)).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 
-  it('applies what an end-of-turn callback sends after the commands sent during the turn, even when another callback throws', async () => {
-    const key = `${prefix}:turn`;
-    const reported: unknown[] = [];
-    const own = await RedisConnection.open(REDIS_URL, { cluster: false, onError: (error) => reported.push(error) });
-    try {
-      const sent: Promise<unknown>[] = [];
-      own.atEndOfTurn(() => {
-        throw new Error('callback failed');
-      });
-      own.atEndOfTurn(() => {
-        sent.push(own.command('rpush', key, 'late'));
-        own.atEndOfTurn(() => sent.push(own.command('rpush', key, 'later')));
-      });
-      sent.push(own.command('rpush', key, 'a'), own.command('rpush', key, 'b'));
-      await new Promise((resolve) => setImmediate(resolve));
-      await Promise.all(sent);
-      expect(await own.command<string[]>('lrange', key, 0, -1)).toEqual(['a', 'b', 'late', 'later']);
-      expect(reported).toEqual([expect.objectContaining({ message: 'callback failed' })]);
-    } finally {
-      own.disconnect();
-    }
-  });
-
   it('returns replies as strings either way', async () => {
     const key = `${prefix}:s`;
     await connection.command('set', key, 'é');

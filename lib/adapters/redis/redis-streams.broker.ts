@@ -99,11 +99,7 @@ export class RedisStreamsBroker implements QueuedPublishBroker, BrokerIntrospect
     }
     this.subscriber = new RedisSubscriber(() => connection.duplicate({ enableAutoPipelining: false }));
     this.defaultVisibilityTimeout = options.defaultVisibilityTimeout ?? 30_000;
-    this.acks = new Batcher(
-      (receipts) => this.ackMany(receipts),
-      500,
-      (flush) => connection.atEndOfTurn(flush),
-    );
+    this.acks = new Batcher((receipts) => this.ackMany(receipts));
   }
 
   /**

@@ -14,8 +14,8 @@ interface Pending<T, R> {
 
 /**
  * Coalesces calls made in the same turn of the event loop into one flush (one script call and
- * one round trip for many acks or status writes). A flush runs at the end of the turn (`schedule`,
- * by default `setImmediate`), or at once when `maxSize` items are waiting; each caller gets its own result or error: a flush that rejects
+ * one round trip for many acks or status writes). A flush runs on `setImmediate`, or at once when
+ * `maxSize` items are waiting; each caller gets its own result or error: a flush that rejects
  * fails its whole batch, a {@link BatchItemFailure} in its results fails only that item.
  */
 export class Batcher<T, R = void> {
@@ -25,8 +25,6 @@ export class Batcher<T, R = void> {
   constructor(
     private readonly flushBatch: (items: readonly T[]) => Promise<readonly (R | BatchItemFailure)[]>,
     private readonly maxSize = 500,
-    /** Runs a flush at the end of this turn (a connection's `atEndOfTurn` makes it join that turn's write). */
-    private readonly schedule: (flush: () => void) => void = setImmediate,
   ) {}
 
   /** Queues an item; resolves when its batch was written. */
@@ -36,7 +34,7 @@ export class Batcher<T, R = void> {
       if (this.pending.length >= this.maxSize) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        this.schedule(() => this.flush());
+        setImmediate(() => this.flush());
       }
     });
   }

@@ -41,9 +41,6 @@ function idlePipeline(client: RedisClient): client is Redis {
   return state._autoPipelines?.size === 0 && state._runningAutoPipelines?.size === 0;
 }
 
-/** Bytes held in a corked socket beyond which they are sent at once. */
-const CORKED_BYTES = 64 * 1024;
-
 /**
  * A Redis connection handle that knows how to make more connections like itself (blocking readers
  * and subscribers need their own).
@@ -55,10 +52,6 @@ export class RedisConnection {
   private blockingReads = 0;
   private pinging = 0;
   private ended = false;
-  /** The socket whose writes are held until the end of this turn (see `corkForTurn`). */
-  private corked: Redis['stream'] | undefined;
-  private turnEnd: (() => void)[] = [];
-  private turnScheduled = false;
 
   private constructor(
     /** The ioredis client. */
@@ -168,13 +161,7 @@ export class RedisConnection {
    */
   command<T = unknown>(name: string, ...args: (string | number | Buffer)[]): Promise<T> {
     const client: RedisClient = this.client;
-    let sent: Promise<T>;
-    if (idlePipeline(client)) {
-      const stream = this.corkForTurn(client);
-      sent = client.sendCommand(new Command(name, args, { replyEncoding: 'utf8' })) as Promise<T>;
-      // NOTE: a large write goes out at once, so Redis runs it while the next one is being built.
-      if (stream && stream.writableLength >= CORKED_BYTES) this.uncork();
-    } else sent = client.call(name, ...args) as Promise<T>;
+    const sent = (idlePipeline(client) ? client.sendCommand(new Command(name, args, { replyEncoding: 'utf8' })) : client.call(name, ...args)) as Promise<T>;
     const limit = this.options.commandTimeout;
     if (!limit || limit <= 0) return sent;
     return withDeadline(
@@ -182,64 +169,6 @@ export class RedisConnection {
       limit,
       () => new RedisDeadConnectionError(redactUrl(this.url), this.role, `command ${name.toUpperCase()} got no reply within ${limit} ms (commandTimeout)`, true),
     );
-  }
-
-  /**
-   * Runs `fn` at the end of this turn of the event loop (in the `setImmediate` phase), just
-   * before the commands sent during the turn are written: batches flushed this way (acks, status
-   * writes) leave in the same write as those commands.
-   */
-  atEndOfTurn(fn: () => void): void {
-    this.turnEnd.push(fn);
-    this.scheduleTurnEnd();
-  }
-
-  private scheduleTurnEnd(): void {
-    if (this.turnScheduled) return;
-    this.turnScheduled = true;
-    setImmediate(() => this.endTurn());
-  }
-
-  /** Runs the end-of-turn callbacks, then writes everything held in the socket in one go. */
-  private endTurn(): void {
-    // NOTE: callbacks added while these run (a flush that feeds another batch) run in this turn too.
-    while (this.turnEnd.length > 0) {
-      const callbacks = this.turnEnd;
-      this.turnEnd = [];
-      for (const fn of callbacks) {
-        try {
-          fn();
-        } catch (error) {
-          this.report(error);
-        }
-      }
-    }
-    this.turnScheduled = false;
-    this.uncork();
-  }
-
-  /**
-   * Holds the socket's writes until the end of this turn, so the commands of one turn (replies
-   * that arrive together resolve many callers at once) leave in one write instead of one system
-   * call each. Returns the held socket, or `undefined` when it cannot be held.
-   */
-  private corkForTurn(client: Redis): Redis['stream'] | undefined {
-    const stream = client.stream;
-    if (this.corked === stream) return stream;
-    if (typeof stream?.cork !== 'function') return undefined;
-    this.uncork();
-    stream.cork();
-    this.corked = stream;
-    this.scheduleTurnEnd();
-    return stream;
-  }
-
-  /** Writes what the held socket holds. */
-  private uncork(): void {
-    const stream = this.corked;
-    if (!stream) return;
-    this.corked = undefined;
-    stream.uncork();
   }
 
   /**

@@ -95,11 +95,7 @@ export class RedisResultBackend implements ResultBackend, ResultBackendIntrospec
     this.defaultTtl = options.defaultTtl ?? 86_400_000;
     this.argsLimit = recordedArgsLimit(options.recordArgs);
     this.listing = new RedisStatusListing(connection, this.keys);
-    this.writes = new Batcher(
-      (batch) => this.flush(batch),
-      200,
-      (flush) => this.connection.atEndOfTurn(flush),
-    );
+    this.writes = new Batcher((batch) => this.flush(batch), 200);
     this.target = {
       connection,
       keys: this.keys,
