@@ -49,8 +49,8 @@ function redisProbe(): Probe {
     count(`${String(args[1])} (blocking)`, undefined);
     return blocking.apply(this, args);
   };
-  // NOTE: commands sent in one event-loop turn share a socket write; `_writeGeneric` (a Node
-  // internal, fine for a bench) sees each write once, corked or not. Shown apart, not summed.
+  // NOTE: auto-pipelined commands share a socket write; `_writeGeneric` (a Node internal, fine
+  // for a bench) sees each write once, corked or not. Shown apart, not summed.
   let writes = 0;
   const socket = net.Socket.prototype as unknown as { _writeGeneric: (...args: unknown[]) => unknown };
   const write = socket._writeGeneric;
