@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import type pg from 'pg';
 import { PostgresBroker, PostgresResultBackend } from '../lib/adapters/postgres/index.js';
 import { RedisResultBackend, RedisStreamsBroker } from '../lib/adapters/redis/index.js';
@@ -22,6 +23,8 @@ const show = (c: Counts) =>
 
 interface Probe {
   snapshot(): Promise<Counts>;
+  /** Socket writes so far (system calls that send requests), where the probe counts them. */
+  writes?(): number;
 }
 
 /**
@@ -46,7 +49,16 @@ function redisProbe(): Probe {
     count(`${String(args[1])} (blocking)`, undefined);
     return blocking.apply(this, args);
   };
-  return { snapshot: () => Promise.resolve({ ...counts }) };
+  // NOTE: auto-pipelined commands share a socket write; `_writeGeneric` (a Node internal, fine
+  // for a bench) sees each write once, corked or not. Shown apart, not summed.
+  let writes = 0;
+  const socket = net.Socket.prototype as unknown as { _writeGeneric: (...args: unknown[]) => unknown };
+  const write = socket._writeGeneric;
+  socket._writeGeneric = function (this: unknown, ...args: unknown[]) {
+    writes++;
+    return write.apply(this, args);
+  };
+  return { snapshot: () => Promise.resolve({ ...counts }), writes: () => writes };
 }
 
 /** Postgres: every `query` call on the pools of the broker and the backend (one round trip each). */
@@ -78,12 +90,17 @@ async function measure(label: string, broker: Broker, backend: ResultBackend, pr
   const stem = new Stem({ broker, backend, registry });
   const queue = `rt-${randomBytes(3).toString('hex')}`;
   await stem.enqueue('noop', { i: 0 }, { queue });
+  const writes = () => probe.writes?.() ?? 0;
   let a = await probe.snapshot();
+  let w = writes();
   await stem.enqueue('noop', { i: 1 }, { queue });
   const one = diff(a, await probe.snapshot());
+  const oneWrites = writes() - w;
   a = await probe.snapshot();
+  w = writes();
   await stem.enqueueMany(Array.from({ length: BULK }, (_, i) => ({ name: 'noop', args: { i }, options: { queue } })));
   const bulk = diff(a, await probe.snapshot());
+  const bulkWrites = writes() - w;
   await broker.purge?.(queue);
   const worker = new Worker({ broker, backend, registry, queues: [queue], concurrency: 1 });
   worker.signals.on('task-succeeded', () => started());
@@ -92,11 +109,16 @@ async function measure(label: string, broker: Broker, backend: ResultBackend, pr
   const done = new Promise<void>((resolve) => (started = resolve));
   await stem.enqueue('noop', { i: 2 }, { queue });
   const mid = await probe.snapshot();
+  w = writes();
   await done;
   await sleep(100);
   const run = diff(mid, await probe.snapshot());
+  const runWrites = writes() - w;
   await worker.close();
-  console.log(`${label}\n  enqueue one:            ${show(one)}\n  enqueue bulk of ${BULK}:  ${show(bulk)}\n  fetch + run + ack one:  ${show(run)}`);
+  const sent = (n: number) => (probe.writes ? `; ${n} socket write${n === 1 ? '' : 's'}` : '');
+  console.log(
+    `${label}\n  enqueue one:            ${show(one)}${sent(oneWrites)}\n  enqueue bulk of ${BULK}:  ${show(bulk)}${sent(bulkWrites)}\n  fetch + run + ack one:  ${show(run)}${sent(runWrites)}`,
+  );
 }
 
 const prefix = `rt-${randomBytes(3).toString('hex')}`;

@@ -81,7 +81,7 @@ describe.runIf(available)('Redis: the queued status is written inside the publis
     const sent = await requestsDuring(async () => {
       ids = await stem.enqueueMany(Array.from({ length: 1_200 }, (_, i) => ({ name: 'report.build', args: { i }, options: { queue: i % 2 ? a : b } })));
     });
-    expect(sent).toEqual(Array(4).fill('evalsha'));
+    expect(sent).toEqual(Array(6).fill('evalsha'));
     expect(await broker.pendingCount(a)).toBe(600);
     expect(await broker.pendingCount(b)).toBe(600);
     const statuses = await Promise.all(ids.map((id) => elsewhere.get(id)));
@@ -138,6 +138,37 @@ describe.runIf(available)('Redis: the queued status is written inside the publis
     const id = await stem.enqueue('report.build', {}, { queue, meta: { 'odd\x1fkey': 1 } });
     expect(await elsewhere.get(id)).toMatchObject({ state: 'queued', meta: { 'odd\x1fkey': 1 } });
     expect(await broker.pendingCount(queue)).toBe(1);
+  });
+
+  it('enqueues a batch whose task ids and meta keys hold the record separators, every status and envelope intact', async () => {
+    const queue = uniqueName('q');
+    const ids = await stem.enqueueMany([
+      { name: 'report.build', args: { n: 1 }, options: { queue, taskId: `odd\x1eid-${uniqueName('t')}` } },
+      { name: 'report.build', args: { n: 2 }, options: { queue, meta: { 'odd\x1dkey': 'v' } } },
+      { name: 'report.build', args: { n: 3, text: 'a\x1eb\x1dc' }, options: { queue } },
+    ]);
+    const statuses = await Promise.all(ids.map((id) => elsewhere.get(id)));
+    expect(statuses.map((s) => s?.state)).toEqual(['queued', 'queued', 'queued']);
+    expect(statuses[1]!.meta).toMatchObject({ 'odd\x1dkey': 'v' });
+    const consumer = broker.consume({ queues: [queue], consumerName: 'c1' });
+    try {
+      const deliveries = await fetchAll(consumer, 3, 5_000);
+      expect(deliveries.map((d) => d.envelope.args).sort((a, b) => (a as { n: number }).n - (b as { n: number }).n)).toEqual([{ n: 1 }, { n: 2 }, { n: 3, text: 'a\x1eb\x1dc' }]);
+      expect(deliveries.map((d) => d.envelope.id).sort()).toEqual([...ids].sort());
+    } finally {
+      await consumer.close();
+    }
+  });
+
+  it('enqueues the args of a batch with separators in their JSON in one script call', async () => {
+    const queue = uniqueName('q');
+    let ids: string[] = [];
+    const sent = await requestsDuring(async () => {
+      ids = await stem.enqueueMany([1, 2].map((n) => ({ name: 'report.build', args: { n, text: `x\x1ey\x1dz${n}` }, options: { queue } })));
+    });
+    expect(sent).toEqual(['evalsha']);
+    expect(await Promise.all(ids.map(async (id) => (await elsewhere.get(id))?.state))).toEqual(['queued', 'queued']);
+    expect(await broker.pendingCount(queue)).toBe(2);
   });
 });
 

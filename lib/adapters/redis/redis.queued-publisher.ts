@@ -7,8 +7,22 @@ import type { RedisKeys } from './redis.keys.js';
 import { encodeStatusWrite, packable, packedStatusHead, packStatusWrite, type RedisStatusTarget } from './redis.status-write.js';
 import { scripts } from './scripts/index.js';
 
-/** Envelopes per publish-queued call: keeps each script short, so other clients are not held up. */
-const CHUNK = 500;
+/**
+ * Envelopes per publish-queued call: keeps each script short, so other clients are not held up,
+ * and lets Redis run one chunk while the next one is still being written to the socket.
+ */
+const CHUNK = 250;
+/** Ends an envelope's record in the publish-queued argument (ASCII record separator). */
+const RECORD = '\x1e';
+/** Separates the fields of a record (ASCII group separator). */
+const FIELD = '\x1d';
+
+/** One publish-queued call: a queue and the records of up to {@link CHUNK} of its envelopes. */
+interface Call {
+  readonly queue: string;
+  records: string;
+  count: number;
+}
 
 /**
  * Publishes envelopes with their `queued` statuses in one script call per queue and chunk
@@ -24,9 +38,8 @@ export class QueuedPublisher implements QueuedPublish {
   async publish(envelopes: readonly Envelope[], ttl: number | undefined): Promise<void> {
     this.assertOpen();
     const options = ttl !== undefined ? { unlessTerminal: true, ttl } : { unlessTerminal: true };
-    const calls: { keys: string[]; args: (string | number)[]; count: number }[] = [];
-    const byQueue = new Map<string, { keys: string[]; args: (string | number)[]; count: number }>();
-    const now = Date.now();
+    const calls: Call[] = [];
+    const byQueue = new Map<string, Call>();
     // NOTE: every status is encoded before anything is sent, so a status that cannot be stored
     // fails the publish while nothing is stored yet.
     for (const e of envelopes) {
@@ -37,26 +50,32 @@ export class QueuedPublisher implements QueuedPublish {
         this.target.defaultTtl,
         this.target.argsLimit,
       );
+      if (!packable(write)) return this.publishUnpacked(envelopes, options);
+      const status = packStatusWrite(write);
+      // NOTE: JSON escapes control characters, so only an id, name, queue or meta key can hold a separator.
+      if (status.includes(RECORD) || status.includes(FIELD)) return this.publishUnpacked(envelopes, options);
       let call = byQueue.get(e.queue);
       if (!call || call.count === CHUNK) {
-        call = {
-          keys: [...queueScriptKeys(this.keys.queue(e.queue)), this.target.keys.statusIndexQueues, this.target.keys.statusWatching, this.keys.queueNames],
-          args: [],
-          count: 0,
-        };
-        call.args.push(...packedStatusHead(this.target, now));
+        call = { queue: e.queue, records: '', count: 0 };
         byQueue.set(e.queue, call);
         calls.push(call);
       }
-      if (!packable(write)) return this.publishUnpacked(envelopes, options);
-      call.args.push(packStatusWrite(write), priorityOf(e), leaseField(e), encodeEnvelope(e), e.notBefore ?? 0);
+      const notBefore = e.notBefore ?? 0;
+      call.records += `${priorityOf(e)}${FIELD}${leaseField(e)}${FIELD}${notBefore}${FIELD}${status}${FIELD}${encodeEnvelope(e)}${RECORD}`;
       call.count++;
     }
+    const head = packedStatusHead(this.target, Date.now());
+    const run = (c: Call) =>
+      scripts.publishQueued.run(
+        this.target.connection,
+        [...queueScriptKeys(this.keys.queue(c.queue)), this.target.keys.statusIndexQueues, this.target.keys.statusWatching, this.keys.queueNames],
+        [...head, c.records],
+      );
     if (calls.length === 1) {
-      await scripts.publishQueued.run(this.target.connection, calls[0]!.keys, calls[0]!.args);
+      await run(calls[0]!);
       return;
     }
-    const results = await Promise.allSettled(calls.map((c) => scripts.publishQueued.run(this.target.connection, c.keys, c.args)));
+    const results = await Promise.allSettled(calls.map(run));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length === 0) return;
     if (failed.length === results.length) throw failed[0]!.reason;

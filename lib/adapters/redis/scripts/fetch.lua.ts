@@ -74,12 +74,14 @@ local o = 1
 local leases = {}
 local l = 0
 local n = 0
+-- most queues use one priority: one EXISTS spares an XLEN per missing stream above p0
+local above = redis.call('EXISTS', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]) > 0
 for prio = 9, 0, -1 do
   if n >= max then break end
   local stream = KEYS[prio + 1]
   -- an empty stream has nothing to read (its group is created once it gets entries)
   local read = false
-  if redis.call('XLEN', stream) > 0 then
+  if (prio == 0 or above) and redis.call('XLEN', stream) > 0 then
     read = redis.pcall('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - n, 'STREAMS', stream, '>')
     if type(read) == 'table' and read.err then
       if not string.find(read.err, 'NOGROUP', 1, true) then return redis.error_reply(read.err) end
@@ -129,7 +131,8 @@ local res = { 0, next_due, now }
 for i = 1, 11 do
   local key = KEYS[i]
   if i == 11 then key = KEYS[13] end
-  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+  local last = {}
+  if i == 1 or i == 11 or above then last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1) end
   if #last > 0 then res[#res + 1] = last[1][1] else res[#res + 1] = '0-0' end
 end
 return res

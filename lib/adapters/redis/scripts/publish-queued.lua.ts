@@ -14,8 +14,11 @@ import { PACKED_STATUS_LUA } from './status.lua.js';
  * KEYS[19] SET of the queue names of the broker (this queue is added)
  * ARGV[1..5] as status-set-many: now epoch ms, status key prefix, status channel prefix, status
  *   queue index prefix, prune horizon ('' for none)
- * ARGV[6..] groups of 5 per envelope: packed status (as in status-set-many), priority, lease ms
- *   ('' for default), envelope json, notBefore epoch ms (0 when none)
+ * ARGV[6] one record per envelope, each ended by the ASCII record separator (\x1e), its fields
+ *   separated by the group separator (\x1d): priority, lease ms ('' for default), notBefore epoch ms
+ *   (0 when none), packed status (as in status-set-many), envelope json. JSON escapes both
+ *   separators, and the caller sends no record whose id, name, queue or meta keys hold one. One
+ *   argument for all (not five per envelope) keeps the request short to build and to parse.
  * Returns the number published.
  */
 export const PUBLISH_QUEUED_LUA = `${QUEUE_LIB_LUA}${PACKED_STATUS_LUA}
@@ -24,13 +27,22 @@ local watched = redis.call('EXISTS', KEYS[18]) == 1
 local index = new_index(KEYS[17])
 -- the server's time is only needed for envelopes with a notBefore
 local now = 0
+local gs, rs = string.char(29), string.char(30)
+local field = '([^' .. gs .. rs .. ']*)' .. gs
+local record = '^' .. string.rep(field, 4) .. '([^' .. rs .. ']*)' .. rs .. '()'
+local data = ARGV[6]
+local pos, n = 1, 0
 redis.call('SADD', KEYS[19], string.match(KEYS[1], '{([^{}]*)}:stream:p0$'))
-for i = 6, #ARGV, 5 do
-  write_packed(ARGV[i], status_now, ARGV[2], ARGV[3], watched, index, false)
-  local not_before = tonumber(ARGV[i + 4])
+while pos <= #data do
+  local prio, lease_ms, not_before, packed, body, after = string.match(data, record, pos)
+  if not prio then return redis.error_reply('publish-queued: malformed record at byte ' .. pos) end
+  write_packed(packed, status_now, ARGV[2], ARGV[3], watched, index, false)
+  not_before = tonumber(not_before) or 0
   if not_before > 0 and now == 0 then now = now_ms() end
-  enqueue(tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], not_before, now)
+  enqueue(tonumber(prio), lease_ms, body, not_before, now)
+  n = n + 1
+  pos = after
 end
 file_index(index, status_now, KEYS[17], ARGV[4], ARGV[5])
-return (#ARGV - 5) / 5
+return n
 `;

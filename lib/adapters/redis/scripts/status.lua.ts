@@ -41,7 +41,8 @@ end
 /**
  * Lua helpers for packed status writes (status-set-many, publish-queued, status-index).
  * `write_packed` writes one status packed as in status-set-many (skipping it when its guard
- * keeps the stored status, see `guard_skips`), publishes it when watched,
+ * keeps the stored status, see `guard_skips`; a new hash gets no field whose value is '', which
+ * readers take as absent), publishes it when watched,
  * and notes it in `index`; an unwatched write followed by another of the same status in the same
  * call is sent in one HSET with it (status-set-many says which writes are followed); `note_status` notes a written status for the operations indexes;
  * `file_index` then, once per script, files every noted id: out of the state index it was in when
@@ -116,13 +117,17 @@ local function write_packed(packed, now, status_prefix, channel_prefix, watched,
   local fields = index.held[key] or {}
   local f = #fields
   fields[f + 1] = 'state'; fields[f + 2] = state; fields[f + 3] = 'attempt'; fields[f + 4] = attempt
-  fields[f + 5] = 'updatedAt'; fields[f + 6] = now; fields[f + 7] = 'payload'; fields[f + 8] = payload
-  fields[f + 9] = 'error'; fields[f + 10] = err
-  f = f + 10
+  fields[f + 5] = 'updatedAt'; fields[f + 6] = now
+  f = f + 6
+  -- a new hash leaves out the fields that would be '' (absent): smaller, and a shorter HSET
+  if payload ~= '' or not is_new then fields[f + 1] = 'payload'; fields[f + 2] = payload; f = f + 2 end
+  if err ~= '' or not is_new then fields[f + 1] = 'error'; fields[f + 2] = err; f = f + 2 end
   if name ~= '' then fields[f + 1] = 'name'; fields[f + 2] = name; f = f + 2 end
   if queue ~= '' then fields[f + 1] = 'queue'; fields[f + 2] = queue; f = f + 2 end
   if meta ~= '' then
-    for k, v in string.gmatch(meta, meta_pattern) do fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
+    for k, v in string.gmatch(meta, meta_pattern) do
+      if v ~= '' or not is_new then fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
+    end
   end
   if is_new then fields[f + 1] = 'createdAt'; fields[f + 2] = now end
   local published = watched and redis.call('EXISTS', key .. ':watchers') == 1
