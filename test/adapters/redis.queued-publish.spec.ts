@@ -170,6 +170,25 @@ describe.runIf(available)('Redis: the queued status is written inside the publis
     expect(await Promise.all(ids.map(async (id) => (await elsewhere.get(id))?.state))).toEqual(['queued', 'queued']);
     expect(await broker.pendingCount(queue)).toBe(2);
   });
+
+  it('a chunk whose last record arrives garbled is refused whole: no task of it is enqueued or has a status', async () => {
+    const queue = uniqueName('q');
+    const original = RedisConnection.prototype.command;
+    const spy = vi.spyOn(RedisConnection.prototype, 'command').mockImplementation(function (this: RedisConnection, name, ...args) {
+      const last = args.length - 1;
+      if (name === 'evalsha' && typeof args[last] === 'string' && args[last].includes('\x1e')) args[last] = `${args[last]}garbled\x1e`;
+      return original.call(this, name, ...args);
+    });
+    const ids = [uuidv7(), uuidv7(), uuidv7()];
+    try {
+      const attempt = stem.enqueueMany(ids.map((id, n) => ({ name: 'report.build', args: { n }, options: { queue, taskId: id } })));
+      await expect(attempt).rejects.toThrow();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await broker.pendingCount(queue)).toBe(0);
+    expect(await Promise.all(ids.map(async (id) => (await elsewhere.get(id))?.state ?? 'none'))).not.toContain('queued');
+  });
 });
 
 describe.runIf(available)('Redis: a folded publish whose connection stalls', () => {

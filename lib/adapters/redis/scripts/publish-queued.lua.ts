@@ -31,18 +31,22 @@ local gs, rs = string.char(29), string.char(30)
 local field = '([^' .. gs .. rs .. ']*)' .. gs
 local record = '^' .. string.rep(field, 4) .. '([^' .. rs .. ']*)' .. rs .. '()'
 local data = ARGV[6]
-local pos, n = 1, 0
-redis.call('SADD', KEYS[19], string.match(KEYS[1], '{([^{}]*)}:stream:p0$'))
+-- every record is parsed before the first write, so a malformed one changes nothing
+local records, pos = {}, 1
 while pos <= #data do
   local prio, lease_ms, not_before, packed, body, after = string.match(data, record, pos)
-  if not prio then return redis.error_reply('publish-queued: malformed record at byte ' .. pos) end
-  write_packed(packed, status_now, ARGV[2], ARGV[3], watched, index, false)
-  not_before = tonumber(not_before) or 0
-  if not_before > 0 and now == 0 then now = now_ms() end
-  enqueue(tonumber(prio), lease_ms, body, not_before, now)
-  n = n + 1
+  if not prio or not tonumber(prio) or not tonumber(not_before) then
+    return redis.error_reply('publish-queued: malformed record at byte ' .. pos)
+  end
+  records[#records + 1] = {tonumber(prio), lease_ms, tonumber(not_before), packed, body}
   pos = after
 end
+redis.call('SADD', KEYS[19], string.match(KEYS[1], '{([^{}]*)}:stream:p0$'))
+for _, r in ipairs(records) do
+  write_packed(r[4], status_now, ARGV[2], ARGV[3], watched, index, false)
+  if r[3] > 0 and now == 0 then now = now_ms() end
+  enqueue(r[1], r[2], r[5], r[3], now)
+end
 file_index(index, status_now, KEYS[17], ARGV[4], ARGV[5])
-return n
+return #records
 `;
