@@ -39,7 +39,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     // Most spec files wait on Redis, Postgres, child processes or timers rather than on the CPU, so
-    // two files at a time halve the wall time even on a 2-core machine (Vitest's default there is one).
+    // at least two files run at a time, even on a 2-core machine (where Vitest's default is one).
     maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

@@ -42,3 +42,32 @@ describe('in-memory broker leases', () => {
     await broker.close();
   });
 });
+
+describe('in-memory broker leases handed straight to a waiting fetch', () => {
+  it('a lapse that re-leases to a parked fetch leaves the next lease its own deadline', async () => {
+    const clock = new TestClock(2_000_000);
+    const broker = new InMemoryBroker({ clock });
+    const queue = 'parked';
+    const a = makeEnvelope(queue, { visibilityTimeout: 1_000 });
+    const b = makeEnvelope(queue, { visibilityTimeout: 1_000 });
+    const first = broker.consume({ queues: [queue], consumerName: 'first' });
+    await broker.publish(a);
+    const [leasedA] = await first.fetch(1, new AbortController().signal);
+    await clock.advance(500);
+    await broker.publish(b);
+    const [leasedB] = await first.fetch(1, new AbortController().signal);
+    expect([leasedA?.envelope.id, leasedB?.envelope.id]).toEqual([a.id, b.id]);
+
+    const second = broker.consume({ queues: [queue], consumerName: 'second' });
+    const parked = second.fetch(1, new AbortController().signal);
+    await clock.advance(500); // 1,000 ms: A lapses and goes to the parked fetch at once
+    expect((await parked).map((d) => d.envelope.id)).toEqual([a.id]);
+    await clock.advance(499); // 1,499 ms
+    expect(await broker.pendingCount(queue)).toBe(0);
+    await clock.advance(1); // 1,500 ms: B's lease ran out on time
+    expect(await broker.pendingCount(queue)).toBe(1);
+    await first.close();
+    await second.close();
+    await broker.close();
+  });
+});

@@ -9,7 +9,7 @@ interface LeaseList {
 
 /**
  * When the in-memory broker's leases run out: one list per lease duration, each watched by one
- * timer set for its oldest lease (as Node groups its own timers), instead of a timer per lease.
+ * timer set for its oldest lease (as Node groups its own timers).
  * Settling a lease only drops it from its list; the timer, when it fires, lapses what is due and
  * is set again for the next lease.
  */
@@ -62,9 +62,10 @@ export class InMemoryLeaseTimers {
     const now = this.clock.now();
     for (const [receipt, delivery] of list.leases) {
       if (delivery.leaseExpiresAt > now) {
-        // NOTE: a lapse can hand the envelope straight to a waiting fetch, whose new lease may
-        // already have set this list's timer.
-        if (!list.timer) this.arm(list, ms, delivery.leaseExpiresAt);
+        // NOTE: a lapse can hand the envelope straight to a waiting fetch, whose new lease (at
+        // the end of this list) set the timer for itself; the oldest lease left decides.
+        (list.timer as TimerHandle | undefined)?.cancel();
+        this.arm(list, ms, delivery.leaseExpiresAt);
         return;
       }
       list.leases.delete(receipt);

@@ -71,7 +71,8 @@ export class Settlement {
   async writeStatus(env: Envelope, update: Omit<TaskStatusUpdate, 'name' | 'queue'>): Promise<void> {
     if (!this.backend) return;
     const ttl = this.options.resultTtl;
-    const full: TaskStatusUpdate = {
+    // NOTE: every field listed (none spread), and the type makes a field added to TaskStatusUpdate an error here.
+    const full: { readonly [K in keyof Required<TaskStatusUpdate>]: TaskStatusUpdate[K] } = {
       state: update.state,
       attempt: update.attempt,
       name: env.name,
