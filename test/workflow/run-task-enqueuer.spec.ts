@@ -1,3 +1,5 @@
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { describe, expect, it } from 'vitest';
 import type { EnqueueCall, EnqueueOutcome, TaskProducer } from '../../lib/core/contracts/producer.js';
 import { RunTaskEnqueuer } from '../../lib/core/workflow/run-task-enqueuer.js';
@@ -40,5 +42,21 @@ describe('RunTaskEnqueuer', () => {
     await enqueuer.enqueue(call('b'));
     expect(single).toEqual(['a', 'b']);
     expect(batches).toEqual([]);
+  });
+
+  it('sends run tasks asked for inside a trace span one by one, each in its own span context', async () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    try {
+      const { producer, single, batches } = recordingProducer();
+      const enqueuer = new RunTaskEnqueuer(producer);
+      const inSpan = (runId: string, traceId: string) =>
+        context.with(trace.setSpanContext(context.active(), { traceId, spanId: '00f067aa0ba902b7', traceFlags: 1 }), () => enqueuer.enqueue(call(runId)));
+      await Promise.all([inSpan('a', '4bf92f3577b34da6a3ce929d0e0e4736'), inSpan('b', '5bf92f3577b34da6a3ce929d0e0e4736')]);
+      expect(single).toEqual(['a', 'b']);
+      expect(batches).toEqual([]);
+    } finally {
+      context.disable();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { context, trace } from '@opentelemetry/api';
 import type { EnqueueCall, TaskProducer } from '../contracts/producer.js';
 
 interface Pending {
@@ -12,8 +13,8 @@ const MAX_BATCH = 500;
 /**
  * Publishes the run tasks of a workflow runtime: those asked for in the same tick (a burst of
  * starts, the continuations of many runs) go out as one `enqueueManySettled` batch, one broker
- * round trip where the broker batches, each call still failing on its own; a lone one, or any
- * with a producer that has no settled batch, is a plain `enqueue`.
+ * round trip where the broker batches, each call still failing on its own; a lone one, one made
+ * inside a trace span, or any with a producer that has no settled batch, is a plain `enqueue`.
  */
 export class RunTaskEnqueuer {
   private pending: Pending[] = [];
@@ -23,7 +24,9 @@ export class RunTaskEnqueuer {
 
   /** Enqueues `call`; resolves once it was published. */
   enqueue(call: EnqueueCall): Promise<void> {
-    if (!this.producer.enqueueManySettled) return this.one(call);
+    // NOTE: a batch is published in the context of its first call; a call made inside a span
+    // goes out on its own, so its send span gets that span as parent.
+    if (!this.producer.enqueueManySettled || trace.getSpanContext(context.active())) return this.one(call);
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ call, resolve, reject });
       if (this.pending.length >= MAX_BATCH) this.flush();
