@@ -205,4 +205,32 @@ describe.runIf(available)('Redis workflow store: ends told to watchers', () => {
       await there.close();
     }
   });
+
+  it('a watcher hears a cancel by another process announced while this instance records a retryable error, with no poll', async () => {
+    const options = { prefix: `${prefix}:told`, watchPollInterval: 600_000 };
+    const here = await RedisWorkflowStore.connect(REDIS_URL, options);
+    const there = await RedisWorkflowStore.connect(REDIS_URL, options);
+    try {
+      const run = await here.createRun({ workflow: 'told', params: {} });
+      const seen: string[] = [];
+      here.watch(run.id, (state) => seen.push(state.status));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The retry is stored first; the other process's cancel is announced before this end returns.
+      const ops = (here as unknown as { ops: { run: (...args: unknown[]) => Promise<unknown> } }).ops;
+      const send = ops.run.bind(ops);
+      ops.run = async (...args: unknown[]) => {
+        const out = await send(...args);
+        if (args[0] === 'end') {
+          await there.cancel(run.id, { reason: 'elsewhere' });
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return out;
+      };
+      expect(await here.markFailed(run.id, { type: 'Error', message: 'flaky', at: Date.now() }, { terminal: false })).toMatchObject({ status: 'running' });
+      await expect.poll(() => seen.at(-1), { timeout: 2_000 }).toBe('cancelled');
+    } finally {
+      await here.close();
+      await there.close();
+    }
+  });
 });

@@ -346,7 +346,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     status: 'completed' | 'failed' | 'cancelled' | 'retry',
     change: { result?: string; error?: WorkflowRunError; cancellation?: WorkflowCancellationData; ownerId?: string | undefined },
   ): Promise<RunState | null> {
-    return this.watcher.endingHere(runId, async () => {
+    return this.watcher.endingHere(runId, status !== 'retry', async () => {
       const now = this.clock.now();
       const retention = this.ctx.retention;
       const out = await this.ops.run<[RawRunState, string] | null>('end', runId, endArgs(status, now, change, retention, this.keys.changed));

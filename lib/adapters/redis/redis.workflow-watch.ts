@@ -13,8 +13,14 @@ import type { RedisWorkflowContext } from './redis.workflow-context.js';
 export class RedisWorkflowWatch {
   private readonly watchers: RunWatchers;
   private subscription: Promise<unknown> | undefined;
-  /** Runs this instance is ending now, by how many ends are in flight: their listeners hear the end from the write itself. */
-  private readonly ending = new Map<string, number>();
+  /**
+   * Runs this instance is ending now: how many of its ends in flight announce themselves on the
+   * channel (a retry does not), and how many announcements arrived meanwhile. Up to that many
+   * announcements read nothing (the listeners hear those ends from the write itself); any more
+   * come from another process, and the run is read once the ends are over (so that read, not
+   * an end's own older reply, is the last the listeners hear).
+   */
+  private readonly ending = new Map<string, { announcing: number; heard: number; inFlight: number; missed: boolean }>();
 
   constructor(
     private readonly ctx: RedisWorkflowContext,
@@ -35,20 +41,26 @@ export class RedisWorkflowWatch {
 
   /**
    * Runs `end`, an end of `runId` by this instance that reports to the listeners itself: the
-   * announcement of that end on the channel, which may arrive before the reply, reads nothing.
+   * announcement of that end on the channel (`announces`: a terminal end publishes one, a retry
+   * none), which may arrive before the reply, reads nothing; another process's change announced
+   * meanwhile is still read.
    * An end that threw may still have happened: the listeners get the run as it is then.
    */
-  async endingHere<T>(runId: string, end: () => Promise<T>): Promise<T> {
-    this.ending.set(runId, (this.ending.get(runId) ?? 0) + 1);
+  async endingHere<T>(runId: string, announces: boolean, end: () => Promise<T>): Promise<T> {
+    let slot = this.ending.get(runId);
+    if (!slot) this.ending.set(runId, (slot = { announcing: 0, heard: 0, inFlight: 0, missed: false }));
+    slot.inFlight++;
+    if (announces) slot.announcing++;
     try {
       return await end();
     } catch (error) {
       void this.watchers.refresh(runId, true);
       throw error;
     } finally {
-      const left = this.ending.get(runId)! - 1;
-      if (left === 0) this.ending.delete(runId);
-      else this.ending.set(runId, left);
+      if (--slot.inFlight === 0) {
+        this.ending.delete(runId);
+        if (slot.missed) void this.watchers.refresh(runId, true);
+      }
     }
   }
 
@@ -61,7 +73,10 @@ export class RedisWorkflowWatch {
   private subscribe(): Promise<unknown> {
     this.subscription ??= this.subscriber
       .subscribe(this.ctx.keys.changed, (id) => {
-        if (!this.ending.has(id)) void this.watchers.refresh(id, true);
+        const slot = this.ending.get(id);
+        if (!slot) void this.watchers.refresh(id, true);
+        else if (slot.heard < slot.announcing) slot.heard++;
+        else slot.missed = true;
       })
       .catch(() => {
         this.subscription = undefined;
