@@ -78,8 +78,10 @@ export class RedisWorkflowWatch {
         else if (slot.heard < slot.announcing) slot.heard++;
         else slot.missed = true;
       })
-      .catch(() => {
+      .catch((error: unknown) => {
+        // NOTE: rejected, so the watchers do not take the channel for listening.
         this.subscription = undefined;
+        throw error;
       });
     return this.subscription;
   }
