@@ -39,9 +39,15 @@ export class DueRunSweeper {
     const now = this.clock.now();
     const ids = await this.store.dueRuns(now - this.grace, { limit: this.batch });
     if (this.orphanAfter > 0 && orphans) {
-      this.lastOrphanSweep = now;
       const runnable = await this.store.listRunnableRuns({ now, limit: this.batch });
-      for (const run of runnable) if (run.updatedAt <= now - this.orphanAfter && !ids.includes(run.id)) ids.push(run.id);
+      let found = 0;
+      for (const run of runnable) {
+        if (run.updatedAt > now - this.orphanAfter || ids.includes(run.id)) continue;
+        ids.push(run.id);
+        found++;
+      }
+      // NOTE: a full page with orphans in it may hide more (a crashed worker's backlog): look again at the next tick.
+      if (found === 0 || runnable.length < this.batch) this.lastOrphanSweep = now;
     }
     const results = await Promise.allSettled(ids.map((id) => this.resume(id)));
     for (const r of results) if (r.status === 'rejected') this.onError(r.reason);
