@@ -179,7 +179,11 @@ describe.runIf(available)('Redis workflow store: operations of many runs in one 
 describe.runIf(available)('Redis workflow store: ends told to watchers', () => {
   afterAll(() => deleteKeys(REDIS_URL, `${prefix}:told`));
 
-  it("a watcher hears another process's end that beat this instance's own end, with no poll", async () => {
+  /**
+   * Two store instances on the same keys, a watched run on the first, and a cancel by the second
+   * made during the first's end: before its script runs (`cancelFirst`) or after it.
+   */
+  async function cancelDuringEnd(cancelFirst: boolean, end: (here: RedisWorkflowStore, runId: string) => Promise<void>): Promise<void> {
     const options = { prefix: `${prefix}:told`, watchPollInterval: 600_000 };
     const here = await RedisWorkflowStore.connect(REDIS_URL, options);
     const there = await RedisWorkflowStore.connect(REDIS_URL, options);
@@ -188,49 +192,38 @@ describe.runIf(available)('Redis workflow store: ends told to watchers', () => {
       const seen: string[] = [];
       here.watch(run.id, (state) => seen.push(state.status));
       await new Promise((resolve) => setTimeout(resolve, 100));
-      // This instance's end is under way when the other process cancels the run and announces it.
       const ops = (here as unknown as { ops: { run: (...args: unknown[]) => Promise<unknown> } }).ops;
       const send = ops.run.bind(ops);
-      ops.run = async (...args: unknown[]) => {
-        if (args[0] === 'end') {
-          await there.cancel(run.id, { reason: 'elsewhere' });
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        return send(...args);
+      const cancelThere = async () => {
+        await there.cancel(run.id, { reason: 'elsewhere' });
+        await new Promise((resolve) => setTimeout(resolve, 100));
       };
-      expect(await here.markCompleted(run.id, 1)).toBeNull();
+      ops.run = async (...args: unknown[]) => {
+        if (args[0] !== 'end') return send(...args);
+        if (cancelFirst) await cancelThere();
+        const out = await send(...args);
+        if (!cancelFirst) await cancelThere();
+        return out;
+      };
+      await end(here, run.id);
       await expect.poll(() => seen.at(-1), { timeout: 2_000 }).toBe('cancelled');
     } finally {
       await here.close();
       await there.close();
     }
+  }
+
+  it("a watcher hears another process's end that beat this instance's own end, with no poll", async () => {
+    // This instance's end is under way when the other process cancels the run and announces it.
+    await cancelDuringEnd(true, async (here, runId) => {
+      expect(await here.markCompleted(runId, 1)).toBeNull();
+    });
   });
 
   it('a watcher hears a cancel by another process announced while this instance records a retryable error, with no poll', async () => {
-    const options = { prefix: `${prefix}:told`, watchPollInterval: 600_000 };
-    const here = await RedisWorkflowStore.connect(REDIS_URL, options);
-    const there = await RedisWorkflowStore.connect(REDIS_URL, options);
-    try {
-      const run = await here.createRun({ workflow: 'told', params: {} });
-      const seen: string[] = [];
-      here.watch(run.id, (state) => seen.push(state.status));
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      // The retry is stored first; the other process's cancel is announced before this end returns.
-      const ops = (here as unknown as { ops: { run: (...args: unknown[]) => Promise<unknown> } }).ops;
-      const send = ops.run.bind(ops);
-      ops.run = async (...args: unknown[]) => {
-        const out = await send(...args);
-        if (args[0] === 'end') {
-          await there.cancel(run.id, { reason: 'elsewhere' });
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        return out;
-      };
-      expect(await here.markFailed(run.id, { type: 'Error', message: 'flaky', at: Date.now() }, { terminal: false })).toMatchObject({ status: 'running' });
-      await expect.poll(() => seen.at(-1), { timeout: 2_000 }).toBe('cancelled');
-    } finally {
-      await here.close();
-      await there.close();
-    }
+    // The retry is stored first; the other process's cancel is announced before this end returns.
+    await cancelDuringEnd(false, async (here, runId) => {
+      expect(await here.markFailed(runId, { type: 'Error', message: 'flaky', at: Date.now() }, { terminal: false })).toMatchObject({ status: 'running' });
+    });
   });
 });
