@@ -13,6 +13,7 @@ import type {
 } from '../../core/contracts/broker.js';
 import type { BrokerIntrospection, QueueStats } from '../../core/contracts/introspection.js';
 import type { QueuedPublish, QueuedPublishBroker } from '../../core/contracts/queued-publish.js';
+import type { StatusAck, StatusAckBroker } from '../../core/contracts/status-ack.js';
 import type { ResultBackend } from '../../core/contracts/result-backend.js';
 import type { Envelope } from '../../core/envelope.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
@@ -69,7 +70,7 @@ export interface RedisStreamsBrokerOptions extends RedisConnectionOptions {
  * const consumer = broker.consume({ queues: ['default'], consumerName: 'worker-1' });
  * const deliveries = await consumer.fetch(10, AbortSignal.timeout(5_000));
  */
-export class RedisStreamsBroker implements QueuedPublishBroker, BrokerIntrospection {
+export class RedisStreamsBroker implements QueuedPublishBroker, StatusAckBroker, BrokerIntrospection {
   readonly name = 'redis';
   private readonly keys: RedisKeys;
   private readonly deadLetters: RedisDeadLetters;
@@ -157,6 +158,27 @@ export class RedisStreamsBroker implements QueuedPublishBroker, BrokerIntrospect
     const target = statusTargetOf(backend);
     if (!target || target.connection !== this.connection || this.connection.isCluster) return undefined;
     return new QueuedPublisher({ ...target, publishBatch: (envelopes) => this.publishBatch(envelopes) }, this.keys, () => this.assertOpen());
+  }
+
+  /**
+   * Acks with the terminal status written in the same script (the backend's status batch), for a
+   * {@link RedisResultBackend} on this broker's own (shared) connection to a standalone server;
+   * `undefined` otherwise.
+   */
+  statusAcker(backend: ResultBackend): StatusAck | undefined {
+    const target = statusTargetOf(backend);
+    if (!target || target.connection !== this.connection || this.connection.isCluster) return undefined;
+    return {
+      ackWithStatus: async (delivery, update, options = {}) => {
+        this.assertOpen();
+        const receipt = parseReceipt(delivery.receipt);
+        // NOTE: a receipt this broker did not make acks nothing, as `ack` does; the status is still written.
+        if (!receipt) return await target.set(delivery.envelope.id, update, options);
+        const keys = this.keys.queue(receipt.queue);
+        const ack = { stream: keys.streams[receipt.priority]!, leases: keys.leases, member: receipt.member, ackAlone: () => this.ack(delivery) };
+        await target.setAndAck(delivery.envelope.id, update, options, ack);
+      },
+    };
   }
 
   consume(options: ConsumeOptions): Consumer {

@@ -16,7 +16,7 @@ import { StatusNotStorableError } from '../../core/errors/status-not-storable.er
 import { decodeStatus, metaPairs, TASK_STATES } from './redis-status.codec.js';
 import { BatchItemFailure, Batcher } from './redis.batcher.js';
 import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
-import { RedisKeys } from './redis.keys.js';
+import { CONSUMER_GROUP, RedisKeys } from './redis.keys.js';
 import { RedisSubscriber } from './redis.subscriber.js';
 import { scripts } from './scripts/index.js';
 import { resolveRedisUrl } from './redis.url.js';
@@ -102,6 +102,7 @@ export class RedisResultBackend implements ResultBackend, ResultBackendIntrospec
       defaultTtl: this.defaultTtl,
       argsLimit: this.argsLimit,
       set: (id, update, options) => this.set(id, update, options),
+      setAndAck: (id, update, options, ack) => this.writes.add({ ...encodeStatusWrite(id, update, options, this.defaultTtl, this.argsLimit), ack }),
       pruneHorizon: (now) => this.pruneHorizon(now),
     };
     registerStatusTarget(this, this.target);
@@ -246,9 +247,16 @@ export class RedisResultBackend implements ResultBackend, ResultBackendIntrospec
     return this.writeEach(batch);
   }
 
-  /** One server: every status of the batch and its index entries in one script call, each status packed into one argument. */
+  /**
+   * One server: every status of the batch and its index entries in one script call, each status
+   * packed into one argument; the deliveries folded into the batch are acked after every status
+   * is written, in the same script.
+   */
   private async writeMany(batch: readonly StatusWrite[]): Promise<void> {
     const args = packedStatusHead(this.target, Date.now());
+    const acks: string[] = [];
+    for (const w of batch) if (w.ack) acks.push(w.ack.stream, w.ack.leases, w.ack.member);
+    args.push(acks.length > 0 ? CONSUMER_GROUP : '', acks.length / 3, ...acks);
     for (const w of batch) args.push(packStatusWrite(w));
     await scripts.statusSetMany.run(this.connection, [this.keys.statusIndexQueues, this.keys.statusWatching], args);
   }
@@ -275,9 +283,14 @@ export class RedisResultBackend implements ResultBackend, ResultBackendIntrospec
       if (result.status === 'fulfilled' && result.value) args.push(id, result.value[0], state, result.value[1], result.value[2]);
     });
     if (args.length > 3) await scripts.statusIndex.run(this.connection, [this.keys.statusIndexQueues], args);
+    // NOTE: a folded ack follows its own status only: a status Redis refuses leaves its delivery unacked.
+    const acked = await Promise.allSettled(batch.map((w, i) => (w.ack && written[i]!.status === 'fulfilled' ? w.ack.ackAlone() : undefined)));
     return written.map((result, i) => {
-      if (result.status === 'fulfilled') return undefined;
-      return new BatchItemFailure(isRefusal(result.reason) ? new StatusNotStorableError(batch[i]!.id, this.name, result.reason) : result.reason);
+      if (result.status === 'rejected') {
+        return new BatchItemFailure(isRefusal(result.reason) ? new StatusNotStorableError(batch[i]!.id, this.name, result.reason) : result.reason);
+      }
+      const ack = acked[i]!;
+      return ack.status === 'rejected' ? new BatchItemFailure(ack.reason) : undefined;
     });
   }
 

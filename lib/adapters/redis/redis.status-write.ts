@@ -26,6 +26,18 @@ export interface StatusWrite {
   readonly unlessTerminal: boolean;
   /** Leave a status of this attempt or a later one as it is. */
   readonly unlessAttemptReached: boolean;
+  /** A delivery to ack in the same step, once this status is written. */
+  readonly ack?: FoldedAck;
+}
+
+/** A delivery acked in the script that writes its status: its stream, its leases ZSET and its lease member. */
+export interface FoldedAck {
+  readonly stream: string;
+  readonly leases: string;
+  /** Lease member "<priority>:<entry id>". */
+  readonly member: string;
+  /** Acks the delivery on its own, after its status was written on its own. */
+  readonly ackAlone: () => Promise<void>;
 }
 
 /** The guard argument of the status scripts ('' none, '1' unless terminal, 'a' unless the attempt was reached, '1a' both). */
@@ -94,6 +106,8 @@ export interface RedisStatusTarget {
   readonly argsLimit: number;
   /** The backend's own status write (for statuses that cannot be packed). */
   set(id: string, update: TaskStatusUpdate, options: SetStatusOptions): Promise<void>;
+  /** Writes a status in the backend's next batch and acks `ack` right after it, in the same script. */
+  setAndAck(id: string, update: TaskStatusUpdate, options: SetStatusOptions, ack: FoldedAck): Promise<void>;
   /** Prune horizon for the listing indexes ('' most of the time), as the backend's own batches use it. */
   pruneHorizon(now: number): number | '';
 }

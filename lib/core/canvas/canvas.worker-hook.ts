@@ -85,6 +85,16 @@ export class CanvasCoordinator implements WorkerExtension {
     return outcome.state === 'retried' ? undefined : this.onTerminal(outcome);
   }
 
+  /** Worker extension hook: whether a terminal outcome has follow-ups (a group, a chain, links). */
+  followsUp(outcome: TaskOutcome): boolean {
+    if (outcome.state === 'retried') return false;
+    const env = outcome.envelope;
+    if (env.headers[StemHeaders.groupId]) return true;
+    const chain = env.meta[CanvasMeta.chain] as ChainState | undefined;
+    if (chain && Array.isArray(chain.next) && chain.next.length > 0) return true;
+    return Array.isArray(outcome.state === 'succeeded' ? env.meta[CanvasMeta.link] : env.meta[CanvasMeta.linkError]);
+  }
+
   /** Handles one terminal outcome. Errors propagate to the caller (the worker reports them). */
   async onTerminal(outcome: CanvasTaskOutcome): Promise<void> {
     const env = outcome.envelope;

@@ -6,4 +6,5 @@ export * from './schedule-store.js';
 export * from './producer.js';
 export * from './control-store.js';
 export * from './queued-publish.js';
+export * from './status-ack.js';
 export * from './introspection.js';

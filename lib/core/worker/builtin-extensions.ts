@@ -8,6 +8,7 @@ export function uniqueLockExtension(coordinator: UniqueTaskCoordinator): WorkerE
   return {
     name: 'unique-lock',
     onSettled: (outcome: TaskOutcome) => (outcome.state === 'retried' ? undefined : coordinator.release(outcome.envelope)),
+    followsUp: (outcome: TaskOutcome) => outcome.state !== 'retried' && coordinator.holdsLock(outcome.envelope),
   };
 }
 

@@ -51,6 +51,12 @@ export class ExtensionChain {
     return call(0);
   }
 
+  /** Whether some `onSettled` hook has work for `outcome` before the ack (see `WorkerExtension.followsUp`). */
+  followsUp(outcome: TaskOutcome): boolean {
+    for (const extension of this.settlers) if (!extension.followsUp || extension.followsUp(outcome)) return true;
+    return false;
+  }
+
   /**
    * Tells every `onSettled` hook, in order. Returns `undefined` when every hook returned
    * synchronously, else a promise of the rest.

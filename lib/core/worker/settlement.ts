@@ -1,5 +1,6 @@
 import type { Broker } from '../contracts/broker.js';
-import type { ResultBackend, TaskStatusUpdate } from '../contracts/result-backend.js';
+import type { ResultBackend, SetStatusOptions, TaskStatusUpdate } from '../contracts/result-backend.js';
+import { type StatusAck, statusAckerFor } from '../contracts/status-ack.js';
 import { EncoderKeys } from '../encoding/task-payload-encoder.js';
 import { type Envelope, StemMeta, type TaskError } from '../envelope.js';
 import { ResultNotStorableError } from '../errors/result-not-storable.error.js';
@@ -55,6 +56,8 @@ export class Settlement {
   private readonly signals: WorkerSignalSink;
   private readonly extensions: ExtensionChain;
   private readonly pipelineFailures: PipelineFailureBudget;
+  private readonly statusAck: StatusAck | undefined;
+  private readonly statusOptions: SetStatusOptions | undefined;
   /** Acks sent but not yet confirmed; `flush()` waits for them. */
   private readonly settling = new Set<Promise<void>>();
 
@@ -65,24 +68,14 @@ export class Settlement {
     this.signals = options.signals;
     this.extensions = options.extensions;
     this.pipelineFailures = options.pipelineFailures ?? new PipelineFailureBudget();
+    this.statusAck = statusAckerFor(options.broker, options.backend);
+    this.statusOptions = options.resultTtl !== undefined ? { ttl: options.resultTtl } : undefined;
   }
 
   /** Writes a status of the task (no-op without a backend). */
   async writeStatus(env: Envelope, update: Omit<TaskStatusUpdate, 'name' | 'queue'>): Promise<void> {
     if (!this.backend) return;
-    const ttl = this.options.resultTtl;
-    // NOTE: every field listed (none spread), and the type makes a field added to TaskStatusUpdate an error here.
-    const full: { readonly [K in keyof Required<TaskStatusUpdate>]: TaskStatusUpdate[K] } = {
-      state: update.state,
-      attempt: update.attempt,
-      name: env.name,
-      queue: env.queue,
-      payload: update.payload,
-      error: update.error,
-      meta: update.meta,
-      args: update.args,
-    };
-    await this.backend.set(env.id, full, ttl !== undefined ? { ttl } : undefined);
+    await this.backend.set(env.id, fullStatus(env, update), this.statusOptions);
   }
 
   /**
@@ -91,16 +84,17 @@ export class Settlement {
    */
   async succeed(job: Job, outcome: TerminalTaskOutcome, running: Promise<void>, startedAt: number): Promise<void> {
     const env = job.delivery.envelope;
+    const update: Omit<TaskStatusUpdate, 'name' | 'queue'> = {
+      state: 'succeeded',
+      attempt: env.attempt,
+      ...('payload' in outcome ? { payload: outcome.payload } : {}),
+      meta: { ...job.statusMeta, [EncoderKeys.resultMeta]: outcome.resultEncoder },
+    };
+    if (this.statusAck && !this.extensions.followsUp(outcome)) return this.succeedFolded(job, outcome, running, startedAt, this.statusAck, update);
     try {
       // NOTE: backends apply one task's writes in call order, so `succeeded` is sent without
       // waiting for `running` to be confirmed; both must be stored before the ack.
-      const succeeded = this.writeStatus(env, {
-        state: 'succeeded',
-        attempt: env.attempt,
-        ...('payload' in outcome ? { payload: outcome.payload } : {}),
-        meta: { ...job.statusMeta, [EncoderKeys.resultMeta]: outcome.resultEncoder },
-      });
-      await Promise.all([running, succeeded]);
+      await Promise.all([running, this.writeStatus(env, update)]);
     } catch (error) {
       if (!isSerializationError(error)) throw error;
       return this.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
@@ -115,6 +109,39 @@ export class Settlement {
     // already recorded, and close() waits for acks.
     this.track(this.broker.ack(job.delivery));
     this.counters.succeeded++;
+    this.signals.emit('task-succeeded', { envelope: env, result: outcome.result, durationMs: this.clock.now() - startedAt });
+    this.postrun(job, 'succeeded');
+  }
+
+  /**
+   * A success without follow-ups before the ack: `succeeded` is stored and the delivery acked in
+   * one step (`StatusAck`), then the extensions are told. The `running` write is sent earlier on
+   * the same connection, so it is applied first; if it alone fails, the task's end still stands
+   * and the error is reported.
+   */
+  private async succeedFolded(
+    job: Job,
+    outcome: TerminalTaskOutcome,
+    running: Promise<void>,
+    startedAt: number,
+    statusAck: StatusAck,
+    update: Omit<TaskStatusUpdate, 'name' | 'queue'>,
+  ): Promise<void> {
+    const env = job.delivery.envelope;
+    try {
+      const stored = statusAck.ackWithStatus(job.delivery, fullStatus(env, update), this.statusOptions);
+      const [runningWrite] = await Promise.all([running.then(() => undefined, (error: unknown) => error ?? new Error('running status not stored')), stored]);
+      if (runningWrite) this.signals.error(runningWrite);
+    } catch (error) {
+      if (!isSerializationError(error)) throw error;
+      return this.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
+    }
+    if (isAbandoned(job)) return;
+    job.state = 'finishing';
+    job.handedBack = true;
+    this.counters.succeeded++;
+    const followUps = this.extensions.settle(outcome, false);
+    if (followUps) await followUps;
     this.signals.emit('task-succeeded', { envelope: env, result: outcome.result, durationMs: this.clock.now() - startedAt });
     this.postrun(job, 'succeeded');
   }
@@ -295,4 +322,20 @@ export class Settlement {
     const tracked = settle.catch((error) => this.signals.error(error)).finally(() => this.settling.delete(tracked));
     this.settling.add(tracked);
   }
+}
+
+/** The status a task's write stores: the update with the task's name and queue. */
+function fullStatus(env: Envelope, update: Omit<TaskStatusUpdate, 'name' | 'queue'>): TaskStatusUpdate {
+  // NOTE: every field listed (none spread), and the type makes a field added to TaskStatusUpdate an error here.
+  const full: { readonly [K in keyof Required<TaskStatusUpdate>]: TaskStatusUpdate[K] } = {
+    state: update.state,
+    attempt: update.attempt,
+    name: env.name,
+    queue: env.queue,
+    payload: update.payload,
+    error: update.error,
+    meta: update.meta,
+    args: update.args,
+  };
+  return full;
 }

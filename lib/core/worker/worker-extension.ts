@@ -74,4 +74,12 @@ export interface WorkerExtension {
    * and never fails the task (see `requeueOnFailure`).
    */
   onSettled?(outcome: TaskOutcome): void | PromiseLike<unknown>;
+  /**
+   * Whether `onSettled` has work for this outcome that must be done before the ack (follow-ups
+   * a redelivery would retry). When every extension with `onSettled` answers `false` for a
+   * success, a broker that can (`StatusAck`) stores the status and acks in one step, and
+   * `onSettled` is called right after the ack. An extension with `onSettled` and no `followsUp`
+   * always has its `onSettled` run before the ack.
+   */
+  followsUp?(outcome: TaskOutcome): boolean;
 }

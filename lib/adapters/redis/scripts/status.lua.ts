@@ -256,7 +256,11 @@ return { queue, old[1] or '', old[2] or '' }
  * ARGV[3] channel prefix (channel = prefix .. id .. "}")
  * ARGV[4] queue index prefix (index = prefix .. queue)
  * ARGV[5] prune horizon epoch ms ('' for none)
- * ARGV[6..] one per status, its fields joined by the unit separator (\x1f, which no field holds):
+ * ARGV[6] consumer group of the deliveries to ack ('' when none)
+ * ARGV[7] number A of deliveries to ack once every status is written
+ * ARGV[8..7+3A] per delivery: its stream, its leases ZSET, its lease member "<priority>:<entry id>"
+ *   (a member no longer leased is a stale receipt and acks nothing, as in ack-many)
+ * ARGV[8+3A..] one per status, its fields joined by the unit separator (\x1f, which no field holds):
  *   id, ttl, the write's guard (as ARGV[10] of status-set), state, attempt, name ('' keeps),
  *   queue ('' keeps), payload json ('' clears), error json ('' clears), then per meta key: a separator, "m:<key>", a separator, json
  * Returns the number of statuses written.
@@ -267,16 +271,25 @@ local watched = redis.call('EXISTS', KEYS[2]) == 1
 local index = new_index(KEYS[1])
 local n = 0
 local writes = {}
-for i = 6, #ARGV do
+local first = 8 + 3 * tonumber(ARGV[7])
+for i = first, #ARGV do
   local id = string.match(ARGV[i], id_pattern)
   writes[id] = (writes[id] or 0) + 1
 end
-for i = 6, #ARGV do
+for i = first, #ARGV do
   local id = string.match(ARGV[i], id_pattern)
   writes[id] = writes[id] - 1
   if write_packed(ARGV[i], now, ARGV[2], ARGV[3], watched, index, writes[id] > 0) then n = n + 1 end
 end
 file_index(index, now, KEYS[1], ARGV[4], ARGV[5])
+-- acks come after every status write: a write that fails stops the script before any ack
+for i = 8, first - 1, 3 do
+  if redis.call('ZREM', ARGV[i + 1], ARGV[i + 2]) == 1 then
+    local entry = string.sub(ARGV[i + 2], 3)
+    redis.call('XACK', ARGV[i], ARGV[6], entry)
+    redis.call('XDEL', ARGV[i], entry)
+  end
+end
 return n
 `;
 
