@@ -39,6 +39,9 @@ interface Idle {
   readonly after: Map<string, string>;
 }
 
+/** How long the idle parts of a fetch that drained its queues stand in for asking again. */
+const DRAINED_FRESH_MS = 1_000;
+
 /** Most deliveries one fetch returns (keeps each script call short). */
 const MAX_FETCH = 1_000;
 
@@ -65,6 +68,8 @@ export class RedisStreamsConsumer implements Consumer {
   private readonly wakers: { connection?: Promise<RedisConnection>; inflight?: Promise<unknown> }[];
   private readonly queues: readonly QueueKeys[];
   private rotation = 0;
+  /** Idle parts of the last fetch, when it drained every queue. */
+  private drained: { idle: { group: number; info: Idle }[]; at: number } | undefined;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -77,20 +82,24 @@ export class RedisStreamsConsumer implements Consumer {
   async fetch(requested: number, signal: AbortSignal): Promise<Delivery[]> {
     if (signal.aborted || this.closed || requested <= 0) return [];
     const max = Math.min(requested, MAX_FETCH);
+    const drained = this.takeDrained();
     // NOTE: the first attempt skips the abort plumbing: under load it returns at once.
-    try {
-      const first = await this.tryFetch(max);
-      if (first.deliveries.length > 0) {
-        if (!signal.aborted && !this.closed) return first.deliveries;
-        await this.host.release(first.deliveries);
-        return [];
+    if (!drained) {
+      try {
+        const first = await this.tryFetch(max);
+        if (first.deliveries.length > 0) {
+          if (!signal.aborted && !this.closed) return first.deliveries;
+          await this.host.release(first.deliveries);
+          return [];
+        }
+      } catch (error) {
+        if (signal.aborted || this.closed) return [];
+        this.host.reportError(error);
       }
-    } catch (error) {
-      if (signal.aborted || this.closed) return [];
-      this.host.reportError(error);
     }
     const cancelled = AbortSignal.any([signal, this.closing.signal]);
     let failures = 0;
+    if (drained) await this.wait(drained, cancelled);
     while (!cancelled.aborted) {
       try {
         const { deliveries, idle } = await this.tryFetch(max);
@@ -127,6 +136,7 @@ export class RedisStreamsConsumer implements Consumer {
   private async tryFetch(max: number): Promise<{ deliveries: Delivery[]; idle: { group: number; info: Idle }[] }> {
     const deliveries: Delivery[] = [];
     const idleByGroup = new Map<number, Idle>();
+    let asked = 0;
     const start = this.rotation++ % this.queues.length;
     for (let i = 0; i < this.queues.length && deliveries.length < max; i++) {
       const keys = this.queues[(start + i) % this.queues.length]!;
@@ -148,23 +158,40 @@ export class RedisStreamsConsumer implements Consumer {
         break;
       }
       const count = Number(reply[0]);
-      if (count > 0) {
-        await this.collect(keys, reply, count, deliveries);
-        continue;
-      }
+      if (count > 0) await this.collect(keys, reply, count, deliveries);
+      // NOTE: a reply with fewer entries than asked for ends with the queue's idle part.
+      const at = 1 + count * 4;
+      if (reply.length <= at) continue;
+      asked++;
       const group = this.groupOf(keys);
-      const info = idleByGroup.get(group) ?? { now: Number(reply[2]), nextDue: -1, after: new Map<string, string>() };
-      const due = Number(reply[1]);
+      const now = Number(reply[at + 1]);
+      const info = idleByGroup.get(group) ?? { now, nextDue: -1, after: new Map<string, string>() };
+      const due = Number(reply[at]);
       idleByGroup.set(group, {
-        now: Math.max(info.now, Number(reply[2])),
+        now: Math.max(info.now, now),
         nextDue: due >= 0 && (info.nextDue < 0 || due < info.nextDue) ? due : info.nextDue,
         after: info.after,
       });
-      keys.streams.forEach((stream, p) => info.after.set(stream, String(reply[3 + p])));
-      info.after.set(keys.signal, String(reply[13]));
+      keys.streams.forEach((stream, p) => info.after.set(stream, String(reply[at + 2 + p])));
+      info.after.set(keys.signal, String(reply[at + 12]));
     }
-    const idle = deliveries.length > 0 ? [] : [...idleByGroup].map(([group, info]) => ({ group, info }));
-    return { deliveries, idle };
+    const idle = [...idleByGroup].map(([group, info]) => ({ group, info }));
+    // NOTE: every queue said it has nothing more ready: the next fetch can block at once.
+    if (deliveries.length > 0) this.drained = asked === this.queues.length ? { idle, at: Date.now() } : undefined;
+    return { deliveries, idle: deliveries.length > 0 ? [] : idle };
+  }
+
+  /**
+   * The idle parts of the last fetch when it drained every queue and is recent: the next fetch
+   * blocks on them first instead of asking the queues again (anything newer wakes the block).
+   */
+  private takeDrained(): { group: number; info: Idle }[] | undefined {
+    const drained = this.drained;
+    this.drained = undefined;
+    if (!drained) return undefined;
+    const elapsed = Date.now() - drained.at;
+    if (elapsed > DRAINED_FRESH_MS) return undefined;
+    return drained.idle.map(({ group, info }) => ({ group, info: { ...info, now: info.now + elapsed } }));
   }
 
   private async collect(keys: QueueKeys, reply: (string | number)[], count: number, out: Delivery[]): Promise<void> {

@@ -12,16 +12,17 @@ import { QUEUE_LIB_LUA } from './queue-lib.lua.js';
  * ARGV[5] batch size for promotion and reclaim
  * ARGV[6] shortest lease ms an entry may ask for
  * ARGV[7] longest lease ms an entry may ask for
- * Returns, when entries were read: { n, member1, body1, deadline1, flag1, ..., memberN, bodyN, deadlineN, flagN }
- *   (member = the lease member "<priority>:<entry id>"; flag = '' or, for an entry whose lease
- *   field is not a whole number of ms in range, that field: it is leased for the default lease
- *   like any other, and the caller dead-letters it)
+ * Returns { n, member1, body1, deadline1, flag1, ..., memberN, bodyN, deadlineN, flagN } for the n
+ *   entries read (member = the lease member "<priority>:<entry id>"; flag = '' or, for an entry
+ *   whose lease field is not a whole number of ms in range, that field: it is leased for the
+ *   default lease like any other, and the caller dead-letters it), followed, when fewer than
+ *   `max` were read, by the idle part: next due ms (-1 if none), now ms, last id of streams
+ *   p0..p9, last id of signal (the last ids let the caller block on XREAD for anything newer
+ *   without missing a write, without asking again first).
  *
  * Every entry is checked before anything is written for it, so one odd entry (a lease field such
  * as "nan", a delayed member or lease member this adapter did not write) never fails the script
  * after XREADGROUP moved the other entries of the batch to the pending list.
- *   otherwise: { 0, next due ms (-1 if none), now ms, last id of streams p0..p9, last id of signal }
- *   (the last ids let the caller block on XREAD for anything newer without missing a write).
  */
 export const FETCH_LUA = `${QUEUE_LIB_LUA}
 local group, consumer = ARGV[1], ARGV[2]
@@ -119,21 +120,23 @@ end
 if n > 0 then
   redis.call('ZADD', KEYS[12], unpack(leases))
   out[1] = n
-  return out
+  if n >= max then return out end
 end
 
+-- nothing more is ready: what the caller needs to block until something is
 local next_due = -1
 local head = redis.call('ZRANGE', KEYS[11], 0, 0, 'WITHSCORES')
 if #head > 0 then next_due = tonumber(head[2]) end
 head = redis.call('ZRANGE', KEYS[12], 0, 0, 'WITHSCORES')
 if #head > 0 and (next_due < 0 or tonumber(head[2]) < next_due) then next_due = tonumber(head[2]) end
-local res = { 0, next_due, now }
+out[#out + 1] = next_due
+out[#out + 1] = now
 for i = 1, 11 do
   local key = KEYS[i]
   if i == 11 then key = KEYS[13] end
   local last = {}
   if i == 1 or i == 11 or above then last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1) end
-  if #last > 0 then res[#res + 1] = last[1][1] else res[#res + 1] = '0-0' end
+  if #last > 0 then out[#out + 1] = last[1][1] else out[#out + 1] = '0-0' end
 end
-return res
+return out
 `;
