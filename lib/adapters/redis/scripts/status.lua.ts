@@ -282,12 +282,24 @@ for i = first, #ARGV do
   if write_packed(ARGV[i], now, ARGV[2], ARGV[3], watched, index, writes[id] > 0) then n = n + 1 end
 end
 file_index(index, now, KEYS[1], ARGV[4], ARGV[5])
--- acks come after every status write: a write that fails stops the script before any ack
-for i = 8, first - 1, 3 do
-  if redis.call('ZREM', ARGV[i + 1], ARGV[i + 2]) == 1 then
-    local entry = string.sub(ARGV[i + 2], 3)
-    redis.call('XACK', ARGV[i], ARGV[6], entry)
-    redis.call('XDEL', ARGV[i], entry)
+-- acks come after every status write: a write that fails stops the script before any ack.
+-- As in ack-many, one ZREM per leases key and one XACK and XDEL per stream; a stale receipt's
+-- entry was already acknowledged and deleted by whatever removed its lease.
+if first > 8 then
+  local leases = { by_key = {}, keys = {} }
+  local entries = { by_key = {}, keys = {} }
+  for i = 8, first - 1, 3 do
+    add_to(leases, ARGV[i + 1], ARGV[i + 2])
+    add_to(entries, ARGV[i], string.sub(ARGV[i + 2], 3))
+  end
+  run_grouped('ZREM', leases)
+  for _, stream in ipairs(entries.keys) do
+    local list = entries.by_key[stream]
+    for i = 1, #list, 4000 do
+      local last = math.min(#list, i + 3999)
+      redis.call('XACK', stream, ARGV[6], unpack(list, i, last))
+      redis.call('XDEL', stream, unpack(list, i, last))
+    end
   end
 end
 return n
