@@ -52,9 +52,15 @@ describe.runIf(available)('Redis: a success is stored and acked in one script', 
   });
 
   /** Runs a worker on `queue` (with `extensions`) until `count` tasks succeeded after `enqueue`; the requests sent meanwhile. */
-  async function runTasks(queue: string, count: number, enqueue: (stem: Stem) => Promise<unknown>, extensions: WorkerExtension[] = []): Promise<string[]> {
+  async function runTasks(
+    queue: string,
+    count: number,
+    enqueue: (stem: Stem) => Promise<unknown>,
+    extensions: WorkerExtension[] = [],
+    workerBackend: RedisResultBackend = backend,
+  ): Promise<string[]> {
     const stem = new Stem({ broker, backend, registry });
-    const worker = new Worker({ broker, backend, registry, queues: [queue], concurrency: 4, extensions });
+    const worker = new Worker({ broker, backend: workerBackend, registry, queues: [queue], concurrency: 4, extensions });
     let done = 0;
     let finished!: () => void;
     const all = new Promise<void>((resolve) => (finished = resolve));
@@ -86,7 +92,8 @@ describe.runIf(available)('Redis: a success is stored and acked in one script', 
   it('acks 300 concurrent successes with their statuses, each stored once and none left leased', async () => {
     const queue = uniqueName('folded-many');
     let ids: string[] = [];
-    await runTasks(queue, 300, async (stem) => (ids = await stem.enqueueMany(Array.from({ length: 300 }, (_, n) => ({ name: 'report.build', args: { n }, options: { queue } })))));
+    const sent = await runTasks(queue, 300, async (stem) => (ids = await stem.enqueueMany(Array.from({ length: 300 }, (_, n) => ({ name: 'report.build', args: { n }, options: { queue } })))));
+    expect(sent).not.toContain('ack-many');
     const statuses = await Promise.all(ids.map((id) => elsewhere.get(id)));
     expect(statuses.map((s) => [s?.state, s?.payload])).toEqual(ids.map((_, n) => ['succeeded', n * 2]));
     expect(await broker.counts(queue)).toEqual({ ready: 0, inflight: 0, delayed: 0 });
@@ -119,6 +126,30 @@ describe.runIf(available)('Redis: a success is stored and acked in one script', 
     expect(sent).toContain('status-set');
     expect(sent).toContain('ack-many');
     expect(await elsewhere.get(id)).toMatchObject({ state: 'succeeded', payload: 10, meta: { 'odd\x1fkey': 'kept' } });
+    expect(await broker.counts(queue)).toEqual({ ready: 0, inflight: 0, delayed: 0 });
+  });
+
+  it('keeps the ack after onSettled for an extension that does not say it has nothing to do', async () => {
+    const queue = uniqueName('unfolded');
+    const settledBeforeAck: boolean[] = [];
+    const audit: WorkerExtension = {
+      name: 'audit',
+      onSettled: async (outcome) => {
+        settledBeforeAck.push((await broker.counts(queue)).inflight === 1 && outcome.state === 'succeeded');
+      },
+    };
+    const sent = await runTasks(queue, 1, (stem) => stem.enqueue('report.build', { n: 1 }, { queue }), [audit]);
+    expect(sent).toContain('ack-many');
+    expect(settledBeforeAck).toEqual([true]);
+    expect(await broker.counts(queue)).toEqual({ ready: 0, inflight: 0, delayed: 0 });
+  });
+
+  it('does not fold for a backend on another connection: the status is written, then the delivery acked', async () => {
+    const queue = uniqueName('elsewhere');
+    let id = '';
+    const sent = await runTasks(queue, 1, async (stem) => (id = await stem.enqueue('report.build', { n: 4 }, { queue })), [], elsewhere);
+    expect(sent).toContain('ack-many');
+    expect(await backend.get(id)).toMatchObject({ state: 'succeeded', payload: 8 });
     expect(await broker.counts(queue)).toEqual({ ready: 0, inflight: 0, delayed: 0 });
   });
 });

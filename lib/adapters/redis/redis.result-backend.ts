@@ -13,6 +13,7 @@ import { type RecordArgsOption, recordedArgsLimit } from '../../core/utils/recor
 import { fillThroughput, planThroughput, THROUGHPUT_MINUTE_MS, zeroStateCounts } from '../../core/utils/throughput-buckets.js';
 import { RedisStatusListing } from './redis.status-listing.js';
 import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
+import { AckNotConfirmedError } from '../../core/errors/ack-not-confirmed.error.js';
 import { decodeStatus, metaPairs, TASK_STATES } from './redis-status.codec.js';
 import { BatchItemFailure, Batcher } from './redis.batcher.js';
 import { type RedisConnection, RedisConnection as Connection, type RedisConnectionOptions, type SharedRedisConnection } from './redis.connection.js';
@@ -290,7 +291,7 @@ export class RedisResultBackend implements ResultBackend, ResultBackendIntrospec
         return new BatchItemFailure(isRefusal(result.reason) ? new StatusNotStorableError(batch[i]!.id, this.name, result.reason) : result.reason);
       }
       const ack = acked[i]!;
-      return ack.status === 'rejected' ? new BatchItemFailure(ack.reason) : undefined;
+      return ack.status === 'rejected' ? new BatchItemFailure(new AckNotConfirmedError(batch[i]!.id, batch[i]!.queue, ack.reason)) : undefined;
     });
   }
 

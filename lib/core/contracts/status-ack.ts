@@ -2,16 +2,19 @@ import type { Broker, Delivery } from './broker.js';
 import type { ResultBackend, SetStatusOptions, TaskStatusUpdate } from './result-backend.js';
 
 /**
- * Stores a delivery's terminal status and acks the delivery in one atomic step: the status is
- * written first, and when the step fails neither is done. A worker uses it for an outcome with no
- * follow-ups to run between the two (see `WorkerExtension.followsUp`), saving a round trip per
- * task. The status write keeps every property of `ResultBackend.set`: call order per task with
- * the writes made through the backend, watchers in other processes woken, TTL and indexes.
+ * Stores a delivery's terminal status and then acks the delivery, in one step where the store
+ * allows it. The ack never happens without the status; a failure may leave the status stored and
+ * the delivery unacked (its lease then lapses and it is delivered again). A worker uses it for an
+ * outcome with no follow-ups to run between the two (see `WorkerExtension.followsUp`), saving a
+ * round trip per task. The status write keeps every property of `ResultBackend.set`: call order
+ * per task with the writes made through the backend, watchers in other processes woken, TTL and
+ * indexes.
  */
 export interface StatusAck {
   /**
-   * @throws the backend's error for a status it cannot store (nothing is written or acked), or
-   * the store's error as it came (a lost connection means the outcome is unknown)
+   * @throws AckNotConfirmedError when the status is stored but the ack failed; the backend's
+   * error for a status it cannot store (nothing is written or acked); or the store's error as it
+   * came (a lost connection means the outcome is unknown)
    */
   ackWithStatus(delivery: Delivery, update: TaskStatusUpdate, options?: SetStatusOptions): Promise<void>;
 }

@@ -13,6 +13,7 @@ export * from './chord-failed.error.js';
 export * from './chain-broken.error.js';
 export * from './worker-shutdown.error.js';
 export * from './result-not-storable.error.js';
+export * from './ack-not-confirmed.error.js';
 export * from './unsupported-capability.error.js';
 export * from './publish.error.js';
 export * from './status-not-storable.error.js';

@@ -109,12 +109,12 @@ export class UniqueTaskCoordinator {
     return null;
   }
 
-  /** Releases the lock an envelope holds (by the worker on terminal states). */
   /** Whether `envelope` was enqueued under a unique key (its lock is released when it ends). */
   holdsLock(envelope: Envelope): boolean {
     return typeof envelope.meta[UniqueMeta.key] === 'string';
   }
 
+  /** Releases the lock an envelope holds (by the worker on terminal states). */
   async release(envelope: Envelope): Promise<boolean> {
     const key = envelope.meta[UniqueMeta.key];
     if (typeof key !== 'string') return false;

@@ -51,9 +51,20 @@ export class ExtensionChain {
     return call(0);
   }
 
-  /** Whether some `onSettled` hook has work for `outcome` before the ack (see `WorkerExtension.followsUp`). */
+  /**
+   * Whether some `onSettled` hook has work for `outcome` before the ack (see
+   * `WorkerExtension.followsUp`). A `followsUp` that throws is reported and counts as `true`.
+   */
   followsUp(outcome: TaskOutcome): boolean {
-    for (const extension of this.settlers) if (!extension.followsUp || extension.followsUp(outcome)) return true;
+    for (const extension of this.settlers) {
+      if (!extension.followsUp) return true;
+      try {
+        if (extension.followsUp(outcome)) return true;
+      } catch (error) {
+        this.report(error);
+        return true;
+      }
+    }
     return false;
   }
 

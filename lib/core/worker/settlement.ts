@@ -3,6 +3,7 @@ import type { ResultBackend, SetStatusOptions, TaskStatusUpdate } from '../contr
 import { type StatusAck, statusAckerFor } from '../contracts/status-ack.js';
 import { EncoderKeys } from '../encoding/task-payload-encoder.js';
 import { type Envelope, StemMeta, type TaskError } from '../envelope.js';
+import { AckNotConfirmedError } from '../errors/ack-not-confirmed.error.js';
 import { ResultNotStorableError } from '../errors/result-not-storable.error.js';
 import { computeBackoff } from '../retry-policy.js';
 import type { EnvelopeSigner } from '../signing/envelope-signer.js';
@@ -128,16 +129,25 @@ export class Settlement {
     update: Omit<TaskStatusUpdate, 'name' | 'queue'>,
   ): Promise<void> {
     const env = job.delivery.envelope;
+    if (isAbandoned(job)) return;
+    // NOTE: `finishing` while the step is in flight: a hard shutdown must not requeue a delivery
+    // that may be acked a moment later; the state goes back to `running` if the step fails.
+    job.state = 'finishing';
     try {
       const stored = statusAck.ackWithStatus(job.delivery, fullStatus(env, update), this.statusOptions);
       const [runningWrite] = await Promise.all([running.then(() => undefined, (error: unknown) => error ?? new Error('running status not stored')), stored]);
       if (runningWrite) this.signals.error(runningWrite);
     } catch (error) {
-      if (!isSerializationError(error)) throw error;
-      return this.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
+      if (error instanceof AckNotConfirmedError) {
+        this.signals.error(error);
+      } else {
+        if (job.state === 'finishing') job.state = 'running';
+        if (!isSerializationError(error)) throw error;
+        return this.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
+      }
     }
-    if (isAbandoned(job)) return;
-    job.state = 'finishing';
+    // NOTE: stored and acked: the end stands even if the job was given up meanwhile (a lease
+    // renewal that found the lease this step removed).
     job.handedBack = true;
     this.counters.succeeded++;
     const followUps = this.extensions.settle(outcome, false);

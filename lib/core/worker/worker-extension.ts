@@ -78,8 +78,9 @@ export interface WorkerExtension {
    * Whether `onSettled` has work for this outcome that must be done before the ack (follow-ups
    * a redelivery would retry). When every extension with `onSettled` answers `false` for a
    * success, a broker that can (`StatusAck`) stores the status and acks in one step, and
-   * `onSettled` is called right after the ack. An extension with `onSettled` and no `followsUp`
-   * always has its `onSettled` run before the ack.
+   * `onSettled` is called right after the ack, where `requeueOnFailure` no longer applies (the
+   * delivery is acked; a failure is only reported). An extension with `onSettled` and no
+   * `followsUp` always has its `onSettled` run before the ack.
    */
   followsUp?(outcome: TaskOutcome): boolean;
 }
