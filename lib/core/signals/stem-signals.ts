@@ -136,17 +136,23 @@ export class StemSignals {
   emit<K extends StemSignalName>(signal: K, payload: StemSignalMap[K]): void {
     const list = this.listeners.get(signal);
     if (!list || list.length === 0 || !this.enabledSet.has(signal)) return;
-    for (const registration of [...list]) {
-      try {
-        if (registration.filter && !registration.filter(payload)) continue;
-        if (registration.once) this.remove(signal, registration);
-        const result = (registration.listener as (p: StemSignalMap[K]) => unknown)(payload);
-        if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
-          Promise.resolve(result).catch((error: unknown) => this.report(error, signal));
-        }
-      } catch (error) {
-        this.report(error, signal);
+    // NOTE: the listeners of this moment, though one may add or remove listeners meanwhile; a
+    // single listener (the usual case) needs no copy of the list for that.
+    if (list.length === 1) return this.call(signal, list[0]!, payload);
+    for (const registration of [...list]) this.call(signal, registration, payload);
+  }
+
+  /** Calls one listener; what it throws or rejects with is reported. */
+  private call<K extends StemSignalName>(signal: K, registration: Registration, payload: StemSignalMap[K]): void {
+    try {
+      if (registration.filter && !registration.filter(payload)) return;
+      if (registration.once) this.remove(signal, registration);
+      const result = (registration.listener as (p: StemSignalMap[K]) => unknown)(payload);
+      if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+        Promise.resolve(result).catch((error: unknown) => this.report(error, signal));
       }
+    } catch (error) {
+      this.report(error, signal);
     }
   }
 
