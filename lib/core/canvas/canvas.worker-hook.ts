@@ -15,6 +15,13 @@ import { deserializeEnqueueOptions, type SerializedTaskCall } from './task-call.
 /** What a task ended with, as the worker reports it after writing the terminal status. */
 export type CanvasTaskOutcome = TerminalTaskOutcome;
 
+/** Whether the task is in a group or chain or has callbacks for this outcome (most tasks have none, and skip {@link CanvasCoordinator.onTerminal}). */
+function hasFollowUps(outcome: CanvasTaskOutcome): boolean {
+  const env = outcome.envelope;
+  const links = outcome.state === 'succeeded' ? CanvasMeta.link : CanvasMeta.linkError;
+  return Boolean(env.headers[StemHeaders.groupId]) || env.meta[CanvasMeta.chain] !== undefined || env.meta[links] !== undefined;
+}
+
 /** Longest pause between two looks at a chord claimed by another attempt. */
 const CLAIM_POLL_MAX_MS = 1_000;
 /** How long past the other attempt's claim deadline this one keeps waiting before requeueing. */
@@ -82,7 +89,7 @@ export class CanvasCoordinator implements WorkerExtension {
 
   /** Worker extension hook: follow-ups of terminal outcomes; retries have none. */
   onSettled(outcome: TaskOutcome): Promise<void> | undefined {
-    return outcome.state === 'retried' ? undefined : this.onTerminal(outcome);
+    return outcome.state === 'retried' || !hasFollowUps(outcome) ? undefined : this.onTerminal(outcome);
   }
 
   /** Handles one terminal outcome. Errors propagate to the caller (the worker reports them). */
