@@ -17,6 +17,9 @@ import type { PostrunState } from '../signals/signal-map.js';
 import type { TerminalTaskOutcome } from './task-outcome.js';
 import type { WorkerSignalSink } from './worker-signals.js';
 
+/** What `writeStatus` returns without a backend. */
+const STORED: Promise<void> = Promise.resolve();
+
 /** What settlement needs from its worker. */
 export interface SettlementOptions {
   readonly broker: Broker;
@@ -56,7 +59,20 @@ export class Settlement {
   private readonly extensions: ExtensionChain;
   private readonly pipelineFailures: PipelineFailureBudget;
   /** Acks sent but not yet confirmed; `flush()` waits for them. */
-  private readonly settling = new Set<Promise<void>>();
+  private settling = 0;
+  /** Resolved by `flush()` callers once no ack is in flight. */
+  private flushed: (() => void)[] = [];
+  private ttlOptions?: { readonly ttl: number };
+  private readonly acked = (): void => {
+    if (--this.settling > 0) return;
+    const waiting = this.flushed;
+    this.flushed = [];
+    for (const resolve of waiting) resolve();
+  };
+  private readonly ackFailed = (error: unknown): void => {
+    this.signals.error(error);
+    this.acked();
+  };
 
   constructor(private readonly options: SettlementOptions) {
     this.broker = options.broker;
@@ -67,9 +83,9 @@ export class Settlement {
     this.pipelineFailures = options.pipelineFailures ?? new PipelineFailureBudget();
   }
 
-  /** Writes a status of the task (no-op without a backend). */
-  async writeStatus(env: Envelope, update: Omit<TaskStatusUpdate, 'name' | 'queue'>): Promise<void> {
-    if (!this.backend) return;
+  /** Writes a status of the task (no-op without a backend). Never throws: a failed write rejects. */
+  writeStatus(env: Envelope, update: Omit<TaskStatusUpdate, 'name' | 'queue'>): Promise<void> {
+    if (!this.backend) return STORED;
     const ttl = this.options.resultTtl;
     // NOTE: every field listed (none spread), and the type makes a field added to TaskStatusUpdate an error here.
     const full: { readonly [K in keyof Required<TaskStatusUpdate>]: TaskStatusUpdate[K] } = {
@@ -82,7 +98,11 @@ export class Settlement {
       meta: update.meta,
       args: update.args,
     };
-    await this.backend.set(env.id, full, ttl !== undefined ? { ttl } : undefined);
+    try {
+      return this.backend.set(env.id, full, ttl !== undefined ? (this.ttlOptions ??= { ttl }) : undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -100,7 +120,10 @@ export class Settlement {
         ...('payload' in outcome ? { payload: outcome.payload } : {}),
         meta: { ...job.statusMeta, [EncoderKeys.resultMeta]: outcome.resultEncoder },
       });
-      await Promise.all([running, succeeded]);
+      // NOTE: `running` already has a handler (the runner's), so it never goes unhandled if
+      // `succeeded` fails first.
+      await succeeded;
+      await running;
     } catch (error) {
       if (!isSerializationError(error)) throw error;
       return this.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
@@ -282,7 +305,7 @@ export class Settlement {
 
   /** Waits for the acks in flight. */
   async flush(): Promise<void> {
-    await Promise.all([...this.settling]);
+    if (this.settling > 0) await new Promise<void>((resolve) => this.flushed.push(resolve));
   }
 
   /** Re-signs an envelope the worker changed (retry, delay), so it still verifies. */
@@ -292,7 +315,7 @@ export class Settlement {
   }
 
   private track(settle: Promise<void>): void {
-    const tracked = settle.catch((error) => this.signals.error(error)).finally(() => this.settling.delete(tracked));
-    this.settling.add(tracked);
+    this.settling++;
+    settle.then(this.acked, this.ackFailed);
   }
 }
