@@ -75,15 +75,18 @@ export class InMemoryStatusEntry {
   }
 }
 
+/** How many distinct metas {@link MetaMerger} shares at once. */
+const SHARED_METAS = 4;
+
 /**
  * Merges JSON copies of meta written over the stored meta. Statuses of one kind of task mostly
- * carry the same meta (a result encoder) over an empty one, so such a meta equal to the one
- * stored before it shares that object: entries never hand their meta out (readers get copies),
- * so sharing is safe.
+ * carry the same few metas (the args encoder when queued, then the result encoder too), so a
+ * merged meta of scalars equal to one of the last few stored shares that object: entries never
+ * hand their meta out (readers get copies), so sharing is safe.
  */
 export class MetaMerger {
-  private last: Readonly<Record<string, unknown>> | undefined;
-  private lastKeys: readonly string[] = [];
+  private readonly shared: { meta: Readonly<Record<string, unknown>>; keys: readonly string[] }[] = [];
+  private next = 0;
 
   /** `previous` with `update` merged over it (`undefined`: empty). @throws when `update` is not JSON */
   merge(previous: Readonly<Record<string, unknown>> | undefined, update: Record<string, unknown> | undefined): Readonly<Record<string, unknown>> | undefined {
@@ -94,13 +97,21 @@ export class MetaMerger {
       return previous ? { ...previous, ...copy } : copy;
     }
     if (keys === 0) return previous;
-    if (previous) return { ...previous, ...update };
-    const last = this.last;
-    if (last && sameFlatRecord(update, last, this.lastKeys)) return last;
-    const copy = { ...update };
-    this.last = copy;
-    this.lastKeys = Object.keys(copy);
-    return copy;
+    if (!previous) return this.share(update, keys, true);
+    const merged = { ...previous, ...update };
+    const count = flatScalarKeys(merged);
+    return count < 0 ? merged : this.share(merged, count, false);
+  }
+
+  /** The shared meta equal to `meta` (a flat record of `keys` scalars), else a new shared one (`meta` itself unless `copy`). */
+  private share(meta: Record<string, unknown>, keys: number, copy: boolean): Readonly<Record<string, unknown>> {
+    for (const entry of this.shared) if (entry.keys.length === keys && sameFlatRecord(meta, entry.meta, entry.keys)) return entry.meta;
+    const stored = copy ? { ...meta } : meta;
+    const entry = { meta: stored, keys: Object.keys(stored) };
+    if (this.shared.length < SHARED_METAS) this.shared.push(entry);
+    else this.shared[this.next] = entry;
+    this.next = (this.next + 1) % SHARED_METAS;
+    return stored;
   }
 }
 
