@@ -62,6 +62,8 @@ function defaultListenerError(error: unknown, signal: StemSignalName): void {
  */
 export class StemSignals {
   private readonly listeners = new Map<StemSignalName, Registration[]>();
+  /** The enabled signals with a listener: what {@link has} answers, in one lookup. */
+  private readonly live = new Set<StemSignalName>();
   private readonly enabledSet: ReadonlySet<StemSignalName>;
   private readonly onListenerError: (error: unknown, signal: StemSignalName) => void;
 
@@ -109,6 +111,7 @@ export class StemSignals {
     const list = this.listeners.get(signal);
     if (list) list.push(registration);
     else this.listeners.set(signal, [registration]);
+    if (this.enabledSet.has(signal)) this.live.add(signal);
     return () => this.remove(signal, registration);
   }
 
@@ -124,7 +127,7 @@ export class StemSignals {
 
   /** Whether `signal` is enabled and anything listens to it (lets hot paths skip building payloads). */
   has(signal: StemSignalName): boolean {
-    return this.enabledSet.has(signal) && (this.listeners.get(signal)?.length ?? 0) > 0;
+    return this.live.has(signal);
   }
 
   /** Number of listeners of `signal`. */
@@ -134,8 +137,8 @@ export class StemSignals {
 
   /** Calls the listeners of `signal` with `payload` (nothing when the signal is disabled). Never throws. */
   emit<K extends StemSignalName>(signal: K, payload: StemSignalMap[K]): void {
-    const list = this.listeners.get(signal);
-    if (!list || list.length === 0 || !this.enabledSet.has(signal)) return;
+    if (!this.live.has(signal)) return;
+    const list = this.listeners.get(signal)!;
     // NOTE: the listeners of this moment, though one may add or remove listeners meanwhile; a
     // single listener (the usual case) needs no copy of the list for that.
     if (list.length === 1) return this.call(signal, list[0]!, payload);
@@ -168,6 +171,7 @@ export class StemSignals {
     const list = this.listeners.get(signal);
     const index = list?.indexOf(registration) ?? -1;
     if (index >= 0) list!.splice(index, 1);
+    if (list?.length === 0) this.live.delete(signal);
   }
 }
 
