@@ -50,6 +50,9 @@ interface Waiter {
 
 const PRIORITIES = 10;
 
+/** What `publish` and `ack` return once done. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 function clampPriority(priority: number): number {
   if (!Number.isFinite(priority)) return 0;
   return Math.min(PRIORITIES - 1, Math.max(0, Math.trunc(priority)));
@@ -94,9 +97,16 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
     this.leaseTimers = new InMemoryLeaseTimers(this.clock, (delivery) => this.lapse(delivery));
   }
 
-  async publish(envelope: Envelope): Promise<void> {
-    this.assertOpen();
-    this.enqueue(envelope);
+  publish(envelope: Envelope): Promise<void> {
+    // NOTE: synchronous, so one settled promise serves every publish and ack (one each per task)
+    // instead of an async function's own; whatever throws still rejects.
+    try {
+      this.assertOpen();
+      this.enqueue(envelope);
+      return SETTLED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   consume(options: ConsumeOptions): Consumer {
@@ -104,8 +114,13 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
     return new InMemoryConsumer(this, options.queues, options.defaultVisibilityTimeout ?? this.defaultVisibilityTimeout);
   }
 
-  async ack(delivery: Delivery): Promise<void> {
-    this.settle(delivery);
+  ack(delivery: Delivery): Promise<void> {
+    try {
+      this.settle(delivery);
+      return SETTLED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async nack(delivery: Delivery, options: NackOptions = {}): Promise<void> {
