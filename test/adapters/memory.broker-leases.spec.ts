@@ -71,3 +71,27 @@ describe('in-memory broker leases handed straight to a waiting fetch', () => {
     await broker.close();
   });
 });
+
+describe('in-memory broker ready times', () => {
+  it('oldestReadyAt follows the oldest envelope still waiting as envelopes are taken', async () => {
+    const clock = new TestClock(1_000_000);
+    const broker = new InMemoryBroker({ clock });
+    const queue = 'ready-times';
+    for (let i = 0; i < 3; i++) await broker.publish(makeEnvelope(queue));
+    await clock.advance(10);
+    for (let i = 0; i < 2; i++) await broker.publish(makeEnvelope(queue));
+    const consumer = broker.consume({ queues: [queue], consumerName: 'c1' });
+    const signal = new AbortController().signal;
+    expect((await broker.queueStats(queue)).oldestReadyAt).toBe(1_000_000);
+    await consumer.fetch(2, signal);
+    expect((await broker.queueStats(queue)).oldestReadyAt).toBe(1_000_000);
+    await consumer.fetch(1, signal);
+    expect((await broker.queueStats(queue)).oldestReadyAt).toBe(1_000_010);
+    await consumer.fetch(2, signal);
+    expect((await broker.queueStats(queue)).oldestReadyAt).toBeNull();
+    await clock.advance(5);
+    await broker.publish(makeEnvelope(queue));
+    expect((await broker.queueStats(queue)).oldestReadyAt).toBe(1_000_015);
+    await broker.close();
+  });
+});

@@ -36,3 +36,33 @@ describe('in-memory result backend: expired statuses', () => {
     expect(status!.updatedAt - status!.createdAt).toBe(5);
   });
 });
+
+describe('in-memory result backend: statuses handed out', () => {
+  it('a status once read stays as it was read, whatever is written later or done to another read', async () => {
+    const backend = new InMemoryResultBackend();
+    await backend.set('a', { state: 'queued', attempt: 0, meta: { encoder: 'json' } });
+    await backend.set('b', { state: 'queued', attempt: 0, meta: { encoder: 'json' } });
+    await backend.set('c', { state: 'queued', attempt: 0, meta: { encoder: 'json' } });
+    const queued = await backend.get('a');
+    await backend.set('a', { state: 'succeeded', attempt: 0, payload: 1, meta: { result: 'json' } });
+    expect(queued).toMatchObject({ state: 'queued', payload: undefined, meta: { encoder: 'json' } });
+    expect(queued!.meta).not.toHaveProperty('result');
+
+    // NOTE: equal meta of two tasks must not be one object a reader can change for both.
+    const b = await backend.get('b');
+    (b!.meta as Record<string, unknown>).encoder = 'changed by a reader';
+    expect((await backend.get('a'))!.meta).toEqual({ encoder: 'json', result: 'json' });
+    expect((await backend.get('c'))!.meta).toEqual({ encoder: 'json' });
+  });
+
+  it('watchers see each write in order, and a status read twice without a write between is the same', async () => {
+    const backend = new InMemoryResultBackend();
+    const seen: string[] = [];
+    await backend.watch('t', (status) => seen.push(`${status.state}:${String(status.payload)}`));
+    await backend.set('t', { state: 'queued', attempt: 0 });
+    await backend.set('t', { state: 'running', attempt: 0 });
+    await backend.set('t', { state: 'succeeded', attempt: 0, payload: 7 });
+    expect(seen).toEqual(['queued:undefined', 'running:undefined', 'succeeded:7']);
+    expect(await backend.get('t')).toBe(await backend.get('t'));
+  });
+});

@@ -17,10 +17,10 @@ import type { Envelope } from '../../core/envelope.js';
 import { ENVELOPE_LIMITS, MALFORMED_ENVELOPE_REASON, malformedDeadLetterMeta, malformedPlaceholder, validateEnvelope } from '../../core/envelope-validator.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
 import { type Clock, systemClock, type TimerHandle } from '../../core/utils/clock.js';
-import { Deque } from '../../core/utils/deque.js';
 import { MinHeap } from '../../core/utils/min-heap.js';
 import { DEFAULT_DEAD_LETTER_RETENTION_MS, InMemoryDeadLetters } from './in-memory.dead-letters.js';
 import { InMemoryLeaseTimers } from './in-memory.lease-timers.js';
+import { ReadyBucket } from './in-memory.ready-bucket.js';
 
 /** Options of {@link InMemoryBroker}. */
 export interface InMemoryBrokerOptions {
@@ -35,7 +35,7 @@ export interface InMemoryBrokerOptions {
 interface QueueState {
   readonly name: string;
   /** Ready envelopes, one FIFO per priority 0..9. */
-  readonly buckets: Deque<Envelope>[];
+  readonly buckets: ReadyBucket[];
   ready: number;
   /** Leased deliveries by receipt. */
   readonly leases: Map<string, Delivery>;
@@ -49,6 +49,9 @@ interface Waiter {
 }
 
 const PRIORITIES = 10;
+
+/** What `publish` and `ack` return once done. */
+const SETTLED: Promise<void> = Promise.resolve();
 
 function clampPriority(priority: number): number {
   if (!Number.isFinite(priority)) return 0;
@@ -84,8 +87,6 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
   private waiters: Waiter[] = [];
   private readonly channels = new Map<string, Set<BroadcastListener>>();
   private receiptSeq = 0;
-  /** When each ready envelope became ready. */
-  private readonly readyAt = new WeakMap<Envelope, number>();
   private closed = false;
   private readonly leaseTimers: InMemoryLeaseTimers;
 
@@ -96,9 +97,16 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
     this.leaseTimers = new InMemoryLeaseTimers(this.clock, (delivery) => this.lapse(delivery));
   }
 
-  async publish(envelope: Envelope): Promise<void> {
-    this.assertOpen();
-    this.enqueue(envelope);
+  publish(envelope: Envelope): Promise<void> {
+    // NOTE: synchronous, so one settled promise serves every publish and ack (one each per task)
+    // instead of an async function's own; whatever throws still rejects.
+    try {
+      this.assertOpen();
+      this.enqueue(envelope);
+      return SETTLED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   consume(options: ConsumeOptions): Consumer {
@@ -106,8 +114,13 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
     return new InMemoryConsumer(this, options.queues, options.defaultVisibilityTimeout ?? this.defaultVisibilityTimeout);
   }
 
-  async ack(delivery: Delivery): Promise<void> {
-    this.settle(delivery);
+  ack(delivery: Delivery): Promise<void> {
+    try {
+      this.settle(delivery);
+      return SETTLED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async nack(delivery: Delivery, options: NackOptions = {}): Promise<void> {
@@ -132,7 +145,7 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
   async purge(queue: string): Promise<number> {
     const state = this.state(queue);
     let removed = 0;
-    for (const bucket of state.buckets) removed += bucket.removeWhere(() => true);
+    for (const bucket of state.buckets) removed += bucket.clear();
     state.ready = 0;
     removed += this.delayed.removeWhere((env) => env.queue === queue);
     this.dead.clear(queue);
@@ -147,8 +160,7 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
     const state = this.queues.get(queue);
     let oldest: number | null = null;
     for (const bucket of state?.buckets ?? []) {
-      const first = bucket.peek();
-      const at = first ? this.readyAt.get(first) : undefined;
+      const at = bucket.oldestReadyAt();
       if (at !== undefined && (oldest === null || at < oldest)) oldest = at;
     }
     return {
@@ -299,8 +311,7 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
 
   private makeReady(envelope: Envelope): void {
     const state = this.state(envelope.queue);
-    this.readyAt.set(envelope, this.clock.now());
-    state.buckets[clampPriority(envelope.priority)]!.push(envelope);
+    state.buckets[clampPriority(envelope.priority)]!.push(envelope, this.clock.now());
     state.ready++;
     this.wake(envelope.queue);
   }
@@ -339,7 +350,7 @@ export class InMemoryBroker implements Broker, BrokerIntrospection {
   private state(queue: string): QueueState {
     let state = this.queues.get(queue);
     if (!state) {
-      state = { name: queue, buckets: Array.from({ length: PRIORITIES }, () => new Deque<Envelope>()), ready: 0, leases: new Map() };
+      state = { name: queue, buckets: Array.from({ length: PRIORITIES }, () => new ReadyBucket()), ready: 0, leases: new Map() };
       this.queues.set(queue, state);
     }
     return state;

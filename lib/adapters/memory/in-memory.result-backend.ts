@@ -10,8 +10,11 @@ import type {
 import { isTerminalState, type TaskError, type TaskStatus } from '../../core/envelope.js';
 import { StatusNotStorableError } from '../../core/errors/status-not-storable.error.js';
 import { type Clock, systemClock } from '../../core/utils/clock.js';
-import { type RecordArgsOption, type RecordedArgs, recordArgs, recordedArgsLimit } from '../../core/utils/recorded-args.js';
+import { type RecordArgsOption, recordArgs, recordedArgsLimit } from '../../core/utils/recorded-args.js';
+import { InMemoryStatusEntry, jsonCopy, MetaMerger } from './in-memory.status-record.js';
 import { InMemoryStatusStats } from './in-memory.status-stats.js';
+
+export { InMemoryStatusEntry } from './in-memory.status-record.js';
 
 /** Options of {@link InMemoryResultBackend}. */
 export interface InMemoryResultBackendOptions {
@@ -23,14 +26,10 @@ export interface InMemoryResultBackendOptions {
   readonly recordArgs?: RecordArgsOption;
 }
 
-/** One stored status. */
-export interface InMemoryStatusEntry {
-  status: TaskStatus;
-  expiresAt: number;
-  args?: RecordedArgs;
-}
-
 type Entry = InMemoryStatusEntry;
+
+/** What every successful `set` returns. */
+const WRITTEN: Promise<void> = Promise.resolve();
 
 /**
  * Statuses kept in a Map in this process (the embedded default). Expired statuses vanish on read
@@ -43,6 +42,7 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
   protected readonly argsLimit: number;
   protected readonly entries = new Map<string, Entry>();
   private readonly watchers = new Map<string, Set<(status: TaskStatus) => void>>();
+  private readonly metaMerger = new MetaMerger();
   private writesSinceSweep = 0;
   private sweepEvery = 10_000;
 
@@ -53,56 +53,53 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
     this.argsLimit = recordedArgsLimit(options.recordArgs);
   }
 
-  async set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
-    const now = this.clock.now();
-    let stored = this.entries.get(id);
-    if (stored && stored.expiresAt <= now) {
-      this.entries.delete(id);
-      stored = undefined;
+  set(id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
+    // NOTE: the write is synchronous; one settled promise serves every call instead of an async
+    // function's own per write (three per task), and a refused write still rejects.
+    try {
+      this.write(id, update, options);
+      return WRITTEN;
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const previous = stored?.status;
-    if (options.unlessTerminal && previous && isTerminalState(previous.state)) return;
-    if (options.unlessAttemptReached && previous && previous.attempt >= update.attempt) return;
+  }
+
+  private write(id: string, update: TaskStatusUpdate, options: SetStatusOptions): void {
+    const now = this.clock.now();
+    let entry = this.entries.get(id);
+    if (entry && entry.expiresAt <= now) {
+      this.entries.delete(id);
+      entry = undefined;
+    }
+    if (options.unlessTerminal && entry && isTerminalState(entry.state)) return;
+    if (options.unlessAttemptReached && entry && entry.attempt >= update.attempt) return;
     // NOTE: store JSON copies, as the Redis and Postgres backends do, so a value they could not
     // store fails here too and later changes to the caller's objects do not leak into the status.
     let payload: unknown;
     let error: TaskError | undefined;
-    let meta: Record<string, unknown> | undefined;
+    let meta: Readonly<Record<string, unknown>> | undefined;
     try {
       payload = jsonCopy(update.payload);
       error = jsonCopy(update.error);
-      meta = jsonCopy(update.meta);
+      meta = this.metaMerger.merge(entry?.meta, update.meta);
     } catch (cause) {
       throw new StatusNotStorableError(id, this.name, cause);
     }
-    const status: TaskStatus = {
-      id,
-      state: update.state,
-      attempt: update.attempt,
-      name: update.name ?? previous?.name,
-      queue: update.queue ?? previous?.queue,
-      payload,
-      error,
-      meta: meta ? { ...previous?.meta, ...meta } : (previous?.meta ?? {}),
-      progress: previous?.progress,
-      heartbeatAt: previous?.heartbeatAt,
-      createdAt: previous?.createdAt ?? now,
-      updatedAt: now,
-    };
-    const args = recordArgs(update.args, this.argsLimit);
-    const expiresAt = now + (options.ttl ?? this.defaultTtl);
-    if (stored) {
-      // NOTE: the entry is only ever reached through the map, so it is updated in place.
-      stored.status = status;
-      stored.expiresAt = expiresAt;
-      if (args) stored.args = args;
-    } else {
-      const entry: Entry = { status, expiresAt };
-      if (args) entry.args = args;
-      this.entries.set(id, entry);
-    }
-    if (previous?.state !== status.state) this.countFinished(status, now);
-    this.notify(status);
+    const previousState = entry?.state;
+    if (!entry) this.entries.set(id, (entry = new InMemoryStatusEntry(id, now)));
+    // NOTE: the entry is only ever reached through the map, so it is updated in place.
+    entry.state = update.state;
+    entry.attempt = update.attempt;
+    if (update.name !== undefined) entry.name = update.name;
+    if (update.queue !== undefined) entry.queue = update.queue;
+    entry.payload = payload;
+    entry.error = error;
+    entry.meta = meta;
+    entry.expiresAt = now + (options.ttl ?? this.defaultTtl);
+    entry.recordArgs(recordArgs(update.args, this.argsLimit));
+    entry.changed(now);
+    if (previousState !== entry.state) this.countFinished(entry.state, entry.queue, now);
+    this.notify(entry);
     if (++this.writesSinceSweep >= this.sweepEvery) this.sweep(now);
   }
 
@@ -110,18 +107,15 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
     const now = this.clock.now();
     const entry = this.entries.get(id);
     if (!entry || entry.expiresAt <= now) return;
-    entry.status = {
-      ...entry.status,
-      ...(touch.progress ? { progress: touch.progress } : {}),
-      ...(touch.heartbeatAt !== undefined ? { heartbeatAt: touch.heartbeatAt } : {}),
-      ...(touch.meta ? { meta: { ...entry.status.meta, ...(JSON.parse(JSON.stringify(touch.meta)) as Record<string, unknown>) } } : {}),
-      updatedAt: now,
-    };
-    this.notify(entry.status);
+    if (touch.progress) entry.progress = touch.progress;
+    if (touch.heartbeatAt !== undefined) entry.heartbeatAt = touch.heartbeatAt;
+    if (touch.meta) entry.meta = { ...entry.meta, ...(JSON.parse(JSON.stringify(touch.meta)) as Record<string, unknown>) };
+    entry.changed(now);
+    this.notify(entry);
   }
 
   async get(id: string): Promise<TaskStatus | null> {
-    return this.live(id, this.clock.now()) ?? null;
+    return this.live(id, this.clock.now())?.status() ?? null;
   }
 
   async watch(id: string, listener: (status: TaskStatus) => void): Promise<StatusWatch> {
@@ -150,19 +144,21 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
     this.watchers.clear();
   }
 
-  protected live(id: string, now: number): TaskStatus | undefined {
+  protected live(id: string, now: number): Entry | undefined {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
     if (entry.expiresAt <= now) {
       this.entries.delete(id);
       return undefined;
     }
-    return entry.status;
+    return entry;
   }
 
-  private notify(status: TaskStatus): void {
-    const set = this.watchers.get(status.id);
+  private notify(entry: Entry): void {
+    if (this.watchers.size === 0) return;
+    const set = this.watchers.get(entry.id);
     if (!set) return;
+    const status = entry.status();
     for (const listener of [...set]) {
       try {
         listener(status);
@@ -179,7 +175,7 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
    */
   private sweep(now: number): void {
     this.writesSinceSweep = 0;
-    for (const [id, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(id);
+    for (const entry of this.entries.values()) if (entry.expiresAt <= now) this.entries.delete(entry.id);
     this.sweepEvery = Math.max(10_000, this.entries.size);
   }
 
@@ -188,33 +184,10 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
     const now = this.clock.now();
     const entry = this.entries.get(id);
     if (!entry || entry.expiresAt <= now || values.length === 0) return;
-    const current = entry.status.meta[key];
+    const current = entry.meta?.[key];
     const added = JSON.parse(JSON.stringify(values)) as unknown[];
-    entry.status = { ...entry.status, meta: { ...entry.status.meta, [key]: [...(Array.isArray(current) ? current : []), ...added] }, updatedAt: now };
-    this.notify(entry.status);
+    entry.meta = { ...entry.meta, [key]: [...(Array.isArray(current) ? current : []), ...added] };
+    entry.changed(now);
+    this.notify(entry);
   }
-}
-
-/** A JSON round trip of `value` (`undefined` stays `undefined`). */
-function jsonCopy<T>(value: T): T {
-  if (value === undefined || isJsonScalar(value)) return value;
-  // NOTE: most statuses carry a flat object of scalars (meta, small results); a shallow copy of
-  // it is what the round trip would give, without serialising it.
-  if (isFlatScalarRecord(value)) return { ...value } as T;
-  const text = JSON.stringify(value);
-  return (text === undefined ? undefined : JSON.parse(text)) as T;
-}
-
-/** A string, boolean, null or finite number: the same after a JSON round trip. */
-function isJsonScalar(value: unknown): boolean {
-  return value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
-}
-
-/** A plain object (no prototype other than Object's, no toJSON) whose own values are all JSON scalars. */
-function isFlatScalarRecord(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
-  for (const key in value) {
-    if (!Object.hasOwn(value, key) || key === 'toJSON' || !isJsonScalar((value as Record<string, unknown>)[key])) return false;
-  }
-  return true;
 }

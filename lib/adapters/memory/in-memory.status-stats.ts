@@ -1,10 +1,10 @@
 import type { ResultBackendIntrospection, TaskSearchRequest, TaskStatusWithArgs, ThroughputBucket, ThroughputRequest } from '../../core/contracts/introspection.js';
 import type { TaskStatusPage } from '../../core/contracts/result-backend.js';
 import type { TaskState, TaskStatus } from '../../core/envelope.js';
+import type { InMemoryStatusEntry } from './in-memory.status-record.js';
 import type { Clock } from '../../core/utils/clock.js';
 import { ArgsSearchUnsupportedError } from '../../core/errors/args-search-unsupported.error.js';
 import { jsonContains } from '../../core/utils/json-contains.js';
-import type { RecordedArgs } from '../../core/utils/recorded-args.js';
 import { fillThroughput, planThroughput, THROUGHPUT_MINUTE_MS, THROUGHPUT_RETENTION_MS, zeroStateCounts } from '../../core/utils/throughput-buckets.js';
 
 interface Counts {
@@ -19,19 +19,21 @@ interface Counts {
  */
 export abstract class InMemoryStatusStats implements ResultBackendIntrospection {
   protected abstract readonly clock: Clock;
-  protected abstract readonly entries: Map<string, { status: TaskStatus; expiresAt: number; args?: RecordedArgs }>;
-  protected abstract live(id: string, now: number): TaskStatus | undefined;
+  protected abstract readonly entries: Map<string, InMemoryStatusEntry>;
+  protected abstract live(id: string, now: number): InMemoryStatusEntry | undefined;
   /** Bytes of argument JSON recorded (0: `recordArgs` is off, so `argsContain` is refused). */
   protected abstract readonly argsLimit: number;
   /** Minute start → queue → finished counts. */
   private readonly minutes = new Map<number, Map<string, Counts>>();
+  /** The counts written last (finished tasks come in runs of one queue within a minute). */
+  private lastCounts?: { readonly minute: number; readonly queue: string; readonly counts: Counts };
 
   async countByState(queue?: string): Promise<Record<TaskState, number>> {
     const now = this.clock.now();
     const counts = zeroStateCounts();
     for (const entry of this.entries.values()) {
-      if (entry.expiresAt <= now || (queue !== undefined && entry.status.queue !== queue)) continue;
-      counts[entry.status.state]++;
+      if (entry.expiresAt <= now || (queue !== undefined && entry.queue !== queue)) continue;
+      counts[entry.state]++;
     }
     return counts;
   }
@@ -55,43 +57,47 @@ export abstract class InMemoryStatusStats implements ResultBackendIntrospection 
     const now = this.clock.now();
     const limit = request.limit ?? 50;
     const offset = request.offset ?? 0;
-    const matching: TaskStatus[] = [];
-    for (const [id, entry] of this.entries) {
+    const matching: InMemoryStatusEntry[] = [];
+    for (const entry of this.entries.values()) {
       if (entry.expiresAt <= now) continue;
-      const s = entry.status;
-      if (request.state && s.state !== request.state) continue;
-      if (request.queue && s.queue !== request.queue) continue;
-      if (request.name && s.name !== request.name) continue;
-      if (request.idPrefix !== undefined && !id.startsWith(request.idPrefix)) continue;
-      if (request.argsContain !== undefined && !(entry.args && 'json' in entry.args && jsonContains(JSON.parse(entry.args.json), request.argsContain))) continue;
-      matching.push(s);
+      if (request.state && entry.state !== request.state) continue;
+      if (request.queue && entry.queue !== request.queue) continue;
+      if (request.name && entry.name !== request.name) continue;
+      if (request.idPrefix !== undefined && !entry.id.startsWith(request.idPrefix)) continue;
+      if (request.argsContain !== undefined && !(entry.argsJson !== undefined && jsonContains(JSON.parse(entry.argsJson), request.argsContain))) continue;
+      matching.push(entry);
     }
     matching.sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-    const items = matching.slice(offset, offset + limit);
+    const items: TaskStatus[] = matching.slice(offset, offset + limit).map((entry) => entry.status());
     const next = offset + items.length;
     return { items, ...(next < matching.length ? { nextOffset: next } : {}) };
   }
 
   async getWithArgs(id: string): Promise<TaskStatusWithArgs | null> {
-    const status = this.live(id, this.clock.now());
-    if (!status) return null;
-    const args = this.entries.get(id)?.args;
+    const entry = this.live(id, this.clock.now());
+    if (!entry) return null;
+    const status = entry.status();
+    const args = entry.args;
     if (!args) return status;
     return 'json' in args ? { ...status, args: JSON.parse(args.json) as unknown } : { ...status, argsTruncated: args.truncated };
   }
 
-  /** Counts a status that just turned `succeeded` or `failed` in its minute. */
-  protected countFinished(status: TaskStatus, now: number): void {
-    if (status.state !== 'succeeded' && status.state !== 'failed') return;
+  /** Counts a status of `queue` that just turned `state` (`succeeded` or `failed` are counted) in its minute. */
+  protected countFinished(state: TaskState, queue: string | undefined, now: number): void {
+    if (state !== 'succeeded' && state !== 'failed') return;
     const minute = Math.floor(now / THROUGHPUT_MINUTE_MS) * THROUGHPUT_MINUTE_MS;
-    let byQueue = this.minutes.get(minute);
-    if (!byQueue) {
-      this.minutes.set(minute, (byQueue = new Map()));
-      for (const old of this.minutes.keys()) if (old < now - THROUGHPUT_RETENTION_MS) this.minutes.delete(old);
+    const name = queue ?? '';
+    let counts = this.lastCounts;
+    if (!counts || counts.minute !== minute || counts.queue !== name) {
+      let byQueue = this.minutes.get(minute);
+      if (!byQueue) {
+        this.minutes.set(minute, (byQueue = new Map()));
+        for (const old of this.minutes.keys()) if (old < now - THROUGHPUT_RETENTION_MS) this.minutes.delete(old);
+      }
+      let found = byQueue.get(name);
+      if (!found) byQueue.set(name, (found = { succeeded: 0, failed: 0 }));
+      this.lastCounts = counts = { minute, queue: name, counts: found };
     }
-    const queue = status.queue ?? '';
-    let counts = byQueue.get(queue);
-    if (!counts) byQueue.set(queue, (counts = { succeeded: 0, failed: 0 }));
-    counts[status.state]++;
+    counts.counts[state]++;
   }
 }

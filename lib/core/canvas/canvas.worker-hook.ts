@@ -15,6 +15,13 @@ import { deserializeEnqueueOptions, type SerializedTaskCall } from './task-call.
 /** What a task ended with, as the worker reports it after writing the terminal status. */
 export type CanvasTaskOutcome = TerminalTaskOutcome;
 
+/** Whether the task is in a group or chain or has callbacks for this outcome (most tasks have none, and skip {@link CanvasCoordinator.onTerminal}). */
+function hasFollowUps(outcome: CanvasTaskOutcome): boolean {
+  const env = outcome.envelope;
+  const links = outcome.state === 'succeeded' ? CanvasMeta.link : CanvasMeta.linkError;
+  return Boolean(env.headers[StemHeaders.groupId]) || env.meta[CanvasMeta.chain] !== undefined || env.meta[links] !== undefined;
+}
+
 /** Longest pause between two looks at a chord claimed by another attempt. */
 const CLAIM_POLL_MAX_MS = 1_000;
 /** How long past the other attempt's claim deadline this one keeps waiting before requeueing. */
@@ -82,17 +89,12 @@ export class CanvasCoordinator implements WorkerExtension {
 
   /** Worker extension hook: follow-ups of terminal outcomes; retries have none. */
   onSettled(outcome: TaskOutcome): Promise<void> | undefined {
-    return outcome.state === 'retried' ? undefined : this.onTerminal(outcome);
+    return outcome.state === 'retried' || !hasFollowUps(outcome) ? undefined : this.onTerminal(outcome);
   }
 
   /** Worker extension hook: whether a terminal outcome has follow-ups (a group, a chain, links). */
   followsUp(outcome: TaskOutcome): boolean {
-    if (outcome.state === 'retried') return false;
-    const env = outcome.envelope;
-    if (env.headers[StemHeaders.groupId]) return true;
-    const chain = env.meta[CanvasMeta.chain] as ChainState | undefined;
-    if (chain && Array.isArray(chain.next) && chain.next.length > 0) return true;
-    return Array.isArray(outcome.state === 'succeeded' ? env.meta[CanvasMeta.link] : env.meta[CanvasMeta.linkError]);
+    return outcome.state !== 'retried' && hasFollowUps(outcome);
   }
 
   /** Handles one terminal outcome. Errors propagate to the caller (the worker reports them). */

@@ -62,6 +62,8 @@ function defaultListenerError(error: unknown, signal: StemSignalName): void {
  */
 export class StemSignals {
   private readonly listeners = new Map<StemSignalName, Registration[]>();
+  /** The enabled signals with a listener: what {@link has} answers, in one lookup. */
+  private readonly live = new Set<StemSignalName>();
   private readonly enabledSet: ReadonlySet<StemSignalName>;
   private readonly onListenerError: (error: unknown, signal: StemSignalName) => void;
 
@@ -109,6 +111,7 @@ export class StemSignals {
     const list = this.listeners.get(signal);
     if (list) list.push(registration);
     else this.listeners.set(signal, [registration]);
+    if (this.enabledSet.has(signal)) this.live.add(signal);
     return () => this.remove(signal, registration);
   }
 
@@ -124,7 +127,7 @@ export class StemSignals {
 
   /** Whether `signal` is enabled and anything listens to it (lets hot paths skip building payloads). */
   has(signal: StemSignalName): boolean {
-    return this.enabledSet.has(signal) && (this.listeners.get(signal)?.length ?? 0) > 0;
+    return this.live.has(signal);
   }
 
   /** Number of listeners of `signal`. */
@@ -134,19 +137,25 @@ export class StemSignals {
 
   /** Calls the listeners of `signal` with `payload` (nothing when the signal is disabled). Never throws. */
   emit<K extends StemSignalName>(signal: K, payload: StemSignalMap[K]): void {
-    const list = this.listeners.get(signal);
-    if (!list || list.length === 0 || !this.enabledSet.has(signal)) return;
-    for (const registration of [...list]) {
-      try {
-        if (registration.filter && !registration.filter(payload)) continue;
-        if (registration.once) this.remove(signal, registration);
-        const result = (registration.listener as (p: StemSignalMap[K]) => unknown)(payload);
-        if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
-          Promise.resolve(result).catch((error: unknown) => this.report(error, signal));
-        }
-      } catch (error) {
-        this.report(error, signal);
+    if (!this.live.has(signal)) return;
+    const list = this.listeners.get(signal)!;
+    // NOTE: the listeners of this moment, though one may add or remove listeners meanwhile; a
+    // single listener (the usual case) needs no copy of the list for that.
+    if (list.length === 1) return this.call(signal, list[0]!, payload);
+    for (const registration of [...list]) this.call(signal, registration, payload);
+  }
+
+  /** Calls one listener; what it throws or rejects with is reported. */
+  private call<K extends StemSignalName>(signal: K, registration: Registration, payload: StemSignalMap[K]): void {
+    try {
+      if (registration.filter && !registration.filter(payload)) return;
+      if (registration.once) this.remove(signal, registration);
+      const result = (registration.listener as (p: StemSignalMap[K]) => unknown)(payload);
+      if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+        Promise.resolve(result).catch((error: unknown) => this.report(error, signal));
       }
+    } catch (error) {
+      this.report(error, signal);
     }
   }
 
@@ -162,6 +171,7 @@ export class StemSignals {
     const list = this.listeners.get(signal);
     const index = list?.indexOf(registration) ?? -1;
     if (index >= 0) list!.splice(index, 1);
+    if (list?.length === 0) this.live.delete(signal);
   }
 }
 

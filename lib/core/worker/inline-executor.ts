@@ -14,7 +14,7 @@ export class InlineExecutor implements TaskExecutor {
   run(run: TaskRun): Promise<unknown> {
     const soft = run.softTimeLimit;
     const hard = run.hardTimeLimit;
-    const call = (async () => run.handler.call(run.context, run.args))();
+    const call = callHandler(run);
     if (soft === undefined && hard === undefined) return call;
     const timers: TimerHandle[] = [];
     if (soft !== undefined) timers.push(this.clock.setTimeout(() => run.softTimeout(), soft));
@@ -35,5 +35,18 @@ export class InlineExecutor implements TaskExecutor {
       call.catch(() => undefined);
     }
     return Promise.race(racers).finally(() => timers.forEach((t) => t.cancel()));
+  }
+}
+
+/**
+ * The handler's result as a promise (a synchronous throw becomes a rejection), without an async
+ * wrapper per call: most handlers return a native promise already.
+ */
+function callHandler(run: TaskRun): Promise<unknown> {
+  try {
+    const result: unknown = run.handler.call(run.context, run.args);
+    return result instanceof Promise ? result : Promise.resolve(result);
+  } catch (error) {
+    return Promise.reject(error);
   }
 }

@@ -19,6 +19,9 @@ import type { PostrunState } from '../signals/signal-map.js';
 import type { TerminalTaskOutcome } from './task-outcome.js';
 import type { WorkerSignalSink } from './worker-signals.js';
 
+/** What `writeStatus` returns without a backend. */
+const STORED: Promise<void> = Promise.resolve();
+
 /** What settlement needs from its worker. */
 export interface SettlementOptions {
   readonly broker: Broker;
@@ -60,7 +63,19 @@ export class Settlement {
   private readonly statusAck: StatusAck | undefined;
   private readonly statusOptions: SetStatusOptions | undefined;
   /** Acks sent but not yet confirmed; `flush()` waits for them. */
-  private readonly settling = new Set<Promise<void>>();
+  private settling = 0;
+  /** Resolved by `flush()` callers once no ack is in flight. */
+  private flushed: (() => void)[] = [];
+  private readonly acked = (): void => {
+    if (--this.settling > 0) return;
+    const waiting = this.flushed;
+    this.flushed = [];
+    for (const resolve of waiting) resolve();
+  };
+  private readonly ackFailed = (error: unknown): void => {
+    this.signals.error(error);
+    this.acked();
+  };
 
   constructor(private readonly options: SettlementOptions) {
     this.broker = options.broker;
@@ -73,10 +88,14 @@ export class Settlement {
     this.statusOptions = options.resultTtl !== undefined ? { ttl: options.resultTtl } : undefined;
   }
 
-  /** Writes a status of the task (no-op without a backend). */
-  async writeStatus(env: Envelope, update: Omit<TaskStatusUpdate, 'name' | 'queue'>): Promise<void> {
-    if (!this.backend) return;
-    await this.backend.set(env.id, fullStatus(env, update), this.statusOptions);
+  /** Writes a status of the task (no-op without a backend). Never throws: a failed write rejects. */
+  writeStatus(env: Envelope, update: Omit<TaskStatusUpdate, 'name' | 'queue'>): Promise<void> {
+    if (!this.backend) return STORED;
+    try {
+      return this.backend.set(env.id, fullStatus(env, update), this.statusOptions);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -95,7 +114,11 @@ export class Settlement {
     try {
       // NOTE: backends apply one task's writes in call order, so `succeeded` is sent without
       // waiting for `running` to be confirmed; both must be stored before the ack.
-      await Promise.all([running, this.writeStatus(env, update)]);
+      const succeeded = this.writeStatus(env, update);
+      // NOTE: `running` already has a handler (the runner's), so it never goes unhandled if
+      // `succeeded` fails first.
+      await succeeded;
+      await running;
     } catch (error) {
       if (!isSerializationError(error)) throw error;
       return this.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
@@ -319,7 +342,7 @@ export class Settlement {
 
   /** Waits for the acks in flight. */
   async flush(): Promise<void> {
-    await Promise.all([...this.settling]);
+    if (this.settling > 0) await new Promise<void>((resolve) => this.flushed.push(resolve));
   }
 
   /** Re-signs an envelope the worker changed (retry, delay), so it still verifies. */
@@ -329,8 +352,8 @@ export class Settlement {
   }
 
   private track(settle: Promise<void>): void {
-    const tracked = settle.catch((error) => this.signals.error(error)).finally(() => this.settling.delete(tracked));
-    this.settling.add(tracked);
+    this.settling++;
+    settle.then(this.acked, this.ackFailed);
   }
 }
 

@@ -26,6 +26,9 @@ import type { RunDecision } from './worker-extension.js';
 import type { TaskContextHost } from './worker-task-context.js';
 import type { WorkerSignalSink } from './worker-signals.js';
 
+/** Handles a rejection nobody else waits for (the `running` write is awaited later, if at all). */
+const ignoreRejection = (): undefined => undefined;
+
 /** What the task runner needs from its worker. */
 export interface TaskRunnerOptions {
   readonly registry: TaskRegistry;
@@ -76,6 +79,20 @@ export class TaskRunner {
     this.rateLimits.prepare(handler);
     const name = handler.options?.runIn ?? INLINE_EXECUTOR;
     if (!this.executors[name]) throw new ConfigurationError('runIn', this.missingExecutor(handler, name));
+  }
+
+  /**
+   * Runs the pipeline of one job to its settlement; an error inside it goes to
+   * {@link Settlement.recover}. Calls `release` with the job at the end either way. Never rejects.
+   */
+  async runThenRelease(job: Job, release: (job: Job) => void): Promise<void> {
+    try {
+      await this.run(job);
+    } catch (error) {
+      await this.settlement.recover(job, error);
+    } finally {
+      release(job);
+    }
   }
 
   /** Runs the pipeline of one job to its settlement. */
@@ -135,8 +152,11 @@ export class TaskRunner {
 
     // NOTE: the handler starts while the `running` write is in flight; backends apply one task's
     // writes in call order, so later writes need not wait for it, only the ack does.
-    const running = this.settlement.writeStatus(env, { state: 'running', attempt: env.attempt, ...(admittedMeta ? { meta: { ...admittedMeta } } : {}) });
-    running.catch(() => undefined);
+    const running = this.settlement.writeStatus(
+      env,
+      admittedMeta ? { state: 'running', attempt: env.attempt, meta: { ...admittedMeta } } : { state: 'running', attempt: env.attempt },
+    );
+    running.catch(ignoreRejection);
     const started = this.clock.now();
     job.executedAt = started;
     this.signals.emit('task-prerun', { envelope: env });
@@ -152,7 +172,9 @@ export class TaskRunner {
       return this.settlement.fail(job, handler, error, attempt.maxRetries);
     }
     if (isAbandoned(job)) return;
-    return this.encode(job, handler, result, running, started);
+    // NOTE: awaited rather than returned: an async function that returns a promise adopts it
+    // through an extra job and promise, which showed up per task in allocation profiles.
+    return await this.encode(job, handler, result, running, started);
   }
 
   /** The last step: encode the result and hand the success to settlement. */
@@ -168,7 +190,9 @@ export class TaskRunner {
     } catch (error) {
       return this.settlement.deadLetter(job, 'result-not-storable', toTaskError(new ResultNotStorableError(env.name, error), false), 'failed');
     }
-    const outcome: TerminalTaskOutcome = { envelope: env, state: 'succeeded', result, ...(ignore ? {} : { payload }), resultEncoder };
+    const outcome: TerminalTaskOutcome = ignore
+      ? { envelope: env, state: 'succeeded', result, resultEncoder }
+      : { envelope: env, state: 'succeeded', result, payload, resultEncoder };
     return this.settlement.succeed(job, outcome, running, started);
   }
 

@@ -21,6 +21,7 @@ import { DrainGate } from './drain-gate.js';
 import { workerExtensions, workerProducer, workerSignals, workerSubscription } from './worker-parts.js';
 import { WorkerSignalSink } from './worker-signals.js';
 import { ExtensionChain } from './extension-chain.js';
+import { fetchRoom } from './fetch-room.js';
 import { InMemoryRateLimiterFallback } from './fallback-rate-limiter.js';
 import { InlineExecutor } from './inline-executor.js';
 import { abandon, bufferedJob, type Job, markReleased, markRunning } from './job.js';
@@ -339,7 +340,7 @@ export class Worker {
   private async fetchLoop(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
-      const room = this.slots + this.prefetch - this.running.size - this.buffer.length;
+      const room = fetchRoom(this.slots, this.prefetch, this.running.size, this.buffer.length);
       if (room <= 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         this.slotWaiter = undefined;
@@ -377,19 +378,17 @@ export class Worker {
       markRunning(job);
       job.startedAt = this.clock.now();
       this.running.add(job);
-      void this.runner
-        .run(job)
-        .catch((error) => this.settlement.recover(job, error))
-        .finally(() => this.release(job));
+      void this.runner.runThenRelease(job, this.released);
     }
   }
 
+  private readonly released = (job: Job): void => this.release(job);
   private release(job: Job): void {
     markReleased(job);
     this.leases.drop(job);
     if (!this.running.delete(job)) return;
     this.dispatch();
-    this.slotWaiter?.();
+    if (fetchRoom(this.slots, this.prefetch, this.running.size, this.buffer.length) > 0) this.slotWaiter?.();
     this.drainGate.notify();
   }
 
