@@ -35,7 +35,7 @@ async function story(store: WorkflowStore, clock: FakeWorkflowClock, call: (fn: 
   await step(() => store.saveStep('run-a', 'a#0', { v: 'é ü "quoted" \\ back\nslash' }, { ownerId: 'owner-1' }));
   await step(() => store.saveStep('run-a', 'b#0', undefined, { ownerId: 'owner-1', meta: { note: 'x' } }));
   await step(() => store.saveStep('run-a', 'c#0', 1, { ownerId: 'owner-2' }));
-  await step(() => store.markFailed('run-a', { name: 'Error', message: 'boom', step: 'c#0', attempt: 0, at: clock.now() }, { terminal: false, ownerId: 'owner-1' }));
+  await step(() => store.markFailed('run-a', { type: 'Error', message: 'boom', step: 'c#0', attempt: 0, at: clock.now() }, { terminal: false, ownerId: 'owner-1' }));
   await step(() => store.get('run-a'));
   await step(() => store.saveStep('run-a', 'c#0', [1, null, false], { ownerId: 'owner-1' }));
   await clock.advance(1_001);
@@ -44,7 +44,7 @@ async function story(store: WorkflowStore, clock: FakeWorkflowClock, call: (fn: 
   await step(() => store.markCompleted('run-a', { done: true }, { ownerId: 'owner-1' }));
   await step(() => store.markCompleted('run-a', { done: true }, { ownerId: 'owner-2' }));
   await step(() => store.markCompleted('run-a', { done: 'again' }, { ownerId: 'owner-2' }));
-  await step(() => store.markFailed('run-b', { name: 'Error', message: 'fatal', at: clock.now() }, { terminal: true }));
+  await step(() => store.markFailed('run-b', { type: 'Error', message: 'fatal', at: clock.now() }, { terminal: true }));
   await step(() => store.get('run-a'));
   await step(() => store.listSteps('run-a'));
   await step(() => store.saveStep('run-b', 'a#0', 1));
@@ -69,7 +69,7 @@ describe.runIf(available)('Redis workflow store: one call for the operations of 
       expect(one[1]).toMatchObject({ error: expect.stringContaining('run-a') });
       expect(one[5]).toMatchObject({ value: { run: { id: 'run-a', ownerId: 'owner-1' }, steps: [] } });
       expect(one.slice(6, 10)).toEqual([{ value: null }, { value: true }, { value: true }, { value: false }]);
-      expect(one[11]).toMatchObject({ value: { status: 'running', lastError: { message: 'boom', step: 'c#0' } } });
+      expect(one[11]).toMatchObject({ value: { status: 'running', lastError: { type: 'Error', message: 'boom', step: 'c#0' } } });
       expect(one.slice(12, 14)).toEqual([{ value: true }, { value: false }]);
       expect(one[14]).toMatchObject({ value: { run: { ownerId: 'owner-2', cursor: 3, lastError: null }, steps: [{ name: 'a#0' }, { name: 'b#0', meta: { note: 'x' } }, { name: 'c#0' }] } });
       expect(one[15]).toEqual({ value: null });

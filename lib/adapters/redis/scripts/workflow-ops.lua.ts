@@ -45,9 +45,10 @@ local function op_save_step(A)
 end
 
 local function op_claim_load(A)
-  if redis.call('EXISTS', R) == 0 then return false end
   local f = redis.call('HMGET', R, 'own', 'lx')
   local own = f[1]
+  -- NOTE: every run HASH has an own field ('' when free), so only a run without one may be missing.
+  if not own and redis.call('EXISTS', R) == 0 then return false end
   if own ~= '' and own ~= A[1] and (tonumber(f[2]) or 0) > tonumber(A[2]) then return false end
   redis.call('HSET', R, 'own', A[1], 'lx', A[3])
   local names = redis.call('LRANGE', O, 0, -1)
@@ -56,7 +57,7 @@ local function op_claim_load(A)
 end
 
 local function op_end(A)
-  local f = redis.call('HMGET', R, 'st', 'own', 'lx', 'wt', 'id')
+  local f = redis.call('HMGET', R, 'st', 'own', 'lx', 'wt', 'id', 'sq')
   local st = f[1]
   if not st or is_terminal(st) then return false end
   if A[1] ~= 'cancelled' and not owned(A[3], f[2], f[3], tonumber(A[2])) then return false end
@@ -77,7 +78,8 @@ local function op_end(A)
   if ttl > 0 then put('xa', A[9]) end
   redis.call('HDEL', R, 'sus', 'sD', 'rd')
   redis.call('HSET', R, unpack(set))
-  redis.call('DEL', G)
+  -- NOTE: only wf-signal-send writes the signals LIST, and it counts each signal in sq first.
+  if f[6] ~= '0' then redis.call('DEL', G) end
   if ttl > 0 then
     for _, key in ipairs({R, O, S}) do redis.call('PEXPIRE', key, ttl) end
   end
