@@ -19,7 +19,8 @@ async function outcome(call: () => Promise<unknown>): Promise<unknown> {
 
 /**
  * The life of two runs (create, a taken id, reads of a missing run, claims with and without
- * checkpoints, refused writes, a retryable error and the checkpoint that clears it, ends), each
+ * checkpoints, refused writes, a retryable error and the checkpoint that clears it, ends, text that is not
+ * UTF-8), each
  * call made through `call`, which either sends it alone or in the same tick as another run's read.
  */
 async function story(store: WorkflowStore, clock: FakeWorkflowClock, call: (fn: () => Promise<unknown>) => Promise<unknown>): Promise<unknown[]> {
@@ -49,6 +50,9 @@ async function story(store: WorkflowStore, clock: FakeWorkflowClock, call: (fn: 
   await step(() => store.listSteps('run-a'));
   await step(() => store.saveStep('run-b', 'a#0', 1));
   await step(() => store.createRun({ workflow: 'bad', params: {}, runId: 'bad{id}' }));
+  await step(() => store.createRun({ workflow: 'story', params: { s: 'lone \ud800' }, runId: 'run-c' }));
+  await step(() => store.saveStep('run-c', 'lone \udc00 step#0', 'lone \ud800'));
+  await step(() => store.listSteps('run-c'));
   return seen;
 }
 
@@ -71,13 +75,17 @@ describe.runIf(available)('Redis workflow store: one call for the operations of 
       expect(one.slice(6, 10)).toEqual([{ value: null }, { value: true }, { value: true }, { value: false }]);
       expect(one[11]).toMatchObject({ value: { status: 'running', lastError: { type: 'Error', message: 'boom', step: 'c#0' } } });
       expect(one.slice(12, 14)).toEqual([{ value: true }, { value: false }]);
-      expect(one[14]).toMatchObject({ value: { run: { ownerId: 'owner-2', cursor: 3, lastError: null }, steps: [{ name: 'a#0' }, { name: 'b#0', meta: { note: 'x' } }, { name: 'c#0' }] } });
+      expect(one[14]).toMatchObject({
+        value: { run: { ownerId: 'owner-2', cursor: 3, lastError: null }, steps: [{ name: 'a#0' }, { name: 'b#0', meta: { note: 'x' } }, { name: 'c#0' }] },
+      });
       expect(one[15]).toEqual({ value: null });
       expect(one[16]).toMatchObject({ value: { status: 'completed', result: { done: true }, ownerId: null } });
       expect(one[17]).toEqual({ value: null });
       expect(one[20]).toMatchObject({ value: [{ value: { v: 'é ü "quoted" \\ back\nslash' } }, { value: undefined }, { value: [1, null, false] }] });
       expect(one[21]).toEqual({ value: false });
       expect(one[22]).toMatchObject({ error: expect.stringContaining('bad{id}') });
+      expect(one[24]).toEqual({ value: true });
+      expect(one[25]).toMatchObject({ value: [{ name: 'lone \ufffd step#0', value: 'lone \ud800' }] });
     } finally {
       await alone.close();
       await batched.close();

@@ -14,6 +14,9 @@ const SINGLE: Record<RunOp, RedisScript> = {
   end: scripts.wfEnd,
 };
 
+/** How JSON.stringify writes a lone surrogate (and, harmlessly, a few texts that only look like one). */
+const LONE_SURROGATE = /\\u[dD][89a-fA-F]/;
+
 /** Most operations of one wf-batch call (a longer queue is split). */
 const MAX_BATCH = 256;
 
@@ -67,12 +70,15 @@ export class RedisRunOps {
       SINGLE[one.op].run(this.connection, this.keys.run(one.runId), one.args).then(one.resolve, one.reject);
       return;
     }
-    const argv: (string | number)[] = [this.keys.runPrefix];
-    for (const item of batch) {
-      argv.push(item.op, item.runId, item.args.length);
-      for (const arg of item.args) argv.push(arg);
+    const ops = batch.map((item) => [item.op, item.runId, item.args.map(String)]);
+    const text = JSON.stringify(ops);
+    // NOTE: JSON.stringify escapes a lone surrogate (text that is not UTF-8), which Redis's cjson
+    // refuses, and that would fail the whole batch: such a batch goes out one script per operation.
+    if (LONE_SURROGATE.test(text)) {
+      for (const item of batch) SINGLE[item.op].run(this.connection, this.keys.run(item.runId), item.args).then(item.resolve, item.reject);
+      return;
     }
-    scripts.wfBatch.run<string>(this.connection, [], argv).then(
+    scripts.wfBatch.run<string>(this.connection, [], [this.keys.runPrefix, text]).then(
       (reply) => {
         let results: [number, unknown?][];
         try {

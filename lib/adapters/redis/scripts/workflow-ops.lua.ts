@@ -96,8 +96,9 @@ end
  * KEYS    none
  * ARGV[1] the run key prefix (`<p>:wf:run:{`; a run's HASH is the prefix, its id and `}`, its
  *         other keys that HASH's name with `:order`, `:steps`, `:signals`, see workflow-lib)
- * ARGV    then for each operation: its name (create | get | save-step | claim-load | end), its
- *         run id, its argument count n, then its n arguments (as the op_* functions above take them)
+ * ARGV[2] JSON text of the operations: one [name, run id, [arguments]] each, every argument a
+ *         string (name: create | get | save-step | claim-load | end; the arguments as the op_*
+ *         functions above take them)
  * Returns JSON text of one [1, result] or [0, error message] per operation (an empty Lua table,
  *         as an empty list, comes out as {}).
  */
@@ -105,19 +106,15 @@ export const WF_BATCH_LUA = `${WORKFLOW_OPS_LUA}
 local ops = { create = op_create, get = op_get, ['save-step'] = op_save_step, ['claim-load'] = op_claim_load, ['end'] = op_end }
 local prefix = ARGV[1]
 local out = {}
-local p = 2
-while p <= #ARGV do
-  R = prefix .. ARGV[p + 1] .. '}'
+for i, item in ipairs(cjson.decode(ARGV[2])) do
+  R = prefix .. item[2] .. '}'
   O, S, G = R .. ':order', R .. ':steps', R .. ':signals'
-  local op, n = ops[ARGV[p]], tonumber(ARGV[p + 2])
-  local A = {}
-  for j = 1, n do A[j] = ARGV[p + 2 + j] end
-  p = p + 3 + n
+  local op = ops[item[1]]
   if not op then
-    out[#out + 1] = {0, 'unknown workflow run operation'}
+    out[i] = {0, 'unknown workflow run operation'}
   else
-    local ok, res = pcall(op, A)
-    if ok then out[#out + 1] = {1, res} else out[#out + 1] = {0, type(res) == 'table' and res.err or tostring(res)} end
+    local ok, res = pcall(op, item[3])
+    if ok then out[i] = {1, res} else out[i] = {0, type(res) == 'table' and res.err or tostring(res)} end
   end
 end
 return cjson.encode(out)
