@@ -1,6 +1,6 @@
 import { StemWorkflowApp } from '../lib/adapters/memory/index.js';
 import { WorkflowScript } from '../lib/core/index.js';
-import { run as runStores } from './workflow-stores.js';
+import { run as runStores, storesOnly } from './workflow-stores.js';
 
 const RUNS = Number(process.env.BENCH_WORKFLOWS ?? 50_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_WORKFLOW_SAMPLES ?? 2_000);
@@ -22,6 +22,7 @@ const threeSteps = new WorkflowScript<{ i: number }, number>({
  * a time on an idle runtime.
  */
 export async function run(): Promise<void> {
+  if (storesOnly()) return runStores();
   await throughput(5_000, true); // JIT warm-up
   const single = await throughput(RUNS, false);
   const batched = await throughput(RUNS, true);

@@ -38,10 +38,11 @@ async function backendOn(url: string, prefix: string): Promise<CrashBackend> {
 describe.runIf(available)('workflow crash tests on Redis (worker processes)', () => {
   const prefixes: string[] = [];
   const servers: RedisServer[] = [];
+  // NOTE: scanning a shared, busy Redis for the test keys can outlast the default hook timeout.
   afterAll(async () => {
     for (const prefix of prefixes) await deleteKeys(REDIS_URL, prefix);
     for (const server of servers) await server.stop();
-  });
+  }, 60_000);
 
   runWorkflowCrashTests(
     async () => {

@@ -22,11 +22,99 @@ export function encodePayload(value: unknown): string {
   return value === undefined ? 'null' : JSON.stringify(value);
 }
 
-/** The fields of a raw run HASH by name (`HGETALL` pairs). */
-export function fieldsOf(raw: string[]): Record<string, string | undefined> {
-  const fields: Record<string, string | undefined> = Object.create(null) as Record<string, string | undefined>;
-  for (let i = 0; i + 1 < raw.length; i += 2) fields[raw[i]!] = raw[i + 1];
-  return fields;
+/** The run HASH fields that make a {@link RunState} (see `scripts/workflow-lib.lua.ts`). */
+interface RunFields {
+  id?: string;
+  wf?: string;
+  st?: string;
+  params?: string;
+  parent?: string;
+  cAt?: string;
+  uAt?: string;
+  result?: string;
+  wt?: string;
+  ra?: string;
+  sus?: string;
+  rd?: string;
+  err?: string;
+  own?: string;
+  lx?: string;
+  cp?: string;
+  cd?: string;
+  meta?: string;
+  xa?: string;
+}
+
+/**
+ * The fields of a raw run HASH (`HGETALL` pairs) that make a run.
+ * NOTE: a switch into an object of one fixed shape: a run is read on every claim, end and wait,
+ * and an object keyed by whatever the pairs hold is a slow dictionary to build and read.
+ */
+function fieldsOf(raw: readonly string[]): RunFields {
+  const f: RunFields = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const value = raw[i + 1];
+    switch (raw[i]) {
+      case 'id':
+        f.id = value;
+        break;
+      case 'wf':
+        f.wf = value;
+        break;
+      case 'st':
+        f.st = value;
+        break;
+      case 'params':
+        f.params = value;
+        break;
+      case 'parent':
+        f.parent = value;
+        break;
+      case 'cAt':
+        f.cAt = value;
+        break;
+      case 'uAt':
+        f.uAt = value;
+        break;
+      case 'result':
+        f.result = value;
+        break;
+      case 'wt':
+        f.wt = value;
+        break;
+      case 'ra':
+        f.ra = value;
+        break;
+      case 'sus':
+        f.sus = value;
+        break;
+      case 'rd':
+        f.rd = value;
+        break;
+      case 'err':
+        f.err = value;
+        break;
+      case 'own':
+        f.own = value;
+        break;
+      case 'lx':
+        f.lx = value;
+        break;
+      case 'cp':
+        f.cp = value;
+        break;
+      case 'cd':
+        f.cd = value;
+        break;
+      case 'meta':
+        f.meta = value;
+        break;
+      case 'xa':
+        f.xa = value;
+        break;
+    }
+  }
+  return f;
 }
 
 /**

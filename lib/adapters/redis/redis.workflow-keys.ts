@@ -24,11 +24,24 @@ export class RedisWorkflowKeys {
 
   /** The four keys of a run, in the order the run scripts take them. */
   run(runId: string): [run: string, order: string, steps: string, signals: string] {
-    if (runId.length === 0 || /[{}]/.test(runId)) {
+    const run = `${this.runPrefix}${this.checkRunId(runId)}}`;
+    return [run, `${run}:order`, `${run}:steps`, `${run}:signals`];
+  }
+
+  /** What a run's HASH name starts with: the HASH is this, the run id and `}`. */
+  get runPrefix(): string {
+    return `${this.prefix}:wf:run:{`;
+  }
+
+  /**
+   * `runId`, when it can name run keys.
+   * @throws ConfigurationError when it is empty or holds `{` or `}`
+   */
+  checkRunId(runId: string): string {
+    if (runId.length === 0 || runId.includes('{') || runId.includes('}')) {
       throw new ConfigurationError('runId', `workflow run id "${runId}" must be non-empty and must not contain "{" or "}" (they form the Redis Cluster hash tag)`);
     }
-    const run = `${this.prefix}:wf:run:{${runId}}`;
-    return [run, `${run}:order`, `${run}:steps`, `${run}:signals`];
+    return runId;
   }
 
   /** Channel announcing that a run ended or was rewound; the message is the run id. */

@@ -14,11 +14,17 @@ const SINGLE: Record<RunOp, RedisScript> = {
   end: scripts.wfEnd,
 };
 
+/**
+ * How JSON.stringify starts a lone surrogate (`\udXXX`); it writes no other escape that starts so
+ * (a text that only looks like one, an escaped backslash before `ud`, merely goes the slow way).
+ */
+const LONE_SURROGATE = '\\ud';
+
 /** Most operations of one wf-batch call (a longer queue is split). */
 const MAX_BATCH = 256;
 
 interface Pending {
-  readonly keys: readonly string[];
+  readonly runId: string;
   readonly op: RunOp;
   readonly args: readonly (string | number)[];
   readonly resolve: (value: unknown) => void;
@@ -43,10 +49,10 @@ export class RedisRunOps {
 
   /** Runs `op` on run `runId` with `args`; resolves with the script's reply. */
   run<T>(op: RunOp, runId: string, args: readonly (string | number)[]): Promise<T> {
-    const keys = this.keys.run(runId);
-    if (this.connection.isCluster) return SINGLE[op].run<T>(this.connection, keys, args);
+    if (this.connection.isCluster) return SINGLE[op].run<T>(this.connection, this.keys.run(runId), args);
+    this.keys.checkRunId(runId);
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ keys, op, args, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ runId, op, args, resolve: resolve as (value: unknown) => void, reject });
       if (this.pending.length >= MAX_BATCH) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -64,25 +70,51 @@ export class RedisRunOps {
     this.pending = [];
     if (batch.length === 1) {
       const [one] = batch as [Pending];
-      SINGLE[one.op].run(this.connection, one.keys, one.args).then(one.resolve, one.reject);
+      SINGLE[one.op].run(this.connection, this.keys.run(one.runId), one.args).then(one.resolve, one.reject);
       return;
     }
-    const keys: string[] = [];
-    const argv: (string | number)[] = [];
-    for (const item of batch) {
-      keys.push(...item.keys);
-      argv.push(item.op, item.args.length, ...item.args);
+    const ops = batch.map((item) => [item.op, item.runId, item.args.map(String)]);
+    const text = JSON.stringify(ops);
+    // NOTE: JSON.stringify escapes a lone surrogate (text that is not UTF-8), which Redis's cjson
+    // refuses, and that would fail the whole batch: such a batch goes out one script per operation.
+    if (text.includes(LONE_SURROGATE)) {
+      for (const item of batch) SINGLE[item.op].run(this.connection, this.keys.run(item.runId), item.args).then(item.resolve, item.reject);
+      return;
     }
-    scripts.wfBatch.run<[number, unknown?][]>(this.connection, keys, argv).then(
-      (results) =>
+    scripts.wfBatch.run<string>(this.connection, [], [this.keys.runPrefix, text]).then(
+      (reply) => {
+        let results: [number, unknown?][];
+        try {
+          results = JSON.parse(reply) as [number, unknown?][];
+        } catch (error) {
+          for (const item of batch) item.reject(error);
+          return;
+        }
         batch.forEach((item, i) => {
           const [ok, value] = results[i] ?? [0, 'wf-batch returned no result for this operation'];
-          if (Number(ok) === 1) item.resolve(value ?? null);
+          if (ok === 1) item.resolve(asScriptReply(value));
           else item.reject(new Error(String(value)));
-        }),
+        });
+      },
       (error: unknown) => {
         for (const item of batch) item.reject(error);
       },
     );
   }
+}
+
+/**
+ * A wf-batch result (JSON) as the operation's own script returns it (RESP): Lua `false` is
+ * `null`, and an empty table, which JSON shows as `{}`, an empty list.
+ */
+function asScriptReply(value: unknown): unknown {
+  if (value === false || value === undefined) return null;
+  if (typeof value !== 'object' || value === null) return value;
+  if (!Array.isArray(value)) return [];
+  for (let i = 0; i < value.length; i++) {
+    const item: unknown = value[i];
+    if (item === false) value[i] = null;
+    else if (typeof item === 'object' && item !== null) value[i] = asScriptReply(item);
+  }
+  return value;
 }

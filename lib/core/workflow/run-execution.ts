@@ -77,7 +77,11 @@ export class RunExecution {
     readonly abort: RunAbort,
   ) {
     this.recorded = [...recorded];
+    this.ownerOnly = { ownerId };
   }
+
+  /** The options of a checkpoint write without meta (one object for every write of the execution). */
+  private readonly ownerOnly: { readonly ownerId: string };
 
   /** The execution's abort signal (the run task's `ctx.signal`). */
   get signal(): AbortSignal {
@@ -137,14 +141,15 @@ export class RunExecution {
   async save(checkpoint: string, value: unknown, meta?: Readonly<Record<string, unknown>>): Promise<void> {
     let saved: boolean;
     try {
-      saved = await this.deps.store.saveStep(this.run.id, checkpoint, value, meta ? { ownerId: this.ownerId, meta } : { ownerId: this.ownerId });
+      saved = await this.deps.store.saveStep(this.run.id, checkpoint, value, meta ? { ownerId: this.ownerId, meta } : this.ownerOnly);
     } catch (error) {
       // NOTE: recorded as the guarded `store` does, without creating it for the common path.
       this.storeFailure ??= error;
       throw error;
     }
     if (!saved) throw new WorkflowInterrupt({ kind: 'stopped' });
-    this.recorded[this.position] = { name: checkpoint, value, position: this.position, completedAt: this.now, ...(meta ? { meta } : {}) };
+    const position = this.position;
+    this.recorded[position] = meta ? { name: checkpoint, value, position, completedAt: this.now, meta } : { name: checkpoint, value, position, completedAt: this.now };
     this.position++;
     this.previous = value;
     this.deps.events.emit('step:completed', this.run.id, checkpoint);

@@ -45,15 +45,17 @@ export class RunWatchers {
       this.watched.set(runId, created);
       // NOTE: once the channel listens, a change after this call reaches the listener through it,
       // and what came before is the caller's to read (as `waitForCompletion` does after watching):
-      // only a watch that may have started before the channel listened reads the run again.
-      const listening = this.listening;
-      this.options.connect().then(
-        () => {
-          this.listening = true;
-          if (!listening) void this.refresh(runId, false);
-        },
-        (error: unknown) => this.options.onConnectError?.(error),
-      );
+      // only a watch that may have started before the channel listened reads the run again. A
+      // store's connect, once it answered, answers the same from then on: later watches skip it.
+      if (!this.listening) {
+        this.options.connect().then(
+          () => {
+            this.listening = true;
+            void this.refresh(runId, false);
+          },
+          (error: unknown) => this.options.onConnectError?.(error),
+        );
+      }
       this.schedulePoll(runId, created);
     }
     entry.listeners.add(listener);

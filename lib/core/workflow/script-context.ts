@@ -48,7 +48,13 @@ export class ScriptRunContext<P = unknown> implements WorkflowContext<P> {
     const { checkpoint, iteration, recorded } = this.enter(name);
     if (recorded) return this.exec.pass(recorded) as T;
     const attempt = this.exec.attemptOf(checkpoint);
-    this.guard(() => this.exec.beforeNewStep());
+    // NOTE: guard() and guardAsync() written out on this path, which every new step takes.
+    try {
+      this.exec.beforeNewStep();
+    } catch (error) {
+      this.interrupted(error);
+      throw error;
+    }
     const ctx = new RunStepContext<P>(this.exec, name, checkpoint, iteration, attempt);
     this.busy = checkpoint;
     let value: T;
@@ -63,7 +69,12 @@ export class ScriptRunContext<P = unknown> implements WorkflowContext<P> {
       throw new WorkflowInterrupt(this.outcome!);
     }
     this.busy = undefined;
-    await this.guardAsync(() => this.exec.save(checkpoint, value));
+    try {
+      await this.exec.save(checkpoint, value);
+    } catch (error) {
+      this.interrupted(error);
+      throw error;
+    }
     return value;
   }
 
@@ -175,18 +186,28 @@ export class ScriptRunContext<P = unknown> implements WorkflowContext<P> {
       throw new ConcurrentWorkflowStepError(this.workflow, this.runId, this.busy, checkpoint);
     }
     this.occurrences.set(base, iteration + 1);
-    return { checkpoint, iteration, recorded: this.guard(() => this.exec.recordedAt(checkpoint)) };
+    try {
+      return { checkpoint, iteration, recorded: this.exec.recordedAt(checkpoint) };
+    } catch (error) {
+      this.interrupted(error);
+      throw error;
+    }
   }
 
   private decide(outcome: RunOutcome): void {
     this.outcome ??= outcome;
   }
 
+  /** An interrupt thrown on the way decides the outcome. */
+  private interrupted(error: unknown): void {
+    if (error instanceof WorkflowInterrupt) this.decide(error.outcome);
+  }
+
   private guard<T>(fn: () => T): T {
     try {
       return fn();
     } catch (error) {
-      if (error instanceof WorkflowInterrupt) this.decide(error.outcome);
+      this.interrupted(error);
       throw error;
     }
   }
@@ -195,7 +216,7 @@ export class ScriptRunContext<P = unknown> implements WorkflowContext<P> {
     try {
       return await fn();
     } catch (error) {
-      if (error instanceof WorkflowInterrupt) this.decide(error.outcome);
+      this.interrupted(error);
       throw error;
     }
   }

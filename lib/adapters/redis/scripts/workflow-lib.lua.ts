@@ -22,15 +22,22 @@ local function hget(field) return redis.call('HGET', R, field) end
 
 local function is_terminal(st) return st == 'completed' or st == 'failed' or st == 'cancelled' end
 
+-- True when owner is '' (no lease check) or is own, the holder of a lease live at now (lx its expiry).
+local function owned(owner, own, lx, now)
+  if owner == '' then return true end
+  return own == owner and (tonumber(lx) or 0) > now
+end
+
 -- True when owner is '' (no lease check) or holds a live lease at now.
 local function owns(owner, now)
   if owner == '' then return true end
-  local lx = tonumber(hget('lx')) or 0
-  return hget('own') == owner and lx > now
+  local f = redis.call('HMGET', R, 'own', 'lx')
+  return owned(owner, f[1], f[2], now)
 end
 
--- The whole run as {HGETALL pairs without the empty fields, checkpoint count}.
-local function state()
+-- The whole run as {HGETALL pairs without the empty fields, checkpoint count}; count: the
+-- checkpoint count when the caller knows it.
+local function state(count)
   local all, fields = redis.call('HGETALL', R), {}
   for i = 1, #all, 2 do
     if all[i + 1] ~= '' then
@@ -38,7 +45,7 @@ local function state()
       fields[#fields + 1] = all[i + 1]
     end
   end
-  return {fields, redis.call('LLEN', O)}
+  return {fields, count or redis.call('LLEN', O)}
 end
 
 -- Name, payload, raw entry of a signals LIST entry.
@@ -49,18 +56,26 @@ local function parse_signal(entry)
   return string.sub(entry, head + 1, head + len), string.sub(entry, head + len + 1)
 end
 
-local function write_step(name, value, now, meta)
-  if redis.call('HEXISTS', S, name) == 0 then redis.call('RPUSH', O, name) end
-  redis.call('HSET', S, name, now .. ':' .. (meta or '') .. '\\n' .. value)
-  if hget('rdS') == name then
+-- Writes checkpoint name (a new one goes to the end of the order); clears the resume data and the
+-- last error when they were for it. rdS, errS: the run's fields of those names, when the caller
+-- read them already.
+local function write_step(name, value, now, meta, rdS, errS)
+  if redis.call('HSET', S, name, now .. ':' .. (meta or '') .. '\\n' .. value) == 1 then redis.call('RPUSH', O, name) end
+  if rdS == nil then
+    local f = redis.call('HMGET', R, 'rdS', 'errS')
+    rdS, errS = f[1], f[2]
+  end
+  local set = {'uAt', now}
+  if rdS == name then
     redis.call('HDEL', R, 'rd')
-    redis.call('HSET', R, 'rdS', '', 'rdT', '')
+    set[3], set[4], set[5], set[6] = 'rdS', '', 'rdT', ''
   end
-  if hget('errS') == name then
+  if errS == name then
     redis.call('HDEL', R, 'err')
-    redis.call('HSET', R, 'errS', '')
+    set[#set + 1] = 'errS'
+    set[#set + 1] = ''
   end
-  redis.call('HSET', R, 'uAt', now)
+  redis.call('HSET', R, unpack(set))
 end
 
 local function resume_data(step, kind, topic, payload)

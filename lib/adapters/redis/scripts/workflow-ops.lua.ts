@@ -38,72 +38,84 @@ end
 local function op_get(A) return state() end
 
 local function op_save_step(A)
-  if hget('st') ~= 'running' or not owns(A[4], tonumber(A[3])) then return 0 end
-  write_step(A[1], A[2], A[3], A[5])
+  local f = redis.call('HMGET', R, 'st', 'own', 'lx', 'rdS', 'errS')
+  if f[1] ~= 'running' or not owned(A[4], f[2], f[3], tonumber(A[3])) then return 0 end
+  write_step(A[1], A[2], A[3], A[5], f[4], f[5])
   return 1
 end
 
 local function op_claim_load(A)
-  if redis.call('EXISTS', R) == 0 then return false end
-  local own = hget('own')
-  if own ~= '' and own ~= A[1] and (tonumber(hget('lx')) or 0) > tonumber(A[2]) then return false end
+  local f = redis.call('HMGET', R, 'own', 'lx')
+  local own = f[1]
+  -- NOTE: every run HASH has an own field ('' when free), so only a run without one may be missing.
+  if not own and redis.call('EXISTS', R) == 0 then return false end
+  if own ~= '' and own ~= A[1] and (tonumber(f[2]) or 0) > tonumber(A[2]) then return false end
   redis.call('HSET', R, 'own', A[1], 'lx', A[3])
   local names = redis.call('LRANGE', O, 0, -1)
-  if #names == 0 then return {state(), {}, {}} end
-  return {state(), names, redis.call('HMGET', S, unpack(names))}
+  if #names == 0 then return {state(0), {}, {}} end
+  return {state(#names), names, redis.call('HMGET', S, unpack(names))}
 end
 
 local function op_end(A)
-  local st = hget('st')
+  local f = redis.call('HMGET', R, 'st', 'own', 'lx', 'wt', 'id', 'sq')
+  local st = f[1]
   if not st or is_terminal(st) then return false end
-  if A[1] ~= 'cancelled' and not owns(A[3], tonumber(A[2])) then return false end
-  if A[5] ~= '' then redis.call('HSET', R, 'err', A[5], 'errS', A[6]) end
+  if A[1] ~= 'cancelled' and not owned(A[3], f[2], f[3], tonumber(A[2])) then return false end
   if A[1] == 'retry' then
-    redis.call('HSET', R, 'st', 'running', 'uAt', A[2])
+    if A[5] ~= '' then redis.call('HSET', R, 'err', A[5], 'errS', A[6], 'st', 'running', 'uAt', A[2])
+    else redis.call('HSET', R, 'st', 'running', 'uAt', A[2]) end
     return {state(), ''}
   end
-  local wt = hget('wt')
-  redis.call('HDEL', R, 'sus', 'sD', 'rd')
-  redis.call('HSET', R, 'st', A[1], 'wt', '', 'ra', '', 'own', '', 'lx', '', 'uAt', A[2], 'sT', '', 'sS', '', 'sSig', '', 'rdS', '', 'rdT', '')
-  if A[1] == 'completed' and A[4] ~= '' then redis.call('HSET', R, 'result', A[4]) end
-  if A[1] == 'cancelled' then redis.call('HSET', R, 'cd', A[7]) end
-  redis.call('DEL', G)
+  local set = {'st', A[1], 'wt', '', 'ra', '', 'own', '', 'lx', '', 'uAt', A[2], 'sT', '', 'sS', '', 'sSig', '', 'rdS', '', 'rdT', ''}
+  local function put(field, value)
+    set[#set + 1] = field
+    set[#set + 1] = value
+  end
+  if A[5] ~= '' then put('err', A[5]) put('errS', A[6]) end
+  if A[1] == 'completed' and A[4] ~= '' then put('result', A[4]) end
+  if A[1] == 'cancelled' then put('cd', A[7]) end
   local ttl = tonumber(A[8])
+  if ttl > 0 then put('xa', A[9]) end
+  redis.call('HDEL', R, 'sus', 'sD', 'rd')
+  redis.call('HSET', R, unpack(set))
+  -- NOTE: only wf-signal-send writes the signals LIST, and it counts each signal in sq first.
+  if f[6] ~= '0' then redis.call('DEL', G) end
   if ttl > 0 then
-    redis.call('HSET', R, 'xa', A[9])
     for _, key in ipairs({R, O, S}) do redis.call('PEXPIRE', key, ttl) end
   end
-  redis.call('PUBLISH', A[10], hget('id'))
-  return {state(), wt}
+  redis.call('PUBLISH', A[10], f[5])
+  return {state(), f[4]}
 end
 `;
 
 /**
  * wf-batch: many run operations in one call, in order, each on its own run (standalone Redis
- * only: the runs are on different slots). One operation's error is its own: the others run.
+ * only: the runs are on different slots, and the script builds their keys from the run ids,
+ * which a standalone server allows). One operation's error is its own: the others run.
  *
- * KEYS    the four run keys of each operation, operation after operation
- * ARGV    for each operation: its name (create | get | save-step | claim-load | end), its
- *         argument count n, then its n arguments (as the op_* functions above take them)
- * Returns one {1, result} or {0, error message} per operation.
+ * KEYS    none
+ * ARGV[1] the run key prefix (`<p>:wf:run:{`; a run's HASH is the prefix, its id and `}`, its
+ *         other keys that HASH's name with `:order`, `:steps`, `:signals`, see workflow-lib)
+ * ARGV[2] JSON text of the operations: one [name, run id, [arguments]] each, every argument a
+ *         string (name: create | get | save-step | claim-load | end; the arguments as the op_*
+ *         functions above take them)
+ * Returns JSON text of one [1, result] or [0, error message] per operation (an empty Lua table,
+ *         as an empty list, comes out as {}).
  */
 export const WF_BATCH_LUA = `${WORKFLOW_OPS_LUA}
 local ops = { create = op_create, get = op_get, ['save-step'] = op_save_step, ['claim-load'] = op_claim_load, ['end'] = op_end }
+local prefix = ARGV[1]
 local out = {}
-local p = 1
-for i = 1, #KEYS / 4 do
-  local k = (i - 1) * 4
-  R, O, S, G = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
-  local op, n = ops[ARGV[p]], tonumber(ARGV[p + 1])
-  local A = {}
-  for j = 1, n do A[j] = ARGV[p + 1 + j] end
-  p = p + 2 + n
+for i, item in ipairs(cjson.decode(ARGV[2])) do
+  R = prefix .. item[2] .. '}'
+  O, S, G = R .. ':order', R .. ':steps', R .. ':signals'
+  local op = ops[item[1]]
   if not op then
     out[i] = {0, 'unknown workflow run operation'}
   else
-    local ok, res = pcall(op, A)
+    local ok, res = pcall(op, item[3])
     if ok then out[i] = {1, res} else out[i] = {0, type(res) == 'table' and res.err or tostring(res)} end
   end
 end
-return out
+return cjson.encode(out)
 `;
