@@ -55,7 +55,7 @@ describe('in-memory result backend: statuses handed out', () => {
     expect((await backend.get('c'))!.meta).toEqual({ encoder: 'json' });
   });
 
-  it('watchers see each write in order, and a status read twice without a write between is the same', async () => {
+  it('watchers see each write in order, and a reader that changes its status changes nothing stored', async () => {
     const backend = new InMemoryResultBackend();
     const seen: string[] = [];
     await backend.watch('t', (status) => seen.push(`${status.state}:${String(status.payload)}`));
@@ -63,6 +63,12 @@ describe('in-memory result backend: statuses handed out', () => {
     await backend.set('t', { state: 'running', attempt: 0 });
     await backend.set('t', { state: 'succeeded', attempt: 0, payload: 7 });
     expect(seen).toEqual(['queued:undefined', 'running:undefined', 'succeeded:7']);
-    expect(await backend.get('t')).toBe(await backend.get('t'));
+    expect(await backend.get('t')).toEqual(await backend.get('t'));
+    await backend.set('r', { state: 'succeeded', attempt: 0, payload: { items: [1] }, meta: { nested: { x: 1 } } });
+    const read = (await backend.get('r'))!;
+    (read.payload as { items: number[] }).items.push(2);
+    (read.meta.nested as { x: number }).x = 2;
+    await backend.touch('r', { progress: { percent: 50, updatedAt: 1 } });
+    expect(await backend.get('r')).toMatchObject({ payload: { items: [1] }, meta: { nested: { x: 1 } } });
   });
 });

@@ -107,7 +107,7 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
     const now = this.clock.now();
     const entry = this.entries.get(id);
     if (!entry || entry.expiresAt <= now) return;
-    if (touch.progress) entry.progress = touch.progress;
+    if (touch.progress) entry.progress = jsonCopy(touch.progress);
     if (touch.heartbeatAt !== undefined) entry.heartbeatAt = touch.heartbeatAt;
     if (touch.meta) entry.meta = { ...entry.meta, ...(JSON.parse(JSON.stringify(touch.meta)) as Record<string, unknown>) };
     entry.changed(now);
@@ -158,10 +158,9 @@ export class InMemoryResultBackend extends InMemoryStatusStats implements Result
     if (this.watchers.size === 0) return;
     const set = this.watchers.get(entry.id);
     if (!set) return;
-    const status = entry.status();
     for (const listener of [...set]) {
       try {
-        listener(status);
+        listener(entry.status());
       } catch {
         // NOTE: a throwing watcher must not fail the write that triggered it.
       }

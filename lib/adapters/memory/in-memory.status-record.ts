@@ -2,10 +2,10 @@ import type { TaskError, TaskProgress, TaskState, TaskStatus } from '../../core/
 import type { RecordedArgs } from '../../core/utils/recorded-args.js';
 
 /**
- * One task's stored status in the in-memory result backend, updated in place by each write. The
- * {@link TaskStatus} handed to readers and watchers is a copy built on the first read after a
- * write ({@link status}), so a status once read never changes under its reader, and a task whose
- * statuses nobody reads costs one object however often it is written.
+ * One task's stored status in the in-memory result backend, updated in place by each write. Each
+ * reader and watcher gets its own copy ({@link status}), so a status once read never changes under
+ * its reader and a reader that changes it changes nothing stored, and a task whose statuses nobody
+ * reads costs one object however often it is written.
  */
 export class InMemoryStatusEntry {
   state: TaskState = 'queued';
@@ -23,7 +23,6 @@ export class InMemoryStatusEntry {
   /** The recorded arguments' JSON, or their size in bytes when they were too large (see {@link RecordedArgs}). */
   argsJson: string | undefined = undefined;
   argsTruncated: number | undefined = undefined;
-  private snapshot: TaskStatus | undefined = undefined;
 
   constructor(
     readonly id: string,
@@ -32,22 +31,22 @@ export class InMemoryStatusEntry {
     this.updatedAt = createdAt;
   }
 
-  /** The status as of the last write (the same object until the next one). */
+  /** A copy of the status as of the last write (a new object per call, nothing shared with the entry). */
   status(): TaskStatus {
-    return (this.snapshot ??= {
+    return {
       id: this.id,
       state: this.state,
       attempt: this.attempt,
       name: this.name,
       queue: this.queue,
-      payload: this.payload,
-      error: this.error,
-      meta: this.meta ? { ...this.meta } : {},
-      progress: this.progress,
+      payload: jsonCopy(this.payload),
+      error: jsonCopy(this.error),
+      meta: this.meta ? jsonCopy(this.meta) : {},
+      progress: jsonCopy(this.progress),
       heartbeatAt: this.heartbeatAt,
       createdAt: this.createdAt,
       updatedAt: this.updatedAt,
-    });
+    };
   }
 
   /** The recorded arguments, if any. */
@@ -68,10 +67,9 @@ export class InMemoryStatusEntry {
     }
   }
 
-  /** Call after changing any field: the next read builds a new status. */
+  /** Call after changing any field. */
   changed(now: number): void {
     this.updatedAt = now;
-    this.snapshot = undefined;
   }
 }
 
