@@ -92,7 +92,11 @@ describe.runIf(available)('Redis: a success is stored and acked in one script', 
   it('acks 300 concurrent successes with their statuses, each stored once and none left leased', async () => {
     const queue = uniqueName('folded-many');
     let ids: string[] = [];
-    const sent = await runTasks(queue, 300, async (stem) => (ids = await stem.enqueueMany(Array.from({ length: 300 }, (_, n) => ({ name: 'report.build', args: { n }, options: { queue } })))));
+    const sent = await runTasks(
+      queue,
+      300,
+      async (stem) => (ids = await stem.enqueueMany(Array.from({ length: 300 }, (_, n) => ({ name: 'report.build', args: { n }, options: { queue } })))),
+    );
     expect(sent).not.toContain('ack-many');
     const statuses = await Promise.all(ids.map((id) => elsewhere.get(id)));
     expect(statuses.map((s) => [s?.state, s?.payload])).toEqual(ids.map((_, n) => ['succeeded', n * 2]));

@@ -158,7 +158,13 @@ export class Settlement {
     job.state = 'finishing';
     try {
       const stored = statusAck.ackWithStatus(job.delivery, fullStatus(env, update), this.statusOptions);
-      const [runningWrite] = await Promise.all([running.then(() => undefined, (error: unknown) => error ?? new Error('running status not stored')), stored]);
+      const [runningWrite] = await Promise.all([
+        running.then(
+          () => undefined,
+          (error: unknown) => error ?? new Error('running status not stored'),
+        ),
+        stored,
+      ]);
       if (runningWrite) this.signals.error(runningWrite);
     } catch (error) {
       if (error instanceof AckNotConfirmedError) {
