@@ -1,33 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStreamsBroker } from '../../lib/adapters/redis/index.js';
-import { RedisConnection } from '../../lib/adapters/redis/redis.connection.js';
-import { scripts } from '../../lib/adapters/redis/scripts/index.js';
+import type { Delivery } from '../../lib/core/contracts/broker.js';
 import { makeEnvelope, uniqueName } from '../../lib/testing/contract-helpers.js';
+import { redisRequestsDuring } from '../redis/redis-requests.js';
 import { deleteKeys, uniquePrefix } from '../redis/redis-test-utils.js';
 import { REDIS_URL, redisAvailable } from '../support/services.js';
 
 const available = await redisAvailable();
 const prefix = uniquePrefix('consumer-drained');
-const scriptNames = new Map(Object.values(scripts).map((s) => [s.sha, s.name]));
-
-/** Records the requests (scripts by name, blocking reads as `<command> (blocking)`) of every Redis connection of this process. */
-function recordRequests(): { sent: string[]; restore: () => void } {
-  const sent: string[] = [];
-  const command = RedisConnection.prototype.command;
-  const blocking = RedisConnection.prototype.blocking;
-  const spies = [
-    vi.spyOn(RedisConnection.prototype, 'command').mockImplementation(function (this: RedisConnection, name, ...args) {
-      sent.push(name === 'evalsha' ? (scriptNames.get(String(args[0])) ?? 'script') : name);
-      return command.call(this, name, ...args);
-    }),
-    vi.spyOn(RedisConnection.prototype, 'blocking').mockImplementation(function (this: RedisConnection, ms, name, ...args) {
-      sent.push(`${name} (blocking)`);
-      return blocking.call(this, ms, name, ...args);
-    }),
-  ];
-  return { sent, restore: () => spies.forEach((spy) => spy.mockRestore()) };
-}
-
 describe.runIf(available)('Redis consumer: a fetch that drained its queues lets the next one block at once', () => {
   let broker: RedisStreamsBroker;
   beforeAll(async () => {
@@ -47,15 +27,10 @@ describe.runIf(available)('Redis consumer: a fetch that drained its queues lets 
       expect(first.map((d) => d.envelope.id)).toEqual(['first']);
       // NOTE: published after the draining fetch and before the next one: the block must see it.
       await broker.publish(makeEnvelope(queue, { id: 'between' }));
-      const requests = recordRequests();
-      let second;
-      try {
-        second = await consumer.fetch(10, AbortSignal.timeout(5_000));
-      } finally {
-        requests.restore();
-      }
+      let second: Delivery[] = [];
+      const sent = await redisRequestsDuring(async () => (second = await consumer.fetch(10, AbortSignal.timeout(5_000))), { names: 'scripts' });
       expect(second.map((d) => d.envelope.id)).toEqual(['between']);
-      expect(requests.sent).toEqual(['xread (blocking)', 'fetch']);
+      expect(sent).toEqual(['xread (blocking)', 'fetch']);
       await Promise.all([...first, ...second].map((d) => broker.ack(d)));
     } finally {
       await consumer.close();

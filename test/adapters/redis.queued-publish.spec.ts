@@ -8,6 +8,7 @@ import { Stem } from '../../lib/core/stem.js';
 import { SimpleTaskRegistry } from '../../lib/core/task-registry.js';
 import { uuidv7 } from '../../lib/core/utils/uuid.js';
 import { fetchAll, uniqueName } from '../../lib/testing/contract-helpers.js';
+import { redisRequestsDuring } from '../redis/redis-requests.js';
 import { deleteKeys, uniquePrefix } from '../redis/redis-test-utils.js';
 import { REDIS_URL, redisAvailable } from '../support/services.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
@@ -15,22 +16,6 @@ import { TcpProxy } from '../support/tcp-proxy.js';
 const available = await redisAvailable();
 const prefix = uniquePrefix('queued-publish');
 const registry = new SimpleTaskRegistry([{ name: 'report.build', call: () => 1 }]);
-
-/** Counts the requests sent on every Redis connection of this process while `fn` runs. */
-async function requestsDuring(fn: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const original = RedisConnection.prototype.command;
-  const spy = vi.spyOn(RedisConnection.prototype, 'command').mockImplementation(function (this: RedisConnection, name, ...args) {
-    sent.push(name);
-    return original.call(this, name, ...args);
-  });
-  try {
-    await fn();
-  } finally {
-    spy.mockRestore();
-  }
-  return sent;
-}
 
 describe.runIf(available)('Redis: the queued status is written inside the publish script', () => {
   let broker: RedisStreamsBroker;
@@ -60,7 +45,7 @@ describe.runIf(available)('Redis: the queued status is written inside the publis
     // NOTE: a server that never ran the script answers NOSCRIPT once (then `eval` loads it); count the steady state.
     await stem.enqueue('report.build', { n: 0 }, { queue: uniqueName('warm') });
     let id = '';
-    const sent = await requestsDuring(async () => {
+    const sent = await redisRequestsDuring(async () => {
       id = await stem.enqueue('report.build', { n: 1 }, { queue, meta: { tenant: 'acme' } });
     });
     expect(sent).toEqual(['evalsha']);
@@ -78,7 +63,7 @@ describe.runIf(available)('Redis: the queued status is written inside the publis
   it('enqueues a batch over two queues in one round trip, every status queued', async () => {
     const [a, b] = [uniqueName('qa'), uniqueName('qb')];
     let ids: string[] = [];
-    const sent = await requestsDuring(async () => {
+    const sent = await redisRequestsDuring(async () => {
       ids = await stem.enqueueMany(Array.from({ length: 1_200 }, (_, i) => ({ name: 'report.build', args: { i }, options: { queue: i % 2 ? a : b } })));
     });
     expect(sent).toEqual(Array(6).fill('evalsha'));
@@ -163,7 +148,7 @@ describe.runIf(available)('Redis: the queued status is written inside the publis
   it('enqueues the args of a batch with separators in their JSON in one script call', async () => {
     const queue = uniqueName('q');
     let ids: string[] = [];
-    const sent = await requestsDuring(async () => {
+    const sent = await redisRequestsDuring(async () => {
       ids = await stem.enqueueMany([1, 2].map((n) => ({ name: 'report.build', args: { n, text: `x\x1ey\x1dz${n}` }, options: { queue } })));
     });
     expect(sent).toEqual(['evalsha']);

@@ -1,35 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisResultBackend, RedisStreamsBroker } from '../../lib/adapters/redis/index.js';
-import { RedisConnection } from '../../lib/adapters/redis/redis.connection.js';
-import { scripts } from '../../lib/adapters/redis/scripts/index.js';
 import { Stem } from '../../lib/core/stem.js';
 import { SimpleTaskRegistry } from '../../lib/core/task-registry.js';
 import { Worker } from '../../lib/core/worker/worker.js';
 import type { WorkerExtension } from '../../lib/core/worker/worker-extension.js';
 import { uniqueName } from '../../lib/testing/contract-helpers.js';
+import { redisRequestsDuring } from '../redis/redis-requests.js';
 import { deleteKeys, uniquePrefix } from '../redis/redis-test-utils.js';
 import { REDIS_URL, redisAvailable } from '../support/services.js';
 
 const available = await redisAvailable();
 const prefix = uniquePrefix('status-ack');
-const scriptNames = new Map(Object.values(scripts).map((s) => [s.sha, s.name]));
-
-/** The requests (commands, and scripts by name) sent on every Redis connection of this process while `fn` runs. */
-async function requestsDuring(fn: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const original = RedisConnection.prototype.command;
-  const spy = vi.spyOn(RedisConnection.prototype, 'command').mockImplementation(function (this: RedisConnection, name, ...args) {
-    sent.push(name === 'evalsha' ? (scriptNames.get(String(args[0])) ?? 'script') : name);
-    return original.call(this, name, ...args);
-  });
-  try {
-    await fn();
-  } finally {
-    spy.mockRestore();
-  }
-  return sent;
-}
-
 describe.runIf(available)('Redis: a success is stored and acked in one script', () => {
   let broker: RedisStreamsBroker;
   let backend: RedisResultBackend;
@@ -69,11 +50,14 @@ describe.runIf(available)('Redis: a success is stored and acked in one script', 
     });
     await worker.start();
     try {
-      return await requestsDuring(async () => {
-        await enqueue(stem);
-        await all;
-        await worker.close();
-      });
+      return await redisRequestsDuring(
+        async () => {
+          await enqueue(stem);
+          await all;
+          await worker.close();
+        },
+        { names: 'scripts' },
+      );
     } finally {
       await worker.close();
     }

@@ -11,19 +11,12 @@ import {
   WorkerControl,
   type WorkerControlOptions,
 } from '../../lib/core/index.js';
+import { until } from '../support/until.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
-
-const until = async (check: () => Promise<boolean> | boolean, ms = 5_000) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 function plane(handlers: TaskHandler[]) {
   const broker = new InMemoryBroker();

@@ -1,19 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryResultBackend } from '../../lib/adapters/memory/index.js';
 import { SimpleTaskRegistry, Stem, Worker } from '../../lib/core/index.js';
+import { until } from '../support/until.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
-
-const until = async (check: () => Promise<boolean> | boolean, ms = 5_000) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 const settle = () => new Promise((r) => setTimeout(r, 30));
 
 describe('worker prefetch', () => {
