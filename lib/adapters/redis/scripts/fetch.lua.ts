@@ -32,6 +32,9 @@ local batch = tonumber(ARGV[5])
 local min_lease, max_lease = tonumber(ARGV[6]), tonumber(ARGV[7])
 if not default_lease or default_lease ~= default_lease or default_lease < 1 or default_lease > max_lease then default_lease = 30000 end
 local now = now_ms()
+-- NOTE: numbers go to redis.call as strings made once: Redis formats a Lua number argument with
+-- %.17g, which costs more than the command it is passed to.
+local now_s = string.format('%d', now)
 
 -- The lease of an entry, and '' or the field itself when it is not a whole number of ms in range.
 local function lease_of(field)
@@ -43,7 +46,8 @@ local function lease_of(field)
   return default_lease, string.sub(field, 1, 64)
 end
 
-local due = redis.call('ZRANGEBYSCORE', KEYS[11], '-inf', now, 'LIMIT', 0, batch)
+local batch_s = string.format('%d', batch)
+local due = redis.call('ZRANGEBYSCORE', KEYS[11], '-inf', now_s, 'LIMIT', '0', batch_s)
 for _, member in ipairs(due) do
   local prio, lease_ms, body = string.match(member, '^(%d)|(%d*)|(.*)$')
   if prio then
@@ -55,7 +59,7 @@ for _, member in ipairs(due) do
 end
 if #due > 0 then redis.call('ZREM', KEYS[11], unpack(due)) end
 
-local lapsed = redis.call('ZRANGEBYSCORE', KEYS[12], '-inf', now, 'LIMIT', 0, batch)
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[12], '-inf', now_s, 'LIMIT', '0', batch_s)
 for _, member in ipairs(lapsed) do
   local prio, id = string.match(member, '^(%d):(%d+%-%d+)$')
   if prio then
@@ -83,11 +87,12 @@ for prio = 9, 0, -1 do
   -- an empty stream has nothing to read (its group is created once it gets entries)
   local read = false
   if (prio == 0 or above) and redis.call('XLEN', stream) > 0 then
-    read = redis.pcall('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - n, 'STREAMS', stream, '>')
+    local count = string.format('%d', max - n)
+    read = redis.pcall('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>')
     if type(read) == 'table' and read.err then
       if not string.find(read.err, 'NOGROUP', 1, true) then return redis.error_reply(read.err) end
       redis.call('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
-      read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - n, 'STREAMS', stream, '>')
+      read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>')
     end
   end
   if read then
@@ -105,7 +110,7 @@ for prio = 9, 0, -1 do
       local lease_ms, flag = lease_of(field)
       local deadline = now + lease_ms
       local member = prefix .. entry[1]
-      leases[l + 1] = deadline
+      leases[l + 1] = string.format('%d', deadline)
       leases[l + 2] = member
       l = l + 2
       out[o + 1] = member
@@ -125,9 +130,9 @@ end
 
 -- nothing more is ready: what the caller needs to block until something is
 local next_due = -1
-local head = redis.call('ZRANGE', KEYS[11], 0, 0, 'WITHSCORES')
+local head = redis.call('ZRANGE', KEYS[11], '0', '0', 'WITHSCORES')
 if #head > 0 then next_due = tonumber(head[2]) end
-head = redis.call('ZRANGE', KEYS[12], 0, 0, 'WITHSCORES')
+head = redis.call('ZRANGE', KEYS[12], '0', '0', 'WITHSCORES')
 if #head > 0 and (next_due < 0 or tonumber(head[2]) < next_due) then next_due = tonumber(head[2]) end
 out[#out + 1] = next_due
 out[#out + 1] = now
@@ -135,7 +140,7 @@ for i = 1, 11 do
   local key = KEYS[i]
   if i == 11 then key = KEYS[13] end
   local last = {}
-  if i == 1 or i == 11 or above then last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1) end
+  if i == 1 or i == 11 or above then last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', '1') end
   if #last > 0 then out[#out + 1] = last[1][1] else out[#out + 1] = '0-0' end
 end
 return out

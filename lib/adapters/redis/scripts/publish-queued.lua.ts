@@ -28,18 +28,25 @@ local index = new_index(KEYS[17])
 -- the server's time is only needed for envelopes with a notBefore
 local now = 0
 local gs, rs = string.char(29), string.char(30)
-local field = '([^' .. gs .. rs .. ']*)' .. gs
-local record = '^' .. string.rep(field, 4) .. '([^' .. rs .. ']*)' .. rs .. '()'
 local data = ARGV[6]
--- every record is parsed before the first write, so a malformed one changes nothing
-local records, pos = {}, 1
-while pos <= #data do
-  local prio, lease_ms, not_before, packed, body, after = string.match(data, record, pos)
-  if not prio or not tonumber(prio) or not tonumber(not_before) then
+-- every record is parsed before the first write, so a malformed one changes nothing; the
+-- separators are found by plain searches, which skip the envelope's bytes far faster than a
+-- pattern testing each of them
+local records, pos, size = {}, 1, #data
+while pos <= size do
+  local stop = find(data, rs, pos, true)
+  local cuts, at = {}, pos - 1
+  for i = 1, 4 do
+    at = stop and find(data, gs, at + 1, true)
+    if not at or at > stop then return redis.error_reply('publish-queued: malformed record at byte ' .. pos) end
+    cuts[i] = at
+  end
+  local prio, not_before = tonumber(sub(data, pos, cuts[1] - 1)), tonumber(sub(data, cuts[2] + 1, cuts[3] - 1))
+  if not prio or not not_before then
     return redis.error_reply('publish-queued: malformed record at byte ' .. pos)
   end
-  records[#records + 1] = {tonumber(prio), lease_ms, tonumber(not_before), packed, body}
-  pos = after
+  records[#records + 1] = {prio, sub(data, cuts[1] + 1, cuts[2] - 1), not_before, sub(data, cuts[3] + 1, cuts[4] - 1), sub(data, cuts[4] + 1, stop - 1)}
+  pos = stop + 1
 end
 redis.call('SADD', KEYS[19], string.match(KEYS[1], '{([^{}]*)}:stream:p0$'))
 for _, r in ipairs(records) do

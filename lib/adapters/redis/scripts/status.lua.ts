@@ -57,9 +57,7 @@ end
  */
 export const PACKED_STATUS_LUA = `${WRITE_GUARD_LUA}
 local sep = string.char(31)
-local packed_pattern = '^' .. string.rep('([^' .. sep .. ']*)' .. sep, 8) .. '([^' .. sep .. ']*)(.*)$'
-local id_pattern = '^([^' .. sep .. ']*)'
-local meta_pattern = sep .. '([^' .. sep .. ']*)' .. sep .. '([^' .. sep .. ']*)'
+local find, sub = string.find, string.sub
 local states = { 'queued', 'running', 'succeeded', 'failed', 'retried', 'cancelled' }
 
 local function new_index(queues_key)
@@ -94,11 +92,35 @@ local function flush_fields(index, key)
   end
 end
 
+-- The fields of a packed status, split at the unit separator by plain searches (a pattern would
+-- test every byte against a character class, which costs far more on long payloads).
+local function split_packed(packed)
+  local parts, n, pos = {}, 0, 1
+  while true do
+    local at = find(packed, sep, pos, true)
+    n = n + 1
+    if not at then
+      parts[n] = sub(packed, pos)
+      return parts, n
+    end
+    parts[n] = sub(packed, pos, at - 1)
+    pos = at + 1
+  end
+end
+
+-- The id of a packed status (its first field).
+local function packed_id(packed)
+  local at = find(packed, sep, 1, true)
+  return at and sub(packed, 1, at - 1) or packed
+end
+
 -- later: another write of this status follows in the same call; unless someone watches it, its
 -- fields are then held back and sent in one HSET with the later write's (later fields win, as
 -- they would one HSET after the other).
 local function write_packed(packed, now, status_prefix, channel_prefix, watched, index, later)
-  local id, ttl, guard, state, attempt, name, queue, payload, err, meta = string.match(packed, packed_pattern)
+  local p, count = split_packed(packed)
+  if count < 9 then error('status-set-many: malformed status ' .. sub(packed, 1, 64)) end
+  local id, ttl, guard, state, attempt, name, queue, payload, err = p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]
   local key = status_prefix .. id .. '}'
   local old_state, old_queue, old_attempt
   local last = index.last[id]
@@ -124,10 +146,9 @@ local function write_packed(packed, now, status_prefix, channel_prefix, watched,
   if err ~= '' or not is_new then fields[f + 1] = 'error'; fields[f + 2] = err; f = f + 2 end
   if name ~= '' then fields[f + 1] = 'name'; fields[f + 2] = name; f = f + 2 end
   if queue ~= '' then fields[f + 1] = 'queue'; fields[f + 2] = queue; f = f + 2 end
-  if meta ~= '' then
-    for k, v in string.gmatch(meta, meta_pattern) do
-      if v ~= '' or not is_new then fields[f + 1] = k; fields[f + 2] = v; f = f + 2 end
-    end
+  for i = 10, count - 1, 2 do
+    local v = p[i + 1]
+    if v ~= '' or not is_new then fields[f + 1] = p[i]; fields[f + 2] = v; f = f + 2 end
   end
   if is_new then fields[f + 1] = 'createdAt'; fields[f + 2] = now end
   local published = watched and redis.call('EXISTS', key .. ':watchers') == 1
@@ -201,8 +222,8 @@ local function file_index(index, now, queues_key, index_prefix, horizon)
   if next(index.finished) then
     local at = tonumber(now)
     local tp = base .. 'tp:' .. (at - at % 60000)
-    for field, n in pairs(index.finished) do redis.call('HINCRBY', tp, field, n) end
-    redis.call('PEXPIRE', tp, 90000000)
+    for field, n in pairs(index.finished) do redis.call('HINCRBY', tp, field, string.format('%d', n)) end
+    redis.call('PEXPIRE', tp, '90000000')
   end
   if horizon ~= '' then
     for _, queue in ipairs(names) do
@@ -272,12 +293,14 @@ local index = new_index(KEYS[1])
 local n = 0
 local writes = {}
 local first = 8 + 3 * tonumber(ARGV[7])
+local ids = {}
 for i = first, #ARGV do
-  local id = string.match(ARGV[i], id_pattern)
+  local id = packed_id(ARGV[i])
+  ids[i] = id
   writes[id] = (writes[id] or 0) + 1
 end
 for i = first, #ARGV do
-  local id = string.match(ARGV[i], id_pattern)
+  local id = ids[i]
   writes[id] = writes[id] - 1
   if write_packed(ARGV[i], now, ARGV[2], ARGV[3], watched, index, writes[id] > 0) then n = n + 1 end
 end
