@@ -14,6 +14,7 @@ import {
   type WorkerExtension,
   type WorkerOptions,
 } from '../../lib/core/index.js';
+import { until } from '../support/until.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -32,14 +33,6 @@ function setup(handlers: TaskHandler[], options: Partial<WorkerOptions> = {}) {
   });
   return { broker, backend, stem, worker, registry };
 }
-
-const until = async (check: () => Promise<boolean> | boolean, ms = 3_000) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 const fastRetry = { backoff: 10, jitter: false };
 

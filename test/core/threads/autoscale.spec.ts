@@ -2,19 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryBroker, InMemoryResultBackend } from '../../../lib/adapters/memory/index.js';
 import { ConfigurationError, SimpleTaskRegistry, Stem, TestClock, ThreadExecutor, threadTask, Worker } from '../../../lib/core/index.js';
 import { TS_THREAD_EXEC_ARGV } from '../../support/thread-loader.js';
+import { until } from '../../support/until.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
-
-const until = async (check: () => boolean, ms = 10_000) => {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 const autoscale = { min: 1, max: 4, backlogPerSlot: 2, scaleUpCooldown: 1_000, scaleDownCooldown: 2_000, idlePeriod: 5_000, interval: 1_000 };
 
@@ -63,17 +56,17 @@ describe('worker autoscale', () => {
     expect(worker.concurrency).toBe(1);
     for (let i = 0; i < 10; i++) await stem.enqueue('io.wait', {});
     await worker.start();
-    await until(() => running() === 1);
+    await until(() => running() === 1, 10_000, 10);
 
     await clock.advance(1_000);
     expect(scaled).toEqual([{ from: 1, to: 4, reason: 'backlog' }]);
-    await until(() => running() === 4);
+    await until(() => running() === 4, 10_000, 10);
     await clock.advance(5_000);
     expect(worker.concurrency).toBe(4);
     expect(peak()).toBe(4);
 
     open();
-    await until(() => worker.stats().succeeded === 10);
+    await until(() => worker.stats().succeeded === 10, 10_000, 10);
     expect(peak()).toBe(4);
     await clock.advance(4_000);
     expect(worker.concurrency).toBe(4);
@@ -89,10 +82,10 @@ describe('worker autoscale', () => {
     const { clock, stem, worker, scaled, running } = setup({ scaleUpCooldown: 3_000 });
     for (let i = 0; i < 3; i++) await stem.enqueue('io.wait', {});
     await worker.start();
-    await until(() => running() === 1);
+    await until(() => running() === 1, 10_000, 10);
     await clock.advance(1_000);
     expect(scaled).toEqual([{ from: 1, to: 2, reason: 'backlog' }]);
-    await until(() => running() === 2);
+    await until(() => running() === 2, 10_000, 10);
     for (let i = 0; i < 6; i++) await stem.enqueue('io.wait', {});
     await clock.advance(2_000);
     expect(scaled).toHaveLength(1);
@@ -107,7 +100,7 @@ describe('worker autoscale', () => {
     expect(thread.stats().target).toBe(1);
     for (let i = 0; i < 10; i++) await stem.enqueue('io.wait', {});
     await worker.start();
-    await until(() => running() === 1);
+    await until(() => running() === 1, 10_000, 10);
     await clock.advance(1_000);
     expect(worker.concurrency).toBe(4);
     expect(thread.stats().target).toBe(2);
