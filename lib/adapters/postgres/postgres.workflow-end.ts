@@ -4,7 +4,10 @@ import { WorkflowRunNotFoundError } from '../../core/workflow/errors/workflow-ru
 import { isTerminalWorkflowStatus, type RunState, type WorkflowCancellationData, type WorkflowRunError } from '../../core/workflow/run-state.js';
 import { childSignalName } from '../../core/workflow/workflow.constants.js';
 import { childRunOutcome, type ChildRunOutcome } from '../../core/workflow/workflow-store.js';
-import { isNotSentError, type PostgresContext, retryTransient } from './postgres.connection.js';
+import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
+import { isLockConflict, isNotSentError, type PostgresContext, retryTransient } from './postgres.connection.js';
+import { eachAlone, setOrEach } from './postgres.set-or-each.js';
+import { isRowError } from './postgres.status-write.js';
 import { withTransaction } from './postgres.transaction.js';
 import { payloadParam, toRunState, type WorkflowRunRow } from './postgres.workflow-row.js';
 import * as sql from './sql/workflows.sql.js';
@@ -12,12 +15,32 @@ import * as sql from './sql/workflows.sql.js';
 type EndStatus = 'completed' | 'failed' | 'cancelled' | 'retry';
 type EndChange = { readonly result?: unknown; readonly error?: WorkflowRunError; readonly cancellation?: WorkflowCancellationData };
 
+/** Ends of concurrent runs sent in one statement. */
+const COALESCE = 200;
+
+/** One end of a run without a parent, as the batched statement takes it. */
+interface LoneEnd {
+  readonly runId: string;
+  readonly status: Exclude<EndStatus, 'retry'>;
+  readonly ownerId: string | null;
+  readonly change: EndChange;
+}
+
+/** What an end of a run without a parent answers: the ended row, or whether the run has a parent. */
+interface LoneEndRow {
+  ended: WorkflowRunRow | null;
+  has_parent: boolean;
+}
+
 /**
  * Ends and signals of the Postgres workflow store. A run without a parent ends in one statement
- * (the end, its watchers and signals deleted, the NOTIFY); a child's end signals its parent in
- * the same transaction, on the locked rows.
+ * (the end, its watchers and signals deleted, the NOTIFY), and the ends of concurrent runs made
+ * while a statement is out go together in the next one (`sql.endLoneRuns`); a child's end
+ * signals its parent in the same transaction, on the locked rows.
  */
 export class PostgresWorkflowEnds {
+  private readonly lone: MicroBatcher<LoneEnd, LoneEndRow>;
+
   constructor(
     private readonly ctx: PostgresContext,
     private readonly clock: Clock,
@@ -25,7 +48,14 @@ export class PostgresWorkflowEnds {
     private readonly retention: number,
     /** NOTIFY channel of run ends. */
     private readonly channel: string,
-  ) {}
+  ) {
+    this.lone = new MicroBatcher((items) => this.endLone(items), { maxBatch: COALESCE, maxConcurrent: 3, keyOf: (item) => item.runId });
+  }
+
+  /** Resolves once every end made so far went out. */
+  drain(): Promise<void> {
+    return this.lone.drain();
+  }
 
   /**
    * Ends the run (`retry`: records a retryable error, the run stays running) unless it ended
@@ -36,14 +66,69 @@ export class PostgresWorkflowEnds {
       const { rows } = await this.write<WorkflowRunRow>(sql.retryLiveRun(this.ctx.s), () => [runId, JSON.stringify(change.error), this.clock.now(), ownerId ?? null]);
       return rows[0] ? toRunState(rows[0]) : null;
     }
-    const { rows } = await this.write<{ ended: WorkflowRunRow | null; has_parent: boolean }>(sql.endLoneRun(this.ctx.s), () => [
-      ...this.endValues(runId, status, this.clock.now(), change),
-      ownerId ?? null,
+    const row = await this.lone.add({ runId, status, ownerId: ownerId ?? null, change });
+    if (row.ended) return toRunState(row.ended);
+    return row.has_parent ? this.endChild(runId, status, ownerId, change) : null;
+  }
+
+  /** Ends runs without a parent: distinct runs in one statement, a run ended twice in the batch again on its own after its first. */
+  private async endLone(items: LoneEnd[]): Promise<(LoneEndRow | BatchItemFailure)[]> {
+    const seen = new Set<string>();
+    const firsts: number[] = [];
+    const later: number[] = [];
+    items.forEach((item, i) => {
+      if (seen.has(item.runId)) later.push(i);
+      else {
+        seen.add(item.runId);
+        firsts.push(i);
+      }
+    });
+    const out: (LoneEndRow | BatchItemFailure)[] = new Array(items.length);
+    const together = await setOrEach(
+      firsts.map((i) => items[i]!),
+      {
+        together: () => this.endTogether(firsts.map((i) => items[i]!)),
+        one: (item) => this.endOne(item),
+        // NOTE: a value the database refuses fails only its own end; a deadlock (nothing was committed) is retried one run at a time.
+        fallBackOn: (error) => isRowError(error) || isLockConflict(error),
+      },
+    );
+    firsts.forEach((at, k) => (out[at] = together[k]!));
+    const alone = await eachAlone(
+      later.map((i) => items[i]!),
+      (item) => this.endOne(item),
+    );
+    later.forEach((at, k) => (out[at] = alone[k]!));
+    return out;
+  }
+
+  /** Ends of distinct runs in one statement; ids go out sorted, so two statements lock shared runs in one order. */
+  private async endTogether(items: LoneEnd[]): Promise<LoneEndRow[]> {
+    const order = items.map((_, i) => i).sort((a, b) => (items[a]!.runId < items[b]!.runId ? -1 : 1));
+    const now = this.clock.now();
+    const values = order.map((i) => this.endValues(items[i]!.runId, items[i]!.status, now, items[i]!.change));
+    const column = (k: number) => values.map((v) => v[k]);
+    const { rows } = await this.ctx.pool.query<LoneEndRow & { ord: string }>(sql.endLoneRuns(this.ctx.s), [
+      column(0),
+      column(1),
+      column(3),
+      column(4),
+      column(5),
+      column(6),
+      order.map((i) => items[i]!.ownerId),
+      now,
+      this.retention > 0 ? now + this.retention : null,
       this.channel,
     ]);
-    const row = rows[0];
-    if (row?.ended) return toRunState(row.ended);
-    return row?.has_parent ? this.endChild(runId, status, ownerId, change) : null;
+    const out: LoneEndRow[] = new Array(items.length);
+    for (const row of rows) out[order[Number(row.ord) - 1]!] = row;
+    return out;
+  }
+
+  private async endOne(item: LoneEnd): Promise<LoneEndRow> {
+    const values = [...this.endValues(item.runId, item.status, this.clock.now(), item.change), item.ownerId, this.channel];
+    const { rows } = await this.ctx.pool.query<LoneEndRow>(sql.endLoneRun(this.ctx.s), values);
+    return rows[0] ?? { ended: null, has_parent: false };
   }
 
   /** Stores signal `name` with the run (locked here, inside the caller's transaction); wakes it when it waits for that signal. */

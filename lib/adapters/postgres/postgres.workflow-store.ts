@@ -20,6 +20,7 @@ import { isNotSentError, openPostgres, type PostgresContext, type PostgresTarget
 import { requireTable } from './postgres.require-table.js';
 import { withTransaction } from './postgres.transaction.js';
 import { PostgresCheckpointWriter } from './postgres.workflow-checkpoints.js';
+import { PostgresRunClaims } from './postgres.workflow-claims.js';
 import { PostgresWorkflowEnds } from './postgres.workflow-end.js';
 import { PostgresRunInserter } from './postgres.workflow-run-inserts.js';
 import { PostgresWorkflowWatch } from './postgres.workflow-watch.js';
@@ -51,6 +52,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   private readonly ends: PostgresWorkflowEnds;
   private readonly checkpoints: PostgresCheckpointWriter;
   private readonly inserts: PostgresRunInserter;
+  private readonly claims: PostgresRunClaims;
   private readonly sweepInterval: number;
   private sweepTimer: TimerHandle | undefined;
   private closing: Promise<void> | undefined;
@@ -65,6 +67,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     this.ends = new PostgresWorkflowEnds(ctx, this.clock, this.retention, this.channel);
     this.checkpoints = new PostgresCheckpointWriter(ctx, this.clock);
     this.inserts = new PostgresRunInserter(ctx, this.clock);
+    this.claims = new PostgresRunClaims(ctx, this.clock);
     this.watcher = new PostgresWorkflowWatch(ctx, this.channel, this.clock, options.watchPollInterval ?? 5_000, (id) => this.get(id));
     this.sweepInterval = options.sweepInterval ?? 60_000;
     this.scheduleSweep();
@@ -258,12 +261,8 @@ export class PostgresWorkflowStore implements WorkflowStore {
   }
 
   async claimAndLoad(runId: string, ownerId: string, leaseDuration: number): Promise<LoadedRun | null> {
-    const { rows } = await this.write<{ run: WorkflowRunRow | null; steps: CheckpointRow[] | null; read_cursor: number | null; read_updated_at: string | null }>(
-      sql.claimAndLoad(this.ctx.s),
-      () => this.leaseValues(runId, ownerId, leaseDuration),
-    );
-    const row = rows[0];
-    if (!row?.run) return null;
+    const row = await this.claims.claim(runId, ownerId, leaseDuration);
+    if (!row.run) return null;
     if (row.run.expires_at !== null && Number(row.run.expires_at) <= this.clock.now()) return { run: null, steps: [] };
     const run = toRunState(row.run);
     // NOTE: a write that committed while the claim waited for the row is missing from the checkpoints read.
@@ -299,7 +298,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     this.closing ??= (async () => {
       this.sweepTimer?.cancel();
       this.watcher.close();
-      await Promise.all([this.inserts.drain(), this.checkpoints.drain()]);
+      await Promise.all([this.inserts.drain(), this.checkpoints.drain(), this.claims.drain(), this.ends.drain()]);
       await this.ctx.release();
     })();
     return this.closing;

@@ -226,6 +226,32 @@ notified AS (SELECT pg_notify($10, id) FROM run)
 SELECT (SELECT row_to_json(run) FROM run) AS ended, (SELECT count(*) FROM notified) AS notified,
   EXISTS (SELECT 1 FROM ${s}.workflow_runs WHERE id = $1 AND parent_run_id IS NOT NULL) AS has_parent`;
 
+/**
+ * {@link endLoneRun} for several runs (distinct ids, one statement): run $1[i] ends with status
+ * $2[i] (result $3[i] when $4[i], error $5[i], cancellation $6[i], owner $7[i] checked) at $8,
+ * expiring at $9, NOTIFY on channel $10. One row per run asked for, with its position in $1
+ * (`ord`, 1-based), `ended` and `has_parent` as in {@link endLoneRun}.
+ */
+export const endLoneRuns = (s: string) => `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::text[])
+    WITH ORDINALITY AS t(run_id, next_status, value, valued, failure, cancel, owner, ord)
+), run AS (
+  UPDATE ${s}.workflow_runs SET status = input.next_status, updated_at = $8, has_result = input.valued,
+    result = CASE WHEN input.valued THEN input.value::json ELSE result END,
+    last_error = COALESCE(input.failure::json, last_error), cancellation_data = COALESCE(input.cancel::json, cancellation_data), expires_at = $9,
+    suspension = NULL, resume_data = NULL, wait_topic = NULL, resume_at = NULL, owner_id = NULL, lease_expires_at = NULL
+  FROM input
+  WHERE id = input.run_id AND parent_run_id IS NULL AND status NOT IN ('completed', 'failed', 'cancelled')
+    AND (input.owner IS NULL OR (owner_id = input.owner AND lease_expires_at > $8))
+  RETURNING ${RUN_COLUMNS}
+), w AS (DELETE FROM ${s}.workflow_watchers WHERE run_id IN (SELECT id FROM run)),
+sig AS (DELETE FROM ${s}.workflow_signals WHERE run_id IN (SELECT id FROM run)),
+notified AS (SELECT pg_notify($10, id) FROM run)
+SELECT input.ord, (SELECT row_to_json(run) FROM run WHERE run.id = input.run_id) AS ended, (SELECT count(*) FROM notified) AS notified,
+  EXISTS (SELECT 1 FROM ${s}.workflow_runs p WHERE p.id = input.run_id AND p.parent_run_id IS NOT NULL) AS has_parent
+FROM input`;
+
 /** Records retryable error $2 of run $1 at $3 for owner $4 unless it ended; the run stays (or is again) running. */
 export const retryLiveRun = (s: string) => `
 UPDATE ${s}.workflow_runs SET status = 'running', last_error = $2::json, updated_at = $3
@@ -254,6 +280,28 @@ SELECT (SELECT row_to_json(run) FROM run) AS run,
   (SELECT json_agg(json_build_object('name', name, 'value', value::text, 'meta', meta, 'position', position, 'completed_at', completed_at) ORDER BY position)
      FROM ${s}.workflow_steps WHERE run_id = $1) AS steps,
   (SELECT cursor FROM before) AS read_cursor, (SELECT updated_at FROM before) AS read_updated_at`;
+
+/**
+ * {@link claimAndLoad} for several runs (distinct ids, one statement): run $1[i] for owner $2[i]
+ * until $4[i], unless another owner's lease is live at $3. One row per run asked for, with its
+ * position in $1 (`ord`, 1-based) and the columns of {@link claimAndLoad}.
+ */
+export const claimAndLoadMany = (s: string) => `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $4::bigint[]) WITH ORDINALITY AS t(run_id, owner, until, ord)
+), before AS (
+  SELECT r.id AS run_id, r.cursor, r.updated_at FROM ${s}.workflow_runs r JOIN input ON r.id = input.run_id
+), run AS (
+  UPDATE ${s}.workflow_runs SET owner_id = input.owner, lease_expires_at = input.until
+  FROM input
+  WHERE id = input.run_id AND (owner_id IS NULL OR owner_id = input.owner OR lease_expires_at <= $3)
+  RETURNING ${RUN_COLUMNS}
+)
+SELECT input.ord, (SELECT row_to_json(run) FROM run WHERE run.id = input.run_id) AS run,
+  (SELECT json_agg(json_build_object('name', name, 'value', value::text, 'meta', meta, 'position', position, 'completed_at', completed_at) ORDER BY position)
+     FROM ${s}.workflow_steps WHERE run_id = input.run_id) AS steps,
+  before.cursor AS read_cursor, before.updated_at AS read_updated_at
+FROM input LEFT JOIN before ON before.run_id = input.run_id`;
 
 /** Extends owner $2's live lease of run $1 (at $3) to $4. */
 export const renewRun = (s: string) => `

@@ -1,0 +1,104 @@
+import type { Clock } from '../../core/utils/clock.js';
+import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
+import { isLockConflict, type PostgresContext } from './postgres.connection.js';
+import { eachAlone, setOrEach } from './postgres.set-or-each.js';
+import { isRowError } from './postgres.status-write.js';
+import type { CheckpointRow, WorkflowRunRow } from './postgres.workflow-row.js';
+import * as sql from './sql/workflows.sql.js';
+
+/** Claims of concurrent runs sent in one statement. */
+const COALESCE = 200;
+
+/** What a claim-and-load statement answers for one run. */
+export interface ClaimedRunRow {
+  run: WorkflowRunRow | null;
+  steps: CheckpointRow[] | null;
+  read_cursor: number | null;
+  read_updated_at: string | null;
+}
+
+interface Claim {
+  readonly runId: string;
+  readonly ownerId: string;
+  readonly leaseDuration: number;
+}
+
+/**
+ * Claims runs and loads their checkpoints for the workflow store: the claims made while a
+ * statement is out go together in the next one (`sql.claimAndLoadMany`), so fifty runs starting
+ * at once cost a few commits instead of fifty. A claim on an idle store goes out alone, in the
+ * next turn of the event loop. Each claim still checks its own run's lease, and its lease runs
+ * from the time its statement is sent.
+ */
+export class PostgresRunClaims {
+  private readonly batcher: MicroBatcher<Claim, ClaimedRunRow>;
+
+  constructor(
+    private readonly ctx: PostgresContext,
+    private readonly clock: Clock,
+  ) {
+    this.batcher = new MicroBatcher((items) => this.run(items), { maxBatch: COALESCE, maxConcurrent: 3, keyOf: (item) => item.runId });
+  }
+
+  /** Takes the lease of the run for `ownerId` (unless another owner's is live) and reads it with its checkpoints. */
+  claim(runId: string, ownerId: string, leaseDuration: number): Promise<ClaimedRunRow> {
+    return this.batcher.add({ runId, ownerId, leaseDuration });
+  }
+
+  /** Resolves once every claim made so far went out. */
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
+
+  private async run(items: Claim[]): Promise<(ClaimedRunRow | BatchItemFailure)[]> {
+    // NOTE: one statement updates a run row once, so a run claimed twice in the batch is claimed
+    // again on its own, after the first.
+    const seen = new Set<string>();
+    const firsts: number[] = [];
+    const later: number[] = [];
+    items.forEach((item, i) => {
+      if (seen.has(item.runId)) later.push(i);
+      else {
+        seen.add(item.runId);
+        firsts.push(i);
+      }
+    });
+    const out: (ClaimedRunRow | BatchItemFailure)[] = new Array(items.length);
+    const firstResults = await this.together(firsts.map((i) => items[i]!));
+    firsts.forEach((at, k) => (out[at] = firstResults[k]!));
+    const laterResults = await eachAlone(
+      later.map((i) => items[i]!),
+      (item) => this.one(item),
+    );
+    later.forEach((at, k) => (out[at] = laterResults[k]!));
+    return out;
+  }
+
+  /** Claims of distinct runs in one statement; ids go out sorted, so two statements lock shared runs in one order. */
+  private together(items: Claim[]): Promise<(ClaimedRunRow | BatchItemFailure)[]> {
+    return setOrEach(items, {
+      together: async () => {
+        const order = items.map((_, i) => i).sort((a, b) => (items[a]!.runId < items[b]!.runId ? -1 : 1));
+        const now = this.clock.now();
+        const { rows } = await this.ctx.pool.query<ClaimedRunRow & { ord: string }>(sql.claimAndLoadMany(this.ctx.s), [
+          order.map((i) => items[i]!.runId),
+          order.map((i) => items[i]!.ownerId),
+          now,
+          order.map((i) => now + items[i]!.leaseDuration),
+        ]);
+        const out: ClaimedRunRow[] = new Array(items.length);
+        for (const row of rows) out[order[Number(row.ord) - 1]!] = row;
+        return out;
+      },
+      one: (item) => this.one(item),
+      // NOTE: a deadlock with another transaction on these runs (nothing was committed) is retried one run at a time.
+      fallBackOn: (error) => isRowError(error) || isLockConflict(error),
+    });
+  }
+
+  private async one(item: Claim): Promise<ClaimedRunRow> {
+    const now = this.clock.now();
+    const { rows } = await this.ctx.pool.query<ClaimedRunRow>(sql.claimAndLoad(this.ctx.s), [item.runId, item.ownerId, now, now + item.leaseDuration]);
+    return rows[0] ?? { run: null, steps: null, read_cursor: null, read_updated_at: null };
+  }
+}
