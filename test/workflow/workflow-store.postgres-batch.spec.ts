@@ -99,4 +99,16 @@ describe.runIf(available)('Postgres workflow store: the claims and ends of concu
     lone.forEach((run, i) => expect(ended[i + 1]).toMatchObject({ id: run.id, status: 'completed', result: run.id }));
     expect((await store.listSignals(parent.id)).map((s) => s.payload)).toEqual([expect.objectContaining({ status: 'completed', result: 'from child' })]);
   });
+
+  it('reads forty runs at once in one statement, each read answered as if sent alone', async () => {
+    const runs = await Promise.all(Array.from({ length: 40 }, (_, i) => store.createRun({ workflow: 'batch', params: { i }, runId: `read-${String(i).padStart(2, '0')}` })));
+    let read: unknown[] = [];
+    const sent = await statementsDuring(pool, async () => {
+      read = await Promise.all([...runs.map((run) => store.get(run.id)), store.get('read-07'), store.get('no-such-run')]);
+    });
+    runs.forEach((run, i) => expect(read[i]).toMatchObject({ id: run.id, status: 'running', params: { i } }));
+    expect(read[40]).toMatchObject({ id: 'read-07', params: { i: 7 } });
+    expect(read[41]).toBeNull();
+    expect(sent.length).toBeLessThanOrEqual(3);
+  });
 });

@@ -21,6 +21,7 @@ import { requireTable } from './postgres.require-table.js';
 import { withTransaction } from './postgres.transaction.js';
 import { PostgresCheckpointWriter } from './postgres.workflow-checkpoints.js';
 import { PostgresRunClaims } from './postgres.workflow-claims.js';
+import { PostgresRunReads } from './postgres.workflow-reads.js';
 import { PostgresWorkflowEnds } from './postgres.workflow-end.js';
 import { PostgresRunInserter } from './postgres.workflow-run-inserts.js';
 import { PostgresWorkflowWatch } from './postgres.workflow-watch.js';
@@ -53,6 +54,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   private readonly checkpoints: PostgresCheckpointWriter;
   private readonly inserts: PostgresRunInserter;
   private readonly claims: PostgresRunClaims;
+  private readonly reads: PostgresRunReads;
   private readonly sweepInterval: number;
   private sweepTimer: TimerHandle | undefined;
   private closing: Promise<void> | undefined;
@@ -68,6 +70,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     this.checkpoints = new PostgresCheckpointWriter(ctx, this.clock);
     this.inserts = new PostgresRunInserter(ctx, this.clock);
     this.claims = new PostgresRunClaims(ctx, this.clock);
+    this.reads = new PostgresRunReads(ctx, this.clock);
     this.watcher = new PostgresWorkflowWatch(ctx, this.channel, this.clock, options.watchPollInterval ?? 5_000, (id) => this.get(id));
     this.sweepInterval = options.sweepInterval ?? 60_000;
     this.scheduleSweep();
@@ -106,8 +109,8 @@ export class PostgresWorkflowStore implements WorkflowStore {
   }
 
   async get(runId: string): Promise<RunState | null> {
-    const { rows } = await this.read<WorkflowRunRow>(sql.getRun(this.ctx.s), [runId, this.clock.now()]);
-    return rows[0] ? toRunState(rows[0]) : null;
+    const row = await this.reads.get(runId);
+    return row ? toRunState(row) : null;
   }
 
   async listRuns(query: ListWorkflowRunsQuery = {}): Promise<RunState[]> {
@@ -298,7 +301,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     this.closing ??= (async () => {
       this.sweepTimer?.cancel();
       this.watcher.close();
-      await Promise.all([this.inserts.drain(), this.checkpoints.drain(), this.claims.drain(), this.ends.drain()]);
+      await Promise.all([this.inserts.drain(), this.checkpoints.drain(), this.claims.drain(), this.ends.drain(), this.reads.drain()]);
       await this.ctx.release();
     })();
     return this.closing;

@@ -28,8 +28,8 @@ RETURNING ${RUN_COLUMNS}`;
 /** Workflow name of run $1. */
 export const runWorkflow = (s: string) => `SELECT workflow FROM ${s}.workflow_runs WHERE id = $1`;
 
-/** Run $1 unless its retention passed at $2. */
-export const getRun = (s: string) => `SELECT ${RUN_COLUMNS} FROM ${s}.workflow_runs WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)`;
+/** The runs of ids $1 that have not expired at $2. */
+export const getRuns = (s: string) => `SELECT ${RUN_COLUMNS} FROM ${s}.workflow_runs WHERE id = ANY($1::text[]) AND (expires_at IS NULL OR expires_at > $2)`;
 
 /** Run $1, locked (inside a transaction). */
 export const lockRun = (s: string) => `SELECT ${RUN_COLUMNS} FROM ${s}.workflow_runs WHERE id = $1 FOR UPDATE`;
