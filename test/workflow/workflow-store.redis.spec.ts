@@ -192,13 +192,13 @@ describe.runIf(available)('Redis workflow store: ends told to watchers', () => {
       const seen: string[] = [];
       here.watch(run.id, (state) => seen.push(state.status));
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const ops = (here as unknown as { ops: { run: (...args: unknown[]) => Promise<unknown> } }).ops;
-      const send = ops.run.bind(ops);
+      const ops = (here as unknown as { ops: { runIndexing: (...args: unknown[]) => Promise<unknown> } }).ops;
+      const send = ops.runIndexing.bind(ops);
       const cancelThere = async () => {
         await there.cancel(run.id, { reason: 'elsewhere' });
         await new Promise((resolve) => setTimeout(resolve, 100));
       };
-      ops.run = async (...args: unknown[]) => {
+      ops.runIndexing = async (...args: unknown[]) => {
         if (args[0] !== 'end') return send(...args);
         if (cancelFirst) await cancelThere();
         const out = await send(...args);

@@ -7,6 +7,7 @@ import { WORKFLOW_LIB_LUA } from './workflow-lib.lua.js';
  *
  * op_create(A)     A[1] run id, A[2] workflow, A[3] params JSON, A[4] parent run id ('' for none),
  *                  A[5] now, A[6] cancellation policy JSON, A[7] metadata JSON
+ *                  With IX (wf-batch), also indexes the new run as wf-index-add does.
  *                  Returns false when created, else the workflow name of the run that holds the id.
  * op_get(A)        Returns {HGETALL, LLEN} ({{}, 0} for a missing run).
  * op_save_step(A)  A[1] checkpoint name, A[2] value JSON ('' for undefined), A[3] now,
@@ -23,15 +24,34 @@ import { WORKFLOW_LIB_LUA } from './workflow-lib.lua.js';
  *                  when the run ended)
  *                  An end clears lease, suspension, resume data and signals, and starts the
  *                  retention expiry; retry records a retryable error and leaves the run running.
+ *                  With IX (wf-batch), an end of a run without a parent also moves it from the
+ *                  active and due indexes to the expiring one, as wf-index-set does (a child's
+ *                  end leaves that to the store, which signals the parent first).
  *                  Returns false when the run is missing, ended, or leased by another owner; else
  *                  {state, previous wait topic}.
  */
 export const WORKFLOW_OPS_LUA = `${WORKFLOW_LIB_LUA}
+-- The run index keys' common start (\`<p>:{wf}\`, see RedisWorkflowKeys) when the operations write
+-- the indexes too (wf-batch on a standalone server), else nil.
+local IX = nil
+
+local escapes = {['"'] = '\\\\"', ['\\\\'] = '\\\\\\\\', ['\\b'] = '\\\\b', ['\\f'] = '\\\\f', ['\\n'] = '\\\\n', ['\\r'] = '\\\\r', ['\\t'] = '\\\\t'}
+local function escape(c) return escapes[c] or string.format('\\\\u%04x', string.byte(c)) end
+-- s as JSON.stringify writes it (index members are compared with the ones the store builds).
+local function json_string(s) return '"' .. (string.gsub(s, '[%z\\1-\\31"\\\\]', escape)) .. '"' end
+
 local function op_create(A)
   local existing = redis.call('HGET', R, 'wf')
   if existing then return existing end
   redis.call('HSET', R, 'id', A[1], 'wf', A[2], 'st', 'running', 'params', A[3], 'parent', A[4], 'cAt', A[5], 'uAt', A[5], 'wt', '', 'ra', '',
     'sT', '', 'sS', '', 'sSig', '', 'rdS', '', 'rdT', '', 'errS', '', 'own', '', 'lx', '', 'cp', A[6], 'meta', A[7], 'sq', 0, 'xa', '')
+  if IX then
+    redis.call('ZADD', IX .. ':runs', A[5], A[1])
+    redis.call('ZADD', IX .. ':runs:wf:' .. A[2], A[5], A[1])
+    redis.call('ZADD', IX .. ':active', A[5], A[1])
+    redis.call('HINCRBY', IX .. ':active:v', A[1], 1)
+    if A[4] ~= '' then redis.call('ZADD', IX .. ':runs:parent:' .. A[4], A[5], A[1]) end
+  end
   return false
 end
 
@@ -57,7 +77,7 @@ local function op_claim_load(A)
 end
 
 local function op_end(A)
-  local f = redis.call('HMGET', R, 'st', 'own', 'lx', 'wt', 'id', 'sq')
+  local f = redis.call('HMGET', R, 'st', 'own', 'lx', 'wt', 'id', 'sq', 'parent', 'wf')
   local st = f[1]
   if not st or is_terminal(st) then return false end
   if A[1] ~= 'cancelled' and not owned(A[3], f[2], f[3], tonumber(A[2])) then return false end
@@ -84,6 +104,12 @@ local function op_end(A)
     for _, key in ipairs({R, O, S}) do redis.call('PEXPIRE', key, ttl) end
   end
   redis.call('PUBLISH', A[10], f[5])
+  if IX and f[7] == '' then
+    redis.call('ZREM', IX .. ':active', f[5])
+    redis.call('HDEL', IX .. ':active:v', f[5])
+    redis.call('ZREM', IX .. ':due', f[5])
+    if ttl > 0 then redis.call('ZADD', IX .. ':expiring', A[9], '[' .. json_string(f[5]) .. ',' .. json_string(f[8]) .. ',null]') end
+  end
   return {state(), f[4]}
 end
 `;
@@ -99,12 +125,15 @@ end
  * ARGV[2] JSON text of the operations: one [name, run id, [arguments]] each, every argument a
  *         string (name: create | get | save-step | claim-load | end; the arguments as the op_*
  *         functions above take them)
+ * ARGV[3] the run index keys' common start (`<p>:{wf}`): creates and ends write the indexes too
+ *         (see op_create, op_end)
  * Returns JSON text of one [1, result] or [0, error message] per operation (an empty Lua table,
  *         as an empty list, comes out as {}).
  */
 export const WF_BATCH_LUA = `${WORKFLOW_OPS_LUA}
 local ops = { create = op_create, get = op_get, ['save-step'] = op_save_step, ['claim-load'] = op_claim_load, ['end'] = op_end }
 local prefix = ARGV[1]
+IX = ARGV[3]
 local out = {}
 for i, item in ipairs(cjson.decode(ARGV[2])) do
   R = prefix .. item[2] .. '}'
