@@ -52,6 +52,7 @@ try {
     if (session) {
       session.connect();
       await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 100 });
       await session.post('Profiler.start');
     }
     const s0 = await server(redis);

@@ -64,28 +64,33 @@ local function op_save_step(A)
   return 1
 end
 
+-- NOTE: claim-load and end read the run once (HGETALL) and answer with that read as their writes
+-- changed it, instead of reading fields before the writes and the whole run after them.
 local function op_claim_load(A)
-  local f = redis.call('HMGET', R, 'own', 'lx')
-  local own = f[1]
-  -- NOTE: every run HASH has an own field ('' when free), so only a run without one may be missing.
-  if not own and redis.call('EXISTS', R) == 0 then return false end
-  if own ~= '' and own ~= A[1] and (tonumber(f[2]) or 0) > tonumber(A[2]) then return false end
+  local all, at = read_run()
+  if #all == 0 then return false end
+  local own = at.own and all[at.own] or ''
+  if own ~= '' and own ~= A[1] and (tonumber(at.lx and all[at.lx]) or 0) > tonumber(A[2]) then return false end
   redis.call('HSET', R, 'own', A[1], 'lx', A[3])
+  put_field(all, at, 'own', A[1])
+  put_field(all, at, 'lx', A[3])
   local names = redis.call('LRANGE', O, 0, -1)
-  if #names == 0 then return {state(0), {}, {}} end
-  return {state(#names), names, redis.call('HMGET', S, unpack(names))}
+  if #names == 0 then return {state(0, all), {}, {}} end
+  return {state(#names, all), names, redis.call('HMGET', S, unpack(names))}
 end
 
 local function op_end(A)
-  local f = redis.call('HMGET', R, 'st', 'own', 'lx', 'wt', 'id', 'sq', 'parent', 'wf')
-  local st = f[1]
+  local all, at = read_run()
+  local function get(field) return at[field] and all[at[field]] end
+  local st = get('st')
   if not st or is_terminal(st) then return false end
-  if A[1] ~= 'cancelled' and not owned(A[3], f[2], f[3], tonumber(A[2])) then return false end
+  if A[1] ~= 'cancelled' and not owned(A[3], get('own'), get('lx'), tonumber(A[2])) then return false end
   if A[1] == 'retry' then
     if A[5] ~= '' then redis.call('HSET', R, 'err', A[5], 'errS', A[6], 'st', 'running', 'uAt', A[2])
     else redis.call('HSET', R, 'st', 'running', 'uAt', A[2]) end
     return {state(), ''}
   end
+  local id, wt, parent = get('id'), get('wt') or false, get('parent') or ''
   local set = {'st', A[1], 'wt', '', 'ra', '', 'own', '', 'lx', '', 'uAt', A[2], 'sT', '', 'sS', '', 'sSig', '', 'rdS', '', 'rdT', ''}
   local function put(field, value)
     set[#set + 1] = field
@@ -96,21 +101,29 @@ local function op_end(A)
   if A[1] == 'cancelled' then put('cd', A[7]) end
   local ttl = tonumber(A[8])
   if ttl > 0 then put('xa', A[9]) end
-  redis.call('HDEL', R, 'sus', 'sD', 'rd')
+  local gone = {}
+  for _, field in ipairs({'sus', 'sD', 'rd'}) do
+    if at[field] then
+      gone[#gone + 1] = field
+      all[at[field]] = ''
+    end
+  end
+  if #gone > 0 then redis.call('HDEL', R, unpack(gone)) end
   redis.call('HSET', R, unpack(set))
+  for i = 1, #set, 2 do put_field(all, at, set[i], set[i + 1]) end
   -- NOTE: only wf-signal-send writes the signals LIST, and it counts each signal in sq first.
-  if f[6] ~= '0' then redis.call('DEL', G) end
+  if get('sq') ~= '0' then redis.call('DEL', G) end
   if ttl > 0 then
     for _, key in ipairs({R, O, S}) do redis.call('PEXPIRE', key, ttl) end
   end
-  redis.call('PUBLISH', A[10], f[5])
-  if IX and f[7] == '' then
-    redis.call('ZREM', IX .. ':active', f[5])
-    redis.call('HDEL', IX .. ':active:v', f[5])
-    redis.call('ZREM', IX .. ':due', f[5])
-    if ttl > 0 then redis.call('ZADD', IX .. ':expiring', A[9], '[' .. json_string(f[5]) .. ',' .. json_string(f[8]) .. ',null]') end
+  redis.call('PUBLISH', A[10], id)
+  if IX and parent == '' then
+    redis.call('ZREM', IX .. ':active', id)
+    redis.call('HDEL', IX .. ':active:v', id)
+    redis.call('ZREM', IX .. ':due', id)
+    if ttl > 0 then redis.call('ZADD', IX .. ':expiring', A[9], '[' .. json_string(id) .. ',' .. json_string(get('wf')) .. ',null]') end
   end
-  return {state(), f[4]}
+  return {state(nil, all), wt}
 end
 `;
 
