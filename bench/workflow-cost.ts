@@ -10,7 +10,8 @@ import { deleteKeys } from '../test/redis/redis-test-utils.js';
 
 /**
  * What one 3-step workflow costs on the Redis store at concurrency 50, round after round in one
- * process: runs/s, this process's CPU per run, and the server's CPU, commands and bytes per run (INFO cpu
+ * process: runs/s, this process's CPU per run (all threads: JIT compilers and GC helpers too) and its
+ * main thread's busy time per run, and the server's CPU, commands and bytes per run (INFO cpu
  * and INFO stats deltas, so exact only on a server nothing else uses: `COST_REDIS_URL`, default
  * a server of its own on port 6390). Shows how the cost settles once the JIT has warmed up.
  * Run with `node dist/bench/workflow-cost.js` after `npm run build`.
@@ -57,6 +58,7 @@ try {
     }
     const s0 = await server(redis);
     const c0 = process.cpuUsage();
+    const elu0 = performance.eventLoopUtilization();
     const began = performance.now();
     const waits: Promise<unknown>[] = [];
     for (let i = 0; i < RUNS; i += 1_000) {
@@ -67,6 +69,7 @@ try {
     await Promise.all(waits);
     const seconds = (performance.now() - began) / 1_000;
     const c = process.cpuUsage(c0);
+    const busy = performance.eventLoopUtilization(elu0).active * 1_000;
     const s1 = await server(redis);
     if (session) {
       const { profile } = await session.post('Profiler.stop');
@@ -74,7 +77,7 @@ try {
       session.disconnect();
     }
     console.log(
-      `round ${round}: ${fmt(RUNS / seconds).padStart(6)} workflows/s; client ${fmt((c.user + c.system) / RUNS)} µs CPU per run; server ${fmt((s1.cpuUs - s0.cpuUs) / RUNS)} µs CPU, ${((s1.commands - s0.commands - 2) / RUNS).toFixed(1)} commands per run; ${fmt((s1.inBytes - s0.inBytes) / RUNS)} bytes sent, ${fmt((s1.outBytes - s0.outBytes) / RUNS)} received per run`,
+      `round ${round}: ${fmt(RUNS / seconds).padStart(6)} workflows/s; client ${fmt((c.user + c.system) / RUNS)} µs CPU per run (${fmt(busy / RUNS)} µs on the main thread); server ${fmt((s1.cpuUs - s0.cpuUs) / RUNS)} µs CPU, ${((s1.commands - s0.commands - 2) / RUNS).toFixed(1)} commands per run; ${fmt((s1.inBytes - s0.inBytes) / RUNS)} bytes sent, ${fmt((s1.outBytes - s0.outBytes) / RUNS)} received per run`,
     );
   }
 } finally {
