@@ -47,13 +47,14 @@ describe.runIf(available)('Redis workflow store', () => {
 describe.runIf(available)('Redis workflow store: recovery sweeps', () => {
   afterAll(() => deleteKeys(REDIS_URL, `${prefix}:sweep`));
 
-  /** Run reads (`wf-get` script calls) `fn` makes. */
+  /** Run reads `fn` makes (`wf-get` script calls and `get` operations of `wf-batch` calls). */
   async function runReads<T>(fn: () => Promise<T>): Promise<{ value: T; reads: number }> {
     const proto = RedisConnection.prototype as unknown as { command: (...args: unknown[]) => Promise<unknown> };
     const command = proto.command;
     let reads = 0;
     proto.command = function (this: unknown, ...args: unknown[]) {
       if (args[0] === 'evalsha' && args[1] === scripts.wfGet.sha) reads++;
+      if (args[0] === 'evalsha' && args[1] === scripts.wfBatch.sha) reads += (JSON.parse(String(args[4])) as [string][]).filter(([op]) => op === 'get').length;
       return command.apply(this, args);
     };
     try {

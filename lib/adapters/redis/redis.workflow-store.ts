@@ -75,8 +75,8 @@ export class RedisWorkflowStore implements WorkflowStore {
     this.clock = options.clock ?? systemClock;
     this.keys = new RedisWorkflowKeys(options.prefix ?? 'stem');
     const retention = options.retention === false ? 0 : toMillis(options.retention ?? DEFAULT_WORKFLOW_RETENTION, 'retention');
-    this.ctx = new RedisWorkflowContext(shared.connection, this.keys, this.clock, retention);
     this.ops = new RedisRunOps(shared.connection, this.keys);
+    this.ctx = new RedisWorkflowContext(shared.connection, this.keys, this.clock, retention, this.ops);
     this.index = new RedisWorkflowIndex(this.ctx);
     this.waits = new RedisWorkflowWaits(this.ctx);
     const subscriber = new RedisSubscriber(() => shared.connection.duplicate({ enableAutoPipelining: false }));
