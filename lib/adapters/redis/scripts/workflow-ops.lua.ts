@@ -31,8 +31,9 @@ import { WORKFLOW_LIB_LUA } from './workflow-lib.lua.js';
  *                  {state, previous wait topic}.
  */
 export const WORKFLOW_OPS_LUA = `${WORKFLOW_LIB_LUA}
--- The run index keys' common start (\`<p>:{wf}\`, see RedisWorkflowKeys) when the operations write
--- the indexes too (wf-batch on a standalone server), else nil.
+-- The run index keys (see RedisWorkflowKeys) when the operations write the indexes too (wf-batch
+-- on a standalone server), else nil; wf and parent are the starts of the per-workflow and
+-- per-parent keys.
 local IX = nil
 
 local escapes = {['"'] = '\\\\"', ['\\\\'] = '\\\\\\\\', ['\\b'] = '\\\\b', ['\\f'] = '\\\\f', ['\\n'] = '\\\\n', ['\\r'] = '\\\\r', ['\\t'] = '\\\\t'}
@@ -46,11 +47,11 @@ local function op_create(A)
   redis.call('HSET', R, 'id', A[1], 'wf', A[2], 'st', 'running', 'params', A[3], 'parent', A[4], 'cAt', A[5], 'uAt', A[5], 'wt', '', 'ra', '',
     'sT', '', 'sS', '', 'sSig', '', 'rdS', '', 'rdT', '', 'errS', '', 'own', '', 'lx', '', 'cp', A[6], 'meta', A[7], 'sq', 0, 'xa', '')
   if IX then
-    redis.call('ZADD', IX .. ':runs', A[5], A[1])
-    redis.call('ZADD', IX .. ':runs:wf:' .. A[2], A[5], A[1])
-    redis.call('ZADD', IX .. ':active', A[5], A[1])
-    redis.call('HINCRBY', IX .. ':active:v', A[1], 1)
-    if A[4] ~= '' then redis.call('ZADD', IX .. ':runs:parent:' .. A[4], A[5], A[1]) end
+    redis.call('ZADD', IX.runs, A[5], A[1])
+    redis.call('ZADD', IX.wf .. A[2], A[5], A[1])
+    redis.call('ZADD', IX.active, A[5], A[1])
+    redis.call('HINCRBY', IX.versions, A[1], 1)
+    if A[4] ~= '' then redis.call('ZADD', IX.parent .. A[4], A[5], A[1]) end
   end
   return false
 end
@@ -118,10 +119,10 @@ local function op_end(A)
   end
   redis.call('PUBLISH', A[10], id)
   if IX and parent == '' then
-    redis.call('ZREM', IX .. ':active', id)
-    redis.call('HDEL', IX .. ':active:v', id)
-    redis.call('ZREM', IX .. ':due', id)
-    if ttl > 0 then redis.call('ZADD', IX .. ':expiring', A[9], '[' .. json_string(id) .. ',' .. json_string(get('wf')) .. ',null]') end
+    redis.call('ZREM', IX.active, id)
+    redis.call('HDEL', IX.versions, id)
+    redis.call('ZREM', IX.due, id)
+    if ttl > 0 then redis.call('ZADD', IX.expiring, A[9], '[' .. json_string(id) .. ',' .. json_string(get('wf')) .. ',null]') end
   end
   return {state(nil, all), wt}
 end
@@ -139,14 +140,18 @@ end
  *         string (name: create | get | save-step | claim-load | end; the arguments as the op_*
  *         functions above take them)
  * ARGV[3] the run index keys' common start (`<p>:{wf}`): creates and ends write the indexes too
- *         (see op_create, op_end)
+ *         (see op_create, op_end); '' or absent leaves the indexes to the caller
  * Returns JSON text of one [1, result] or [0, error message] per operation (an empty Lua table,
  *         as an empty list, comes out as {}).
  */
 export const WF_BATCH_LUA = `${WORKFLOW_OPS_LUA}
 local ops = { create = op_create, get = op_get, ['save-step'] = op_save_step, ['claim-load'] = op_claim_load, ['end'] = op_end }
 local prefix = ARGV[1]
-IX = ARGV[3]
+local base = ARGV[3]
+if base and base ~= '' then
+  IX = {runs = base .. ':runs', wf = base .. ':runs:wf:', parent = base .. ':runs:parent:', active = base .. ':active', versions = base .. ':active:v',
+    due = base .. ':due', expiring = base .. ':expiring'}
+end
 local out = {}
 for i, item in ipairs(cjson.decode(ARGV[2])) do
   R = prefix .. item[2] .. '}'
