@@ -257,7 +257,7 @@ export function runWorkflowStoreContractTests(adapter: string, factory: Workflow
       const done = await store.markCompleted(run.id, { total: 42 });
       expect(done).toMatchObject({ status: 'completed', result: { total: 42 }, suspension: null, resumeData: null, ownerId: null });
       expect(await store.markCompleted(run.id, 'again')).toBeNull();
-      expect((await must(run.id)).result).toEqual({ total: 42 });
+      expect(await must(run.id)).toMatchObject({ status: 'completed', result: { total: 42 }, suspension: null, resumeData: null, ownerId: null });
     });
 
     it('non-terminal markFailed keeps the run running with lastError; terminal fails it', async () => {

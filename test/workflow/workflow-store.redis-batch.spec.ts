@@ -92,3 +92,25 @@ describe.runIf(available)('Redis workflow store: one call for the operations of 
     }
   });
 });
+
+describe.runIf(available)('Redis workflow store: index writes made by the run operations themselves', () => {
+  afterAll(() => deleteKeys(REDIS_URL, `${prefix}:index`));
+
+  it('a rewound run whose workflow name JSON escapes stays listed once the retention of its first end has passed', async () => {
+    const clock = new FakeWorkflowClock(Date.UTC(2030, 0, 1));
+    const store = await RedisWorkflowStore.connect(REDIS_URL, { prefix: `${prefix}:index`, clock, retention: '1h' });
+    const workflow = 'odd/"name" \\ \t\u0001 ü';
+    try {
+      const [run, other] = await Promise.all([store.createRun({ workflow, params: {} }), store.createRun({ workflow, params: {} })]);
+      expect((await store.listRuns({ workflow })).map((r) => r.id).sort()).toEqual([run.id, other.id].sort());
+      await store.saveStep(run.id, 'a', 1);
+      await Promise.all([store.markCompleted(run.id, 1), store.markCompleted(other.id, 2)]);
+      await store.rewindToStep(run.id, 'a');
+      await clock.advance('2h');
+      expect(await store.sweepExpired()).toBe(1);
+      expect((await store.listRuns({ workflow })).map((r) => [r.id, r.status])).toEqual([[run.id, 'suspended']]);
+    } finally {
+      await store.close();
+    }
+  });
+});

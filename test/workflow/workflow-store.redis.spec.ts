@@ -47,13 +47,14 @@ describe.runIf(available)('Redis workflow store', () => {
 describe.runIf(available)('Redis workflow store: recovery sweeps', () => {
   afterAll(() => deleteKeys(REDIS_URL, `${prefix}:sweep`));
 
-  /** Run reads (`wf-get` script calls) `fn` makes. */
+  /** Run reads `fn` makes (`wf-get` script calls and `get` operations of `wf-batch` calls). */
   async function runReads<T>(fn: () => Promise<T>): Promise<{ value: T; reads: number }> {
     const proto = RedisConnection.prototype as unknown as { command: (...args: unknown[]) => Promise<unknown> };
     const command = proto.command;
     let reads = 0;
     proto.command = function (this: unknown, ...args: unknown[]) {
       if (args[0] === 'evalsha' && args[1] === scripts.wfGet.sha) reads++;
+      if (args[0] === 'evalsha' && args[1] === scripts.wfBatch.sha) reads += (JSON.parse(String(args[4])) as [string][]).filter(([op]) => op === 'get').length;
       return command.apply(this, args);
     };
     try {
@@ -192,13 +193,13 @@ describe.runIf(available)('Redis workflow store: ends told to watchers', () => {
       const seen: string[] = [];
       here.watch(run.id, (state) => seen.push(state.status));
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const ops = (here as unknown as { ops: { run: (...args: unknown[]) => Promise<unknown> } }).ops;
-      const send = ops.run.bind(ops);
+      const ops = (here as unknown as { ops: { runIndexing: (...args: unknown[]) => Promise<unknown> } }).ops;
+      const send = ops.runIndexing.bind(ops);
       const cancelThere = async () => {
         await there.cancel(run.id, { reason: 'elsewhere' });
         await new Promise((resolve) => setTimeout(resolve, 100));
       };
-      ops.run = async (...args: unknown[]) => {
+      ops.runIndexing = async (...args: unknown[]) => {
         if (args[0] !== 'end') return send(...args);
         if (cancelFirst) await cancelThere();
         const out = await send(...args);

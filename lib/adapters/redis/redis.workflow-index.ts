@@ -26,7 +26,9 @@ export const SUSPENDED_RECHECK = 60_000;
  * workflow and per parent by creation time; the runs not yet ended, by when each may be runnable
  * (see `scripts/workflow-index.lua.ts`), so a recovery sweep reads the runs that may be runnable
  * and the ones whose state changed since it last looked, not every live run; the ended runs by
- * expiry. The index writes of the runs created, and of the transitions made, in one turn of the
+ * expiry. On a standalone server a create, and the end of a run without a parent, write their
+ * entries in their own run operation (see `scripts/workflow-ops.lua.ts`); the other index writes
+ * (all of them on a Cluster) of the runs created, and of the transitions made, in one turn of the
  * event loop are one script call.
  */
 export class RedisWorkflowIndex {

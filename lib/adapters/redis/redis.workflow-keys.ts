@@ -49,6 +49,11 @@ export class RedisWorkflowKeys {
     return `${this.prefix}:wf:changed`;
   }
 
+  /** What every run index key starts with (`<p>:{wf}`): scripts that write the indexes build their names from it. */
+  get indexBase(): string {
+    return this.base;
+  }
+
   get runs(): string {
     return `${this.base}:runs`;
   }

@@ -27,6 +27,8 @@ interface Pending {
   readonly runId: string;
   readonly op: RunOp;
   readonly args: readonly (string | number)[];
+  /** Resolve with `[reply, indexed]` instead of the reply alone. */
+  readonly tells: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -35,8 +37,10 @@ interface Pending {
  * Sends the hot run operations of the Redis workflow store (create, read, checkpoint, claim with
  * load, end). On a standalone server the operations asked for in the same tick (the runs a
  * fetched batch advances, a burst of starts) go out as one `wf-batch` call, each still atomic on
- * its own run and failing alone; a lone operation, and every operation on a Cluster (whose runs
- * live on different slots), is its own script call.
+ * its own run and failing alone, and a create or an end writes the run indexes in the same call
+ * (see `scripts/workflow-ops.lua.ts`); on a Cluster (whose runs and indexes live on different
+ * slots) every operation is its own script call on the run's slot, and the store writes the
+ * indexes after it.
  */
 export class RedisRunOps {
   private pending: Pending[] = [];
@@ -50,9 +54,23 @@ export class RedisRunOps {
   /** Runs `op` on run `runId` with `args`; resolves with the script's reply. */
   run<T>(op: RunOp, runId: string, args: readonly (string | number)[]): Promise<T> {
     if (this.connection.isCluster) return SINGLE[op].run<T>(this.connection, this.keys.run(runId), args);
+    return this.queue<T>(op, runId, args, false);
+  }
+
+  /**
+   * {@link run} for a create or an end, with whether the call wrote the run indexes too (a create:
+   * the new run's entries; an end of a run without a parent: its move to the expiring index).
+   * When it did not, they are the caller's to write.
+   */
+  runIndexing<T>(op: 'create' | 'end', runId: string, args: readonly (string | number)[]): Promise<[reply: T, indexed: boolean]> {
+    if (this.connection.isCluster) return SINGLE[op].run<T>(this.connection, this.keys.run(runId), args).then((reply) => [reply, false]);
+    return this.queue<[T, boolean]>(op, runId, args, true);
+  }
+
+  private queue<T>(op: RunOp, runId: string, args: readonly (string | number)[], tells: boolean): Promise<T> {
     this.keys.checkRunId(runId);
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ runId, op, args, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ runId, op, args, tells, resolve: resolve as (value: unknown) => void, reject });
       if (this.pending.length >= MAX_BATCH) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -68,20 +86,20 @@ export class RedisRunOps {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    if (batch.length === 1) {
-      const [one] = batch as [Pending];
-      SINGLE[one.op].run(this.connection, this.keys.run(one.runId), one.args).then(one.resolve, one.reject);
-      return;
-    }
     const ops = batch.map((item) => [item.op, item.runId, item.args.map(String)]);
     const text = JSON.stringify(ops);
     // NOTE: JSON.stringify escapes a lone surrogate (text that is not UTF-8), which Redis's cjson
-    // refuses, and that would fail the whole batch: such a batch goes out one script per operation.
+    // refuses, and that would fail the whole batch: such a batch goes out one script per
+    // operation (which leaves the index writes to the store).
     if (text.includes(LONE_SURROGATE)) {
-      for (const item of batch) SINGLE[item.op].run(this.connection, this.keys.run(item.runId), item.args).then(item.resolve, item.reject);
+      for (const item of batch) {
+        const sent = SINGLE[item.op].run(this.connection, this.keys.run(item.runId), item.args);
+        (item.tells ? sent.then((reply) => [reply, false]) : sent).then(item.resolve, item.reject);
+      }
       return;
     }
-    scripts.wfBatch.run<string>(this.connection, [], [this.keys.runPrefix, text]).then(
+    // NOTE: a lone operation goes out as a batch of one too, so that its index writes ride along.
+    scripts.wfBatch.run<string>(this.connection, [], [this.keys.runPrefix, text, this.keys.indexBase]).then(
       (reply) => {
         let results: [number, unknown?][];
         try {
@@ -92,8 +110,9 @@ export class RedisRunOps {
         }
         batch.forEach((item, i) => {
           const [ok, value] = results[i] ?? [0, 'wf-batch returned no result for this operation'];
-          if (ok === 1) item.resolve(asScriptReply(value));
-          else item.reject(new Error(String(value)));
+          if (ok !== 1) item.reject(new Error(String(value)));
+          else if (item.tells) item.resolve([asScriptReply(value), true]);
+          else item.resolve(asScriptReply(value));
         });
       },
       (error: unknown) => {

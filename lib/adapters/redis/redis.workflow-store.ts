@@ -75,8 +75,8 @@ export class RedisWorkflowStore implements WorkflowStore {
     this.clock = options.clock ?? systemClock;
     this.keys = new RedisWorkflowKeys(options.prefix ?? 'stem');
     const retention = options.retention === false ? 0 : toMillis(options.retention ?? DEFAULT_WORKFLOW_RETENTION, 'retention');
-    this.ctx = new RedisWorkflowContext(shared.connection, this.keys, this.clock, retention);
     this.ops = new RedisRunOps(shared.connection, this.keys);
+    this.ctx = new RedisWorkflowContext(shared.connection, this.keys, this.clock, retention, this.ops);
     this.index = new RedisWorkflowIndex(this.ctx);
     this.waits = new RedisWorkflowWaits(this.ctx);
     const subscriber = new RedisSubscriber(() => shared.connection.duplicate({ enableAutoPipelining: false }));
@@ -98,7 +98,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     const params = encodePayload(input.params);
     const policy = encodePayload(input.cancellationPolicy ?? null);
     const metadata = JSON.stringify(input.metadata ?? {});
-    const taken = await this.ops.run<string | null>('create', id, [id, input.workflow, params, input.parentRunId ?? '', now, policy, metadata]);
+    const [taken, indexed] = await this.ops.runIndexing<string | null>('create', id, [id, input.workflow, params, input.parentRunId ?? '', now, policy, metadata]);
     if (taken !== null) throw new DuplicateWorkflowRunError(id, taken);
     const run: RunState = {
       id,
@@ -120,7 +120,7 @@ export class RedisWorkflowStore implements WorkflowStore {
       cancellationData: null,
       metadata: JSON.parse(metadata) as RunState['metadata'],
     };
-    await this.index.added(run);
+    if (!indexed) await this.index.added(run);
     return run;
   }
 
@@ -349,7 +349,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     return this.watcher.endingHere(runId, status !== 'retry', async () => {
       const now = this.clock.now();
       const retention = this.ctx.retention;
-      const out = await this.ops.run<[RawRunState, string] | null>('end', runId, endArgs(status, now, change, retention, this.keys.changed));
+      const [out, indexed] = await this.ops.runIndexing<[RawRunState, string] | null>('end', runId, endArgs(status, now, change, retention, this.keys.changed));
       // NOTE: refused: another end (maybe another process's, whose announcement was skipped) came first.
       if (!out) {
         this.watcher.changedHere(runId);
@@ -360,7 +360,8 @@ export class RedisWorkflowStore implements WorkflowStore {
         if (run.ownerId === null || (run.leaseExpiresAt ?? 0) <= now) await this.index.mayRun(runId, now);
       } else await this.waits.unregistered(out[1] || null, runId);
       this.watcher.changedHere(runId, run);
-      if (status !== 'retry') await this.finishEnd(run);
+      // NOTE: the end of a run without a parent wrote its index move itself when it could.
+      if (status !== 'retry' && !(indexed && run.parentRunId === null)) await this.finishEnd(run);
       return run;
     });
   }

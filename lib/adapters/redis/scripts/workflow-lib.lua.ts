@@ -36,9 +36,10 @@ local function owns(owner, now)
 end
 
 -- The whole run as {HGETALL pairs without the empty fields, checkpoint count}; count: the
--- checkpoint count when the caller knows it.
-local function state(count)
-  local all, fields = redis.call('HGETALL', R), {}
+-- checkpoint count when the caller knows it; all: the run's HGETALL pairs when the caller has them.
+local function state(count, all)
+  local fields = {}
+  all = all or redis.call('HGETALL', R)
   for i = 1, #all, 2 do
     if all[i + 1] ~= '' then
       fields[#fields + 1] = all[i]
@@ -46,6 +47,24 @@ local function state(count)
     end
   end
   return {fields, count or redis.call('LLEN', O)}
+end
+
+-- The run's HGETALL pairs, and the position in them of each field's value.
+local function read_run()
+  local all, at = redis.call('HGETALL', R), {}
+  for i = 1, #all, 2 do at[all[i]] = i + 1 end
+  return all, at
+end
+
+-- Sets field to value in pairs read by read_run (as an HSET of it changes the run).
+local function put_field(all, at, field, value)
+  local i = at[field]
+  if i then all[i] = value
+  else
+    all[#all + 1] = field
+    all[#all + 1] = value
+    at[field] = #all
+  end
 end
 
 -- Name, payload, raw entry of a signals LIST entry.
