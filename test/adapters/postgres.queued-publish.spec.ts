@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresBroker, PostgresResultBackend } from '../../lib/adapters/postgres/index.js';
 import type { TaskStatus } from '../../lib/core/envelope.js';
@@ -8,29 +7,12 @@ import { SimpleTaskRegistry } from '../../lib/core/task-registry.js';
 import { uuidv7 } from '../../lib/core/utils/uuid.js';
 import { fetchAll, uniqueName } from '../../lib/testing/contract-helpers.js';
 import { postgresAvailable } from '../support/services.js';
-import { dropSchema, POSTGRES_URL, recordingLogger, testSchema } from '../postgres/postgres-test-kit.js';
+import { dropSchema, POSTGRES_URL, recordingLogger, statementsDuring, testSchema } from '../postgres/postgres-test-kit.js';
 
 const available = await postgresAvailable();
 const schema = testSchema();
 const logger = recordingLogger();
 const registry = new SimpleTaskRegistry([{ name: 'report.build', call: () => 1 }]);
-
-/** The statements sent on `pool` while `fn` runs. */
-async function statementsDuring(pool: pg.Pool, fn: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const original = pool.query;
-  pool.query = function (this: pg.Pool, ...args: unknown[]) {
-    const first = args[0] as string | { text: string };
-    sent.push(typeof first === 'string' ? first : first.text);
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof pool.query;
-  try {
-    await fn();
-  } finally {
-    pool.query = original;
-  }
-  return sent;
-}
 
 describe.runIf(available)('Postgres: the queued status is written in the statement that inserts the job', () => {
   let broker: PostgresBroker;

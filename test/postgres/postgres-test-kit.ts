@@ -45,3 +45,20 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms = 5
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** The statement texts sent through `pool.query` while `fn` runs (named statements included). */
+export async function statementsDuring(pool: pg.Pool, fn: () => Promise<unknown>): Promise<string[]> {
+  const sent: string[] = [];
+  const original = pool.query;
+  pool.query = function (this: pg.Pool, ...args: unknown[]) {
+    const first = args[0] as string | { text: string };
+    sent.push(typeof first === 'string' ? first : first.text);
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof pool.query;
+  try {
+    await fn();
+  } finally {
+    pool.query = original;
+  }
+  return sent;
+}

@@ -16,6 +16,7 @@ import type {
 import type { BrokerIntrospection, QueueStats } from '../../core/contracts/introspection.js';
 import type { QueuedPublish, QueuedPublishBroker } from '../../core/contracts/queued-publish.js';
 import type { ResultBackend } from '../../core/contracts/result-backend.js';
+import type { StatusAck, StatusAckBroker } from '../../core/contracts/status-ack.js';
 import type { Envelope } from '../../core/envelope.js';
 import { LeaseLostError } from '../../core/errors/lease-lost.error.js';
 import { StemError } from '../../core/errors/stem.error.js';
@@ -29,6 +30,7 @@ import { decodeReceipt, type PostgresReceipt } from './postgres.receipt.js';
 import { PostgresQueuedPublisher } from './postgres.queued-publisher.js';
 import { PostgresQueueRegistry } from './postgres.queue-registry.js';
 import { prepared } from './postgres.statements.js';
+import { PostgresStatusAcker } from './postgres.status-ack.js';
 import { statusTargetOf } from './postgres.status-target.js';
 import * as sql from './sql/jobs.sql.js';
 
@@ -65,7 +67,7 @@ const ACK_BATCH = 1_000;
  * const broker = await PostgresBroker.connect('postgres://app@db/app', { schema: 'stem' });
  * const stem = new Stem({ broker, backend, registry });
  */
-export class PostgresBroker implements QueuedPublishBroker, BrokerIntrospection {
+export class PostgresBroker implements QueuedPublishBroker, StatusAckBroker, BrokerIntrospection {
   readonly name = 'postgres';
   private readonly deadLetters: PostgresDeadLetters;
   private readonly consumers = new Set<PostgresConsumer>();
@@ -194,6 +196,16 @@ export class PostgresBroker implements QueuedPublishBroker, BrokerIntrospection 
     const target = statusTargetOf(backend);
     if (!target || target.ctx.pool !== this.ctx.pool) return undefined;
     return new PostgresQueuedPublisher(this.ctx, target, () => this.assertOpen());
+  }
+
+  /**
+   * Acks with the terminal status written in the same statement (the backend's status batch), for
+   * a {@link PostgresResultBackend} on this broker's own pool; `undefined` otherwise.
+   */
+  statusAcker(backend: ResultBackend): StatusAck | undefined {
+    const target = statusTargetOf(backend);
+    if (!target || target.ctx.pool !== this.ctx.pool) return undefined;
+    return new PostgresStatusAcker(this.ctx.s, target, () => this.assertOpen());
   }
 
   consume(options: ConsumeOptions): Consumer {

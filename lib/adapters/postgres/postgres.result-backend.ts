@@ -18,6 +18,7 @@ import { prepared } from './postgres.statements.js';
 import { registerStatusTarget } from './postgres.status-target.js';
 import { type StatusRow, statusFromRow } from './postgres.status-row.js';
 import { appendStatusMeta } from './sql/results-append.sql.js';
+import { StatusGroup, StatusSetWriter } from './postgres.status-set-writer.js';
 import { encodeStatusWrite, guardKey, isRowError, type SetOp, upsertParams } from './postgres.status-write.js';
 import * as sql from './sql/results.sql.js';
 import type { ResultBackendIntrospection, TaskSearchRequest, TaskStatusWithArgs, ThroughputBucket, ThroughputRequest } from '../../core/contracts/introspection.js';
@@ -70,14 +71,13 @@ export class PostgresResultBackend implements ResultBackend, ResultBackendIntros
   private readonly removeReconnectHook: () => void;
   private readonly cleanupTimer: NodeJS.Timeout | undefined;
   private readonly statements: {
-    /** By {@link guardKey}. */
-    upsert: Record<'' | 't' | 'a' | 'ta', (values: unknown[]) => pg.QueryConfig>;
     touch: (values: unknown[]) => pg.QueryConfig;
     addWatches: (values: unknown[]) => pg.QueryConfig;
     get: (values: unknown[]) => pg.QueryConfig;
   };
   private closing: Promise<void> | undefined;
   private readonly queries: PostgresStatusQueries;
+  private readonly sets: StatusSetWriter;
 
   private constructor(
     private readonly ctx: PostgresContext,
@@ -86,20 +86,23 @@ export class PostgresResultBackend implements ResultBackend, ResultBackendIntros
     private readonly argsLimit: number,
   ) {
     this.queries = new PostgresStatusQueries(ctx);
+    this.sets = new StatusSetWriter(ctx, this.name);
     const { s, channels } = ctx;
     this.statements = {
-      upsert: {
-        '': prepared(sql.upsertStatuses(s, channels.results)),
-        t: prepared(sql.upsertStatuses(s, channels.results, { unlessTerminal: true })),
-        a: prepared(sql.upsertStatuses(s, channels.results, { unlessAttemptReached: true })),
-        ta: prepared(sql.upsertStatuses(s, channels.results, { unlessTerminal: true, unlessAttemptReached: true })),
-      },
       addWatches: prepared(sql.addWatches(s)),
       touch: prepared(sql.touchStatus(s, channels.results)),
       get: prepared(sql.getStatus(s)),
     };
     this.writer = new MicroBatcher((ops) => this.write(ops), { maxBatch: WRITE_BATCH, maxConcurrent: 3, keyOf: (op) => op.id });
-    registerStatusTarget(this, { ctx, defaultTtl, argsLimit });
+    registerStatusTarget(this, {
+      ctx,
+      defaultTtl,
+      argsLimit,
+      setAndAck: async (id, update, options, ack) => {
+        this.assertOpen();
+        await this.writer.add({ ...encodeStatusWrite(id, update, options.ttl ?? this.defaultTtl, options, this.argsLimit), ...(ack ? { ack } : {}) });
+      },
+    });
     this.removeReconnectHook = ctx.notifier.onReconnect(() => {
       this.catchUp().catch((error: unknown) => ctx.logger.warn('Re-registering watches after a reconnect failed', error));
     });
@@ -131,7 +134,7 @@ export class PostgresResultBackend implements ResultBackend, ResultBackendIntros
    * {@link PostgresBroker.publishWith}: both appear on COMMIT, neither after a ROLLBACK.
    */
   async setWith(client: pg.ClientBase, id: string, update: TaskStatusUpdate, options: SetStatusOptions = {}): Promise<void> {
-    const statement = this.statements.upsert[guardKey(options)];
+    const statement = this.sets.upsert(guardKey(options));
     const op = encodeStatusWrite(id, update, options.ttl ?? this.defaultTtl, options, this.argsLimit);
     try {
       await client.query(statement(upsertParams([op])));
@@ -264,48 +267,24 @@ export class PostgresResultBackend implements ResultBackend, ResultBackendIntros
 
   /**
    * Runs queued writes in order: consecutive `set`s on distinct ids (and of one kind) share one
-   * statement. When the database refuses a shared statement for the values of a row, its rows are
-   * written one by one, so only the row at fault fails (with a {@link StatusNotStorableError}).
-   * A lost connection (after the transient retries) fails the whole batch.
+   * statement ({@link StatusSetWriter}, which also folds acks into it). When the database refuses a
+   * shared statement for the values of a row, its rows are written one by one, so only the row at
+   * fault fails (with a {@link StatusNotStorableError}). A lost connection (after the transient
+   * retries) fails the whole batch.
    */
   private async write(ops: WriteOp[]): Promise<(void | BatchItemFailure)[]> {
     const results: (void | BatchItemFailure)[] = new Array<void | BatchItemFailure>(ops.length);
-    let group: { op: SetOp; index: number }[] = [];
-    const ids = new Set<string>();
-    const upsert = (items: readonly SetOp[]) => {
-      const statement = this.statements.upsert[guardKey(items[0]!)];
-      const params = upsertParams(items);
-      return retryTransient(() => this.ctx.pool.query(statement(params)));
-    };
+    const group = new StatusGroup();
     const flush = async () => {
-      if (group.length === 0) return;
-      const items = group;
-      group = [];
-      ids.clear();
-      try {
-        await upsert(items.map((item) => item.op));
-        return;
-      } catch (error) {
-        if (!isRowError(error)) throw error;
-        if (items.length === 1) {
-          results[items[0]!.index] = new BatchItemFailure(new StatusNotStorableError(items[0]!.op.id, this.name, error));
-          return;
-        }
-      }
-      for (const { op, index } of items) {
-        try {
-          await upsert([op]);
-        } catch (error) {
-          if (!isRowError(error)) throw error;
-          results[index] = new BatchItemFailure(new StatusNotStorableError(op.id, this.name, error));
-        }
-      }
+      const { ops: items, indexes } = group.take();
+      if (items.length === 0) return;
+      const written = await this.sets.write(items);
+      written.forEach((result, i) => (results[indexes[i]!] = result));
     };
     for (const [index, op] of ops.entries()) {
       if (op.kind === 'set') {
-        if (ids.has(op.id) || (group.length > 0 && guardKey(group[0]!.op) !== guardKey(op))) await flush();
-        group.push({ op, index });
-        ids.add(op.id);
+        if (!group.accepts(op)) await flush();
+        group.add(op, index);
         continue;
       }
       await flush();

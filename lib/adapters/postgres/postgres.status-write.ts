@@ -23,6 +23,18 @@ export interface SetOp {
   readonly args: string | null;
   /** Size of args too large to record, or null. */
   readonly argsTruncated: number | null;
+  /** A delivery to ack in the statement that writes this status (both commit together). */
+  readonly ack?: FoldedAck;
+}
+
+/** A delivery acked in the statement that writes its status: its job row and the lease of its claim. */
+export interface FoldedAck {
+  /** The quoted schema of the `jobs` table holding the row. */
+  readonly schema: string;
+  /** The job row id. */
+  readonly id: string;
+  /** The lease token of the claim; a row leased again since keeps its row. */
+  readonly lease: number;
 }
 
 /** JSON escapes `jsonb` refuses (U+0000, lone surrogates): such args are recorded as truncated. */
