@@ -2,28 +2,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresWorkflowStore } from '../../lib/adapters/postgres/index.js';
 import { FakeWorkflowClock } from '../../lib/testing/fake-workflow-clock.js';
-import { dropSchema, POSTGRES_URL, recordingLogger, testSchema } from '../postgres/postgres-test-kit.js';
+import { dropSchema, POSTGRES_URL, recordingLogger, statementsDuring, testSchema } from '../postgres/postgres-test-kit.js';
 import { postgresAvailable } from '../support/services.js';
 
 const available = await postgresAvailable();
 const schema = testSchema();
-
-/** The statements `pool` is sent while `fn` runs, by their first 40 characters. */
-async function statementsDuring(pool: pg.Pool, fn: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-  (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    const first = args[0] as string | { text: string };
-    sent.push((typeof first === 'string' ? first : first.text).replace(/\s+/g, ' ').trim().slice(0, 40));
-    return query(...args);
-  };
-  try {
-    await fn();
-  } finally {
-    (pool as unknown as { query: unknown }).query = query;
-  }
-  return sent;
-}
 
 describe.runIf(available)('Postgres workflow store: the claims and ends of concurrent runs share statements', () => {
   let pool: pg.Pool;
