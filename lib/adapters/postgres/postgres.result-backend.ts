@@ -279,7 +279,7 @@ export class PostgresResultBackend implements ResultBackend, ResultBackendIntros
       const { ops: items, indexes } = group.take();
       if (items.length === 0) return;
       const written = await this.sets.write(items);
-      written.forEach((result, i) => (results[indexes[i]!] = result));
+      written.forEach((own, i) => own.forEach((result, k) => (results[indexes[i]![k]!] = result)));
     };
     for (const [index, op] of ops.entries()) {
       if (op.kind === 'set') {

@@ -12,32 +12,43 @@ type GuardKey = ReturnType<typeof guardKey>;
 
 /**
  * Consecutive status writes that go out as one statement: distinct ids, one guard key, and acks
- * (if any) on the jobs of one schema.
+ * (if any) on the jobs of one schema. A later unguarded write of an id already in the group is
+ * merged into that id's write (a `running` status and the `succeeded` that follows it in the same
+ * batch, for a short task): the row ends as the two writes one after the other would leave it, in
+ * one statement instead of two, and watchers are told of the second only.
  */
 export class StatusGroup {
   private ops: SetOp[] = [];
-  private indexes: number[] = [];
-  private readonly ids = new Set<string>();
+  private indexes: number[][] = [];
+  private readonly ids = new Map<string, number>();
   private ackSchema: string | undefined;
 
   /** Whether `op` can join the writes gathered so far. */
   accepts(op: SetOp): boolean {
     const first = this.ops[0];
     if (!first) return true;
-    if (this.ids.has(op.id) || guardKey(first) !== guardKey(op)) return false;
-    return !op.ack || this.ackSchema === undefined || this.ackSchema === op.ack.schema;
+    if (op.ack && this.ackSchema !== undefined && this.ackSchema !== op.ack.schema) return false;
+    const same = this.ids.get(op.id);
+    if (same !== undefined) return mergeable(this.ops[same]!, op);
+    return guardKey(first) === guardKey(op);
   }
 
   /** Adds `op`, the `index`-th write of its batch. */
   add(op: SetOp, index: number): void {
-    this.ops.push(op);
-    this.indexes.push(index);
-    this.ids.add(op.id);
+    const same = this.ids.get(op.id);
+    if (same !== undefined) {
+      this.ops[same] = merged(this.ops[same]!, op);
+      this.indexes[same]!.push(index);
+    } else {
+      this.ids.set(op.id, this.ops.length);
+      this.ops.push(op);
+      this.indexes.push([index]);
+    }
     this.ackSchema ??= op.ack?.schema;
   }
 
-  /** The writes gathered, with their batch indexes; the group is empty afterwards. */
-  take(): { readonly ops: SetOp[]; readonly indexes: number[] } {
+  /** The writes gathered, each with the batch indexes it answers for; the group is empty afterwards. */
+  take(): { readonly ops: SetOp[]; readonly indexes: number[][] } {
     const taken = { ops: this.ops, indexes: this.indexes };
     this.ops = [];
     this.indexes = [];
@@ -45,6 +56,40 @@ export class StatusGroup {
     this.ackSchema = undefined;
     return taken;
   }
+}
+
+/** Whether `later` can be merged into `earlier` (same id): neither is guarded, and at most one acks, on the group's jobs. */
+function mergeable(earlier: SetOp, later: SetOp): boolean {
+  if (earlier.unlessTerminal || earlier.unlessAttemptReached || later.unlessTerminal || later.unlessAttemptReached) return false;
+  return !(earlier.ack && later.ack);
+}
+
+/**
+ * One write leaving a row as `earlier` then `later` would (see `upsertStatusesCte`): the state,
+ * attempt, payload, error, TTL and ack of the later, the name and queue of the later unless it
+ * has none, meta merged key by key (later wins), and the recorded args of the later when it has
+ * some. `parts` keeps the writes it stands for, sent one by one should the database refuse it.
+ */
+function merged(earlier: SetOp, later: SetOp): SetOp {
+  const laterArgs = later.args !== null || later.argsTruncated !== null;
+  const ack = later.ack ?? earlier.ack;
+  return {
+    ...later,
+    name: later.name ?? earlier.name,
+    queue: later.queue ?? earlier.queue,
+    meta: mergeMeta(earlier.meta, later.meta),
+    args: laterArgs ? later.args : earlier.args,
+    argsTruncated: laterArgs ? later.argsTruncated : earlier.argsTruncated,
+    ...(ack ? { ack } : {}),
+    parts: [...(earlier.parts ?? [earlier]), ...(later.parts ?? [later])],
+  };
+}
+
+/** Two meta JSON object texts merged key by key as `jsonb ||` merges them (the later wins). */
+function mergeMeta(earlier: string | null, later: string | null): string | null {
+  if (earlier === null || earlier === '{}') return later;
+  if (later === null || later === '{}') return earlier;
+  return JSON.stringify({ ...(JSON.parse(earlier) as object), ...(JSON.parse(later) as object) });
 }
 
 /**
@@ -78,28 +123,40 @@ export class StatusSetWriter {
     return this.upserts[key];
   }
 
-  /** Writes `ops` (one {@link StatusGroup}); one result per write, a failure for a write not stored. */
-  async write(ops: readonly SetOp[]): Promise<(void | BatchItemFailure)[]> {
-    const results = new Array<void | BatchItemFailure>(ops.length);
+  /**
+   * Writes `ops` (one {@link StatusGroup}): per write, one result for each write it stands for
+   * (several for a merged one, see {@link SetOp.parts}), a failure for a write not stored.
+   */
+  async write(ops: readonly SetOp[]): Promise<(void | BatchItemFailure)[][]> {
+    const stored = () => ops.map((op) => new Array<void | BatchItemFailure>(op.parts?.length ?? 1));
     try {
       await this.send(ops);
-      return results;
+      return stored();
     } catch (error) {
       if (!isRowError(error)) throw error;
-      if (ops.length === 1) {
-        results[0] = new BatchItemFailure(new StatusNotStorableError(ops[0]!.id, this.backendName, error));
-        return results;
-      }
+      if (ops.length === 1 && !ops[0]!.parts) return [[this.refused(ops[0]!, error)]];
     }
-    for (const [i, op] of ops.entries()) {
-      try {
-        await this.send([op]);
-      } catch (error) {
-        if (!isRowError(error)) throw error;
-        results[i] = new BatchItemFailure(new StatusNotStorableError(op.id, this.backendName, error));
+    // NOTE: one by one, and a merged write as the writes it stands for, in their order, so only
+    // the write at fault fails.
+    const results: (void | BatchItemFailure)[][] = [];
+    for (const op of ops) {
+      const own: (void | BatchItemFailure)[] = [];
+      for (const part of op.parts ?? [op]) {
+        try {
+          await this.send([part]);
+          own.push(undefined);
+        } catch (error) {
+          if (!isRowError(error)) throw error;
+          own.push(this.refused(part, error));
+        }
       }
+      results.push(own);
     }
     return results;
+  }
+
+  private refused(op: SetOp, error: unknown): BatchItemFailure {
+    return new BatchItemFailure(new StatusNotStorableError(op.id, this.backendName, error));
   }
 
   /** One statement for `ops`: both the upsert and the deletion are idempotent, so a transient failure is retried. */

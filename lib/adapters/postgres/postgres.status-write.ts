@@ -25,6 +25,8 @@ export interface SetOp {
   readonly argsTruncated: number | null;
   /** A delivery to ack in the statement that writes this status (both commit together). */
   readonly ack?: FoldedAck;
+  /** For a write merged from several of one id in a batch: those writes, in call order. */
+  readonly parts?: readonly SetOp[];
 }
 
 /** A delivery acked in the statement that writes its status: its job row and the lease of its claim. */
