@@ -80,4 +80,16 @@ describe.runIf(available)('Postgres: writes of one task in one batch share a sta
     expect(await backend.get(id)).toMatchObject({ state: 'running', meta: { worker: 'w1' } });
     expect(await backend.get(other)).toMatchObject({ state: 'running' });
   });
+
+  it('merges three writes of one task in turn, each caller told of its own write', async () => {
+    const id = uuidv7();
+    const results = await Promise.all([
+      outcome(backend.set(id, { state: 'running', attempt: 0, name: 'report.build', queue: 'reports', meta: { a: 1 } })),
+      outcome(backend.set(id, { state: 'retried', attempt: 0, error: { type: 'Error', message: 'once' }, meta: { b: 2 } })),
+      outcome(backend.set(id, { state: 'running', attempt: 1, meta: { a: 3 } })),
+    ]);
+    expect(results).toEqual(['stored', 'stored', 'stored']);
+    expect(await backend.get(id)).toMatchObject({ state: 'running', attempt: 1, name: 'report.build', queue: 'reports', meta: { a: 3, b: 2 } });
+    expect((await backend.get(id))!.error).toBeUndefined();
+  });
 });

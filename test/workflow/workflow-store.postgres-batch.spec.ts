@@ -94,4 +94,14 @@ describe.runIf(available)('Postgres workflow store: the claims and ends of concu
     expect(read[41]).toBeNull();
     expect(sent.length).toBeLessThanOrEqual(3);
   });
+
+  it('fails only the end whose result JSON cannot carry; the runs ending next to it end', async () => {
+    const runs = await Promise.all(Array.from({ length: 10 }, (_, i) => store.createRun({ workflow: 'batch', params: { i }, runId: `poison-${i}` })));
+    const ends = await Promise.allSettled(runs.map((run, i) => store.markCompleted(run.id, i === 4 ? { n: 1n } : { i })));
+    ends.forEach((end, i) => {
+      if (i === 4) expect(end).toMatchObject({ status: 'rejected', reason: expect.any(TypeError) });
+      else expect(end).toMatchObject({ status: 'fulfilled', value: { id: `poison-${i}`, status: 'completed', result: { i } } });
+    });
+    expect(await store.get('poison-4')).toMatchObject({ status: 'running' });
+  });
 });

@@ -74,7 +74,10 @@ export class PostgresRunClaims {
     return out;
   }
 
-  /** Claims of distinct runs in one statement; ids go out sorted, so two statements lock shared runs in one order. */
+  /**
+   * Claims of distinct runs in one statement. Ids go out sorted; the join may still lock rows in
+   * another order, and a deadlock with another statement on these runs falls back one run at a time.
+   */
   private together(items: Claim[]): Promise<(ClaimedRunRow | BatchItemFailure)[]> {
     return setOrEach(items, {
       together: async () => {

@@ -18,12 +18,20 @@ type EndChange = { readonly result?: unknown; readonly error?: WorkflowRunError;
 /** Ends of concurrent runs sent in one statement. */
 const COALESCE = 200;
 
+/** What an end stores, as JSON texts (encoded when the end is asked for, so a value JSON cannot carry fails that end alone). */
+interface EncodedEnd {
+  readonly result: string | null;
+  readonly hasResult: boolean;
+  readonly error: string | null;
+  readonly cancellation: string | null;
+}
+
 /** One end of a run without a parent, as the batched statement takes it. */
 interface LoneEnd {
   readonly runId: string;
   readonly status: Exclude<EndStatus, 'retry'>;
   readonly ownerId: string | null;
-  readonly change: EndChange;
+  readonly encoded: EncodedEnd;
 }
 
 /** What an end of a run without a parent answers: the ended row, or whether the run has a parent. */
@@ -66,7 +74,8 @@ export class PostgresWorkflowEnds {
       const { rows } = await this.write<WorkflowRunRow>(sql.retryLiveRun(this.ctx.s), () => [runId, JSON.stringify(change.error), this.clock.now(), ownerId ?? null]);
       return rows[0] ? toRunState(rows[0]) : null;
     }
-    const row = await this.lone.add({ runId, status, ownerId: ownerId ?? null, change });
+    const encoded = encodeEnd(status, change);
+    const row = await this.lone.add({ runId, status, ownerId: ownerId ?? null, encoded });
     if (row.ended) return toRunState(row.ended);
     return row.has_parent ? this.endChild(runId, status, ownerId, change) : null;
   }
@@ -102,11 +111,14 @@ export class PostgresWorkflowEnds {
     return out;
   }
 
-  /** Ends of distinct runs in one statement; ids go out sorted, so two statements lock shared runs in one order. */
+  /**
+   * Ends of distinct runs in one statement. Ids go out sorted; the join may still lock rows in
+   * another order, and a deadlock with another statement on these runs falls back one run at a time.
+   */
   private async endTogether(items: LoneEnd[]): Promise<LoneEndRow[]> {
     const order = items.map((_, i) => i).sort((a, b) => (items[a]!.runId < items[b]!.runId ? -1 : 1));
     const now = this.clock.now();
-    const values = order.map((i) => this.endValues(items[i]!.runId, items[i]!.status, now, items[i]!.change));
+    const values = order.map((i) => this.endValues(items[i]!.runId, items[i]!.status, now, items[i]!.encoded));
     const column = (k: number) => values.map((v) => v[k]);
     const { rows } = await this.ctx.pool.query<LoneEndRow & { ord: string }>(sql.endLoneRuns(this.ctx.s), [
       column(0),
@@ -126,7 +138,7 @@ export class PostgresWorkflowEnds {
   }
 
   private async endOne(item: LoneEnd): Promise<LoneEndRow> {
-    const values = [...this.endValues(item.runId, item.status, this.clock.now(), item.change), item.ownerId, this.channel];
+    const values = [...this.endValues(item.runId, item.status, this.clock.now(), item.encoded), item.ownerId, this.channel];
     const { rows } = await this.ctx.pool.query<LoneEndRow>(sql.endLoneRun(this.ctx.s), values);
     return rows[0] ?? { ended: null, has_parent: false };
   }
@@ -153,7 +165,7 @@ export class PostgresWorkflowEnds {
       const now = this.clock.now();
       if (!row || isTerminalWorkflowStatus(row.status as RunState['status'])) return null;
       if (ownerId !== undefined && (row.owner_id !== ownerId || Number(row.lease_expires_at ?? 0) <= now)) return null;
-      const ended = toRunState((await client.query<WorkflowRunRow>(sql.endRun(this.ctx.s), this.endValues(runId, status, now, change))).rows[0]!);
+      const ended = toRunState((await client.query<WorkflowRunRow>(sql.endRun(this.ctx.s), this.endValues(runId, status, now, encodeEnd(status, change)))).rows[0]!);
       if (ended.parentRunId) await this.signalParent(client, ended);
       await client.query('SELECT pg_notify($1, $2)', [this.channel, runId]);
       return ended;
@@ -169,22 +181,23 @@ export class PostgresWorkflowEnds {
     }
   }
 
-  private endValues(runId: string, status: string, now: number, change: EndChange): unknown[] {
-    const hasResult = status === 'completed' && change.result !== undefined;
-    return [
-      runId,
-      status,
-      now,
-      hasResult ? JSON.stringify(change.result) : null,
-      hasResult,
-      change.error ? JSON.stringify(change.error) : null,
-      change.cancellation ? JSON.stringify(change.cancellation) : null,
-      this.retention > 0 ? now + this.retention : null,
-    ];
+  private endValues(runId: string, status: string, now: number, encoded: EncodedEnd): unknown[] {
+    return [runId, status, now, encoded.result, encoded.hasResult, encoded.error, encoded.cancellation, this.retention > 0 ? now + this.retention : null];
   }
 
   /** Sends a write, again while it was not sent (`values` taken anew for each try). */
   private write<R extends pg.QueryResultRow>(text: string, values: () => unknown[]): Promise<pg.QueryResult<R>> {
     return retryTransient(() => this.ctx.pool.query<R>(text, values()), 10_000, isNotSentError);
   }
+}
+
+/** The JSON texts an end stores. @throws TypeError for a result, error or cancellation JSON cannot carry */
+function encodeEnd(status: string, change: EndChange): EncodedEnd {
+  const hasResult = status === 'completed' && change.result !== undefined;
+  return {
+    result: hasResult ? JSON.stringify(change.result) : null,
+    hasResult,
+    error: change.error ? JSON.stringify(change.error) : null,
+    cancellation: change.cancellation ? JSON.stringify(change.cancellation) : null,
+  };
 }
