@@ -85,7 +85,7 @@ describe.runIf(available)('Postgres: writes of one task in one batch share a sta
     const id = uuidv7();
     const results = await Promise.all([
       outcome(backend.set(id, { state: 'running', attempt: 0, name: 'report.build', queue: 'reports', meta: { a: 1 } })),
-      outcome(backend.set(id, { state: 'retried', attempt: 0, error: { type: 'Error', message: 'once' }, meta: { b: 2 } })),
+      outcome(backend.set(id, { state: 'retried', attempt: 0, error: { type: 'Error', message: 'once', retryable: true }, meta: { b: 2 } })),
       outcome(backend.set(id, { state: 'running', attempt: 1, meta: { a: 3 } })),
     ]);
     expect(results).toEqual(['stored', 'stored', 'stored']);

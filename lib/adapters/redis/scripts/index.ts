@@ -17,7 +17,8 @@ import { WF_CLAIM_LOAD_LUA, WF_END_LUA, WF_LEASE_LUA, WF_SIGNAL_SEND_LUA, WF_SIG
 import { WF_BATCH_LUA } from './workflow-ops.lua.js';
 import { WF_CREATE_LUA, WF_GET_LUA, WF_REWIND_LUA, WF_SAVE_STEP_LUA, WF_STEPS_LUA } from './workflow-run.lua.js';
 import { WF_DUE_CLAIM_LUA, WF_DUE_FIX_LUA, WF_RESOLVE_LUA, WF_RESUME_LUA, WF_SUSPEND_LUA } from './workflow-suspend.lua.js';
-import { STATUS_INDEX_LUA, STATUS_SET_LUA, STATUS_SET_MANY_LUA, STATUS_TOUCH_LUA, STATUS_UNWATCH_LUA, STATUS_WATCH_LUA } from './status.lua.js';
+import { STATUS_INDEX_LUA, STATUS_SET_LUA, STATUS_SET_MANY_LUA } from './status.lua.js';
+import { STATUS_TOUCH_LUA, STATUS_UNWATCH_LUA, STATUS_WATCH_LUA } from './status-watch.lua.js';
 
 /** Every Lua script of the Redis adapters (sources in `*.lua.ts`, each with a KEYS/ARGV header). */
 export const scripts = {
