@@ -13,9 +13,12 @@ const SAMPLES = Number(process.env.BENCH_STORE_WORKFLOW_SAMPLES ?? 200);
 /**
  * Runs before the timed ones on each Stem store: the worker's code reaches its steady cost only
  * after some thousands of runs (JIT), and a timed window of 2,000 runs after 1,000 measured mostly
- * the warm-up. DBOS warms up on 200 runs: its rate is bound by its queue polling, not by its code.
+ * the warm-up. DBOS warms up on 200 runs (`BENCH_DBOS_WARMUP`): its rate is bound by its queue
+ * polling, and 2,000 warm-up runs gave the same 48/s as 200.
  */
 const WARMUP = Number(process.env.BENCH_STORE_WARMUP ?? 5_000);
+/** Runs before DBOS's timed ones (`BENCH_DBOS_WARMUP`; 200, at its rate of about 48/s, takes 4 s). */
+const DBOS_WARMUP = Number(process.env.BENCH_DBOS_WARMUP ?? 200);
 const CONCURRENCY = 50;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 /** `BENCH_WORKFLOW_STORES=redis,postgres,dbos` (any of them) runs only those sides; unset runs all, and the in-memory figures too. */
@@ -136,7 +139,7 @@ async function dbos(): Promise<Figures> {
       return () => handle.getResult();
     };
     const count = Math.max(200, Math.floor(RUNS / 5));
-    await throughput(start, Math.min(200, count));
+    await throughput(start, DBOS_WARMUP);
     const rate = await throughput(start, count);
     return { rate, ...(await latency(start, Math.min(SAMPLES, 100))) };
   } finally {
@@ -163,7 +166,7 @@ const line = (name: string, f: Figures) =>
 /** Workflows on the Redis and Postgres stores, and DBOS Transact on the same Postgres, in one run. */
 export async function run(): Promise<void> {
   console.log(
-    `\nWorkflow stores: ${fmt(RUNS)} runs timed after ${fmt(WARMUP)} (DBOS: ${fmt(Math.max(200, Math.floor(RUNS / 5)))} after 200; BENCH_STORE_WORKFLOWS, BENCH_STORE_WARMUP), latency over ${fmt(SAMPLES)} sequential runs`,
+    `\nWorkflow stores: ${fmt(RUNS)} runs timed after ${fmt(WARMUP)} (DBOS: ${fmt(Math.max(200, Math.floor(RUNS / 5)))} after ${fmt(DBOS_WARMUP)}; BENCH_STORE_WORKFLOWS, BENCH_STORE_WARMUP, BENCH_DBOS_WARMUP), latency over ${fmt(SAMPLES)} sequential runs`,
   );
   if (wants('redis')) {
     const r = await redis();
