@@ -51,3 +51,36 @@ export async function eachAlone<T, R>(items: readonly T[], one: (item: T) => Pro
   }
   return out;
 }
+
+/**
+ * Runs a batch for a statement that can touch each key once: the first item of each key goes
+ * to `firsts` (one set-based statement for them all), then the later items of a key one by one
+ * through `one`, in call order. Results come back in the order of `items`.
+ */
+export async function firstsThenRepeats<T, R>(
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  firsts: (items: T[]) => Promise<(R | BatchItemFailure)[]>,
+  one: (item: T) => Promise<R>,
+): Promise<(R | BatchItemFailure)[]> {
+  const seen = new Set<string>();
+  const first: number[] = [];
+  const later: number[] = [];
+  items.forEach((item, i) => {
+    const key = keyOf(item);
+    if (seen.has(key)) later.push(i);
+    else {
+      seen.add(key);
+      first.push(i);
+    }
+  });
+  const out: (R | BatchItemFailure)[] = new Array(items.length);
+  const firstResults = await firsts(first.map((i) => items[i]!));
+  first.forEach((at, k) => (out[at] = firstResults[k]!));
+  const laterResults = await eachAlone(
+    later.map((i) => items[i]!),
+    one,
+  );
+  later.forEach((at, k) => (out[at] = laterResults[k]!));
+  return out;
+}

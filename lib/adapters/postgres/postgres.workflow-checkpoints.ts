@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/utils/clock.js';
 import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
 import { isLockConflict, type PostgresContext } from './postgres.connection.js';
-import { eachAlone, setOrEach } from './postgres.set-or-each.js';
+import { firstsThenRepeats, setOrEach } from './postgres.set-or-each.js';
 import { isRowError } from './postgres.status-write.js';
 import * as sql from './sql/workflows.sql.js';
 
@@ -44,28 +44,15 @@ export class PostgresCheckpointWriter {
     return this.batcher.drain();
   }
 
-  private async run(items: Checkpoint[]): Promise<(boolean | BatchItemFailure)[]> {
+  private run(items: Checkpoint[]): Promise<(boolean | BatchItemFailure)[]> {
     // NOTE: one statement updates a run row once, so a run's later saves in the batch follow
     // one by one, after its first.
-    const seen = new Set<string>();
-    const firsts: number[] = [];
-    const later: number[] = [];
-    items.forEach((item, i) => {
-      if (seen.has(item.runId)) later.push(i);
-      else {
-        seen.add(item.runId);
-        firsts.push(i);
-      }
-    });
-    const out: (boolean | BatchItemFailure)[] = new Array(items.length);
-    const firstResults = await this.together(firsts.map((i) => items[i]!));
-    firsts.forEach((at, k) => (out[at] = firstResults[k]!));
-    const laterResults = await eachAlone(
-      later.map((i) => items[i]!),
+    return firstsThenRepeats(
+      items,
+      (item) => item.runId,
+      (firsts) => this.together(firsts),
       (item) => this.one(item),
     );
-    later.forEach((at, k) => (out[at] = laterResults[k]!));
-    return out;
   }
 
   /** Saves of distinct runs in one statement. */

@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/utils/clock.js';
 import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
 import { isLockConflict, type PostgresContext } from './postgres.connection.js';
-import { eachAlone, setOrEach } from './postgres.set-or-each.js';
+import { firstsThenRepeats, setOrEach } from './postgres.set-or-each.js';
 import { isRowError } from './postgres.status-write.js';
 import type { CheckpointRow, WorkflowRunRow } from './postgres.workflow-row.js';
 import * as sql from './sql/workflows.sql.js';
@@ -50,28 +50,15 @@ export class PostgresRunClaims {
     return this.batcher.drain();
   }
 
-  private async run(items: Claim[]): Promise<(ClaimedRunRow | BatchItemFailure)[]> {
+  private run(items: Claim[]): Promise<(ClaimedRunRow | BatchItemFailure)[]> {
     // NOTE: one statement updates a run row once, so a run claimed twice in the batch is claimed
     // again on its own, after the first.
-    const seen = new Set<string>();
-    const firsts: number[] = [];
-    const later: number[] = [];
-    items.forEach((item, i) => {
-      if (seen.has(item.runId)) later.push(i);
-      else {
-        seen.add(item.runId);
-        firsts.push(i);
-      }
-    });
-    const out: (ClaimedRunRow | BatchItemFailure)[] = new Array(items.length);
-    const firstResults = await this.together(firsts.map((i) => items[i]!));
-    firsts.forEach((at, k) => (out[at] = firstResults[k]!));
-    const laterResults = await eachAlone(
-      later.map((i) => items[i]!),
+    return firstsThenRepeats(
+      items,
+      (item) => item.runId,
+      (firsts) => this.together(firsts),
       (item) => this.one(item),
     );
-    later.forEach((at, k) => (out[at] = laterResults[k]!));
-    return out;
   }
 
   /**

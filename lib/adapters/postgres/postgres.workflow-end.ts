@@ -6,7 +6,7 @@ import { childSignalName } from '../../core/workflow/workflow.constants.js';
 import { childRunOutcome, type ChildRunOutcome } from '../../core/workflow/workflow-store.js';
 import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
 import { isLockConflict, isNotSentError, type PostgresContext, retryTransient } from './postgres.connection.js';
-import { eachAlone, setOrEach } from './postgres.set-or-each.js';
+import { firstsThenRepeats, setOrEach } from './postgres.set-or-each.js';
 import { isRowError } from './postgres.status-write.js';
 import { withTransaction } from './postgres.transaction.js';
 import { payloadParam, toRunState, type WorkflowRunRow } from './postgres.workflow-row.js';
@@ -81,34 +81,19 @@ export class PostgresWorkflowEnds {
   }
 
   /** Ends runs without a parent: distinct runs in one statement, a run ended twice in the batch again on its own after its first. */
-  private async endLone(items: LoneEnd[]): Promise<(LoneEndRow | BatchItemFailure)[]> {
-    const seen = new Set<string>();
-    const firsts: number[] = [];
-    const later: number[] = [];
-    items.forEach((item, i) => {
-      if (seen.has(item.runId)) later.push(i);
-      else {
-        seen.add(item.runId);
-        firsts.push(i);
-      }
-    });
-    const out: (LoneEndRow | BatchItemFailure)[] = new Array(items.length);
-    const together = await setOrEach(
-      firsts.map((i) => items[i]!),
-      {
-        together: () => this.endTogether(firsts.map((i) => items[i]!)),
-        one: (item) => this.endOne(item),
-        // NOTE: a value the database refuses fails only its own end; a deadlock (nothing was committed) is retried one run at a time.
-        fallBackOn: (error) => isRowError(error) || isLockConflict(error),
-      },
-    );
-    firsts.forEach((at, k) => (out[at] = together[k]!));
-    const alone = await eachAlone(
-      later.map((i) => items[i]!),
+  private endLone(items: LoneEnd[]): Promise<(LoneEndRow | BatchItemFailure)[]> {
+    return firstsThenRepeats(
+      items,
+      (item) => item.runId,
+      (firsts) =>
+        setOrEach(firsts, {
+          together: () => this.endTogether(firsts),
+          one: (item) => this.endOne(item),
+          // NOTE: a value the database refuses fails only its own end; a deadlock (nothing was committed) is retried one run at a time.
+          fallBackOn: (error) => isRowError(error) || isLockConflict(error),
+        }),
       (item) => this.endOne(item),
     );
-    later.forEach((at, k) => (out[at] = alone[k]!));
-    return out;
   }
 
   /**
