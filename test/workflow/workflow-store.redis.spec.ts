@@ -156,7 +156,7 @@ describe.runIf(available)('Redis workflow store: operations of many runs in one 
     const command = proto.command;
     const calls: string[] = [];
     try {
-      const runs = await Promise.all(Array.from({ length: 20 }, () => store.createRun({ workflow: 'batch', params: {} })));
+      const runs = await Promise.all(Array.from({ length: 15 }, () => store.createRun({ workflow: 'batch', params: {} })));
       await redis.set(`${keyPrefix}:wf:run:{broken}`, 'not a hash');
       proto.command = function (this: unknown, ...args: unknown[]) {
         if (args[0] === 'evalsha') calls.push(String(args[1]));
@@ -164,8 +164,8 @@ describe.runIf(available)('Redis workflow store: operations of many runs in one 
       };
       const saved = await Promise.allSettled([...runs.map((run, i) => store.saveStep(run.id, 'a#0', i)), store.saveStep('broken', 'a#0', 0)]);
       proto.command = command;
-      expect(saved.slice(0, 20)).toEqual(runs.map(() => ({ status: 'fulfilled', value: true })));
-      expect(saved[20]).toMatchObject({ status: 'rejected', reason: { message: expect.stringContaining('WRONGTYPE') } });
+      expect(saved.slice(0, 15)).toEqual(runs.map(() => ({ status: 'fulfilled', value: true })));
+      expect(saved[15]).toMatchObject({ status: 'rejected', reason: { message: expect.stringContaining('WRONGTYPE') } });
       expect(calls).toEqual([scripts.wfBatch.sha]);
       const steps = await Promise.all(runs.map((run) => store.listSteps(run.id)));
       expect(steps.map((s) => s.map((c) => [c.name, c.value]))).toEqual(runs.map((_, i) => [['a#0', i]]));
@@ -173,6 +173,31 @@ describe.runIf(available)('Redis workflow store: operations of many runs in one 
       proto.command = command;
       redis.disconnect();
       await store.close();
+    }
+  });
+
+  it('a burst of checkpoints goes out in calls of 16 operations, each answered', async () => {
+    const keyPrefix = `${prefix}:burst`;
+    const store = await RedisWorkflowStore.connect(REDIS_URL, { prefix: keyPrefix });
+    const proto = RedisConnection.prototype as unknown as { command: (...args: unknown[]) => Promise<unknown> };
+    const command = proto.command;
+    const calls: string[] = [];
+    try {
+      const runs = await Promise.all(Array.from({ length: 40 }, () => store.createRun({ workflow: 'burst', params: {} })));
+      proto.command = function (this: unknown, ...args: unknown[]) {
+        if (args[0] === 'evalsha') calls.push(String(args[1]));
+        return command.apply(this, args);
+      };
+      const saved = await Promise.all(runs.map((run, i) => store.saveStep(run.id, 'a#0', i)));
+      proto.command = command;
+      expect(saved).toEqual(runs.map(() => true));
+      expect(calls).toEqual([scripts.wfBatch.sha, scripts.wfBatch.sha, scripts.wfBatch.sha]);
+      const steps = await Promise.all(runs.map((run) => store.listSteps(run.id)));
+      expect(steps.map((s) => s.map((c) => c.value))).toEqual(runs.map((_, i) => [i]));
+    } finally {
+      proto.command = command;
+      await store.close();
+      await deleteKeys(REDIS_URL, keyPrefix);
     }
   });
 });
