@@ -1,8 +1,10 @@
+import type pg from 'pg';
 import type { Clock } from '../../core/utils/clock.js';
 import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
 import { isLockConflict, type PostgresContext } from './postgres.connection.js';
 import { firstsThenRepeats, setOrEach } from './postgres.set-or-each.js';
 import { isRowError } from './postgres.status-write.js';
+import { prepared } from './postgres.statements.js';
 import * as sql from './sql/workflows.sql.js';
 
 /** Checkpoints of concurrent runs saved in one statement. */
@@ -27,10 +29,13 @@ interface Checkpoint {
 export class PostgresCheckpointWriter {
   private readonly batcher: MicroBatcher<Checkpoint, boolean>;
 
+  private readonly statements: { readonly saveSteps: (values: unknown[]) => pg.QueryConfig; readonly saveStep: (values: unknown[]) => pg.QueryConfig };
+
   constructor(
     private readonly ctx: PostgresContext,
     private readonly clock: Clock,
   ) {
+    this.statements = { saveSteps: prepared(sql.saveSteps(ctx.s)), saveStep: prepared(sql.saveStep(ctx.s)) };
     this.batcher = new MicroBatcher((items) => this.run(items), { maxBatch: COALESCE, maxConcurrent: 3, keyOf: (item) => item.runId });
   }
 
@@ -59,14 +64,16 @@ export class PostgresCheckpointWriter {
   private together(items: Checkpoint[]): Promise<(boolean | BatchItemFailure)[]> {
     return setOrEach(items, {
       together: async () => {
-        const { rows } = await this.ctx.pool.query<{ run_id: string }>(sql.saveSteps(this.ctx.s), [
-          items.map((i) => i.runId),
-          items.map((i) => i.name),
-          items.map((i) => i.value),
-          items.map((i) => i.ownerId),
-          items.map((i) => i.meta),
-          this.clock.now(),
-        ]);
+        const { rows } = await this.ctx.pool.query<{ run_id: string }>(
+          this.statements.saveSteps([
+            items.map((i) => i.runId),
+            items.map((i) => i.name),
+            items.map((i) => i.value),
+            items.map((i) => i.ownerId),
+            items.map((i) => i.meta),
+            this.clock.now(),
+          ]),
+        );
         const saved = new Set(rows.map((r) => r.run_id));
         return items.map((i) => saved.has(i.runId));
       },
@@ -78,7 +85,7 @@ export class PostgresCheckpointWriter {
   }
 
   private async one(item: Checkpoint): Promise<boolean> {
-    const { rows } = await this.ctx.pool.query(sql.saveStep(this.ctx.s), [item.runId, item.name, item.value, this.clock.now(), item.ownerId, item.meta]);
+    const { rows } = await this.ctx.pool.query(this.statements.saveStep([item.runId, item.name, item.value, this.clock.now(), item.ownerId, item.meta]));
     return rows.length > 0;
   }
 }

@@ -1,9 +1,11 @@
+import type pg from 'pg';
 import type { Clock } from '../../core/utils/clock.js';
 import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
 import { isLockConflict, type PostgresContext } from './postgres.connection.js';
 import { firstsThenRepeats, setOrEach } from './postgres.set-or-each.js';
 import { isRowError } from './postgres.status-write.js';
 import type { CheckpointRow, WorkflowRunRow } from './postgres.workflow-row.js';
+import { prepared } from './postgres.statements.js';
 import * as sql from './sql/workflows.sql.js';
 
 /** Claims of concurrent runs sent in one statement. */
@@ -33,10 +35,13 @@ interface Claim {
 export class PostgresRunClaims {
   private readonly batcher: MicroBatcher<Claim, ClaimedRunRow>;
 
+  private readonly statements: { readonly claimAndLoadMany: (values: unknown[]) => pg.QueryConfig; readonly claimAndLoad: (values: unknown[]) => pg.QueryConfig };
+
   constructor(
     private readonly ctx: PostgresContext,
     private readonly clock: Clock,
   ) {
+    this.statements = { claimAndLoadMany: prepared(sql.claimAndLoadMany(ctx.s)), claimAndLoad: prepared(sql.claimAndLoad(ctx.s)) };
     this.batcher = new MicroBatcher((items) => this.run(items), { maxBatch: COALESCE, maxConcurrent: 3, keyOf: (item) => item.runId });
   }
 
@@ -70,12 +75,9 @@ export class PostgresRunClaims {
       together: async () => {
         const order = items.map((_, i) => i).sort((a, b) => (items[a]!.runId < items[b]!.runId ? -1 : 1));
         const now = this.clock.now();
-        const { rows } = await this.ctx.pool.query<ClaimedRunRow & { ord: string }>(sql.claimAndLoadMany(this.ctx.s), [
-          order.map((i) => items[i]!.runId),
-          order.map((i) => items[i]!.ownerId),
-          now,
-          order.map((i) => now + items[i]!.leaseDuration),
-        ]);
+        const { rows } = await this.ctx.pool.query<ClaimedRunRow & { ord: string }>(
+          this.statements.claimAndLoadMany([order.map((i) => items[i]!.runId), order.map((i) => items[i]!.ownerId), now, order.map((i) => now + items[i]!.leaseDuration)]),
+        );
         const out: ClaimedRunRow[] = new Array(items.length);
         for (const row of rows) out[order[Number(row.ord) - 1]!] = row;
         return out;
@@ -88,7 +90,7 @@ export class PostgresRunClaims {
 
   private async one(item: Claim): Promise<ClaimedRunRow> {
     const now = this.clock.now();
-    const { rows } = await this.ctx.pool.query<ClaimedRunRow>(sql.claimAndLoad(this.ctx.s), [item.runId, item.ownerId, now, now + item.leaseDuration]);
+    const { rows } = await this.ctx.pool.query<ClaimedRunRow>(this.statements.claimAndLoad([item.runId, item.ownerId, now, now + item.leaseDuration]));
     return rows[0] ?? { run: null, steps: null, read_cursor: null, read_updated_at: null };
   }
 }

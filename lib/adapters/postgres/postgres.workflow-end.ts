@@ -10,6 +10,7 @@ import { firstsThenRepeats, setOrEach } from './postgres.set-or-each.js';
 import { isRowError } from './postgres.status-write.js';
 import { withTransaction } from './postgres.transaction.js';
 import { payloadParam, toRunState, type WorkflowRunRow } from './postgres.workflow-row.js';
+import { prepared, preparedText } from './postgres.statements.js';
 import * as sql from './sql/workflows.sql.js';
 
 type EndStatus = 'completed' | 'failed' | 'cancelled' | 'retry';
@@ -49,6 +50,8 @@ interface LoneEndRow {
 export class PostgresWorkflowEnds {
   private readonly lone: MicroBatcher<LoneEnd, LoneEndRow>;
 
+  private readonly statements: { readonly endLoneRuns: (values: unknown[]) => pg.QueryConfig; readonly endLoneRun: (values: unknown[]) => pg.QueryConfig };
+
   constructor(
     private readonly ctx: PostgresContext,
     private readonly clock: Clock,
@@ -57,6 +60,7 @@ export class PostgresWorkflowEnds {
     /** NOTIFY channel of run ends. */
     private readonly channel: string,
   ) {
+    this.statements = { endLoneRuns: prepared(sql.endLoneRuns(ctx.s)), endLoneRun: prepared(sql.endLoneRun(ctx.s)) };
     this.lone = new MicroBatcher((items) => this.endLone(items), { maxBatch: COALESCE, maxConcurrent: 3, keyOf: (item) => item.runId });
   }
 
@@ -105,18 +109,20 @@ export class PostgresWorkflowEnds {
     const now = this.clock.now();
     const values = order.map((i) => this.endValues(items[i]!.runId, items[i]!.status, now, items[i]!.encoded));
     const column = (k: number) => values.map((v) => v[k]);
-    const { rows } = await this.ctx.pool.query<LoneEndRow & { ord: string }>(sql.endLoneRuns(this.ctx.s), [
-      column(0),
-      column(1),
-      column(3),
-      column(4),
-      column(5),
-      column(6),
-      order.map((i) => items[i]!.ownerId),
-      now,
-      this.retention > 0 ? now + this.retention : null,
-      this.channel,
-    ]);
+    const { rows } = await this.ctx.pool.query<LoneEndRow & { ord: string }>(
+      this.statements.endLoneRuns([
+        column(0),
+        column(1),
+        column(3),
+        column(4),
+        column(5),
+        column(6),
+        order.map((i) => items[i]!.ownerId),
+        now,
+        this.retention > 0 ? now + this.retention : null,
+        this.channel,
+      ]),
+    );
     const out: LoneEndRow[] = new Array(items.length);
     for (const row of rows) out[order[Number(row.ord) - 1]!] = row;
     return out;
@@ -124,7 +130,7 @@ export class PostgresWorkflowEnds {
 
   private async endOne(item: LoneEnd): Promise<LoneEndRow> {
     const values = [...this.endValues(item.runId, item.status, this.clock.now(), item.encoded), item.ownerId, this.channel];
-    const { rows } = await this.ctx.pool.query<LoneEndRow>(sql.endLoneRun(this.ctx.s), values);
+    const { rows } = await this.ctx.pool.query<LoneEndRow>(this.statements.endLoneRun(values));
     return rows[0] ?? { ended: null, has_parent: false };
   }
 
@@ -172,7 +178,8 @@ export class PostgresWorkflowEnds {
 
   /** Sends a write, again while it was not sent (`values` taken anew for each try). */
   private write<R extends pg.QueryResultRow>(text: string, values: () => unknown[]): Promise<pg.QueryResult<R>> {
-    return retryTransient(() => this.ctx.pool.query<R>(text, values()), 10_000, isNotSentError);
+    const statement = preparedText(text);
+    return retryTransient(() => this.ctx.pool.query<R>(statement(values())), 10_000, isNotSentError);
   }
 }
 

@@ -1,7 +1,9 @@
+import type pg from 'pg';
 import type { Clock } from '../../core/utils/clock.js';
 import { MicroBatcher } from './postgres.batcher.js';
 import { type PostgresContext, retryTransient } from './postgres.connection.js';
 import type { WorkflowRunRow } from './postgres.workflow-row.js';
+import { prepared } from './postgres.statements.js';
 import * as sql from './sql/workflows.sql.js';
 
 /** Run reads sent in one statement. */
@@ -15,10 +17,13 @@ const COALESCE = 500;
 export class PostgresRunReads {
   private readonly batcher: MicroBatcher<string, WorkflowRunRow | null>;
 
+  private readonly statements: { readonly getRuns: (values: unknown[]) => pg.QueryConfig };
+
   constructor(
     private readonly ctx: PostgresContext,
     private readonly clock: Clock,
   ) {
+    this.statements = { getRuns: prepared(sql.getRuns(ctx.s)) };
     this.batcher = new MicroBatcher((ids) => this.run(ids), { maxBatch: COALESCE, maxConcurrent: 3 });
   }
 
@@ -33,7 +38,7 @@ export class PostgresRunReads {
   }
 
   private async run(ids: string[]): Promise<(WorkflowRunRow | null)[]> {
-    const { rows } = await retryTransient(() => this.ctx.pool.query<WorkflowRunRow>(sql.getRuns(this.ctx.s), [[...new Set(ids)], this.clock.now()]));
+    const { rows } = await retryTransient(() => this.ctx.pool.query<WorkflowRunRow>(this.statements.getRuns([[...new Set(ids)], this.clock.now()])));
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id) => byId.get(id) ?? null);
   }

@@ -1,9 +1,11 @@
+import type pg from 'pg';
 import type { Clock } from '../../core/utils/clock.js';
 import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
 import { isLockConflict, type PostgresContext } from './postgres.connection.js';
 import { setOrEach } from './postgres.set-or-each.js';
 import { isRowError } from './postgres.status-write.js';
 import type { WorkflowRunRow } from './postgres.workflow-row.js';
+import { prepared } from './postgres.statements.js';
 import * as sql from './sql/workflows.sql.js';
 
 /** New runs inserted in one statement. */
@@ -31,10 +33,13 @@ export interface NewRunRow {
 export class PostgresRunInserter {
   private readonly batcher: MicroBatcher<NewRunRow, WorkflowRunRow | null>;
 
+  private readonly statements: { readonly insertRuns: (values: unknown[]) => pg.QueryConfig; readonly insertRun: (values: unknown[]) => pg.QueryConfig };
+
   constructor(
     private readonly ctx: PostgresContext,
     private readonly clock: Clock,
   ) {
+    this.statements = { insertRuns: prepared(sql.insertRuns(ctx.s)), insertRun: prepared(sql.insertRun(ctx.s)) };
     this.batcher = new MicroBatcher((rows) => this.run(rows), { maxBatch: COALESCE, maxConcurrent: 2 });
   }
 
@@ -57,22 +62,24 @@ export class PostgresRunInserter {
     const now = this.clock.now();
     return setOrEach(rows, {
       together: async () => {
-        const { rows: stored } = await this.ctx.pool.query<WorkflowRunRow>(sql.insertRuns(this.ctx.s), [
-          unique.map((r) => r.id),
-          unique.map((r) => r.workflow),
-          unique.map((r) => r.params),
-          unique.map((r) => r.parentRunId),
-          now,
-          unique.map((r) => r.cancellationPolicy),
-          unique.map((r) => r.metadata),
-        ]);
+        const { rows: stored } = await this.ctx.pool.query<WorkflowRunRow>(
+          this.statements.insertRuns([
+            unique.map((r) => r.id),
+            unique.map((r) => r.workflow),
+            unique.map((r) => r.params),
+            unique.map((r) => r.parentRunId),
+            now,
+            unique.map((r) => r.cancellationPolicy),
+            unique.map((r) => r.metadata),
+          ]),
+        );
         const byId = new Map(stored.map((r) => [r.id, r]));
         return rows.map((r) => (firsts.get(r.id) === r ? (byId.get(r.id) ?? null) : null));
       },
       // NOTE: one statement per run, in call order: a repeated id finds the first one's run.
       one: async (r) => {
         const values = [r.id, r.workflow, r.params, r.parentRunId, this.clock.now(), r.cancellationPolicy, r.metadata];
-        const { rows: stored } = await this.ctx.pool.query<WorkflowRunRow>(sql.insertRun(this.ctx.s), values);
+        const { rows: stored } = await this.ctx.pool.query<WorkflowRunRow>(this.statements.insertRun(values));
         return stored[0] ?? null;
       },
       // NOTE: a value the database refuses fails only its own run; a deadlock (nothing was

@@ -18,6 +18,7 @@ import { toMillis } from '../../core/workflow/workflow-duration.js';
 import { type CreateWorkflowRun, type ListWorkflowRunsQuery, type LoadedRun, type RunChangeListener, type WorkflowStore } from '../../core/workflow/workflow-store.js';
 import { isNotSentError, openPostgres, type PostgresContext, type PostgresTarget, retryTransient } from './postgres.connection.js';
 import { requireTable } from './postgres.require-table.js';
+import { preparedText } from './postgres.statements.js';
 import { withTransaction } from './postgres.transaction.js';
 import { PostgresCheckpointWriter } from './postgres.workflow-checkpoints.js';
 import { PostgresRunClaims } from './postgres.workflow-claims.js';
@@ -339,12 +340,15 @@ export class PostgresWorkflowStore implements WorkflowStore {
     return run;
   }
 
+  /** Sends a read (`text`: a statement of `sql`, prepared on each connection once). */
   private read<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    return retryTransient(() => this.ctx.pool.query<R>(text, values));
+    const statement = preparedText(text);
+    return retryTransient(() => this.ctx.pool.query<R>(statement(values)));
   }
 
   /** Sends a write, again while it was not sent (`values` as a function: taken anew for each try). */
   private write<R extends pg.QueryResultRow>(text: string, values: unknown[] | (() => unknown[])): Promise<pg.QueryResult<R>> {
-    return retryTransient(() => this.ctx.pool.query<R>(text, typeof values === 'function' ? values() : values), 10_000, isNotSentError);
+    const statement = preparedText(text);
+    return retryTransient(() => this.ctx.pool.query<R>(statement(typeof values === 'function' ? values() : values)), 10_000, isNotSentError);
   }
 }
