@@ -1,3 +1,8 @@
+/*
+ * One side of the workflow stores bench, run by `workflow-stores.ts` in a process of its own
+ * (`node dist/bench/workflow-side.js redis|postgres|dbos`): it prints its figures as one line
+ * that starts with FIGURES_MARK, then exits.
+ */
 import { DBOS } from '@dbos-inc/dbos-sdk';
 import pg from 'pg';
 import { StemWorkflowApp } from '../lib/adapters/memory/index.js';
@@ -5,25 +10,11 @@ import { PostgresBroker, PostgresWorkflowStore } from '../lib/adapters/postgres/
 import { RedisStreamsBroker, RedisWorkflowStore } from '../lib/adapters/redis/index.js';
 import { WorkflowScript } from '../lib/core/index.js';
 import { deleteKeys } from '../test/redis/redis-test-utils.js';
-import { type SideFigures, FIGURES_MARK, type WorkflowSide } from './workflow-stores.js';
+import { benchSettings, type SideFigures, FIGURES_MARK, type WorkflowSide } from './workflow-stores.js';
 
-/**
- * One side of the workflow stores bench, run by `workflow-stores.ts` in a process of its own
- * (`node dist/bench/workflow-side.js redis|postgres|dbos`): it prints its figures as one line
- * that starts with {@link FIGURES_MARK}.
- */
 const REDIS_URL = process.env.STEM_BENCH_REDIS_URL ?? process.env.STEM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const POSTGRES_URL = process.env.STEM_BENCH_POSTGRES_URL ?? process.env.STEM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const RUNS = Number(process.env.BENCH_STORE_WORKFLOWS ?? 10_000);
-const SAMPLES = Number(process.env.BENCH_STORE_WORKFLOW_SAMPLES ?? 200);
-/**
- * Runs before the timed ones on each Stem store: the worker's code reaches its steady cost only
- * after some thousands of runs (JIT). DBOS warms up on `BENCH_DBOS_WARMUP` runs (200): its rate
- * is bound by its queue polling, and 2,000 warm-up runs gave the same 48/s as 200.
- */
-const WARMUP = Number(process.env.BENCH_STORE_WARMUP ?? 5_000);
-const DBOS_RUNS = Number(process.env.BENCH_DBOS_WORKFLOWS ?? 400);
-const DBOS_WARMUP = Number(process.env.BENCH_DBOS_WARMUP ?? 200);
+const { runs: RUNS, samples: SAMPLES, warmup: WARMUP, dbosRuns: DBOS_RUNS, dbosWarmup: DBOS_WARMUP, dbosSamples: DBOS_SAMPLES } = benchSettings();
 const CONCURRENCY = 50;
 const suffix = () => Math.random().toString(16).slice(2, 10);
 
@@ -125,7 +116,7 @@ async function dbos(): Promise<SideFigures> {
     };
     await throughput(start, DBOS_WARMUP);
     const rate = await throughput(start, DBOS_RUNS);
-    return { rate, ...(await latency(start, Math.min(SAMPLES, 100))) };
+    return { rate, ...(await latency(start, DBOS_SAMPLES)) };
   } finally {
     await DBOS.shutdown();
     await dropSchema(schema);
@@ -144,6 +135,8 @@ async function dropSchema(schema: string): Promise<void> {
 
 const sides: Record<WorkflowSide, () => Promise<SideFigures>> = { redis, postgres, dbos };
 const side = process.argv[2] as WorkflowSide;
-if (!(side in sides)) throw new Error(`workflow-side: no side named ${String(side)} (the sides are ${Object.keys(sides).join(', ')})`);
+if (!Object.hasOwn(sides, side)) throw new Error(`workflow-side: no side named ${String(side)} (the sides are ${Object.keys(sides).join(', ')})`);
 const figures = await sides[side]();
 console.log(`${FIGURES_MARK}${JSON.stringify(figures)}`);
+// NOTE: a handle a driver left open must not keep the bench waiting for this process (a write to a pipe is synchronous on Linux).
+process.exit(0);

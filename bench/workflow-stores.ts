@@ -20,6 +20,25 @@ const SIDES: readonly WorkflowSide[] = ['redis', 'postgres', 'dbos'];
 const CONCURRENCY = 50;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+/**
+ * Run counts of the sides, from the environment: `BENCH_STORE_WORKFLOWS` timed runs (10,000)
+ * after `BENCH_STORE_WARMUP` (5,000: the worker's code reaches its steady cost only after some
+ * thousands of runs), latency over `BENCH_STORE_WORKFLOW_SAMPLES` sequential runs (200); DBOS
+ * `BENCH_DBOS_WORKFLOWS` (400) after `BENCH_DBOS_WARMUP` (200: its rate is bound by its queue
+ * polling, and 2,000 warm-up runs gave the same 48/s), latency over at most 100 runs.
+ */
+export function benchSettings() {
+  const samples = env('BENCH_STORE_WORKFLOW_SAMPLES', 200);
+  return {
+    runs: env('BENCH_STORE_WORKFLOWS', 10_000),
+    warmup: env('BENCH_STORE_WARMUP', 5_000),
+    samples,
+    dbosRuns: env('BENCH_DBOS_WORKFLOWS', 400),
+    dbosWarmup: env('BENCH_DBOS_WARMUP', 200),
+    dbosSamples: Math.min(samples, 100),
+  };
+}
 /** `BENCH_WORKFLOW_STORES=redis,postgres,dbos` (any of them) runs only those sides; unset runs all, and the in-memory figures too. */
 const STORES = process.env.BENCH_WORKFLOW_STORES?.split(',').map((s) => s.trim().toLowerCase());
 const wants = (side: WorkflowSide) => !STORES || STORES.includes(side);
@@ -37,24 +56,30 @@ export function storesOnly(): boolean {
 function measure(side: WorkflowSide): Promise<SideFigures> {
   const script = fileURLToPath(new URL('./workflow-side.js', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, side], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...process.execArgv, script, side], { stdio: ['ignore', 'pipe', 'inherit'] });
     let figures: SideFigures | undefined;
+    let bad: string | undefined;
     let rest = '';
+    const take = (line: string) => {
+      if (!line.startsWith(FIGURES_MARK)) return console.log(line);
+      try {
+        figures = JSON.parse(line.slice(FIGURES_MARK.length)) as SideFigures;
+      } catch {
+        bad = line;
+      }
+    };
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       const lines = (rest + chunk).split('\n');
       rest = lines.pop()!;
-      for (const line of lines) {
-        if (line.startsWith(FIGURES_MARK)) figures = JSON.parse(line.slice(FIGURES_MARK.length)) as SideFigures;
-        else console.log(line);
-      }
+      for (const line of lines) take(line);
     });
     child.on('error', reject);
-    child.on('close', (code) => {
-      if (rest.startsWith(FIGURES_MARK)) figures = JSON.parse(rest.slice(FIGURES_MARK.length)) as SideFigures;
-      else if (rest) console.log(rest);
-      if (code === 0 && figures) resolve(figures);
-      else reject(new Error(`workflow stores bench: the ${side} side exited with code ${code}${figures ? '' : ' without its figures'}`));
+    child.on('close', (code, signal) => {
+      if (rest) take(rest);
+      if (code === 0 && figures) return resolve(figures);
+      const how = signal ? `was stopped by ${signal}` : `exited with code ${code}`;
+      reject(new Error(`workflow stores bench: the ${side} side ${how}${bad ? `; its figures line is not JSON: ${bad}` : figures ? '' : ' without its figures'}`));
     });
   });
 }
@@ -68,8 +93,9 @@ const line = (name: string, f: SideFigures) =>
 export async function run(): Promise<void> {
   const unknownSides = STORES?.filter((s) => !(SIDES as readonly string[]).includes(s)) ?? [];
   if (unknownSides.length > 0) console.warn(`BENCH_WORKFLOW_STORES: no side named ${unknownSides.join(', ')} (the sides are ${SIDES.join(', ')})`);
+  const settings = benchSettings();
   console.log(
-    `\nWorkflow stores, each side in a process of its own: ${fmt(env('BENCH_STORE_WORKFLOWS', 10_000))} runs timed after ${fmt(env('BENCH_STORE_WARMUP', 5_000))} (DBOS: ${fmt(env('BENCH_DBOS_WORKFLOWS', 400))} after ${fmt(env('BENCH_DBOS_WARMUP', 200))}; BENCH_STORE_WORKFLOWS, BENCH_STORE_WARMUP, BENCH_DBOS_WORKFLOWS, BENCH_DBOS_WARMUP), latency over ${fmt(env('BENCH_STORE_WORKFLOW_SAMPLES', 200))} sequential runs`,
+    `\nWorkflow stores, each side in a process of its own: ${fmt(settings.runs)} runs timed after ${fmt(settings.warmup)} (DBOS: ${fmt(settings.dbosRuns)} after ${fmt(settings.dbosWarmup)}; BENCH_STORE_WORKFLOWS, BENCH_STORE_WARMUP, BENCH_DBOS_WORKFLOWS, BENCH_DBOS_WARMUP), latency over ${fmt(settings.samples)} sequential runs (DBOS: ${fmt(settings.dbosSamples)}; BENCH_STORE_WORKFLOW_SAMPLES)`,
   );
   if (wants('redis')) {
     const r = await measure('redis');

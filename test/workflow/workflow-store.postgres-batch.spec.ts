@@ -104,4 +104,32 @@ describe.runIf(available)('Postgres workflow store: the claims and ends of concu
     });
     expect(await store.get('poison-4')).toMatchObject({ status: 'running' });
   });
+
+  it('sends the statements of a run as prepared statements, the same few names round after round', async () => {
+    const namesOf = async (round: number) => {
+      const names = new Map<string, string>();
+      const original = pool.query;
+      pool.query = function (this: pg.Pool, ...args: unknown[]) {
+        const first = args[0] as string | { text: string; name?: string };
+        const text = typeof first === 'string' ? first : first.text;
+        names.set(text, (typeof first === 'string' ? undefined : first.name) ?? 'unnamed');
+        return (original as (...a: unknown[]) => unknown).apply(this, args);
+      } as typeof pool.query;
+      try {
+        const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => store.createRun({ workflow: 'named', params: { i }, runId: `named-${round}-${i}` })));
+        await Promise.all(runs.map((run) => store.claimAndLoad(run.id, 'owner-1', 30_000)));
+        for (const step of ['a#0', 'b#0']) await Promise.all(runs.map((run) => store.saveStep(run.id, step, 1, { ownerId: 'owner-1' })));
+        await Promise.all(runs.map((run) => store.get(run.id)));
+        await Promise.all(runs.map((run) => store.markCompleted(run.id, 2, { ownerId: 'owner-1' })));
+      } finally {
+        pool.query = original;
+      }
+      return names;
+    };
+    const first = await namesOf(1);
+    const second = await namesOf(2);
+    expect([...first.values()].filter((name) => !name.startsWith('stem_'))).toEqual([]);
+    expect(new Set([...first.values(), ...second.values()]).size).toBe(new Set(first.values()).size);
+    expect(first.size).toBeGreaterThanOrEqual(5);
+  });
 });

@@ -21,8 +21,8 @@ const SINGLE: Record<RunOp, RedisScript> = {
 const LONE_SURROGATE = '\\ud';
 
 /**
- * Most operations of one wf-batch call (a longer queue goes out as several calls, each sent as
- * soon as it is full). Small calls keep the server and this process working side by side: the
+ * Most operations of one wf-batch call (a longer queue goes out as several calls, each handed
+ * to the connection as soon as it is full). Small calls keep the server and this process working side by side: the
  * server runs the first call while the rest are built, and its reply is handled while it runs
  * the next. One call of everything a tick asked for made each side wait for the other: at
  * concurrency 50, 2,729 workflows/s (median of 5) against 3,536/s with calls of 16.
