@@ -5,8 +5,8 @@ import { Session } from 'node:inspector/promises';
 import { Redis } from 'ioredis';
 import { StemWorkflowApp } from '../lib/adapters/memory/index.js';
 import { RedisStreamsBroker, RedisWorkflowStore } from '../lib/adapters/redis/index.js';
-import { WorkflowScript } from '../lib/core/index.js';
 import { deleteKeys } from '../test/redis/redis-test-utils.js';
+import { threeStepWorkflow } from './fixtures/three-steps.js';
 
 /**
  * What one 3-step workflow costs on the Redis store at concurrency 50, round after round in one
@@ -24,14 +24,7 @@ const PROFILE_ROUND = Number(process.env.COST_PROFILE ?? 0);
 const CONCURRENCY = 50;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-const threeSteps = new WorkflowScript<{ i: number }, number>({
-  name: 'cost.three',
-  run: async (ctx) => {
-    const a = await ctx.step('a', () => ctx.params.i);
-    const b = await ctx.step('b', () => a + 1);
-    return ctx.step('c', () => b * 2);
-  },
-});
+const threeSteps = threeStepWorkflow('cost.three');
 
 async function server(redis: Redis): Promise<{ cpuUs: number; commands: number; inBytes: number; outBytes: number }> {
   const [cpu, stats] = await Promise.all([redis.info('cpu'), redis.info('stats')]);

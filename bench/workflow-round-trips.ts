@@ -4,8 +4,8 @@ import { PostgresBroker, PostgresWorkflowStore } from '../lib/adapters/postgres/
 import { RedisStreamsBroker, RedisWorkflowStore } from '../lib/adapters/redis/index.js';
 import { RedisConnection } from '../lib/adapters/redis/redis.connection.js';
 import { scripts } from '../lib/adapters/redis/scripts/index.js';
-import { WorkflowScript } from '../lib/core/index.js';
 import { deleteKeys } from '../test/redis/redis-test-utils.js';
+import { dropSchema, threeStepWorkflow } from './fixtures/three-steps.js';
 
 const REDIS_URL = process.env.STEM_BENCH_REDIS_URL ?? process.env.STEM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PG_URL = process.env.STEM_BENCH_POSTGRES_URL ?? process.env.STEM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -61,14 +61,7 @@ function isStoreRequest(key: string): boolean {
   return /^redis: (wf-|zadd|zrem|publish|sadd|unlink)/.test(key) || key.startsWith('pg store: ');
 }
 
-const threeSteps = new WorkflowScript<{ i: number }, number>({
-  name: 'rt.three',
-  run: async (ctx) => {
-    const a = await ctx.step('a', () => ctx.params.i);
-    const b = await ctx.step('b', () => a + 1);
-    return ctx.step('c', () => b * 2);
-  },
-});
+const threeSteps = threeStepWorkflow('rt.three');
 
 /** Requests for one 3-step run, start → complete, on an idle worker (the waiter included). */
 async function measure(label: string, app: StemWorkflowApp): Promise<void> {
@@ -125,8 +118,5 @@ try {
   await measure('postgres', pgApp);
 } finally {
   await pgApp.shutdown();
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await client.end();
+  await dropSchema(PG_URL, schema);
 }

@@ -4,13 +4,12 @@
  * that starts with FIGURES_MARK, then exits.
  */
 import { DBOS } from '@dbos-inc/dbos-sdk';
-import pg from 'pg';
 import { StemWorkflowApp } from '../lib/adapters/memory/index.js';
 import { PostgresBroker, PostgresWorkflowStore } from '../lib/adapters/postgres/index.js';
 import { RedisStreamsBroker, RedisWorkflowStore } from '../lib/adapters/redis/index.js';
-import { WorkflowScript } from '../lib/core/index.js';
 import { deleteKeys } from '../test/redis/redis-test-utils.js';
 import { benchSettings, type SideFigures, FIGURES_MARK, type WorkflowSide } from './workflow-stores.js';
+import { dropSchema, threeStepWorkflow } from './fixtures/three-steps.js';
 
 const REDIS_URL = process.env.STEM_BENCH_REDIS_URL ?? process.env.STEM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const POSTGRES_URL = process.env.STEM_BENCH_POSTGRES_URL ?? process.env.STEM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -18,14 +17,7 @@ const { runs: RUNS, samples: SAMPLES, warmup: WARMUP, dbosRuns: DBOS_RUNS, dbosW
 const CONCURRENCY = 50;
 const suffix = () => Math.random().toString(16).slice(2, 10);
 
-const threeSteps = new WorkflowScript<{ i: number }, number>({
-  name: 'bench.three',
-  run: async (ctx) => {
-    const a = await ctx.step('a', () => ctx.params.i);
-    const b = await ctx.step('b', () => a + 1);
-    return ctx.step('c', () => b * 2);
-  },
-});
+const threeSteps = threeStepWorkflow('bench.three');
 
 /** Start `count` runs (1,000 at a time) and wait for all of them; runs per second. */
 async function throughput(start: (i: number) => Promise<() => Promise<unknown>>, count: number): Promise<number> {
@@ -95,7 +87,7 @@ async function postgres(): Promise<SideFigures> {
     return await stemOn(app);
   } finally {
     await app.shutdown();
-    await dropSchema(schema);
+    await dropSchema(POSTGRES_URL, schema);
   }
 }
 
@@ -119,17 +111,7 @@ async function dbos(): Promise<SideFigures> {
     return { rate, ...(await latency(start, DBOS_SAMPLES)) };
   } finally {
     await DBOS.shutdown();
-    await dropSchema(schema);
-  }
-}
-
-async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end();
+    await dropSchema(POSTGRES_URL, schema);
   }
 }
 

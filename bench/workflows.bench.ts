@@ -1,20 +1,13 @@
 import { StemWorkflowApp } from '../lib/adapters/memory/index.js';
-import { WorkflowScript } from '../lib/core/index.js';
 import { run as runStores, storesOnly } from './workflow-stores.js';
+import { threeStepWorkflow } from './fixtures/three-steps.js';
 
 const RUNS = Number(process.env.BENCH_WORKFLOWS ?? 50_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_WORKFLOW_SAMPLES ?? 2_000);
 const CONCURRENCY = 50;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-const threeSteps = new WorkflowScript<{ i: number }, number>({
-  name: 'bench.three',
-  run: async (ctx) => {
-    const a = await ctx.step('a', () => ctx.params.i);
-    const b = await ctx.step('b', () => a + 1);
-    return ctx.step('c', () => b * 2);
-  },
-});
+const threeSteps = threeStepWorkflow('bench.three');
 
 /**
  * In-memory workflows: 3-step script runs end to end (start, run task through the worker, three

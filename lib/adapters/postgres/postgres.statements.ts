@@ -10,15 +10,16 @@ export function prepared(text: string): (values: unknown[]) => pg.QueryConfig {
   return (values) => ({ name, text, values });
 }
 
-const byText = new Map<string, (values: unknown[]) => pg.QueryConfig>();
+const bySchema = new WeakMap<(s: string) => string, Map<string, (values: unknown[]) => pg.QueryConfig>>();
 
 /**
- * {@link prepared} for a text built anew at each call from fixed parts (a statement of the
- * workflow store, whose text only names the schema), made once per text. Only for such texts:
- * each distinct text is kept, and prepared on every connection that runs it.
+ * {@link prepared} of the statement `build` writes for schema `s` (`s` as `sql.*` takes it), made
+ * once per statement and schema.
  */
-export function preparedText(text: string): (values: unknown[]) => pg.QueryConfig {
-  let statement = byText.get(text);
-  if (!statement) byText.set(text, (statement = prepared(text)));
+export function preparedSql(build: (s: string) => string, s: string): (values: unknown[]) => pg.QueryConfig {
+  let forSchema = bySchema.get(build);
+  if (!forSchema) bySchema.set(build, (forSchema = new Map()));
+  let statement = forSchema.get(s);
+  if (!statement) forSchema.set(s, (statement = prepared(build(s))));
   return statement;
 }

@@ -10,7 +10,7 @@ import { firstsThenRepeats, setOrEach } from './postgres.set-or-each.js';
 import { isRowError } from './postgres.status-write.js';
 import { withTransaction } from './postgres.transaction.js';
 import { payloadParam, toRunState, type WorkflowRunRow } from './postgres.workflow-row.js';
-import { prepared, preparedText } from './postgres.statements.js';
+import { prepared, preparedSql } from './postgres.statements.js';
 import * as sql from './sql/workflows.sql.js';
 
 type EndStatus = 'completed' | 'failed' | 'cancelled' | 'retry';
@@ -75,7 +75,7 @@ export class PostgresWorkflowEnds {
    */
   async end(runId: string, status: EndStatus, ownerId: string | undefined, change: EndChange): Promise<RunState | null> {
     if (status === 'retry') {
-      const { rows } = await this.write<WorkflowRunRow>(sql.retryLiveRun(this.ctx.s), () => [runId, JSON.stringify(change.error), this.clock.now(), ownerId ?? null]);
+      const { rows } = await this.write<WorkflowRunRow>(sql.retryLiveRun, () => [runId, JSON.stringify(change.error), this.clock.now(), ownerId ?? null]);
       return rows[0] ? toRunState(rows[0]) : null;
     }
     const encoded = encodeEnd(status, change);
@@ -177,8 +177,8 @@ export class PostgresWorkflowEnds {
   }
 
   /** Sends a write, again while it was not sent (`values` taken anew for each try). */
-  private write<R extends pg.QueryResultRow>(text: string, values: () => unknown[]): Promise<pg.QueryResult<R>> {
-    const statement = preparedText(text);
+  private write<R extends pg.QueryResultRow>(build: (s: string) => string, values: () => unknown[]): Promise<pg.QueryResult<R>> {
+    const statement = preparedSql(build, this.ctx.s);
     return retryTransient(() => this.ctx.pool.query<R>(statement(values())), 10_000, isNotSentError);
   }
 }

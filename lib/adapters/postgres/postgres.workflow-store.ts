@@ -18,7 +18,7 @@ import { toMillis } from '../../core/workflow/workflow-duration.js';
 import { type CreateWorkflowRun, type ListWorkflowRunsQuery, type LoadedRun, type RunChangeListener, type WorkflowStore } from '../../core/workflow/workflow-store.js';
 import { isNotSentError, openPostgres, type PostgresContext, type PostgresTarget, retryTransient } from './postgres.connection.js';
 import { requireTable } from './postgres.require-table.js';
-import { preparedText } from './postgres.statements.js';
+import { preparedSql } from './postgres.statements.js';
 import { withTransaction } from './postgres.transaction.js';
 import { PostgresCheckpointWriter } from './postgres.workflow-checkpoints.js';
 import { PostgresRunClaims } from './postgres.workflow-claims.js';
@@ -105,7 +105,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
       metadata: JSON.stringify(input.metadata ?? {}),
     });
     if (row) return toRunState(row);
-    const { rows: taken } = await this.read<{ workflow: string }>(sql.runWorkflow(this.ctx.s), [id]);
+    const { rows: taken } = await this.read<{ workflow: string }>(sql.runWorkflow, [id]);
     throw new DuplicateWorkflowRunError(id, taken[0]?.workflow ?? input.workflow);
   }
 
@@ -116,16 +116,16 @@ export class PostgresWorkflowStore implements WorkflowStore {
 
   async listRuns(query: ListWorkflowRunsQuery = {}): Promise<RunState[]> {
     const values = [query.workflow ?? null, query.status ?? null, query.parentRunId ?? null, this.clock.now(), query.limit ?? 50, query.offset ?? 0];
-    return (await this.read<WorkflowRunRow>(sql.listRuns(this.ctx.s), values)).rows.map(toRunState);
+    return (await this.read<WorkflowRunRow>(sql.listRuns, values)).rows.map(toRunState);
   }
 
   async listRunnableRuns(query: { now: number; limit?: number; offset?: number }): Promise<RunState[]> {
-    return (await this.read<WorkflowRunRow>(sql.runnableRuns(this.ctx.s), [query.now, query.limit ?? 50, query.offset ?? 0])).rows.map(toRunState);
+    return (await this.read<WorkflowRunRow>(sql.runnableRuns, [query.now, query.limit ?? 50, query.offset ?? 0])).rows.map(toRunState);
   }
 
   async readStep(runId: string, name: string): Promise<StepCheckpoint | null> {
     if (!(await this.get(runId))) return null;
-    const { rows } = await this.read<CheckpointRow>(sql.readStep(this.ctx.s), [runId, name]);
+    const { rows } = await this.read<CheckpointRow>(sql.readStep, [runId, name]);
     return rows[0] ? toCheckpoint(rows[0]) : null;
   }
 
@@ -134,7 +134,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   }
 
   async listSteps(runId: string): Promise<StepCheckpoint[]> {
-    return (await this.read<CheckpointRow>(sql.listLiveSteps(this.ctx.s), [runId, this.clock.now()])).rows.map(toCheckpoint);
+    return (await this.read<CheckpointRow>(sql.listLiveSteps, [runId, this.clock.now()])).rows.map(toCheckpoint);
   }
 
   async rewindToStep(runId: string, step: string): Promise<RunState> {
@@ -169,7 +169,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   ): Promise<boolean> {
     const now = this.clock.now();
     const suspension = suspensionData(options.type ?? 'sleep', step, now, resumeAt, options.requestedResumeAt ?? resumeAt, options);
-    const { rows } = await this.write(sql.suspendRun(this.ctx.s), [runId, options.ownerId ?? null, now, JSON.stringify(suspension), resumeAt, null]);
+    const { rows } = await this.write(sql.suspendRun, [runId, options.ownerId ?? null, now, JSON.stringify(suspension), resumeAt, null]);
     return this.changed(runId, rows.length > 0);
   }
 
@@ -178,7 +178,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
     const deadline = options.deadline ?? null;
     const suspension = suspensionData('event', step, now, deadline, options.requestedDeadline ?? deadline, options, { topic });
     const values = [runId, options.ownerId ?? null, now, JSON.stringify(suspension), deadline, topic, step, jsonParam(options.data)];
-    const { rows } = await this.write(sql.suspendOnTopic(this.ctx.s), values);
+    const { rows } = await this.write(sql.suspendOnTopic, values);
     return this.changed(runId, rows.length > 0);
   }
 
@@ -196,29 +196,29 @@ export class PostgresWorkflowStore implements WorkflowStore {
 
   async resolveWatchers(topic: string, payload: unknown, options: { limit?: number } = {}): Promise<WatcherResolution[]> {
     const values = [topic, payloadParam(payload), options.limit ?? DEFAULT_BATCH, this.clock.now()];
-    const { rows } = await this.write<{ id: string; workflow: string; step: string; resume_data: WatcherResolution['resumeData'] }>(sql.resolveWatchers(this.ctx.s), values);
+    const { rows } = await this.write<{ id: string; workflow: string; step: string; resume_data: WatcherResolution['resumeData'] }>(sql.resolveWatchers, values);
     for (const row of rows) this.watcher.changedHere(row.id);
     return rows.map((r) => ({ runId: r.id, workflow: r.workflow, step: r.step, topic, resumeData: r.resume_data }));
   }
 
   async listWatchers(topic?: string, options: { limit?: number } = {}): Promise<WorkflowWatcher[]> {
-    const { rows } = await this.read<Parameters<typeof toWatcher>[0]>(sql.listWatchers(this.ctx.s), [topic ?? null, options.limit ?? DEFAULT_BATCH]);
+    const { rows } = await this.read<Parameters<typeof toWatcher>[0]>(sql.listWatchers, [topic ?? null, options.limit ?? DEFAULT_BATCH]);
     return rows.map(toWatcher);
   }
 
   async runsWaitingOn(topic: string): Promise<string[]> {
-    return (await this.read<{ id: string }>(sql.runsWaitingOn(this.ctx.s), [topic])).rows.map((r) => r.id);
+    return (await this.read<{ id: string }>(sql.runsWaitingOn, [topic])).rows.map((r) => r.id);
   }
 
   async dueRuns(now: number, options: { limit?: number; claimFor?: number } = {}): Promise<string[]> {
     const values = [now, options.limit ?? DEFAULT_BATCH, now + (options.claimFor ?? DEFAULT_DUE_CLAIM_MS)];
-    const { rows } = await this.write<{ id: string; resume_at: string; seq: string }>(sql.claimDueRuns(this.ctx.s), values);
+    const { rows } = await this.write<{ id: string; resume_at: string; seq: string }>(sql.claimDueRuns, values);
     return rows.sort((a, b) => Number(a.resume_at) - Number(b.resume_at) || Number(a.seq) - Number(b.seq)).map((r) => r.id);
   }
 
   async markResumed(runId: string, options: { now?: number; data?: unknown } = {}): Promise<RunState | null> {
     const now = options.now ?? this.clock.now();
-    const { rows } = await this.write<WorkflowRunRow>(sql.resumeRun(this.ctx.s), [runId, now, options.data === undefined ? null : payloadParam(options.data)]);
+    const { rows } = await this.write<WorkflowRunRow>(sql.resumeRun, [runId, now, options.data === undefined ? null : payloadParam(options.data)]);
     const run = rows[0] ? toRunState(rows[0]) : null;
     if (run) this.watcher.changedHere(runId, run);
     return run;
@@ -245,7 +245,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   }
 
   async listSignals(runId: string): Promise<WorkflowSignal[]> {
-    return (await this.read<Parameters<typeof toSignal>[0]>(sql.listSignals(this.ctx.s), [runId])).rows.map(toSignal);
+    return (await this.read<Parameters<typeof toSignal>[0]>(sql.listSignals, [runId])).rows.map(toSignal);
   }
 
   markCompleted(runId: string, result: unknown, options: { ownerId?: string } = {}): Promise<RunState | null> {
@@ -261,7 +261,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   }
 
   async claimRun(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {
-    return (await this.write(sql.claimRun(this.ctx.s), () => this.leaseValues(runId, ownerId, leaseDuration))).rows.length > 0;
+    return (await this.write(sql.claimRun, () => this.leaseValues(runId, ownerId, leaseDuration))).rows.length > 0;
   }
 
   async claimAndLoad(runId: string, ownerId: string, leaseDuration: number): Promise<LoadedRun | null> {
@@ -275,7 +275,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   }
 
   async renewRunLease(runId: string, ownerId: string, leaseDuration: number): Promise<boolean> {
-    return (await this.write(sql.renewRun(this.ctx.s), () => this.leaseValues(runId, ownerId, leaseDuration))).rows.length > 0;
+    return (await this.write(sql.renewRun, () => this.leaseValues(runId, ownerId, leaseDuration))).rows.length > 0;
   }
 
   /** Values of a lease write, taken when the statement is sent: a retry after an outage must not grant a lease that already ran out. */
@@ -285,7 +285,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
   }
 
   async releaseRun(runId: string, ownerId: string): Promise<boolean> {
-    return (await this.write(sql.releaseRun(this.ctx.s), [runId, ownerId])).rows.length > 0;
+    return (await this.write(sql.releaseRun, [runId, ownerId])).rows.length > 0;
   }
 
   watch(runId: string, listener: RunChangeListener): () => void {
@@ -294,7 +294,7 @@ export class PostgresWorkflowStore implements WorkflowStore {
 
   /** Deletes ended runs (with their checkpoints) whose retention passed at `now`; returns how many. */
   async sweepExpired(now: number = this.clock.now(), limit = 1_000): Promise<number> {
-    return (await this.write(sql.sweepExpired(this.ctx.s), [now, limit])).rowCount ?? 0;
+    return (await this.write(sql.sweepExpired, [now, limit])).rowCount ?? 0;
   }
 
   /** Stops the sweep and watches and drops this store's reference to the pool. Idempotent. */
@@ -340,15 +340,15 @@ export class PostgresWorkflowStore implements WorkflowStore {
     return run;
   }
 
-  /** Sends a read (`text`: a statement of `sql`, prepared on each connection once). */
-  private read<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    const statement = preparedText(text);
+  /** Sends a read (`build`: a statement of `sql`, prepared on each connection once). */
+  private read<R extends pg.QueryResultRow>(build: (s: string) => string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    const statement = preparedSql(build, this.ctx.s);
     return retryTransient(() => this.ctx.pool.query<R>(statement(values)));
   }
 
   /** Sends a write, again while it was not sent (`values` as a function: taken anew for each try). */
-  private write<R extends pg.QueryResultRow>(text: string, values: unknown[] | (() => unknown[])): Promise<pg.QueryResult<R>> {
-    const statement = preparedText(text);
+  private write<R extends pg.QueryResultRow>(build: (s: string) => string, values: unknown[] | (() => unknown[])): Promise<pg.QueryResult<R>> {
+    const statement = preparedSql(build, this.ctx.s);
     return retryTransient(() => this.ctx.pool.query<R>(statement(typeof values === 'function' ? values() : values)), 10_000, isNotSentError);
   }
 }
