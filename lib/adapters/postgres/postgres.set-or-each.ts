@@ -84,3 +84,17 @@ export async function firstsThenRepeats<T, R>(
   later.forEach((at, k) => (out[at] = laterResults[k]!));
   return out;
 }
+
+/**
+ * Runs `send` on `items` sorted by `idOf` (so statements on the same rows take their locks in
+ * much the same order) and puts its rows back in the items' order: each row's `ord` is its
+ * item's 1-based position in the sorted list, as `WITH ORDINALITY` numbers it. An item without
+ * a row is left `undefined`.
+ */
+export async function inIdOrder<T, R extends { ord: string }>(items: readonly T[], idOf: (item: T) => string, send: (sorted: T[]) => Promise<R[]>): Promise<R[]> {
+  const order = items.map((_, i) => i).sort((a, b) => (idOf(items[a]!) < idOf(items[b]!) ? -1 : 1));
+  const rows = await send(order.map((i) => items[i]!));
+  const out: R[] = new Array(items.length);
+  for (const row of rows) out[order[Number(row.ord) - 1]!] = row;
+  return out;
+}

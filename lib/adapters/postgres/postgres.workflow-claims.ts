@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Clock } from '../../core/utils/clock.js';
 import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
 import { isLockConflict, type PostgresContext } from './postgres.connection.js';
-import { firstsThenRepeats, setOrEach } from './postgres.set-or-each.js';
+import { firstsThenRepeats, inIdOrder, setOrEach } from './postgres.set-or-each.js';
 import { isRowError } from './postgres.status-write.js';
 import type { CheckpointRow, WorkflowRunRow } from './postgres.workflow-row.js';
 import { prepared } from './postgres.statements.js';
@@ -72,16 +72,16 @@ export class PostgresRunClaims {
    */
   private together(items: Claim[]): Promise<(ClaimedRunRow | BatchItemFailure)[]> {
     return setOrEach(items, {
-      together: async () => {
-        const order = items.map((_, i) => i).sort((a, b) => (items[a]!.runId < items[b]!.runId ? -1 : 1));
-        const now = this.clock.now();
-        const { rows } = await this.ctx.pool.query<ClaimedRunRow & { ord: string }>(
-          this.statements.claimAndLoadMany([order.map((i) => items[i]!.runId), order.map((i) => items[i]!.ownerId), now, order.map((i) => now + items[i]!.leaseDuration)]),
-        );
-        const out: ClaimedRunRow[] = new Array(items.length);
-        for (const row of rows) out[order[Number(row.ord) - 1]!] = row;
-        return out;
-      },
+      together: () =>
+        inIdOrder(
+          items,
+          (item) => item.runId,
+          async (sorted) => {
+            const now = this.clock.now();
+            const statement = this.statements.claimAndLoadMany([sorted.map((i) => i.runId), sorted.map((i) => i.ownerId), now, sorted.map((i) => now + i.leaseDuration)]);
+            return (await this.ctx.pool.query<ClaimedRunRow & { ord: string }>(statement)).rows;
+          },
+        ),
       one: (item) => this.one(item),
       // NOTE: a deadlock with another transaction on these runs (nothing was committed) is retried one run at a time.
       fallBackOn: (error) => isRowError(error) || isLockConflict(error),

@@ -6,7 +6,7 @@ import { childSignalName } from '../../core/workflow/workflow.constants.js';
 import { childRunOutcome, type ChildRunOutcome } from '../../core/workflow/workflow-store.js';
 import { type BatchItemFailure, MicroBatcher } from './postgres.batcher.js';
 import { isLockConflict, isNotSentError, type PostgresContext, retryTransient } from './postgres.connection.js';
-import { firstsThenRepeats, setOrEach } from './postgres.set-or-each.js';
+import { firstsThenRepeats, inIdOrder, setOrEach } from './postgres.set-or-each.js';
 import { isRowError } from './postgres.status-write.js';
 import { withTransaction } from './postgres.transaction.js';
 import { payloadParam, toRunState, type WorkflowRunRow } from './postgres.workflow-row.js';
@@ -104,28 +104,31 @@ export class PostgresWorkflowEnds {
    * Ends of distinct runs in one statement. Ids go out sorted; the join may still lock rows in
    * another order, and a deadlock with another statement on these runs falls back one run at a time.
    */
-  private async endTogether(items: LoneEnd[]): Promise<LoneEndRow[]> {
-    const order = items.map((_, i) => i).sort((a, b) => (items[a]!.runId < items[b]!.runId ? -1 : 1));
-    const now = this.clock.now();
-    const values = order.map((i) => this.endValues(items[i]!.runId, items[i]!.status, now, items[i]!.encoded));
-    const column = (k: number) => values.map((v) => v[k]);
-    const { rows } = await this.ctx.pool.query<LoneEndRow & { ord: string }>(
-      this.statements.endLoneRuns([
-        column(0),
-        column(1),
-        column(3),
-        column(4),
-        column(5),
-        column(6),
-        order.map((i) => items[i]!.ownerId),
-        now,
-        this.retention > 0 ? now + this.retention : null,
-        this.channel,
-      ]),
+  private endTogether(items: LoneEnd[]): Promise<LoneEndRow[]> {
+    return inIdOrder(
+      items,
+      (item) => item.runId,
+      async (sorted) => {
+        const now = this.clock.now();
+        const values = sorted.map((item) => this.endValues(item.runId, item.status, now, item.encoded));
+        const column = (k: number) => values.map((v) => v[k]);
+        const { rows } = await this.ctx.pool.query<LoneEndRow & { ord: string }>(
+          this.statements.endLoneRuns([
+            column(0),
+            column(1),
+            column(3),
+            column(4),
+            column(5),
+            column(6),
+            sorted.map((item) => item.ownerId),
+            now,
+            this.retention > 0 ? now + this.retention : null,
+            this.channel,
+          ]),
+        );
+        return rows;
+      },
     );
-    const out: LoneEndRow[] = new Array(items.length);
-    for (const row of rows) out[order[Number(row.ord) - 1]!] = row;
-    return out;
   }
 
   private async endOne(item: LoneEnd): Promise<LoneEndRow> {
