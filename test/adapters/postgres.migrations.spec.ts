@@ -39,6 +39,7 @@ describe.runIf(available)('Postgres migrations', () => {
       '0006_control_plane',
       '0007_workflows',
       '0008_operations_queries',
+      '0009_workflow_hot_updates',
     ]);
     expect(logger.lines).toEqual(
       [
@@ -50,6 +51,7 @@ describe.runIf(available)('Postgres migrations', () => {
         '0006_control_plane',
         '0007_workflows',
         '0008_operations_queries',
+        '0009_workflow_hot_updates',
       ].map((name) => expect.stringMatching(new RegExp(`Migrated schema "${schema}": applied ${name}`))),
     );
     const { rows } = await adminQuery<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [schema]);
@@ -75,18 +77,18 @@ describe.runIf(available)('Postgres migrations', () => {
       'workflow_watchers',
     ]);
     const again = await migratePostgres(POSTGRES_URL, { schema, logger });
-    expect(again).toEqual({ applied: [], version: 8 });
-    expect(logger.lines).toHaveLength(8);
+    expect(again).toEqual({ applied: [], version: 9 });
+    expect(logger.lines).toHaveLength(9);
   });
 
   it('lets concurrent migrators wait on the advisory lock instead of racing', async () => {
     const schema = fresh();
     const reports = await Promise.all(Array.from({ length: 6 }, () => migratePostgres(POSTGRES_URL, { schema, logger: recordingLogger() })));
-    expect(reports.filter((r) => r.applied.length === 8)).toHaveLength(1);
+    expect(reports.filter((r) => r.applied.length === 9)).toHaveLength(1);
     expect(reports.filter((r) => r.applied.length === 0)).toHaveLength(5);
-    expect(reports.every((r) => r.version === 8)).toBe(true);
+    expect(reports.every((r) => r.version === 9)).toBe(true);
     const { rows } = await adminQuery<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".migrations`);
-    expect(rows[0]!.n).toBe(8);
+    expect(rows[0]!.n).toBe(9);
   });
 
   it('migrates on connect when adapters of several kinds start at once', async () => {

@@ -6,6 +6,7 @@ import { sql as chordClaimDeadline } from './0005_chord_claim_deadline.sql.js';
 import { sql as controlPlane } from './0006_control_plane.sql.js';
 import { sql as workflows } from './0007_workflows.sql.js';
 import { sql as operationsQueries } from './0008_operations_queries.sql.js';
+import { sql as workflowHotUpdates } from './0009_workflow_hot_updates.sql.js';
 
 /** One numbered schema change. */
 export interface PostgresMigration {
@@ -27,4 +28,5 @@ export const MIGRATIONS: readonly PostgresMigration[] = [
   { version: 6, name: '0006_control_plane', sql: controlPlane },
   { version: 7, name: '0007_workflows', sql: workflows },
   { version: 8, name: '0008_operations_queries', sql: operationsQueries },
+  { version: 9, name: '0009_workflow_hot_updates', sql: workflowHotUpdates },
 ];

@@ -42,11 +42,11 @@ WHERE ($1::text IS NULL OR workflow = $1) AND ($2::text IS NULL OR status = $2) 
 ORDER BY created_at DESC, seq DESC
 LIMIT $5 OFFSET $6`;
 
-/** `running` runs whose lease is free or expired at $1, oldest update first, $2 from $3. */
+/** `running` runs whose lease is free or expired at $1, oldest first, $2 from $3. */
 export const runnableRuns = (s: string) => `
 SELECT ${RUN_COLUMNS} FROM ${s}.workflow_runs
 WHERE status = 'running' AND (owner_id IS NULL OR lease_expires_at <= $1)
-ORDER BY updated_at, seq
+ORDER BY seq
 LIMIT $2 OFFSET $3`;
 
 /**
