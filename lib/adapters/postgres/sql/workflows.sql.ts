@@ -71,11 +71,15 @@ RETURNING 1`;
 /**
  * {@link saveStep} for several runs at once (each run at most once): checkpoint names $2[i] =
  * values $3[i] (json text, NULL: undefined, meta $5[i]) of runs $1[i] for owners $4[i], at $6.
- * Returns the run ids whose checkpoint was stored.
+ * Returns the run ids whose checkpoint was stored. The status a run must have comes from the
+ * input rows (`want`), not from a constant, so the planner finds each run by its primary key:
+ * with `status = 'running'` it could read every running run through the partial
+ * `workflow_runs_runnable_idx`, which it takes for a few rows while its statistics lag behind a
+ * backlog that just arrived.
  */
 export const saveSteps = (s: string) => `
-WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(run_id, name, value, owner, meta)
+WITH input AS MATERIALIZED (
+  SELECT *, 'running' AS want FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(run_id, name, value, owner, meta)
 ),
 run AS (
   UPDATE ${s}.workflow_runs r SET updated_at = $6,
@@ -83,7 +87,7 @@ run AS (
     resume_data = CASE WHEN r.resume_data->>'step' = i.name THEN NULL ELSE r.resume_data END,
     last_error = CASE WHEN r.last_error->>'step' = i.name THEN NULL ELSE r.last_error END
   FROM input i
-  WHERE r.id = i.run_id AND r.status = 'running' AND (i.owner IS NULL OR (r.owner_id = i.owner AND r.lease_expires_at > $6))
+  WHERE r.id = i.run_id AND r.status = i.want AND (i.owner IS NULL OR (r.owner_id = i.owner AND r.lease_expires_at > $6))
   RETURNING r.id, r.cursor, i.name, i.value, i.meta
 )
 INSERT INTO ${s}.workflow_steps (run_id, name, position, value, meta, completed_at)
