@@ -1,6 +1,8 @@
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migratePostgres, PostgresLockStore, PostgresMigrationError, PostgresResultBackend } from '../../lib/adapters/postgres/index.js';
-import { assertServerVersion } from '../../lib/adapters/postgres/postgres.migrator.js';
+import { MIGRATIONS } from '../../lib/adapters/postgres/migrations/index.js';
+import { assertServerVersion, runMigrations } from '../../lib/adapters/postgres/postgres.migrator.js';
 import { uniqueName } from '../../lib/testing/contract-helpers.js';
 import { postgresAvailable } from '../support/services.js';
 import { adminQuery, dropSchema, eventually, POSTGRES_URL, recordingLogger, testSchema } from '../postgres/postgres-test-kit.js';
@@ -80,6 +82,48 @@ describe.runIf(available)('Postgres migrations', () => {
     expect(again).toEqual({ applied: [], version: 9 });
     expect(logger.lines).toHaveLength(9);
   });
+
+  it('upgrades a version 8 schema holding runs to 9 once a transaction that held its checkpoints table ends, warning while it waits', async () => {
+    const schema = fresh();
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    const blocker = new pg.Client({ connectionString: POSTGRES_URL });
+    await Promise.all([client.connect(), blocker.connect()]);
+    try {
+      expect(await runMigrations(client, schema, recordingLogger(), MIGRATIONS.slice(0, 8))).toMatchObject({ version: 8 });
+      await client.query(
+        `INSERT INTO "${schema}".workflow_runs (id, workflow, status, params, created_at, updated_at, metadata) VALUES ('run-1', 'w', 'running', '{}', 1, 1, '{}')`,
+      );
+      await blocker.query('BEGIN');
+      await blocker.query(`LOCK TABLE "${schema}".workflow_steps IN ACCESS SHARE MODE`);
+      const logger = recordingLogger();
+      const migrated = runMigrations(client, schema, logger);
+      expect(await eventually(() => logger.lines.some((line) => line.includes('0009_workflow_hot_updates could not take its locks')), 15_000)).toBe(true);
+      await blocker.query('COMMIT');
+      expect(await migrated).toEqual({ applied: ['0009_workflow_hot_updates'], version: 9 });
+      const { rows } = await client.query<{ indexname: string }>(
+        `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename IN ('workflow_runs', 'workflow_steps') ORDER BY indexname`,
+        [schema],
+      );
+      expect(rows.map((r) => r.indexname)).toEqual(
+        [
+          'workflow_runs_expiry_idx',
+          'workflow_runs_due_idx',
+          'workflow_runs_list_idx',
+          'workflow_runs_parent_idx',
+          'workflow_runs_pkey',
+          'workflow_runs_running_idx',
+          'workflow_runs_workflow_idx',
+          'workflow_steps_pkey',
+        ].sort(),
+      );
+      const options = await client.query<{ reloptions: string[] }>(`SELECT reloptions FROM pg_class WHERE oid = $1::regclass`, [`"${schema}".workflow_runs`]);
+      expect(options.rows[0]!.reloptions).toEqual(['fillfactor=50']);
+      expect((await client.query(`SELECT id FROM "${schema}".workflow_runs`)).rows).toEqual([{ id: 'run-1' }]);
+    } finally {
+      await blocker.end();
+      await client.end();
+    }
+  }, 30_000);
 
   it('lets concurrent migrators wait on the advisory lock instead of racing', async () => {
     const schema = fresh();

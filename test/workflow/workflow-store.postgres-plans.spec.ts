@@ -8,8 +8,9 @@ import { postgresAvailable } from '../support/services.js';
 
 const available = await postgresAvailable();
 const schema = testSchema();
-// NOTE: a database of its own: an old snapshot held by a test elsewhere in the same database
-// would keep Postgres from pruning the row versions a HOT update needs the room of.
+// NOTE: a database of its own: on Postgres 14 and later, an old snapshot held by a test elsewhere
+// in the same database would keep Postgres from pruning the row versions a HOT update needs the
+// room of.
 const database = `${schema}_db`;
 const url = Object.assign(new URL(POSTGRES_URL), { pathname: `/${database}` }).href;
 
@@ -32,8 +33,8 @@ describe.runIf(available)('Postgres workflow store: how its statements use the r
     store = await PostgresWorkflowStore.connect(pool, { schema, clock, logger: recordingLogger(), sweepInterval: 0 });
   });
   afterAll(async () => {
-    await store.close();
-    await pool.end();
+    await store?.close();
+    await pool?.end();
     await adminQuery(`DROP DATABASE IF EXISTS "${database}"`);
   });
 
@@ -49,16 +50,23 @@ describe.runIf(available)('Postgres workflow store: how its statements use the r
     expect(await eventually(async () => (await runUpdates(pool)).updates >= 120, 20_000)).toBe(true);
     const { updates, hot } = await runUpdates(pool);
     expect(updates).toBe(120);
-    expect(hot).toBeGreaterThanOrEqual(110);
+    // NOTE: a version that finds no room on its page goes elsewhere and is not HOT; the claims alone are 30.
+    expect(hot).toBeGreaterThanOrEqual(100);
   }, 30_000);
 
-  it('lists the runs a recovery sweep may take oldest first, by creation', async () => {
+  it('keeps every column a claim or a checkpoint writes out of the run indexes', async () => {
+    const { rows } = await pool.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'workflow_runs'`, [schema]);
+    expect(rows.length).toBeGreaterThanOrEqual(5);
+    for (const { indexdef } of rows) expect(indexdef).not.toMatch(/\b(updated_at|cursor|owner_id|lease_expires_at|resume_data|last_error)\b/);
+  });
+
+  it('lists the runs a recovery sweep may take oldest update first', async () => {
     const ids = ['sweep-b', 'sweep-a', 'sweep-c'];
     for (const runId of ids) await store.createRun({ workflow: 'sweep', params: {}, runId });
     await clock.advance(5);
     await store.saveStep('sweep-b', 'a#0', 1);
     const listed = (await store.listRunnableRuns({ now: clock.now(), limit: 1_000 })).map((r) => r.id).filter((id) => id.startsWith('sweep-'));
-    expect(listed).toEqual(ids);
+    expect(listed).toEqual(['sweep-a', 'sweep-c', 'sweep-b']);
   });
 
   it('finds the runs of a checkpoint batch by primary key while the statistics say no run is running', async () => {
@@ -78,6 +86,6 @@ describe.runIf(available)('Postgres workflow store: how its statements use the r
     });
     const plan = JSON.stringify(rows[0]!['QUERY PLAN']);
     expect(plan).toContain('"Index Name":"workflow_runs_pkey"');
-    expect(plan).not.toContain('workflow_runs_runnable_idx');
+    expect(plan).not.toContain('workflow_runs_running_idx');
   });
 });

@@ -4,6 +4,9 @@ import { MIGRATIONS, type PostgresMigration } from './migrations/index.js';
 import { quoteIdent } from './postgres.identifiers.js';
 import type { PostgresLogger } from './postgres.options.js';
 
+/** Times a migration that could not take its locks is tried before the error is thrown. */
+const LOCK_ATTEMPTS = 5;
+
 /** The oldest server the schema and queries are written for (`server_version_num`). */
 export const MIN_SERVER_VERSION = 120_000;
 
@@ -29,7 +32,8 @@ export function assertServerVersion(serverVersionNum: number, display = String(s
  * Brings `schema` up to the latest version: takes `pg_advisory_lock` (so concurrent processes
  * wait for each other instead of racing), creates the schema and its version table when missing,
  * then applies each pending migration in its own transaction, logging one line per migration.
- * Running it again is a no-op.
+ * A migration that could not take its locks in time (its `lock_timeout`) or lost a deadlock is
+ * rolled back and tried again, up to 5 times, with a warning each time. Running it again is a no-op.
  *
  * @throws PostgresMigrationError when the server is too old, the role lacks a privilege, or the
  *   schema was migrated by a newer release
@@ -76,18 +80,18 @@ export async function runMigrations(
     for (const migration of migrations) {
       if (migration.version <= current) continue;
       const started = Date.now();
-      await client.query('BEGIN');
-      try {
-        await client.query(`SET LOCAL search_path TO ${s}`);
-        await privileged(
-          () => client.query(migration.sql),
-          () => grantHint(role, schema),
-        );
-        await client.query(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await applyOne(client, s, migration, () => grantHint(role, schema));
+          break;
+        } catch (error) {
+          if (!isLockConflict(error) || attempt === LOCK_ATTEMPTS) throw error;
+          const wait = attempt * 1_000;
+          logger.warn(
+            `Migrating schema "${schema}": ${migration.name} could not take its locks (${(error as Error).message}); it was rolled back and runs again in ${wait} ms (attempt ${attempt + 1} of ${LOCK_ATTEMPTS})`,
+          );
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
       }
       applied.push(migration.name);
       logger.info(`Migrated schema "${schema}": applied ${migration.name} (${Date.now() - started} ms)`);
@@ -96,6 +100,26 @@ export async function runMigrations(
   } finally {
     await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]).catch(() => undefined);
   }
+}
+
+/** Applies one migration in its own transaction and records it; rolls back on any error. */
+async function applyOne(client: pg.ClientBase, s: string, migration: PostgresMigration, hint: () => string): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query(`SET LOCAL search_path TO ${s}`);
+    await privileged(() => client.query(migration.sql), hint);
+    await client.query(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A lock the migration waited for past its `lock_timeout` (55P03), or a deadlock it lost (40P01). */
+function isLockConflict(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === '55P03' || code === '40P01';
 }
 
 function grantHint(role: string, schema: string): string {

@@ -93,7 +93,7 @@ export interface WorkflowStore {
   get(runId: string): Promise<RunState | null>;
   /** Runs matching the filter, newest first. */
   listRuns(query?: ListWorkflowRunsQuery): Promise<RunState[]>;
-  /** `running` runs whose lease is free or expired at `now`, oldest first (recovery sweeps; by last update or by creation, as the store orders them). */
+  /** `running` runs whose lease is free or expired at `now`, oldest update first (recovery sweeps). */
   listRunnableRuns(query: { readonly now: number; readonly limit?: number; readonly offset?: number }): Promise<RunState[]>;
 
   // ── checkpoints ───────────────────────────────────────────────────────────

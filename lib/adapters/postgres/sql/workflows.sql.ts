@@ -42,11 +42,15 @@ WHERE ($1::text IS NULL OR workflow = $1) AND ($2::text IS NULL OR status = $2) 
 ORDER BY created_at DESC, seq DESC
 LIMIT $5 OFFSET $6`;
 
-/** `running` runs whose lease is free or expired at $1, oldest first, $2 from $3. */
+/**
+ * `running` runs whose lease is free or expired at $1, oldest update first, $2 from $3. The
+ * running runs are found on `workflow_runs_running_idx` and sorted here: an index on
+ * `updated_at` would cost every checkpoint a new entry in each index of the table.
+ */
 export const runnableRuns = (s: string) => `
 SELECT ${RUN_COLUMNS} FROM ${s}.workflow_runs
 WHERE status = 'running' AND (owner_id IS NULL OR lease_expires_at <= $1)
-ORDER BY seq
+ORDER BY updated_at, seq
 LIMIT $2 OFFSET $3`;
 
 /**
@@ -71,11 +75,11 @@ RETURNING 1`;
 /**
  * {@link saveStep} for several runs at once (each run at most once): checkpoint names $2[i] =
  * values $3[i] (json text, NULL: undefined, meta $5[i]) of runs $1[i] for owners $4[i], at $6.
- * Returns the run ids whose checkpoint was stored. The status a run must have comes from the
- * input rows (`want`), not from a constant, so the planner finds each run by its primary key:
- * with `status = 'running'` it could read every running run through the partial
- * `workflow_runs_runnable_idx`, which it takes for a few rows while its statistics lag behind a
- * backlog that just arrived.
+ * Returns the run ids whose checkpoint was stored. The status a run must have comes with the
+ * input rows (`want`), never as a constant: a constant would let the planner read every running
+ * run through the partial `workflow_runs_running_idx`, which its statistics show as nearly empty
+ * until the next ANALYZE after a backlog arrives; from the input, each run is found by its
+ * primary key.
  */
 export const saveSteps = (s: string) => `
 WITH input AS MATERIALIZED (
