@@ -3,9 +3,12 @@ import { PostgresMigrationError } from './errors/postgres-migration.error.js';
 import { MIGRATIONS, type PostgresMigration } from './migrations/index.js';
 import { quoteIdent } from './postgres.identifiers.js';
 import type { PostgresLogger } from './postgres.options.js';
+import { isLockConflict, retryTransient } from './postgres.retry.js';
 
-/** Times a migration that could not take its locks is tried before the error is thrown. */
-const LOCK_ATTEMPTS = 5;
+/** How long a migration that could not take its locks is tried again before its error is thrown. */
+const LOCK_RETRY_BUDGET_MS = 30_000;
+/** A lock not had within the migration's `lock_timeout`. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /** The oldest server the schema and queries are written for (`server_version_num`). */
 export const MIN_SERVER_VERSION = 120_000;
@@ -33,7 +36,7 @@ export function assertServerVersion(serverVersionNum: number, display = String(s
  * wait for each other instead of racing), creates the schema and its version table when missing,
  * then applies each pending migration in its own transaction, logging one line per migration.
  * A migration that could not take its locks in time (its `lock_timeout`) or lost a deadlock is
- * rolled back and tried again, up to 5 times, with a warning each time. Running it again is a no-op.
+ * rolled back and tried again for up to 30 s, with a warning each time. Running it again is a no-op.
  *
  * @throws PostgresMigrationError when the server is too old, the role lacks a privilege, or the
  *   schema was migrated by a newer release
@@ -80,19 +83,14 @@ export async function runMigrations(
     for (const migration of migrations) {
       if (migration.version <= current) continue;
       const started = Date.now();
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await applyOne(client, s, migration, () => grantHint(role, schema));
-          break;
-        } catch (error) {
-          if (!isLockConflict(error) || attempt === LOCK_ATTEMPTS) throw error;
-          const wait = attempt * 1_000;
-          logger.warn(
-            `Migrating schema "${schema}": ${migration.name} could not take its locks (${(error as Error).message}); it was rolled back and runs again in ${wait} ms (attempt ${attempt + 1} of ${LOCK_ATTEMPTS})`,
-          );
-          await new Promise((resolve) => setTimeout(resolve, wait));
-        }
-      }
+      const lockConflict = (error: unknown) => {
+        if (!isLockConflict(error) && (error as { code?: string }).code !== LOCK_NOT_AVAILABLE) return false;
+        logger.warn(
+          `Migrating schema "${schema}": ${migration.name} could not take its locks (${(error as Error).message}); it was rolled back and is tried again until 30 s have passed`,
+        );
+        return true;
+      };
+      await retryTransient(() => applyOne(client, s, migration, () => grantHint(role, schema)), LOCK_RETRY_BUDGET_MS, lockConflict);
       applied.push(migration.name);
       logger.info(`Migrated schema "${schema}": applied ${migration.name} (${Date.now() - started} ms)`);
     }
@@ -114,12 +112,6 @@ async function applyOne(client: pg.ClientBase, s: string, migration: PostgresMig
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
-}
-
-/** A lock the migration waited for past its `lock_timeout` (55P03), or a deadlock it lost (40P01). */
-function isLockConflict(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === '55P03' || code === '40P01';
 }
 
 function grantHint(role: string, schema: string): string {
